@@ -1,0 +1,49 @@
+import { resolve } from 'node:path';
+import { PolicyError } from '../lambdas/core/policy/errors.js';
+import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
+
+/** `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR and GATEHOUSE_POLICY_FILE configure it. */
+async function main(): Promise<void> {
+  const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
+  const port = Number(process.env['PORT'] ?? 3000);
+  const plane = await startLocalControlPlane({
+    port,
+    dataDir,
+    ...(process.env['GATEHOUSE_POLICY_FILE'] ? { policyFile: resolve(process.env['GATEHOUSE_POLICY_FILE']) } : {}),
+    onEmail: (file, email) => process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n`),
+  });
+  const u = plane.url;
+  process.stdout.write(`
+Gatehouse is running locally at ${u}
+  policy        ${plane.services.policy.version}
+  data          ${dataDir}  (dynalite table "${plane.tableName}", signing keys, outbox)
+  outbox        ${plane.outboxDir}
+  metadata      ${u}/.well-known/oauth-authorization-server
+  jwks          ${u}/.well-known/jwks.json
+
+Try it (low risk, approved by policy):
+  curl -s -X POST ${u}/register -H 'content-type: application/json' -d '{
+    "client_name": "FX rates widget", "tier": "public", "scope": "reference-data:read",
+    "purpose": "Show daily FX rates in our budgeting app", "data_classes": ["public"],
+    "contacts": ["dev@fintech.example"], "expires_at": "${new Date(Date.now() + 180 * 86_400_000).toISOString().slice(0, 10)}T00:00:00Z"}'
+
+  curl -s -u "<client_id>:<client_secret>" -d grant_type=client_credentials ${u}/oauth2/token
+
+Partner and internal tiers need a software statement: npm run software-statement -- --tier partner --software-id my-app
+Stop with Ctrl-C.
+`);
+  const stop = () => {
+    void plane.close().then(() => process.exit(0));
+  };
+  // A failure inside one local workflow execution must not take the whole control plane down.
+  process.on('unhandledRejection', (reason) => process.stderr.write(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}\n`));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PolicyError) process.stderr.write(`\n${error.message}\n\n`);
+  else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`\nPort in use: set PORT to another port.\n\n`);
+  else process.stderr.write(`\n${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,180 @@
+import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../../core/audit/event.js';
+import type { Consumer } from '../../core/consumer/consumer.js';
+import type { ConsumerChange, IdempotencyRecord, Registry } from '../../core/ports.js';
+import { RegistryError } from '../../core/registry/errors.js';
+import { keys } from './table-schema.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const INTERNAL = new Set(['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'ttl']);
+const strip = <T>(item: Record<string, unknown>): T => Object.fromEntries(Object.entries(item).filter(([k]) => !INTERNAL.has(k))) as T;
+
+/** Options: give a ready DocumentClient (tests, local mode) or a client config, never both. */
+export type DynamoRegistryOptions =
+  | { readonly tableName: string; readonly documentClient: DynamoDBDocumentClient; readonly clientConfig?: never }
+  | { readonly tableName: string; readonly clientConfig?: DynamoDBClientConfig; readonly documentClient?: never };
+
+/** The Registry port over one DynamoDB table; the same code serves AWS and local mode (dynalite). */
+export class DynamoRegistry implements Registry {
+  readonly #table: string;
+  readonly #db: DynamoDBDocumentClient;
+
+  constructor(options: DynamoRegistryOptions) {
+    this.#table = options.tableName;
+    this.#db =
+      options.documentClient ??
+      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async createConsumer(consumer: Consumer, audit: readonly AuditEvent[], idempotency?: IdempotencyRecord): Promise<void> {
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.#table,
+          Item: { ...keys.consumer(consumer.clientId), kind: 'consumer', ...consumer },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...audit.map((e) => this.#putAudit(e)),
+    ];
+    if (idempotency) items.push(this.#putIdempotency(idempotency));
+    await this.#transact(items);
+  }
+
+  async getConsumer(clientId: string): Promise<Consumer | undefined> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.consumer(clientId), ConsistentRead: true })));
+    return out.Item ? strip<Consumer>(out.Item) : undefined;
+  }
+
+  async updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void> {
+    const names: Record<string, string> = { '#status': 'status', '#auditSeq': 'auditSeq', '#auditHead': 'auditHead' };
+    const values: Record<string, unknown> = { ':expectSeq': change.expect.auditSeq, ':seq': change.audit.seq, ':head': change.audit.hash };
+    const sets = ['#auditSeq = :seq', '#auditHead = :head'];
+    const removes: string[] = [];
+    Object.entries(change.set).forEach(([field, value], i) => {
+      names[`#f${i}`] = field;
+      if (value === undefined) {
+        removes.push(`#f${i}`);
+      } else {
+        values[`:f${i}`] = value;
+        sets.push(`#f${i} = :f${i}`);
+      }
+    });
+    const statuses = change.expect.statuses.map((s, i) => {
+      values[`:s${i}`] = s;
+      return `:s${i}`;
+    });
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.#table,
+          Key: keys.consumer(change.clientId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: `attribute_exists(pk) AND #auditSeq = :expectSeq AND #status IN (${statuses.join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      this.#putAudit(change.audit),
+    ];
+    if (idempotency) items.push(this.#putIdempotency(idempotency));
+    await this.#transact(items);
+  }
+
+  async listAudit(clientId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#send(() =>
+        this.#db.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': keys.consumer(clientId).pk, ':prefix': keys.auditPrefix },
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) events.push(strip<AuditEvent>(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.idempotency(keyHash), ConsistentRead: true })));
+    return out.Item ? strip<IdempotencyRecord>(out.Item) : undefined;
+  }
+
+  async recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void> {
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.consumer(clientId),
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)',
+          ExpressionAttributeValues: { ':now': at.toISOString(), ':cutoff': new Date(at.getTime() - minIntervalMs).toISOString() },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return; // another instance recorded it
+      throw new RegistryError('unavailable', 'Could not record use', { cause: error });
+    }
+  }
+
+  #putAudit(event: AuditEvent): TransactItem {
+    return {
+      Put: {
+        TableName: this.#table,
+        Item: { ...keys.audit(event.clientId, event.seq), kind: 'audit', ...event },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  #putIdempotency(record: IdempotencyRecord): TransactItem {
+    return {
+      Put: {
+        TableName: this.#table,
+        Item: { ...keys.idempotency(record.keyHash), kind: 'idempotency', ...record, ttl: record.expiresAtEpoch },
+        // A record past its TTL that DynamoDB has not yet deleted may be replaced.
+        ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':now': Math.floor(Date.parse(record.createdAt) / 1000) },
+      },
+    };
+  }
+
+  async #transact(items: TransactItem[]): Promise<void> {
+    try {
+      await this.#db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException') {
+        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
+          throw new RegistryError('condition_failed', 'The record changed or already exists; nothing was written.', { cause: error });
+        }
+      }
+      throw new RegistryError('unavailable', 'The registry could not complete the write; nothing was written.', { cause: error });
+    }
+  }
+
+  async #send<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new RegistryError('unavailable', 'The registry could not be read.', { cause: error });
+    }
+  }
+}

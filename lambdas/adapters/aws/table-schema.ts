@@ -1,0 +1,25 @@
+/**
+ * The single-table schema, defined once: CDK builds the table from it and local mode creates the same table in dynalite.
+ *
+ * Items (pk / sk):
+ * - consumer        `CONSUMER#<client_id>` / `CONSUMER`
+ * - audit event     `CONSUMER#<client_id>` / `AUDIT#<seq, 10 digits>`
+ * - idempotency     `IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` (TTL)
+ * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  timeToLiveAttribute: 'ttl',
+  indexes: [{ name: 'attention', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' }],
+} as const;
+
+export type TableSchema = typeof TABLE_SCHEMA;
+
+/** Key builders, so no adapter spells a key by hand. */
+export const keys = {
+  consumer: (clientId: string) => ({ pk: `CONSUMER#${clientId}`, sk: 'CONSUMER' }),
+  audit: (clientId: string, seq: number) => ({ pk: `CONSUMER#${clientId}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),
+  auditPrefix: 'AUDIT#',
+  idempotency: (keyHash: string) => ({ pk: `IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
+} as const;

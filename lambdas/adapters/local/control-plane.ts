@@ -1,0 +1,110 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
+import type { GatehouseConfig } from '../../core/config.js';
+import { loadPolicyFile } from '../../core/policy/load.js';
+import type { Clock, Email } from '../../core/ports.js';
+import type { Log, Services } from '../../core/services.js';
+import { HTTP_HANDLER_FACTORIES } from '../../handlers/http-handlers.js';
+import type { HttpLambda } from '../../handlers/http/http-handler.js';
+import { createReviewTaskHandler } from '../../handlers/review-task.js';
+import { DynamoRegistry } from '../aws/dynamo-registry.js';
+import { consoleLog } from './console-log.js';
+import { startDynalite } from './dynalite.js';
+import { FileVault } from './file-vault.js';
+import { startHttpServer } from './http-server.js';
+import { LocalWorkflow } from './local-workflow.js';
+import { OutboxMailer } from './outbox-mailer.js';
+import { localSoftwareStatementSigner, type SoftwareStatementSigner } from './software-statement-signer.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+export interface LocalOptions {
+  /** 0 picks a free port. @default 3000 */
+  readonly port?: number;
+  /** Where dynalite, keys and the outbox live; undefined runs everything in memory (tests). */
+  readonly dataDir?: string | undefined;
+  /** @default policy/policy.json */
+  readonly policyFile?: string;
+  readonly clock?: Clock;
+  readonly log?: Log;
+  /** @default 5000 */
+  readonly consumerCacheMs?: number;
+  /** @default https://api.bank.example */
+  readonly tokenAudience?: string;
+  /** Called for each email written to the outbox. */
+  readonly onEmail?: (file: string, email: Email) => void;
+}
+
+export interface LocalControlPlane {
+  readonly url: string;
+  readonly services: Services;
+  readonly outboxDir: string;
+  readonly dataDir: string | undefined;
+  readonly softwareStatements: SoftwareStatementSigner;
+  readonly workflow: LocalWorkflow;
+  readonly tableName: string;
+  close(): Promise<void>;
+}
+
+/** Runs the whole control plane on this machine: same handlers, route table, table schema and ASL file; local adapters. */
+export async function startLocalControlPlane(options: LocalOptions = {}): Promise<LocalControlPlane> {
+  // Fail fast on a broken policy, before anything listens.
+  const policy = loadPolicyFile(options.policyFile ?? join(ROOT, 'policy', 'policy.json'));
+  const log = options.log ?? consoleLog();
+  const clock = options.clock ?? { now: () => new Date() };
+  const dataDir = options.dataDir;
+  const tableName = 'gatehouse';
+
+  const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName });
+  const http = await startHttpServer({ port: options.port ?? 3000 }).catch(async (error: unknown) => {
+    await dynamo.close();
+    throw error;
+  });
+  const outboxDir = dataDir ? join(dataDir, 'outbox') : mkdtempSync(join(tmpdir(), 'gatehouse-outbox-'));
+  const softwareStatements = await localSoftwareStatementSigner(dataDir && join(dataDir, 'software-statement-signer.json'));
+
+  const config: GatehouseConfig = {
+    issuer: http.url,
+    tokenAudience: options.tokenAudience ?? 'https://api.bank.example',
+    softwareStatement: { issuer: softwareStatements.issuer, jwks: softwareStatements.jwks },
+    consumerCacheMs: options.consumerCacheMs ?? 5000,
+    maxBodyBytes: 64 * 1024,
+  };
+
+  let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;
+  const workflow = new LocalWorkflow({
+    definitionFile: join(ROOT, 'statemachines', 'onboarding.asl.json'),
+    substitutions: { ReviewTaskFunctionArn: 'arn:aws:lambda:local:000000000000:function:gatehouse-review-task' },
+    task: (payload) => reviewTask!(payload),
+    log,
+  });
+  const services: Services = {
+    registry: new DynamoRegistry({ tableName, documentClient: dynamo.documentClient }),
+    vault: new FileVault(dataDir && join(dataDir, 'signing-keys.json')),
+    workflow,
+    mailer: new OutboxMailer({ dir: outboxDir, from: 'gatehouse@localhost', ...(options.onEmail ? { onSend: options.onEmail } : {}) }),
+    clock,
+    policy,
+    config,
+    log,
+  };
+  reviewTask = createReviewTaskHandler(services);
+  http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](services)])) as Record<HttpHandlerName, HttpLambda>);
+
+  return {
+    url: http.url,
+    services,
+    outboxDir,
+    dataDir,
+    softwareStatements,
+    workflow,
+    tableName,
+    close: async () => {
+      await http.close();
+      await dynamo.close();
+    },
+  };
+}

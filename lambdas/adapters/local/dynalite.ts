@@ -1,0 +1,73 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { TABLE_SCHEMA } from '../aws/table-schema.js';
+import { startTransactionProxy } from './dynamo-transactions.js';
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly documentClient: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite on a loopback port (persisted under `path`, in memory without it) and creates the table from the shared schema. */
+export async function startDynalite(options: { readonly path?: string | undefined; readonly tableName: string }): Promise<LocalDynamo> {
+  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const proxy = await startTransactionProxy(`http://127.0.0.1:${port}`, [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
+  const endpoint = proxy.endpoint;
+  // dynalite accepts any credentials; fixed dummy ones keep the SDK from searching the machine for real ones.
+  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await createTable(client, options.tableName);
+  const documentClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    endpoint,
+    client,
+    documentClient,
+    close: async () => {
+      client.destroy();
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const s = TABLE_SCHEMA;
+  const attributes = new Set<string>([s.partitionKey, s.sortKey, ...s.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: s.partitionKey, KeyType: 'HASH' },
+          { AttributeName: s.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: s.indexes.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey, KeyType: 'HASH' },
+            { AttributeName: i.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: i.projection },
+        })),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error; // persisted data dir: the table is already there
+  }
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: s.timeToLiveAttribute, Enabled: true } }));
+  } catch {
+    // dynalite does not implement TTL; expired items are ignored by readers instead.
+  }
+}

@@ -1,0 +1,120 @@
+import './polyfills.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ReviewRequest, Workflow } from '../../core/ports.js';
+import type { Log } from '../../core/services.js';
+
+/** Calls the same task handler the Lambda runs, with the state's Payload. */
+export type TaskHandler = (payload: Record<string, unknown>) => Promise<unknown>;
+
+interface StateDef {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly TimeoutSeconds?: number;
+  readonly TimeoutSecondsPath?: string;
+}
+type Definition = { States: Record<string, StateDef> };
+
+const TOKEN_PLACEHOLDER = '__gatehouse_local_task_token__';
+
+class TaskFailure extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/**
+ * The Workflow port for local mode: runs the very ASL file the stack deploys with aws-local-stepfunctions.
+ * Lambda tasks call the shared task handler; `.waitForTaskToken` tasks park until SendTaskSuccess/Failure arrives here.
+ */
+export class LocalWorkflow implements Workflow {
+  readonly #definition: Definition;
+  readonly #overrides: Record<string, (input: unknown) => Promise<unknown>>;
+  readonly #waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #running = new Map<string, Promise<unknown>>();
+  readonly #log: Log;
+
+  constructor(options: { readonly definitionFile: string; readonly substitutions: Readonly<Record<string, string>>; readonly task: TaskHandler; readonly log: Log }) {
+    let text = readFileSync(options.definitionFile, 'utf8');
+    for (const [name, value] of Object.entries(options.substitutions)) text = text.replaceAll(`\${${name}}`, value);
+    const definition = JSON.parse(text) as Definition;
+    this.#definition = definition;
+    new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } }); // fail fast on a bad file
+    this.#log = options.log;
+    this.#overrides = {};
+    for (const [stateName, state] of Object.entries(definition.States)) {
+      if (state.Type !== 'Task' || !state.Resource) continue;
+      const waits = state.Resource.endsWith('.waitForTaskToken');
+      this.#overrides[stateName] = async (input) => {
+        const payload = { ...((input as { Payload?: Record<string, unknown> }).Payload ?? {}) };
+        if (!waits) return { StatusCode: 200, Payload: await options.task(payload) };
+        const token = randomUUID();
+        for (const [k, v] of Object.entries(payload)) if (v === TOKEN_PLACEHOLDER) payload[k] = token;
+        const parked = new Promise((resolve, reject) => this.#waiting.set(token, { resolve, reject }));
+        try {
+          await options.task(payload);
+          return await parked;
+        } finally {
+          this.#waiting.delete(token);
+        }
+      };
+    }
+  }
+
+  async startReview(request: ReviewRequest): Promise<string> {
+    const name = `review-${request.clientId}`;
+    if (this.#running.has(name)) return name;
+    const execution = this.#machineFor(request).run(request as never, {
+      overrides: { taskResourceLocalHandlers: this.#overrides as never },
+      context: { Execution: { Id: name, Name: name, Input: request, StartTime: new Date().toISOString() }, Task: { Token: TOKEN_PLACEHOLDER } } as never,
+    });
+    const done = execution.result.then(
+      (output: unknown) => this.#log.info('review workflow ended', { execution: name, output: output as Record<string, unknown> }),
+      (error: unknown) => this.#log.error('review workflow failed', { execution: name, error: (error as Error).message }),
+    );
+    this.#running.set(name, done);
+    void done.finally(() => this.#running.delete(name));
+    return name;
+  }
+
+  async sendTaskSuccess(taskToken: string, output: Readonly<Record<string, unknown>>): Promise<void> {
+    this.#take(taskToken).resolve(output);
+  }
+
+  async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
+    this.#take(taskToken).reject(new TaskFailure(error, cause));
+  }
+
+  /** Resolves when every running execution has ended (tests, shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#running.values()]);
+  }
+
+  /**
+   * aws-local-stepfunctions evaluates TimeoutSecondsPath against the task's Parameters output, where Step Functions uses
+   * the state input. Our paths name execution-input fields that every state keeps, so they are resolved here instead.
+   */
+  #machineFor(input: ReviewRequest): StateMachine {
+    const states = Object.fromEntries(
+      Object.entries(this.#definition.States).map(([name, state]) => {
+        if (!state.TimeoutSecondsPath) return [name, state];
+        const field = /^\$\.([A-Za-z0-9_]+)$/.exec(state.TimeoutSecondsPath)?.[1];
+        const value = field === undefined ? undefined : (input as unknown as Record<string, unknown>)[field];
+        if (typeof value !== 'number') throw new Error(`Local mode cannot resolve ${state.TimeoutSecondsPath} in state ${name}`);
+        const { TimeoutSecondsPath: _path, ...rest } = state;
+        return [name, { ...rest, TimeoutSeconds: value }];
+      }),
+    );
+    return new StateMachine({ ...this.#definition, States: states } as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  }
+
+  #take(taskToken: string) {
+    const waiting = this.#waiting.get(taskToken);
+    // Step Functions answers an unknown or used token with TaskTimedOut / InvalidToken; so does local mode.
+    if (!waiting) throw new TaskFailure('TaskTimedOut', 'The task token is unknown, used or timed out.');
+    this.#waiting.delete(taskToken);
+    return waiting;
+  }
+}

@@ -1,0 +1,57 @@
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
+
+export const AUDIT_EVENT_TYPES = [
+  'consumer.requested',
+  'consumer.evaluated',
+  'consumer.activated',
+  'consumer.review_started',
+  'consumer.review_requested',
+  'consumer.review_failed',
+  'consumer.denied',
+  'consumer.expired',
+  'consumer.suspended',
+  'consumer.revoked',
+  'credentials.issued',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Who caused an event: the consumer itself, a reviewer, an operator, or Gatehouse. */
+export interface Actor {
+  readonly kind: 'consumer' | 'reviewer' | 'operator' | 'system';
+  readonly id: string;
+}
+
+/** One append-only audit record; `hash` covers every other field, `prevHash` links it to the one before. */
+export interface AuditEvent {
+  readonly clientId: string;
+  readonly seq: number;
+  readonly type: AuditEventType;
+  readonly at: string;
+  readonly actor: Actor;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Builds the next event of a consumer's chain. */
+export function chainEvent(
+  previous: { readonly seq: number; readonly head: string },
+  event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>,
+): AuditEvent {
+  const body = { ...event, seq: previous.seq + 1, prevHash: previous.head };
+  return { ...body, hash: sha256Hex(canonicalJson(body)) };
+}
+
+/** Verifies a consumer's events form an unbroken chain from the genesis hash. */
+export function verifyChain(events: readonly AuditEvent[]): { readonly ok: boolean; readonly brokenAt?: number } {
+  let head = GENESIS_HASH;
+  for (const [i, e] of events.entries()) {
+    const { hash, ...body } = e;
+    if (e.seq !== i + 1 || e.prevHash !== head || sha256Hex(canonicalJson(body)) !== hash) return { ok: false, brokenAt: e.seq };
+    head = hash;
+  }
+  return { ok: true };
+}

@@ -1,0 +1,15 @@
+import type { JSONWebKeySet } from 'jose';
+
+/** Deployment settings the core needs; read once at start-up (env in AWS, local config in local mode). */
+export interface GatehouseConfig {
+  /** Issuer identifier (RFC 8414): the base URL every endpoint hangs off, and the `iss` of every token. */
+  readonly issuer: string;
+  /** `aud` of access tokens (RFC 9068): the bank API(s) the tokens are for. */
+  readonly tokenAudience: string;
+  /** Who signs software statements (the commercial side), and their public keys. */
+  readonly softwareStatement: { readonly issuer: string; readonly jwks: JSONWebKeySet };
+  /** How long a token endpoint instance may serve a consumer record from memory; bounds how late a revocation bites. */
+  readonly consumerCacheMs: number;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+}

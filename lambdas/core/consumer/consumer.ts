@@ -1,0 +1,45 @@
+import type { Reason } from '../policy/reasons.js';
+import type { AuthMethod, RiskLevel, RiskRequirements, Tier } from '../policy/schema.js';
+
+export const CONSUMER_STATUSES = ['pending_review', 'active', 'denied', 'expired', 'failed', 'suspended', 'revoked'] as const;
+export type ConsumerStatus = (typeof CONSUMER_STATUSES)[number];
+
+/** A public JSON Web Key as registered by a consumer (RFC 7517); private members are refused at the boundary. */
+export type PublicJwk = Readonly<Record<string, unknown>> & { readonly kty: string };
+
+/** An API consumer: a non-human identity bound to its purpose, data classes, scopes and expiry. */
+export interface Consumer {
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly tier: Tier;
+  readonly status: ConsumerStatus;
+  readonly scopes: readonly string[];
+  readonly purpose: string;
+  readonly dataClasses: readonly string[];
+  readonly contacts: readonly string[];
+  /** ISO 8601; the grant ends here whatever else happens. */
+  readonly expiresAt: string;
+  readonly authMethod: AuthMethod;
+  readonly risk: RiskLevel;
+  /** The policy's requirements for this consumer's risk, frozen at decision time. */
+  readonly requirements: RiskRequirements;
+  readonly policyVersion: string;
+  readonly decisionReasons: readonly Reason[];
+  readonly softwareId?: string | undefined;
+  readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
+  /** base64url SHA-256 of the client secret; the secret itself is never stored. */
+  readonly secretHash?: string | undefined;
+  readonly secretExpiresAt?: string | undefined;
+  /** base64url SHA-256 of the RFC 7592 registration access token. */
+  readonly registrationTokenHash: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastUsedAt?: string | undefined;
+  /** Workflow execution handling the review path, when there is one. */
+  readonly reviewExecution?: string | undefined;
+  /** Step Functions task token of the approval being waited for; kept server-side, never in a link. */
+  readonly reviewTaskToken?: string | undefined;
+  /** Hash chain head of this consumer's audit trail; every change appends one event. */
+  readonly auditSeq: number;
+  readonly auditHead: string;
+}

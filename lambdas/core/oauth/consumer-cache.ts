@@ -1,0 +1,40 @@
+import type { Consumer } from '../consumer/consumer.js';
+import type { Clock, Registry } from '../ports.js';
+
+/**
+ * A per-instance, short-lived cache of consumer records for the token path: at most one registry read per client per `ttlMs`.
+ * The price is that a suspension or revocation reaches a warm instance at most `ttlMs` later (documented in the README).
+ */
+export class ConsumerCache {
+  readonly #registry: Registry;
+  readonly #clock: Clock;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, { at: number; consumer: Consumer }>();
+
+  constructor(registry: Registry, clock: Clock, ttlMs: number, maxEntries = 10_000) {
+    this.#registry = registry;
+    this.#clock = clock;
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  async get(clientId: string): Promise<Consumer | undefined> {
+    const now = this.#clock.now().getTime();
+    const hit = this.#entries.get(clientId);
+    if (hit && now - hit.at < this.#ttlMs) return hit.consumer;
+    const consumer = await this.#registry.getConsumer(clientId);
+    this.#entries.delete(clientId);
+    // Unknown ids are not cached: they would let anyone fill memory with garbage.
+    if (consumer && this.#ttlMs > 0) {
+      if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+      this.#entries.set(clientId, { at: now, consumer });
+    }
+    return consumer;
+  }
+
+  /** Forgets a client, e.g. after this instance changed it. */
+  forget(clientId: string): void {
+    this.#entries.delete(clientId);
+  }
+}

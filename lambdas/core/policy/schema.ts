@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/** Risk levels, ordered from least to most sensitive. */
+export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+export const RiskLevelSchema = z.enum(RISK_LEVELS);
+export type RiskLevel = z.infer<typeof RiskLevelSchema>;
+
+/** Client authentication methods Gatehouse knows, ordered from weakest to strongest. */
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const AuthMethodSchema = z.enum(AUTH_METHODS);
+export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/** Relative strength used to tell "too weak" from "not allowed". */
+export const AUTH_METHOD_STRENGTH: Record<AuthMethod, number> = {
+  client_secret_basic: 1,
+  client_secret_post: 1,
+  private_key_jwt: 2,
+};
+
+export const TIERS = ['public', 'partner', 'internal'] as const;
+export const TierSchema = z.enum(TIERS);
+export type Tier = z.infer<typeof TierSchema>;
+
+/** What a high-risk scope does; each category is a distinct reason a human must look at the request. */
+export const ScopeCategorySchema = z.enum(['reference_data', 'read', 'account_mutation', 'payment_initiation', 'regulated_customer_data']);
+export type ScopeCategory = z.infer<typeof ScopeCategorySchema>;
+
+const nameKey = z.string().regex(/^[a-z][a-z0-9-]*(:[a-z][a-z0-9-]*)?$/, 'lower-case name, optionally resource:action');
+
+export const ScopeDefinitionSchema = z.strictObject({
+  description: z.string().min(1),
+  risk: RiskLevelSchema,
+  dataClass: z.string().min(1),
+  access: z.enum(['read', 'write', 'payment']),
+  category: ScopeCategorySchema,
+});
+
+export const DataClassDefinitionSchema = z.strictObject({
+  description: z.string().min(1),
+  risk: RiskLevelSchema,
+});
+
+export const RiskRequirementsSchema = z.strictObject({
+  /** Distinct human approvals needed before credentials are issued (0 = automatic). */
+  approvals: z.number().int().min(0).max(2),
+  authMethods: z.array(AuthMethodSchema).min(1),
+  senderConstraint: z.enum(['none', 'dpop']),
+  accessTokenTtlSeconds: z.number().int().min(60).max(86_400),
+  maxGrantDays: z.number().int().min(1).max(1_095),
+  dormancyDays: z.number().int().min(1).max(365),
+  secretRotationDays: z.number().int().min(1).max(365),
+  maxExceptionDays: z.number().int().min(0).max(365),
+  // 20 days at most: beyond that a request is stale, and local mode's timers (2^31 ms) would overflow.
+  reviewSlaHours: z.number().int().min(1).max(480),
+});
+export type RiskRequirements = z.infer<typeof RiskRequirementsSchema>;
+
+export const TierDefinitionSchema = z.strictObject({
+  description: z.string().min(1),
+  maxRisk: RiskLevelSchema,
+  scopes: z.array(z.string()).min(1),
+  dataClasses: z.array(z.string()).min(1),
+  authMethods: z.array(AuthMethodSchema).min(1),
+  /** Partner and internal consumers carry the commercial side's signed sign-off. */
+  softwareStatement: z.enum(['required', 'optional']),
+});
+
+export const PolicyDocumentSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/),
+    description: z.string().min(1),
+    minPurposeLength: z.number().int().min(1).max(500),
+    dataClasses: z.record(nameKey, DataClassDefinitionSchema),
+    scopes: z.record(nameKey, ScopeDefinitionSchema),
+    tiers: z.strictObject({ public: TierDefinitionSchema, partner: TierDefinitionSchema, internal: TierDefinitionSchema }),
+    risks: z.strictObject({ low: RiskRequirementsSchema, medium: RiskRequirementsSchema, high: RiskRequirementsSchema }),
+  })
+  .superRefine((doc, ctx) => {
+    for (const [name, scope] of Object.entries(doc.scopes)) {
+      if (!(scope.dataClass in doc.dataClasses)) {
+        ctx.addIssue({ code: 'custom', path: ['scopes', name, 'dataClass'], message: `unknown data class "${scope.dataClass}"` });
+      }
+    }
+    for (const tier of TIERS) {
+      const def = doc.tiers[tier];
+      def.scopes.forEach((s, i) => {
+        if (!(s in doc.scopes)) ctx.addIssue({ code: 'custom', path: ['tiers', tier, 'scopes', i], message: `unknown scope "${s}"` });
+      });
+      def.dataClasses.forEach((d, i) => {
+        if (!(d in doc.dataClasses)) ctx.addIssue({ code: 'custom', path: ['tiers', tier, 'dataClasses', i], message: `unknown data class "${d}"` });
+      });
+    }
+    // The article's rule: higher risk never gets weaker controls than lower risk.
+    const [low, medium, high] = RISK_LEVELS.map((r) => doc.risks[r]);
+    const pairs: Array<[string, RiskRequirements, RiskRequirements]> = [
+      ['low→medium', low!, medium!],
+      ['medium→high', medium!, high!],
+    ];
+    for (const [label, lo, hi] of pairs) {
+      if (hi.approvals < lo.approvals) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: approvals must not decrease` });
+      if (hi.accessTokenTtlSeconds > lo.accessTokenTtlSeconds) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: access-token TTL must not grow` });
+      if (hi.maxGrantDays > lo.maxGrantDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: maximum grant must not grow` });
+      if (hi.dormancyDays > lo.dormancyDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: dormancy window must not grow` });
+      if (hi.secretRotationDays > lo.secretRotationDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: secret rotation period must not grow` });
+      if (lo.senderConstraint === 'dpop' && hi.senderConstraint !== 'dpop') ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: sender constraint must not be dropped` });
+      const weakest = (r: RiskRequirements) => Math.min(...r.authMethods.map((m) => AUTH_METHOD_STRENGTH[m]));
+      if (weakest(hi) < weakest(lo)) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: allowed client authentication must not get weaker` });
+    }
+    if (doc.risks.high.approvals < 1) {
+      ctx.addIssue({ code: 'custom', path: ['risks', 'high', 'approvals'], message: 'high risk must need human review' });
+    }
+  });
+
+export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;

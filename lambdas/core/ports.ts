@@ -1,0 +1,90 @@
+import type { AuditEvent } from './audit/event.js';
+import type { Consumer, ConsumerStatus } from './consumer/consumer.js';
+
+/** Clock port: all time comes from here so the core is deterministic in tests. */
+export interface Clock {
+  now(): Date;
+}
+
+/** A stored RFC-style idempotent response; the secret part is encrypted under a key only the caller holds. */
+export interface IdempotencyRecord {
+  /** SHA-256 of the Idempotency-Key; the key itself is never stored. */
+  readonly keyHash: string;
+  /** SHA-256 of the canonical request body, to refuse reuse with another request. */
+  readonly requestHash: string;
+  readonly statusCode: number;
+  /** AES-256-GCM sealed response body (base64url), keyed from the Idempotency-Key. */
+  readonly sealedBody: string;
+  readonly createdAt: string;
+  /** Epoch seconds; DynamoDB TTL removes it. */
+  readonly expiresAtEpoch: number;
+}
+
+/** A change of a consumer, written atomically with its audit event. */
+export interface ConsumerChange {
+  readonly clientId: string;
+  /** The change applies only while the consumer is in one of these statuses and at this audit position. */
+  readonly expect: { readonly statuses: readonly ConsumerStatus[]; readonly auditSeq: number };
+  readonly set: Partial<Omit<Consumer, 'clientId' | 'auditSeq' | 'auditHead'>>;
+  readonly audit: AuditEvent;
+}
+
+/** Registry port: consumers, their audit trail and idempotency records (one DynamoDB table in both modes). */
+export interface Registry {
+  /** Creates a consumer with its first audit events (and an idempotency record) in one transaction. */
+  createConsumer(consumer: Consumer, audit: readonly AuditEvent[], idempotency?: IdempotencyRecord): Promise<void>;
+  getConsumer(clientId: string): Promise<Consumer | undefined>;
+  /** Applies a change and appends its audit event (and an idempotency record) in one transaction; RegistryError if the expectation fails. */
+  updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void>;
+  listAudit(clientId: string): Promise<AuditEvent[]>;
+  getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>;
+  /** Records use for dormancy tracking, at most once per `minIntervalMs`. */
+  recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void>;
+}
+
+/** An ES256 key pair in JWK form, identified by `kid`. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly privateJwk: Readonly<Record<string, unknown>>;
+  readonly publicJwk: Readonly<Record<string, unknown>>;
+}
+
+/** What the vault holds for token signing: the key that signs now and every key still to be published. */
+export interface SigningKeySet {
+  readonly current: SigningKey;
+  /** Keys published in JWKS besides the current one (pending before they sign, previous until their tokens expire). */
+  readonly published: readonly SigningKey[];
+}
+
+/** Vault port: signing keys (Secrets Manager in AWS, a file in local mode). */
+export interface Vault {
+  getSigningKeys(): Promise<SigningKeySet>;
+}
+
+/** Input of the review workflow (the state machine's execution input). */
+export interface ReviewRequest {
+  readonly clientId: string;
+  readonly risk: string;
+  readonly approvals: number;
+  readonly reviewSlaSeconds: number;
+}
+
+/** Workflow port: the human review state machine. */
+export interface Workflow {
+  /** Starts (idempotently, named after the consumer) the review execution; returns its id. */
+  startReview(request: ReviewRequest): Promise<string>;
+  sendTaskSuccess(taskToken: string, output: Readonly<Record<string, unknown>>): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+export interface Email {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html?: string | undefined;
+}
+
+/** Mailer port: SES in AWS, `.eml` files in a local outbox. */
+export interface Mailer {
+  send(email: Email): Promise<void>;
+}

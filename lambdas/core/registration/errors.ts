@@ -1,0 +1,35 @@
+import type { Decision } from '../policy/evaluate.js';
+
+/** RFC 7591 §3.2.2 error codes, plus the idempotency conflicts of the Idempotency-Key header draft. */
+export type RegistrationErrorCode =
+  | 'invalid_client_metadata'
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_invalid';
+
+/** Bad registration input; rendered as RFC 7591 `{ error, error_description }` with 400 (422 for key reuse). */
+export class RegistrationError extends Error {
+  override readonly name = 'RegistrationError';
+  readonly code: RegistrationErrorCode;
+  /** Where in the request the problem is (a metadata field name), when known. */
+  readonly field: string | undefined;
+
+  constructor(code: RegistrationErrorCode, description: string, options?: { cause?: unknown; field?: string }) {
+    super(description, options);
+    this.code = code;
+    this.field = options?.field;
+  }
+}
+
+/** The policy denied the request; rendered as 403 with the decision's reasons. */
+export class RegistrationDeniedError extends Error {
+  override readonly name = 'RegistrationDeniedError';
+  readonly code = 'access_denied' as const;
+  readonly decision: Decision;
+
+  constructor(decision: Decision) {
+    super(`The request breaks policy ${decision.policyVersion}: ${decision.reasons.map((r) => r.code).join(', ')}`);
+    this.decision = decision;
+  }
+}

@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { chainEvent, GENESIS_HASH, type Actor, type AuditEvent } from '../audit/event.js';
+import { transition } from '../consumer/transition.js';
+import type { Consumer } from '../consumer/consumer.js';
+import { ServiceError } from '../errors.js';
+import { idempotencyKeyHash, IDEMPOTENCY_KEY_PATTERN, openResponse, sealResponse } from '../idempotency/seal.js';
+import { evaluate, type Decision } from '../policy/evaluate.js';
+import type { IdempotencyRecord } from '../ports.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Services } from '../services.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { randomToken, sha256B64u, sha256Hex } from '../util/hash.js';
+import { RegistrationDeniedError, RegistrationError } from './errors.js';
+import type { ClientMetadata } from './metadata.js';
+import { registrationResponse } from './response.js';
+import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
+
+/** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
+export interface RegisterInput {
+  readonly metadata: ClientMetadata;
+  readonly rawBody: string;
+  readonly idempotencyKey: string | undefined;
+}
+
+export interface RegisterResult {
+  readonly statusCode: 201 | 202;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** True when the response is a replay of an earlier request with the same Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
+
+/** Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse. */
+export async function register(services: Services, input: RegisterInput): Promise<RegisterResult> {
+  const { registry, clock, policy, config } = services;
+  const now = clock.now();
+
+  let idempotency: { key: string; keyHash: string; requestHash: string } | undefined;
+  if (input.idempotencyKey !== undefined) {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(input.idempotencyKey)) {
+      throw new RegistrationError('idempotency_key_invalid', 'Idempotency-Key must be 16 to 255 characters of A-Z a-z 0-9 . _ : - (a UUID works).');
+    }
+    const keyHash = idempotencyKeyHash(input.idempotencyKey);
+    const requestHash = sha256Hex(canonicalJson(input.metadata));
+    idempotency = { key: input.idempotencyKey, keyHash, requestHash };
+    const stored = await registry.getIdempotency(keyHash);
+    // DynamoDB TTL deletes lazily, so an expired record is treated as absent.
+    if (stored && stored.expiresAtEpoch * 1000 > now.getTime()) return replay(stored, idempotency);
+  }
+
+  const m = input.metadata;
+  let statement: SoftwareStatement | undefined;
+  if (m.software_statement !== undefined) {
+    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now);
+    if (m.tier !== undefined && m.tier !== statement.tier) {
+      throw new RegistrationError('unapproved_software_statement', `The software statement is for the ${statement.tier} tier, not ${m.tier}.`, {
+        field: 'tier',
+      });
+    }
+    if (m.software_id !== undefined && m.software_id !== statement.softwareId) {
+      throw new RegistrationError('unapproved_software_statement', 'software_id differs from the one in the software statement.', {
+        field: 'software_id',
+      });
+    }
+  }
+  const tier = statement?.tier ?? m.tier;
+  if (tier === undefined) {
+    throw new RegistrationError('invalid_client_metadata', 'tier is required (public, partner or internal).', { field: 'tier' });
+  }
+  if (m.token_endpoint_auth_method === 'private_key_jwt' && !m.jwks) {
+    throw new RegistrationError('invalid_client_metadata', 'private_key_jwt needs the public keys in jwks.', { field: 'jwks' });
+  }
+
+  const scopes = [...new Set(m.scope.split(' '))];
+  const decision = evaluate(
+    policy,
+    {
+      tier,
+      scopes,
+      dataClasses: m.data_classes,
+      purpose: m.purpose,
+      expiresAt: m.expires_at === undefined ? undefined : new Date(m.expires_at),
+      authMethod: m.token_endpoint_auth_method,
+      contacts: m.contacts,
+      softwareStatement: statement ? { scopes: statement.scopes } : undefined,
+    },
+    now,
+  );
+  if (decision.outcome === 'deny') {
+    // A denial is not a consumer: nothing is stored, the decision is logged for the security team.
+    services.log.warn('registration denied', { tier, scopes, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) });
+    throw new RegistrationDeniedError(decision);
+  }
+
+  const clientId = `gh_${randomBytes(12).toString('base64url')}`;
+  const registrationToken = randomToken();
+  const usesSecret = m.token_endpoint_auth_method !== 'private_key_jwt';
+  const clientSecret = usesSecret && decision.outcome === 'auto' ? randomToken() : undefined;
+  const iso = now.toISOString();
+  const active = decision.outcome === 'auto';
+
+  const base: Omit<Consumer, 'auditSeq' | 'auditHead'> = {
+    clientId,
+    clientName: m.client_name,
+    tier,
+    status: active ? 'active' : 'pending_review',
+    scopes,
+    purpose: m.purpose.trim(),
+    dataClasses: m.data_classes,
+    contacts: m.contacts,
+    expiresAt: new Date(m.expires_at!).toISOString(),
+    authMethod: m.token_endpoint_auth_method,
+    risk: decision.risk,
+    requirements: decision.requirements,
+    policyVersion: decision.policyVersion,
+    decisionReasons: decision.reasons,
+    softwareId: statement?.softwareId ?? m.software_id,
+    jwks: m.jwks,
+    secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),
+    // The secret lives as long as the grant; scheduled rotation shortens this once it exists.
+    secretExpiresAt: clientSecret === undefined ? undefined : new Date(m.expires_at!).toISOString(),
+    registrationTokenHash: sha256B64u(registrationToken),
+    createdAt: iso,
+    updatedAt: iso,
+  };
+
+  const actor: Actor = { kind: 'consumer', id: clientId };
+  const events = auditTrail(clientId, iso, actor, decision, statement, active);
+  const head = events[events.length - 1]!;
+  const consumer: Consumer = { ...base, auditSeq: head.seq, auditHead: head.hash };
+  const body = registrationResponse(consumer, config.issuer, { clientSecret, registrationToken });
+
+  if (active) {
+    try {
+      await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, 201, body, now));
+    } catch (error) {
+      // A concurrent request with the same key won the race: answer with its response.
+      if (idempotency && error instanceof RegistryError) {
+        const stored = await registry.getIdempotency(idempotency.keyHash);
+        if (stored) return replay(stored, idempotency);
+      }
+      throw error;
+    }
+    return { statusCode: 201, body, replayed: false };
+  }
+
+  // Review path: the request is stored first, then the workflow starts; if it cannot start, the request is closed as failed.
+  await registry.createConsumer(consumer, events);
+  const review = {
+    clientId,
+    risk: decision.risk,
+    approvals: decision.requirements.approvals,
+    reviewSlaSeconds: decision.requirements.reviewSlaHours * 3600,
+  };
+  let execution: string;
+  try {
+    execution = await services.workflow.startReview(review);
+  } catch (cause) {
+    services.log.error('review workflow did not start', { clientId, error: (cause as Error).name });
+    await transition(services, { clientId, to: 'failed', event: 'consumer.review_failed', actor: SYSTEM, data: { reason: 'workflow_start_failed' } }).catch(
+      (e: unknown) => services.log.error('could not close the failed request', { clientId, error: (e as Error).name }),
+    );
+    throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was approved. Try again shortly.', {
+      cause,
+      retryAfterSeconds: 30,
+    });
+  }
+  // The workflow may already be writing to the consumer; transition() re-reads and re-applies on a lost race.
+  await transition(services, {
+    clientId,
+    to: undefined,
+    event: 'consumer.review_started',
+    actor: SYSTEM,
+    data: { execution, approvalsRequired: review.approvals },
+    set: { reviewExecution: execution },
+    idempotency: idempotency && storeRecord(idempotency, 202, body, now),
+  });
+  return { statusCode: 202, body, replayed: false };
+}
+
+function auditTrail(
+  clientId: string,
+  at: string,
+  actor: Actor,
+  decision: Decision,
+  statement: SoftwareStatement | undefined,
+  active: boolean,
+): AuditEvent[] {
+  const events: AuditEvent[] = [];
+  const push = (type: AuditEvent['type'], who: Actor, data: Record<string, unknown>) => {
+    const prev = events.at(-1);
+    events.push(chainEvent({ seq: prev?.seq ?? 0, head: prev?.hash ?? GENESIS_HASH }, { clientId, type, at, actor: who, data }));
+  };
+  push('consumer.requested', actor, { softwareId: statement?.softwareId, softwareStatementVerified: statement !== undefined });
+  push('consumer.evaluated', SYSTEM, {
+    outcome: decision.outcome,
+    risk: decision.risk,
+    policyVersion: decision.policyVersion,
+    reasons: decision.reasons.map((r) => r.code),
+  });
+  if (active) {
+    push('consumer.activated', SYSTEM, { by: 'policy' });
+    push('credentials.issued', SYSTEM, { kind: 'client_registration' });
+  }
+  return events;
+}
+
+function storeRecord(idem: { key: string; keyHash: string; requestHash: string }, statusCode: number, body: unknown, now: Date): IdempotencyRecord {
+  return {
+    keyHash: idem.keyHash,
+    requestHash: idem.requestHash,
+    statusCode,
+    sealedBody: sealResponse(idem.key, body),
+    createdAt: now.toISOString(),
+    expiresAtEpoch: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_TTL_SECONDS,
+  };
+}
+
+function replay(stored: IdempotencyRecord, idem: { key: string; requestHash: string }): RegisterResult {
+  if (stored.requestHash !== idem.requestHash) {
+    throw new RegistrationError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
+  }
+  const body = openResponse(idem.key, stored.sealedBody) as Record<string, unknown>;
+  return { statusCode: stored.statusCode === 202 ? 202 : 201, body, replayed: true };
+}

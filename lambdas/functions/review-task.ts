@@ -1,0 +1,5 @@
+import { awsServices } from '../adapters/aws/services.js';
+import { createReviewTaskHandler } from '../handlers/review-task.js';
+
+/** Lambda entry point for the review state machine's tasks. */
+export const handler = createReviewTaskHandler(awsServices());

@@ -1,0 +1,33 @@
+import type { Services } from '../core/services.js';
+import { SIGNING_ALG, SigningKeyCache } from '../core/tokens/signing-keys.js';
+import { HttpError } from './http/errors.js';
+import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { publicJson } from './http/respond.js';
+
+/** RFC 8414 authorization server metadata for this deployment. */
+export function serverMetadata(services: Services): Record<string, unknown> {
+  const issuer = services.config.issuer;
+  return {
+    issuer,
+    token_endpoint: `${issuer}/oauth2/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    registration_endpoint: `${issuer}/register`,
+    grant_types_supported: ['client_credentials'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: Object.keys(services.policy.document.scopes),
+    access_token_signing_alg_values_supported: [SIGNING_ALG],
+    service_documentation: 'https://github.com/gatehouse/gatehouse#readme',
+    gatehouse_policy_version: services.policy.version,
+  };
+}
+
+/** GET /.well-known/jwks.json and /.well-known/oauth-authorization-server. */
+export function createDiscoveryHandler(services: Services): HttpLambda {
+  const keys = new SigningKeyCache(services.vault, services.clock, 60_000);
+  return httpHandler(services, async (event) => {
+    if (event.resource === '/.well-known/jwks.json') return publicJson(await keys.jwks(), 300);
+    if (event.resource === '/.well-known/oauth-authorization-server') return publicJson(serverMetadata(services), 3600);
+    throw new HttpError('not_found', `No such document: ${event.path}`);
+  });
+}

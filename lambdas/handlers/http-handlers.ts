@@ -1,0 +1,15 @@
+import type { HttpHandlerName } from '../../lib/routes.js';
+import type { Services } from '../core/services.js';
+import { createDiscoveryHandler } from './discovery.js';
+import type { HttpLambda } from './http/http-handler.js';
+import { createRegisterHandler } from './register.js';
+import { createRegistrationReadHandler } from './registration-read.js';
+import { createTokenHandler } from './token.js';
+
+/** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
+export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services: Services) => HttpLambda>> = {
+  register: createRegisterHandler,
+  'registration-read': createRegistrationReadHandler,
+  token: createTokenHandler,
+  discovery: createDiscoveryHandler,
+};

@@ -1,0 +1,22 @@
+export type HttpErrorCode = 'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'not_found' | 'method_not_allowed';
+
+const STATUS: Record<HttpErrorCode, number> = {
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  malformed_body: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+};
+
+/** A transport-level refusal at the edge, before any protocol is involved; rendered as RFC 9457 problem JSON. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  readonly code: HttpErrorCode;
+  readonly status: number;
+
+  constructor(code: HttpErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}

@@ -1,0 +1,38 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { HttpError } from './errors.js';
+
+/** A header's value, case-insensitively (API Gateway keeps the client's casing). */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === lower && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The request body as text, refusing bodies over `maxBytes` (the same limit in AWS and local mode). */
+export function bodyText(event: APIGatewayProxyEvent, maxBytes: number): string {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > maxBytes) throw new HttpError('payload_too_large', `The request body exceeds ${maxBytes} bytes.`);
+  return event.isBase64Encoded ? bytes.toString('utf8') : raw;
+}
+
+/** The media type of the request, without parameters. */
+export function mediaType(event: APIGatewayProxyEvent): string {
+  return (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Parses a JSON object body; anything else is a malformed body. */
+export function jsonObjectBody(event: APIGatewayProxyEvent, maxBytes: number): { value: Record<string, unknown>; text: string } {
+  if (mediaType(event) !== 'application/json') throw new HttpError('unsupported_media_type', 'Send the request as application/json.');
+  const text = bodyText(event, maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new HttpError('malformed_body', 'The request body is not valid JSON.', { cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError('malformed_body', 'The request body must be a JSON object.');
+  return { value: value as Record<string, unknown>, text };
+}

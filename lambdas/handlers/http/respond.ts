@@ -1,0 +1,30 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+
+/** Headers every response carries: nothing here may be cached or sniffed. */
+const BASE_HEADERS = {
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { ...BASE_HEADERS, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** Publicly cacheable JSON (metadata, JWKS). */
+export function publicJson(body: unknown, maxAgeSeconds: number): APIGatewayProxyResult {
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${maxAgeSeconds}`, 'x-content-type-options': 'nosniff' },
+    body: JSON.stringify(body),
+  };
+}
+
+/** An RFC 9457 problem document. */
+export function problem(status: number, type: string, title: string, detail: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { ...BASE_HEADERS, 'content-type': 'application/problem+json', ...headers },
+    body: JSON.stringify({ type: `https://gatehouse.dev/problems/${type}`, title, status, detail }),
+  };
+}

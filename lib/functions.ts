@@ -1,0 +1,31 @@
+import type { HttpHandlerName } from './routes.js';
+
+/** What a function may touch; the stack turns each into a least-privilege grant. */
+export type Capability = 'table:read' | 'table:write' | 'signing-key:read' | 'signing-key:write' | 'workflow:start';
+
+export interface FunctionSpec {
+  /** Entry file (relative to the repository root) bundled by esbuild. */
+  readonly entry: string;
+  readonly capabilities: readonly Capability[];
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+}
+
+type FunctionName = HttpHandlerName | 'review-task';
+
+/** One Lambda function per handler; HTTP ones are wired to API Gateway by the route table. */
+export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
+  register: { entry: 'lambdas/functions/register.ts', capabilities: ['table:read', 'table:write', 'workflow:start'], memorySize: 512, timeoutSeconds: 10 },
+  'registration-read': { entry: 'lambdas/functions/registration-read.ts', capabilities: ['table:read'], memorySize: 256, timeoutSeconds: 5 },
+  token: { entry: 'lambdas/functions/token.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
+  discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
+  'review-task': { entry: 'lambdas/functions/review-task.ts', capabilities: ['table:read', 'table:write'], memorySize: 256, timeoutSeconds: 30 },
+};
+
+/** The custom resource that puts the first ES256 key into the signing-key secret. */
+export const SIGNING_KEY_INIT: FunctionSpec = {
+  entry: 'lambdas/functions/signing-key-init.ts',
+  capabilities: ['signing-key:read', 'signing-key:write'],
+  memorySize: 256,
+  timeoutSeconds: 30,
+};
