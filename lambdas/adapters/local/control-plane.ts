@@ -1,3 +1,4 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +47,8 @@ export interface LocalControlPlane {
   readonly softwareStatements: SoftwareStatementSigner;
   readonly workflow: LocalWorkflow;
   readonly tableName: string;
+  /** The local table's client, for tools and tests that look inside. */
+  readonly documentClient: DynamoDBDocumentClient;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     softwareStatements,
     workflow,
     tableName,
+    documentClient: dynamo.documentClient,
     close: async () => {
       await http.close();
       await dynamo.close();
