@@ -106,6 +106,13 @@ export const PolicyDocumentSchema = z
       const weakest = (r: RiskRequirements) => Math.min(...r.authMethods.map((m) => AUTH_METHOD_STRENGTH[m]));
       if (weakest(hi) < weakest(lo)) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: allowed client authentication must not get weaker` });
     }
+    // DESIGN: client secrets are for low-risk, self-service consumers only; reviewed consumers prove possession of a key.
+    for (const risk of RISK_LEVELS) {
+      const r = doc.risks[risk];
+      if (r.approvals > 0 && r.authMethods.some((m) => m !== 'private_key_jwt')) {
+        ctx.addIssue({ code: 'custom', path: ['risks', risk, 'authMethods'], message: 'a risk that needs review allows only private_key_jwt' });
+      }
+    }
     if (doc.risks.high.approvals < 1) {
       ctx.addIssue({ code: 'custom', path: ['risks', 'high', 'approvals'], message: 'high risk must need human review' });
     }

@@ -176,6 +176,29 @@ describe('loadPolicy', () => {
       issue: 'risks: medium→high: maximum grant must not grow',
     },
     {
+      label: 'higher risk with a longer dormancy window',
+      mutate: (d) => void (d.risks.high.dormancyDays = d.risks.medium.dormancyDays + 1),
+      issue: 'risks: medium→high: dormancy window must not grow',
+    },
+    {
+      label: 'higher risk with a longer secret rotation period',
+      mutate: (d) => void (d.risks.medium.secretRotationDays = d.risks.low.secretRotationDays + 1),
+      issue: 'risks: low→medium: secret rotation period must not grow',
+    },
+    {
+      label: 'higher risk without the sender constraint of a lower one',
+      mutate: (d) => {
+        d.risks.medium.senderConstraint = 'dpop';
+        d.risks.high.senderConstraint = 'none';
+      },
+      issue: 'risks: medium→high: sender constraint must not be dropped',
+    },
+    {
+      label: 'a reviewed risk that allows client secrets',
+      mutate: (d) => void d.risks.medium.authMethods.push('client_secret_basic'),
+      issue: 'risks.medium.authMethods: a risk that needs review allows only private_key_jwt',
+    },
+    {
       label: 'an extra unknown property at the root',
       mutate: (d) => void (asRecord(d).extra = true),
       issue: '(root): Unrecognized key: "extra"',
