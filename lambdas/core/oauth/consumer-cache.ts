@@ -11,6 +11,7 @@ export class ConsumerCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, { at: number; consumer: Consumer }>();
+  readonly #inFlight = new Map<string, Promise<Consumer | undefined>>();
 
   constructor(registry: Registry, clock: Clock, ttlMs: number, maxEntries = 10_000) {
     this.#registry = registry;
@@ -23,6 +24,19 @@ export class ConsumerCache {
     const now = this.#clock.now().getTime();
     const hit = this.#entries.get(clientId);
     if (hit && now - hit.at < this.#ttlMs) return hit.consumer;
+    // Requests that arrive while the record is being read share that one read.
+    const pending = this.#inFlight.get(clientId);
+    if (pending) return pending;
+    const read = this.#load(clientId, now);
+    this.#inFlight.set(clientId, read);
+    try {
+      return await read;
+    } finally {
+      this.#inFlight.delete(clientId);
+    }
+  }
+
+  async #load(clientId: string, now: number): Promise<Consumer | undefined> {
     const consumer = await this.#registry.getConsumer(clientId);
     this.#entries.delete(clientId);
     // Unknown ids are not cached: they would let anyone fill memory with garbage.
