@@ -27,6 +27,8 @@ export interface ConsumerChange {
   readonly expect: { readonly statuses: readonly ConsumerStatus[]; readonly auditSeq: number };
   readonly set: Partial<Omit<Consumer, 'clientId' | 'auditSeq' | 'auditHead'>>;
   readonly audit: AuditEvent;
+  /** keyHash of an idempotency record to delete in the same transaction. */
+  readonly releaseIdempotency?: string;
 }
 
 /** Registry port: consumers, their audit trail and idempotency records (one DynamoDB table in both modes). */
@@ -40,6 +42,13 @@ export interface Registry {
   getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>;
   /** Records use for dormancy tracking, at most once per `minIntervalMs`. */
   recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void>;
+  /**
+   * Claims a one-time marker (an assertion or DPoP `jti`, a revoked token id) until `expiresAtEpoch`.
+   * Returns false when it is already claimed and not yet expired. A conditional write: safe across instances.
+   */
+  claimOnce(marker: string, expiresAtEpoch: number, now: Date): Promise<boolean>;
+  /** Whether an unexpired marker exists. */
+  hasMarker(marker: string, now: Date): Promise<boolean>;
 }
 
 /** An ES256 key pair in JWK form, identified by `kid`. */

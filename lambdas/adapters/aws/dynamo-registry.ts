@@ -2,6 +2,7 @@ import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig
 import {
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -10,7 +11,7 @@ import {
 import type { AuditEvent } from '../../core/audit/event.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
 import type { ConsumerChange, IdempotencyRecord, Registry } from '../../core/ports.js';
-import { RegistryError } from '../../core/registry/errors.js';
+import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys } from './table-schema.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -47,7 +48,7 @@ export class DynamoRegistry implements Registry {
       ...audit.map((e) => this.#putAudit(e)),
     ];
     if (idempotency) items.push(this.#putIdempotency(idempotency));
-    await this.#transact(items);
+    await this.#transact(items, ['consumer', ...audit.map((): RegistryItem => 'audit'), 'idempotency']);
   }
 
   async getConsumer(clientId: string): Promise<Consumer | undefined> {
@@ -87,7 +88,8 @@ export class DynamoRegistry implements Registry {
       this.#putAudit(change.audit),
     ];
     if (idempotency) items.push(this.#putIdempotency(idempotency));
-    await this.#transact(items);
+    if (change.releaseIdempotency) items.push({ Delete: { TableName: this.#table, Key: keys.idempotency(change.releaseIdempotency) } });
+    await this.#transact(items, ['consumer', 'audit', 'idempotency']);
   }
 
   async listAudit(clientId: string): Promise<AuditEvent[]> {
@@ -123,7 +125,7 @@ export class DynamoRegistry implements Registry {
           TableName: this.#table,
           Key: keys.consumer(clientId),
           UpdateExpression: 'SET lastUsedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :cutoff)',
           ExpressionAttributeValues: { ':now': at.toISOString(), ':cutoff': new Date(at.getTime() - minIntervalMs).toISOString() },
         }),
       );
@@ -131,6 +133,30 @@ export class DynamoRegistry implements Registry {
       if ((error as Error).name === 'ConditionalCheckFailedException') return; // another instance recorded it
       throw new RegistryError('unavailable', 'Could not record use', { cause: error });
     }
+  }
+
+  async claimOnce(marker: string, expiresAtEpoch: number, now: Date): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...keys.marker(marker), kind: 'marker', ttl: expiresAtEpoch },
+          // An expired marker that TTL has not yet removed may be claimed again.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw new RegistryError('unavailable', 'Could not record a one-time marker', { cause: error });
+    }
+  }
+
+  async hasMarker(marker: string, now: Date): Promise<boolean> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.marker(marker), ConsistentRead: true })));
+    return out.Item !== undefined && Number(out.Item['ttl']) >= Math.floor(now.getTime() / 1000);
   }
 
   #putAudit(event: AuditEvent): TransactItem {
@@ -156,14 +182,17 @@ export class DynamoRegistry implements Registry {
     };
   }
 
-  async #transact(items: TransactItem[]): Promise<void> {
+  /** Runs a transaction; `roles` names each item (by position) so a failed condition says which record it was. */
+  async #transact(items: TransactItem[], roles: readonly RegistryItem[]): Promise<void> {
     try {
       await this.#db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       if (error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException') {
         const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
-          throw new RegistryError('condition_failed', 'The record changed or already exists; nothing was written.', { cause: error });
+        const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        if (failed >= 0) {
+          const item = roles[failed];
+          throw new RegistryError('condition_failed', 'The record changed or already exists; nothing was written.', { cause: error, ...(item ? { item } : {}) });
         }
       }
       throw new RegistryError('unavailable', 'The registry could not complete the write; nothing was written.', { cause: error });

@@ -5,6 +5,7 @@
  * - consumer        `CONSUMER#<client_id>` / `CONSUMER`
  * - audit event     `CONSUMER#<client_id>` / `AUDIT#<seq, 10 digits>`
  * - idempotency     `IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` (TTL)
+ * - one-time marker `MARKER#<marker>` / `MARKER` (TTL): used assertion and DPoP `jti`s, revoked token ids
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`.
  */
 export const TABLE_SCHEMA = {
@@ -22,4 +23,5 @@ export const keys = {
   audit: (clientId: string, seq: number) => ({ pk: `CONSUMER#${clientId}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),
   auditPrefix: 'AUDIT#',
   idempotency: (keyHash: string) => ({ pk: `IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
+  marker: (marker: string) => ({ pk: `MARKER#${marker}`, sk: 'MARKER' }),
 } as const;

@@ -45,13 +45,22 @@ export function chainEvent(
   return { ...body, hash: sha256Hex(canonicalJson(body)) };
 }
 
-/** Verifies a consumer's events form an unbroken chain from the genesis hash. */
-export function verifyChain(events: readonly AuditEvent[]): { readonly ok: boolean; readonly brokenAt?: number } {
+/**
+ * Verifies a consumer's events form an unbroken chain from the genesis hash, and, given the consumer's recorded head,
+ * that none were cut off the end.
+ */
+export function verifyChain(
+  events: readonly AuditEvent[],
+  recorded?: { readonly seq: number; readonly hash: string },
+): { readonly ok: boolean; readonly brokenAt?: number } {
   let head = GENESIS_HASH;
   for (const [i, e] of events.entries()) {
     const { hash, ...body } = e;
     if (e.seq !== i + 1 || e.prevHash !== head || sha256Hex(canonicalJson(body)) !== hash) return { ok: false, brokenAt: e.seq };
     head = hash;
+  }
+  if (recorded !== undefined && (events.length !== recorded.seq || head !== recorded.hash)) {
+    return { ok: false, brokenAt: Math.min(events.length, recorded.seq) + 1 };
   }
   return { ok: true };
 }

@@ -16,6 +16,8 @@ export interface TransitionRequest {
   readonly set?: Partial<Omit<Consumer, 'clientId' | 'auditSeq' | 'auditHead' | 'status'>>;
   /** Written in the same transaction, e.g. the stored response of an idempotent request. */
   readonly idempotency?: IdempotencyRecord | undefined;
+  /** Deletes a stored idempotent response in the same transaction (its request did not complete). */
+  readonly releaseIdempotency?: string | undefined;
 }
 
 const ATTEMPTS = 4;
@@ -41,12 +43,20 @@ export async function transition(services: Services, request: TransitionRequest)
     const set = { ...request.set, ...(request.to === undefined ? {} : { status: request.to }), updatedAt: at };
     try {
       await services.registry.updateConsumer(
-        { clientId: consumer.clientId, expect: { statuses: [consumer.status], auditSeq: consumer.auditSeq }, set, audit },
+        {
+          clientId: consumer.clientId,
+          expect: { statuses: [consumer.status], auditSeq: consumer.auditSeq },
+          set,
+          audit,
+          ...(request.releaseIdempotency ? { releaseIdempotency: request.releaseIdempotency } : {}),
+        },
         request.idempotency,
       );
       return { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash };
     } catch (error) {
-      if (!(error instanceof RegistryError && error.code === 'condition_failed') || attempt >= ATTEMPTS) throw error;
+      // Only a lost race on the consumer record is worth re-reading; any other failed condition is final.
+      const lostRace = error instanceof RegistryError && error.code === 'condition_failed' && (error.item === 'consumer' || error.item === undefined);
+      if (!lostRace || attempt >= ATTEMPTS) throw error;
     }
   }
 }

@@ -6,7 +6,8 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
-  | 'invalid_token';
+  | 'invalid_token'
+  | 'invalid_dpop_proof';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -16,6 +17,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   invalid_token: 401,
+  invalid_dpop_proof: 400,
 };
 
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */

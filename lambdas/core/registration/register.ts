@@ -132,22 +132,21 @@ export async function register(services: Services, input: RegisterInput): Promis
   const consumer: Consumer = { ...base, auditSeq: head.seq, auditHead: head.hash };
   const body = registrationResponse(consumer, config.issuer, { clientSecret, registrationToken });
 
-  if (active) {
-    try {
-      await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, 201, body, now));
-    } catch (error) {
-      // A concurrent request with the same key won the race: answer with its response.
-      if (idempotency && error instanceof RegistryError) {
-        const stored = await registry.getIdempotency(idempotency.keyHash);
-        if (stored) return replay(stored, idempotency);
-      }
-      throw error;
+  // The idempotency record is written with the consumer, so a concurrent duplicate can never create a second one.
+  const statusCode = active ? 201 : 202;
+  try {
+    await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
+  } catch (error) {
+    // A concurrent request with the same key won the race: answer with its response.
+    if (idempotency && error instanceof RegistryError && error.code === 'condition_failed') {
+      const stored = await registry.getIdempotency(idempotency.keyHash);
+      if (stored) return replay(stored, idempotency);
     }
-    return { statusCode: 201, body, replayed: false };
+    throw error;
   }
+  if (active) return { statusCode: 201, body, replayed: false };
 
-  // Review path: the request is stored first, then the workflow starts; if it cannot start, the request is closed as failed.
-  await registry.createConsumer(consumer, events);
+  // Review path: the request is stored, then the workflow starts; if it cannot start, the request is closed as failed.
   const review = {
     clientId,
     risk: decision.risk,
@@ -159,7 +158,15 @@ export async function register(services: Services, input: RegisterInput): Promis
     execution = await services.workflow.startReview(review);
   } catch (cause) {
     services.log.error('review workflow did not start', { clientId, error: (cause as Error).name });
-    await transition(services, { clientId, to: 'failed', event: 'consumer.review_failed', actor: SYSTEM, data: { reason: 'workflow_start_failed' } }).catch(
+    // The stored response is released with it, so a retry with the same Idempotency-Key starts afresh.
+    await transition(services, {
+      clientId,
+      to: 'failed',
+      event: 'consumer.review_failed',
+      actor: SYSTEM,
+      data: { reason: 'workflow_start_failed' },
+      releaseIdempotency: idempotency?.keyHash,
+    }).catch(
       (e: unknown) => services.log.error('could not close the failed request', { clientId, error: (e as Error).name }),
     );
     throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was approved. Try again shortly.', {
@@ -175,7 +182,6 @@ export async function register(services: Services, input: RegisterInput): Promis
     actor: SYSTEM,
     data: { execution, approvalsRequired: review.approvals },
     set: { reviewExecution: execution },
-    idempotency: idempotency && storeRecord(idempotency, 202, body, now),
   });
   return { statusCode: 202, body, replayed: false };
 }

@@ -37,6 +37,12 @@ export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult 
   if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
     return problem(503, 'service-unavailable', 'Service unavailable', error.message, { 'retry-after': String(error.retryAfterSeconds ?? 5) });
   }
+  if (error instanceof ServiceError && error.code === 'conflict') {
+    return problem(409, 'conflict', 'Conflict', error.message);
+  }
+  if (error instanceof ServiceError && error.code === 'not_found') {
+    return problem(404, 'not-found', 'Not found', error.message);
+  }
   if (error instanceof RegistryError && error.code === 'unavailable') {
     log.error('registry unavailable', { error: error.name, cause: (error.cause as Error | undefined)?.name });
     return problem(503, 'service-unavailable', 'Service unavailable', 'A dependency is unavailable; nothing was changed. Try again shortly.', {

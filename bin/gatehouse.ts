@@ -1,0 +1,41 @@
+/**
+ * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
+ * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
+ * apiThrottleRateLimit, apiThrottleBurstLimit, logRetentionDays (see lib/app-config.ts), and skipBundling.
+ *
+ * softwareStatementJwks defaults to config/software-statement.example.jwks.json, an example public key whose private half
+ * was discarded: production deployments must override it with the commercial side's real public JWKS.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PolicyError } from '../lambdas/core/policy/errors.js';
+import { AppConfigError, loadAppConfig, type GatehouseAppConfig } from '../lib/app-config.js';
+import { GatehouseStack } from '../lib/gatehouse-stack.js';
+
+const app = new App();
+
+// `cdk synth` always asks for bundling and rejects `-c aws:cdk:bundling-stacks=...`; `-c skipBundling=true` checks the
+// templates (and cdk-nag) without esbuild. The resulting assembly is not deployable.
+if (String(app.node.tryGetContext('skipBundling')) === 'true') {
+  app.node.setContext('aws:cdk:bundling-stacks', []);
+  process.stderr.write('gatehouse: skipBundling=true, Lambda assets are placeholders; this assembly is not deployable\n');
+}
+
+let config: GatehouseAppConfig;
+try {
+  config = loadAppConfig((key) => app.node.tryGetContext(key));
+} catch (error) {
+  if (error instanceof PolicyError || error instanceof AppConfigError) {
+    process.stderr.write(`\ngatehouse: cannot synthesize (${error.name}${error instanceof PolicyError ? ` ${error.code}` : ''})\n${error.message}\n\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+new GatehouseStack(app, 'Gatehouse', {
+  description: `Gatehouse: governed onboarding and credentials for API consumers (policy ${config.policy.version})`,
+  ...config,
+});
+
+// cdk-nag v3 is a policy-validation plugin: any unacknowledged finding (error or warning) fails synthesis.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,78 @@
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { Registry } from '../ports.js';
+import { OAuthError } from './errors.js';
+
+/** Algorithms accepted for client assertions and DPoP proofs (FAPI 2.0: no RSA PKCS#1 v1.5, no HMAC, never `none`). */
+export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'EdDSA'] as const;
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Longest lifetime accepted for an assertion, and the clock skew tolerated. */
+const MAX_LIFETIME_S = 300;
+const SKEW_S = 60;
+
+/** The client an assertion claims to come from, read before verification only to find its keys. */
+export function assertedClientId(assertion: string): string {
+  try {
+    const claims = decodeJwt(assertion);
+    if (typeof claims.iss === 'string' && claims.iss.length > 0 && claims.iss.length <= 200) return claims.iss;
+  } catch (cause) {
+    throw new OAuthError('invalid_client', 'The client assertion is not a JWT.', { cause });
+  }
+  throw new OAuthError('invalid_client', 'The client assertion has no issuer.');
+}
+
+/**
+ * Verifies an RFC 7523 client assertion (private_key_jwt): signature by a registered key, `iss` = `sub` = client id,
+ * `aud` = the issuer or the token endpoint, a short `exp`, `iat`/`nbf` within the skew, and a `jti` used only once.
+ */
+export async function verifyClientAssertion(
+  assertion: string,
+  expected: { readonly clientId: string; readonly jwks: JSONWebKeySet; readonly audiences: readonly string[]; readonly now: Date; readonly registry: Registry },
+): Promise<void> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(assertion);
+  } catch (cause) {
+    throw new OAuthError('invalid_client', 'The client assertion is not a JWT.', { cause });
+  }
+  if (!ASYMMETRIC_ALGS.includes(header.alg as (typeof ASYMMETRIC_ALGS)[number])) {
+    throw new OAuthError('invalid_client', `Client assertions must be signed with ${ASYMMETRIC_ALGS.join(', ')}.`);
+  }
+  let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+  try {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(expected.jwks), {
+      algorithms: [...ASYMMETRIC_ALGS],
+      issuer: expected.clientId,
+      subject: expected.clientId,
+      audience: [...expected.audiences],
+      currentDate: expected.now,
+      clockTolerance: SKEW_S,
+      requiredClaims: ['exp', 'jti'],
+    }));
+  } catch (cause) {
+    throw new OAuthError('invalid_client', `The client assertion was refused: ${assertionProblem(cause)}.`, { cause });
+  }
+  const nowS = Math.floor(expected.now.getTime() / 1000);
+  const exp = payload.exp!;
+  if (exp - nowS > MAX_LIFETIME_S + SKEW_S || (payload.iat !== undefined && exp - payload.iat > MAX_LIFETIME_S)) {
+    throw new OAuthError('invalid_client', `Client assertions may live at most ${MAX_LIFETIME_S} seconds.`);
+  }
+  if (payload.iat !== undefined && payload.iat > nowS + SKEW_S) {
+    throw new OAuthError('invalid_client', 'The client assertion was issued in the future.');
+  }
+  const jti = String(payload.jti);
+  if (jti.length === 0 || jti.length > 200) throw new OAuthError('invalid_client', 'The client assertion jti is not acceptable.');
+  if (!(await expected.registry.claimOnce(`assertion:${expected.clientId}:${jti}`, exp + SKEW_S, expected.now))) {
+    throw new OAuthError('invalid_client', 'The client assertion was already used (jti replay).');
+  }
+}
+
+function assertionProblem(cause: unknown): string {
+  if (cause instanceof joseErrors.JWTExpired) return 'it has expired';
+  if (cause instanceof joseErrors.JWTClaimValidationFailed) return `claim "${cause.claim}" is not acceptable`;
+  if (cause instanceof joseErrors.JWKSNoMatchingKey) return 'no registered key matches it';
+  if (cause instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not verify';
+  if (cause instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not allowed';
+  return 'it is not a valid signed JWT';
+}

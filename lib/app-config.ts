@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { StackProps } from 'aws-cdk-lib';
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import { loadPolicyFile } from '../lambdas/core/policy/load.js';
+import type { GatehouseStackProps } from './gatehouse-stack.js';
+import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
+
+/**
+ * Committed example of the commercial side's software-statement JWKS (one public EC P-256 key whose private half was
+ * discarded). It verifies nothing real: production must pass `-c softwareStatementJwks=<path to the real public JWKS>`.
+ */
+export const EXAMPLE_SOFTWARE_STATEMENT_JWKS = 'config/software-statement.example.jwks.json';
+
+/** A configuration value the app cannot use; `cdk synth` fails with its message. */
+export class AppConfigError extends Error {
+  override readonly name = 'AppConfigError';
+  readonly issues: readonly string[];
+
+  constructor(message: string, issues: readonly string[] = [], options?: { cause?: unknown }) {
+    super(issues.length ? `${message}:\n  - ${issues.join('\n  - ')}` : message, options);
+    this.issues = issues;
+  }
+}
+
+/** `-c key=` on the command line yields an empty string; treat it as not given. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
+
+const httpsUrl = z
+  .url()
+  .refine((u) => u.startsWith('https://'), 'must be an https URL')
+  .refine((u) => !u.endsWith('/'), 'must not end with a slash');
+
+/** CDK context the app reads (cdk.json `context` or `-c key=value`; command-line values arrive as strings). */
+export const AppContextSchema = z.object({
+  policyFile: optional(z.string().min(1)).default('policy/policy.json'),
+  tokenAudience: optional(z.url()).default('https://api.bank.example'),
+  softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
+  softwareStatementJwks: optional(z.string().min(1)).default(EXAMPLE_SOFTWARE_STATEMENT_JWKS),
+  issuer: optional(httpsUrl),
+  consumerCacheMs: optional(z.coerce.number().int().min(0).max(300_000)).default(5000),
+  apiThrottleRateLimit: optional(z.coerce.number().positive()).default(50),
+  apiThrottleBurstLimit: optional(z.coerce.number().int().positive()).default(100),
+  logRetentionDays: optional(
+    z.coerce
+      .number()
+      .int()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`),
+  ).default(365),
+});
+export type AppContext = z.infer<typeof AppContextSchema>;
+
+/** Members a JWK may only carry in a private key; a software-statement JWKS must hold public keys only. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+const PublicJwkSchema = z
+  .looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).optional(), alg: z.string().optional(), use: z.literal('sig').optional() })
+  .refine((jwk) => PRIVATE_JWK_MEMBERS.every((m) => !(m in jwk)), 'is a private key; the JWKS must contain public keys only');
+
+const JwksSchema = z.object({ keys: z.array(PublicJwkSchema).min(1) });
+
+/** Lambda allows 4 KB of environment per function; the JWKS shares it with the other settings. */
+const MAX_JWKS_BYTES = 2048;
+
+/** The stack settings derived from context, everything but the StackProps. */
+export type GatehouseAppConfig = Omit<GatehouseStackProps, keyof StackProps>;
+
+/**
+ * Reads the app's context, loads and validates the policy (throws PolicyError) and the software-statement JWKS
+ * (throws AppConfigError). Relative paths are resolved against `cwd` (the directory holding cdk.json).
+ */
+export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: string = process.cwd()): GatehouseAppConfig {
+  const raw = Object.fromEntries(Object.keys(AppContextSchema.shape).map((key) => [key, tryGetContext(key)]));
+  const parsed = AppContextSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppConfigError(
+      'The Gatehouse CDK context is invalid',
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const context = parsed.data;
+  const policy = loadPolicyFile(resolve(cwd, context.policyFile));
+  return {
+    policy,
+    tokenAudience: context.tokenAudience,
+    softwareStatementIssuer: context.softwareStatementIssuer,
+    softwareStatementJwks: loadJwksFile(resolve(cwd, context.softwareStatementJwks)),
+    issuer: context.issuer,
+    consumerCacheMs: context.consumerCacheMs,
+    apiThrottlingRateLimit: context.apiThrottleRateLimit,
+    apiThrottlingBurstLimit: context.apiThrottleBurstLimit,
+    logRetention: retentionFromDays(context.logRetentionDays),
+  };
+}
+
+/** Reads a JWKS of public signing keys. */
+export function loadJwksFile(path: string): JSONWebKeySet {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new AppConfigError(`Cannot read the software-statement JWKS ${path}: ${(cause as Error).message}`, [], { cause });
+  }
+  const parsed = JwksSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppConfigError(
+      `The software-statement JWKS ${path} is invalid`,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const size = Buffer.byteLength(JSON.stringify(parsed.data));
+  if (size > MAX_JWKS_BYTES) {
+    throw new AppConfigError(
+      `The software-statement JWKS ${path} is ${size} bytes; it travels in every function's environment (4 KB in total), so keep it under ${MAX_JWKS_BYTES} bytes (public signing keys only, no certificates)`,
+    );
+  }
+  return parsed.data as JSONWebKeySet;
+}

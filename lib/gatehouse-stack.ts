@@ -1,0 +1,111 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { JSONWebKeySet } from 'jose';
+import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { GatehouseApi } from './api.js';
+import { HandlerFunctions } from './handler-functions.js';
+import { LogEncryptionKey } from './log-encryption-key.js';
+import { RegistryTable } from './registry-table.js';
+import { ReviewWorkflow } from './review-workflow.js';
+import { SigningKey } from './signing-key.js';
+
+export interface GatehouseStackProps extends StackProps {
+  /** The validated policy, compiled into every function bundle. */
+  readonly policy: LoadedPolicy;
+  /** `aud` of the access tokens: the bank API(s) they are for. */
+  readonly tokenAudience: string;
+  /** `iss` of software statements (the commercial side). */
+  readonly softwareStatementIssuer: string;
+  /** Public keys that verify software statements. */
+  readonly softwareStatementJwks: JSONWebKeySet;
+  /**
+   * Issuer identifier when the API is served from a custom domain.
+   * @default - the execute-api URL of the `v1` stage
+   */
+  readonly issuer?: string;
+  /**
+   * How long the token endpoint may serve a consumer record from memory (bounds how late a revocation bites), in ms.
+   * @default 5000
+   */
+  readonly consumerCacheMs?: number;
+  /**
+   * Stage-wide API request rate limit (requests per second).
+   * @default 50
+   */
+  readonly apiThrottlingRateLimit?: number;
+  /**
+   * Stage-wide API burst limit (requests).
+   * @default 100
+   */
+  readonly apiThrottlingBurstLimit?: number;
+  /**
+   * How long every Gatehouse log group keeps events.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether to create the account-level API Gateway logging role.
+   * @default true
+   */
+  readonly apiCloudWatchRole?: boolean;
+}
+
+/** Gatehouse on AWS: registry table, signing key, handler functions, review workflow and the public API. */
+export class GatehouseStack extends Stack {
+  public readonly logEncryptionKey: LogEncryptionKey;
+  public readonly registry: RegistryTable;
+  public readonly signingKey: SigningKey;
+  public readonly handlers: HandlerFunctions;
+  public readonly reviewWorkflow: ReviewWorkflow;
+  public readonly api: GatehouseApi;
+
+  constructor(scope: Construct, id: string, props: GatehouseStackProps) {
+    super(scope, id, props);
+    const logRetention = props.logRetention;
+
+    this.logEncryptionKey = new LogEncryptionKey(this, 'LogEncryption');
+    const logEncryptionKey = this.logEncryptionKey.key;
+
+    this.registry = new RegistryTable(this, 'Registry');
+    this.signingKey = new SigningKey(this, 'SigningKey', { policy: props.policy, logEncryptionKey, logRetention });
+
+    this.handlers = new HandlerFunctions(this, 'Handlers', {
+      policy: props.policy,
+      table: this.registry.table,
+      signingKey: this.signingKey,
+      config: {
+        tokenAudience: props.tokenAudience,
+        softwareStatementIssuer: props.softwareStatementIssuer,
+        softwareStatementJwks: props.softwareStatementJwks,
+        consumerCacheMs: props.consumerCacheMs ?? 5000,
+      },
+      logEncryptionKey,
+      logRetention,
+    });
+
+    this.reviewWorkflow = new ReviewWorkflow(this, 'ReviewWorkflow', {
+      reviewTaskFunction: this.handlers.functions['review-task'],
+      logEncryptionKey,
+      logRetention,
+    });
+    this.handlers.allowWorkflowStart(this.reviewWorkflow.stateMachine);
+
+    this.api = new GatehouseApi(this, 'Api', {
+      handlers: this.handlers.functions,
+      issuer: props.issuer,
+      throttlingRateLimit: props.apiThrottlingRateLimit,
+      throttlingBurstLimit: props.apiThrottlingBurstLimit,
+      cloudWatchRole: props.apiCloudWatchRole,
+      logEncryptionKey,
+      logRetention,
+    });
+    this.handlers.useIssuer(this.api.issuerUrl);
+
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the v1 stage', value: this.api.restApi.url });
+    new CfnOutput(this, 'Issuer', { description: 'Issuer identifier (RFC 8414) and iss of access tokens', value: this.api.issuerUrl });
+    new CfnOutput(this, 'TableName', { description: 'Registry table', value: this.registry.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { description: 'Onboarding review workflow', value: this.reviewWorkflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'SigningKeySecretArn', { description: 'Token-signing key set', value: this.signingKey.secret.secretArn });
+  }
+}

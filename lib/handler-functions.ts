@@ -1,0 +1,189 @@
+import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { JSONWebKeySet } from 'jose';
+import { ENV } from '../lambdas/adapters/aws/env.js';
+import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { FUNCTIONS, type Capability, type FunctionSpec } from './functions.js';
+import { GatehouseFunction } from './gatehouse-function.js';
+import { arnWildcardFinding } from './nag.js';
+
+/** Name of a handler function in FUNCTIONS. */
+export type HandlerFunctionName = keyof typeof FUNCTIONS;
+
+/** Deployment settings every handler reads at start-up (GatehouseConfig); all of them are public values. */
+export interface HandlerConfig {
+  /** `aud` of the access tokens. */
+  readonly tokenAudience: string;
+  /** `iss` of software statements (the commercial side). */
+  readonly softwareStatementIssuer: string;
+  /** Public keys that verify software statements. */
+  readonly softwareStatementJwks: JSONWebKeySet;
+  /** How long the token endpoint may serve a consumer record from memory, in milliseconds. */
+  readonly consumerCacheMs: number;
+}
+
+/** How a function is given access to the token-signing key; implemented by SigningKey. */
+export interface SigningKeyAccess {
+  /** The secret holding the key set. */
+  readonly secret: secretsmanager.ISecret;
+  /** Allows reading the key set. */
+  grantRead(grantee: iam.IGrantable): void;
+  /** Allows writing a new version of the key set. */
+  grantWrite(grantee: iam.IGrantable): void;
+}
+
+export interface HandlerFunctionsProps {
+  /** The validated policy compiled into every bundle. */
+  readonly policy: LoadedPolicy;
+  /** The registry table, for `table:*` capabilities. */
+  readonly table: dynamodb.ITable;
+  /** The token-signing key, for `signing-key:*` capabilities. */
+  readonly signingKey: SigningKeyAccess;
+  /** Settings every handler reads at start-up. */
+  readonly config: HandlerConfig;
+  /** Key the functions' log groups are encrypted with. */
+  readonly logEncryptionKey: kms.IKey;
+  /**
+   * How long function logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to function log groups when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The functions to create.
+   * @default FUNCTIONS
+   */
+  readonly functions?: Readonly<Record<HandlerFunctionName, FunctionSpec>>;
+}
+
+/**
+ * One Lambda per handler in FUNCTIONS. Each function gets the environment and grants its declared capabilities need and
+ * nothing more: `table:read` → table name + grantReadData, `table:write` → table name + grantWriteData,
+ * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `workflow:start` → state machine ARN +
+ * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
+ * function first). The deployment settings (issuer, audience, software statement issuer and JWKS, consumer cache) are
+ * public values that every handler's start-up configuration reads, so every handler gets them; the issuer is added by
+ * {@link HandlerFunctions.useIssuer} once the API exists.
+ */
+export class HandlerFunctions extends Construct {
+  /** The functions, by handler name. */
+  public readonly functions: Readonly<Record<HandlerFunctionName, nodejs.NodejsFunction>>;
+  /** The function constructs (role, log group), by handler name. */
+  public readonly constructsByName: Readonly<Record<HandlerFunctionName, GatehouseFunction>>;
+
+  private readonly specs: Readonly<Record<HandlerFunctionName, FunctionSpec>>;
+  private issuerSet = false;
+  private workflowBound = false;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionsProps) {
+    super(scope, id);
+    this.specs = props.functions ?? FUNCTIONS;
+    const names = Object.keys(this.specs) as HandlerFunctionName[];
+
+    const configEnvironment: Record<string, string> = {
+      [ENV.tokenAudience]: props.config.tokenAudience,
+      [ENV.softwareStatementIssuer]: props.config.softwareStatementIssuer,
+      [ENV.softwareStatementJwks]: JSON.stringify(props.config.softwareStatementJwks),
+      [ENV.consumerCacheMs]: String(props.config.consumerCacheMs),
+    };
+
+    const built = {} as Record<HandlerFunctionName, GatehouseFunction>;
+    for (const name of names) {
+      const spec = this.specs[name];
+      const environment: Record<string, string> = { ...configEnvironment };
+      if (has(spec, 'table:read') || has(spec, 'table:write')) environment[ENV.tableName] = props.table.tableName;
+      if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;
+
+      const fn = new GatehouseFunction(this, constructId(name), {
+        spec,
+        policy: props.policy,
+        logEncryptionKey: props.logEncryptionKey,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.logRemovalPolicy,
+        environment,
+        description: `Gatehouse ${name} handler`,
+      });
+      if (has(spec, 'table:read')) props.table.grantReadData(fn.function);
+      if (has(spec, 'table:write')) props.table.grantWriteData(fn.function);
+      if (has(spec, 'table:read') || has(spec, 'table:write')) acknowledgeTableGrants(fn.role, props.table, has(spec, 'table:write'));
+      if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
+      if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
+      built[name] = fn;
+    }
+    this.constructsByName = built;
+    this.functions = Object.fromEntries(names.map((n) => [n, built[n].function])) as Record<HandlerFunctionName, nodejs.NodejsFunction>;
+
+    this.node.addValidation({
+      validate: () => {
+        const errors: string[] = [];
+        if (!this.issuerSet) errors.push('HandlerFunctions: useIssuer() was never called; the handlers need GATEHOUSE_ISSUER');
+        if (!this.workflowBound && names.some((n) => has(this.specs[n], 'workflow:start'))) {
+          errors.push('HandlerFunctions: a function has the workflow:start capability but allowWorkflowStart() was never called');
+        }
+        return errors;
+      },
+    });
+  }
+
+  /** Sets the issuer (the API's base URL) on every handler. */
+  public useIssuer(issuer: string): void {
+    for (const fn of Object.values(this.functions)) fn.addEnvironment(ENV.issuer, issuer);
+    this.issuerSet = true;
+  }
+
+  /** Lets the functions with the `workflow:start` capability start executions of the state machine, and tells them its ARN. */
+  public allowWorkflowStart(stateMachine: sfn.IStateMachine): void {
+    for (const name of Object.keys(this.specs) as HandlerFunctionName[]) {
+      if (!has(this.specs[name], 'workflow:start')) continue;
+      const fn = this.functions[name];
+      fn.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
+      stateMachine.grantStartExecution(fn);
+    }
+    this.workflowBound = true;
+  }
+}
+
+/** The wildcards CDK's table grants carry, each confined to the registry table or its key. */
+function acknowledgeTableGrants(role: iam.IRole, table: dynamodb.ITable, write: boolean): void {
+  const acknowledgments = Validations.of(role);
+  acknowledgments.acknowledge({
+    id: `AwsSolutions-IAM5[${arnWildcardFinding(table, '/index/*')}]`,
+    reason:
+      'Table.grantReadData/grantWriteData cover the registry table and its own global secondary indexes (`<table ARN>/index/*`, today only `attention`); no other table is reachable.',
+  });
+  if (write) {
+    acknowledgments.acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Table.grantWriteData lets DynamoDB encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+        reason: 'Table.grantWriteData lets DynamoDB re-encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
+      },
+    );
+  }
+}
+
+function has(spec: FunctionSpec, capability: Capability): boolean {
+  return spec.capabilities.includes(capability);
+}
+
+/** `registration-read` → `RegistrationRead`. */
+function constructId(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

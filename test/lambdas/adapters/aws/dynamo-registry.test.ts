@@ -1,0 +1,347 @@
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoRegistry } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
+import { chainEvent } from '../../../../lambdas/core/audit/event.js';
+import type { ConsumerChange, IdempotencyRecord } from '../../../../lambdas/core/ports.js';
+import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
+import { AWS_TEST_CLIENT_CONFIG, auditTrailFor, CLIENT_ID, consumerFixture, HOUR_MS, NOW } from '../../fixtures.js';
+
+const TABLE = 'gatehouse-test';
+const ddb = mockClient(DynamoDBDocumentClient);
+
+function registry(): DynamoRegistry {
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return new DynamoRegistry({ tableName: TABLE, documentClient });
+}
+
+const consumerKey = { pk: `CONSUMER#${CLIENT_ID}`, sk: 'CONSUMER' };
+
+function idempotencyRecord(): IdempotencyRecord {
+  return {
+    keyHash: 'a'.repeat(64),
+    requestHash: 'b'.repeat(64),
+    statusCode: 201,
+    sealedBody: 'sealed-body',
+    createdAt: NOW.toISOString(),
+    expiresAtEpoch: Math.floor(NOW.getTime() / 1000) + 86_400,
+  };
+}
+
+function change(overrides: Partial<ConsumerChange> = {}): ConsumerChange {
+  const consumer = consumerFixture();
+  const audit = chainEvent(
+    { seq: consumer.auditSeq, head: consumer.auditHead },
+    { clientId: CLIENT_ID, type: 'consumer.suspended', at: NOW.toISOString(), actor: { kind: 'operator', id: 'ops' }, data: {} },
+  );
+  return {
+    clientId: CLIENT_ID,
+    expect: { statuses: ['active'], auditSeq: consumer.auditSeq },
+    set: { status: 'suspended', updatedAt: NOW.toISOString() },
+    audit,
+    ...overrides,
+  };
+}
+
+function cancelled(...codes: string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+}
+
+const transactItems = (n = 0) => ddb.commandCalls(TransactWriteCommand)[n]!.args[0].input.TransactItems!;
+
+describe('DynamoRegistry', () => {
+  afterEach(() => {
+    ddb.reset();
+  });
+
+  describe('createConsumer', () => {
+    it('writes the consumer and every audit event in one transaction', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const consumer = consumerFixture();
+      const audit = auditTrailFor(CLIENT_ID, NOW.toISOString(), 4);
+
+      await registry().createConsumer(consumer, audit);
+
+      expect(ddb.calls()).toHaveLength(1);
+      const items = transactItems();
+      expect(items).toHaveLength(1 + audit.length);
+      expect(items[0]).toEqual({
+        Put: {
+          TableName: TABLE,
+          Item: { ...consumerKey, kind: 'consumer', ...consumer },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+      audit.forEach((event, i) => {
+        expect(items[i + 1]).toEqual({
+          Put: {
+            TableName: TABLE,
+            Item: { pk: `CONSUMER#${CLIENT_ID}`, sk: `AUDIT#${String(event.seq).padStart(10, '0')}`, kind: 'audit', ...event },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        });
+      });
+    });
+
+    it('adds the idempotency record, with a TTL that lets an expired record be replaced', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const record = idempotencyRecord();
+
+      await registry().createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), record);
+
+      const items = transactItems();
+      expect(items).toHaveLength(4);
+      expect(items[3]).toEqual({
+        Put: {
+          TableName: TABLE,
+          Item: { pk: `IDEMPOTENCY#${record.keyHash}`, sk: 'IDEMPOTENCY', kind: 'idempotency', ...record, ttl: record.expiresAtEpoch },
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': Math.floor(NOW.getTime() / 1000) },
+        },
+      });
+    });
+
+    it('reports a failed condition as condition_failed', async () => {
+      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+
+      const error = await registry().createConsumer(consumerFixture(), []).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RegistryError);
+      expect((error as RegistryError).code).toBe('condition_failed');
+    });
+
+    it('reports a cancellation for another reason as unavailable', async () => {
+      ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ThrottlingError'));
+
+      await expect(registry().createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+
+    it('reports any other failure as unavailable', async () => {
+      ddb.on(TransactWriteCommand).rejects(new Error('socket hang up'));
+
+      await expect(registry().createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('updateConsumer', () => {
+    it('conditions the update on the audit position and the expected statuses, and appends the audit event', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const c = change({ expect: { statuses: ['active', 'suspended'], auditSeq: 2 } });
+
+      await registry().updateConsumer(c);
+
+      expect(ddb.calls()).toHaveLength(1);
+      const items = transactItems();
+      expect(items).toHaveLength(2);
+      expect(items[0]).toEqual({
+        Update: {
+          TableName: TABLE,
+          Key: consumerKey,
+          UpdateExpression: 'SET #auditSeq = :seq, #auditHead = :head, #f0 = :f0, #f1 = :f1',
+          ConditionExpression: 'attribute_exists(pk) AND #auditSeq = :expectSeq AND #status IN (:s0, :s1)',
+          ExpressionAttributeNames: { '#status': 'status', '#auditSeq': 'auditSeq', '#auditHead': 'auditHead', '#f0': 'status', '#f1': 'updatedAt' },
+          ExpressionAttributeValues: {
+            ':expectSeq': 2,
+            ':seq': c.audit.seq,
+            ':head': c.audit.hash,
+            ':f0': 'suspended',
+            ':f1': NOW.toISOString(),
+            ':s0': 'active',
+            ':s1': 'suspended',
+          },
+        },
+      });
+      expect(items[1]).toEqual({
+        Put: {
+          TableName: TABLE,
+          Item: { pk: `CONSUMER#${CLIENT_ID}`, sk: 'AUDIT#0000000003', kind: 'audit', ...c.audit },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    });
+
+    it('removes fields set to undefined', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+
+      await registry().updateConsumer(change({ set: { reviewTaskToken: undefined, updatedAt: NOW.toISOString(), lastUsedAt: undefined } }));
+
+      const update = transactItems()[0]!.Update!;
+      expect(update.UpdateExpression).toBe('SET #auditSeq = :seq, #auditHead = :head, #f1 = :f1 REMOVE #f0, #f2');
+      expect(update.ExpressionAttributeNames).toMatchObject({ '#f0': 'reviewTaskToken', '#f1': 'updatedAt', '#f2': 'lastUsedAt' });
+      expect(update.ExpressionAttributeValues).not.toHaveProperty(':f0');
+      expect(update.ExpressionAttributeValues).not.toHaveProperty(':f2');
+    });
+
+    it('writes the idempotency record in the same transaction', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+
+      await registry().updateConsumer(change(), idempotencyRecord());
+
+      const items = transactItems();
+      expect(items).toHaveLength(3);
+      expect(items[2]!.Put!.Item).toMatchObject({ pk: `IDEMPOTENCY#${'a'.repeat(64)}`, kind: 'idempotency', ttl: idempotencyRecord().expiresAtEpoch });
+    });
+
+    it('reports a lost race as condition_failed', async () => {
+      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+
+      await expect(registry().updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'condition_failed' });
+    });
+
+    it('reports a transport failure as unavailable', async () => {
+      ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
+
+      await expect(registry().updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('getConsumer', () => {
+    it('reads consistently and strips the table’s internal attributes', async () => {
+      const consumer = consumerFixture();
+      ddb.on(GetCommand).resolves({ Item: { ...consumerKey, kind: 'consumer', gsi1pk: 'ATTENTION', gsi1sk: '2027-01-01', ttl: 123, ...consumer } });
+
+      const read = await registry().getConsumer(CLIENT_ID);
+
+      expect(read).toEqual(consumer);
+      expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+      expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: consumerKey, ConsistentRead: true });
+    });
+
+    it('returns undefined for an unknown client', async () => {
+      ddb.on(GetCommand).resolves({});
+
+      await expect(registry().getConsumer('gh_unknown')).resolves.toBeUndefined();
+    });
+
+    it('reports a read failure as unavailable', async () => {
+      ddb.on(GetCommand).rejects(new Error('timeout'));
+
+      await expect(registry().getConsumer(CLIENT_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('getIdempotency', () => {
+    it('reads the record by key hash and drops the TTL attribute', async () => {
+      const record = idempotencyRecord();
+      ddb.on(GetCommand).resolves({ Item: { pk: `IDEMPOTENCY#${record.keyHash}`, sk: 'IDEMPOTENCY', kind: 'idempotency', ttl: 1, ...record } });
+
+      await expect(registry().getIdempotency(record.keyHash)).resolves.toEqual(record);
+      expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: `IDEMPOTENCY#${record.keyHash}`, sk: 'IDEMPOTENCY' },
+        ConsistentRead: true,
+      });
+    });
+  });
+
+  describe('listAudit', () => {
+    it('follows LastEvaluatedKey until the trail is complete', async () => {
+      const trail = auditTrailFor(CLIENT_ID, NOW.toISOString(), 3);
+      const item = (i: number) => ({ pk: `CONSUMER#${CLIENT_ID}`, sk: `AUDIT#000000000${i + 1}`, kind: 'audit', ...trail[i]! });
+      const lastKey = { pk: `CONSUMER#${CLIENT_ID}`, sk: 'AUDIT#0000000002' };
+      ddb
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [item(0), item(1)], LastEvaluatedKey: lastKey })
+        .resolvesOnce({ Items: [item(2)] });
+
+      const events = await registry().listAudit(CLIENT_ID);
+
+      expect(events).toEqual(trail);
+      const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+      expect(queries).toHaveLength(2);
+      expect(queries[0]).toMatchObject({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': `CONSUMER#${CLIENT_ID}`, ':prefix': 'AUDIT#' },
+        ConsistentRead: true,
+      });
+      expect(queries[0]!.ExclusiveStartKey).toBeUndefined();
+      expect(queries[1]!.ExclusiveStartKey).toEqual(lastKey);
+    });
+  });
+
+  describe('recordUse', () => {
+    it('sets lastUsedAt only when the last recorded use is older than the interval', async () => {
+      ddb.on(UpdateCommand).resolves({});
+
+      await registry().recordUse(CLIENT_ID, NOW, HOUR_MS);
+
+      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: consumerKey,
+        UpdateExpression: 'SET lastUsedAt = :now',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :cutoff)',
+        ExpressionAttributeValues: { ':now': NOW.toISOString(), ':cutoff': new Date(NOW.getTime() - HOUR_MS).toISOString() },
+      });
+    });
+
+    it('swallows ConditionalCheckFailedException (another instance recorded the use)', async () => {
+      ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+      await expect(registry().recordUse(CLIENT_ID, NOW, HOUR_MS)).resolves.toBeUndefined();
+    });
+
+    it('reports any other failure as unavailable', async () => {
+      ddb.on(UpdateCommand).rejects(new Error('throttled'));
+
+      await expect(registry().recordUse(CLIENT_ID, NOW, HOUR_MS)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('claimOnce', () => {
+    const epoch = Math.floor(NOW.getTime() / 1000);
+
+    it('claims a marker with a conditional put that lets an expired claim be replaced', async () => {
+      ddb.on(PutCommand).resolves({});
+
+      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(true);
+
+      expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          TableName: TABLE,
+          Item: { pk: 'MARKER#jti:abc', sk: 'MARKER', kind: 'marker', ttl: epoch + 300 },
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': epoch },
+        },
+      ]);
+    });
+
+    it('answers false for a marker already claimed', async () => {
+      ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(false);
+    });
+
+    it('reports any other failure as unavailable', async () => {
+      ddb.on(PutCommand).rejects(new Error('throttled'));
+
+      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('hasMarker', () => {
+    const epoch = Math.floor(NOW.getTime() / 1000);
+
+    it.each([
+      ['an unexpired marker', { Item: { pk: 'MARKER#m', sk: 'MARKER', ttl: epoch + 1 } }, true],
+      ['a marker expiring this second', { Item: { pk: 'MARKER#m', sk: 'MARKER', ttl: epoch } }, true],
+      ['an expired marker TTL has not removed yet', { Item: { pk: 'MARKER#m', sk: 'MARKER', ttl: epoch - 1 } }, false],
+      ['no marker', {}, false],
+    ])('answers for %s with a consistent read', async (_name, output, expected) => {
+      ddb.on(GetCommand).resolves(output);
+
+      await expect(registry().hasMarker('m', NOW)).resolves.toBe(expected);
+      expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: { pk: 'MARKER#m', sk: 'MARKER' }, ConsistentRead: true });
+    });
+  });
+});

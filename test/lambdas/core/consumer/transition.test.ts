@@ -1,0 +1,171 @@
+import { describe, expect, it, vi, type Mock } from 'vitest';
+import { verifyChain, type AuditEvent } from '../../../../lambdas/core/audit/event.js';
+import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
+import { transition, type TransitionRequest } from '../../../../lambdas/core/consumer/transition.js';
+import { ServiceError } from '../../../../lambdas/core/errors.js';
+import type { ConsumerChange, IdempotencyRecord, Registry } from '../../../../lambdas/core/ports.js';
+import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
+import type { Services } from '../../../../lambdas/core/services.js';
+import { auditTrailFor, CLIENT_ID, consumerFixture, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
+
+/** transition() needs only these two registry methods. */
+type RegistryStub = { [K in 'getConsumer' | 'updateConsumer']: Mock<Registry[K]> };
+
+/** Each read returns the next consumer given; the last one repeats. */
+function stubRegistry(consumers: (Consumer | undefined)[]): RegistryStub {
+  const reads = [...consumers];
+  return {
+    getConsumer: vi.fn<Registry['getConsumer']>(async () => (reads.length > 1 ? reads.shift() : reads[0])),
+    updateConsumer: vi.fn<Registry['updateConsumer']>(async () => undefined),
+  };
+}
+
+function servicesWith(registry: RegistryStub, clock = new TestClock()): Services {
+  return {
+    registry: registry as unknown as Registry,
+    clock,
+    vault: { getSigningKeys: vi.fn() },
+    workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
+    mailer: { send: vi.fn() },
+    policy: defaultPolicy,
+    config: { issuer: 'https://gatehouse.test', tokenAudience: 'aud', softwareStatement: { issuer: 'x', jwks: { keys: [] } }, consumerCacheMs: 0, maxBodyBytes: 65_536 },
+    log: recordingLog(),
+  };
+}
+
+const suspend: TransitionRequest = {
+  clientId: CLIENT_ID,
+  to: 'suspended',
+  event: 'consumer.suspended',
+  actor: { kind: 'operator', id: 'ops-1' },
+  data: { reason: 'incident 42' },
+};
+
+const lostRace = () => new RegistryError('condition_failed', 'changed');
+const changeSent = (registry: RegistryStub, n = 0): ConsumerChange => registry.updateConsumer.mock.calls[n]![0];
+
+describe('transition', () => {
+  it('applies the change with the next audit event, conditioned on the status and audit position it read', async () => {
+    const consumer = consumerFixture();
+    const registry = stubRegistry([consumer]);
+    const clock = new TestClock();
+    clock.advance(HOUR_MS);
+
+    const result = await transition(servicesWith(registry, clock), { ...suspend, set: { reviewTaskToken: undefined } });
+
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+    const change = changeSent(registry);
+    expect(change.clientId).toBe(CLIENT_ID);
+    expect(change.expect).toEqual({ statuses: ['active'], auditSeq: consumer.auditSeq });
+    expect(change.set).toEqual({ reviewTaskToken: undefined, status: 'suspended', updatedAt: clock.now().toISOString() });
+    expect(change.audit).toMatchObject({
+      clientId: CLIENT_ID,
+      seq: consumer.auditSeq + 1,
+      prevHash: consumer.auditHead,
+      type: 'consumer.suspended',
+      at: clock.now().toISOString(),
+      actor: { kind: 'operator', id: 'ops-1' },
+      data: { reason: 'incident 42' },
+    });
+    const trail: AuditEvent[] = [...auditTrailFor(CLIENT_ID, NOW.toISOString()), change.audit];
+    expect(verifyChain(trail)).toEqual({ ok: true });
+    expect(result).toMatchObject({ status: 'suspended', auditSeq: change.audit.seq, auditHead: change.audit.hash });
+  });
+
+  it('passes the idempotency record into the same registry write', async () => {
+    const registry = stubRegistry([consumerFixture()]);
+    const record: IdempotencyRecord = { keyHash: 'k', requestHash: 'r', statusCode: 202, sealedBody: 's', createdAt: NOW.toISOString(), expiresAtEpoch: 1 };
+
+    await transition(servicesWith(registry), { ...suspend, idempotency: record });
+
+    expect(registry.updateConsumer.mock.calls[0]![1]).toBe(record);
+  });
+
+  it('keeps the status for a change without a target, still audited', async () => {
+    const consumer = consumerFixture({ status: 'pending_review' });
+    const registry = stubRegistry([consumer]);
+
+    const result = await transition(servicesWith(registry), {
+      clientId: CLIENT_ID,
+      to: undefined,
+      event: 'consumer.review_requested',
+      actor: { kind: 'system', id: 'review-workflow' },
+      data: {},
+      set: { reviewTaskToken: 'task-token' },
+    });
+
+    const change = changeSent(registry);
+    expect(change.set).not.toHaveProperty('status');
+    expect(change.expect.statuses).toEqual(['pending_review']);
+    expect(change.audit.type).toBe('consumer.review_requested');
+    expect(result).toMatchObject({ status: 'pending_review', reviewTaskToken: 'task-token' });
+  });
+
+  it('re-reads and re-applies after losing a race once', async () => {
+    const before = consumerFixture();
+    const after = consumerFixture({ auditSeq: before.auditSeq + 1, auditHead: 'e'.repeat(64), lastUsedAt: NOW.toISOString() });
+    const registry = stubRegistry([before, after]);
+    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+
+    const result = await transition(servicesWith(registry), suspend);
+
+    expect(registry.getConsumer).toHaveBeenCalledTimes(2);
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(2);
+    expect(changeSent(registry, 1).expect.auditSeq).toBe(after.auditSeq);
+    expect(changeSent(registry, 1).audit).toMatchObject({ seq: after.auditSeq + 1, prevHash: after.auditHead });
+    expect(result).toMatchObject({ status: 'suspended', lastUsedAt: NOW.toISOString() });
+  });
+
+  it('gives up with the registry error after four lost races', async () => {
+    const registry = stubRegistry([consumerFixture()]);
+    registry.updateConsumer.mockRejectedValue(lostRace());
+
+    const error = await transition(servicesWith(registry), suspend).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).code).toBe('condition_failed');
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(4);
+    expect(registry.getConsumer).toHaveBeenCalledTimes(4);
+  });
+
+  it('does not retry a registry that is unavailable', async () => {
+    const registry = stubRegistry([consumerFixture()]);
+    registry.updateConsumer.mockRejectedValue(new RegistryError('unavailable', 'down'));
+
+    await expect(transition(servicesWith(registry), suspend)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns a consumer already in the target status unchanged, writing nothing', async () => {
+    const consumer = consumerFixture({ status: 'suspended' });
+    const registry = stubRegistry([consumer]);
+
+    await expect(transition(servicesWith(registry), suspend)).resolves.toEqual(consumer);
+    expect(registry.updateConsumer).not.toHaveBeenCalled();
+  });
+
+  it('is idempotent when a lost race turns out to have made the same change', async () => {
+    const registry = stubRegistry([consumerFixture(), consumerFixture({ status: 'suspended' })]);
+    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+
+    await expect(transition(servicesWith(registry), suspend)).resolves.toMatchObject({ status: 'suspended' });
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a forbidden transition as a conflict, writing nothing', async () => {
+    const registry = stubRegistry([consumerFixture({ status: 'revoked' })]);
+
+    const error = await transition(servicesWith(registry), { ...suspend, to: 'active', event: 'consumer.activated' }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).code).toBe('conflict');
+    expect(registry.updateConsumer).not.toHaveBeenCalled();
+  });
+
+  it('reports an unknown consumer as not_found', async () => {
+    const registry = stubRegistry([undefined]);
+
+    await expect(transition(servicesWith(registry), suspend)).rejects.toMatchObject({ name: 'ServiceError', code: 'not_found' });
+    expect(registry.updateConsumer).not.toHaveBeenCalled();
+  });
+});

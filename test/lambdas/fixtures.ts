@@ -1,0 +1,94 @@
+import { vi, type Mock } from 'vitest';
+import { chainEvent, GENESIS_HASH, type AuditEvent } from '../../lambdas/core/audit/event.js';
+import type { Consumer } from '../../lambdas/core/consumer/consumer.js';
+import type { Clock } from '../../lambdas/core/ports.js';
+import type { Log } from '../../lambdas/core/services.js';
+import { sha256B64u } from '../../lambdas/core/util/hash.js';
+import { defaultPolicy, NOW } from './core/policy/fixtures.js';
+
+export { DAY_MS, NOW, defaultPolicy } from './core/policy/fixtures.js';
+
+export const HOUR_MS = 3_600_000;
+
+/** Dummy settings for AWS SDK clients whose `send` is mocked: nothing ever leaves the process. */
+export const AWS_TEST_CLIENT_CONFIG = {
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-access-key' },
+} as const;
+
+/** A frozen clock that a test moves forward explicitly; the real clock is never read. */
+export class TestClock implements Clock {
+  #now: number;
+
+  constructor(start: Date = NOW) {
+    this.#now = start.getTime();
+  }
+
+  now(): Date {
+    return new Date(this.#now);
+  }
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** A Log whose entries are recorded, never printed. */
+export type RecordingLog = { readonly [K in keyof Log]: Mock<Log[K]> };
+
+export function recordingLog(): RecordingLog {
+  return { info: vi.fn<Log['info']>(), warn: vi.fn<Log['warn']>(), error: vi.fn<Log['error']>() };
+}
+
+export const CLIENT_ID = 'gh_testclient0000000';
+export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough-to-be-real';
+export const REGISTRATION_TOKEN = 'test-registration-access-token-abcdefghijklmnop';
+
+/** Two chained audit events of a consumer, as registration writes them. */
+export function auditTrailFor(clientId: string, at: string, count = 2): AuditEvent[] {
+  const types: AuditEvent['type'][] = ['consumer.requested', 'consumer.evaluated', 'consumer.activated', 'credentials.issued'];
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const prev = events.at(-1);
+    events.push(
+      chainEvent(
+        { seq: prev?.seq ?? 0, head: prev?.hash ?? GENESIS_HASH },
+        { clientId, type: types[i % types.length]!, at, actor: { kind: 'system', id: 'gatehouse' }, data: { step: i } },
+      ),
+    );
+  }
+  return events;
+}
+
+/** An active, low-risk, client_secret_basic consumer whose secret is CLIENT_SECRET; override what a test is about. */
+export function consumerFixture(overrides: Partial<Consumer> = {}): Consumer {
+  const iso = NOW.toISOString();
+  const clientId = overrides.clientId ?? CLIENT_ID;
+  const trail = auditTrailFor(clientId, iso);
+  const head = trail.at(-1)!;
+  const expiresAt = new Date(NOW.getTime() + 30 * 86_400_000).toISOString();
+  return {
+    clientId,
+    clientName: 'FX dashboard',
+    tier: 'public',
+    status: 'active',
+    scopes: ['reference-data:read'],
+    purpose: 'Show FX rates in our treasury dashboard',
+    dataClasses: ['public'],
+    contacts: ['api-owner@partner.example'],
+    expiresAt,
+    authMethod: 'client_secret_basic',
+    risk: 'low',
+    requirements: defaultPolicy.document.risks.low,
+    policyVersion: defaultPolicy.version,
+    decisionReasons: [{ code: 'low_risk_self_service', subject: 'low', message: 'Low risk: approved by policy.' }],
+    secretHash: sha256B64u(CLIENT_SECRET),
+    secretExpiresAt: expiresAt,
+    registrationTokenHash: sha256B64u(REGISTRATION_TOKEN),
+    createdAt: iso,
+    updatedAt: iso,
+    auditSeq: head.seq,
+    auditHead: head.hash,
+    ...overrides,
+  };
+}

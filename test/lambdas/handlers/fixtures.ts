@@ -1,0 +1,258 @@
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type GetCommandInput,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { vi, type Mock } from 'vitest';
+import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
+import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
+import type { AuditEvent } from '../../../lambdas/core/audit/event.js';
+import type { GatehouseConfig } from '../../../lambdas/core/config.js';
+import type { Consumer } from '../../../lambdas/core/consumer/consumer.js';
+import type { Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import type { Services } from '../../../lambdas/core/services.js';
+import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
+
+export const TABLE = 'gatehouse-handler-test';
+export const ISSUER = 'https://gatehouse.test';
+export const TOKEN_AUDIENCE = 'https://api.bank.test';
+export const STATEMENT_ISSUER = 'https://commercial.bank.test';
+
+type Item = Record<string, unknown>;
+type DocumentStub = AwsClientStub<DynamoDBDocumentClient>;
+
+const keyOf = (key: Record<string, unknown>): string => `${String(key['pk'])}|${String(key['sk'])}`;
+/** What a DynamoDB round trip does to an item: a deep copy without undefined attributes. */
+const roundTrip = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * A tiny stateful stand-in for the table behind a mocked DocumentClient: it applies exactly the expressions
+ * DynamoRegistry sends (and fails loudly on any other), so handler tests can read back what earlier calls wrote.
+ */
+export class FakeTable {
+  readonly #items = new Map<string, Item>();
+
+  constructor(ddb: DocumentStub) {
+    ddb.on(GetCommand).callsFake((input: GetCommandInput) => {
+      const item = this.#items.get(keyOf(input.Key!));
+      return item ? { Item: roundTrip(item) } : {};
+    });
+    ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      if (input.KeyConditionExpression !== 'pk = :pk AND begins_with(sk, :prefix)') throw new Error(`FakeTable: unsupported query ${input.KeyConditionExpression}`);
+      const pk = input.ExpressionAttributeValues![':pk'] as string;
+      const prefix = input.ExpressionAttributeValues![':prefix'] as string;
+      const items = [...this.#items.values()]
+        .filter((i) => i['pk'] === pk && String(i['sk']).startsWith(prefix))
+        .sort((a, b) => String(a['sk']).localeCompare(String(b['sk'])));
+      return { Items: roundTrip(items) };
+    });
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => this.#transact(input));
+    ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
+      const key = keyOf(input.Key!);
+      const existing = this.#items.get(key);
+      if (!holds(input.ConditionExpression, existing, input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      }
+      this.#items.set(key, applyUpdate({ ...existing }, input.UpdateExpression!, input.ExpressionAttributeNames, input.ExpressionAttributeValues));
+      return {};
+    });
+  }
+
+  /** Seeds a consumer as registration would have stored it. */
+  putConsumer(consumer: Consumer): void {
+    this.#items.set(keyOf({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER' }), roundTrip({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER', kind: 'consumer', ...consumer }));
+  }
+
+  /** Seeds audit events as registration would have stored them. */
+  putAudit(events: readonly AuditEvent[]): void {
+    for (const e of events) {
+      const key = { pk: `CONSUMER#${e.clientId}`, sk: `AUDIT#${String(e.seq).padStart(10, '0')}` };
+      this.#items.set(keyOf(key), roundTrip({ ...key, kind: 'audit', ...e }));
+    }
+  }
+
+  /** The stored consumer item, internal attributes included. */
+  consumerItem(clientId: string): Item | undefined {
+    return this.#items.get(keyOf({ pk: `CONSUMER#${clientId}`, sk: 'CONSUMER' }));
+  }
+
+  /** Every stored item whose partition key starts with `prefix`. */
+  items(prefix = ''): Item[] {
+    return [...this.#items.values()].filter((i) => String(i['pk']).startsWith(prefix));
+  }
+
+  #transact(input: TransactWriteCommandInput): object {
+    const ops = input.TransactItems!;
+    const reasons = ops.map((op) => {
+      const write = op.Put ?? op.Update ?? op.Delete;
+      if (!write || op.ConditionCheck) throw new Error('FakeTable: unsupported transaction item');
+      const key = op.Put ? keyOf(op.Put.Item!) : keyOf((op.Update ?? op.Delete)!.Key!);
+      const ok = holds(write.ConditionExpression, this.#items.get(key), write.ExpressionAttributeNames, write.ExpressionAttributeValues);
+      return ok ? { Code: 'None' } : { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' };
+    });
+    if (reasons.some((r) => r.Code !== 'None')) {
+      throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+    }
+    for (const op of ops) {
+      if (op.Put) {
+        this.#items.set(keyOf(op.Put.Item!), roundTrip(op.Put.Item!));
+      } else if (op.Delete) {
+        this.#items.delete(keyOf(op.Delete.Key!));
+      } else {
+        const u = op.Update!;
+        const key = keyOf(u.Key!);
+        this.#items.set(key, roundTrip(applyUpdate({ ...this.#items.get(key)! }, u.UpdateExpression!, u.ExpressionAttributeNames, u.ExpressionAttributeValues)));
+      }
+    }
+    return {};
+  }
+}
+
+function holds(expr: string | undefined, existing: Item | undefined, names: Record<string, string> = {}, values: Record<string, unknown> = {}): boolean {
+  if (expr === undefined) return true;
+  switch (expr) {
+    case 'attribute_not_exists(pk)':
+      return existing === undefined;
+    case 'attribute_not_exists(pk) OR #ttl < :now':
+      return existing === undefined || (existing[names['#ttl']!] as number) < (values[':now'] as number);
+    case 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :cutoff)':
+      return existing !== undefined && (existing['lastUsedAt'] === undefined || String(existing['lastUsedAt']) <= String(values[':cutoff']));
+  }
+  const update = /^attribute_exists\(pk\) AND #auditSeq = :expectSeq AND #status IN \(([^)]+)\)$/.exec(expr);
+  if (update) {
+    const statuses = update[1]!.split(', ').map((v) => values[v]);
+    return existing !== undefined && existing[names['#auditSeq']!] === values[':expectSeq'] && statuses.includes(existing[names['#status']!]);
+  }
+  throw new Error(`FakeTable: unsupported condition ${expr}`);
+}
+
+function applyUpdate(item: Item, expr: string, names: Record<string, string> = {}, values: Record<string, unknown> = {}): Item {
+  const name = (n: string) => (n.startsWith('#') ? names[n]! : n);
+  const [setPart, removePart] = expr.split(' REMOVE ');
+  for (const clause of setPart!.replace(/^SET /, '').split(', ')) {
+    const [lhs, rhs] = clause.split(' = ');
+    item[name(lhs!)] = values[rhs!];
+  }
+  for (const n of removePart?.split(', ') ?? []) delete item[name(n)];
+  return item;
+}
+
+/** A DynamoRegistry over a real DocumentClient whose `send` the given stub intercepts. */
+export function mockedRegistry(): DynamoRegistry {
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG), { marshallOptions: { removeUndefinedValues: true } });
+  return new DynamoRegistry({ tableName: TABLE, documentClient });
+}
+
+/** The bank's commercial side: signs software statements with a key the test config trusts. */
+export interface StatementSigner {
+  readonly jwks: { keys: JWK[] };
+  sign(claims: Record<string, unknown>, options?: { issuer?: string; issuedAt?: Date; expiresAt?: Date; key?: CryptoKey; kid?: string }): Promise<string>;
+}
+
+export async function statementSigner(): Promise<StatementSigner> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const kid = 'commercial-1';
+  return {
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
+    sign: (claims, options = {}) => {
+      const iat = options.issuedAt ?? NOW;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: options.kid ?? kid })
+        .setIssuer(options.issuer ?? STATEMENT_ISSUER)
+        .setIssuedAt(Math.floor(iat.getTime() / 1000))
+        .setExpirationTime(Math.floor((options.expiresAt ?? new Date(iat.getTime() + 30 * DAY_MS)).getTime() / 1000))
+        .sign(options.key ?? privateKey);
+    },
+  };
+}
+
+export function testConfig(jwks: { keys: JWK[] }): GatehouseConfig {
+  return {
+    issuer: ISSUER,
+    tokenAudience: TOKEN_AUDIENCE,
+    softwareStatement: { issuer: STATEMENT_ISSUER, jwks },
+    consumerCacheMs: 0,
+    maxBodyBytes: 65_536,
+  };
+}
+
+/** A Workflow whose methods are spies; startReview answers with an execution id. */
+export function fakeWorkflow(): Workflow & { startReview: Mock<Workflow['startReview']> } {
+  return {
+    startReview: vi.fn<Workflow['startReview']>(async (r) => `arn:aws:states:eu-west-1:123456789012:execution:onboarding:review-${r.clientId}`),
+    sendTaskSuccess: vi.fn(async () => undefined),
+    sendTaskFailure: vi.fn(async () => undefined),
+  };
+}
+
+export const nullMailer: Mailer = { send: async () => undefined };
+
+export function buildServices(options: { jwks: { keys: JWK[] }; workflow?: Workflow; clock?: TestClock; vault?: FileVault }): Services & {
+  clock: TestClock;
+  log: RecordingLog;
+} {
+  return {
+    registry: mockedRegistry(),
+    vault: options.vault ?? new FileVault(),
+    workflow: options.workflow ?? fakeWorkflow(),
+    mailer: nullMailer,
+    clock: options.clock ?? new TestClock(),
+    policy: defaultPolicy,
+    config: testConfig(options.jwks),
+    log: recordingLog(),
+  };
+}
+
+/** A hand-built API Gateway proxy event; only what handlers read is meaningful. */
+export function httpEvent(init: {
+  method: string;
+  resource: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+  pathParameters?: Record<string, string> | null;
+  isBase64Encoded?: boolean;
+}): APIGatewayProxyEvent {
+  return {
+    httpMethod: init.method,
+    resource: init.resource,
+    path: init.path ?? init.resource,
+    headers: init.headers ?? {},
+    multiValueHeaders: {},
+    body: init.body ?? null,
+    isBase64Encoded: init.isBase64Encoded ?? false,
+    pathParameters: init.pathParameters ?? null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: { requestId: 'req-1', stage: 'test' } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+export const lambdaContext: Context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'gatehouse-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:gatehouse-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'aws-request-1',
+  logGroupName: '/aws/lambda/gatehouse-test',
+  logStreamName: '2026/11/25/[$LATEST]test',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+/** The parsed JSON body of a response. */
+export const bodyOf = (response: APIGatewayProxyResult): Record<string, unknown> => JSON.parse(response.body) as Record<string, unknown>;

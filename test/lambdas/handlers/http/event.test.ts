@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
+import { bodyText, header, jsonObjectBody, mediaType } from '../../../../lambdas/handlers/http/event.js';
+import { httpEvent } from '../fixtures.js';
+
+const post = (body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false) =>
+  httpEvent({ method: 'POST', resource: '/x', body, headers, isBase64Encoded });
+
+describe('header', () => {
+  it('finds a header whatever its casing', () => {
+    const event = post(null, { 'Idempotency-KEY': 'k' });
+
+    expect(header(event, 'idempotency-key')).toBe('k');
+    expect(header(event, 'authorization')).toBeUndefined();
+  });
+});
+
+describe('mediaType', () => {
+  it('drops parameters and lower-cases', () => {
+    expect(mediaType(post(null, { 'content-type': 'Application/JSON ; charset=UTF-8' }))).toBe('application/json');
+    expect(mediaType(post(null))).toBe('');
+  });
+});
+
+describe('bodyText', () => {
+  it('decodes a base64-encoded body', () => {
+    expect(bodyText(post(Buffer.from('grant_type=x').toString('base64'), {}, true), 100)).toBe('grant_type=x');
+  });
+
+  it('counts bytes, not characters, against the limit', () => {
+    const event = post('é'.repeat(6));
+
+    expect(bodyText(event, 12)).toBe('é'.repeat(6));
+    expect(() => bodyText(event, 11)).toThrow(HttpError);
+  });
+
+  it('treats a missing body as empty', () => {
+    expect(bodyText(post(null), 0)).toBe('');
+  });
+});
+
+describe('jsonObjectBody', () => {
+  it('returns the parsed object and the raw text', () => {
+    expect(jsonObjectBody(post('{"a":1}', { 'content-type': 'application/json' }), 100)).toEqual({ value: { a: 1 }, text: '{"a":1}' });
+  });
+
+  it.each([
+    ['unsupported_media_type', post('{}', { 'content-type': 'text/plain' })],
+    ['payload_too_large', post(`{"a":"${'x'.repeat(100)}"}`, { 'content-type': 'application/json' })],
+    ['malformed_body', post('{', { 'content-type': 'application/json' })],
+    ['malformed_body', post('"string"', { 'content-type': 'application/json' })],
+  ])('refuses with %s', (code, event) => {
+    expect(() => jsonObjectBody(event, 50)).toThrow(expect.objectContaining({ name: 'HttpError', code }));
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ServiceError } from '../../../../lambdas/core/errors.js';
+import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
+import { evaluate } from '../../../../lambdas/core/policy/evaluate.js';
+import { RegistrationDeniedError, RegistrationError } from '../../../../lambdas/core/registration/errors.js';
+import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
+import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
+import { toHttpResponse } from '../../../../lambdas/handlers/http/to-response.js';
+import { NOW, defaultPolicy, recordingLog } from '../../fixtures.js';
+import { request } from '../../core/policy/fixtures.js';
+
+const body = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
+
+describe('toHttpResponse', () => {
+  it('renders an OAuth error with its RFC 6749 status and no-store headers', () => {
+    const response = toHttpResponse(new OAuthError('invalid_scope', 'nope'), recordingLog());
+
+    expect(response.statusCode).toBe(400);
+    expect(body(response)).toEqual({ error: 'invalid_scope', error_description: 'nope' });
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' });
+    expect(response.headers).not.toHaveProperty('www-authenticate');
+  });
+
+  it('challenges with Basic on invalid_client and with Bearer on invalid_token', () => {
+    const basic = toHttpResponse(new OAuthError('invalid_client', 'x', { challenge: 'Basic' }), recordingLog());
+    const bearer = toHttpResponse(new OAuthError('invalid_token', 'x'), recordingLog());
+
+    expect(basic.statusCode).toBe(401);
+    expect(basic.headers).toMatchObject({ 'www-authenticate': 'Basic realm="gatehouse", charset="UTF-8"' });
+    expect(bearer.statusCode).toBe(401);
+    expect(bearer.headers).toMatchObject({ 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
+  });
+
+  it('renders a registration error as RFC 7591 JSON with the field, and key reuse as 422', () => {
+    const bad = toHttpResponse(new RegistrationError('invalid_client_metadata', 'scope: bad', { field: 'scope' }), recordingLog());
+    const reused = toHttpResponse(new RegistrationError('idempotency_key_reused', 'reused'), recordingLog());
+
+    expect(bad.statusCode).toBe(400);
+    expect(body(bad)).toEqual({ error: 'invalid_client_metadata', error_description: 'scope: bad', field: 'scope' });
+    expect(reused.statusCode).toBe(422);
+    expect(body(reused)).toEqual({ error: 'idempotency_key_reused', error_description: 'reused' });
+  });
+
+  it('renders a denial as 403 with the policy version, risk and reasons', () => {
+    const decision = evaluate(defaultPolicy, request({ tier: 'public', scopes: ['payments:initiate'], dataClasses: ['payment'] }), NOW);
+
+    const response = toHttpResponse(new RegistrationDeniedError(decision), recordingLog());
+
+    expect(response.statusCode).toBe(403);
+    expect(body(response)).toMatchObject({ error: 'access_denied', policy_version: defaultPolicy.version, risk: 'high' });
+    expect((body(response)['reasons'] as { code: string }[]).map((r) => r.code)).toEqual(decision.reasons.map((r) => r.code));
+  });
+
+  it.each([
+    ['payload_too_large', 413],
+    ['unsupported_media_type', 415],
+    ['malformed_body', 400],
+    ['not_found', 404],
+    ['method_not_allowed', 405],
+  ] as const)('renders HttpError %s as an RFC 9457 problem with status %i', (code, status) => {
+    const response = toHttpResponse(new HttpError(code, 'detail'), recordingLog());
+
+    expect(response.statusCode).toBe(status);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json' });
+    expect(body(response)).toEqual({ type: `https://gatehouse.dev/problems/${code.replaceAll('_', '-')}`, title: code.replaceAll('_', ' '), status, detail: 'detail' });
+  });
+
+  it('renders an unavailable dependency as 503 with Retry-After', () => {
+    const service = toHttpResponse(new ServiceError('dependency_unavailable', 'later', { retryAfterSeconds: 30 }), recordingLog());
+    const registry = toHttpResponse(new RegistryError('unavailable', 'down', { cause: new Error('ECONNRESET') }), recordingLog());
+
+    expect(service.statusCode).toBe(503);
+    expect(service.headers).toMatchObject({ 'retry-after': '30' });
+    expect(registry.statusCode).toBe(503);
+    expect(registry.headers).toMatchObject({ 'retry-after': '5' });
+  });
+
+  it('renders a lost registry race as 409', () => {
+    const response = toHttpResponse(new RegistryError('condition_failed', 'raced'), recordingLog());
+
+    expect(response.statusCode).toBe(409);
+    expect(body(response)).toMatchObject({ type: 'https://gatehouse.dev/problems/conflict', status: 409 });
+  });
+
+  it('renders anything else as 500 without its message, and logs it', () => {
+    const log = recordingLog();
+
+    const response = toHttpResponse(new Error('secret=hunter2 leaked in a message'), log);
+
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('hunter2');
+    expect(log.error).toHaveBeenCalledWith('unhandled error', expect.objectContaining({ error: 'Error' }));
+  });
+
+  it('renders ServiceError conflict as 409 and not_found as 404', () => {
+    const conflict = toHttpResponse(new ServiceError('conflict', 'A revoked consumer cannot become active'), recordingLog());
+    const notFound = toHttpResponse(new ServiceError('not_found', 'No consumer gh_x'), recordingLog());
+
+    expect(conflict.statusCode).toBe(409);
+    expect(notFound.statusCode).toBe(404);
+  });
+});

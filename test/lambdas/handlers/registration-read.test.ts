@@ -1,0 +1,131 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
+import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
+import { createRegistrationReadHandler } from '../../../lambdas/handlers/registration-read.js';
+import { CLIENT_ID, consumerFixture, DAY_MS, NOW, REGISTRATION_TOKEN } from '../fixtures.js';
+import { bodyOf, buildServices, FakeTable, httpEvent, ISSUER, lambdaContext } from './fixtures.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+describe('createRegistrationReadHandler', () => {
+  let table: FakeTable;
+  let services: ReturnType<typeof buildServices>;
+  let handler: HttpLambda;
+
+  const read = (clientId: string, headers: Record<string, string> = {}): Promise<APIGatewayProxyResult> =>
+    handler(
+      httpEvent({ method: 'GET', resource: '/register/{client_id}', path: `/register/${clientId}`, headers, pathParameters: { client_id: clientId } }),
+      lambdaContext,
+    );
+
+  const expectInvalidToken = (response: APIGatewayProxyResult) => {
+    expect(response.statusCode).toBe(401);
+    expect(bodyOf(response)).toEqual({ error: 'invalid_token', error_description: expect.any(String) });
+    expect(response.headers!['www-authenticate']).toBe('Bearer realm="gatehouse", error="invalid_token"');
+    expect(response.body).not.toContain('client_name');
+    // A read endpoint: whatever happens, only reads are sent.
+    expect(ddb.calls().every((c) => c.args[0] instanceof GetCommand)).toBe(true);
+  };
+
+  beforeEach(() => {
+    table = new FakeTable(ddb);
+    services = buildServices({ jwks: { keys: [] } });
+    handler = createRegistrationReadHandler(services);
+    table.putConsumer(consumerFixture());
+  });
+
+  afterEach(() => {
+    ddb.reset();
+  });
+
+  it('answers 200 with the registration, without any secret, for the right token', async () => {
+    const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'cache-control': 'no-store', 'content-type': 'application/json' });
+    const body = bodyOf(response);
+    expect(body).toMatchObject({
+      client_id: CLIENT_ID,
+      client_id_issued_at: Math.floor(NOW.getTime() / 1000),
+      registration_client_uri: `${ISSUER}/register/${CLIENT_ID}`,
+      client_name: 'FX dashboard',
+      scope: 'reference-data:read',
+      status: 'active',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(body).not.toHaveProperty('client_secret');
+    expect(body).not.toHaveProperty('client_secret_expires_at');
+    expect(body).not.toHaveProperty('registration_access_token');
+    expect(response.body).not.toContain('secretHash');
+    expect(response.body).not.toContain('registrationTokenHash');
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ Key: { pk: `CONSUMER#${CLIENT_ID}`, sk: 'CONSUMER' }, ConsistentRead: true }),
+    ]);
+  });
+
+  it('accepts the bearer scheme case-insensitively', async () => {
+    expect((await read(CLIENT_ID, { authorization: `bearer ${REGISTRATION_TOKEN}` })).statusCode).toBe(200);
+  });
+
+  it('reads back what registration returned', async () => {
+    const register = createRegisterHandler(services);
+    const created = bodyOf(
+      await register(
+        httpEvent({
+          method: 'POST',
+          resource: '/register',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            client_name: 'Branch finder',
+            tier: 'public',
+            scope: 'reference-data:read',
+            purpose: 'Show branch opening hours in our app',
+            data_classes: ['public'],
+            contacts: ['dev@partner.example'],
+            expires_at: new Date(NOW.getTime() + 10 * DAY_MS).toISOString(),
+          }),
+        }),
+        lambdaContext,
+      ),
+    );
+    const clientId = String(created['client_id']);
+
+    const response = await read(clientId, { Authorization: `Bearer ${String(created['registration_access_token'])}` });
+
+    expect(response.statusCode).toBe(200);
+    const { client_secret: _s, client_secret_expires_at: _e, registration_access_token: _t, ...published } = created;
+    expect(bodyOf(response)).toEqual(published);
+  });
+
+  it('answers 401 invalid_token for a wrong token', async () => {
+    expectInvalidToken(await read(CLIENT_ID, { Authorization: 'Bearer not-the-token' }));
+  });
+
+  it('answers 401 invalid_token without a token, and reads nothing', async () => {
+    const response = await read(CLIENT_ID);
+
+    expectInvalidToken(response);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('answers 401 invalid_token for another scheme', async () => {
+    expectInvalidToken(await read(CLIENT_ID, { Authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${REGISTRATION_TOKEN}`).toString('base64')}` }));
+  });
+
+  it('answers 401 invalid_token for an unknown client, exactly as for a wrong token', async () => {
+    const unknown = await read('gh_unknown_client', { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
+    const wrong = await read(CLIENT_ID, { Authorization: 'Bearer not-the-token' });
+
+    expectInvalidToken(unknown);
+    expect(unknown.body).toBe(wrong.body);
+  });
+
+  it('answers 401 invalid_token for another client’s token', async () => {
+    table.putConsumer(consumerFixture({ clientId: 'gh_other_client_0000', registrationTokenHash: 'different-hash' }));
+
+    expectInvalidToken(await read('gh_other_client_0000', { Authorization: `Bearer ${REGISTRATION_TOKEN}` }));
+  });
+});

@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyError } from '../../lambdas/core/policy/errors.js';
+import { AppConfigError, EXAMPLE_SOFTWARE_STATEMENT_JWKS, loadAppConfig, loadJwksFile } from '../../lib/app-config.js';
+import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+
+const run = promisify(execFile);
+let dir: string;
+
+const validPolicy = () => JSON.parse(readFileSync(join(PROJECT_ROOT, 'policy/policy.json'), 'utf8')) as Record<string, unknown>;
+const context = (values: Record<string, unknown>) => (key: string) => values[key];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-app-config-'));
+  writeFileSync(join(dir, 'broken-policy.json'), JSON.stringify({ ...validPolicy(), risks: { low: {} } }));
+  writeFileSync(join(dir, 'not-json.json'), '{ "id": ');
+  const jwks = JSON.parse(readFileSync(join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS), 'utf8')) as { keys: Array<Record<string, unknown>> };
+  writeFileSync(join(dir, 'private.jwks.json'), JSON.stringify({ keys: [{ ...jwks.keys[0], d: 'secret-scalar' }] }));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadAppConfig', () => {
+  it('uses the committed policy, the example JWKS and documented defaults when no context is given', () => {
+    const config = loadAppConfig(context({}), PROJECT_ROOT);
+    expect(config.policy.id).toBe(validPolicy().id);
+    expect(config.policy.version).toMatch(/^[a-z0-9-]+@[0-9a-f]{16}$/);
+    expect(config).toMatchObject({
+      tokenAudience: 'https://api.bank.example',
+      softwareStatementIssuer: 'bank-commercial',
+      issuer: undefined,
+      consumerCacheMs: 5000,
+      apiThrottlingRateLimit: 50,
+      apiThrottlingBurstLimit: 100,
+      logRetention: RetentionDays.ONE_YEAR,
+    });
+    expect(config.softwareStatementJwks.keys).toHaveLength(1);
+  });
+
+  it('accepts command-line context, where every value is a string', () => {
+    const config = loadAppConfig(
+      context({ consumerCacheMs: '1000', apiThrottleRateLimit: '20', apiThrottleBurstLimit: '40', logRetentionDays: '90', issuer: 'https://auth.bank.example', tokenAudience: 'https://payments.bank.example' }),
+      PROJECT_ROOT,
+    );
+    expect(config).toMatchObject({
+      consumerCacheMs: 1000,
+      apiThrottlingRateLimit: 20,
+      apiThrottlingBurstLimit: 40,
+      logRetention: RetentionDays.THREE_MONTHS,
+      issuer: 'https://auth.bank.example',
+      tokenAudience: 'https://payments.bank.example',
+    });
+  });
+
+  it('fails with a PolicyError listing the issues when the policy is invalid', () => {
+    const load = () => loadAppConfig(context({ policyFile: join(dir, 'broken-policy.json') }), PROJECT_ROOT);
+    expect(load).toThrow(PolicyError);
+    expect(load).toThrow(/The Gatehouse policy document is invalid:\n {2}- risks\.low\./);
+    try {
+      load();
+    } catch (error) {
+      expect((error as PolicyError).code).toBe('policy_invalid');
+    }
+  });
+
+  it('fails with a PolicyError naming the file when the policy is missing or not JSON', () => {
+    expect(() => loadAppConfig(context({ policyFile: join(dir, 'missing.json') }), PROJECT_ROOT)).toThrow(/Cannot read the policy file .*missing\.json/);
+    expect(() => loadAppConfig(context({ policyFile: join(dir, 'not-json.json') }), PROJECT_ROOT)).toThrow(/is not valid JSON/);
+  });
+
+  it('rejects invalid context values with every issue named', () => {
+    const load = () => loadAppConfig(context({ consumerCacheMs: 'soon', issuer: 'http://auth.bank.example/', logRetentionDays: '42' }), PROJECT_ROOT);
+    expect(load).toThrow(AppConfigError);
+    expect(load).toThrow(/- consumerCacheMs: /);
+    expect(load).toThrow(/- issuer: must be an https URL/);
+    expect(load).toThrow(/- issuer: must not end with a slash/);
+    expect(load).toThrow(/- logRetentionDays: must be one of 1, 3, 5/);
+  });
+
+  it('treats an empty command-line value as not given', () => {
+    expect(loadAppConfig(context({ issuer: '', consumerCacheMs: '' }), PROJECT_ROOT)).toMatchObject({ issuer: undefined, consumerCacheMs: 5000 });
+  });
+});
+
+describe('loadJwksFile', () => {
+  it('reads the committed example, which holds one public EC P-256 signing key', () => {
+    const jwks = loadJwksFile(join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS));
+    expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) })]);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('refuses a JWKS that contains a private key', () => {
+    expect(() => loadJwksFile(join(dir, 'private.jwks.json'))).toThrow(/private key; the JWKS must contain public keys only/);
+  });
+
+  it('refuses a JWKS too large for the functions\' environment', () => {
+    const jwks = JSON.parse(readFileSync(join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS), 'utf8')) as { keys: unknown[] };
+    writeFileSync(join(dir, 'large.jwks.json'), JSON.stringify({ keys: Array.from({ length: 20 }, () => jwks.keys[0]) }));
+    expect(() => loadJwksFile(join(dir, 'large.jwks.json'))).toThrow(/keep it under 2048 bytes/);
+  });
+
+  it('names the file it cannot read', () => {
+    expect(() => loadJwksFile(join(dir, 'nope.json'))).toThrow(AppConfigError);
+    expect(() => loadJwksFile(join(dir, 'nope.json'))).toThrow(/nope\.json/);
+  });
+});
+
+describe('gatehouse app (bin/gatehouse.ts)', () => {
+  /** Runs the app the way the CDK CLI does: context in CDK_CONTEXT_JSON, output directory in CDK_OUTDIR. */
+  const runApp = (ctx: Record<string, unknown>, outdir: string) =>
+    run(process.execPath, ['--import', 'tsx', 'bin/gatehouse.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(ctx), CDK_OUTDIR: outdir, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+    });
+
+  it('exits non-zero with the policy error when the policy file is broken', async () => {
+    const outdir = join(dir, 'out-broken');
+    const failure = await runApp({ policyFile: join(dir, 'broken-policy.json') }, outdir).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('gatehouse: cannot synthesize (PolicyError policy_invalid)');
+    expect(failure?.stderr).toMatch(/The Gatehouse policy document is invalid:\n {2}- risks\.low\./);
+    expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
+  });
+
+  it('synthesizes the Gatehouse stack, cdk-nag included, without credentials when bundling is skipped', async () => {
+    const outdir = join(dir, 'out-ok');
+    const { stderr } = await runApp({ skipBundling: 'true' }, outdir);
+    expect(stderr).toContain('skipBundling=true');
+    const template = JSON.parse(readFileSync(join(outdir, 'Gatehouse.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThan(0);
+  });
+});

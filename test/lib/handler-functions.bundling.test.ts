@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/adapters/aws/env.js';
+import { ESM_REQUIRE_BANNER } from '../../lib/gatehouse-function.js';
+import { GatehouseStack } from '../../lib/gatehouse-stack.js';
+import { defaultConfig, logicalId, testApp } from './stack-fixture.js';
+
+const run = promisify(execFile);
+
+/**
+ * Real esbuild bundling of every Gatehouse function (what `cdk synth` does), then loading each bundle the way the Lambda
+ * runtime does: an ESM import with the stack's environment, which runs the module's start-up (config, compiled policy).
+ */
+describe('HandlerFunctions bundles', () => {
+  const config = defaultConfig();
+  /** What every handler reads at start-up (the stack sets these; see handler-functions.test.ts). */
+  const runtimeEnv = {
+    AWS_REGION: 'eu-west-1',
+    [ENV.issuer]: 'https://gatehouse.test/v1',
+    [ENV.tokenAudience]: config.tokenAudience,
+    [ENV.softwareStatementIssuer]: config.softwareStatementIssuer,
+    [ENV.softwareStatementJwks]: JSON.stringify(config.softwareStatementJwks),
+    [ENV.consumerCacheMs]: '5000',
+  };
+  let bundles: Array<{ name: string; dir: string }>;
+
+  beforeAll(() => {
+    const app = testApp(true);
+    const stack = new GatehouseStack(app, 'Gatehouse', config);
+    const assembly = app.synth();
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: { Code: { S3Key: string } } }>;
+    const functions: Array<[string, LambdaFunction]> = [...Object.entries(stack.handlers.functions), ['signing-key-init', stack.signingKey.initFunction.function]];
+    bundles = functions.map(([name, fn]) => ({
+      name,
+      dir: join(assembly.directory, `asset.${resources[logicalId(fn)]!.Properties.Code.S3Key.replace(/\.zip$/, '')}`),
+    }));
+  }, 120_000);
+
+  it('emits one minified ESM file with the createRequire banner and a source map per function', () => {
+    expect(bundles).toHaveLength(6);
+    for (const { name, dir } of bundles) {
+      expect(readFileSync(join(dir, 'index.mjs'), 'utf8').startsWith(ESM_REQUIRE_BANNER), name).toBe(true);
+      expect(existsSync(join(dir, 'index.mjs.map')), name).toBe(true);
+    }
+  });
+
+  it('compiles the validated policy into every handler bundle', () => {
+    for (const { name, dir } of bundles.filter((b) => b.name !== 'signing-key-init')) {
+      expect(readFileSync(join(dir, 'index.mjs'), 'utf8'), name).toContain(config.policy.document.id);
+    }
+  });
+
+  it('loads every bundle as an ES module that exports handler', async () => {
+    // Plain Node, as the Lambda runtime does (importing through vitest would transform ~1 MB bundles).
+    const script = `
+      const bundles = JSON.parse(process.argv[1]);
+      const result = {};
+      for (const { name, url } of bundles) result[name] = typeof (await import(url)).handler;
+      process.stdout.write(JSON.stringify(result));`;
+    const argument = JSON.stringify(bundles.map(({ name, dir }) => ({ name, url: pathToFileURL(join(dir, 'index.mjs')).href })));
+    const { stdout } = await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, argument], { env: { ...process.env, ...runtimeEnv } });
+    expect(JSON.parse(stdout)).toEqual(Object.fromEntries(bundles.map((b) => [b.name, 'function'])));
+  });
+});
