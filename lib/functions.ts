@@ -18,6 +18,8 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   register: { entry: 'lambdas/functions/register.ts', capabilities: ['table:read', 'table:write', 'workflow:start'], memorySize: 512, timeoutSeconds: 10 },
   'registration-read': { entry: 'lambdas/functions/registration-read.ts', capabilities: ['table:read'], memorySize: 256, timeoutSeconds: 5 },
   token: { entry: 'lambdas/functions/token.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
+  introspection: { entry: 'lambdas/functions/introspection.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
+  revocation: { entry: 'lambdas/functions/revocation.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
   discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
   'review-task': { entry: 'lambdas/functions/review-task.ts', capabilities: ['table:read', 'table:write'], memorySize: 256, timeoutSeconds: 30 },
 };

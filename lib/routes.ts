@@ -2,7 +2,7 @@
  * The one route table: API Gateway resources/methods are generated from it, and the local HTTP server dispatches with it.
  * Paths use API Gateway's `{param}` syntax.
  */
-export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'discovery'] as const;
+export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery'] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
 export interface Route {
@@ -16,6 +16,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/register', handler: 'register', description: 'RFC 7591 dynamic client registration, governed by policy' },
   { method: 'GET', path: '/register/{client_id}', handler: 'registration-read', description: 'RFC 7592 read of a registration and its status' },
   { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens' },
+  { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers' },
+  { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token' },
   { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'discovery', description: 'RFC 8414 authorization server metadata' },
 ];

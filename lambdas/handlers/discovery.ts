@@ -1,3 +1,4 @@
+import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
 import type { Services } from '../core/services.js';
 import { SIGNING_ALG, SigningKeyCache } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
@@ -14,7 +15,15 @@ export function serverMetadata(services: Services): Record<string, unknown> {
     registration_endpoint: `${issuer}/register`,
     grant_types_supported: ['client_credentials'],
     response_types_supported: [],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint: `${issuer}/oauth2/introspect`,
+    revocation_endpoint: `${issuer}/oauth2/revoke`,
+    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
+    introspection_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
+    revocation_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
+    dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     scopes_supported: Object.keys(services.policy.document.scopes),
     access_token_signing_alg_values_supported: [SIGNING_ALG],
     service_documentation: 'https://github.com/gatehouse/gatehouse#readme',

@@ -2,8 +2,10 @@ import type { HttpHandlerName } from '../../lib/routes.js';
 import type { Services } from '../core/services.js';
 import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
+import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
+import { createRevocationHandler } from './revocation.js';
 import { createTokenHandler } from './token.js';
 
 /** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
@@ -11,5 +13,7 @@ export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services:
   register: createRegisterHandler,
   'registration-read': createRegistrationReadHandler,
   token: createTokenHandler,
+  introspection: createIntrospectionHandler,
+  revocation: createRevocationHandler,
   discovery: createDiscoveryHandler,
 };

@@ -90,7 +90,7 @@ describe('local mode over HTTP: bad input', () => {
     ['no grant_type', 'client_id=nobody&client_secret=x', {}, 400, 'invalid_request'],
     ['a repeated parameter', 'grant_type=client_credentials&grant_type=client_credentials', {}, 400, 'invalid_request'],
     ['garbage Basic credentials', 'grant_type=client_credentials', { authorization: 'Basic %%%' }, 401, 'invalid_client'],
-    ['a client assertion (private_key_jwt, not yet supported)', 'grant_type=client_credentials&client_assertion=x&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer', {}, 401, 'invalid_client'],
+    ['a client assertion that is not a JWT', 'grant_type=client_credentials&client_assertion=x&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer', {}, 401, 'invalid_client'],
   ])('token endpoint refuses %s with an RFC 6749 error', async (_name, body, headers, status, error) => {
     const res = await raw('/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
     expect(res.status).toBe(status);

@@ -1,33 +1,38 @@
-import type { AuthMethod } from '../policy/schema.js';
+import { assertedClientId, CLIENT_ASSERTION_TYPE } from './client-assertion.js';
 import { OAuthError } from './errors.js';
 
 /** The credentials a client presented, and how. */
-export interface PresentedCredentials {
-  readonly method: AuthMethod;
-  readonly clientId: string;
-  readonly secret: string;
-}
+export type PresentedCredentials =
+  | { readonly method: 'client_secret_basic' | 'client_secret_post'; readonly clientId: string; readonly secret: string }
+  | { readonly method: 'private_key_jwt'; readonly clientId: string; readonly assertion: string };
 
 function formDecode(value: string): string {
   // RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding.
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-/** Extracts client credentials from the Authorization header or the form body (RFC 6749 §2.3.1), refusing ambiguity. */
+/**
+ * Extracts client credentials from the Authorization header or the form body (RFC 6749 §2.3.1, RFC 7523 §2.2),
+ * refusing ambiguity: exactly one method per request.
+ */
 export function presentedCredentials(authorization: string | undefined, form: URLSearchParams): PresentedCredentials {
   const bodyId = form.get('client_id') ?? undefined;
   const bodySecret = form.get('client_secret') ?? undefined;
-  if (form.has('client_assertion') || form.has('client_assertion_type')) {
-    throw new OAuthError('invalid_client', 'private_key_jwt client authentication is not supported by this server yet.');
+  const assertion = form.get('client_assertion') ?? undefined;
+  const assertionType = form.get('client_assertion_type') ?? undefined;
+  const basic = authorization !== undefined && /^basic /i.test(authorization);
+
+  if (assertion !== undefined || assertionType !== undefined) {
+    if (basic || bodySecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');
+    if (assertionType !== CLIENT_ASSERTION_TYPE) throw new OAuthError('invalid_client', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
+    if (!assertion) throw new OAuthError('invalid_client', 'client_assertion is empty.');
+    const clientId = assertedClientId(assertion);
+    if (bodyId !== undefined && bodyId !== clientId) throw new OAuthError('invalid_client', 'client_id differs from the assertion issuer.');
+    return { method: 'private_key_jwt', clientId, assertion };
   }
-  if (authorization !== undefined && /^basic /i.test(authorization)) {
+  if (basic) {
     if (bodySecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');
-    let decoded: string;
-    try {
-      decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    } catch (cause) {
-      throw new OAuthError('invalid_client', 'Malformed Basic credentials.', { cause });
-    }
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 1) throw new OAuthError('invalid_client', 'Malformed Basic credentials.');
     let clientId: string;
@@ -44,5 +49,5 @@ export function presentedCredentials(authorization: string | undefined, form: UR
   if (bodyId !== undefined && bodySecret !== undefined) {
     return { method: 'client_secret_post', clientId: bodyId, secret: bodySecret };
   }
-  throw new OAuthError('invalid_client', 'Client authentication is required (client_secret_basic or client_secret_post).');
+  throw new OAuthError('invalid_client', 'Client authentication is required (private_key_jwt, client_secret_basic or client_secret_post).');
 }

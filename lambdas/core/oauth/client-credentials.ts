@@ -1,57 +1,43 @@
-import { mayObtainTokens } from '../consumer/lifecycle.js';
 import type { Services } from '../services.js';
-import { secretMatchesHash } from '../util/hash.js';
 import { mintAccessToken } from '../tokens/mint.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
-import { presentedCredentials } from './client-auth.js';
+import { authenticateClient, ENDPOINT_PATHS } from './authenticate-client.js';
 import type { ConsumerCache } from './consumer-cache.js';
+import { verifyDpopProof } from './dpop.js';
 import { OAuthError } from './errors.js';
 
 export interface TokenRequest {
   readonly authorization: string | undefined;
   readonly form: URLSearchParams;
+  /** Every DPoP header value sent (RFC 9449 allows exactly one). */
+  readonly dpop: readonly string[];
 }
 
 export interface TokenResponse {
   readonly access_token: string;
-  readonly token_type: 'Bearer';
+  readonly token_type: 'Bearer' | 'DPoP';
   readonly expires_in: number;
   readonly scope: string;
 }
 
 const HOUR_MS = 3_600_000;
-const SINGLE_VALUED = ['grant_type', 'scope', 'client_id', 'client_secret'];
 
-/** RFC 6749 §4.4 client credentials grant: authenticate, check status and scope, sign an RFC 9068 token. */
+/**
+ * RFC 6749 §4.4 client credentials grant: authenticate by the registered method, bind the token to a DPoP key when a
+ * proof comes (required where the policy says so), check the scope, sign an RFC 9068 token.
+ */
 export async function clientCredentials(
   services: Services,
   deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
   request: TokenRequest,
 ): Promise<TokenResponse> {
   const { form } = request;
-  for (const name of SINGLE_VALUED) {
-    if (form.getAll(name).length > 1) throw new OAuthError('invalid_request', `Parameter ${name} is repeated.`);
-  }
+  if (form.getAll('grant_type').length > 1) throw new OAuthError('invalid_request', 'Parameter grant_type is repeated.');
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
 
-  const presented = presentedCredentials(request.authorization, form);
-  const challenge = presented.method === 'client_secret_basic' ? 'Basic' : undefined;
-  const refuse = (description: string) => new OAuthError('invalid_client', description, challenge ? { challenge } : {});
-
-  const consumer = await deps.consumers.get(presented.clientId);
-  if (!consumer || consumer.secretHash === undefined || !secretMatchesHash(presented.secret, consumer.secretHash)) {
-    throw refuse('Client authentication failed.');
-  }
-  if (consumer.authMethod !== presented.method) {
-    throw refuse(`This client is registered for ${consumer.authMethod}.`);
-  }
+  const consumer = await authenticateClient(services, deps.consumers, { authorization: request.authorization, form, endpoint: 'token' });
   const now = services.clock.now();
-  if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
-  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse('This client’s grant has expired.');
-  if (consumer.secretExpiresAt !== undefined && Date.parse(consumer.secretExpiresAt) <= now.getTime()) {
-    throw refuse('This client secret has expired.');
-  }
 
   if (grantType !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported, not ${grantType}.`);
@@ -67,6 +53,19 @@ export async function clientCredentials(
     scopes = asked;
   }
 
+  if (request.dpop.length > 1) throw new OAuthError('invalid_dpop_proof', 'Send exactly one DPoP proof.');
+  let jkt: string | undefined;
+  if (request.dpop.length === 1) {
+    jkt = await verifyDpopProof(request.dpop[0]!, {
+      method: 'POST',
+      url: `${services.config.issuer}${ENDPOINT_PATHS.token}`,
+      now,
+      claimOnce: (marker, exp, at) => services.registry.claimOnce(marker, exp, at),
+    });
+  } else if (consumer.requirements.senderConstraint === 'dpop') {
+    throw new OAuthError('invalid_dpop_proof', 'This client’s tokens must be sender-constrained: send a DPoP proof.');
+  }
+
   const ttl = consumer.requirements.accessTokenTtlSeconds;
   const minted = await mintAccessToken(await deps.keys.current(), {
     issuer: services.config.issuer,
@@ -76,6 +75,7 @@ export async function clientCredentials(
     ttlSeconds: ttl,
     now,
     extra: { tier: consumer.tier, risk: consumer.risk },
+    ...(jkt ? { jkt } : {}),
   });
 
   // Dormancy needs to know the consumer is alive; one write an hour is plenty.
@@ -87,5 +87,5 @@ export async function clientCredentials(
       services.log.warn('could not record use', { clientId: consumer.clientId, error: (error as Error).name });
     }
   }
-  return { access_token: minted.token, token_type: 'Bearer', expires_in: ttl, scope: scopes.join(' ') };
+  return { access_token: minted.token, token_type: jkt ? 'DPoP' : 'Bearer', expires_in: ttl, scope: scopes.join(' ') };
 }

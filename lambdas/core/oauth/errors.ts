@@ -7,7 +7,8 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_token'
-  | 'invalid_dpop_proof';
+  | 'invalid_dpop_proof'
+  | 'unsupported_token_type';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -18,6 +19,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   invalid_token: 401,
   invalid_dpop_proof: 400,
+  unsupported_token_type: 400,
 };
 
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */

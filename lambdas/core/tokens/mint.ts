@@ -11,6 +11,8 @@ export interface AccessTokenClaims {
   readonly now: Date;
   /** Extra claims that describe the consumer to resource servers (tier, risk). */
   readonly extra?: Readonly<Record<string, string>>;
+  /** Thumbprint of the DPoP key the token is bound to (RFC 9449 `cnf.jkt`). */
+  readonly jkt?: string;
 }
 
 export interface MintedToken {
@@ -24,7 +26,8 @@ export async function mintAccessToken(key: { kid: string; key: CryptoKey }, clai
   const iat = Math.floor(claims.now.getTime() / 1000);
   const exp = iat + claims.ttlSeconds;
   const jti = randomUUID();
-  const token = await new SignJWT({ ...claims.extra, client_id: claims.clientId, scope: claims.scopes.join(' ') })
+  const body = { ...claims.extra, client_id: claims.clientId, scope: claims.scopes.join(' '), ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}) };
+  const token = await new SignJWT(body)
     .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
     .setIssuer(claims.issuer)
     .setSubject(claims.clientId)

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { OAuthError } from '../../core/oauth/errors.js';
 import { HttpError } from './errors.js';
 
 /** A header's value, case-insensitively (API Gateway keeps the client's casing). */
@@ -8,6 +9,18 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
     if (key.toLowerCase() === lower && value !== undefined) return value;
   }
   return undefined;
+}
+
+/** Every value of a header (API Gateway's multiValueHeaders, or a comma-joined single value). */
+export function headerValues(event: APIGatewayProxyEvent, name: string): string[] {
+  const lower = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, list] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (key.toLowerCase() === lower && list) values.push(...list);
+  }
+  if (values.length > 0) return values;
+  const single = header(event, name);
+  return single === undefined ? [] : single.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
 /** The request body as text, refusing bodies over `maxBytes` (the same limit in AWS and local mode). */
@@ -35,4 +48,12 @@ export function jsonObjectBody(event: APIGatewayProxyEvent, maxBytes: number): {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError('malformed_body', 'The request body must be a JSON object.');
   return { value: value as Record<string, unknown>, text };
+}
+
+/** Parses an OAuth form body (application/x-www-form-urlencoded); anything else is `invalid_request`. */
+export function oauthForm(event: APIGatewayProxyEvent, maxBytes: number): URLSearchParams {
+  if (mediaType(event) !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'Send the request as application/x-www-form-urlencoded.');
+  }
+  return new URLSearchParams(bodyText(event, maxBytes));
 }

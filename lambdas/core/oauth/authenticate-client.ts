@@ -1,0 +1,64 @@
+import type { Consumer } from '../consumer/consumer.js';
+import { mayObtainTokens } from '../consumer/lifecycle.js';
+import type { Services } from '../services.js';
+import { secretMatchesHash } from '../util/hash.js';
+import { verifyClientAssertion } from './client-assertion.js';
+import { presentedCredentials } from './client-auth.js';
+import type { ConsumerCache } from './consumer-cache.js';
+import { OAuthError } from './errors.js';
+
+/** Parameters that RFC 6749 §3.2 forbids repeating, checked before anything else. */
+const SINGLE_VALUED = ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'token', 'token_type_hint'];
+
+/** Endpoints a client authenticates at; all accept an assertion addressed to the issuer or to themselves. */
+export type ClientEndpoint = 'token' | 'introspect' | 'revoke';
+
+export const ENDPOINT_PATHS: Readonly<Record<ClientEndpoint, string>> = {
+  token: '/oauth2/token',
+  introspect: '/oauth2/introspect',
+  revoke: '/oauth2/revoke',
+};
+
+/**
+ * Authenticates the calling client by the method it registered (and only that one), and checks it is active and within
+ * its grant. Every failure is `invalid_client` (401), with a Basic challenge when Basic was tried.
+ */
+export async function authenticateClient(
+  services: Services,
+  consumers: ConsumerCache,
+  request: { readonly authorization: string | undefined; readonly form: URLSearchParams; readonly endpoint: ClientEndpoint },
+): Promise<Consumer> {
+  for (const name of SINGLE_VALUED) {
+    if (request.form.getAll(name).length > 1) throw new OAuthError('invalid_request', `Parameter ${name} is repeated.`);
+  }
+  const presented = presentedCredentials(request.authorization, request.form);
+  const challenge = presented.method === 'client_secret_basic' ? 'Basic' : undefined;
+  const refuse = (description: string) => new OAuthError('invalid_client', description, challenge ? { challenge } : {});
+  const now = services.clock.now();
+
+  const consumer = await consumers.get(presented.clientId);
+  if (!consumer) throw refuse('Client authentication failed.');
+  if (consumer.authMethod !== presented.method) {
+    // Checked before the credential, so a secret never authenticates a key-bound client.
+    throw refuse(consumer.authMethod === 'private_key_jwt' || presented.method === 'private_key_jwt' ? `This client must authenticate with ${consumer.authMethod}.` : 'Client authentication failed.');
+  }
+  if (presented.method === 'private_key_jwt') {
+    if (!consumer.jwks) throw refuse('This client has no registered keys.');
+    const issuer = services.config.issuer;
+    await verifyClientAssertion(presented.assertion, {
+      clientId: consumer.clientId,
+      jwks: { keys: consumer.jwks.keys.map((k) => ({ ...k })) },
+      audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
+      now,
+      registry: services.registry,
+    });
+  } else if (consumer.secretHash === undefined || !secretMatchesHash(presented.secret, consumer.secretHash)) {
+    throw refuse('Client authentication failed.');
+  }
+  if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
+  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse('This client’s grant has expired.');
+  if (consumer.secretExpiresAt !== undefined && Date.parse(consumer.secretExpiresAt) <= now.getTime()) {
+    throw refuse('This client secret has expired.');
+  }
+  return consumer;
+}

@@ -1,0 +1,91 @@
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { Services } from '../services.js';
+import type { SigningKeyCache } from '../tokens/signing-keys.js';
+import { SIGNING_ALG } from '../tokens/signing-keys.js';
+import { authenticateClient } from './authenticate-client.js';
+import type { ConsumerCache } from './consumer-cache.js';
+import { OAuthError } from './errors.js';
+
+/** The scope a resource server needs to call the introspection endpoint. */
+export const INTROSPECT_SCOPE = 'tokens:introspect';
+
+/** Verifies one of our own access tokens (signature, issuer, typ, expiry); undefined when it is not one. */
+export async function verifyOwnToken(services: Services, keys: SigningKeyCache, token: string): Promise<JWTPayload | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(await keys.jwks()), {
+      issuer: services.config.issuer,
+      typ: 'at+jwt',
+      algorithms: [SIGNING_ALG],
+      currentDate: services.clock.now(),
+      requiredClaims: ['exp', 'jti', 'client_id'],
+    });
+    return payload;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * RFC 7662 introspection for authenticated resource servers holding `tokens:introspect`. A token is active only while
+ * its signature and expiry hold, it was not revoked, and its consumer is active now (read fresh, never from a cache).
+ */
+export async function introspect(
+  services: Services,
+  deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
+  request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
+): Promise<Record<string, unknown>> {
+  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'introspect' });
+  if (!caller.scopes.includes(INTROSPECT_SCOPE)) {
+    throw new OAuthError('unauthorized_client', `Introspection needs the ${INTROSPECT_SCOPE} scope.`);
+  }
+  const token = request.form.get('token');
+  if (!token) throw new OAuthError('invalid_request', 'token is required.');
+
+  const claims = await verifyOwnToken(services, deps.keys, token);
+  if (!claims) return { active: false };
+  const now = services.clock.now();
+  if (await services.registry.hasMarker(`revoked:${String(claims.jti)}`, now)) return { active: false };
+  const owner = await services.registry.getConsumer(String(claims['client_id']));
+  if (!owner || owner.status !== 'active' || Date.parse(owner.expiresAt) <= now.getTime()) return { active: false };
+
+  const cnf = claims['cnf'] as { jkt?: string } | undefined;
+  return {
+    active: true,
+    scope: claims['scope'],
+    client_id: claims['client_id'],
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    token_type: cnf?.jkt ? 'DPoP' : 'Bearer',
+    ...(cnf?.jkt ? { cnf: { jkt: cnf.jkt } } : {}),
+    tier: owner.tier,
+    risk: owner.risk,
+  };
+}
+
+/**
+ * RFC 7009 revocation: a client revokes its own access token; the `jti` is refused until the token would have expired.
+ * Tokens that are not ours or already invalid are answered with success, as the RFC asks.
+ */
+export async function revoke(
+  services: Services,
+  deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
+  request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
+): Promise<void> {
+  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'revoke' });
+  const token = request.form.get('token');
+  if (!token) throw new OAuthError('invalid_request', 'token is required.');
+  const hint = request.form.get('token_type_hint');
+  if (hint !== null && hint !== 'access_token') {
+    throw new OAuthError('unsupported_token_type', 'Only access tokens can be revoked (Gatehouse issues no refresh tokens).');
+  }
+  const claims = await verifyOwnToken(services, deps.keys, token);
+  if (!claims) return;
+  if (claims['client_id'] !== caller.clientId) {
+    throw new OAuthError('unauthorized_client', 'A client may revoke only its own tokens.');
+  }
+  await services.registry.claimOnce(`revoked:${String(claims.jti)}`, claims.exp!, services.clock.now());
+}

@@ -1,0 +1,5 @@
+import { awsServices } from '../adapters/aws/services.js';
+import { createRevocationHandler } from '../handlers/revocation.js';
+
+/** Lambda entry point: the shared handler over the AWS adapters. */
+export const handler = createRevocationHandler(awsServices());
