@@ -10,7 +10,10 @@ async function main(): Promise<void> {
     port,
     dataDir,
     ...(process.env['GATEHOUSE_POLICY_FILE'] ? { policyFile: resolve(process.env['GATEHOUSE_POLICY_FILE']) } : {}),
-    onEmail: (file, email) => process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n`),
+    onEmail: (file, email) => {
+      const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];
+      process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n${link ? `    review link: ${link}\n` : ''}`);
+    },
   });
   const u = plane.url;
   process.stdout.write(`
@@ -30,6 +33,8 @@ Try it (low risk, approved by policy):
   curl -s -u "<client_id>:<client_secret>" -d grant_type=client_credentials ${u}/oauth2/token
 
 Partner and internal tiers need a software statement: npm run software-statement -- --tier partner --software-id my-app
+Requests that need review email the reviewers (${plane.services.config.reviewers.default.join(', ')}): the
+emails land in the outbox and their links are printed here; open one in a browser to approve or deny.
 Stop with Ctrl-C.
 `);
   const stop = () => {

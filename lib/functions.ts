@@ -1,7 +1,16 @@
 import type { HttpHandlerName } from './routes.js';
 
 /** What a function may touch; the stack turns each into a least-privilege grant. */
-export type Capability = 'table:read' | 'table:write' | 'signing-key:read' | 'signing-key:write' | 'workflow:start';
+export type Capability =
+  | 'table:read'
+  | 'table:write'
+  | 'signing-key:read'
+  | 'signing-key:write'
+  | 'workflow:start'
+  /** states:SendTaskSuccess / SendTaskFailure on the review state machine. */
+  | 'workflow:callback'
+  /** ses:SendEmail from the configured sender identity. */
+  | 'mail:send';
 
 export interface FunctionSpec {
   /** Entry file (relative to the repository root) bundled by esbuild. */
@@ -21,7 +30,8 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   introspection: { entry: 'lambdas/functions/introspection.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
   revocation: { entry: 'lambdas/functions/revocation.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
   discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
-  'review-task': { entry: 'lambdas/functions/review-task.ts', capabilities: ['table:read', 'table:write'], memorySize: 256, timeoutSeconds: 30 },
+  review: { entry: 'lambdas/functions/review.ts', capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'], memorySize: 256, timeoutSeconds: 10 },
+  'review-task': { entry: 'lambdas/functions/review-task.ts', capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'], memorySize: 256, timeoutSeconds: 30 },
 };
 
 /** The custom resource that puts the first ES256 key into the signing-key secret. */
@@ -30,4 +40,15 @@ export const SIGNING_KEY_INIT: FunctionSpec = {
   capabilities: ['signing-key:read', 'signing-key:write'],
   memorySize: 256,
   timeoutSeconds: 30,
+};
+
+/**
+ * The resource-server authorizer (GatehouseAuthorizer): it only verifies tokens against the published JWKS, so it touches
+ * no Gatehouse resource. The timeout leaves room for jose's 5-second JWKS fetch on a cold start.
+ */
+export const AUTHORIZER: FunctionSpec = {
+  entry: 'lambdas/functions/authorizer.ts',
+  capabilities: [],
+  memorySize: 256,
+  timeoutSeconds: 10,
 };

@@ -2,7 +2,7 @@
  * The one route table: API Gateway resources/methods are generated from it, and the local HTTP server dispatches with it.
  * Paths use API Gateway's `{param}` syntax.
  */
-export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery'] as const;
+export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery', 'review'] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
 export interface Route {
@@ -18,6 +18,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens' },
   { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers' },
   { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token' },
+  { method: 'GET', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s page for one request (signed, single-use link; changes nothing)' },
+  { method: 'POST', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s decision: approve or deny with a reason' },
   { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'discovery', description: 'RFC 8414 authorization server metadata' },
 ];

@@ -12,4 +12,14 @@ export interface GatehouseConfig {
   readonly consumerCacheMs: number;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
+  /** Who reviews requests: a group per risk, falling back to `default`. */
+  readonly reviewers: ReviewerGroups;
+}
+
+/** Reviewer email addresses by risk level; `default` serves any risk without its own group. */
+export interface ReviewerGroups {
+  readonly default: readonly string[];
+  readonly low?: readonly string[];
+  readonly medium?: readonly string[];
+  readonly high?: readonly string[];
 }

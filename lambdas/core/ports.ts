@@ -1,5 +1,6 @@
 import type { AuditEvent } from './audit/event.js';
 import type { Consumer, ConsumerStatus } from './consumer/consumer.js';
+import type { Review } from './review/review.js';
 
 /** Clock port: all time comes from here so the core is deterministic in tests. */
 export interface Clock {
@@ -49,6 +50,16 @@ export interface Registry {
   claimOnce(marker: string, expiresAtEpoch: number, now: Date): Promise<boolean>;
   /** Whether an unexpired marker exists. */
   hasMarker(marker: string, now: Date): Promise<boolean>;
+  /** Stores a new review round with the consumer's change and audit event, in one transaction. */
+  createReview(review: Review, change: ConsumerChange): Promise<void>;
+  getReview(reviewId: string): Promise<Review | undefined>;
+  /**
+   * Records a decision on an open review with the consumer's change and audit event, in one transaction;
+   * RegistryError `condition_failed` (item `review`) when the review is no longer open.
+   */
+  decideReview(reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void>;
+  /** Marks a decided review as delivered to the workflow. */
+  markReviewDelivered(reviewId: string, at: Date): Promise<void>;
 }
 
 /** An ES256 key pair in JWK form, identified by `kid`. */

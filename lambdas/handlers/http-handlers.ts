@@ -5,6 +5,7 @@ import type { HttpLambda } from './http/http-handler.js';
 import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
+import { createReviewHandler } from './review.js';
 import { createRevocationHandler } from './revocation.js';
 import { createTokenHandler } from './token.js';
 
@@ -15,5 +16,6 @@ export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services:
   token: createTokenHandler,
   introspection: createIntrospectionHandler,
   revocation: createRevocationHandler,
+  review: createReviewHandler,
   discovery: createDiscoveryHandler,
 };

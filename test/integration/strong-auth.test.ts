@@ -7,6 +7,7 @@ import type { LocalControlPlane } from '../../lambdas/adapters/local/control-pla
 import { AccessError } from '../../lambdas/verifier/errors.js';
 import { createAccessTokenVerifier, type VerifiedAccess } from '../../lambdas/verifier/verify-access-token.js';
 import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+import { approveByEmail } from './review-flow.js';
 
 let plane: LocalControlPlane;
 let api: Server;
@@ -141,13 +142,7 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
     expect(reg.status).toBe(202);
     const clientId = String(reg.json['client_id']);
 
-    // Two approvals through the workflow's parked task tokens (the reviewer UI arrives with the review issue).
-    for (const granted of [1, 2]) {
-      await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.reviewTaskToken, { timeout: 5000 }).toBeTypeOf('string');
-      const token = (await plane.services.registry.getConsumer(clientId))!.reviewTaskToken!;
-      await plane.workflow.sendTaskSuccess(token, { approvalsGranted: granted });
-      await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.reviewTaskToken !== token, { timeout: 5000 }).toBe(true);
-    }
+    await approveByEmail(plane, clientId, ['alice.reviewer@bank.example', 'bob.reviewer@bank.example']);
     await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
 
     const config = await configFor(clientId, keys.privateKey, String(keys.jwk['kid']));

@@ -11,6 +11,7 @@ import {
 import type { AuditEvent } from '../../core/audit/event.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
 import type { ConsumerChange, IdempotencyRecord, Registry } from '../../core/ports.js';
+import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys } from './table-schema.js';
 
@@ -57,6 +58,48 @@ export class DynamoRegistry implements Registry {
   }
 
   async updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void> {
+    const items = this.#consumerChangeItems(change);
+    if (idempotency) items.push(this.#putIdempotency(idempotency));
+    if (change.releaseIdempotency) items.push({ Delete: { TableName: this.#table, Key: keys.idempotency(change.releaseIdempotency) } });
+    await this.#transact(items, ['consumer', 'audit', 'idempotency']);
+  }
+
+  async createReview(review: Review, change: ConsumerChange): Promise<void> {
+    const put: TransactItem = {
+      Put: { TableName: this.#table, Item: { ...keys.review(review.reviewId), kind: 'review', ...review }, ConditionExpression: 'attribute_not_exists(pk)' },
+    };
+    await this.#transact([put, ...this.#consumerChangeItems(change)], ['review', 'consumer', 'audit']);
+  }
+
+  async getReview(reviewId: string): Promise<Review | undefined> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.review(reviewId), ConsistentRead: true })));
+    return out.Item ? strip<Review>(out.Item) : undefined;
+  }
+
+  async decideReview(reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void> {
+    const update: TransactItem = {
+      Update: {
+        TableName: this.#table,
+        Key: keys.review(reviewId),
+        UpdateExpression: 'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment',
+        ConditionExpression: 'attribute_exists(pk) AND #status = :open',
+        ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
+        ExpressionAttributeValues: { ':status': decision.status, ':by': decision.decidedBy, ':at': decision.decidedAt, ':comment': decision.comment ?? '', ':open': 'open' },
+      },
+    };
+    await this.#transact([update, ...this.#consumerChangeItems(change)], ['review', 'consumer', 'audit']);
+  }
+
+  async markReviewDelivered(reviewId: string, at: Date): Promise<void> {
+    await this.#send(() =>
+      this.#db.send(
+        new UpdateCommand({ TableName: this.#table, Key: keys.review(reviewId), UpdateExpression: 'SET deliveredAt = :at', ExpressionAttributeValues: { ':at': at.toISOString() } }),
+      ),
+    );
+  }
+
+  /** The consumer update (conditioned on status and audit position) and its audit event, as transaction items. */
+  #consumerChangeItems(change: ConsumerChange): TransactItem[] {
     const names: Record<string, string> = { '#status': 'status', '#auditSeq': 'auditSeq', '#auditHead': 'auditHead' };
     const values: Record<string, unknown> = { ':expectSeq': change.expect.auditSeq, ':seq': change.audit.seq, ':head': change.audit.hash };
     const sets = ['#auditSeq = :seq', '#auditHead = :head'];
@@ -87,9 +130,7 @@ export class DynamoRegistry implements Registry {
       },
       this.#putAudit(change.audit),
     ];
-    if (idempotency) items.push(this.#putIdempotency(idempotency));
-    if (change.releaseIdempotency) items.push({ Delete: { TableName: this.#table, Key: keys.idempotency(change.releaseIdempotency) } });
-    await this.#transact(items, ['consumer', 'audit', 'idempotency']);
+    return items;
   }
 
   async listAudit(clientId: string): Promise<AuditEvent[]> {

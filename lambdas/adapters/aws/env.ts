@@ -8,6 +8,8 @@ export const ENV = {
   softwareStatementIssuer: 'GATEHOUSE_SOFTWARE_STATEMENT_ISSUER',
   softwareStatementJwks: 'GATEHOUSE_SOFTWARE_STATEMENT_JWKS',
   consumerCacheMs: 'GATEHOUSE_CONSUMER_CACHE_MS',
+  /** JSON: reviewer groups by risk, e.g. {"default": ["a@bank"], "high": ["b@bank", "c@bank"]}. */
+  reviewers: 'GATEHOUSE_REVIEWERS',
 } as const;
 
 /** esbuild `define` name under which the validated policy document is compiled into every bundle. */

@@ -38,6 +38,7 @@ export function awsServices(): Services {
       },
       consumerCacheMs: Number(env[ENV.consumerCacheMs] ?? 5000),
       maxBodyBytes: 64 * 1024,
+      reviewers: JSON.parse(env[ENV.reviewers] ?? '{"default":[]}'),
     },
     log: powertoolsLog(),
   };

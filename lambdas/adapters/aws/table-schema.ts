@@ -6,6 +6,7 @@
  * - audit event     `CONSUMER#<client_id>` / `AUDIT#<seq, 10 digits>`
  * - idempotency     `IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` (TTL)
  * - one-time marker `MARKER#<marker>` / `MARKER` (TTL): used assertion and DPoP `jti`s, revoked token ids
+ * - review round    `REVIEW#<review_id>` / `REVIEW`: reviewers, deadline, decision and the server-side task token
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`.
  */
 export const TABLE_SCHEMA = {
@@ -24,4 +25,5 @@ export const keys = {
   auditPrefix: 'AUDIT#',
   idempotency: (keyHash: string) => ({ pk: `IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
   marker: (marker: string) => ({ pk: `MARKER#${marker}`, sk: 'MARKER' }),
+  review: (reviewId: string) => ({ pk: `REVIEW#${reviewId}`, sk: 'REVIEW' }),
 } as const;

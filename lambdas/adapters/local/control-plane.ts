@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
-import type { GatehouseConfig } from '../../core/config.js';
+import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import { loadPolicyFile } from '../../core/policy/load.js';
 import type { Clock, Email } from '../../core/ports.js';
 import type { Log, Services } from '../../core/services.js';
@@ -19,6 +19,9 @@ import { startHttpServer } from './http-server.js';
 import { LocalWorkflow } from './local-workflow.js';
 import { OutboxMailer } from './outbox-mailer.js';
 import { localSoftwareStatementSigner, type SoftwareStatementSigner } from './software-statement-signer.js';
+
+/** Local mode's reviewers: their links arrive in the outbox and on the console. */
+export const LOCAL_REVIEWERS: ReviewerGroups = { default: ['alice.reviewer@bank.example', 'bob.reviewer@bank.example', 'carol.reviewer@bank.example'] };
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -35,6 +38,10 @@ export interface LocalOptions {
   readonly consumerCacheMs?: number;
   /** @default https://api.bank.example */
   readonly tokenAudience?: string;
+  /** Reviewer groups. @default three local reviewers for every risk */
+  readonly reviewers?: ReviewerGroups;
+  /** Overrides the review SLA of the local workflow (seconds), e.g. to watch a request expire. */
+  readonly reviewTimeoutSeconds?: number;
   /** Called for each email written to the outbox. */
   readonly onEmail?: (file: string, email: Email) => void;
 }
@@ -75,6 +82,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     softwareStatement: { issuer: softwareStatements.issuer, jwks: softwareStatements.jwks },
     consumerCacheMs: options.consumerCacheMs ?? 5000,
     maxBodyBytes: 64 * 1024,
+    reviewers: options.reviewers ?? LOCAL_REVIEWERS,
   };
 
   let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;
@@ -83,6 +91,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     substitutions: { ReviewTaskFunctionArn: 'arn:aws:lambda:local:000000000000:function:gatehouse-review-task' },
     task: (payload) => reviewTask!(payload),
     log,
+    taskTimeoutSeconds: options.reviewTimeoutSeconds,
   });
   const services: Services = {
     registry: new DynamoRegistry({ tableName, documentClient: dynamo.documentClient }),

@@ -36,7 +36,17 @@ export class LocalWorkflow implements Workflow {
   readonly #running = new Map<string, Promise<unknown>>();
   readonly #log: Log;
 
-  constructor(options: { readonly definitionFile: string; readonly substitutions: Readonly<Record<string, string>>; readonly task: TaskHandler; readonly log: Log }) {
+  readonly #timeoutOverride: number | undefined;
+
+  constructor(options: {
+    readonly definitionFile: string;
+    readonly substitutions: Readonly<Record<string, string>>;
+    readonly task: TaskHandler;
+    readonly log: Log;
+    /** Replaces every task timeout (seconds), so a test can watch a review expire. */
+    readonly taskTimeoutSeconds?: number | undefined;
+  }) {
+    this.#timeoutOverride = options.taskTimeoutSeconds;
     let text = readFileSync(options.definitionFile, 'utf8');
     for (const [name, value] of Object.entries(options.substitutions)) text = text.replaceAll(`\${${name}}`, value);
     const definition = JSON.parse(text) as Definition;
@@ -104,7 +114,7 @@ export class LocalWorkflow implements Workflow {
         const value = field === undefined ? undefined : (input as unknown as Record<string, unknown>)[field];
         if (typeof value !== 'number') throw new Error(`Local mode cannot resolve ${state.TimeoutSecondsPath} in state ${name}`);
         const { TimeoutSecondsPath: _path, ...rest } = state;
-        return [name, { ...rest, TimeoutSeconds: value }];
+        return [name, { ...rest, TimeoutSeconds: this.#timeoutOverride ?? value }];
       }),
     );
     return new StateMachine({ ...this.#definition, States: states } as never, { validationOptions: { checkArn: true, checkPaths: true } });

@@ -7,6 +7,8 @@ export const AUDIT_EVENT_TYPES = [
   'consumer.activated',
   'consumer.review_started',
   'consumer.review_requested',
+  'consumer.review_approved',
+  'consumer.review_denied',
   'consumer.review_failed',
   'consumer.denied',
   'consumer.expired',

@@ -1,4 +1,5 @@
 import type { Reason } from '../policy/reasons.js';
+import type { Approval } from '../review/review.js';
 import type { AuthMethod, RiskLevel, RiskRequirements, Tier } from '../policy/schema.js';
 
 export const CONSUMER_STATUSES = ['pending_review', 'active', 'denied', 'expired', 'failed', 'suspended', 'revoked'] as const;
@@ -37,8 +38,12 @@ export interface Consumer {
   readonly lastUsedAt?: string | undefined;
   /** Workflow execution handling the review path, when there is one. */
   readonly reviewExecution?: string | undefined;
-  /** Step Functions task token of the approval being waited for; kept server-side, never in a link. */
-  readonly reviewTaskToken?: string | undefined;
+  /** Human approvals recorded so far (review path). */
+  readonly approvals?: readonly Approval[] | undefined;
+  /** The review currently waiting for a decision, if any. */
+  readonly openReviewId?: string | undefined;
+  /** Why a review ended without approval (the reviewer's comment, or the SLA). */
+  readonly outcomeReason?: string | undefined;
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;

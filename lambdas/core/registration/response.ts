@@ -38,6 +38,8 @@ export function registrationResponse(
     approvals_required: consumer.requirements.approvals,
     dpop_bound_access_tokens: consumer.requirements.senderConstraint === 'dpop',
   });
+  if (consumer.approvals !== undefined) body['approvals_granted'] = consumer.approvals.length;
+  if (consumer.outcomeReason !== undefined) body['outcome_reason'] = consumer.outcomeReason;
   if (consumer.softwareId !== undefined) body['software_id'] = consumer.softwareId;
   if (consumer.jwks !== undefined) body['jwks'] = consumer.jwks;
   return body;

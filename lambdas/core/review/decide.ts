@@ -1,0 +1,119 @@
+import { chainEvent } from '../audit/event.js';
+import type { Consumer } from '../consumer/consumer.js';
+import { ServiceError } from '../errors.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Services } from '../services.js';
+import type { SigningKeyCache } from '../tokens/signing-keys.js';
+import { ReviewError } from './errors.js';
+import { verifyReviewLink, type ReviewLinkClaims } from './link-token.js';
+import { mayReview, type Review } from './review.js';
+
+export type Decision = 'approve' | 'deny';
+
+/** What a review page shows: the round, the consumer, and who is looking. */
+export interface ReviewView {
+  readonly review: Review;
+  readonly consumer: Consumer;
+  readonly link: ReviewLinkClaims;
+}
+
+/** The error name the workflow catches to end a request as denied (statemachines/onboarding.asl.json). */
+export const DENIED_ERROR = 'Gatehouse.Denied';
+
+/** Loads what a link shows, checking the link (signature, expiry, reviewer binding). Changes nothing. */
+export async function openReview(services: Services, keys: SigningKeyCache, reviewId: string, token: string): Promise<ReviewView> {
+  const now = services.clock.now();
+  const link = await verifyReviewLink(keys, services.config.issuer, token, reviewId, now);
+  const review = await services.registry.getReview(reviewId);
+  if (!review || !review.reviewers.some((r) => r.email === link.reviewer && r.linkId === link.linkId)) {
+    throw new ReviewError('link_invalid', 'This review link is not valid.');
+  }
+  const consumer = await services.registry.getConsumer(review.clientId);
+  if (!consumer) throw new ReviewError('link_invalid', 'This review link is not valid.');
+  return { review, consumer, link };
+}
+
+/**
+ * Records a reviewer's decision and resumes the workflow. The decision and its audit event are written first, in one
+ * transaction that only succeeds while the round is open (so a link works once); then the task token is sent. If
+ * sending fails, the same reviewer can submit the same decision again to resend it: no decision is lost.
+ */
+export async function decideReview(
+  services: Services,
+  keys: SigningKeyCache,
+  input: { readonly reviewId: string; readonly token: string; readonly decision: Decision; readonly comment: string },
+): Promise<{ readonly review: Review; readonly consumer: Consumer }> {
+  const now = services.clock.now();
+  const { review, consumer, link } = await openReview(services, keys, input.reviewId, input.token);
+  const comment = input.comment.trim().slice(0, 2000);
+  const status = input.decision === 'approve' ? 'approved' : 'denied';
+
+  if (review.status !== 'open') {
+    const resend = review.deliveredAt === undefined && review.decidedBy === link.reviewer && review.status === status;
+    if (!resend) throw new ReviewError('already_decided', `This review was already ${review.status}.`);
+    await deliver(services, review, consumer);
+    return { review, consumer };
+  }
+  if (Date.parse(review.deadline) <= now.getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
+  const approvals = consumer.approvals ?? [];
+  if (consumer.status !== 'pending_review') throw new ReviewError('already_decided', `This request is already ${consumer.status}.`);
+  if (!mayReview(link.reviewer, consumer.contacts, approvals)) {
+    throw new ReviewError('not_eligible', 'You cannot review this request: you are one of its contacts or already approved it.');
+  }
+  if (input.decision === 'deny' && comment.length === 0) throw new ReviewError('comment_required', 'Say why you deny the request.');
+
+  const at = now.toISOString();
+  const nextApprovals = input.decision === 'approve' ? [...approvals, { reviewer: link.reviewer, round: review.round, at, ...(comment ? { comment } : {}) }] : approvals;
+  const audit = chainEvent(
+    { seq: consumer.auditSeq, head: consumer.auditHead },
+    {
+      clientId: consumer.clientId,
+      type: input.decision === 'approve' ? 'consumer.review_approved' : 'consumer.review_denied',
+      at,
+      actor: { kind: 'reviewer', id: link.reviewer },
+      data: { reviewId: review.reviewId, round: review.round, comment },
+    },
+  );
+  const decided: Review = { ...review, status, decidedBy: link.reviewer, decidedAt: at, comment };
+  try {
+    await services.registry.decideReview(
+      review.reviewId,
+      { status, decidedBy: link.reviewer, decidedAt: at, comment },
+      {
+        clientId: consumer.clientId,
+        expect: { statuses: ['pending_review'], auditSeq: consumer.auditSeq },
+        set: { approvals: nextApprovals, openReviewId: undefined, updatedAt: at, ...(input.decision === 'deny' ? { outcomeReason: comment } : {}) },
+        audit,
+      },
+    );
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === 'condition_failed') {
+      throw new ReviewError('already_decided', 'Someone decided this review a moment ago.', { cause: error });
+    }
+    throw error;
+  }
+  const updated: Consumer = { ...consumer, approvals: nextApprovals };
+  await deliver(services, decided, updated);
+  return { review: decided, consumer: updated };
+}
+
+async function deliver(services: Services, review: Review, consumer: Consumer): Promise<void> {
+  try {
+    if (review.status === 'approved') {
+      await services.workflow.sendTaskSuccess(review.taskToken, { approvalsGranted: (consumer.approvals ?? []).length, reviewId: review.reviewId });
+    } else {
+      await services.workflow.sendTaskFailure(review.taskToken, DENIED_ERROR, JSON.stringify({ reviewer: review.decidedBy, comment: review.comment ?? '' }));
+    }
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'TaskTimedOut' || name === 'InvalidToken' || name === 'TaskDoesNotExist') {
+      throw new ReviewError('link_expired', 'The review period ended before your decision arrived.', { cause: error });
+    }
+    services.log.error('review decision not delivered', { reviewId: review.reviewId, error: name });
+    throw new ServiceError('dependency_unavailable', 'Your decision is recorded but could not reach the workflow yet; submit it again in a moment.', {
+      cause: error,
+      retryAfterSeconds: 10,
+    });
+  }
+  await services.registry.markReviewDelivered(review.reviewId, services.clock.now());
+}

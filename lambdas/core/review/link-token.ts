@@ -1,0 +1,46 @@
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import { SIGNING_ALG, type SigningKeyCache } from '../tokens/signing-keys.js';
+import { ReviewError } from './errors.js';
+
+/** Its own `typ`, so a review link can never pass for an access token or the reverse. */
+const LINK_TYP = 'gatehouse-review+jwt';
+
+export interface ReviewLinkClaims {
+  readonly reviewId: string;
+  readonly reviewer: string;
+  readonly linkId: string;
+}
+
+/** Signs a reviewer's link token with the vault's signing key: bound to one reviewer and one review, expiring with the SLA. */
+export async function signReviewLink(keys: SigningKeyCache, issuer: string, claims: ReviewLinkClaims, expiresAt: Date, now: Date): Promise<string> {
+  const key = await keys.current();
+  return new SignJWT({ rid: claims.reviewId })
+    .setProtectedHeader({ alg: SIGNING_ALG, typ: LINK_TYP, kid: key.kid })
+    .setIssuer(issuer)
+    .setAudience(`${issuer}/reviews`)
+    .setSubject(claims.reviewer)
+    .setJti(claims.linkId)
+    .setIssuedAt(Math.floor(now.getTime() / 1000))
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(key.key);
+}
+
+/** Verifies a link token for the review in the URL; throws ReviewError `link_expired` or `link_invalid`. */
+export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, token: string, reviewId: string, now: Date): Promise<ReviewLinkClaims> {
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(await keys.jwks()), {
+      issuer,
+      audience: `${issuer}/reviews`,
+      typ: LINK_TYP,
+      algorithms: [SIGNING_ALG],
+      currentDate: now,
+      requiredClaims: ['sub', 'jti', 'exp', 'rid'],
+    });
+    if (payload['rid'] !== reviewId) throw new ReviewError('link_invalid', 'This link is for another review.');
+    return { reviewId, reviewer: String(payload.sub), linkId: String(payload.jti) };
+  } catch (cause) {
+    if (cause instanceof ReviewError) throw cause;
+    if ((cause as { code?: string }).code === 'ERR_JWT_EXPIRED') throw new ReviewError('link_expired', 'This review link has expired.', { cause });
+    throw new ReviewError('link_invalid', 'This review link is not valid.', { cause });
+  }
+}

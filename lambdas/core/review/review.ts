@@ -1,0 +1,43 @@
+/** One round of human review: who may decide it, by when, and the Step Functions task token it resumes. */
+export interface Review {
+  readonly reviewId: string;
+  readonly clientId: string;
+  /** 1 for the first approval, 2 for the second. */
+  readonly round: number;
+  readonly approvalsRequired: number;
+  /** Resumes the workflow; kept server-side only, never in a link or a log. */
+  readonly taskToken: string;
+  /** Each reviewer's link is bound to them by `linkId` (the link token's `jti`). */
+  readonly reviewers: readonly { readonly email: string; readonly linkId: string }[];
+  readonly status: 'open' | 'approved' | 'denied';
+  readonly decidedBy?: string | undefined;
+  readonly decidedAt?: string | undefined;
+  readonly comment?: string | undefined;
+  /** Set once the decision reached the workflow; until then the deciding reviewer may resend it. */
+  readonly deliveredAt?: string | undefined;
+  readonly createdAt: string;
+  readonly deadline: string;
+}
+
+/** A recorded approval on a consumer. */
+export interface Approval {
+  readonly reviewer: string;
+  readonly round: number;
+  readonly at: string;
+  readonly comment?: string | undefined;
+}
+
+const norm = (email: string): string => email.trim().toLowerCase();
+
+/**
+ * Separation of duties: a requester's own contact never reviews its request, and nobody approves the same request twice.
+ */
+export function eligibleReviewers(group: readonly string[], contacts: readonly string[], approvals: readonly Approval[]): string[] {
+  const excluded = new Set([...contacts.map(norm), ...approvals.map((a) => norm(a.reviewer))]);
+  return [...new Set(group.map(norm))].filter((e) => !excluded.has(e));
+}
+
+/** Whether `email` may decide a review of a consumer with these contacts and approvals. */
+export function mayReview(email: string, contacts: readonly string[], approvals: readonly Approval[]): boolean {
+  return eligibleReviewers([email], contacts, approvals).length === 1;
+}

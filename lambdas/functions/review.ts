@@ -1,0 +1,5 @@
+import { awsServices } from '../adapters/aws/services.js';
+import { createReviewHandler } from '../handlers/review.js';
+
+/** Lambda entry point: the shared handler over the AWS adapters. */
+export const handler = createReviewHandler(awsServices());

@@ -1,0 +1,120 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ServiceError } from '../core/errors.js';
+import { decideReview, openReview, type ReviewView } from '../core/review/decide.js';
+import { requestFacts } from '../core/review/emails.js';
+import { ReviewError } from '../core/review/errors.js';
+import { escapeHtml, page } from '../core/review/html.js';
+import type { Services } from '../core/services.js';
+import { SigningKeyCache } from '../core/tokens/signing-keys.js';
+import { randomToken } from '../core/util/hash.js';
+import { bodyText, header, mediaType } from './http/event.js';
+import { httpHandler, type HttpLambda } from './http/http-handler.js';
+
+const CSRF_COOKIE = 'gh_csrf';
+
+function html(statusCode: number, body: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // The link token is in the URL: never leak it through Referer; no scripts, no framing, forms post only here.
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    },
+    body,
+  };
+}
+
+function cookie(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const part of (header(event, 'cookie') ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+function sameSecret(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+function reviewPage(view: ReviewView, services: Services, token: string, csrf: string): string {
+  const { review, consumer, link } = view;
+  const rows = requestFacts(consumer, services.policy)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td${k === 'Risk' ? ` class="risk-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</td></tr>`)
+    .join('');
+  const approvals = (consumer.approvals ?? []).map((a) => `${escapeHtml(a.reviewer)} (${escapeHtml(a.at)})`).join(', ') || 'none yet';
+  const hidden = `<input type="hidden" name="t" value="${escapeHtml(token)}"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
+  return page(
+    `Review: ${consumer.clientName}`,
+    `<p>Reviewer <strong>${escapeHtml(link.reviewer)}</strong> — approval ${review.round} of ${review.approvalsRequired}; earlier approvals: ${approvals}. Decide by ${escapeHtml(review.deadline)}.</p>
+<table>${rows}</table>
+<form method="post"><input type="hidden" name="decision" value="approve">${hidden}
+<label>Comment (optional)<br><textarea name="comment" maxlength="2000"></textarea></label><br><button class="approve" type="submit">Approve</button></form>
+<form method="post"><input type="hidden" name="decision" value="deny">${hidden}
+<label>Reason (required)<br><textarea name="comment" maxlength="2000" required></textarea></label><br><button class="deny" type="submit">Deny</button></form>
+<p class="note">Opening this page changed nothing. Your decision is recorded with your address in the audit trail.</p>`,
+  );
+}
+
+function errorPage(error: unknown): APIGatewayProxyResult {
+  if (error instanceof ReviewError) return html(error.status, page('Review not available', `<p>${escapeHtml(error.message)}</p>`));
+  if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
+    return html(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
+  }
+  throw error;
+}
+
+/** GET /reviews/{review_id}?t=… shows a request (and never changes state); POST records the reviewer's decision. */
+export function createReviewHandler(services: Services): HttpLambda {
+  const keys = new SigningKeyCache(services.vault, services.clock);
+  const basePath = new URL(services.config.issuer).pathname.replace(/\/$/, '');
+  const origin = new URL(services.config.issuer).origin;
+  const secure = services.config.issuer.startsWith('https://');
+
+  return httpHandler(services, async (event) => {
+    const reviewId = event.pathParameters?.['review_id'] ?? '';
+    try {
+      if (event.httpMethod === 'GET') {
+        const token = event.queryStringParameters?.['t'];
+        if (!token) throw new ReviewError('link_invalid', 'This review link is incomplete.');
+        const view = await openReview(services, keys, reviewId, token);
+        if (view.review.status !== 'open') throw new ReviewError('already_decided', `This review was already ${view.review.status} by ${view.review.decidedBy}.`);
+        if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
+        const csrf = randomToken(24);
+        const cookieAttrs = `Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=3600${secure ? '; Secure' : ''}`;
+        return html(200, reviewPage(view, services, token, csrf), { 'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookieAttrs}` });
+      }
+
+      if (mediaType(event) !== 'application/x-www-form-urlencoded') throw new ReviewError('csrf_failed', 'Submit the decision from the review page.');
+      const requestOrigin = header(event, 'origin');
+      if (requestOrigin !== undefined && requestOrigin !== 'null' && requestOrigin !== origin) {
+        throw new ReviewError('csrf_failed', 'The decision did not come from the review page.');
+      }
+      const form = new URLSearchParams(bodyText(event, services.config.maxBodyBytes));
+      if (!sameSecret(cookie(event, CSRF_COOKIE), form.get('csrf') ?? undefined)) {
+        throw new ReviewError('csrf_failed', 'The decision did not come from the review page; open the link again.');
+      }
+      const decision = form.get('decision');
+      if (decision !== 'approve' && decision !== 'deny') throw new ReviewError('link_invalid', 'Choose approve or deny.');
+      const { review, consumer } = await decideReview(services, keys, { reviewId, token: form.get('t') ?? '', decision, comment: form.get('comment') ?? '' });
+      const remaining = review.approvalsRequired - (consumer.approvals ?? []).length;
+      const next =
+        decision === 'deny'
+          ? 'The request is denied; the requester is told your reason.'
+          : remaining > 0
+            ? `${remaining} more approval(s) are needed from another reviewer.`
+            : 'That was the last approval needed; the consumer is being activated.';
+      return html(200, page('Decision recorded', `<p>You ${decision === 'approve' ? 'approved' : 'denied'} <strong>${escapeHtml(consumer.clientName)}</strong>. ${escapeHtml(next)}</p>`), {
+        'set-cookie': `${CSRF_COOKIE}=; Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`,
+      });
+    } catch (error) {
+      return errorPage(error);
+    }
+  });
+}

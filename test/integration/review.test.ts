@@ -1,0 +1,180 @@
+import { exportJWK, generateKeyPair } from 'jose';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
+import { readOutbox, reviewLink } from './outbox.js';
+import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
+
+const ALICE = 'alice.reviewer@bank.example';
+const BOB = 'bob.reviewer@bank.example';
+const DANA = 'dana.reviewer@bank.example';
+
+let plane: LocalControlPlane;
+
+beforeAll(async () => {
+  plane = await startTestPlane({ reviewers: { default: [ALICE, BOB, DANA] } });
+});
+afterAll(async () => {
+  await plane?.close();
+});
+
+async function partnerRequest(scope: string, dataClasses: string[], contacts: string[]) {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
+  const statement = await plane.softwareStatements.sign({ software_id: `app-${Math.random().toString(36).slice(2)}`, tier: 'partner' });
+  const reg = await postJson(
+    `${plane.url}/register`,
+    publicRequest({
+      client_name: 'SME payments',
+      tier: 'partner',
+      scope,
+      data_classes: dataClasses,
+      contacts,
+      purpose: 'Initiate supplier payments on behalf of SME customers',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+      software_statement: statement,
+    }),
+  );
+  expect(reg.status).toBe(202);
+  return { reg, clientId: String(reg.json['client_id']), privateKey: pair.privateKey };
+}
+
+async function status(reg: { json: Record<string, unknown> }): Promise<Record<string, unknown>> {
+  const res = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+describe('local mode over HTTP: human review from emailed links', () => {
+  it('takes a high-risk partner request through two distinct reviewers to an active consumer and a token', async () => {
+    // DANA is one of the requester's contacts, so she must never be asked.
+    const { reg, clientId, privateKey } = await partnerRequest('payments:initiate', ['payment'], ['ops@fintech.example', DANA]);
+
+    const round1 = await awaitReviewEmail(plane, ALICE, clientId, 1);
+    await expect.poll(() => reviewEmails(plane, clientId, 1).flatMap((m) => m.to).sort()).toEqual([ALICE, BOB]);
+    expect(round1.subject).toContain('partner, high risk');
+    expect(round1.text).toContain('payments:initiate (high risk)');
+    expect(round1.text).toContain('Initiate supplier payments');
+    expect(round1.text).toContain('payment_initiation_requires_review');
+    expect(round1.html).toContain('Open the review');
+
+    // Opening the page (as a mail scanner would) changes nothing.
+    const before = await tableSnapshot(plane);
+    const page = await openReviewPage(reviewLink(round1));
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('SME payments');
+    expect(page.html).toContain('payments:initiate (high risk)');
+    expect(page.cookie).toMatch(/^gh_csrf=/);
+    expect(await tableSnapshot(plane)).toEqual(before);
+
+    // A forged cross-site post (no cookie, or another origin) is refused.
+    expect((await submitDecision(reviewLink(round1), 'approve', '', { cookie: 'gh_csrf=forged' })).status).toBe(403);
+    expect((await submitDecision(reviewLink(round1), 'approve', '', { origin: 'https://evil.example' })).status).toBe(403);
+    expect(await tableSnapshot(plane)).toEqual(before);
+
+    const first = await submitDecision(reviewLink(round1), 'approve', 'Contract checked');
+    expect(first.status).toBe(200);
+    expect(first.html).toContain('1 more approval');
+
+    // Round 2 goes only to a reviewer who has not approved yet; every round-1 link is now spent.
+    const round2 = await awaitReviewEmail(plane, BOB, clientId, 2);
+    expect(reviewEmails(plane, clientId, 2).flatMap((m) => m.to)).toEqual([BOB]);
+    // Replaying Alice's form exactly as it was (link token, CSRF field and cookie) is refused: the link was single use.
+    const link1 = new URL(reviewLink(round1));
+    const replay = await fetch(`${link1.origin}${link1.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: page.cookie!, origin: link1.origin },
+      body: new URLSearchParams({ decision: 'approve', comment: '', t: page.fields['t']!, csrf: page.fields['csrf']! }),
+    });
+    expect(replay.status).toBe(409);
+    expect((await openReviewPage(reviewLink(round1))).status).toBe(409);
+    const bobRound1 = reviewEmails(plane, clientId, 1).find((m) => m.to.includes(BOB))!;
+    expect((await openReviewPage(reviewLink(bobRound1))).status).toBe(409);
+    expect((await status(reg))['status']).toBe('pending_review');
+
+    expect((await submitDecision(reviewLink(round2), 'approve', 'Second pair of eyes')).status).toBe(200);
+    await expect.poll(async () => (await status(reg))['status'], { timeout: 5000 }).toBe('active');
+    expect(await status(reg)).toMatchObject({ approvals_granted: 2, approvals_required: 2 });
+    await expect
+      .poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes('ops@fintech.example') && m.subject.includes('was approved')), { timeout: 5000 })
+      .toBe(true);
+
+    const audit = (await plane.services.registry.listAudit(clientId)).map((e) => [e.type, e.actor.id]);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        ['consumer.review_approved', ALICE],
+        ['consumer.review_approved', BOB],
+        ['consumer.activated', 'review-workflow'],
+      ]),
+    );
+
+    const config = await oidc.discovery(new URL(plane.url), clientId, undefined, oidc.PrivateKeyJwt({ key: privateKey, kid: 'k1' }), {
+      algorithm: 'oauth2',
+      execute: [oidc.allowInsecureRequests],
+    });
+    const tokens = await oidc.clientCredentialsGrant(config, {}, { DPoP: oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256')) });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    expect(tokens.scope).toBe('payments:initiate');
+  });
+
+  it('ends a request at the first deny, with the reviewer’s reason for the requester', async () => {
+    const { reg, clientId } = await partnerRequest('accounts:read', ['confidential'], ['ops@fintech.example']);
+    const mail = await awaitReviewEmail(plane, BOB, clientId, 1);
+    expect(mail.subject).toContain('approval 1 of 1');
+
+    const noReason = await submitDecision(reviewLink(mail), 'deny', '');
+    expect(noReason.status).toBe(400);
+    expect((await submitDecision(reviewLink(mail), 'deny', 'No contract on file for this partner')).status).toBe(200);
+
+    await expect.poll(async () => (await status(reg))['status'], { timeout: 5000 }).toBe('denied');
+    expect((await status(reg))['outcome_reason']).toBe('No contract on file for this partner');
+    await expect
+      .poll(() => readOutbox(plane.outboxDir).find((m) => m.text.includes(clientId) && m.subject.includes('denied'))?.text ?? '', { timeout: 5000 })
+      .toContain('No contract on file for this partner');
+  });
+
+  it('refuses a link whose signature or review does not match', async () => {
+    const { clientId } = await partnerRequest('accounts:read', ['confidential'], ['ops@fintech.example']);
+    const link = new URL(reviewLink(await awaitReviewEmail(plane, ALICE, clientId, 1)));
+    const token = link.searchParams.get('t')!;
+    const tampered = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    expect((await fetch(`${link.origin}${link.pathname}?t=${tampered}`)).status).toBe(403);
+    expect((await fetch(`${link.origin}/reviews/another-review?t=${encodeURIComponent(token)}`)).status).toBe(403);
+    expect((await fetch(`${link.origin}${link.pathname}`)).status).toBe(403);
+  });
+});
+
+describe('local mode over HTTP: review SLA', () => {
+  let fast: LocalControlPlane;
+  beforeAll(async () => {
+    fast = await startTestPlane({ reviewers: { default: [ALICE, BOB] }, reviewTimeoutSeconds: 1 });
+  });
+  afterAll(async () => {
+    await fast?.close();
+  });
+
+  it('expires a request nobody decides within the SLA and tells the requester', async () => {
+    const statement = await fast.softwareStatements.sign({ software_id: 'slow', tier: 'partner' });
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const reg = await postJson(
+      `${fast.url}/register`,
+      publicRequest({
+        tier: 'partner',
+        scope: 'accounts:read',
+        data_classes: ['confidential'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] },
+        software_statement: statement,
+      }),
+    );
+    const read = async () =>
+      (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })).json()) as Record<string, unknown>;
+    await expect.poll(async () => (await read())['status'], { timeout: 8000, interval: 250 }).toBe('expired');
+    await expect.poll(() => readOutbox(fast.outboxDir).some((m) => m.subject.includes('is expired')), { timeout: 5000 }).toBe(true);
+
+    // A link used after the SLA reaches a workflow that has moved on.
+    const mail = readOutbox(fast.outboxDir).find((m) => m.subject.includes('Review needed'))!;
+    expect((await submitDecision(reviewLink(mail), 'approve')).status).toBeGreaterThanOrEqual(409);
+  });
+});
