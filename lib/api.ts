@@ -157,12 +157,12 @@ export class GatehouseApi extends Construct {
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'Every route authenticates with its own protocol: POST /register with software statements and policy review, GET /register/{client_id} with the RFC 7592 registration access token, POST /oauth2/token with client credentials (client_secret_basic or private_key_jwt, DPoP for high risk); the /.well-known documents are public by standard (RFC 8414, JWKS).',
+          'Every route authenticates with its own protocol: POST /register with software statements and policy review, GET /register/{client_id} with the RFC 7592 registration access token, POST /oauth2/token with client credentials (client_secret_basic or private_key_jwt, DPoP for high risk), POST /oauth2/introspect (RFC 7662) and POST /oauth2/revoke (RFC 7009) with the same client authentication; the /.well-known documents are public by standard (RFC 8414, JWKS).',
       },
       {
         id: 'AwsSolutions-COG4',
         reason:
-          'Consumers are OAuth clients of Gatehouse itself, not Cognito users; each route authenticates with its protocol (software statements, registration access tokens, client credentials) or is a public discovery document.',
+          'Consumers are OAuth clients of Gatehouse itself, not Cognito users; each route authenticates with its protocol (software statements, registration access tokens, client credentials for token, introspection and revocation) or is a public discovery document.',
       },
     );
     if (cloudWatchRole) {

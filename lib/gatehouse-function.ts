@@ -19,14 +19,14 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
- * esbuild options shared by every Gatehouse function. The validated policy document is compiled in under POLICY_DEFINE as
- * a string literal (esbuild `define` values are JS expressions, hence the double JSON.stringify), so at runtime
- * `__GATEHOUSE_POLICY__` is a string holding the policy JSON and no function reads the policy from anywhere else.
+ * esbuild options shared by every Gatehouse function. The validated policy document, when given, is compiled in under
+ * POLICY_DEFINE as a string literal (esbuild `define` values are JS expressions, hence the double JSON.stringify), so at
+ * runtime `__GATEHOUSE_POLICY__` is a string holding the policy JSON and no function reads the policy from anywhere else.
  *
  * The AWS SDK is bundled rather than taken from the runtime: the versions pinned in package-lock.json are the ones that
  * were tested, and esbuild tree-shakes them.
  */
-export function gatehouseBundling(policy: LoadedPolicy): nodejs.BundlingOptions {
+export function gatehouseBundling(policy?: LoadedPolicy): nodejs.BundlingOptions {
   return {
     forceDockerBundling: false,
     format: nodejs.OutputFormat.ESM,
@@ -38,7 +38,7 @@ export function gatehouseBundling(policy: LoadedPolicy): nodejs.BundlingOptions 
     sourceMapMode: nodejs.SourceMapMode.DEFAULT,
     sourcesContent: false,
     externalModules: [],
-    define: { [POLICY_DEFINE]: JSON.stringify(JSON.stringify(policy.document)) },
+    ...(policy ? { define: { [POLICY_DEFINE]: JSON.stringify(JSON.stringify(policy.document)) } } : {}),
   };
 }
 
@@ -51,8 +51,11 @@ export const BASE_ENVIRONMENT: Readonly<Record<string, string>> = {
 export interface GatehouseFunctionProps {
   /** Entry, memory and timeout of the function (from lib/functions.ts). */
   readonly spec: FunctionSpec;
-  /** The validated policy compiled into the bundle. */
-  readonly policy: LoadedPolicy;
+  /**
+   * The validated policy compiled into the bundle.
+   * @default - none, for functions that never evaluate the policy (the resource-server authorizer)
+   */
+  readonly policy?: LoadedPolicy;
   /** Key the function's log group is encrypted with. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -84,7 +87,7 @@ export interface GatehouseFunctionProps {
 
 /**
  * One Gatehouse Lambda: Node 22 on arm64, X-Ray active, an encrypted log group with retention, a local esbuild ESM bundle
- * with the policy compiled in, and its own role that starts with nothing but writing to its own log group.
+ * (with the policy compiled in when given), and its own role that starts with nothing but writing to its own log group.
  */
 export class GatehouseFunction extends Construct {
   /** The function. */

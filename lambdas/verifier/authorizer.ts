@@ -28,10 +28,13 @@ export const RouteScopesSchema = z
   });
 export type RouteScopes = z.infer<typeof RouteScopesSchema>;
 
+/** Keys fetched over plain HTTP could be swapped in transit, and with them every token accepted. */
+export const HttpsUrlSchema = z.url().refine((u) => u.startsWith('https://'), 'must be an https URL');
+
 const AuthorizerEnvSchema = z.object({
-  [AUTHORIZER_ENV.issuer]: z.url(),
+  [AUTHORIZER_ENV.issuer]: HttpsUrlSchema,
   [AUTHORIZER_ENV.audience]: z.string().min(1),
-  [AUTHORIZER_ENV.jwksUri]: z.url().optional(),
+  [AUTHORIZER_ENV.jwksUri]: HttpsUrlSchema.optional(),
   [AUTHORIZER_ENV.routeScopes]: z.string().transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;

@@ -17,6 +17,14 @@ function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined
   return entry?.[1] ?? undefined;
 }
 
+/** Every DPoP header value (API Gateway keeps repeated headers in multiValueHeaders). */
+function dpopHeaders(event: APIGatewayProxyEvent): string[] {
+  const multi = Object.entries(event.multiValueHeaders ?? {}).filter(([k]) => k.toLowerCase() === 'dpop').flatMap(([, v]) => v ?? []);
+  if (multi.length > 0) return multi;
+  const single = headerOf(event, 'dpop');
+  return single === undefined ? [] : single.split(',').map((v) => v.trim()).filter(Boolean);
+}
+
 /** The URI the client called, for DPoP `htu`. */
 export function requestUrl(event: APIGatewayProxyEvent, publicBaseUrl?: string): string {
   if (publicBaseUrl) return `${publicBaseUrl.replace(/\/$/, '')}${event.path}`;
@@ -35,6 +43,8 @@ export function requireAccessToken(
   return {
     before: async (request) => {
       try {
+        const proofs = dpopHeaders(request.event);
+        if (proofs.length > 1) throw new AccessError('invalid_dpop_proof', 'Send exactly one DPoP proof.', { scheme: 'DPoP' });
         request.context.gatehouse = await verifier(
           {
             authorization: headerOf(request.event, 'authorization'),

@@ -40,14 +40,18 @@ export interface ProtectedRequest {
 
 export type AccessTokenVerifier = (request: ProtectedRequest, requiredScopes?: readonly string[]) => Promise<VerifiedAccess>;
 
-/** A small per-instance one-time cache for DPoP `jti`s. */
+/**
+ * A small per-instance one-time cache for DPoP `jti`s. Only expired entries are ever evicted: when it is full of live
+ * ones it refuses new proofs (fails closed) rather than forget one that could then be replayed.
+ */
 export function memoryOnce(maxEntries = 50_000): (marker: string, expiresAtEpoch: number, now: Date) => Promise<boolean> {
   const seen = new Map<string, number>();
   return async (marker, expiresAtEpoch, now) => {
     const nowS = now.getTime() / 1000;
     const until = seen.get(marker);
     if (until !== undefined && until >= nowS) return false;
-    if (seen.size >= maxEntries) for (const [k, v] of seen) if (v < nowS || seen.size >= maxEntries) seen.delete(k);
+    if (seen.size >= maxEntries) for (const [k, v] of seen) if (v < nowS) seen.delete(k);
+    if (seen.size >= maxEntries) return false;
     seen.set(marker, expiresAtEpoch);
     return true;
   };

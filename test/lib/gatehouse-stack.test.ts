@@ -42,7 +42,7 @@ describe('GatehouseStack', () => {
 
   it('encrypts every log group with the logs key and sends every function to one of them', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // 5 handlers + seeding function + provider framework + state machine + API access logs.
+    // One per handler in FUNCTIONS + seeding function + provider framework + state machine + API access logs.
     expect(logGroups).toHaveLength(Object.keys(FUNCTIONS).length + 4);
     for (const group of logGroups) expect(group.Properties.KmsKeyId).toEqual(arnOf(stack.logEncryptionKey.key));
     // Every Lambda writes to one of them (none falls back to an unencrypted /aws/lambda/* group).

@@ -32,15 +32,17 @@ export async function authenticateClient(
     if (request.form.getAll(name).length > 1) throw new OAuthError('invalid_request', `Parameter ${name} is repeated.`);
   }
   const presented = presentedCredentials(request.authorization, request.form);
-  const challenge = presented.method === 'client_secret_basic' ? 'Basic' : undefined;
-  const refuse = (description: string) => new OAuthError('invalid_client', description, challenge ? { challenge } : {});
+  // RFC 6749 §5.2: a Basic challenge answers a client that tried the Authorization header, and only that.
+  const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge: presented.method === 'client_secret_basic' ? 'Basic' : null });
   const now = services.clock.now();
 
   const consumer = await consumers.get(presented.clientId);
   if (!consumer) throw refuse('Client authentication failed.');
   if (consumer.authMethod !== presented.method) {
-    // Checked before the credential, so a secret never authenticates a key-bound client.
-    throw refuse(consumer.authMethod === 'private_key_jwt' || presented.method === 'private_key_jwt' ? `This client must authenticate with ${consumer.authMethod}.` : 'Client authentication failed.');
+    // Checked before the credential, so a secret never authenticates a key-bound client. The answer does not say
+    // which method is registered: that would tell an unauthenticated caller the client exists.
+    services.log.info('client used another auth method', { clientId: consumer.clientId, registered: consumer.authMethod, used: presented.method });
+    throw refuse('Client authentication failed.');
   }
   if (presented.method === 'private_key_jwt') {
     if (!consumer.jwks) throw refuse('This client has no registered keys.');

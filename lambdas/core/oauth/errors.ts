@@ -30,10 +30,12 @@ export class OAuthError extends Error {
   /** The authentication scheme the client tried, echoed in WWW-Authenticate on 401. */
   readonly challenge: 'Basic' | 'Bearer' | undefined;
 
-  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: 'Basic' | 'Bearer' }) {
+  /** `challenge: null` sends no WWW-Authenticate (a client that did not use the Authorization header). */
+  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: 'Basic' | 'Bearer' | null }) {
     super(description, options);
     this.code = code;
     this.status = STATUS[code];
-    this.challenge = options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'Basic' : undefined);
+    this.challenge =
+      options?.challenge === null ? undefined : (options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'Basic' : undefined));
   }
 }

@@ -78,10 +78,7 @@ export async function revoke(
   const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'revoke' });
   const token = request.form.get('token');
   if (!token) throw new OAuthError('invalid_request', 'token is required.');
-  const hint = request.form.get('token_type_hint');
-  if (hint !== null && hint !== 'access_token') {
-    throw new OAuthError('unsupported_token_type', 'Only access tokens can be revoked (Gatehouse issues no refresh tokens).');
-  }
+  // token_type_hint only guides the search (RFC 7009 §2.1); Gatehouse issues access tokens only, so it is ignored.
   const claims = await verifyOwnToken(services, deps.keys, token);
   if (!claims) return;
   if (claims['client_id'] !== caller.clientId) {

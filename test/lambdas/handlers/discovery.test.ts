@@ -71,12 +71,34 @@ describe('createDiscoveryHandler', () => {
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       registration_endpoint: `${ISSUER}/register`,
       grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
+      introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+      introspection_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
+      revocation_endpoint: `${ISSUER}/oauth2/revoke`,
+      revocation_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+      revocation_endpoint_auth_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
+      dpop_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
       access_token_signing_alg_values_supported: ['ES256'],
       scopes_supported: Object.keys(defaultPolicy.document.scopes),
       gatehouse_policy_version: defaultPolicy.version,
     });
     expect(vault.getSigningKeys).not.toHaveBeenCalled();
+  });
+
+  it('never advertises a symmetric or unsigned algorithm for client authentication or DPoP', () => {
+    const metadata = serverMetadata(services);
+    const algLists = Object.entries(metadata).filter(([name]) => name.endsWith('_alg_values_supported'));
+
+    expect(algLists.map(([name]) => name)).toHaveLength(5);
+    for (const [, algs] of algLists) {
+      for (const alg of algs as string[]) expect(alg).not.toMatch(/^(none|HS\d+|RS\d+)$/);
+    }
+  });
+
+  it('lists the introspection scope among the supported scopes', () => {
+    expect(serverMetadata(services)['scopes_supported']).toContain('tokens:introspect');
   });
 
   it('answers 404 for any other document', async () => {

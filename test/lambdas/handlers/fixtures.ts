@@ -2,10 +2,12 @@ import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledExc
 import {
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type GetCommandInput,
+  type PutCommandInput,
   type QueryCommandInput,
   type TransactWriteCommandInput,
   type UpdateCommandInput,
@@ -57,6 +59,15 @@ export class FakeTable {
       return { Items: roundTrip(items) };
     });
     ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => this.#transact(input));
+    // One-time markers (DynamoRegistry.claimOnce): assertion and DPoP jtis, revoked token ids.
+    ddb.on(PutCommand).callsFake((input: PutCommandInput) => {
+      const key = keyOf(input.Item!);
+      if (!holds(input.ConditionExpression, this.#items.get(key), input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      }
+      this.#items.set(key, roundTrip(input.Item!));
+      return {};
+    });
     ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
       const key = keyOf(input.Key!);
       const existing = this.#items.get(key);
@@ -71,6 +82,19 @@ export class FakeTable {
   /** Seeds a consumer as registration would have stored it. */
   putConsumer(consumer: Consumer): void {
     this.#items.set(keyOf({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER' }), roundTrip({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER', kind: 'consumer', ...consumer }));
+  }
+
+  /** Changes a stored consumer in place, as an operator action (suspension, revocation) would. */
+  patchConsumer(clientId: string, changes: Partial<Consumer>): void {
+    const key = keyOf({ pk: `CONSUMER#${clientId}`, sk: 'CONSUMER' });
+    const existing = this.#items.get(key);
+    if (!existing) throw new Error(`FakeTable: no consumer ${clientId}`);
+    this.#items.set(key, roundTrip({ ...existing, ...changes }));
+  }
+
+  /** One-time markers by name (without the `MARKER#` prefix), with their TTL in epoch seconds. */
+  markers(): Map<string, number> {
+    return new Map(this.items('MARKER#').map((i) => [String(i['pk']).slice('MARKER#'.length), Number(i['ttl'])]));
   }
 
   /** Seeds audit events as registration would have stored them. */
@@ -183,6 +207,7 @@ export function testConfig(jwks: { keys: JWK[] }): GatehouseConfig {
     softwareStatement: { issuer: STATEMENT_ISSUER, jwks },
     consumerCacheMs: 0,
     maxBodyBytes: 65_536,
+    reviewers: { default: ['alice.reviewer@bank.example', 'bob.reviewer@bank.example'] },
   };
 }
 
@@ -219,6 +244,8 @@ export function httpEvent(init: {
   resource: string;
   path?: string;
   headers?: Record<string, string>;
+  /** Repeated headers as API Gateway reports them (e.g. two DPoP headers). */
+  multiValueHeaders?: Record<string, string[]>;
   body?: string | null;
   pathParameters?: Record<string, string> | null;
   isBase64Encoded?: boolean;
@@ -228,7 +255,7 @@ export function httpEvent(init: {
     resource: init.resource,
     path: init.path ?? init.resource,
     headers: init.headers ?? {},
-    multiValueHeaders: {},
+    multiValueHeaders: init.multiValueHeaders ?? {},
     body: init.body ?? null,
     isBase64Encoded: init.isBase64Encoded ?? false,
     pathParameters: init.pathParameters ?? null,

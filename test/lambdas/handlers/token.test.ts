@@ -1,15 +1,31 @@
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
 import type { Consumer } from '../../../lambdas/core/consumer/consumer.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
-import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, HOUR_MS, NOW, TestClock } from '../fixtures.js';
-import { bodyOf, buildServices, FakeTable, httpEvent, ISSUER, lambdaContext, TOKEN_AUDIENCE } from './fixtures.js';
+import {
+  assertionClaims,
+  CLIENT_ALGS,
+  clientKey,
+  hmacJwt,
+  JWT_BEARER,
+  keyBoundConsumer,
+  NOW_S,
+  publicKeyBytes,
+  signAssertion,
+  signProof,
+  TOKEN_ENDPOINT,
+  unsignedJwt,
+  type ClientAlg,
+  type ClientKey,
+} from '../core/oauth/fixtures.js';
+import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, defaultPolicy, HOUR_MS, NOW, TestClock } from '../fixtures.js';
+import { bodyOf, buildServices, FakeTable, httpEvent, ISSUER, lambdaContext, TABLE, TOKEN_AUDIENCE } from './fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -27,12 +43,13 @@ describe('createTokenHandler', () => {
   let services: ReturnType<typeof buildServices>;
   let handler: HttpLambda;
 
-  const tokenRequest = (form: string, headers: Record<string, string> = {}): Promise<APIGatewayProxyResult> =>
+  const tokenRequest = (form: string, headers: Record<string, string> = {}, multiValueHeaders?: Record<string, string[]>): Promise<APIGatewayProxyResult> =>
     handler(
       httpEvent({
         method: 'POST',
         resource: '/oauth2/token',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+        ...(multiValueHeaders ? { multiValueHeaders } : {}),
         body: form,
       }),
       lambdaContext,
@@ -305,6 +322,296 @@ describe('createTokenHandler', () => {
 
       expect(response.statusCode).toBe(200);
       expect(services.log.warn).toHaveBeenCalledWith('could not record use', expect.objectContaining({ clientId: CLIENT_ID }));
+    });
+  });
+
+  /** The claims of an issued token, verified against the vault's key. */
+  const issuedClaims = async (response: APIGatewayProxyResult) => {
+    const { current } = await vault.getSigningKeys();
+    const jwks = createLocalJWKSet({ keys: [current.publicJwk as JWK] });
+    return (await jwtVerify(String(bodyOf(response)['access_token']), jwks, { issuer: ISSUER, audience: TOKEN_AUDIENCE, currentDate: clock.now() })).payload;
+  };
+
+  /** No token left the endpoint: no access_token in the body and no use recorded (which follows every issuance). */
+  const expectNoTokenIssued = (response: APIGatewayProxyResult) => {
+    expect(response.body).not.toContain('access_token');
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  };
+
+  describe('private_key_jwt', () => {
+    const keys = {} as Record<ClientAlg, ClientKey>;
+
+    beforeAll(async () => {
+      for (const alg of CLIENT_ALGS) keys[alg] = await clientKey(alg);
+    });
+
+    beforeEach(() => {
+      table.putConsumer(keyBoundConsumer(Object.values(keys)));
+    });
+
+    const withAssertion = (assertion: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
+      tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, ...extra }).toString(), headers);
+
+    it.each(CLIENT_ALGS)('issues a token to a client authenticating with a %s assertion', async (alg) => {
+      const response = await withAssertion(await signAssertion(keys[alg], { jti: `jti-${alg}` }));
+
+      expect(response.statusCode).toBe(200);
+      expect(bodyOf(response)).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: 'reference-data:read' });
+      expect(await issuedClaims(response)).toMatchObject({ client_id: CLIENT_ID, sub: CLIENT_ID });
+      expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          TableName: TABLE,
+          Item: { pk: `MARKER#assertion:${CLIENT_ID}:jti-${alg}`, sk: 'MARKER', kind: 'marker', ttl: NOW_S + 60 + 60 },
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': NOW_S },
+        },
+      ]);
+    });
+
+    it('accepts an assertion addressed to the token endpoint', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256, { aud: TOKEN_ENDPOINT }));
+
+      expect(response.statusCode).toBe(200);
+    });
+
+    it('accepts a client_id equal to the assertion issuer', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256), { client_id: CLIENT_ID });
+
+      expect(response.statusCode).toBe(200);
+    });
+
+    it('answers 401 invalid_client to a replayed assertion and issues no second token', async () => {
+      const assertion = await signAssertion(keys.ES256);
+      expect((await withAssertion(assertion)).statusCode).toBe(200);
+      const usesAfterFirst = ddb.commandCalls(UpdateCommand).length;
+
+      const replay = await withAssertion(assertion);
+
+      expectOAuthError(replay, 401, 'invalid_client');
+      expect(bodyOf(replay)['error_description']).toContain('replay');
+      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(usesAfterFirst);
+      expect(table.markers().size).toBe(1);
+    });
+
+    it.each([
+      ['addressed to another server', () => signAssertion(keys.ES256, { aud: 'https://other-as.example' })],
+      ['addressed to another endpoint', () => signAssertion(keys.ES256, { aud: `${ISSUER}/oauth2/revoke` })],
+      ['that has expired', () => signAssertion(keys.ES256, { iat: NOW_S - 300, exp: NOW_S - 61 })],
+      ['issued far in the future', () => signAssertion(keys.ES256, { iat: NOW_S + 3600, exp: NOW_S + 3660 })],
+      ['living longer than 5 minutes', () => signAssertion(keys.PS256, { iat: NOW_S, exp: NOW_S + 301 })],
+      ['that is unsigned (alg none)', async () => unsignedJwt(assertionClaims(), { kid: keys.ES256.kid })],
+      [
+        'signed HS256 with the registered public key as the secret (alg confusion)',
+        async () => hmacJwt(await publicKeyBytes(keys.ES256, 'jwk'), assertionClaims(), { kid: keys.ES256.kid }),
+      ],
+      [
+        'signed HS256 with the registered RSA key’s PEM as the secret (alg confusion)',
+        async () => hmacJwt(await publicKeyBytes(keys.PS256, 'spki'), assertionClaims(), { kid: keys.PS256.kid }),
+      ],
+      ['under an unknown kid', () => signAssertion(keys.EdDSA, {}, { kid: 'not-registered' })],
+      ['signed by an unregistered key', async () => signAssertion(await clientKey('ES256', keys.ES256.kid))],
+      ['whose sub is another client', () => signAssertion(keys.ES256, { sub: 'gh_someoneelse000000' })],
+    ])('answers 401 invalid_client to an assertion %s, issuing nothing and claiming no jti', async (_name, make) => {
+      const response = await withAssertion(await make());
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expect(response.headers!['www-authenticate']).toBeDefined();
+      expectNoTokenIssued(response);
+      expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+      expect(table.markers().size).toBe(0);
+    });
+
+    it('answers 401 invalid_client when client_id differs from the assertion issuer', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256), { client_id: 'gh_someoneelse000000' });
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers 401 invalid_client for another client_assertion_type', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256), { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' });
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers 400 invalid_request for an assertion together with Basic credentials', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256), {}, { Authorization: basic(CLIENT_ID, CLIENT_SECRET) });
+
+      expectOAuthError(response, 400, 'invalid_request');
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers 400 invalid_request for an assertion together with a client_secret', async () => {
+      const response = await withAssertion(await signAssertion(keys.ES256), { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+
+      expectOAuthError(response, 400, 'invalid_request');
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers 401 invalid_client to a secret presented for a key-bound client', async () => {
+      table.putConsumer(keyBoundConsumer(Object.values(keys), { secretHash: sha256B64u(CLIENT_SECRET) }));
+
+      const response = await withBasic();
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expect(bodyOf(response)['error_description']).toBe('Client authentication failed.');
+      expectNothingWritten();
+    });
+
+    it('answers 401 invalid_client to an assertion from a client registered with a secret, claiming no jti', async () => {
+      seed();
+
+      const response = await withAssertion(await signAssertion(keys.ES256));
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expectNothingWritten();
+    });
+
+    it('answers 401 invalid_client to a suspended key-bound client and issues nothing', async () => {
+      table.patchConsumer(CLIENT_ID, { status: 'suspended' });
+
+      const response = await withAssertion(await signAssertion(keys.ES256));
+
+      expectOAuthError(response, 401, 'invalid_client');
+      expectNoTokenIssued(response);
+    });
+  });
+
+  describe('DPoP', () => {
+    let dpopKey: ClientKey;
+    let otherKey: ClientKey;
+    let jkt: string;
+
+    beforeAll(async () => {
+      [dpopKey, otherKey] = await Promise.all([clientKey('ES256', 'dpop'), clientKey('EdDSA', 'other')]);
+      jkt = await calculateJwkThumbprint(dpopKey.jwk);
+    });
+
+    const withProof = async (proof: string | Promise<string>, form = 'grant_type=client_credentials') =>
+      tokenRequest(form, { Authorization: basic(CLIENT_ID, CLIENT_SECRET), DPoP: await proof });
+
+    it('binds the token to the proof key: cnf.jkt and token_type DPoP', async () => {
+      const response = await withProof(signProof(dpopKey, { jti: 'proof-1' }));
+
+      expect(response.statusCode).toBe(200);
+      expect(bodyOf(response)).toMatchObject({ token_type: 'DPoP', expires_in: 3600 });
+      expect(await issuedClaims(response)).toMatchObject({ cnf: { jkt } });
+      expect(table.markers()).toEqual(new Map([[`dpop:${jkt}:proof-1`, NOW_S + 120]]));
+    });
+
+    it.each(CLIENT_ALGS)('accepts a proof signed with %s', async (alg) => {
+      const key = alg === 'ES256' ? dpopKey : await clientKey(alg);
+
+      const response = await withProof(signProof(key));
+
+      expect(response.statusCode).toBe(200);
+      expect(decodeJwt(String(bodyOf(response)['access_token']))['cnf']).toEqual({ jkt: await calculateJwkThumbprint(key.jwk) });
+    });
+
+    it('issues an unbound Bearer token without a proof when the policy does not require one', async () => {
+      const response = await withBasic();
+
+      expect(bodyOf(response)['token_type']).toBe('Bearer');
+      expect(await issuedClaims(response)).not.toHaveProperty('cnf');
+    });
+
+    describe('for a consumer whose policy requires sender-constrained tokens', () => {
+      let clientKeyPair: ClientKey;
+
+      beforeAll(async () => {
+        clientKeyPair = await clientKey('PS256');
+      });
+
+      beforeEach(() => {
+        table.putConsumer(keyBoundConsumer([clientKeyPair], { risk: 'high', requirements: defaultPolicy.document.risks.high }));
+      });
+
+      const strongRequest = async (headers: Record<string, string> = {}) =>
+        tokenRequest(
+          new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(clientKeyPair) }).toString(),
+          headers,
+        );
+
+      it('answers 400 invalid_dpop_proof without a proof and issues nothing', async () => {
+        expect(defaultPolicy.document.risks.high.senderConstraint).toBe('dpop');
+
+        const response = await strongRequest();
+
+        expectOAuthError(response, 400, 'invalid_dpop_proof');
+        expectNoTokenIssued(response);
+        // Only the spent assertion was recorded.
+        expect([...table.markers().keys()]).toEqual([expect.stringMatching(/^assertion:/)]);
+      });
+
+      it('issues a DPoP-bound token with the policy’s short lifetime when a proof comes', async () => {
+        const response = await strongRequest({ DPoP: await signProof(dpopKey) });
+
+        expect(response.statusCode).toBe(200);
+        expect(bodyOf(response)).toMatchObject({ token_type: 'DPoP', expires_in: 300 });
+        expect(await issuedClaims(response)).toMatchObject({ cnf: { jkt }, risk: 'high' });
+      });
+    });
+
+    it('answers 400 invalid_dpop_proof to two DPoP headers', async () => {
+      const [a, b] = await Promise.all([signProof(dpopKey), signProof(dpopKey)]);
+
+      const response = await tokenRequest('grant_type=client_credentials', { Authorization: basic(CLIENT_ID, CLIENT_SECRET), DPoP: b }, { DPoP: [a, b] });
+
+      expectOAuthError(response, 400, 'invalid_dpop_proof');
+      expectNothingWritten();
+    });
+
+    it('answers 400 invalid_dpop_proof to two proofs folded into one header', async () => {
+      const [a, b] = await Promise.all([signProof(dpopKey), signProof(dpopKey)]);
+
+      const response = await withProof(`${a}, ${b}`);
+
+      expectOAuthError(response, 400, 'invalid_dpop_proof');
+      expectNothingWritten();
+    });
+
+    it.each([
+      ['for another htu', () => signProof(dpopKey, { htu: `${ISSUER}/oauth2/introspect` })],
+      ['for another server’s token endpoint', () => signProof(dpopKey, { htu: 'https://other-as.example/oauth2/token' })],
+      ['for another htm', () => signProof(dpopKey, { htm: 'GET' })],
+      ['with a stale iat', () => signProof(dpopKey, { iat: NOW_S - 61 })],
+      ['with an iat in the future', () => signProof(dpopKey, { iat: NOW_S + 61 })],
+      ['signed by another key than its header names', async () => signProof({ ...(await clientKey('ES256', 'impostor')), jwk: dpopKey.jwk })],
+      ['whose header key does not fit its alg', async () => signProof({ ...otherKey, jwk: dpopKey.jwk })],
+      ['without typ dpop+jwt', () => signProof(dpopKey, {}, { typ: 'JWT' })],
+      ['that is unsigned', async () => unsignedJwt({ jti: 'x', htm: 'POST', htu: TOKEN_ENDPOINT, iat: NOW_S }, { typ: 'dpop+jwt', jwk: dpopKey.jwk })],
+    ])('answers 400 invalid_dpop_proof to a proof %s, issuing nothing', async (_name, make) => {
+      const response = await withProof(make());
+
+      expectOAuthError(response, 400, 'invalid_dpop_proof');
+      expectNothingWritten();
+      expect(table.markers().size).toBe(0);
+    });
+
+    it('answers 400 invalid_dpop_proof to a replayed proof and issues no second token', async () => {
+      const proof = await signProof(dpopKey);
+      expect((await withProof(proof)).statusCode).toBe(200);
+      const writes = ddb.commandCalls(UpdateCommand).length;
+
+      const replay = await withProof(proof);
+
+      expectOAuthError(replay, 400, 'invalid_dpop_proof');
+      expect(bodyOf(replay)['error_description']).toContain('already used');
+      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(writes);
+      expect(table.markers().size).toBe(1);
+    });
+
+    it('answers 400 invalid_dpop_proof once a proof has gone stale under a running instance', async () => {
+      const proof = await signProof(dpopKey);
+      clock.advance(61_000);
+
+      const response = await withProof(proof);
+
+      expectOAuthError(response, 400, 'invalid_dpop_proof');
+      expectNothingWritten();
     });
   });
 });

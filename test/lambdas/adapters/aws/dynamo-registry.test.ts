@@ -171,11 +171,11 @@ describe('DynamoRegistry', () => {
     it('removes fields set to undefined', async () => {
       ddb.on(TransactWriteCommand).resolves({});
 
-      await registry().updateConsumer(change({ set: { reviewTaskToken: undefined, updatedAt: NOW.toISOString(), lastUsedAt: undefined } }));
+      await registry().updateConsumer(change({ set: { openReviewId: undefined, updatedAt: NOW.toISOString(), lastUsedAt: undefined } }));
 
       const update = transactItems()[0]!.Update!;
       expect(update.UpdateExpression).toBe('SET #auditSeq = :seq, #auditHead = :head, #f1 = :f1 REMOVE #f0, #f2');
-      expect(update.ExpressionAttributeNames).toMatchObject({ '#f0': 'reviewTaskToken', '#f1': 'updatedAt', '#f2': 'lastUsedAt' });
+      expect(update.ExpressionAttributeNames).toMatchObject({ '#f0': 'openReviewId', '#f1': 'updatedAt', '#f2': 'lastUsedAt' });
       expect(update.ExpressionAttributeValues).not.toHaveProperty(':f0');
       expect(update.ExpressionAttributeValues).not.toHaveProperty(':f2');
     });

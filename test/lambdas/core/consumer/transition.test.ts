@@ -28,7 +28,7 @@ function servicesWith(registry: RegistryStub, clock = new TestClock()): Services
     workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
     mailer: { send: vi.fn() },
     policy: defaultPolicy,
-    config: { issuer: 'https://gatehouse.test', tokenAudience: 'aud', softwareStatement: { issuer: 'x', jwks: { keys: [] } }, consumerCacheMs: 0, maxBodyBytes: 65_536 },
+    config: { issuer: 'https://gatehouse.test', tokenAudience: 'aud', softwareStatement: { issuer: 'x', jwks: { keys: [] } }, consumerCacheMs: 0, maxBodyBytes: 65_536, reviewers: { default: ['alice.reviewer@bank.example'] } },
     log: recordingLog(),
   };
 }
@@ -51,13 +51,13 @@ describe('transition', () => {
     const clock = new TestClock();
     clock.advance(HOUR_MS);
 
-    const result = await transition(servicesWith(registry, clock), { ...suspend, set: { reviewTaskToken: undefined } });
+    const result = await transition(servicesWith(registry, clock), { ...suspend, set: { openReviewId: undefined } });
 
     expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
     const change = changeSent(registry);
     expect(change.clientId).toBe(CLIENT_ID);
     expect(change.expect).toEqual({ statuses: ['active'], auditSeq: consumer.auditSeq });
-    expect(change.set).toEqual({ reviewTaskToken: undefined, status: 'suspended', updatedAt: clock.now().toISOString() });
+    expect(change.set).toEqual({ openReviewId: undefined, status: 'suspended', updatedAt: clock.now().toISOString() });
     expect(change.audit).toMatchObject({
       clientId: CLIENT_ID,
       seq: consumer.auditSeq + 1,
@@ -91,14 +91,14 @@ describe('transition', () => {
       event: 'consumer.review_requested',
       actor: { kind: 'system', id: 'review-workflow' },
       data: {},
-      set: { reviewTaskToken: 'task-token' },
+      set: { openReviewId: 'task-token' },
     });
 
     const change = changeSent(registry);
     expect(change.set).not.toHaveProperty('status');
     expect(change.expect.statuses).toEqual(['pending_review']);
     expect(change.audit.type).toBe('consumer.review_requested');
-    expect(result).toMatchObject({ status: 'pending_review', reviewTaskToken: 'task-token' });
+    expect(result).toMatchObject({ status: 'pending_review', openReviewId: 'task-token' });
   });
 
   it('re-reads and re-applies after losing a race once', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { presentedCredentials } from '../../../../lambdas/core/oauth/client-auth.js';
+import { presentedCredentials, type PresentedCredentials } from '../../../../lambdas/core/oauth/client-auth.js';
 import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
+import { JWT_BEARER, unsignedJwt } from './fixtures.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const form = (init: Record<string, string> = {}) => new URLSearchParams({ grant_type: 'client_credentials', ...init });
@@ -13,6 +14,12 @@ function refusal(fn: () => unknown): OAuthError {
     return error as OAuthError;
   }
   throw new Error('expected an OAuthError');
+}
+
+/** The secret of secret-based credentials; fails the test for any other method. */
+function secretOf(credentials: PresentedCredentials): string {
+  if (credentials.method === 'private_key_jwt') throw new Error(`expected a client secret, got ${credentials.method}`);
+  return credentials.secret;
 }
 
 describe('presentedCredentials', () => {
@@ -38,7 +45,7 @@ describe('presentedCredentials', () => {
     });
 
     it('splits at the first colon, so an unencoded colon stays in the secret', () => {
-      expect(presentedCredentials(`Basic ${b64('gh_abc:a:b')}`, form()).secret).toBe('a:b');
+      expect(secretOf(presentedCredentials(`Basic ${b64('gh_abc:a:b')}`, form()))).toBe('a:b');
     });
 
     it('accepts the scheme name in any case', () => {
@@ -96,9 +103,71 @@ describe('presentedCredentials', () => {
     expect(refusal(() => presentedCredentials(authorization, body)).code).toBe('invalid_client');
   });
 
-  it('refuses private_key_jwt assertions, which are not supported yet', () => {
-    const body = form({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'a.b.c' });
+  describe('private_key_jwt', () => {
+    // presentedCredentials only reads the issuer; verification is verifyClientAssertion's job.
+    const assertion = unsignedJwt({ iss: 'gh_abc', sub: 'gh_abc' });
+    const withAssertion = (init: Record<string, string> = {}) => form({ client_assertion_type: JWT_BEARER, client_assertion: assertion, ...init });
 
-    expect(refusal(() => presentedCredentials(undefined, body)).code).toBe('invalid_client');
+    it('reads the client id from the assertion issuer', () => {
+      expect(presentedCredentials(undefined, withAssertion())).toEqual({ method: 'private_key_jwt', clientId: 'gh_abc', assertion });
+    });
+
+    it('accepts a client_id that equals the assertion issuer', () => {
+      expect(presentedCredentials(undefined, withAssertion({ client_id: 'gh_abc' }))).toMatchObject({ method: 'private_key_jwt', clientId: 'gh_abc' });
+    });
+
+    it('ignores an Authorization header of another scheme', () => {
+      expect(presentedCredentials('Bearer xyz', withAssertion()).method).toBe('private_key_jwt');
+    });
+
+    it('refuses a client_id that differs from the assertion issuer as invalid_client', () => {
+      const error = refusal(() => presentedCredentials(undefined, withAssertion({ client_id: 'gh_xyz' })));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
+    });
+
+    it('refuses another assertion type as invalid_client', () => {
+      const body = withAssertion({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' });
+
+      expect(refusal(() => presentedCredentials(undefined, body))).toMatchObject({ code: 'invalid_client', status: 401 });
+    });
+
+    it('refuses an assertion without its type as invalid_client', () => {
+      const body = withAssertion();
+      body.delete('client_assertion_type');
+
+      expect(refusal(() => presentedCredentials(undefined, body))).toMatchObject({ code: 'invalid_client', status: 401 });
+    });
+
+    it('refuses an assertion type without an assertion as invalid_client', () => {
+      expect(refusal(() => presentedCredentials(undefined, form({ client_assertion_type: JWT_BEARER }))).code).toBe('invalid_client');
+    });
+
+    it('refuses an empty assertion as invalid_client', () => {
+      expect(refusal(() => presentedCredentials(undefined, withAssertion({ client_assertion: '' }))).code).toBe('invalid_client');
+    });
+
+    it.each([
+      ['is not a JWT', 'a.b.c'],
+      ['has no issuer', unsignedJwt({ sub: 'gh_abc' })],
+    ])('refuses an assertion that %s as invalid_client', (_name, text) => {
+      expect(refusal(() => presentedCredentials(undefined, withAssertion({ client_assertion: text }))).code).toBe('invalid_client');
+    });
+
+    it('refuses an assertion together with Basic credentials as invalid_request', () => {
+      const error = refusal(() => presentedCredentials(`Basic ${b64('gh_abc:s')}`, withAssertion()));
+
+      expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
+    });
+
+    it('refuses an assertion together with a client_secret as invalid_request', () => {
+      const error = refusal(() => presentedCredentials(undefined, withAssertion({ client_id: 'gh_abc', client_secret: 's' })));
+
+      expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
+    });
+
+    it('refuses a lone assertion type next to Basic credentials as invalid_request', () => {
+      expect(refusal(() => presentedCredentials(`Basic ${b64('gh_abc:s')}`, form({ client_assertion_type: JWT_BEARER }))).code).toBe('invalid_request');
+    });
   });
 });

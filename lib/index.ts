@@ -1,0 +1,6 @@
+/** What other stacks import from Gatehouse: the resource-server authorizer, and the Gatehouse stack and its constructs. */
+export { GatehouseAuthorizer, type GatehouseAuthorizerProps } from './gatehouse-authorizer.js';
+export { GatehouseStack, type GatehouseStackProps } from './gatehouse-stack.js';
+export { GatehouseApi, type GatehouseApiProps, STAGE_NAME } from './api.js';
+export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, type Capability, type FunctionSpec } from './functions.js';
+export { ROUTES, type HttpHandlerName, type Route } from './routes.js';

@@ -1,0 +1,213 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
+import { authenticateClient, ENDPOINT_PATHS, type ClientEndpoint } from '../../../../lambdas/core/oauth/authenticate-client.js';
+import { ConsumerCache } from '../../../../lambdas/core/oauth/consumer-cache.js';
+import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
+import { CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW } from '../../fixtures.js';
+import { ISSUER } from '../../handlers/fixtures.js';
+import { clientKey, coreServices, JWT_BEARER, keyBoundConsumer, NOW_S, signAssertion, type ClientKey, type CoreServices } from './fixtures.js';
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+describe('authenticateClient', () => {
+  let key: ClientKey;
+  let services: CoreServices;
+  let consumers: ConsumerCache;
+
+  beforeAll(async () => {
+    key = await clientKey('ES256');
+  });
+
+  beforeEach(() => {
+    services = coreServices();
+    consumers = new ConsumerCache(services.registry, services.clock, 0);
+  });
+
+  const seed = (consumer: Consumer) => services.registry.put(consumer);
+
+  const authenticate = (form: Record<string, string> | URLSearchParams, authorization?: string, endpoint: ClientEndpoint = 'token') =>
+    authenticateClient(services, consumers, { authorization, form: form instanceof URLSearchParams ? form : new URLSearchParams(form), endpoint });
+
+  const withAssertion = async (changes: Record<string, unknown> = {}, endpoint: ClientEndpoint = 'token') =>
+    authenticate({ client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(key, changes) }, undefined, endpoint);
+
+  async function refused(attempt: Promise<unknown>): Promise<OAuthError> {
+    const error = await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OAuthError);
+    return error as OAuthError;
+  }
+
+  describe('private_key_jwt', () => {
+    beforeEach(() => seed(keyBoundConsumer([key])));
+
+    it.each(Object.keys(ENDPOINT_PATHS) as ClientEndpoint[])('authenticates at %s with an assertion addressed to the issuer', async (endpoint) => {
+      const consumer = await withAssertion({ aud: ISSUER }, endpoint);
+
+      expect(consumer.clientId).toBe(CLIENT_ID);
+      expect([...services.registry.markers.keys()]).toEqual([expect.stringMatching(new RegExp(`^assertion:${CLIENT_ID}:`))]);
+    });
+
+    it.each(Object.entries(ENDPOINT_PATHS) as [ClientEndpoint, string][])('authenticates at %s with an assertion addressed to %s', async (endpoint, path) => {
+      await expect(withAssertion({ aud: `${ISSUER}${path}` }, endpoint)).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it.each([
+      ['introspect', '/oauth2/token'],
+      ['revoke', '/oauth2/introspect'],
+      ['token', '/oauth2/revoke'],
+    ] as [ClientEndpoint, string][])('refuses at %s an assertion addressed to %s', async (endpoint, path) => {
+      const error = await refused(withAssertion({ aud: `${ISSUER}${path}` }, endpoint));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
+      expect(services.registry.markers.size).toBe(0);
+    });
+
+    it('refuses a client secret for a key-bound client before looking at the secret', async () => {
+      const error = await refused(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET)));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'Basic', message: 'Client authentication failed.' });
+    });
+
+    it('refuses client_secret_post for a key-bound client', async () => {
+      const error = await refused(authenticate({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET }));
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+
+    it('refuses a key-bound client with no registered keys', async () => {
+      seed(keyBoundConsumer([], { jwks: undefined }));
+
+      const error = await refused(withAssertion());
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'This client has no registered keys.' });
+      expect(services.registry.markers.size).toBe(0);
+    });
+
+    it('refuses a replayed assertion', async () => {
+      const assertion = await signAssertion(key);
+      const form = { client_assertion_type: JWT_BEARER, client_assertion: assertion };
+      await authenticate(form);
+
+      const error = await refused(authenticate(form));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
+      expect(services.registry.markers.size).toBe(1);
+    });
+
+    it('refuses an assertion for an unknown client without claiming its jti', async () => {
+      const error = await refused(withAssertion({ iss: 'gh_nobody00000000000', sub: 'gh_nobody00000000000' }));
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+      expect(services.registry.markers.size).toBe(0);
+    });
+
+    it.each([
+      ['suspended', { status: 'suspended' }],
+      ['revoked', { status: 'revoked' }],
+      ['pending review', { status: 'pending_review' }],
+      ['past its grant expiry', { expiresAt: new Date(NOW.getTime() - 1000).toISOString() }],
+    ] satisfies [string, Partial<Consumer>][])('refuses a key-bound client %s after checking its assertion', async (_name, overrides) => {
+      seed(keyBoundConsumer([key], overrides));
+
+      const error = await refused(withAssertion());
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
+      // The status is told only to a client that proved who it is; its assertion is spent.
+      expect(services.registry.markers.size).toBe(1);
+    });
+
+    it('reads the keys the client holds now, not a cached copy', async () => {
+      const rotated = await clientKey('EdDSA', 'rotated');
+      seed(keyBoundConsumer([rotated]));
+
+      await expect(withAssertion()).rejects.toMatchObject({ code: 'invalid_client' });
+      const assertion = await signAssertion(rotated);
+      await expect(authenticate({ client_assertion_type: JWT_BEARER, client_assertion: assertion })).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it('uses the injected clock for expiry', async () => {
+      services.clock.advance(120_000);
+
+      await expect(withAssertion({ exp: NOW_S + 30 })).rejects.toMatchObject({ code: 'invalid_client', message: expect.stringContaining('expired') });
+    });
+  });
+
+  describe('client secrets', () => {
+    beforeEach(() => seed(consumerFixture()));
+
+    it('authenticates a client_secret_basic client', async () => {
+      await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).resolves.toMatchObject({ clientId: CLIENT_ID, authMethod: 'client_secret_basic' });
+    });
+
+    it('authenticates a client_secret_post client only by that method', async () => {
+      seed(consumerFixture({ authMethod: 'client_secret_post' }));
+
+      await expect(authenticate({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })).resolves.toMatchObject({ clientId: CLIENT_ID });
+      const error = await refused(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET)));
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+
+    it('refuses an assertion from a secret-based client without verifying or claiming it', async () => {
+      const error = await refused(withAssertion());
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+      expect(services.registry.markers.size).toBe(0);
+    });
+
+    it('refuses a wrong secret with a Basic challenge', async () => {
+      const error = await refused(authenticate({}, basic(CLIENT_ID, 'wrong')));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'Basic', message: 'Client authentication failed.' });
+    });
+
+    it('answers an unknown client exactly as a wrong secret', async () => {
+      const unknown = await refused(authenticate({}, basic('gh_nobody', CLIENT_SECRET)));
+      const wrong = await refused(authenticate({}, basic(CLIENT_ID, 'wrong')));
+
+      expect(unknown.message).toBe(wrong.message);
+    });
+
+    it('refuses a client without a stored secret', async () => {
+      seed(consumerFixture({ secretHash: undefined }));
+
+      await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).rejects.toMatchObject({ code: 'invalid_client' });
+    });
+
+    it.each([
+      ['suspended', { status: 'suspended' }, 'This client is suspended.'],
+      ['pending review', { status: 'pending_review' }, 'This client is pending review.'],
+      ['past its grant expiry', { expiresAt: NOW.toISOString() }, 'This client’s grant has expired.'],
+      ['holding an expired secret', { secretExpiresAt: NOW.toISOString() }, 'This client secret has expired.'],
+    ] satisfies [string, Partial<Consumer>, string][])('refuses a client %s', async (_name, overrides, message) => {
+      seed(consumerFixture(overrides));
+
+      await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).rejects.toMatchObject({ code: 'invalid_client', status: 401, message });
+    });
+  });
+
+  describe('request shape', () => {
+    it.each(['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'token', 'token_type_hint'])(
+      'refuses a repeated %s as invalid_request before reading the registry',
+      async (name) => {
+        seed(consumerFixture());
+        const form = new URLSearchParams([
+          [name, 'a'],
+          [name, 'a'],
+        ]);
+
+        const error = await refused(authenticate(form, basic(CLIENT_ID, CLIENT_SECRET)));
+
+        expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
+        expect(services.registry.reads).toBe(0);
+      },
+    );
+
+    it('refuses a request without credentials as invalid_client', async () => {
+      await expect(authenticate({ grant_type: 'client_credentials' })).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+      expect(services.registry.reads).toBe(0);
+    });
+  });
+});
