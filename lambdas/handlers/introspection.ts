@@ -1,17 +1,13 @@
-import { ConsumerCache } from '../core/oauth/consumer-cache.js';
+import { createOAuthDeps } from '../core/oauth/deps.js';
 import { introspect } from '../core/oauth/introspect.js';
 import type { Services } from '../core/services.js';
-import { SigningKeyCache } from '../core/tokens/signing-keys.js';
 import { header, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/introspect — RFC 7662, for resource servers holding `tokens:introspect`. */
 export function createIntrospectionHandler(services: Services): HttpLambda {
-  const deps = {
-    consumers: new ConsumerCache(services.registry, services.clock, services.config.consumerCacheMs),
-    keys: new SigningKeyCache(services.vault, services.clock),
-  };
+  const deps = createOAuthDeps(services);
   return httpHandler(services, async (event) => {
     const form = oauthForm(event, services.config.maxBodyBytes);
     return json(200, await introspect(services, deps, { authorization: header(event, 'authorization'), form }));

@@ -1,17 +1,13 @@
 import { clientCredentials } from '../core/oauth/client-credentials.js';
-import { ConsumerCache } from '../core/oauth/consumer-cache.js';
+import { createOAuthDeps } from '../core/oauth/deps.js';
 import type { Services } from '../core/services.js';
-import { SigningKeyCache } from '../core/tokens/signing-keys.js';
 import { header, headerValues, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/token — the client credentials grant (RFC 6749 §4.4), DPoP-bound where asked or required. */
 export function createTokenHandler(services: Services): HttpLambda {
-  const deps = {
-    consumers: new ConsumerCache(services.registry, services.clock, services.config.consumerCacheMs),
-    keys: new SigningKeyCache(services.vault, services.clock),
-  };
+  const deps = createOAuthDeps(services);
   return httpHandler(services, async (event) => {
     const form = oauthForm(event, services.config.maxBodyBytes);
     const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });

@@ -1,8 +1,7 @@
 import type { Services } from '../services.js';
 import { mintAccessToken } from '../tokens/mint.js';
-import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { authenticateClient, ENDPOINT_PATHS } from './authenticate-client.js';
-import type { ConsumerCache } from './consumer-cache.js';
+import type { OAuthDeps } from './deps.js';
 import { verifyDpopProof } from './dpop.js';
 import { OAuthError } from './errors.js';
 
@@ -28,7 +27,7 @@ const HOUR_MS = 3_600_000;
  */
 export async function clientCredentials(
   services: Services,
-  deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
+  deps: OAuthDeps,
   request: TokenRequest,
 ): Promise<TokenResponse> {
   const { form } = request;

@@ -3,7 +3,7 @@ import type { Services } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
 import { authenticateClient } from './authenticate-client.js';
-import type { ConsumerCache } from './consumer-cache.js';
+import type { OAuthDeps } from './deps.js';
 import { OAuthError } from './errors.js';
 
 /** The scope a resource server needs to call the introspection endpoint. */
@@ -31,7 +31,7 @@ export async function verifyOwnToken(services: Services, keys: SigningKeyCache, 
  */
 export async function introspect(
   services: Services,
-  deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
+  deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<Record<string, unknown>> {
   const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'introspect' });
@@ -72,7 +72,7 @@ export async function introspect(
  */
 export async function revoke(
   services: Services,
-  deps: { readonly consumers: ConsumerCache; readonly keys: SigningKeyCache },
+  deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<void> {
   const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'revoke' });

@@ -1,0 +1,17 @@
+import type { Services } from '../services.js';
+import { SigningKeyCache } from '../tokens/signing-keys.js';
+import { ConsumerCache } from './consumer-cache.js';
+
+/** The per-instance caches every OAuth endpoint keeps: consumer records and signing keys. */
+export interface OAuthDeps {
+  readonly consumers: ConsumerCache;
+  readonly keys: SigningKeyCache;
+}
+
+/** Builds the caches once per handler instance. */
+export function createOAuthDeps(services: Services): OAuthDeps {
+  return {
+    consumers: new ConsumerCache(services.registry, services.clock, services.config.consumerCacheMs),
+    keys: new SigningKeyCache(services.vault, services.clock),
+  };
+}

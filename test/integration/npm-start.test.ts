@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** Runs `tsx bin/local.ts` (what `npm start` runs) until `until` appears in its output or it exits. */
+function runLocal(env: Record<string, string>, until: RegExp): Promise<{ output: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out; output so far:\n${output}`));
+    }, 45_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (until.test(output)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ output, code });
+    });
+  });
+}
+
+describe('npm start', () => {
+  it('starts on a fresh data directory and prints how to try it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
+    const { output } = await runLocal({ GATEHOUSE_DATA_DIR: dataDir, PORT: '0' }, /Stop with Ctrl-C/);
+    expect(output).toMatch(/Gatehouse is running locally at http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toContain('curl -s -X POST');
+    expect(output).toContain('/oauth2/token');
+  });
+
+  it('refuses to start with a broken policy and lists what is wrong', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+    const policy = join(dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ id: 'broken' }));
+    const { output, code } = await runLocal({ GATEHOUSE_DATA_DIR: dir, PORT: '0', GATEHOUSE_POLICY_FILE: policy }, /$^/);
+    expect(code).toBe(1);
+    expect(output).toContain('The Gatehouse policy document is invalid');
+    expect(output).toContain('risks: Invalid input');
+  });
+});
