@@ -1,10 +1,11 @@
 /**
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
  * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
- * apiThrottleRateLimit, apiThrottleBurstLimit, logRetentionDays (see lib/app-config.ts), and skipBundling.
+ * apiThrottleRateLimit, apiThrottleBurstLimit, logRetentionDays, reviewers, mailFrom, sesIdentity, createSesIdentity
+ * (see lib/app-config.ts), and skipBundling.
  *
  * softwareStatementJwks defaults to config/software-statement.example.jwks.json, an example public key whose private half
- * was discarded: production deployments must override it with the commercial side's real public JWKS.
+ * was discarded, and reviewers to placeholder @bank.example addresses: production deployments must override both.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

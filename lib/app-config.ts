@@ -3,15 +3,23 @@ import { resolve } from 'node:path';
 import type { StackProps } from 'aws-cdk-lib';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { loadPolicyFile } from '../lambdas/core/policy/load.js';
+import type { ReviewerGroups } from '../lambdas/core/config.js';
+import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
+import { domainOf, identityCovers } from './mail-sender.js';
 
 /**
  * Committed example of the commercial side's software-statement JWKS (one public EC P-256 key whose private half was
  * discarded). It verifies nothing real: production must pass `-c softwareStatementJwks=<path to the real public JWKS>`.
  */
 export const EXAMPLE_SOFTWARE_STATEMENT_JWKS = 'config/software-statement.example.jwks.json';
+
+/**
+ * Placeholder reviewer groups (two addresses, because high risk needs two distinct approvers). They reach nobody real:
+ * production must pass `-c reviewers=<JSON or path to a JSON file>` with the bank's reviewers.
+ */
+export const PLACEHOLDER_REVIEWERS: ReviewerGroups = { default: ['security-reviewers@bank.example', 'api-risk-officers@bank.example'] };
 
 /** A configuration value the app cannot use; `cdk synth` fails with its message. */
 export class AppConfigError extends Error {
@@ -26,6 +34,11 @@ export class AppConfigError extends Error {
 
 /** `-c key=` on the command line yields an empty string; treat it as not given. */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
+
+/** `-c flag=true` arrives as a string; cdk.json gives a boolean. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' });
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 const httpsUrl = z
   .url()
@@ -48,8 +61,40 @@ export const AppContextSchema = z.object({
       .int()
       .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`),
   ).default(365),
+  /** Reviewer groups: an object (cdk.json), a JSON string (`-c`), or a path to a JSON file; checked by loadReviewers. */
+  reviewers: optional(
+    z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+      error: 'must be a JSON object of reviewer groups, or a path to a JSON file holding one',
+    }),
+  ).default(PLACEHOLDER_REVIEWERS as unknown as Record<string, unknown>),
+  mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
+  sesIdentity: optional(
+    z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' }),
+  ),
+  createSesIdentity: optional(flag).default(false),
+}).superRefine((context, ctx) => {
+  if (context.sesIdentity !== undefined && !identityCovers(context.sesIdentity, context.mailFrom)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sesIdentity'],
+      message: `${context.sesIdentity} cannot send as mailFrom ${context.mailFrom}: use the address itself or its (parent) domain`,
+    });
+  }
 });
 export type AppContext = z.infer<typeof AppContextSchema>;
+
+const reviewerList = z.array(z.email()).min(1, 'must list at least one address');
+
+/** Reviewer email addresses by risk; `default` serves every risk without its own group (GATEHOUSE_REVIEWERS). */
+export const ReviewerGroupsSchema = z.strictObject({
+  default: reviewerList,
+  low: reviewerList.optional(),
+  medium: reviewerList.optional(),
+  high: reviewerList.optional(),
+});
+
+/** The reviewer groups travel in every function's environment (4 KB in total, shared with the JWKS). */
+const MAX_REVIEWERS_BYTES = 1024;
 
 /** Members a JWK may only carry in a private key; a software-statement JWKS must hold public keys only. */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -83,6 +128,10 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
   const policy = loadPolicyFile(resolve(cwd, context.policyFile));
   return {
     policy,
+    reviewers: loadReviewers(context.reviewers, policy, cwd),
+    mailFrom: context.mailFrom,
+    sesIdentity: context.sesIdentity ?? domainOf(context.mailFrom),
+    createSesIdentity: context.createSesIdentity,
     tokenAudience: context.tokenAudience,
     softwareStatementIssuer: context.softwareStatementIssuer,
     softwareStatementJwks: loadJwksFile(resolve(cwd, context.softwareStatementJwks)),
@@ -92,6 +141,57 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     apiThrottlingBurstLimit: context.apiThrottleBurstLimit,
     logRetention: retentionFromDays(context.logRetentionDays),
   };
+}
+
+/**
+ * Validates the `reviewers` context value (an object, a JSON string, or a path to a JSON file, resolved against `cwd`) and
+ * checks it against the policy: every risk that needs N approvals must have N distinct reviewers in its group, because
+ * nobody approves the same request twice. Throws AppConfigError naming each problem.
+ */
+export function loadReviewers(value: string | Readonly<Record<string, unknown>>, policy: LoadedPolicy, cwd: string = process.cwd()): ReviewerGroups {
+  let raw: unknown = value;
+  let source = 'The reviewers context value';
+  if (typeof value === 'string') {
+    let text = value;
+    if (!value.trimStart().startsWith('{')) {
+      const path = resolve(cwd, value);
+      source = `The reviewers file ${path}`;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (cause) {
+        throw new AppConfigError(`Cannot read the reviewers file ${path} (reviewers is a JSON object or a path to a JSON file): ${(cause as Error).message}`, [], { cause });
+      }
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (cause) {
+      throw new AppConfigError(`${source} is not valid JSON: ${(cause as Error).message}`, [], { cause });
+    }
+  }
+  const parsed = ReviewerGroupsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppConfigError(
+      `${source} is invalid`,
+      parsed.error.issues.map((i) => `reviewers${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`),
+    );
+  }
+  const groups: ReviewerGroups = parsed.data;
+  const issues: string[] = [];
+  for (const [risk, requirements] of Object.entries(policy.document.risks)) {
+    const key = risk in groups ? (risk as keyof ReviewerGroups) : 'default';
+    const distinct = new Set((groups[key] ?? []).map((e) => e.trim().toLowerCase())).size;
+    if (distinct < requirements.approvals) {
+      issues.push(`reviewers.${key}: ${risk} risk needs ${requirements.approvals} approvals from distinct reviewers, but the group lists ${distinct} distinct address${distinct === 1 ? '' : 'es'}`);
+    }
+  }
+  if (issues.length) throw new AppConfigError(`${source} does not satisfy the policy ${policy.version}`, issues);
+  const size = Buffer.byteLength(JSON.stringify(groups));
+  if (size > MAX_REVIEWERS_BYTES) {
+    throw new AppConfigError(
+      `${source} is ${size} bytes; it travels in every function's environment (4 KB in total), so keep it under ${MAX_REVIEWERS_BYTES} bytes (use distribution lists)`,
+    );
+  }
+  return groups;
 }
 
 /** Reads a JWKS of public signing keys. */

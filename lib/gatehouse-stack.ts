@@ -2,10 +2,12 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
+import type { ReviewerGroups } from '../lambdas/core/config.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { GatehouseApi } from './api.js';
 import { HandlerFunctions } from './handler-functions.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
+import { MailSender } from './mail-sender.js';
 import { RegistryTable } from './registry-table.js';
 import { ReviewWorkflow } from './review-workflow.js';
 import { SigningKey } from './signing-key.js';
@@ -19,6 +21,20 @@ export interface GatehouseStackProps extends StackProps {
   readonly softwareStatementIssuer: string;
   /** Public keys that verify software statements. */
   readonly softwareStatementJwks: JSONWebKeySet;
+  /** Who reviews onboarding requests: reviewer email addresses by risk, `default` for the rest. */
+  readonly reviewers: ReviewerGroups;
+  /** Sender address of Gatehouse emails (review requests, outcomes); IAM allows sending from it only. */
+  readonly mailFrom: string;
+  /**
+   * The verified SES identity mailFrom sends through: the address itself or its domain.
+   * @default - the domain of mailFrom
+   */
+  readonly sesIdentity?: string;
+  /**
+   * Whether this stack creates the SES identity (it still needs DNS/DKIM or address verification).
+   * @default false - the identity is managed outside Gatehouse
+   */
+  readonly createSesIdentity?: boolean;
   /**
    * Issuer identifier when the API is served from a custom domain.
    * @default - the execute-api URL of the `v1` stage
@@ -51,11 +67,12 @@ export interface GatehouseStackProps extends StackProps {
   readonly apiCloudWatchRole?: boolean;
 }
 
-/** Gatehouse on AWS: registry table, signing key, handler functions, review workflow and the public API. */
+/** Gatehouse on AWS: registry table, signing key, mail sender, handler functions, review workflow and the public API. */
 export class GatehouseStack extends Stack {
   public readonly logEncryptionKey: LogEncryptionKey;
   public readonly registry: RegistryTable;
   public readonly signingKey: SigningKey;
+  public readonly mail: MailSender;
   public readonly handlers: HandlerFunctions;
   public readonly reviewWorkflow: ReviewWorkflow;
   public readonly api: GatehouseApi;
@@ -69,6 +86,7 @@ export class GatehouseStack extends Stack {
 
     this.registry = new RegistryTable(this, 'Registry');
     this.signingKey = new SigningKey(this, 'SigningKey', { policy: props.policy, logEncryptionKey, logRetention });
+    this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {
       policy: props.policy,
@@ -79,7 +97,9 @@ export class GatehouseStack extends Stack {
         softwareStatementIssuer: props.softwareStatementIssuer,
         softwareStatementJwks: props.softwareStatementJwks,
         consumerCacheMs: props.consumerCacheMs ?? 5000,
+        reviewers: props.reviewers,
       },
+      mail: this.mail,
       logEncryptionKey,
       logRetention,
     });

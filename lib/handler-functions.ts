@@ -1,6 +1,6 @@
 import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,7 +8,8 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
-import { ENV } from '../lambdas/adapters/aws/env.js';
+import { ENV, MAIL_FROM_ENV } from '../lambdas/adapters/aws/env.js';
+import type { ReviewerGroups } from '../lambdas/core/config.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { FUNCTIONS, type Capability, type FunctionSpec } from './functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
@@ -27,6 +28,8 @@ export interface HandlerConfig {
   readonly softwareStatementJwks: JSONWebKeySet;
   /** How long the token endpoint may serve a consumer record from memory, in milliseconds. */
   readonly consumerCacheMs: number;
+  /** Who reviews requests, by risk (email addresses; not secret). */
+  readonly reviewers: ReviewerGroups;
 }
 
 /** How a function is given access to the token-signing key; implemented by SigningKey. */
@@ -39,6 +42,20 @@ export interface SigningKeyAccess {
   grantWrite(grantee: iam.IGrantable): void;
 }
 
+/** How a function is allowed to send email; implemented by MailSender. */
+export interface MailAccess {
+  /** The sender address. */
+  readonly from: string;
+  /** Allows sending from that address only. */
+  grantSend(grantee: iam.IGrantable): void;
+}
+
+/**
+ * The actions `workflow:callback` needs to resume a parked review task. Neither SendTaskHeartbeat (reviews have no
+ * heartbeat) nor any execution-level action is needed.
+ */
+export const TASK_CALLBACK_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'] as const;
+
 export interface HandlerFunctionsProps {
   /** The validated policy compiled into every bundle. */
   readonly policy: LoadedPolicy;
@@ -48,6 +65,11 @@ export interface HandlerFunctionsProps {
   readonly signingKey: SigningKeyAccess;
   /** Settings every handler reads at start-up. */
   readonly config: HandlerConfig;
+  /**
+   * The email sender, for `mail:send` capabilities.
+   * @default - none; required when a function has `mail:send`
+   */
+  readonly mail?: MailAccess;
   /** Key the functions' log groups are encrypted with. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -72,9 +94,11 @@ export interface HandlerFunctionsProps {
  * nothing more: `table:read` → table name + grantReadData, `table:write` → table name + grantWriteData,
  * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `workflow:start` → state machine ARN +
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
- * function first). The deployment settings (issuer, audience, software statement issuer and JWKS, consumer cache) are
- * public values that every handler's start-up configuration reads, so every handler gets them; the issuer is added by
- * {@link HandlerFunctions.useIssuer} once the API exists.
+ * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
+ * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
+ * from that address only). The deployment settings (issuer, audience, software statement issuer and JWKS, consumer
+ * cache, reviewer groups) are public values that every handler's start-up configuration reads, so every handler gets
+ * them; the issuer is added by {@link HandlerFunctions.useIssuer} once the API exists.
  */
 export class HandlerFunctions extends Construct {
   /** The functions, by handler name. */
@@ -96,6 +120,7 @@ export class HandlerFunctions extends Construct {
       [ENV.softwareStatementIssuer]: props.config.softwareStatementIssuer,
       [ENV.softwareStatementJwks]: JSON.stringify(props.config.softwareStatementJwks),
       [ENV.consumerCacheMs]: String(props.config.consumerCacheMs),
+      [ENV.reviewers]: JSON.stringify(props.config.reviewers),
     };
 
     const built = {} as Record<HandlerFunctionName, GatehouseFunction>;
@@ -104,6 +129,10 @@ export class HandlerFunctions extends Construct {
       const environment: Record<string, string> = { ...configEnvironment };
       if (has(spec, 'table:read') || has(spec, 'table:write')) environment[ENV.tableName] = props.table.tableName;
       if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;
+      if (has(spec, 'mail:send')) {
+        if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
+        environment[MAIL_FROM_ENV] = props.mail.from;
+      }
 
       const fn = new GatehouseFunction(this, constructId(name), {
         spec,
@@ -119,6 +148,8 @@ export class HandlerFunctions extends Construct {
       if (has(spec, 'table:read') || has(spec, 'table:write')) acknowledgeTableGrants(fn.role, props.table, has(spec, 'table:write'));
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
+      if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
+      if (has(spec, 'mail:send')) props.mail?.grantSend(fn.function);
       built[name] = fn;
     }
     this.constructsByName = built;
@@ -152,6 +183,22 @@ export class HandlerFunctions extends Construct {
     }
     this.workflowBound = true;
   }
+}
+
+/**
+ * `workflow:callback`: SendTaskSuccess / SendTaskFailure. These actions name no resource, only a task token: the Service
+ * Authorization Reference lists no resource type for them ("If there is no value for this column, you must specify all
+ * resources ("*")"), so a statement scoped to the state machine ARN is not what IAM documents and may be denied. The
+ * token itself is the scope: an opaque value Step Functions issues to one waiting task, which only review-task stores in
+ * the registry table. Hence no dependency on the state machine here, and no cycle (the workflow depends on review-task).
+ */
+function allowTaskCallback(fn: GatehouseFunction): void {
+  fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: [...TASK_CALLBACK_ACTIONS], resources: ['*'] }));
+  Validations.of(fn.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'workflow:callback: states:SendTaskSuccess and states:SendTaskFailure take a task token and support no resource-level permissions (Service Authorization Reference: no resource type, so "*"). The function only holds tokens review-task parked in the registry table for the review state machine; it has no other states:* action (asserted in test/lib/handler-functions.test.ts).',
+  });
 }
 
 /** The wildcards CDK's table grants carry, each confined to the registry table or its key. */

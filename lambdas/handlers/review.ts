@@ -39,8 +39,10 @@ function cookie(event: APIGatewayProxyEvent, name: string): string | undefined {
 }
 
 function sameSecret(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  if (!a || !b) return false;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function reviewPage(view: ReviewView, services: Services, token: string, csrf: string): string {
@@ -93,7 +95,7 @@ export function createReviewHandler(services: Services): HttpLambda {
 
       if (mediaType(event) !== 'application/x-www-form-urlencoded') throw new ReviewError('csrf_failed', 'Submit the decision from the review page.');
       const requestOrigin = header(event, 'origin');
-      if (requestOrigin !== undefined && requestOrigin !== 'null' && requestOrigin !== origin) {
+      if (requestOrigin !== undefined && requestOrigin !== origin) {
         throw new ReviewError('csrf_failed', 'The decision did not come from the review page.');
       }
       const form = new URLSearchParams(bodyText(event, services.config.maxBodyBytes));

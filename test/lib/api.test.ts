@@ -76,6 +76,17 @@ describe('GatehouseApi', () => {
     });
   });
 
+  it('serves GET and POST /reviews/{review_id} with the one review function', () => {
+    const reviewRoutes = ROUTES.filter((r) => r.path.startsWith('/reviews/'));
+    expect(reviewRoutes.map((r) => `${r.method} ${r.path} ${r.handler}`).sort()).toEqual(['GET /reviews/{review_id} review', 'POST /reviews/{review_id} review']);
+    const paths = resourcePaths(resources);
+    const integrated = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Method' && paths.get((r.Properties.ResourceId as { Ref: string }).Ref) === '/reviews/{review_id}')
+      .map((r) => [r.Properties.HttpMethod, JSON.stringify(r.Properties.Integration)] as const);
+    expect(integrated.map(([method]) => method).sort()).toEqual(['GET', 'POST']);
+    for (const [, integration] of integrated) expect(integration).toContain(JSON.stringify(arnOf(stack.handlers.functions.review)));
+  });
+
   it('grants no test-invoke permissions, only one per route', () => {
     template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length);
   });

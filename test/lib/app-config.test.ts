@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../lambdas/core/policy/errors.js';
-import { AppConfigError, EXAMPLE_SOFTWARE_STATEMENT_JWKS, loadAppConfig, loadJwksFile } from '../../lib/app-config.js';
+import { AppConfigError, EXAMPLE_SOFTWARE_STATEMENT_JWKS, loadAppConfig, loadJwksFile, PLACEHOLDER_REVIEWERS } from '../../lib/app-config.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import { cdkJsonContext } from './stack-fixture.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -21,6 +22,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'not-json.json'), '{ "id": ');
   const jwks = JSON.parse(readFileSync(join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS), 'utf8')) as { keys: Array<Record<string, unknown>> };
   writeFileSync(join(dir, 'private.jwks.json'), JSON.stringify({ keys: [{ ...jwks.keys[0], d: 'secret-scalar' }] }));
+  writeFileSync(join(dir, 'reviewers.json'), JSON.stringify({ default: ['ops@bank.example'], high: ['cro@bank.example', 'ciso@bank.example'] }));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,8 +40,69 @@ describe('loadAppConfig', () => {
       apiThrottlingRateLimit: 50,
       apiThrottlingBurstLimit: 100,
       logRetention: RetentionDays.ONE_YEAR,
+      reviewers: PLACEHOLDER_REVIEWERS,
+      mailFrom: 'gatehouse@bank.example',
+      sesIdentity: 'bank.example',
+      createSesIdentity: false,
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
+  });
+
+  it('reads the same configuration from cdk.json as its documented defaults', () => {
+    expect(loadAppConfig(context(cdkJsonContext()), PROJECT_ROOT)).toEqual(loadAppConfig(context({}), PROJECT_ROOT));
+  });
+
+  it('accepts reviewers, sender and SES identity from the command line', () => {
+    const config = loadAppConfig(
+      context({
+        reviewers: '{"default":["ops@bank.example","risk@bank.example"],"high":["cro@bank.example","ciso@bank.example"]}',
+        mailFrom: 'onboarding@api.bank.example',
+        sesIdentity: 'bank.example',
+        createSesIdentity: 'true',
+      }),
+      PROJECT_ROOT,
+    );
+    expect(config).toMatchObject({
+      reviewers: { default: ['ops@bank.example', 'risk@bank.example'], high: ['cro@bank.example', 'ciso@bank.example'] },
+      mailFrom: 'onboarding@api.bank.example',
+      sesIdentity: 'bank.example',
+      createSesIdentity: true,
+    });
+    expect(loadAppConfig(context({ mailFrom: 'onboarding@api.bank.example' }), PROJECT_ROOT).sesIdentity).toBe('api.bank.example');
+    expect(loadAppConfig(context({ mailFrom: 'x@bank.example', sesIdentity: 'x@bank.example', createSesIdentity: 'false' }), PROJECT_ROOT)).toMatchObject({
+      sesIdentity: 'x@bank.example',
+      createSesIdentity: false,
+    });
+  });
+
+  it('reads reviewers from a JSON file, relative to the app directory', () => {
+    const elsewhere = { policyFile: join(PROJECT_ROOT, 'policy/policy.json'), softwareStatementJwks: join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS) };
+    expect(loadAppConfig(context({ ...elsewhere, reviewers: 'reviewers.json' }), dir).reviewers).toEqual({ default: ['ops@bank.example'], high: ['cro@bank.example', 'ciso@bank.example'] });
+  });
+
+  it.each([
+    ['is not JSON', '{"default": ["a@bank.example",', /The reviewers context value is not valid JSON/],
+    ['names a missing file', 'no-such-reviewers.json', /Cannot read the reviewers file .*no-such-reviewers\.json/],
+    ['is not an object', 42, /- reviewers: must be a JSON object of reviewer groups, or a path to a JSON file holding one/],
+    ['lists something that is not an address', { default: ['a@bank.example', 'not-an-address'] }, /- reviewers\.default\.1: Invalid email address/],
+    ['has an unknown group', { default: ['a@bank.example', 'b@bank.example'], hihg: ['c@bank.example'] }, /- reviewers: Unrecognized key: "hihg"/],
+    ['has no default group', { high: ['a@bank.example', 'b@bank.example'] }, /- reviewers\.default: /],
+    ['has an empty group', { default: ['a@bank.example', 'b@bank.example'], medium: [] }, /- reviewers\.medium: must list at least one address/],
+    ['has fewer distinct reviewers than high risk needs approvals', { default: ['a@bank.example', 'A@Bank.example'] }, /does not satisfy the policy .*\n {2}- reviewers\.default: high risk needs 2 approvals from distinct reviewers, but the group lists 1 distinct address/],
+  ])('rejects a reviewers value that %s', (_what, reviewers, message) => {
+    const load = () => loadAppConfig(context({ reviewers }), PROJECT_ROOT);
+    expect(load).toThrow(AppConfigError);
+    expect(load).toThrow(message);
+  });
+
+  it('rejects a sender with a display name, a flag that is not a boolean, and an SES identity that cannot send as the sender', () => {
+    const load = (values: Record<string, unknown>) => () => loadAppConfig(context(values), PROJECT_ROOT);
+    expect(load({ mailFrom: 'Gatehouse <gatehouse@bank.example>', createSesIdentity: 'yes' })).toThrow(
+      /- mailFrom: must be a plain email address \(no display name\)\n {2}- createSesIdentity: must be true or false/,
+    );
+    expect(load({ mailFrom: 'gatehouse@bank.example', sesIdentity: 'other.example' })).toThrow(/- sesIdentity: other\.example cannot send as mailFrom gatehouse@bank\.example/);
+    expect(load({ sesIdentity: 'someone@bank.example' })).toThrow(/- sesIdentity: someone@bank\.example cannot send as mailFrom/);
+    expect(load({ sesIdentity: 'not a domain' })).toThrow(/- sesIdentity: must be a verified SES identity: an email address or a domain name/);
   });
 
   it('accepts command-line context, where every value is a string', () => {
@@ -127,6 +190,18 @@ describe('gatehouse app (bin/gatehouse.ts)', () => {
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toContain('gatehouse: cannot synthesize (PolicyError policy_invalid)');
     expect(failure?.stderr).toMatch(/The Gatehouse policy document is invalid:\n {2}- risks\.low\./);
+    expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
+  });
+
+  it('exits non-zero naming the problem when the reviewers value is malformed', async () => {
+    const outdir = join(dir, 'out-reviewers');
+    const failure = await runApp({ skipBundling: 'true', reviewers: '{"default": ["security@bank.example"], "high": "cro@bank.example"}' }, outdir).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('gatehouse: cannot synthesize (AppConfigError)');
+    expect(failure?.stderr).toMatch(/The reviewers context value is invalid:\n {2}- reviewers\.high: /);
     expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import { type App, Stack, Token, Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -64,6 +64,14 @@ describe('GatehouseStack under cdk-nag AwsSolutions', () => {
     const findings = report.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
+  });
+
+  it('has no unacknowledged findings when the stack also creates the SES identity', () => {
+    const sesApp = testApp();
+    const sesStack = new GatehouseStack(sesApp, 'Gatehouse', { ...defaultConfig(), createSesIdentity: true });
+    const report = new AwsSolutionsChecks(sesApp, { verbose: true }).validateScope(sesStack);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
+    Template.fromStack(sesStack).hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'bank.example' });
   });
 
   it('synthesizes with the pack registered as a validation plugin, as bin/gatehouse.ts does', () => {

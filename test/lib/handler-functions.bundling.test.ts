@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/adapters/aws/env.js';
+import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import { FUNCTIONS } from '../../lib/functions.js';
 import { ESM_REQUIRE_BANNER } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
@@ -28,6 +28,8 @@ describe('HandlerFunctions bundles', () => {
     [ENV.softwareStatementIssuer]: config.softwareStatementIssuer,
     [ENV.softwareStatementJwks]: JSON.stringify(config.softwareStatementJwks),
     [ENV.consumerCacheMs]: '5000',
+    [ENV.reviewers]: JSON.stringify(config.reviewers),
+    [MAIL_FROM_ENV]: config.mailFrom,
   };
   let bundles: Array<{ name: string; dir: string }>;
 

@@ -1,10 +1,14 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/adapters/aws/env.js';
+import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { FUNCTIONS, type Capability } from '../../lib/functions.js';
-import type { HandlerFunctionName } from '../../lib/handler-functions.js';
+import { HandlerFunctions, type HandlerFunctionName } from '../../lib/handler-functions.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -15,6 +19,12 @@ const TABLE_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
 const TABLE_KEY_WRITE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 const ALWAYS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const TASK_CALLBACK = ['states:SendTaskFailure', 'states:SendTaskSuccess'];
+const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+/** `arn:<partition>:ses:<region>:<account>:identity/<identity>` of an identity Gatehouse does not create. */
+const sesIdentityArn = (identity: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${identity}`]],
+});
 const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
 
 /** What a capability set must allow, and nothing beyond it. */
@@ -25,6 +35,8 @@ function expectedActions(capabilities: readonly Capability[]): string[] {
   if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
   if (has('signing-key:read')) SECRET_READ.forEach((a) => actions.add(a));
   if (has('workflow:start')) actions.add('states:StartExecution');
+  if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
+  if (has('mail:send')) actions.add('ses:SendEmail');
   return [...actions].sort();
 }
 
@@ -74,6 +86,12 @@ describe('HandlerFunctions', () => {
         [ENV.issuer]: expect.anything(),
       });
       expect(JSON.parse(env(name)[ENV.softwareStatementJwks] as string)).toEqual(config.softwareStatementJwks);
+      expect(JSON.parse(env(name)[ENV.reviewers] as string)).toEqual(config.reviewers);
+    });
+
+    it(`has the sender address only with mail:send (${has('mail:send') ? 'has' : 'none'})`, () => {
+      if (has('mail:send')) expect(env(name)[MAIL_FROM_ENV]).toBe(defaultConfig().mailFrom);
+      else expect(env(name)).not.toHaveProperty(MAIL_FROM_ENV);
     });
 
     it(`has the table name only with a table capability (${has('table:read') || has('table:write') ? 'has' : 'none'})`, () => {
@@ -102,7 +120,7 @@ describe('HandlerFunctions', () => {
       expect(actions.filter((a) => a.includes('*') && !a.startsWith('kms:'))).toEqual([]);
     });
 
-    it('scopes every statement to Gatehouse resources; only X-Ray uses "*"', () => {
+    it(`scopes every statement to Gatehouse resources; "*" only for X-Ray${has('workflow:callback') ? ' and task callbacks' : ''}`, () => {
       const allowed = [
         JSON.stringify(arnOf(stack.handlers.constructsByName[name].logGroup)),
         JSON.stringify(arnOf(stack.registry.table)),
@@ -110,18 +128,94 @@ describe('HandlerFunctions', () => {
         JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }),
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
         JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/*']] }),
+        JSON.stringify(sesIdentityArn('bank.example')),
       ];
       for (const statement of statementsOfRole(template, roleId(name)) as Statement[]) {
         expect(statement.Effect).toBe('Allow');
-        expect(statement.Condition).toBeUndefined();
+        const actions = [statement.Action].flat().sort();
+        // The only condition is the sender address on the SES grant (asserted in full below).
+        if (actions.includes('ses:SendEmail')) expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': expect.any(String) } });
+        else expect(statement.Condition).toBeUndefined();
         const targets = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         if (targets.includes('*')) {
-          expect([statement.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+          expect(targets).toEqual(['*']);
+          expect(actions).toEqual([...(has('workflow:callback') ? TASK_CALLBACK : []), ...XRAY].sort());
           continue;
         }
         for (const target of targets) expect(allowed).toContain(JSON.stringify(target));
       }
     });
+  });
+
+  it('lets the review function resume parked review tasks: SendTaskSuccess and SendTaskFailure, no other Step Functions action', () => {
+    const statements = statementsOfRole(template, roleId('review'));
+    const states = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('states:'));
+    expect(states.sort()).toEqual(TASK_CALLBACK);
+    // Task-token actions support no resource-level permissions, so "*" (acknowledged for cdk-nag with the reason).
+    for (const statement of statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')))) expect(statement.Resource).toBe('*');
+    // Nothing names a state machine or execution: no StartExecution, StopExecution, DescribeExecution or heartbeat.
+    expect(JSON.stringify(statements)).not.toContain(logicalId(stack.reviewWorkflow.stateMachine));
+    expect(states).not.toContain('states:SendTaskHeartbeat');
+  });
+
+  it('lets only the functions with workflow:callback send task responses', () => {
+    const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('states:SendTask')));
+    expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('workflow:callback')));
+    expect(senders).toEqual(['review']);
+  });
+
+  it('lets review-task send email only through the SES identity and only from the configured sender', () => {
+    const ses = statementsOfRole(template, roleId('review-task')).filter((s) => [s.Action].flat().some((a) => a.startsWith('ses:')));
+    expect(ses).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ses:SendEmail',
+        Resource: sesIdentityArn('bank.example'),
+        Condition: { StringEquals: { 'ses:FromAddress': 'gatehouse@bank.example' } },
+      },
+    ]);
+  });
+
+  it('lets only the functions with mail:send use SES', () => {
+    const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
+    expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
+    expect(senders).toEqual(['review-task']);
+  });
+
+  it('acknowledges the task-callback "*" on the review role only, naming the two actions', () => {
+    const reasons = (n: HandlerFunctionName) =>
+      stack.handlers.constructsByName[n].role.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>))
+        .filter(([id]) => id.endsWith('AwsSolutions-IAM5[Resource::*]'))
+        .map(([, reason]) => reason);
+    expect(reasons('review').some((r) => r.includes('states:SendTaskSuccess') && r.includes('states:SendTaskFailure'))).toBe(true);
+    for (const other of names.filter((n) => n !== 'review')) expect(reasons(other).some((r) => r.includes('SendTask')), other).toBe(false);
+  });
+
+  it('sends from an address identity, and creates the SES identity when asked', () => {
+    const { stack: created, template: createdTemplate } = synthGatehouse({ mailFrom: 'onboarding@api.bank.example', sesIdentity: 'onboarding@api.bank.example', createSesIdentity: true });
+    createdTemplate.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    createdTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'onboarding@api.bank.example' });
+    const ses = statementsOfRole(createdTemplate, logicalId(created.handlers.constructsByName['review-task'].role)).filter((s) => s.Action === 'ses:SendEmail');
+    expect(ses).toHaveLength(1);
+    expect(ses[0]!.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'onboarding@api.bank.example' } });
+    expect(JSON.stringify(ses[0]!.Resource)).toContain(logicalId(created.mail.identity));
+    template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+  });
+
+  it('refuses a mail:send function without a mail sender', () => {
+    const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoMail');
+    const config = defaultConfig();
+    const build = () =>
+      new HandlerFunctions(scope, 'Handlers', {
+        policy: config.policy,
+        table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
+        signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
+        config: { ...config, consumerCacheMs: 5000 },
+        logEncryptionKey: new kms.Key(scope, 'Key'),
+      });
+    expect(build).toThrow(/review-task has the mail:send capability but no mail sender was given/);
   });
 
   it('lets only the signing-key readers (and the seeding function) decrypt the signing secret, via Secrets Manager', () => {

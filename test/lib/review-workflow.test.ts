@@ -53,6 +53,8 @@ describe('ReviewWorkflow', () => {
     expect(JSON.stringify(resolved)).not.toContain('${');
     const tasks = Object.values(resolved.States).filter((s) => s.Type === 'Task');
     expect(tasks.length).toBeGreaterThan(0);
+    // Outcome notifications (which send email) run in review-task too, so only review-task needs mail:send.
+    for (const notify of ['NotifyRequester', 'NotifyFailure']) expect(resolved.States[notify]?.Type, notify).toBe('Task');
     for (const task of tasks) {
       expect(task.Resource).toMatch(/^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/);
       expect(task.Parameters?.FunctionName).toBe('REVIEW_TASK_ARN');

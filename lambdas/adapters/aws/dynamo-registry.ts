@@ -93,7 +93,13 @@ export class DynamoRegistry implements Registry {
   async markReviewDelivered(reviewId: string, at: Date): Promise<void> {
     await this.#send(() =>
       this.#db.send(
-        new UpdateCommand({ TableName: this.#table, Key: keys.review(reviewId), UpdateExpression: 'SET deliveredAt = :at', ExpressionAttributeValues: { ':at': at.toISOString() } }),
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.review(reviewId),
+          UpdateExpression: 'SET deliveredAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
       ),
     );
   }

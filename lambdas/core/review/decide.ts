@@ -115,5 +115,8 @@ async function deliver(services: Services, review: Review, consumer: Consumer): 
       retryAfterSeconds: 10,
     });
   }
-  await services.registry.markReviewDelivered(review.reviewId, services.clock.now());
+  // The decision is recorded and delivered; failing to note the delivery must not tell the reviewer otherwise.
+  await services.registry.markReviewDelivered(review.reviewId, services.clock.now()).catch((error: unknown) =>
+    services.log.warn('review delivery not marked', { reviewId: review.reviewId, error: (error as Error).name }),
+  );
 }

@@ -56,7 +56,7 @@ export function outcomeEmail(consumer: Consumer, registrationUri: string): Email
   if (!outcome) return undefined;
   const reason = consumer.outcomeReason ? `Reason: ${consumer.outcomeReason}` : '';
   const subject = `[Gatehouse] Your request for ${consumer.clientName} ${consumer.status === 'active' ? 'was approved' : `is ${consumer.status}`}`;
-  const text = [`Your API access request for ${consumer.clientName} (${consumer.clientId}) ${outcome}`, reason, '', `Status: ${registrationUri}`].filter((l, i) => l !== '' || i > 0).join('\n');
+  const text = [`Your API access request for ${consumer.clientName} (${consumer.clientId}) ${outcome}`, reason, '', `Status: ${registrationUri}`].filter((l, i) => l !== '' || i !== 1).join('\n');
   const html = `<p>Your API access request for <strong>${escapeHtml(consumer.clientName)}</strong> (${escapeHtml(consumer.clientId)}) ${escapeHtml(outcome)}</p>${
     reason ? `<p>${escapeHtml(reason)}</p>` : ''
   }<p>Status: ${escapeHtml(registrationUri)}</p>`;

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { SIGNING_ALG, type SigningKeyCache } from '../tokens/signing-keys.js';
+import { ServiceError } from '../errors.js';
 import { ReviewError } from './errors.js';
 
 /** Its own `typ`, so a review link can never pass for an access token or the reverse. */
@@ -27,8 +28,15 @@ export async function signReviewLink(keys: SigningKeyCache, issuer: string, clai
 
 /** Verifies a link token for the review in the URL; throws ReviewError `link_expired` or `link_invalid`. */
 export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, token: string, reviewId: string, now: Date): Promise<ReviewLinkClaims> {
+  // Read outside the try: a vault outage is not a bad link (it surfaces as 503, not 403).
+  let jwks: ReturnType<typeof createLocalJWKSet>;
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(await keys.jwks()), {
+    jwks = createLocalJWKSet(await keys.jwks());
+  } catch (cause) {
+    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', { cause, retryAfterSeconds: 10 });
+  }
+  try {
+    const { payload } = await jwtVerify(token, jwks, {
       issuer,
       audience: `${issuer}/reviews`,
       typ: LINK_TYP,

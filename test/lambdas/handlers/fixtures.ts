@@ -21,7 +21,8 @@ import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
 import type { AuditEvent } from '../../../lambdas/core/audit/event.js';
 import type { GatehouseConfig } from '../../../lambdas/core/config.js';
 import type { Consumer } from '../../../lambdas/core/consumer/consumer.js';
-import type { Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import type { Email, Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import type { Review } from '../../../lambdas/core/review/review.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
 
@@ -110,6 +111,25 @@ export class FakeTable {
     return this.#items.get(keyOf({ pk: `CONSUMER#${clientId}`, sk: 'CONSUMER' }));
   }
 
+  /** Seeds a review round as DynamoRegistry.createReview would have stored it. */
+  putReview(review: Review): void {
+    const key = { pk: `REVIEW#${review.reviewId}`, sk: 'REVIEW' };
+    this.#items.set(keyOf(key), roundTrip({ ...key, kind: 'review', ...review }));
+  }
+
+  /** Changes a stored review round in place (e.g. to model a decision that was never delivered). */
+  patchReview(reviewId: string, changes: Partial<Review>): void {
+    const key = keyOf({ pk: `REVIEW#${reviewId}`, sk: 'REVIEW' });
+    const existing = this.#items.get(key);
+    if (!existing) throw new Error(`FakeTable: no review ${reviewId}`);
+    this.#items.set(key, roundTrip({ ...existing, ...changes }));
+  }
+
+  /** The stored review item, internal attributes included. */
+  reviewItem(reviewId: string): Item | undefined {
+    return this.#items.get(keyOf({ pk: `REVIEW#${reviewId}`, sk: 'REVIEW' }));
+  }
+
   /** Every stored item whose partition key starts with `prefix`. */
   items(prefix = ''): Item[] {
     return [...this.#items.values()].filter((i) => String(i['pk']).startsWith(prefix));
@@ -147,8 +167,13 @@ function holds(expr: string | undefined, existing: Item | undefined, names: Reco
   switch (expr) {
     case 'attribute_not_exists(pk)':
       return existing === undefined;
+    case 'attribute_exists(pk)':
+      return existing !== undefined;
     case 'attribute_not_exists(pk) OR #ttl < :now':
       return existing === undefined || (existing[names['#ttl']!] as number) < (values[':now'] as number);
+    case 'attribute_exists(pk) AND #status = :open':
+      // DynamoRegistry.decideReview: a review round takes one decision.
+      return existing !== undefined && existing[names['#status']!] === values[':open'];
     case 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :cutoff)':
       return existing !== undefined && (existing['lastUsedAt'] === undefined || String(existing['lastUsedAt']) <= String(values[':cutoff']));
   }
@@ -222,7 +247,23 @@ export function fakeWorkflow(): Workflow & { startReview: Mock<Workflow['startRe
 
 export const nullMailer: Mailer = { send: async () => undefined };
 
-export function buildServices(options: { jwks: { keys: JWK[] }; workflow?: Workflow; clock?: TestClock; vault?: FileVault }): Services & {
+/** A Mailer that keeps every email it is given, in order. */
+export type RecordingMailer = Mailer & { readonly sent: Email[] };
+
+export function recordingMailer(): RecordingMailer {
+  const sent: Email[] = [];
+  return { sent, send: async (email) => void sent.push(structuredClone(email)) };
+}
+
+export function buildServices(options: {
+  jwks: { keys: JWK[] };
+  workflow?: Workflow;
+  clock?: TestClock;
+  vault?: FileVault;
+  mailer?: Mailer;
+  /** Settings that differ from testConfig (e.g. reviewer groups, an http issuer). */
+  config?: Partial<GatehouseConfig>;
+}): Services & {
   clock: TestClock;
   log: RecordingLog;
 } {
@@ -230,10 +271,10 @@ export function buildServices(options: { jwks: { keys: JWK[] }; workflow?: Workf
     registry: mockedRegistry(),
     vault: options.vault ?? new FileVault(),
     workflow: options.workflow ?? fakeWorkflow(),
-    mailer: nullMailer,
+    mailer: options.mailer ?? nullMailer,
     clock: options.clock ?? new TestClock(),
     policy: defaultPolicy,
-    config: testConfig(options.jwks),
+    config: { ...testConfig(options.jwks), ...options.config },
     log: recordingLog(),
   };
 }
@@ -248,6 +289,7 @@ export function httpEvent(init: {
   multiValueHeaders?: Record<string, string[]>;
   body?: string | null;
   pathParameters?: Record<string, string> | null;
+  queryStringParameters?: Record<string, string> | null;
   isBase64Encoded?: boolean;
 }): APIGatewayProxyEvent {
   return {
@@ -259,7 +301,7 @@ export function httpEvent(init: {
     body: init.body ?? null,
     isBase64Encoded: init.isBase64Encoded ?? false,
     pathParameters: init.pathParameters ?? null,
-    queryStringParameters: null,
+    queryStringParameters: init.queryStringParameters ?? null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: { requestId: 'req-1', stage: 'test' } as APIGatewayProxyEvent['requestContext'],

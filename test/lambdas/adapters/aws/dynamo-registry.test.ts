@@ -6,6 +6,7 @@ import { DynamoRegistry } from '../../../../lambdas/adapters/aws/dynamo-registry
 import { chainEvent } from '../../../../lambdas/core/audit/event.js';
 import type { ConsumerChange, IdempotencyRecord } from '../../../../lambdas/core/ports.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
+import { ALICE, REVIEW_ID, reviewFixture } from '../../core/review/fixtures.js';
 import { AWS_TEST_CLIENT_CONFIG, auditTrailFor, CLIENT_ID, consumerFixture, HOUR_MS, NOW } from '../../fixtures.js';
 
 const TABLE = 'gatehouse-test';
@@ -342,6 +343,170 @@ describe('DynamoRegistry', () => {
 
       await expect(registry().hasMarker('m', NOW)).resolves.toBe(expected);
       expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: { pk: 'MARKER#m', sk: 'MARKER' }, ConsistentRead: true });
+    });
+  });
+
+  describe('createReview', () => {
+    const reviewKey = { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' };
+    const opening = () =>
+      change({ expect: { statuses: ['pending_review'], auditSeq: 2 }, set: { openReviewId: REVIEW_ID, updatedAt: NOW.toISOString() } });
+
+    it('puts the round only if it does not exist, with the consumer change and its audit event, in one transaction', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const review = reviewFixture();
+      const c = opening();
+
+      await registry().createReview(review, c);
+
+      expect(ddb.calls()).toHaveLength(1);
+      const items = transactItems();
+      expect(items).toHaveLength(3);
+      expect(items[0]).toEqual({
+        Put: { TableName: TABLE, Item: { ...reviewKey, kind: 'review', ...review }, ConditionExpression: 'attribute_not_exists(pk)' },
+      });
+      expect(items[1]!.Update).toMatchObject({
+        TableName: TABLE,
+        Key: consumerKey,
+        UpdateExpression: 'SET #auditSeq = :seq, #auditHead = :head, #f0 = :f0, #f1 = :f1',
+        ConditionExpression: 'attribute_exists(pk) AND #auditSeq = :expectSeq AND #status IN (:s0)',
+        ExpressionAttributeNames: { '#f0': 'openReviewId', '#f1': 'updatedAt' },
+        ExpressionAttributeValues: { ':expectSeq': 2, ':s0': 'pending_review', ':f0': REVIEW_ID },
+      });
+      expect(items[2]).toEqual({
+        Put: {
+          TableName: TABLE,
+          Item: { pk: `CONSUMER#${CLIENT_ID}`, sk: 'AUDIT#0000000003', kind: 'audit', ...c.audit },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    });
+
+    it.each([
+      ['the review (it already exists)', ['ConditionalCheckFailed', 'None', 'None'], 'review'],
+      ['the consumer (it changed)', ['None', 'ConditionalCheckFailed', 'None'], 'consumer'],
+      ['the audit event', ['None', 'None', 'ConditionalCheckFailed'], 'audit'],
+    ])('reports a failed condition on %s as condition_failed naming the item', async (_case, codes, item) => {
+      ddb.on(TransactWriteCommand).rejects(cancelled(...codes));
+
+      const error = await registry().createReview(reviewFixture(), opening()).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error).toMatchObject({ code: 'condition_failed', item });
+    });
+
+    it('reports a transport failure as unavailable', async () => {
+      ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
+
+      await expect(registry().createReview(reviewFixture(), opening())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('getReview', () => {
+    it('reads the round consistently and strips the table’s internal attributes', async () => {
+      const review = reviewFixture({ status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString(), comment: 'ok', deliveredAt: NOW.toISOString() });
+      ddb.on(GetCommand).resolves({ Item: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW', kind: 'review', gsi1pk: 'X', gsi1sk: 'Y', ttl: 1, ...review } });
+
+      await expect(registry().getReview(REVIEW_ID)).resolves.toEqual(review);
+      expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+        { TableName: TABLE, Key: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' }, ConsistentRead: true },
+      ]);
+    });
+
+    it('returns undefined for an unknown round', async () => {
+      ddb.on(GetCommand).resolves({});
+
+      await expect(registry().getReview('unknown')).resolves.toBeUndefined();
+    });
+
+    it('reports a read failure as unavailable', async () => {
+      ddb.on(GetCommand).rejects(new Error('timeout'));
+
+      await expect(registry().getReview(REVIEW_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('decideReview', () => {
+    const decision = { status: 'denied', decidedBy: ALICE, decidedAt: NOW.toISOString(), comment: 'No contract' } as const;
+    const closing = () =>
+      change({ expect: { statuses: ['pending_review'], auditSeq: 2 }, set: { openReviewId: undefined, outcomeReason: 'No contract', updatedAt: NOW.toISOString() } });
+
+    it('records the decision only while the round is open, with the consumer change and its audit event, in one transaction', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const c = closing();
+
+      await registry().decideReview(REVIEW_ID, decision, c);
+
+      expect(ddb.calls()).toHaveLength(1);
+      const items = transactItems();
+      expect(items).toHaveLength(3);
+      expect(items[0]).toEqual({
+        Update: {
+          TableName: TABLE,
+          Key: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' },
+          UpdateExpression: 'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :open',
+          ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
+          ExpressionAttributeValues: { ':status': 'denied', ':by': ALICE, ':at': NOW.toISOString(), ':comment': 'No contract', ':open': 'open' },
+        },
+      });
+      expect(items[1]!.Update).toMatchObject({
+        Key: consumerKey,
+        UpdateExpression: 'SET #auditSeq = :seq, #auditHead = :head, #f1 = :f1, #f2 = :f2 REMOVE #f0',
+        ExpressionAttributeNames: { '#f0': 'openReviewId', '#f1': 'outcomeReason', '#f2': 'updatedAt' },
+      });
+      expect(items[2]!.Put!.Item).toEqual({ pk: `CONSUMER#${CLIENT_ID}`, sk: 'AUDIT#0000000003', kind: 'audit', ...c.audit });
+    });
+
+    it('stores an empty comment when the decision has none', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+
+      await registry().decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, closing());
+
+      expect(transactItems()[0]!.Update!.ExpressionAttributeValues).toMatchObject({ ':status': 'approved', ':comment': '' });
+    });
+
+    it('reports a round that is no longer open as condition_failed on the review', async () => {
+      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
+
+      const error = await registry().decideReview(REVIEW_ID, decision, closing()).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error).toMatchObject({ code: 'condition_failed', item: 'review' });
+    });
+
+    it('reports a consumer that changed as condition_failed on the consumer', async () => {
+      ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed', 'None'));
+
+      await expect(registry().decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ code: 'condition_failed', item: 'consumer' });
+    });
+
+    it('reports a transport failure as unavailable', async () => {
+      ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
+
+      await expect(registry().decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+    });
+  });
+
+  describe('markReviewDelivered', () => {
+    it('sets deliveredAt on the round', async () => {
+      ddb.on(UpdateCommand).resolves({});
+
+      await registry().markReviewDelivered(REVIEW_ID, NOW);
+
+      expect(ddb.calls()).toHaveLength(1);
+      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' },
+        UpdateExpression: 'SET deliveredAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': NOW.toISOString() },
+      });
+    });
+
+    it('reports a failure as unavailable', async () => {
+      ddb.on(UpdateCommand).rejects(new Error('throttled'));
+
+      await expect(registry().markReviewDelivered(REVIEW_ID, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 });
