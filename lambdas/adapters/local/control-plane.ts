@@ -1,10 +1,11 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
+import type { Consumer } from '../../core/consumer/consumer.js';
 import { loadPolicyFile } from '../../core/policy/load.js';
 import type { Clock, Email } from '../../core/ports.js';
 import type { Log, Services } from '../../core/services.js';
@@ -59,6 +60,37 @@ export interface LocalControlPlane {
   close(): Promise<void>;
 }
 
+/**
+ * Local workflow executions live in this process only. After a restart, every request still pending review gets a new
+ * execution: approvals already recorded count, and the reviewers receive fresh links (the old ones answer "ended").
+ */
+async function resumePendingReviews(db: DynamoDBDocumentClient, tableName: string, workflow: LocalWorkflow): Promise<number> {
+  let resumed = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#kind = :consumer AND #status = :pending',
+        ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status' },
+        ExpressionAttributeValues: { ':consumer': 'consumer', ':pending': 'pending_review' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of (page.Items ?? []) as Consumer[]) {
+      await workflow.startReview({
+        clientId: item.clientId,
+        risk: item.risk,
+        approvals: item.requirements.approvals,
+        reviewSlaSeconds: item.requirements.reviewSlaHours * 3600,
+      });
+      resumed++;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return resumed;
+}
+
 /** Runs the whole control plane on this machine: same handlers, route table, table schema and ASL file; local adapters. */
 export async function startLocalControlPlane(options: LocalOptions = {}): Promise<LocalControlPlane> {
   // Fail fast on a broken policy, before anything listens.
@@ -104,6 +136,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
   };
   reviewTask = createReviewTaskHandler(services);
+  const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
+  if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](services)])) as Record<HttpHandlerName, HttpLambda>);
 
   return {

@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+import { readOutbox, reviewLink } from './outbox.js';
+import { submitDecision } from './review-flow.js';
+
+let plane: LocalControlPlane | undefined;
+afterEach(async () => {
+  await plane?.close();
+  plane = undefined;
+});
+
+/** The round-`round` review link for `clientId` served by the running plane (not one from before a restart). */
+async function currentLink(p: LocalControlPlane, clientId: string, round: number): Promise<string> {
+  const find = () =>
+    readOutbox(p.outboxDir)
+      .filter((m) => m.text.includes(clientId) && m.subject.includes(`approval ${round} of`))
+      .map(reviewLink)
+      .find((l) => l.startsWith(`${p.url}/`));
+  await expect.poll(find, { timeout: 5000 }).toBeTypeOf('string');
+  return find()!;
+}
+
+describe('local mode restart', () => {
+  it('resumes a pending review with fresh links and keeps the approvals already given', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    plane = await startTestPlane({ dataDir });
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const statement = await plane.softwareStatements.sign({ software_id: 'restart', tier: 'partner' });
+    const reg = await postJson(
+      `${plane.url}/register`,
+      publicRequest({
+        tier: 'partner',
+        scope: 'payments:initiate',
+        data_classes: ['payment'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] },
+        software_statement: statement,
+      }),
+    );
+    const clientId = String(reg.json['client_id']);
+    expect((await submitDecision(await currentLink(plane, clientId, 1), 'approve')).status).toBe(200);
+    await currentLink(plane, clientId, 2);
+    await plane.close();
+
+    // Same data directory, new process state: the execution is gone, the request is not.
+    plane = await startTestPlane({ dataDir });
+    const link = await currentLink(plane, clientId, 2);
+    expect((await submitDecision(link, 'approve')).status).toBe(200);
+    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    expect((await plane.services.registry.getConsumer(clientId))?.approvals).toHaveLength(2);
+  });
+});
