@@ -1,4 +1,5 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { consoleLog } from '../../lambdas/adapters/local/console-log.js';
 import { startLocalControlPlane, type LocalControlPlane, type LocalOptions } from '../../lambdas/adapters/local/control-plane.js';
 
@@ -30,4 +31,27 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 export async function tableSnapshot(plane: LocalControlPlane): Promise<unknown[]> {
   const out = await plane.documentClient.send(new ScanCommand({ TableName: plane.tableName, ConsistentRead: true }));
   return out.Items ?? [];
+}
+
+/** Registers a partner consumer with private_key_jwt and a signed software statement; returns its key too. */
+export async function registerPartner(
+  plane: LocalControlPlane,
+  request: { scope: string; data_classes: string[]; contacts?: string[]; purpose?: string },
+): Promise<{ status: number; json: Record<string, unknown>; clientId: string; privateKey: CryptoKey; kid: string }> {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const kid = 'k1';
+  const statement = await plane.softwareStatements.sign({ software_id: `app-${Math.random().toString(36).slice(2)}`, tier: 'partner' });
+  const reg = await postJson(
+    `${plane.url}/register`,
+    publicRequest({
+      client_name: 'SME payments',
+      tier: 'partner',
+      purpose: 'Initiate supplier payments on behalf of SME customers',
+      ...request,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256' }] },
+      software_statement: statement,
+    }),
+  );
+  return { ...reg, clientId: String(reg.json['client_id']), privateKey: pair.privateKey, kid };
 }

@@ -1,10 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+import { registerPartner, startTestPlane } from './local-mode.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { submitDecision } from './review-flow.js';
 
@@ -29,20 +28,7 @@ describe('local mode restart', () => {
   it('resumes a pending review with fresh links and keeps the approvals already given', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
     plane = await startTestPlane({ dataDir });
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    const statement = await plane.softwareStatements.sign({ software_id: 'restart', tier: 'partner' });
-    const reg = await postJson(
-      `${plane.url}/register`,
-      publicRequest({
-        tier: 'partner',
-        scope: 'payments:initiate',
-        data_classes: ['payment'],
-        token_endpoint_auth_method: 'private_key_jwt',
-        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] },
-        software_statement: statement,
-      }),
-    );
-    const clientId = String(reg.json['client_id']);
+    const { clientId } = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
     expect((await submitDecision(await currentLink(plane, clientId, 1), 'approve')).status).toBe(200);
     await currentLink(plane, clientId, 2);
     await plane.close();

@@ -1,8 +1,7 @@
-import { exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
+import { registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
 
@@ -20,25 +19,9 @@ afterAll(async () => {
 });
 
 async function partnerRequest(scope: string, dataClasses: string[], contacts: string[]) {
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
-  const statement = await plane.softwareStatements.sign({ software_id: `app-${Math.random().toString(36).slice(2)}`, tier: 'partner' });
-  const reg = await postJson(
-    `${plane.url}/register`,
-    publicRequest({
-      client_name: 'SME payments',
-      tier: 'partner',
-      scope,
-      data_classes: dataClasses,
-      contacts,
-      purpose: 'Initiate supplier payments on behalf of SME customers',
-      token_endpoint_auth_method: 'private_key_jwt',
-      jwks: { keys: [jwk] },
-      software_statement: statement,
-    }),
-  );
+  const reg = await registerPartner(plane, { scope, data_classes: dataClasses, contacts });
   expect(reg.status).toBe(202);
-  return { reg, clientId: String(reg.json['client_id']), privateKey: pair.privateKey };
+  return { reg, clientId: reg.clientId, privateKey: reg.privateKey };
 }
 
 async function status(reg: { json: Record<string, unknown> }): Promise<Record<string, unknown>> {
@@ -155,19 +138,7 @@ describe('local mode over HTTP: review SLA', () => {
   });
 
   it('expires a request nobody decides within the SLA and tells the requester', async () => {
-    const statement = await fast.softwareStatements.sign({ software_id: 'slow', tier: 'partner' });
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    const reg = await postJson(
-      `${fast.url}/register`,
-      publicRequest({
-        tier: 'partner',
-        scope: 'accounts:read',
-        data_classes: ['confidential'],
-        token_endpoint_auth_method: 'private_key_jwt',
-        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] },
-        software_statement: statement,
-      }),
-    );
+    const reg = await registerPartner(fast, { scope: 'accounts:read', data_classes: ['confidential'] });
     const read = async () =>
       (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })).json()) as Record<string, unknown>;
     await expect.poll(async () => (await read())['status'], { timeout: 8000, interval: 250 }).toBe('expired');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { AccessError } from '../../lambdas/verifier/errors.js';
 import { createAccessTokenVerifier, type VerifiedAccess } from '../../lambdas/verifier/verify-access-token.js';
-import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+import { postJson, publicRequest, registerPartner, startTestPlane } from './local-mode.js';
 import { approveByEmail } from './review-flow.js';
 
 let plane: LocalControlPlane;
@@ -125,27 +125,14 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
   });
 
   it('requires DPoP for a high-risk consumer once approved by two reviewers', async () => {
-    const keys = await keyPair();
-    const statement = await plane.softwareStatements.sign({ software_id: 'sme-payments', tier: 'partner' });
-    const reg = await postJson(
-      `${plane.url}/register`,
-      publicRequest({
-        tier: 'partner',
-        scope: 'payments:initiate',
-        data_classes: ['payment'],
-        purpose: 'Initiate supplier payments on behalf of SME customers',
-        token_endpoint_auth_method: 'private_key_jwt',
-        jwks: { keys: [keys.jwk] },
-        software_statement: statement,
-      }),
-    );
+    const reg = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
     expect(reg.status).toBe(202);
-    const clientId = String(reg.json['client_id']);
+    const clientId = reg.clientId;
 
     await approveByEmail(plane, clientId, ['alice.reviewer@bank.example', 'bob.reviewer@bank.example']);
     await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
 
-    const config = await configFor(clientId, keys.privateKey, String(keys.jwk['kid']));
+    const config = await configFor(clientId, reg.privateKey, reg.kid);
     await expect(oidc.clientCredentialsGrant(config, { scope: 'payments:initiate' })).rejects.toMatchObject({ error: 'invalid_dpop_proof' });
     const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
     const tokens = await oidc.clientCredentialsGrant(config, { scope: 'payments:initiate' }, { DPoP: dpop });
