@@ -67,6 +67,11 @@ export interface SigningKey {
   readonly kid: string;
   readonly privateJwk: Readonly<Record<string, unknown>>;
   readonly publicJwk: Readonly<Record<string, unknown>>;
+  /**
+   * ISO time from which the key may sign. A rotated-in key is published first and signs only once resource servers
+   * have had time to fetch it; until then the previous key keeps signing. Absent: signs at once.
+   */
+  readonly activatesAt?: string | undefined;
 }
 
 /** What the vault holds for token signing: the key that signs now and every key still to be published. */
@@ -74,6 +79,24 @@ export interface SigningKeySet {
   readonly current: SigningKey;
   /** Keys published in JWKS besides the current one (pending before they sign, previous until their tokens expire). */
   readonly published: readonly SigningKey[];
+  /** The key being rotated in (Secrets Manager AWSPENDING), if a rotation is under way. */
+  readonly pending?: SigningKey | undefined;
+  /** The key that signed before the current one (AWSPREVIOUS). */
+  readonly previous?: SigningKey | undefined;
+}
+
+/** Secrets Manager's staging labels, used the same way by the local store. */
+export const STAGES = { current: 'AWSCURRENT', pending: 'AWSPENDING', previous: 'AWSPREVIOUS' } as const;
+
+/** A secret with versions and staging labels: Secrets Manager in AWS, a file in local mode. Rotation steps use it. */
+export interface StagedSecret {
+  versions(): Promise<ReadonlyArray<{ readonly versionId: string; readonly stages: readonly string[] }>>;
+  /** The value of a version or of the version holding a stage; undefined when there is none. */
+  read(selector: { readonly versionId: string } | { readonly stage: string }): Promise<string | undefined>;
+  /** Stores a new version labelled AWSPENDING (idempotent for the same version id and value). */
+  putPending(versionId: string, value: string): Promise<void>;
+  /** Moves AWSCURRENT from `fromVersionId` to `versionId`; the old current becomes AWSPREVIOUS. */
+  promote(versionId: string, fromVersionId: string): Promise<void>;
 }
 
 /** Vault port: signing keys (Secrets Manager in AWS, a file in local mode). */

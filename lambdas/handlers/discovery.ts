@@ -1,6 +1,6 @@
 import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
 import type { Services } from '../core/services.js';
-import { SIGNING_ALG, SigningKeyCache } from '../core/tokens/signing-keys.js';
+import { SIGNING_ALG, signingKeysFor } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { publicJson } from './http/respond.js';
@@ -33,7 +33,7 @@ export function serverMetadata(services: Services): Record<string, unknown> {
 
 /** GET /.well-known/jwks.json and /.well-known/oauth-authorization-server. */
 export function createDiscoveryHandler(services: Services): HttpLambda {
-  const keys = new SigningKeyCache(services.vault, services.clock, 60_000);
+  const keys = signingKeysFor(services, 60_000);
   return httpHandler(services, async (event) => {
     if (event.resource === '/.well-known/jwks.json') return publicJson(await keys.jwks(), 300);
     if (event.resource === '/.well-known/oauth-authorization-server') return publicJson(serverMetadata(services), 3600);

@@ -4,7 +4,7 @@ import { transition } from '../core/consumer/transition.js';
 import type { Services } from '../core/services.js';
 import { outcomeEmail } from '../core/review/emails.js';
 import { requestApproval } from '../core/review/request-approval.js';
-import { SigningKeyCache } from '../core/tokens/signing-keys.js';
+import { signingKeysFor } from '../core/tokens/signing-keys.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -32,7 +32,7 @@ function denialComment(cause: string | undefined): string {
 
 /** Runs one step of the review workflow; every step is idempotent because Step Functions retries. */
 export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<{ status: string }> {
-  const keys = new SigningKeyCache(services.vault, services.clock);
+  const keys = signingKeysFor(services);
   const to = async (clientId: string, status: 'active' | 'denied' | 'expired' | 'failed', event: Parameters<typeof transition>[1]['event'], data: Record<string, unknown>, outcomeReason?: string) =>
     (
       await transition(services, {

@@ -6,7 +6,7 @@ import { requestFacts } from '../core/review/emails.js';
 import { ReviewError } from '../core/review/errors.js';
 import { escapeHtml, page } from '../core/review/html.js';
 import type { Services } from '../core/services.js';
-import { SigningKeyCache } from '../core/tokens/signing-keys.js';
+import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -74,7 +74,7 @@ function errorPage(error: unknown): APIGatewayProxyResult {
 
 /** GET /reviews/{review_id}?t=… shows a request (and never changes state); POST records the reviewer's decision. */
 export function createReviewHandler(services: Services): HttpLambda {
-  const keys = new SigningKeyCache(services.vault, services.clock);
+  const keys = signingKeysFor(services);
   const basePath = new URL(services.config.issuer).pathname.replace(/\/$/, '');
   const origin = new URL(services.config.issuer).origin;
   const secure = services.config.issuer.startsWith('https://');

@@ -1,4 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,8 @@ import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
 import { loadPolicyFile } from '../../core/policy/load.js';
+import { rotateSigningKeyFully } from '../../core/rotation/signing-key-rotation.js';
+import { previousOverlapMs } from '../../core/tokens/signing-keys.js';
 import type { Clock, Email } from '../../core/ports.js';
 import type { Log, Services } from '../../core/services.js';
 import { HTTP_HANDLER_FACTORIES } from '../../handlers/http-handlers.js';
@@ -55,6 +58,8 @@ export interface LocalControlPlane {
   readonly softwareStatements: SoftwareStatementSigner;
   readonly workflow: LocalWorkflow;
   readonly tableName: string;
+  /** Rotates the signing key with the same four steps Secrets Manager runs; returns the new version id. */
+  rotateSigningKey(publishDelaySeconds?: number): Promise<string>;
   /** The local table's client, for tools and tests that look inside. */
   readonly documentClient: DynamoDBDocumentClient;
   close(): Promise<void>;
@@ -117,6 +122,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     reviewers: options.reviewers ?? LOCAL_REVIEWERS,
   };
 
+  const vault = new FileVault(dataDir && join(dataDir, 'signing-keys.json'));
   let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;
   const workflow = new LocalWorkflow({
     definitionFile: join(ROOT, 'statemachines', 'onboarding.asl.json'),
@@ -127,7 +133,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   });
   const services: Services = {
     registry: new DynamoRegistry({ tableName, documentClient: dynamo.documentClient }),
-    vault: new FileVault(dataDir && join(dataDir, 'signing-keys.json')),
+    vault,
     workflow,
     mailer: new OutboxMailer({ dir: outboxDir, from: 'gatehouse@localhost', ...(options.onEmail ? { onSend: options.onEmail } : {}) }),
     clock,
@@ -149,6 +155,12 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     workflow,
     tableName,
     documentClient: dynamo.documentClient,
+    rotateSigningKey: async (publishDelaySeconds = 900) => {
+      await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
+      const token = randomUUID();
+      await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log });
+      return token;
+    },
     close: async () => {
       await http.close();
       await dynamo.close();

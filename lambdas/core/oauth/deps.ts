@@ -1,5 +1,5 @@
 import type { Services } from '../services.js';
-import { SigningKeyCache } from '../tokens/signing-keys.js';
+import { signingKeysFor, type SigningKeyCache } from '../tokens/signing-keys.js';
 import { ConsumerCache } from './consumer-cache.js';
 
 /** The per-instance caches every OAuth endpoint keeps: consumer records and signing keys. */
@@ -12,6 +12,6 @@ export interface OAuthDeps {
 export function createOAuthDeps(services: Services): OAuthDeps {
   return {
     consumers: new ConsumerCache(services.registry, services.clock, services.config.consumerCacheMs),
-    keys: new SigningKeyCache(services.vault, services.clock),
+    keys: signingKeysFor(services),
   };
 }

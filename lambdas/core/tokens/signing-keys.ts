@@ -1,58 +1,101 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Clock, SigningKeySet, Vault } from '../ports.js';
+import type { Clock, SigningKey, SigningKeySet, Vault } from '../ports.js';
 
 export const SIGNING_ALG = 'ES256';
 
+const parseTime = (iso: string | undefined): number => (iso === undefined ? Number.NEGATIVE_INFINITY : Date.parse(iso));
+
+export interface SigningKeyCacheOptions {
+  /** How long a vault read is reused. @default 5 minutes */
+  readonly maxAgeMs?: number;
+  /**
+   * How long the previous key stays published after the current one starts signing: at least the longest access-token
+   * lifetime, so every token it signed can still be verified. @default 1 hour 5 minutes
+   */
+  readonly previousOverlapMs?: number;
+}
+
 /**
- * Reads signing keys from the vault through a short cache, so the token path makes no vault call per request.
- * A rotation is picked up within `maxAgeMs`.
+ * Reads signing keys from the vault through a short cache, so the token path makes no vault call per request, and
+ * applies the rotation rules: a key signs only from its `activatesAt` (until then the previous key signs), and the
+ * previous key stays in JWKS until every token it signed has expired. A rotation is picked up within `maxAgeMs`.
  */
 export class SigningKeyCache {
   readonly #vault: Vault;
   readonly #clock: Clock;
   readonly #maxAgeMs: number;
-  #loaded: { at: number; set: SigningKeySet; key: CryptoKey } | undefined;
-  #loading: Promise<{ at: number; set: SigningKeySet; key: CryptoKey }> | undefined;
+  readonly #overlapMs: number;
+  readonly #imported = new Map<string, CryptoKey>();
+  #loaded: { at: number; set: SigningKeySet } | undefined;
+  #loading: Promise<SigningKeySet> | undefined;
 
-  constructor(vault: Vault, clock: Clock, maxAgeMs = 5 * 60_000) {
+  constructor(vault: Vault, clock: Clock, options: number | SigningKeyCacheOptions = {}) {
+    const o = typeof options === 'number' ? { maxAgeMs: options } : options;
     this.#vault = vault;
     this.#clock = clock;
-    this.#maxAgeMs = maxAgeMs;
+    this.#maxAgeMs = o.maxAgeMs ?? 5 * 60_000;
+    this.#overlapMs = o.previousOverlapMs ?? 65 * 60_000;
   }
 
   /** The key that signs now, with its `kid`. */
   async current(): Promise<{ kid: string; key: CryptoKey }> {
-    const loaded = await this.#load();
-    return { kid: loaded.set.current.kid, key: loaded.key };
+    const set = await this.#load();
+    const now = this.#clock.now().getTime();
+    const signer = parseTime(set.current.activatesAt) > now && set.previous ? set.previous : set.current;
+    let key = this.#imported.get(signer.kid);
+    if (!key) {
+      key = (await importJWK({ ...(signer.privateJwk as JWK), alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
+      this.#imported.clear(); // keep only live keys
+      this.#imported.set(signer.kid, key);
+    }
+    return { kid: signer.kid, key };
   }
 
-  /** The JWKS to publish: the current key and every other key the vault still publishes. */
+  /** The JWKS to publish: current and pending keys, and the previous key while tokens it signed may still be alive. */
   async jwks(): Promise<{ keys: JWK[] }> {
-    const { set } = await this.#load();
+    const set = await this.#load();
+    const now = this.#clock.now().getTime();
+    const previousRetired = set.previous !== undefined && now >= parseTime(set.current.activatesAt) + this.#overlapMs;
     const seen = new Set<string>();
     const keys: JWK[] = [];
-    for (const k of [set.current, ...set.published]) {
-      if (seen.has(k.kid)) continue;
+    const publish = (k: SigningKey) => {
+      if (seen.has(k.kid)) return;
       seen.add(k.kid);
-      keys.push({ ...(k.publicJwk as JWK), kid: k.kid, alg: SIGNING_ALG, use: 'sig' });
-    }
+      // Only the public EC members are published, whatever else the stored JWK carries.
+      const { kty, crv, x, y } = k.publicJwk as JWK;
+      keys.push({ kty, crv, x, y, kid: k.kid, alg: SIGNING_ALG, use: 'sig' });
+    };
+    publish(set.current);
+    for (const k of set.published) if (!(previousRetired && k.kid === set.previous?.kid)) publish(k);
     return { keys };
   }
 
-  async #load(): Promise<{ at: number; set: SigningKeySet; key: CryptoKey }> {
+  async #load(): Promise<SigningKeySet> {
     const now = this.#clock.now().getTime();
-    if (this.#loaded && now - this.#loaded.at < this.#maxAgeMs) return this.#loaded;
+    if (this.#loaded && now - this.#loaded.at < this.#maxAgeMs) return this.#loaded.set;
     // One vault read at a time, however many requests arrive while it runs.
     this.#loading ??= (async () => {
       try {
         const set = await this.#vault.getSigningKeys();
-        const key = (await importJWK({ ...(set.current.privateJwk as JWK), alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
-        this.#loaded = { at: now, set, key };
-        return this.#loaded;
+        this.#loaded = { at: now, set };
+        return set;
       } finally {
         this.#loading = undefined;
       }
     })();
     return this.#loading;
   }
+}
+
+/** How long a previous key stays published: the policy's longest access-token lifetime plus 5 minutes of skew. */
+export function previousOverlapMs(policy: { readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number }> } }): number {
+  return (Math.max(...Object.values(policy.document.risks).map((r) => r.accessTokenTtlSeconds)) + 300) * 1000;
+}
+
+/** A key cache for a deployment: the previous key outlives the longest access-token lifetime the policy grants. */
+export function signingKeysFor(
+  services: { readonly vault: Vault; readonly clock: Clock; readonly policy: { readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number }> } } },
+  maxAgeMs?: number,
+): SigningKeyCache {
+  return new SigningKeyCache(services.vault, services.clock, { ...(maxAgeMs === undefined ? {} : { maxAgeMs }), previousOverlapMs: previousOverlapMs(services.policy) });
 }

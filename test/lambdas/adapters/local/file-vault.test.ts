@@ -20,7 +20,7 @@ describe('FileVault', () => {
     const first = await vault.getSigningKeys();
     const second = await vault.getSigningKeys();
 
-    expect(second).toBe(first);
+    expect(second).toEqual(first);
     expect(first.published).toEqual([]);
     expect(first.current.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: first.current.kid });
     expect(first.current.publicJwk).not.toHaveProperty('d');
@@ -35,6 +35,10 @@ describe('FileVault', () => {
 
     expect(reloaded.current).toEqual(created.current);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ current: { kid: created.current.kid } });
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as { versions: Record<string, { value: string; stages: string[] }> };
+    const versions = Object.values(stored.versions);
+    expect(versions).toHaveLength(1);
+    expect(versions[0]!.stages).toEqual(['AWSCURRENT']);
+    expect(JSON.parse(versions[0]!.value)).toMatchObject({ kid: created.current.kid });
   });
 });

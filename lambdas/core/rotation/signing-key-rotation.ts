@@ -1,0 +1,98 @@
+import { jwtVerify, importJWK, SignJWT, type JWK } from 'jose';
+import { STAGES, type StagedSecret } from '../ports.js';
+import type { Log } from '../services.js';
+import { generateSigningKey, parseSigningKey } from '../tokens/generate-key.js';
+import { SIGNING_ALG } from '../tokens/signing-keys.js';
+import { RotationError } from './errors.js';
+
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+export interface RotationContext {
+  readonly secret: StagedSecret;
+  readonly now: Date;
+  /** How long a new key is published before it signs (resource servers' JWKS caches must see it first). */
+  readonly publishDelayMs: number;
+  /**
+   * How long the previous key must stay published after the current one starts signing (longest token lifetime plus
+   * skew). Secrets Manager keeps one AWSPREVIOUS, so a rotation sooner than this would drop a key whose tokens live.
+   */
+  readonly previousOverlapMs: number;
+  readonly log: Log;
+}
+
+/**
+ * One step of Secrets Manager's rotation protocol for the token-signing key. Every step is idempotent: Secrets Manager
+ * retries steps and may call one twice. A version that is already AWSCURRENT has nothing left to do.
+ */
+export async function rotateSigningKey(step: RotationStep, token: string, ctx: RotationContext): Promise<void> {
+  const versions = await ctx.secret.versions();
+  const current = versions.find((v) => v.stages.includes(STAGES.current));
+  if (!current) throw new RotationError('no_current_version', 'The secret has no AWSCURRENT version to rotate from.');
+  const version = versions.find((v) => v.versionId === token);
+  if (version?.stages.includes(STAGES.current)) {
+    ctx.log.info('rotation step skipped: version already current', { step, version: token });
+    return;
+  }
+  if (step !== 'createSecret' && !version?.stages.includes(STAGES.pending)) {
+    throw new RotationError('version_not_pending', `Version ${token} is not staged AWSPENDING.`);
+  }
+
+  switch (step) {
+    case 'createSecret': {
+      if ((await ctx.secret.read({ versionId: token })) !== undefined) return;
+      const currentKey = await ctx.secret.read({ versionId: current.versionId });
+      const activatesAt = currentKey === undefined ? undefined : safeActivation(currentKey);
+      if (activatesAt !== undefined && ctx.now.getTime() < activatesAt + ctx.previousOverlapMs) {
+        throw new RotationError(
+          'rotation_too_soon',
+          `The current key signs since ${new Date(activatesAt).toISOString()}; rotating before ${new Date(activatesAt + ctx.previousOverlapMs).toISOString()} would retire the previous key while its tokens live.`,
+        );
+      }
+      // Published (as AWSPENDING) from now on; it signs only from activatesAt, after JWKS caches have picked it up.
+      const key = await generateSigningKey(new Date(ctx.now.getTime() + ctx.publishDelayMs));
+      await ctx.secret.putPending(token, JSON.stringify(key));
+      ctx.log.info('signing key created', { version: token, kid: key.kid, activatesAt: key.activatesAt });
+      return;
+    }
+    case 'setSecret':
+      // Nothing outside the secret holds the key: JWKS is served from the secret itself.
+      return;
+    case 'testSecret': {
+      const text = await ctx.secret.read({ versionId: token });
+      try {
+        const key = parseSigningKey(text ?? '');
+        const privateKey = await importJWK({ ...(key.privateJwk as JWK), alg: SIGNING_ALG }, SIGNING_ALG);
+        const publicKey = await importJWK({ ...(key.publicJwk as JWK), alg: SIGNING_ALG }, SIGNING_ALG);
+        const probe = await new SignJWT({ probe: token }).setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid }).sign(privateKey);
+        const { payload } = await jwtVerify(probe, publicKey, { algorithms: [SIGNING_ALG] });
+        if (payload['probe'] !== token) throw new Error('probe mismatch');
+        if (key.activatesAt !== undefined && Number.isNaN(Date.parse(key.activatesAt))) throw new Error('activatesAt is not a date');
+      } catch (cause) {
+        throw new RotationError('test_failed', `The pending signing key does not sign and verify: ${(cause as Error).message}`, { cause });
+      }
+      return;
+    }
+    case 'finishSecret':
+      await ctx.secret.promote(token, current.versionId);
+      ctx.log.info('signing key promoted', { version: token, previous: current.versionId });
+      return;
+    default:
+      throw new RotationError('unknown_step', `Unknown rotation step ${String(step)}`);
+  }
+}
+
+/** When a stored key starts signing, or undefined (seeded keys sign at once; the placeholder is not a key). */
+function safeActivation(text: string): number | undefined {
+  try {
+    const at = parseSigningKey(text).activatesAt;
+    return at === undefined ? undefined : Date.parse(at);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the four steps in order, as Secrets Manager does (local mode and tests). */
+export async function rotateSigningKeyFully(token: string, ctx: RotationContext): Promise<void> {
+  for (const step of ROTATION_STEPS) await rotateSigningKey(step, token, ctx);
+}

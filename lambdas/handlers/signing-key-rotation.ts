@@ -1,0 +1,42 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { SecretsManagerStagedSecret } from '../adapters/aws/secrets-staged-secret.js';
+import { ROTATION_STEPS, rotateSigningKey } from '../core/rotation/signing-key-rotation.js';
+import type { Clock } from '../core/ports.js';
+import type { Log } from '../core/services.js';
+
+/** The event Secrets Manager sends a rotation function. */
+const RotationEventSchema = z.object({
+  SecretId: z.string().min(1),
+  ClientRequestToken: z.string().min(1),
+  Step: z.enum(ROTATION_STEPS),
+});
+
+export interface SigningKeyRotationOptions {
+  readonly client?: SecretsManagerClient;
+  readonly clock?: Clock;
+  readonly log: Log;
+  /** @default 900 seconds (JWKS cache max-age plus resource servers' key cache) */
+  readonly publishDelaySeconds?: number;
+  /** @default 3900 seconds (the default policy's longest token lifetime, 1 h, plus 5 min) */
+  readonly previousOverlapSeconds?: number;
+}
+
+/** Secrets Manager rotation function for the token-signing key (createSecret, setSecret, testSecret, finishSecret). */
+export function createSigningKeyRotationHandler(options: SigningKeyRotationOptions): (event: unknown) => Promise<void> {
+  for (const [name, value] of [['publishDelaySeconds', options.publishDelaySeconds], ['previousOverlapSeconds', options.previousOverlapSeconds]] as const) {
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new Error(`${name} must be a non-negative number of seconds, got ${value}`);
+  }
+  const client = options.client ?? new SecretsManagerClient({});
+  const clock = options.clock ?? { now: () => new Date() };
+  return async (event) => {
+    const e = RotationEventSchema.parse(event);
+    await rotateSigningKey(e.Step, e.ClientRequestToken, {
+      secret: new SecretsManagerStagedSecret(e.SecretId, client),
+      now: clock.now(),
+      publishDelayMs: (options.publishDelaySeconds ?? 900) * 1000,
+      previousOverlapMs: (options.previousOverlapSeconds ?? 3900) * 1000,
+      log: options.log,
+    });
+  };
+}

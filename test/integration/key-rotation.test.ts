@@ -1,0 +1,74 @@
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+
+const MINUTE = 60_000;
+let offset = 0;
+const clock = { now: () => new Date(Date.now() + offset) };
+let plane: LocalControlPlane;
+
+beforeAll(async () => {
+  plane = await startTestPlane({ clock });
+});
+afterAll(async () => {
+  await plane?.close();
+});
+
+async function jwks(): Promise<JSONWebKeySet> {
+  return (await (await fetch(`${plane.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+}
+
+async function token(basic: string): Promise<string> {
+  const res = await fetch(`${plane.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function verifiesWithServedJwks(jwt: string): Promise<boolean> {
+  try {
+    await jwtVerify(jwt, createLocalJWKSet(await jwks()), { issuer: plane.url, currentDate: clock.now() });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('local mode: signing-key rotation with overlap', () => {
+  it('publishes the new key before it signs, keeps old tokens verifiable, then retires the old key', async () => {
+    const reg = await postJson(`${plane.url}/register`, publicRequest());
+    const basic = Buffer.from(`${String(reg.json['client_id'])}:${String(reg.json['client_secret'])}`).toString('base64');
+    const oldToken = await token(basic);
+    const oldKid = decodeProtectedHeader(oldToken).kid!;
+
+    await plane.rotateSigningKey(15 * 60);
+    // A second rotation now would push the old key out of JWKS while its tokens live: refused.
+    await expect(plane.rotateSigningKey(15 * 60)).rejects.toMatchObject({ code: 'rotation_too_soon' });
+    offset += 6 * MINUTE; // past every cache age (key cache 5 min, JWKS cache 1 min)
+
+    // Published, not yet signing: the previous key still signs, both are in JWKS.
+    const during = (await jwks()).keys.map((k) => k.kid);
+    expect(during).toHaveLength(2);
+    expect(during).toContain(oldKid);
+    const newKid = during.find((k) => k !== oldKid)!;
+    expect(decodeProtectedHeader(await token(basic)).kid).toBe(oldKid);
+    expect(await verifiesWithServedJwks(oldToken)).toBe(true);
+
+    // Activated: new tokens carry the new kid; the old token still verifies through the served JWKS.
+    offset += 10 * MINUTE;
+    const newToken = await token(basic);
+    expect(decodeProtectedHeader(newToken).kid).toBe(newKid);
+    expect(await verifiesWithServedJwks(oldToken)).toBe(true);
+    expect(await verifiesWithServedJwks(newToken)).toBe(true);
+
+    // After the longest token lifetime (+5 min), the old key is gone from JWKS.
+    offset += 66 * MINUTE;
+    expect((await jwks()).keys.map((k) => k.kid)).toEqual([newKid]);
+    expect(await verifiesWithServedJwks(oldToken)).toBe(false);
+    expect(await verifiesWithServedJwks(await token(basic))).toBe(true);
+  });
+});

@@ -1,0 +1,415 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  InvalidParameterException,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+  type GetSecretValueCommandInput,
+  type PutSecretValueCommandInput,
+  type UpdateSecretVersionStageCommandInput,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import type { SigningKey } from '../../../lambdas/core/ports.js';
+import { RotationError } from '../../../lambdas/core/rotation/errors.js';
+import { generateSigningKey, parseSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
+import { createSigningKeyRotationHandler } from '../../../lambdas/handlers/signing-key-rotation.js';
+import { AWS_TEST_CLIENT_CONFIG, HOUR_MS, NOW, recordingLog, TestClock } from '../fixtures.js';
+
+const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-signing-key-AbCdEf';
+const CURRENT_ID = '11111111-1111-4111-8111-111111111111';
+const PREVIOUS_ID = '00000000-0000-4000-8000-000000000000';
+const TOKEN = '22222222-2222-4222-8222-222222222222';
+const MINUTE_MS = 60_000;
+const PUBLISH_DELAY_MS = 900_000; // the handler's default
+const OVERLAP_MS = 3_900_000; // the handler's default
+
+const sm = mockClient(SecretsManagerClient);
+
+type Step = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+interface Version {
+  value?: string | undefined;
+  stages: string[];
+}
+
+const notFound = (message: string) => new ResourceNotFoundException({ message, $metadata: {} });
+
+/**
+ * One Secrets Manager secret behind the mocked client: DescribeSecret lists its versions, GetSecretValue reads one by
+ * id or stage (ResourceNotFoundException when absent or without a value), PutSecretValue and UpdateSecretVersionStage
+ * move labels as Secrets Manager does. Tests then assert on the commands the handler sent.
+ */
+function simulateSecret(initial: Record<string, Version>): Map<string, Version> {
+  const versions = new Map(Object.entries(initial).map(([id, v]) => [id, { value: v.value, stages: [...v.stages] }]));
+  sm.on(DescribeSecretCommand).callsFake(() => ({
+    ARN: SECRET_ID,
+    RotationEnabled: true,
+    VersionIdsToStages: Object.fromEntries([...versions].map(([id, v]) => [id, [...v.stages]])),
+  }));
+  sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
+    const entry =
+      input.VersionId !== undefined
+        ? [input.VersionId, versions.get(input.VersionId)] as const
+        : [...versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
+    const [id, version] = entry ?? [];
+    if (!version || version.value === undefined) throw notFound("Secrets Manager can't find the specified secret value");
+    return { ARN: SECRET_ID, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+  });
+  sm.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => {
+    const id = input.ClientRequestToken!;
+    const existing = versions.get(id);
+    if (existing?.value !== undefined) {
+      if (existing.value !== input.SecretString) throw new ResourceExistsException({ message: 'version exists with another value', $metadata: {} });
+      return { ARN: SECRET_ID, VersionId: id };
+    }
+    const stages = input.VersionStages ?? ['AWSCURRENT'];
+    for (const v of versions.values()) v.stages = v.stages.filter((s) => !stages.includes(s));
+    versions.set(id, { value: input.SecretString, stages: [...new Set([...(existing?.stages ?? []), ...stages])] });
+    return { ARN: SECRET_ID, VersionId: id, VersionStages: stages };
+  });
+  sm.on(UpdateSecretVersionStageCommand).callsFake((input: UpdateSecretVersionStageCommandInput) => {
+    const stage = input.VersionStage!;
+    const from = input.RemoveFromVersionId === undefined ? undefined : versions.get(input.RemoveFromVersionId);
+    const to = versions.get(input.MoveToVersionId!);
+    if (!to || (input.RemoveFromVersionId !== undefined && !from?.stages.includes(stage))) {
+      throw new InvalidParameterException({ message: 'The staging label is not attached to RemoveFromVersionId', $metadata: {} });
+    }
+    if (stage === 'AWSCURRENT' && from) {
+      for (const v of versions.values()) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+      from.stages.push('AWSPREVIOUS');
+    }
+    if (from) from.stages = from.stages.filter((s) => s !== stage);
+    to.stages.push(stage);
+    return { ARN: SECRET_ID };
+  });
+  return versions;
+}
+
+/** Every command sent, in order, as [command name, input]. */
+function sent(): Array<[string, object]> {
+  return sm.calls().map((call) => {
+    const command = call.args[0] as { constructor: { name: string }; input: object };
+    return [command.constructor.name, command.input];
+  });
+}
+
+const describeSecret: [string, object] = ['DescribeSecretCommand', { SecretId: SECRET_ID }];
+const getVersion = (versionId: string): [string, object] => ['GetSecretValueCommand', { SecretId: SECRET_ID, VersionId: versionId }];
+
+function stagesOf(versions: Map<string, Version>): Record<string, string[]> {
+  return Object.fromEntries([...versions].map(([id, v]) => [id, [...v.stages].sort()]));
+}
+
+function handlerAt(clock = new TestClock()) {
+  const log = recordingLog();
+  const handler = createSigningKeyRotationHandler({ client: new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG), clock, log });
+  return { handler, log, clock };
+}
+
+const event = (Step: Step, ClientRequestToken = TOKEN) => ({ SecretId: SECRET_ID, ClientRequestToken, Step });
+
+let seeded: SigningKey; // the key the stack's custom resource wrote: no activatesAt, signs at once
+let previous: SigningKey;
+let pendingKey: SigningKey;
+
+beforeAll(async () => {
+  [seeded, previous, pendingKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey(new Date(NOW.getTime() + PUBLISH_DELAY_MS))]);
+});
+
+/** AWSCURRENT holds the seeded key; RotateSecret has staged TOKEN as AWSPENDING without a value yet. */
+function rotationStarted(): Map<string, Version> {
+  return simulateSecret({
+    [PREVIOUS_ID]: { value: 'Qx7#generated-placeholder', stages: ['AWSPREVIOUS'] },
+    [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] },
+    [TOKEN]: { stages: ['AWSPENDING'] },
+  });
+}
+
+/** As rotationStarted, after createSecret stored `value` in the pending version. */
+function pendingWith(value: string): Map<string, Version> {
+  return simulateSecret({
+    [PREVIOUS_ID]: { value: 'Qx7#generated-placeholder', stages: ['AWSPREVIOUS'] },
+    [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] },
+    [TOKEN]: { value, stages: ['AWSPENDING'] },
+  });
+}
+
+describe('createSigningKeyRotationHandler', () => {
+  afterEach(() => {
+    sm.reset();
+  });
+
+  describe('createSecret', () => {
+    it('stores a new ES256 key pair as AWSPENDING that activates after the publish delay', async () => {
+      const versions = rotationStarted();
+
+      await handlerAt().handler(event('createSecret'));
+
+      const calls = sent();
+      expect(calls.slice(0, 3)).toEqual([describeSecret, getVersion(TOKEN), getVersion(CURRENT_ID)]);
+      expect(calls).toHaveLength(4);
+      const [name, input] = calls[3]!;
+      expect(name).toBe('PutSecretValueCommand');
+      expect(input).toEqual({ SecretId: SECRET_ID, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'], SecretString: expect.any(String) });
+
+      const key = parseSigningKey((input as PutSecretValueCommandInput).SecretString!);
+      expect(key.activatesAt).toBe(new Date(NOW.getTime() + PUBLISH_DELAY_MS).toISOString());
+      expect(key.kid).not.toBe(seeded.kid);
+      expect(key.privateJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: key.kid, d: expect.any(String) });
+      expect(key.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: key.kid });
+      expect(key.publicJwk).not.toHaveProperty('d');
+      // The halves belong together: what the private key signs, the public key verifies.
+      const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(await importJWK(key.privateJwk as JWK, 'ES256'));
+      await expect(jwtVerify(jwt, await importJWK(key.publicJwk as JWK, 'ES256'))).resolves.toBeDefined();
+      // AWSCURRENT is untouched.
+      expect(stagesOf(versions)).toEqual({ [PREVIOUS_ID]: ['AWSPREVIOUS'], [CURRENT_ID]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] });
+    });
+
+    it('takes the publish delay from its options', async () => {
+      rotationStarted();
+      const handler = createSigningKeyRotationHandler({
+        client: new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG),
+        clock: new TestClock(),
+        log: recordingLog(),
+        publishDelaySeconds: 60,
+      });
+
+      await handler(event('createSecret'));
+
+      const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+      expect(parseSigningKey(put.SecretString!).activatesAt).toBe(new Date(NOW.getTime() + 60_000).toISOString());
+    });
+
+    it('sends no PutSecretValue when the token version already holds a value (a retried step)', async () => {
+      const versions = pendingWith(JSON.stringify(pendingKey));
+
+      await handlerAt().handler(event('createSecret'));
+
+      expect(sent()).toEqual([describeSecret, getVersion(TOKEN)]);
+      expect(versions.get(TOKEN)!.value).toBe(JSON.stringify(pendingKey));
+    });
+
+    it('stores the key once when Secrets Manager calls the step twice', async () => {
+      rotationStarted();
+      const { handler } = handlerAt();
+
+      await handler(event('createSecret'));
+      await handler(event('createSecret'));
+
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      expect(sent().slice(4)).toEqual([describeSecret, getVersion(TOKEN)]);
+    });
+
+    it('sends nothing but DescribeSecret for a token that is already AWSCURRENT', async () => {
+      simulateSecret({ [TOKEN]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] } });
+
+      await handlerAt().handler(event('createSecret'));
+
+      expect(sent()).toEqual([describeSecret]);
+    });
+
+    it('refuses with rotation_too_soon while the previous key may still verify live tokens', async () => {
+      const activatesAt = new Date(NOW.getTime() - OVERLAP_MS + 1);
+      const current = await generateSigningKey(activatesAt);
+      simulateSecret({
+        [PREVIOUS_ID]: { value: JSON.stringify(previous), stages: ['AWSPREVIOUS'] },
+        [CURRENT_ID]: { value: JSON.stringify(current), stages: ['AWSCURRENT'] },
+        [TOKEN]: { stages: ['AWSPENDING'] },
+      });
+
+      await expect(handlerAt().handler(event('createSecret'))).rejects.toMatchObject({ name: 'RotationError', code: 'rotation_too_soon' });
+
+      expect(sent()).toEqual([describeSecret, getVersion(TOKEN), getVersion(CURRENT_ID)]);
+    });
+
+    it('rotates once the previous key has outlived the overlap since the current key activated', async () => {
+      const current = await generateSigningKey(new Date(NOW.getTime() - OVERLAP_MS));
+      simulateSecret({
+        [PREVIOUS_ID]: { value: JSON.stringify(previous), stages: ['AWSPREVIOUS'] },
+        [CURRENT_ID]: { value: JSON.stringify(current), stages: ['AWSCURRENT'] },
+        [TOKEN]: { stages: ['AWSPENDING'] },
+      });
+
+      await handlerAt().handler(event('createSecret'));
+
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('setSecret', () => {
+    it('sends nothing beyond DescribeSecret', async () => {
+      const versions = pendingWith(JSON.stringify(pendingKey));
+
+      await handlerAt().handler(event('setSecret'));
+
+      expect(sent()).toEqual([describeSecret]);
+      expect(versions.get(TOKEN)!.stages).toEqual(['AWSPENDING']);
+    });
+  });
+
+  describe('testSecret', () => {
+    it('passes a pending key that signs and verifies', async () => {
+      pendingWith(JSON.stringify(pendingKey));
+
+      await expect(handlerAt().handler(event('testSecret'))).resolves.toBeUndefined();
+
+      expect(sent()).toEqual([describeSecret, getVersion(TOKEN)]);
+    });
+
+    it.each([
+      ['a value that is not JSON', () => '{"kid":'],
+      ['JSON that is not a signing key', () => JSON.stringify({ kid: pendingKey.kid })],
+      ['a private key that does not match the public key', () => JSON.stringify({ ...pendingKey, privateJwk: { ...previous.privateJwk, kid: pendingKey.kid } })],
+      ['a public key that carries the private key', () => JSON.stringify({ ...pendingKey, publicJwk: pendingKey.privateJwk })],
+      ['a key on another curve', () => JSON.stringify({ ...pendingKey, publicJwk: { ...pendingKey.publicJwk, crv: 'P-384' } })],
+      ['an activatesAt that is not a date', () => JSON.stringify({ ...pendingKey, activatesAt: 'next tuesday-ish' })],
+    ])('fails with test_failed and leaves AWSCURRENT alone for %s', async (_, value) => {
+      const versions = pendingWith(value());
+
+      const failure = handlerAt().handler(event('testSecret'));
+
+      await expect(failure).rejects.toBeInstanceOf(RotationError);
+      await expect(failure).rejects.toMatchObject({ code: 'test_failed' });
+      expect(sent()).toEqual([describeSecret, getVersion(TOKEN)]);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+      expect(stagesOf(versions)[CURRENT_ID]).toEqual(['AWSCURRENT']);
+    });
+
+    it('fails with test_failed when the pending version holds no value yet', async () => {
+      rotationStarted();
+
+      await expect(handlerAt().handler(event('testSecret'))).rejects.toMatchObject({ code: 'test_failed' });
+
+      expect(sent()).toEqual([describeSecret, getVersion(TOKEN)]);
+    });
+
+    it('fails with test_failed for an activatesAt that is not a string', async () => {
+      pendingWith(JSON.stringify({ ...pendingKey, activatesAt: 1_800_000_000_000 }));
+
+      await expect(handlerAt().handler(event('testSecret'))).rejects.toMatchObject({ code: 'test_failed' });
+    });
+
+    it.each([
+      ['unknown to the secret', {}],
+      ['staged AWSPREVIOUS only', { [TOKEN]: { value: JSON.stringify(pendingKey), stages: ['AWSPREVIOUS'] } }],
+      ['present without a label', { [TOKEN]: { value: JSON.stringify(pendingKey), stages: [] } }],
+    ])('fails with version_not_pending for a token %s', async (_, extra: Record<string, Version>) => {
+      simulateSecret({ [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] }, ...extra });
+
+      await expect(handlerAt().handler(event('testSecret'))).rejects.toMatchObject({ name: 'RotationError', code: 'version_not_pending' });
+
+      expect(sent()).toEqual([describeSecret]);
+    });
+  });
+
+  describe('finishSecret', () => {
+    it('moves AWSCURRENT from the current version to the token', async () => {
+      const versions = pendingWith(JSON.stringify(pendingKey));
+
+      await handlerAt().handler(event('finishSecret'));
+
+      expect(sent()).toEqual([
+        describeSecret,
+        ['UpdateSecretVersionStageCommand', { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_ID }],
+      ]);
+      expect(stagesOf(versions)).toMatchObject({ [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
+    });
+
+    it('promotes once when called twice', async () => {
+      pendingWith(JSON.stringify(pendingKey));
+      const { handler } = handlerAt();
+
+      await handler(event('finishSecret'));
+      await handler(event('finishSecret'));
+
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+      expect(sent().map(([name]) => name)).toEqual(['DescribeSecretCommand', 'UpdateSecretVersionStageCommand', 'DescribeSecretCommand']);
+    });
+
+    it('fails with version_not_pending for a token that was never staged', async () => {
+      simulateSecret({ [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] } });
+
+      await expect(handlerAt().handler(event('finishSecret'))).rejects.toMatchObject({ code: 'version_not_pending' });
+
+      expect(sent()).toEqual([describeSecret]);
+    });
+  });
+
+  it('runs the four steps in order to a promoted key that signs after the publish delay', async () => {
+    const versions = rotationStarted();
+    const { handler } = handlerAt();
+
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await handler(event(step));
+
+    expect(sent().map(([name]) => name)).toEqual([
+      'DescribeSecretCommand',
+      'GetSecretValueCommand',
+      'GetSecretValueCommand',
+      'PutSecretValueCommand',
+      'DescribeSecretCommand',
+      'DescribeSecretCommand',
+      'GetSecretValueCommand',
+      'DescribeSecretCommand',
+      'UpdateSecretVersionStageCommand',
+    ]);
+    expect(stagesOf(versions)).toEqual({ [PREVIOUS_ID]: [], [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
+    expect(parseSigningKey(versions.get(TOKEN)!.value!).activatesAt).toBe(new Date(NOW.getTime() + PUBLISH_DELAY_MS).toISOString());
+  });
+
+  it.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)(
+    'fails %s with no_current_version when no version is AWSCURRENT',
+    async (step) => {
+      simulateSecret({ [TOKEN]: { value: JSON.stringify(pendingKey), stages: ['AWSPENDING'] } });
+
+      await expect(handlerAt().handler(event(step))).rejects.toMatchObject({ name: 'RotationError', code: 'no_current_version' });
+
+      expect(sent()).toEqual([describeSecret]);
+    },
+  );
+
+  it.each([
+    ['a missing Step', { SecretId: SECRET_ID, ClientRequestToken: TOKEN }],
+    ['an unknown Step', { SecretId: SECRET_ID, ClientRequestToken: TOKEN, Step: 'rollbackSecret' }],
+    ['an empty ClientRequestToken', { SecretId: SECRET_ID, ClientRequestToken: '', Step: 'createSecret' }],
+    ['a missing SecretId', { ClientRequestToken: TOKEN, Step: 'createSecret' }],
+    ['no object at all', null],
+  ])('refuses %s before sending anything', async (_, invalid) => {
+    rotationStarted();
+
+    await expect(handlerAt().handler(invalid)).rejects.toBeInstanceOf(ZodError);
+
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  it('accepts the extra fields Secrets Manager sends with the event', async () => {
+    pendingWith(JSON.stringify(pendingKey));
+
+    await handlerAt().handler({ ...event('setSecret'), RotationToken: 'cross-account-rotation-token' });
+
+    expect(sent()).toEqual([describeSecret]);
+  });
+
+  it('propagates a Secrets Manager failure', async () => {
+    rotationStarted();
+    sm.on(PutSecretValueCommand).rejects(new Error('AccessDeniedException'));
+
+    await expect(handlerAt().handler(event('createSecret'))).rejects.toThrow('AccessDeniedException');
+  });
+
+  it('reads the clock on each invocation', async () => {
+    rotationStarted();
+    const clock = new TestClock();
+    const { handler } = handlerAt(clock);
+    clock.advance(2 * HOUR_MS + 5 * MINUTE_MS);
+
+    await handler(event('createSecret'));
+
+    const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+    expect(parseSigningKey(put.SecretString!).activatesAt).toBe(new Date(NOW.getTime() + 2 * HOUR_MS + 5 * MINUTE_MS + PUBLISH_DELAY_MS).toISOString());
+  });
+});
