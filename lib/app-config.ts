@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { StackProps } from 'aws-cdk-lib';
+import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
@@ -8,6 +8,7 @@ import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.j
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
 import { domainOf, identityCovers } from './mail-sender.js';
+import { MAX_KEY_PUBLISH_DELAY, previousKeyOverlap } from './signing-key.js';
 
 /**
  * Committed example of the commercial side's software-statement JWKS (one public EC P-256 key whose private half was
@@ -72,6 +73,12 @@ export const AppContextSchema = z.object({
     z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' }),
   ),
   createSesIdentity: optional(flag).default(false),
+  /** How often Secrets Manager rotates the token-signing key, in days. */
+  signingKeyRotationDays: optional(z.coerce.number({ error: 'must be a whole number of days from 1 to 365' }).int().min(1).max(365)).default(30),
+  /** How long a new signing key is published in JWKS before it signs, in seconds. */
+  signingKeyPublishDelaySeconds: optional(
+    z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
+  ).default(900),
 }).superRefine((context, ctx) => {
   if (context.sesIdentity !== undefined && !identityCovers(context.sesIdentity, context.mailFrom)) {
     ctx.addIssue({
@@ -126,6 +133,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
   }
   const context = parsed.data;
   const policy = loadPolicyFile(resolve(cwd, context.policyFile));
+  checkRotationTiming(context.signingKeyRotationDays, context.signingKeyPublishDelaySeconds, policy);
   return {
     policy,
     reviewers: loadReviewers(context.reviewers, policy, cwd),
@@ -140,6 +148,8 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     apiThrottlingRateLimit: context.apiThrottleRateLimit,
     apiThrottlingBurstLimit: context.apiThrottleBurstLimit,
     logRetention: retentionFromDays(context.logRetentionDays),
+    signingKeyRotation: Duration.days(context.signingKeyRotationDays),
+    signingKeyPublishDelay: Duration.seconds(context.signingKeyPublishDelaySeconds),
   };
 }
 
@@ -192,6 +202,21 @@ export function loadReviewers(value: string | Readonly<Record<string, unknown>>,
     );
   }
   return groups;
+}
+
+/**
+ * The next scheduled rotation must come after the new key has started signing (the publish delay) and the previous key's
+ * tokens have expired (the policy's overlap): the rotation function refuses to rotate sooner, so such a schedule would
+ * only ever raise the rotation alarm.
+ */
+function checkRotationTiming(rotationDays: number, publishDelaySeconds: number, policy: LoadedPolicy): void {
+  const overlapSeconds = previousKeyOverlap(policy).toSeconds();
+  const rotationSeconds = rotationDays * 86_400;
+  if (publishDelaySeconds + overlapSeconds >= rotationSeconds) {
+    throw new AppConfigError(`The signing-key rotation settings do not fit the policy ${policy.version}`, [
+      `signingKeyRotationDays: ${rotationDays} day${rotationDays === 1 ? '' : 's'} (${rotationSeconds} s) must exceed signingKeyPublishDelaySeconds (${publishDelaySeconds} s) plus the previous-key overlap (${overlapSeconds} s: the policy's longest access-token lifetime + 5 min), or every scheduled rotation is refused as too soon`,
+    ]);
+  }
 }
 
 /** Reads a JWKS of public signing keys. */

@@ -6,6 +6,8 @@ export type Capability =
   | 'table:write'
   | 'signing-key:read'
   | 'signing-key:write'
+  /** secretsmanager:UpdateSecretVersionStage on the signing-key secret: only the rotation function SigningKey creates. */
+  | 'signing-key:rotate'
   | 'workflow:start'
   /** states:SendTaskSuccess / SendTaskFailure on the review state machine. */
   | 'workflow:callback'
@@ -38,6 +40,17 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
 export const SIGNING_KEY_INIT: FunctionSpec = {
   entry: 'lambdas/functions/signing-key-init.ts',
   capabilities: ['signing-key:read', 'signing-key:write'],
+  memorySize: 256,
+  timeoutSeconds: 30,
+};
+
+/**
+ * Secrets Manager's rotation function for the signing-key secret (createSecret / setSecret / testSecret / finishSecret):
+ * it reads and describes the secret, puts the pending key and moves AWSCURRENT to it.
+ */
+export const SIGNING_KEY_ROTATION: FunctionSpec = {
+  entry: 'lambdas/functions/signing-key-rotation.ts',
+  capabilities: ['signing-key:read', 'signing-key:write', 'signing-key:rotate'],
   memorySize: 256,
   timeoutSeconds: 30,
 };

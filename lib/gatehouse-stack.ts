@@ -1,5 +1,6 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
@@ -61,6 +62,21 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * How often Secrets Manager rotates the token-signing key.
+   * @default Duration.days(30)
+   */
+  readonly signingKeyRotation?: Duration;
+  /**
+   * How long a new signing key is published in JWKS before it signs.
+   * @default Duration.seconds(900)
+   */
+  readonly signingKeyPublishDelay?: Duration;
+  /**
+   * Topic told when an alarm (today: a failed signing-key rotation) fires or clears.
+   * @default - none: alarms show in CloudWatch only
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
    * Whether to create the account-level API Gateway logging role.
    * @default true
    */
@@ -85,7 +101,14 @@ export class GatehouseStack extends Stack {
     const logEncryptionKey = this.logEncryptionKey.key;
 
     this.registry = new RegistryTable(this, 'Registry');
-    this.signingKey = new SigningKey(this, 'SigningKey', { policy: props.policy, logEncryptionKey, logRetention });
+    this.signingKey = new SigningKey(this, 'SigningKey', {
+      policy: props.policy,
+      logEncryptionKey,
+      logRetention,
+      rotationInterval: props.signingKeyRotation,
+      publishDelay: props.signingKeyPublishDelay,
+      alarmTopic: props.alarmTopic,
+    });
     this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {
@@ -127,5 +150,6 @@ export class GatehouseStack extends Stack {
     new CfnOutput(this, 'TableName', { description: 'Registry table', value: this.registry.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { description: 'Onboarding review workflow', value: this.reviewWorkflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SigningKeySecretArn', { description: 'Token-signing key set', value: this.signingKey.secret.secretArn });
+    new CfnOutput(this, 'SigningKeyRotationAlarmName', { description: 'In alarm when a signing-key rotation fails', value: this.signingKey.rotationAlarm.alarmName });
   }
 }

@@ -126,6 +126,9 @@ export class HandlerFunctions extends Construct {
     const built = {} as Record<HandlerFunctionName, GatehouseFunction>;
     for (const name of names) {
       const spec = this.specs[name];
+      if (has(spec, 'signing-key:rotate')) {
+        throw new Error(`HandlerFunctions: ${name} has the signing-key:rotate capability, which only SigningKey's rotation function holds`);
+      }
       const environment: Record<string, string> = { ...configEnvironment };
       if (has(spec, 'table:read') || has(spec, 'table:write')) environment[ENV.tableName] = props.table.tableName;
       if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;

@@ -2,5 +2,5 @@
 export { GatehouseAuthorizer, type GatehouseAuthorizerProps } from './gatehouse-authorizer.js';
 export { GatehouseStack, type GatehouseStackProps } from './gatehouse-stack.js';
 export { GatehouseApi, type GatehouseApiProps, STAGE_NAME } from './api.js';
-export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, type Capability, type FunctionSpec } from './functions.js';
+export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type Capability, type FunctionSpec } from './functions.js';
 export { ROUTES, type HttpHandlerName, type Route } from './routes.js';

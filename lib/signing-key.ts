@@ -1,16 +1,39 @@
-import { CustomResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
-import { SIGNING_KEY_INIT, type FunctionSpec } from './functions.js';
+import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
+import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from './functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
 import type { SigningKeyAccess } from './handler-functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { arnWildcardFinding } from './nag.js';
+
+/** How long a new key is published before it signs, in seconds; read by lambdas/functions/signing-key-rotation.ts. */
+export const KEY_PUBLISH_DELAY_ENV = 'GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS';
+
+/**
+ * How long the previous key must stay published after the current one starts signing, in seconds (the policy's longest
+ * access-token lifetime plus 5 minutes); the rotation function refuses to rotate sooner. Read by
+ * lambdas/functions/signing-key-rotation.ts.
+ */
+export const KEY_OVERLAP_ENV = 'GATEHOUSE_KEY_OVERLAP_SECONDS';
+
+/** The previous-key overlap a policy needs (its longest access-token lifetime plus 5 minutes). */
+export function previousKeyOverlap(policy: LoadedPolicy): Duration {
+  return Duration.seconds(Math.ceil(previousOverlapMs(policy) / 1000));
+}
+
+/** The longest publish delay accepted (one day): a key waiting longer to sign is a misconfiguration, not caution. */
+export const MAX_KEY_PUBLISH_DELAY = Duration.days(1);
 
 export interface SigningKeyProps {
   /** The validated policy (compiled into the init function's bundle like every other Gatehouse bundle). */
@@ -28,7 +51,29 @@ export interface SigningKeyProps {
    */
   readonly initFunction?: FunctionSpec;
   /**
-   * How long the init function's and the provider's logs are kept.
+   * The function Secrets Manager runs to rotate the key.
+   * @default SIGNING_KEY_ROTATION
+   */
+  readonly rotationFunction?: FunctionSpec;
+  /**
+   * How often Secrets Manager rotates the key. It must exceed publishDelay plus the policy's previous-key overlap
+   * ({@link previousKeyOverlap}), or every scheduled rotation is refused as too soon.
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+  /**
+   * How long a new key is published in JWKS before it signs, so that resource servers' JWKS caches hold it first
+   * (whole seconds, at most MAX_KEY_PUBLISH_DELAY; with the policy's previous-key overlap, shorter than rotationInterval).
+   * @default Duration.seconds(900)
+   */
+  readonly publishDelay?: Duration;
+  /**
+   * Topic told when a rotation fails and when the alarm clears.
+   * @default - none: the alarm shows in CloudWatch only
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * How long the init, rotation and provider functions' logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
@@ -48,7 +93,9 @@ export interface SigningKeyProps {
 /**
  * The token-signing key: a Secrets Manager secret under a customer-managed key, created with a random placeholder and
  * seeded with the first ES256 key by a custom resource (SIGNING_KEY_INIT behind a `custom-resources` Provider), which
- * receives the secret in `ResourceProperties.SecretId`.
+ * receives the secret in `ResourceProperties.SecretId`. Secrets Manager then rotates it on a schedule with
+ * SIGNING_KEY_ROTATION (the 4-step protocol: the pending key is published before it signs), and an alarm fires when a
+ * rotation step fails.
  */
 export class SigningKey extends Construct implements SigningKeyAccess {
   /** The secret holding the signing key set. */
@@ -59,10 +106,20 @@ export class SigningKey extends Construct implements SigningKeyAccess {
   public readonly initFunction: GatehouseFunction;
   /** The custom resource that runs the seeding on stack creation. */
   public readonly initResource: CustomResource;
+  /** The function Secrets Manager invokes for each rotation step. */
+  public readonly rotationFunction: GatehouseFunction;
+  /** The secret's rotation schedule; created after the seeding. */
+  public readonly rotationSchedule: secretsmanager.RotationSchedule;
+  /** In alarm when the rotation function fails (a rotation step threw: the rotation stalls, AWSCURRENT stays as it was). */
+  public readonly rotationAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const rotationInterval = props.rotationInterval ?? Duration.days(30);
+    const publishDelay = props.publishDelay ?? Duration.seconds(900);
+    const overlap = previousKeyOverlap(props.policy);
+    checkRotationTiming(rotationInterval, publishDelay, overlap);
 
     this.encryptionKey =
       props.encryptionKey ??
@@ -73,7 +130,8 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       });
 
     this.secret = new secretsmanager.Secret(this, 'Secret', {
-      description: 'Gatehouse token-signing key set (ES256, JWK). Seeded by the SigningKeyInit custom resource; the generated value is only a placeholder.',
+      description:
+        'Gatehouse token-signing key set (ES256, JWK). Seeded by the SigningKeyInit custom resource (the generated value is only a placeholder), then rotated by the SigningKeyRotation function.',
       encryptionKey: this.encryptionKey,
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
       removalPolicy,
@@ -114,11 +172,55 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotation of the signing key (RotationSchedule with the 4-step createSecret/setSecret/testSecret/finishSecret Lambda that publishes the pending key in JWKS before it signs) is the follow-up issue "signing-key rotation"; until then the key is seeded once by the SigningKeyInit custom resource.',
+    this.rotationFunction = new GatehouseFunction(this, 'RotationFunction', {
+      spec: props.rotationFunction ?? SIGNING_KEY_ROTATION,
+      logEncryptionKey: props.logEncryptionKey,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: { [KEY_PUBLISH_DELAY_ENV]: String(publishDelay.toSeconds()), [KEY_OVERLAP_ENV]: String(overlap.toSeconds()) },
+      description: 'Gatehouse: rotates the token-signing key (Secrets Manager rotation function)',
     });
+    this.grantRotate(this.rotationFunction.function);
+    // Secrets Manager may invoke it for this secret in this account only (confused-deputy protection).
+    const invokeId = 'InvokedBySecretsManager';
+    this.rotationFunction.function.addPermission(invokeId, {
+      principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+      sourceAccount: Stack.of(this).account,
+      sourceArn: this.secret.secretArn,
+    });
+    const invokePermission = this.rotationFunction.function.node.findChild(invokeId);
+
+    // RotationSchedule gives a function defined in the stack Secrets Manager's template grants (GetRandomPassword on "*",
+    // kms:Encrypt/ReEncrypt*/GenerateDataKey* on the key). Handing it a reference to the function instead keeps the role
+    // to exactly what the protocol calls (grantRotate above); the invoke permission is ours too.
+    const rotationTarget = lambda.Function.fromFunctionAttributes(this, 'RotationTarget', {
+      functionArn: this.rotationFunction.function.functionArn,
+      sameEnvironment: true,
+    });
+    this.rotationSchedule = this.secret.addRotationSchedule('Rotation', {
+      rotationLambda: rotationTarget,
+      automaticallyAfter: rotationInterval,
+      // The seeding puts the first key; rotating on creation would replace it at once.
+      rotateImmediatelyOnUpdate: false,
+    });
+    // Secrets Manager tests the rotation function when the schedule is created, so the first key, the invoke permission
+    // and the role's grants must all be in place by then.
+    this.rotationSchedule.node.addDependency(this.initResource, invokePermission, this.rotationFunction.role);
+
+    this.rotationAlarm = new cloudwatch.Alarm(this, 'RotationFailedAlarm', {
+      alarmDescription:
+        'Gatehouse: a token-signing key rotation step failed. Secrets Manager retries the step; AWSCURRENT keeps signing until the rotation completes. See the rotation function logs.',
+      metric: this.rotationFunction.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      this.rotationAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+      this.rotationAlarm.addOkAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    }
+
     Validations.of(providerRole).acknowledge({
       id: `AwsSolutions-IAM5[${arnWildcardFinding(this.initFunction.function)}]`,
       reason:
@@ -131,6 +233,18 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     this.secret.grantRead(grantee);
   }
 
+  /**
+   * Allows running the rotation protocol: {@link grantRead}, {@link grantWrite} and secretsmanager:UpdateSecretVersionStage
+   * on this secret (moving AWSCURRENT to the pending version).
+   */
+  public grantRotate(grantee: iam.IGrantable): void {
+    this.grantRead(grantee);
+    this.grantWrite(grantee);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:UpdateSecretVersionStage'], resources: [this.secret.secretArn] }),
+    );
+  }
+
   /** Allows writing a new version of the key set: secretsmanager:PutSecretValue on this secret, kms:GenerateDataKey via Secrets Manager. */
   public grantWrite(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
@@ -139,6 +253,22 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     this.encryptionKey.grant(
       new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal),
       'kms:GenerateDataKey',
+    );
+  }
+}
+
+/**
+ * The publish delay must be whole seconds up to MAX_KEY_PUBLISH_DELAY, and the next rotation must come after the new key
+ * has started signing and the previous key's tokens have expired: the rotation function refuses anything sooner.
+ */
+function checkRotationTiming(rotationInterval: Duration, publishDelay: Duration, overlap: Duration): void {
+  const delay = publishDelay.toSeconds({ integral: false });
+  if (!Number.isInteger(delay) || delay < 0 || delay > MAX_KEY_PUBLISH_DELAY.toSeconds()) {
+    throw new Error(`SigningKey: publishDelay must be a whole number of seconds from 0 to ${MAX_KEY_PUBLISH_DELAY.toSeconds()}, got ${delay}`);
+  }
+  if (delay + overlap.toSeconds() >= rotationInterval.toSeconds({ integral: false })) {
+    throw new Error(
+      `SigningKey: rotationInterval (${rotationInterval.toHumanString()}) must exceed publishDelay (${delay} s) plus the policy's previous-key overlap (${overlap.toSeconds()} s), or every scheduled rotation is refused as too soon`,
     );
   }
 }

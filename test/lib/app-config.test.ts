@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../lambdas/core/policy/errors.js';
@@ -44,6 +45,8 @@ describe('loadAppConfig', () => {
       mailFrom: 'gatehouse@bank.example',
       sesIdentity: 'bank.example',
       createSesIdentity: false,
+      signingKeyRotation: Duration.days(30),
+      signingKeyPublishDelay: Duration.seconds(900),
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
   });
@@ -118,6 +121,41 @@ describe('loadAppConfig', () => {
       issuer: 'https://auth.bank.example',
       tokenAudience: 'https://payments.bank.example',
     });
+  });
+
+  it('reads the signing-key rotation period and publish delay, from cdk.json numbers or command-line strings', () => {
+    expect(loadAppConfig(context({ signingKeyRotationDays: 7, signingKeyPublishDelaySeconds: 0 }), PROJECT_ROOT)).toMatchObject({
+      signingKeyRotation: Duration.days(7),
+      signingKeyPublishDelay: Duration.seconds(0),
+    });
+    const config = loadAppConfig(context({ signingKeyRotationDays: '365', signingKeyPublishDelaySeconds: '86400' }), PROJECT_ROOT);
+    expect(config.signingKeyRotation?.toDays()).toBe(365);
+    expect(config.signingKeyPublishDelay?.toSeconds()).toBe(86_400);
+    // One day is enough when the publish delay and the default policy's overlap (1 h + 5 min) fit in it.
+    expect(loadAppConfig(context({ signingKeyRotationDays: '1', signingKeyPublishDelaySeconds: '82499' }), PROJECT_ROOT).signingKeyRotation?.toDays()).toBe(1);
+    expect(loadAppConfig(context({ signingKeyRotationDays: '', signingKeyPublishDelaySeconds: '' }), PROJECT_ROOT)).toMatchObject({
+      signingKeyRotation: Duration.days(30),
+      signingKeyPublishDelay: Duration.seconds(900),
+    });
+  });
+
+  it.each([
+    ['a rotation period of 0 days', { signingKeyRotationDays: '0' }, /- signingKeyRotationDays: /],
+    ['a rotation period over a year', { signingKeyRotationDays: 366 }, /- signingKeyRotationDays: /],
+    ['a fractional rotation period', { signingKeyRotationDays: '1.5' }, /- signingKeyRotationDays: /],
+    ['a rotation period that is not a number', { signingKeyRotationDays: 'monthly' }, /- signingKeyRotationDays: must be a whole number of days from 1 to 365/],
+    ['a negative publish delay', { signingKeyPublishDelaySeconds: '-1' }, /- signingKeyPublishDelaySeconds: /],
+    ['a publish delay over a day', { signingKeyPublishDelaySeconds: 86_401 }, /- signingKeyPublishDelaySeconds: /],
+    ['a publish delay that is not a number', { signingKeyPublishDelaySeconds: 'soon' }, /- signingKeyPublishDelaySeconds: must be a whole number of seconds from 0 to 86400/],
+    [
+      'a rotation period no longer than the publish delay plus the previous-key overlap',
+      { signingKeyRotationDays: '1', signingKeyPublishDelaySeconds: '82500' },
+      /do not fit the policy .*\n {2}- signingKeyRotationDays: 1 day \(86400 s\) must exceed signingKeyPublishDelaySeconds \(82500 s\) plus the previous-key overlap \(3900 s: /,
+    ],
+  ])('rejects %s', (_what, values, message) => {
+    const load = () => loadAppConfig(context(values), PROJECT_ROOT);
+    expect(load).toThrow(AppConfigError);
+    expect(load).toThrow(message);
   });
 
   it('fails with a PolicyError listing the issues when the policy is invalid', () => {

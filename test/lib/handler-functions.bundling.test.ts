@@ -38,7 +38,11 @@ describe('HandlerFunctions bundles', () => {
     const stack = new GatehouseStack(app, 'Gatehouse', config);
     const assembly = app.synth();
     const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: { Code: { S3Key: string } } }>;
-    const functions: Array<[string, LambdaFunction]> = [...Object.entries(stack.handlers.functions), ['signing-key-init', stack.signingKey.initFunction.function]];
+    const functions: Array<[string, LambdaFunction]> = [
+      ...Object.entries(stack.handlers.functions),
+      ['signing-key-init', stack.signingKey.initFunction.function],
+      ['signing-key-rotation', stack.signingKey.rotationFunction.function],
+    ];
     bundles = functions.map(([name, fn]) => ({
       name,
       dir: join(assembly.directory, `asset.${resources[logicalId(fn)]!.Properties.Code.S3Key.replace(/\.zip$/, '')}`),
@@ -46,8 +50,8 @@ describe('HandlerFunctions bundles', () => {
   }, 120_000);
 
   it('emits one minified ESM file with the createRequire banner and a source map per function', () => {
-    // Every handler in FUNCTIONS plus the signing-key seeding function.
-    expect(bundles.map((b) => b.name).sort()).toEqual([...Object.keys(FUNCTIONS), 'signing-key-init'].sort());
+    // Every handler in FUNCTIONS plus the signing-key seeding and rotation functions.
+    expect(bundles.map((b) => b.name).sort()).toEqual([...Object.keys(FUNCTIONS), 'signing-key-init', 'signing-key-rotation'].sort());
     for (const { name, dir } of bundles) {
       expect(readFileSync(join(dir, 'index.mjs'), 'utf8').startsWith(ESM_REQUIRE_BANNER), name).toBe(true);
       expect(existsSync(join(dir, 'index.mjs.map')), name).toBe(true);
@@ -55,7 +59,7 @@ describe('HandlerFunctions bundles', () => {
   });
 
   it('compiles the validated policy into every handler bundle', () => {
-    for (const { name, dir } of bundles.filter((b) => b.name !== 'signing-key-init')) {
+    for (const { name, dir } of bundles.filter((b) => !b.name.startsWith('signing-key-'))) {
       expect(readFileSync(join(dir, 'index.mjs'), 'utf8'), name).toContain(config.policy.document.id);
     }
   });

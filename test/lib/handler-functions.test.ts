@@ -204,6 +204,21 @@ describe('HandlerFunctions', () => {
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
   });
 
+  it('refuses a handler with the signing-key:rotate capability (only the rotation function restages the secret)', () => {
+    const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoRotate');
+    const config = defaultConfig();
+    const build = () =>
+      new HandlerFunctions(scope, 'Handlers', {
+        policy: config.policy,
+        table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
+        signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
+        config: { ...config, consumerCacheMs: 5000 },
+        logEncryptionKey: new kms.Key(scope, 'Key'),
+        functions: { ...FUNCTIONS, discovery: { ...FUNCTIONS.discovery, capabilities: ['signing-key:read', 'signing-key:rotate'] } },
+      });
+    expect(build).toThrow(/discovery has the signing-key:rotate capability, which only SigningKey's rotation function holds/);
+  });
+
   it('refuses a mail:send function without a mail sender', () => {
     const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoMail');
     const config = defaultConfig();
@@ -218,13 +233,13 @@ describe('HandlerFunctions', () => {
     expect(build).toThrow(/review-task has the mail:send capability but no mail sender was given/);
   });
 
-  it('lets only the signing-key readers (and the seeding function) decrypt the signing secret, via Secrets Manager', () => {
+  it('lets only the signing-key readers (and the seeding and rotation functions) decrypt the signing secret, via Secrets Manager', () => {
     const readers = names.filter((n) => FUNCTIONS[n].capabilities.includes('signing-key:read')).map(roleId);
     const keyPolicy = resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> };
     const decrypt = keyPolicy.Statement.filter((s) => s.Action === 'kms:Decrypt');
     expect(decrypt).toHaveLength(1);
     const principals = [(decrypt[0]!.Principal as { AWS: unknown }).AWS].flat().map((p) => (p as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]);
-    expect(principals.sort()).toEqual([...readers, logicalId(stack.signingKey.initFunction.role)].sort());
+    expect(principals.sort()).toEqual([...readers, logicalId(stack.signingKey.initFunction.role), logicalId(stack.signingKey.rotationFunction.role)].sort());
     expect(decrypt[0]!.Condition).toMatchObject({ StringEquals: { 'kms:ViaService': expect.anything() } });
   });
 

@@ -1,10 +1,34 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
-import { SIGNING_KEY_INIT } from '../../lib/functions.js';
-import { actionsOfRole, arnOf, logicalId, sortedActions, statementsOfRole, synthGatehouse } from './stack-fixture.js';
+import { loadAppConfig } from '../../lib/app-config.js';
+import { GatehouseStack } from '../../lib/gatehouse-stack.js';
+import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
+import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import { KEY_OVERLAP_ENV, KEY_PUBLISH_DELAY_ENV, previousKeyOverlap, SigningKey, type SigningKeyProps } from '../../lib/signing-key.js';
+import { actionsOfRole, arnOf, defaultConfig, logicalId, sortedActions, statementsOfRole, synthGatehouse, testApp } from './stack-fixture.js';
 
-type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; DependsOn?: string[] }>;
+type KeyStatement = { Action: string | string[]; Principal?: { AWS?: unknown }; Condition?: unknown };
+
+/** The exact calls the rotation protocol makes (lambdas/adapters/aws/secrets-staged-secret.ts). */
+const ROTATION_ACTIONS = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
+const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
+
+/** The logical ids of the roles a key policy statement names. */
+function principalRoles(statement: KeyStatement): string[] {
+  return [statement.Principal?.AWS].flat().map((p) => (p as { 'Fn::GetAtt'?: [string] })['Fn::GetAtt']?.[0] ?? JSON.stringify(p));
+}
+
+/** A SigningKey alone in a stack, for the construct's own props. */
+function signingKeyAlone(props: Partial<SigningKeyProps> = {}): { construct: SigningKey; template: Template } {
+  const stack = new Stack(testApp(), 'Alone');
+  const construct = new SigningKey(stack, 'SigningKey', { policy: defaultConfig().policy, logEncryptionKey: new kms.Key(stack, 'Logs'), ...props });
+  return { construct, template: Template.fromStack(stack) };
+}
 
 describe('SigningKey', () => {
   let stack: GatehouseStack;
@@ -56,15 +80,114 @@ describe('SigningKey', () => {
     );
   });
 
-  it('lets only the seeding function generate data keys with the secret key, and only through Secrets Manager', () => {
-    const keyPolicy = resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> };
+  it('lets only the seeding and rotation functions generate data keys with the secret key, and only through Secrets Manager', () => {
+    const keyPolicy = resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy as { Statement: KeyStatement[] };
     const generate = keyPolicy.Statement.filter((s) => s.Action === 'kms:GenerateDataKey');
-    expect(generate).toEqual([
-      expect.objectContaining({
-        Principal: { AWS: arnOf(stack.signingKey.initFunction.role) },
-        Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
-      }),
+    expect(generate).toHaveLength(1);
+    expect(principalRoles(generate[0]!).sort()).toEqual([logicalId(stack.signingKey.initFunction.role), logicalId(stack.signingKey.rotationFunction.role)].sort());
+    expect(generate[0]!.Condition).toEqual(VIA_SECRETS_MANAGER);
+  });
+
+  it('rotates the secret with the rotation function on the default 30-day schedule, not on creation', () => {
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    expect(resources[logicalId(stack.signingKey.rotationSchedule)]!.Properties).toEqual({
+      SecretId: { Ref: logicalId(stack.signingKey.secret) },
+      RotationLambdaARN: arnOf(stack.signingKey.rotationFunction.function),
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+    });
+  });
+
+  it('creates the rotation schedule only after the seeding, the invoke permission and the rotation grants', () => {
+    const dependsOn = resources[logicalId(stack.signingKey.rotationSchedule)]!.DependsOn ?? [];
+    const permission = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'secretsmanager.amazonaws.com')![0];
+    const rotationPolicy = Object.entries(resources).find(
+      ([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack.signingKey.rotationFunction.role) }]),
+    )![0];
+    expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.signingKey.initResource), permission, rotationPolicy]));
+  });
+
+  it('runs the rotation in the SIGNING_KEY_ROTATION function with the publish delay and the policy\'s overlap in its environment', () => {
+    expect(resources[logicalId(stack.signingKey.rotationFunction.function)]!.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: SIGNING_KEY_ROTATION.memorySize,
+      Timeout: SIGNING_KEY_ROTATION.timeoutSeconds,
+      // The committed policy's longest access-token lifetime is 1 h: the previous key stays 1 h + 5 min.
+      Environment: { Variables: { [KEY_PUBLISH_DELAY_ENV]: '900', [KEY_OVERLAP_ENV]: '3900' } },
+    });
+    expect(previousKeyOverlap(defaultConfig().policy).toSeconds()).toBe(3900);
+    expect(SIGNING_KEY_ROTATION).toMatchObject({ entry: 'lambdas/functions/signing-key-rotation.ts', memorySize: 256, timeoutSeconds: 30 });
+  });
+
+  it('lets the rotation function only describe, read, put and restage versions of that one secret', () => {
+    const roleId = logicalId(stack.signingKey.rotationFunction.role);
+    const secretStatements = statementsOfRole(template, roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
+    expect(secretStatements.flatMap((s) => [s.Action].flat()).sort()).toEqual(ROTATION_ACTIONS);
+    for (const s of secretStatements) {
+      expect(s.Resource).toEqual({ Ref: logicalId(stack.signingKey.secret) });
+      expect(s.Condition).toBeUndefined();
+    }
+    // Nothing else: no secretsmanager:GetRandomPassword (the key is generated by jose), no "*" beyond X-Ray.
+    expect([...new Set(actionsOfRole(template, roleId))].sort()).toEqual(
+      ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments', ...ROTATION_ACTIONS].sort(),
+    );
+  });
+
+  it('lets the rotation function use the secret key only to decrypt and generate data keys, through Secrets Manager', () => {
+    const keyPolicy = resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy as { Statement: KeyStatement[] };
+    const rotationRole = logicalId(stack.signingKey.rotationFunction.role);
+    const granted = keyPolicy.Statement.filter((s) => principalRoles(s).includes(rotationRole));
+    expect(granted.flatMap((s) => [s.Action].flat()).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    for (const s of granted) expect(s.Condition).toEqual(VIA_SECRETS_MANAGER);
+  });
+
+  it('lets Secrets Manager invoke the rotation function for this secret, from this account, and nothing else invoke it', () => {
+    const permissions = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(stack.signingKey.rotationFunction.function)),
+    );
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(stack.signingKey.rotationFunction.function),
+        Principal: 'secretsmanager.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: { Ref: logicalId(stack.signingKey.secret) },
+      },
     ]);
+  });
+
+  it('raises an alarm when a rotation step fails: one Errors datapoint in 5 minutes, missing data not breaching', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    expect(resources[logicalId(stack.signingKey.rotationAlarm)]!.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.signingKey.rotationFunction.function) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(resources[logicalId(stack.signingKey.rotationAlarm)]!.Properties.AlarmActions).toBeUndefined();
+  });
+
+  it('keeps the secret from being deleted by anyone in the account once it rotates', () => {
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: logicalId(stack.signingKey.secret) },
+      ResourcePolicy: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'secretsmanager:DeleteSecret' })] },
+    });
+  });
+
+  it('no longer acknowledges AwsSolutions-SMG4: the rotation schedule satisfies it', () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.keys(m.data as Record<string, string>)));
+    expect(acknowledged.filter((id) => id.includes('SMG4'))).toEqual([]);
+    const { stack: checked, app } = synthGatehouse();
+    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
   });
 
   it('gives the provider framework its own role that only invokes the seeding function and writes its logs', () => {
@@ -85,3 +208,44 @@ describe('SigningKey', () => {
     }
   });
 });
+
+describe('SigningKey rotation settings', () => {
+  it('rotates on the signingKeyRotationDays context and publishes for signingKeyPublishDelaySeconds', () => {
+    const config = loadAppConfig((key) => ({ signingKeyRotationDays: '90', signingKeyPublishDelaySeconds: '60' })[key], PROJECT_ROOT);
+    const stack = new GatehouseStack(testApp(), 'Gatehouse', config);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(90 days)' } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [KEY_PUBLISH_DELAY_ENV]: '60' }) },
+      Description: Match.stringLikeRegexp('rotates the token-signing key'),
+    });
+  });
+
+  it('takes the interval, the publish delay and an alarm topic as props, notifying the topic on alarm and recovery', () => {
+    const { template } = signingKeyAlone({ rotationInterval: Duration.days(7), publishDelay: Duration.minutes(5) });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(7 days)' } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [KEY_PUBLISH_DELAY_ENV]: '300' }) } });
+
+    const stack = new Stack(testApp(), 'WithTopic');
+    const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
+    new SigningKey(stack, 'SigningKey', { policy: defaultConfig().policy, logEncryptionKey: new kms.Key(stack, 'Logs'), alarmTopic: topic });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      AlarmActions: [{ Ref: logicalId(topic) }],
+      OKActions: [{ Ref: logicalId(topic) }],
+    });
+  });
+
+  it.each([
+    ['longer than a day', { publishDelay: Duration.seconds(86_401), rotationInterval: Duration.days(30) }, /publishDelay must be a whole number of seconds from 0 to 86400, got 86401/],
+    ['not whole seconds', { publishDelay: Duration.millis(1500) }, /publishDelay must be a whole number of seconds .* got 1\.5/],
+    [
+      'that, with the policy\'s overlap, does not fit in the rotation interval',
+      { publishDelay: Duration.hours(23), rotationInterval: Duration.days(1) },
+      /rotationInterval \(1 day\) must exceed publishDelay \(82800 s\) plus the policy's previous-key overlap \(3900 s\)/,
+    ],
+  ])('refuses a publish delay %s', (_what, props, message) => {
+    expect(() => signingKeyAlone(props)).toThrow(message);
+  });
+});
+

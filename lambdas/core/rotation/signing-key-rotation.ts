@@ -60,6 +60,12 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
       return;
     case 'testSecret': {
       const text = await ctx.secret.read({ versionId: token });
+      if (text === undefined) {
+        // Secrets Manager's own check when a schedule is created without rotating: a pending version with no value.
+        // Nothing to test; finishSecret refuses to promote a version that holds no key, so this cannot go live.
+        ctx.log.info('rotation configuration test: pending version holds no value', { version: token });
+        return;
+      }
       try {
         const key = parseSigningKey(text ?? '');
         const privateKey = await importJWK({ ...(key.privateJwk as JWK), alg: SIGNING_ALG }, SIGNING_ALG);
@@ -73,10 +79,17 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
       }
       return;
     }
-    case 'finishSecret':
+    case 'finishSecret': {
+      const text = await ctx.secret.read({ versionId: token });
+      try {
+        parseSigningKey(text ?? '');
+      } catch (cause) {
+        throw new RotationError('test_failed', `Version ${token} holds no signing key; AWSCURRENT stays where it is.`, { cause });
+      }
       await ctx.secret.promote(token, current.versionId);
       ctx.log.info('signing key promoted', { version: token, previous: current.versionId });
       return;
+    }
     default:
       throw new RotationError('unknown_step', `Unknown rotation step ${String(step)}`);
   }

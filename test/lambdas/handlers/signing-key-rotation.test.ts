@@ -280,12 +280,15 @@ describe('createSigningKeyRotationHandler', () => {
       expect(stagesOf(versions)[CURRENT_ID]).toEqual(['AWSCURRENT']);
     });
 
-    it('fails with test_failed when the pending version holds no value yet', async () => {
+    it('passes Secrets Manager’s configuration test (a pending version with no value), but such a version is never promoted', async () => {
       rotationStarted();
+      const { handler } = handlerAt();
 
-      await expect(handlerAt().handler(event('testSecret'))).rejects.toMatchObject({ code: 'test_failed' });
-
+      await handler(event('testSecret'));
       expect(sent()).toEqual([describeSecret, getVersion(TOKEN)]);
+
+      await expect(handler(event('finishSecret'))).rejects.toMatchObject({ code: 'test_failed' });
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
     });
 
     it('fails with test_failed for an activatesAt that is not a string', async () => {
@@ -315,6 +318,7 @@ describe('createSigningKeyRotationHandler', () => {
 
       expect(sent()).toEqual([
         describeSecret,
+        getVersion(TOKEN),
         ['UpdateSecretVersionStageCommand', { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_ID }],
       ]);
       expect(stagesOf(versions)).toMatchObject({ [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
@@ -328,7 +332,7 @@ describe('createSigningKeyRotationHandler', () => {
       await handler(event('finishSecret'));
 
       expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
-      expect(sent().map(([name]) => name)).toEqual(['DescribeSecretCommand', 'UpdateSecretVersionStageCommand', 'DescribeSecretCommand']);
+      expect(sent().map(([name]) => name)).toEqual(['DescribeSecretCommand', 'GetSecretValueCommand', 'UpdateSecretVersionStageCommand', 'DescribeSecretCommand']);
     });
 
     it('fails with version_not_pending for a token that was never staged', async () => {
@@ -355,6 +359,7 @@ describe('createSigningKeyRotationHandler', () => {
       'DescribeSecretCommand',
       'GetSecretValueCommand',
       'DescribeSecretCommand',
+      'GetSecretValueCommand',
       'UpdateSecretVersionStageCommand',
     ]);
     expect(stagesOf(versions)).toEqual({ [PREVIOUS_ID]: [], [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
