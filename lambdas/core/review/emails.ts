@@ -4,7 +4,8 @@ import type { Email } from '../ports.js';
 import { escapeHtml } from './html.js';
 import type { Review } from './review.js';
 
-function requestFacts(consumer: Consumer, policy: LoadedPolicy): Array<[string, string]> {
+/** The facts of a request a reviewer needs, as label/value pairs (shared by the email and the review page). */
+export function requestFacts(consumer: Consumer, policy: LoadedPolicy): Array<[string, string]> {
   const scopes = consumer.scopes.map((s) => `${s} (${policy.document.scopes[s]?.risk ?? 'unknown'} risk)`).join(', ');
   return [
     ['Consumer', `${consumer.clientName} (${consumer.clientId})`],
@@ -63,4 +64,3 @@ export function outcomeEmail(consumer: Consumer, registrationUri: string): Email
   return { to: consumer.contacts, subject, text, html };
 }
 
-export { requestFacts };
