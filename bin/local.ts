@@ -6,10 +6,12 @@ import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.
 async function main(): Promise<void> {
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
   const port = Number(process.env['PORT'] ?? 3000);
+  const rotationDays = Number(process.env['GATEHOUSE_SIGNING_KEY_ROTATION_DAYS'] ?? 0);
   const plane = await startLocalControlPlane({
     port,
     dataDir,
     ...(process.env['GATEHOUSE_POLICY_FILE'] ? { policyFile: resolve(process.env['GATEHOUSE_POLICY_FILE']) } : {}),
+    ...(rotationDays > 0 ? { signingKeyRotationEveryMs: rotationDays * 86_400_000 } : {}),
     onEmail: (file, email) => {
       const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];
       process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n${link ? `    review link: ${link}\n` : ''}`);

@@ -72,3 +72,29 @@ describe('local mode: signing-key rotation with overlap', () => {
     expect(await verifiesWithServedJwks(await token(basic))).toBe(true);
   });
 });
+
+describe('local mode: scheduled signing-key rotation', () => {
+  let shift = 0;
+  const shifted = { now: () => new Date(Date.now() + shift) };
+  let scheduled: LocalControlPlane;
+  beforeAll(async () => {
+    scheduled = await startTestPlane({ clock: shifted, signingKeyRotationEveryMs: 86_400_000 });
+  });
+  afterAll(async () => {
+    await scheduled?.close();
+  });
+
+  it('rotates only once the current key is older than the period, and not again before the new one has aged', async () => {
+    const kids = async () => (await scheduled.services.vault.getSigningKeys()).current.kid;
+    const first = await kids();
+    expect(await scheduled.rotateSigningKeyIfDue()).toBe(false);
+    expect(await kids()).toBe(first);
+
+    shift = 2 * 86_400_000;
+    expect(await scheduled.rotateSigningKeyIfDue()).toBe(true);
+    const second = await kids();
+    expect(second).not.toBe(first);
+    expect(await scheduled.rotateSigningKeyIfDue()).toBe(false);
+    expect(await kids()).toBe(second);
+  });
+});

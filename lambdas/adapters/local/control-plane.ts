@@ -44,6 +44,8 @@ export interface LocalOptions {
   readonly tokenAudience?: string;
   /** Reviewer groups. @default three local reviewers for every risk */
   readonly reviewers?: ReviewerGroups;
+  /** Rotates the signing key on its own once the current key is this old (checked periodically). @default never */
+  readonly signingKeyRotationEveryMs?: number;
   /** Overrides the review SLA of the local workflow (seconds), e.g. to watch a request expire. */
   readonly reviewTimeoutSeconds?: number;
   /** Called for each email written to the outbox. */
@@ -60,6 +62,8 @@ export interface LocalControlPlane {
   readonly tableName: string;
   /** Rotates the signing key with the same four steps Secrets Manager runs; returns the new version id. */
   rotateSigningKey(publishDelaySeconds?: number): Promise<string>;
+  /** The scheduled check: rotates when the current key is older than `signingKeyRotationEveryMs`; true if it did. */
+  rotateSigningKeyIfDue(): Promise<boolean>;
   /** The local table's client, for tools and tests that look inside. */
   readonly documentClient: DynamoDBDocumentClient;
   close(): Promise<void>;
@@ -142,6 +146,31 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
   };
   reviewTask = createReviewTaskHandler(services);
+  const rotateSigningKey = async (publishDelaySeconds = 900): Promise<string> => {
+    await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
+    const token = randomUUID();
+    await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log });
+    return token;
+  };
+  const every = options.signingKeyRotationEveryMs;
+  const rotateSigningKeyIfDue = async (): Promise<boolean> => {
+    if (every === undefined) return false;
+    const { current } = await vault.getSigningKeys();
+    const since = current.activatesAt !== undefined ? Date.parse(current.activatesAt) : (vault.secret.currentSince()?.getTime() ?? 0);
+    if (clock.now().getTime() - since < every) return false;
+    try {
+      const version = await rotateSigningKey();
+      log.info('signing key rotated on schedule', { version });
+      return true;
+    } catch (error) {
+      // The same failure leaves the current key working in AWS (and raises the rotation alarm there).
+      log.error('scheduled signing-key rotation failed', { error: (error as Error).message });
+      return false;
+    }
+  };
+  const rotationTimer =
+    every === undefined ? undefined : setInterval(() => void rotateSigningKeyIfDue(), Math.min(Math.max(every / 4, 1000), 3_600_000));
+  rotationTimer?.unref();
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](services)])) as Record<HttpHandlerName, HttpLambda>);
@@ -155,13 +184,10 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     workflow,
     tableName,
     documentClient: dynamo.documentClient,
-    rotateSigningKey: async (publishDelaySeconds = 900) => {
-      await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
-      const token = randomUUID();
-      await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log });
-      return token;
-    },
+    rotateSigningKey,
+    rotateSigningKeyIfDue,
     close: async () => {
+      if (rotationTimer) clearInterval(rotationTimer);
       await http.close();
       await dynamo.close();
     },

@@ -53,6 +53,12 @@ export class FileStagedSecret implements StagedSecret {
     this.#save(stored);
   }
 
+  /** When the AWSCURRENT version was stored, or undefined when there is none. */
+  currentSince(): Date | undefined {
+    const current = Object.values(this.#load().versions).find((v) => v.stages.includes(STAGES.current));
+    return current ? new Date(current.createdAt) : undefined;
+  }
+
   /** Writes a first version labelled AWSCURRENT if there is none (what the stack's seeding custom resource does). */
   async seedCurrent(versionId: string, value: string): Promise<boolean> {
     const stored = this.#load();
