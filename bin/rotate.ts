@@ -15,7 +15,7 @@ import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'publish-delay': { type: 'string', default: '900' } } });
   if (positionals[0] !== 'signing-key') {
-    process.stderr.write('usage: npm run rotate -- signing-key [--publish-delay SECONDS]\n(client-secret rotation is not implemented yet)\n');
+    process.stderr.write('usage: npm run rotate -- signing-key [--publish-delay SECONDS]\n');
     process.exit(2);
   }
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');

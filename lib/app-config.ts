@@ -5,6 +5,7 @@ import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
 import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
 import { domainOf, identityCovers } from './mail-sender.js';
@@ -103,12 +104,10 @@ export const ReviewerGroupsSchema = z.strictObject({
 /** The reviewer groups travel in every function's environment (4 KB in total, shared with the JWKS). */
 const MAX_REVIEWERS_BYTES = 1024;
 
-/** Members a JWK may only carry in a private key; a software-statement JWKS must hold public keys only. */
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 const PublicJwkSchema = z
   .looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).optional(), alg: z.string().optional(), use: z.literal('sig').optional() })
-  .refine((jwk) => PRIVATE_JWK_MEMBERS.every((m) => !(m in jwk)), 'is a private key; the JWKS must contain public keys only');
+  .refine((jwk) => !hasPrivateMembers(jwk), 'is a private key; the JWKS must contain public keys only');
 
 const JwksSchema = z.object({ keys: z.array(PublicJwkSchema).min(1) });
 

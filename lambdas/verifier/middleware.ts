@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { header, headerValues } from '../handlers/http/event.js';
 import { AccessError } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccess } from './verify-access-token.js';
 
@@ -12,24 +13,11 @@ export interface RequireAccessTokenOptions {
 /** Context of a verified request, for the handler: `context.gatehouse`. */
 export type ContextWithAccess = Context & { gatehouse?: VerifiedAccess };
 
-function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
-  const entry = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === name);
-  return entry?.[1] ?? undefined;
-}
-
-/** Every DPoP header value (API Gateway keeps repeated headers in multiValueHeaders). */
-function dpopHeaders(event: APIGatewayProxyEvent): string[] {
-  const multi = Object.entries(event.multiValueHeaders ?? {}).filter(([k]) => k.toLowerCase() === 'dpop').flatMap(([, v]) => v ?? []);
-  if (multi.length > 0) return multi;
-  const single = headerOf(event, 'dpop');
-  return single === undefined ? [] : single.split(',').map((v) => v.trim()).filter(Boolean);
-}
-
 /** The URI the client called, for DPoP `htu`. */
 export function requestUrl(event: APIGatewayProxyEvent, publicBaseUrl?: string): string {
   if (publicBaseUrl) return `${publicBaseUrl.replace(/\/$/, '')}${event.path}`;
-  const host = headerOf(event, 'host') ?? event.requestContext?.domainName ?? 'localhost';
-  const proto = headerOf(event, 'x-forwarded-proto') ?? 'https';
+  const host = header(event, 'host') ?? event.requestContext?.domainName ?? 'localhost';
+  const proto = header(event, 'x-forwarded-proto') ?? 'https';
   // requestContext.path is what the client called, stage prefix included (event.path drops it).
   const path = event.requestContext?.path ?? event.path;
   return `${proto}://${host}${path}`;
@@ -43,12 +31,12 @@ export function requireAccessToken(
   return {
     before: async (request) => {
       try {
-        const proofs = dpopHeaders(request.event);
+        const proofs = headerValues(request.event, 'dpop');
         if (proofs.length > 1) throw new AccessError('invalid_dpop_proof', 'Send exactly one DPoP proof.', { scheme: 'DPoP' });
         request.context.gatehouse = await verifier(
           {
-            authorization: headerOf(request.event, 'authorization'),
-            dpop: headerOf(request.event, 'dpop'),
+            authorization: header(request.event, 'authorization'),
+            dpop: proofs[0],
             method: request.event.httpMethod,
             url: requestUrl(request.event, options.publicBaseUrl),
           },

@@ -31,7 +31,6 @@ export async function clientCredentials(
   request: TokenRequest,
 ): Promise<TokenResponse> {
   const { form } = request;
-  if (form.getAll('grant_type').length > 1) throw new OAuthError('invalid_request', 'Parameter grant_type is repeated.');
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
 

@@ -1,11 +1,11 @@
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { sha256B64u } from '../util/hash.js';
+import { hasPrivateMembers } from '../util/jwk.js';
 import { ASYMMETRIC_ALGS } from './client-assertion.js';
 import { OAuthError } from './errors.js';
 
 /** How far a proof's `iat` may be from now. */
 const IAT_WINDOW_S = 60;
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 export interface DpopCheck {
   readonly method: string;
@@ -41,7 +41,7 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
   if (!ASYMMETRIC_ALGS.includes(header.alg as (typeof ASYMMETRIC_ALGS)[number])) throw refuse(`alg must be one of ${ASYMMETRIC_ALGS.join(', ')}`);
   const jwk = header.jwk as JWK | undefined;
   if (!jwk || typeof jwk !== 'object') throw refuse('the header carries no jwk');
-  if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw refuse('the jwk must be a public key');
+  if (hasPrivateMembers(jwk)) throw refuse('the jwk must be a public key');
 
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { AuthMethodSchema, TierSchema } from '../policy/schema.js';
+import { hasPrivateMembers } from '../util/jwk.js';
 
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 const PublicJwkSchema = z
   .looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).max(200).optional() })
-  .refine((jwk) => !PRIVATE_JWK_MEMBERS.some((m) => m in jwk), 'must be a public key (no private members)');
+  .refine((jwk) => !hasPrivateMembers(jwk), 'must be a public key (no private members)');
 
 const Email = z.email().max(254);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { SigningKey } from '../ports.js';
+import { hasPrivateMembers } from '../util/jwk.js';
 import { SIGNING_ALG } from './signing-keys.js';
 
 /** A fresh extractable ES256 key pair in JWK form, with a random `kid`; `activatesAt` delays its first signature. */
@@ -16,7 +17,6 @@ export async function generateSigningKey(activatesAt?: Date): Promise<SigningKey
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 /** Parses a signing key stored as JSON (the vault's format); throws if it is not one. */
 export function parseSigningKey(text: string): SigningKey {
@@ -27,7 +27,7 @@ export function parseSigningKey(text: string): SigningKey {
   if (value.activatesAt !== undefined && (typeof value.activatesAt !== 'string' || !ISO_INSTANT.test(value.activatesAt) || Number.isNaN(Date.parse(value.activatesAt)))) {
     throw new Error('not a Gatehouse signing key: activatesAt is not an ISO 8601 instant');
   }
-  if (PRIVATE_MEMBERS.some((m) => m in value.publicJwk!)) throw new Error('not a Gatehouse signing key: publicJwk holds private members');
+  if (hasPrivateMembers(value.publicJwk)) throw new Error('not a Gatehouse signing key: publicJwk holds private members');
   return {
     kid: value.kid,
     privateJwk: value.privateJwk,
