@@ -99,6 +99,28 @@ export interface StagedSecret {
   promote(versionId: string, fromVersionId: string): Promise<void>;
 }
 
+/** What a consumer's client-secret secret holds (JSON): whose it is and the secret itself. */
+export interface ClientSecretValue {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/**
+ * Client secrets, one staged secret per consumer (Secrets Manager in AWS, one file per consumer locally). The registry
+ * keeps only hashes; this store holds the values the consumer fetches and the rotation function replaces.
+ */
+export interface ClientSecretStore {
+  /**
+   * Stores a consumer's first secret as AWSCURRENT and schedules its rotation every `rotateEveryDays` (Secrets Manager
+   * rotation rules; local mode's schedule reads the policy instead).
+   */
+  create(value: ClientSecretValue, rotateEveryDays: number): Promise<void>;
+  /** The consumer's staged secret, for the rotation steps and for delivery to the consumer. */
+  staged(clientId: string): StagedSecret;
+  /** Removes a consumer's secret (Secrets Manager: deletion after the recovery window); absent is not an error. */
+  remove(clientId: string): Promise<void>;
+}
+
 /** Vault port: signing keys (Secrets Manager in AWS, a file in local mode). */
 export interface Vault {
   getSigningKeys(): Promise<SigningKeySet>;

@@ -1,6 +1,6 @@
 import type { GatehouseConfig } from './config.js';
 import type { LoadedPolicy } from './policy/load.js';
-import type { Clock, Mailer, Registry, Vault, Workflow } from './ports.js';
+import type { ClientSecretStore, Clock, Mailer, Registry, Vault, Workflow } from './ports.js';
 
 /** Structured logger (Powertools Logger satisfies it); never given secrets or tokens. */
 export interface Log {
@@ -13,6 +13,7 @@ export interface Log {
 export interface Services {
   readonly registry: Registry;
   readonly vault: Vault;
+  readonly clientSecrets: ClientSecretStore;
   readonly workflow: Workflow;
   readonly mailer: Mailer;
   readonly clock: Clock;

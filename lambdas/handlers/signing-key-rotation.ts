@@ -1,16 +1,10 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
 import { SecretsManagerStagedSecret } from '../adapters/aws/secrets-staged-secret.js';
-import { ROTATION_STEPS, rotateSigningKey } from '../core/rotation/signing-key-rotation.js';
+import { rotateSigningKey } from '../core/rotation/signing-key-rotation.js';
+import { RotationEventSchema } from './rotation-event.js';
 import type { Clock } from '../core/ports.js';
 import type { Log } from '../core/services.js';
 
-/** The event Secrets Manager sends a rotation function. */
-const RotationEventSchema = z.object({
-  SecretId: z.string().min(1),
-  ClientRequestToken: z.string().min(1),
-  Step: z.enum(ROTATION_STEPS),
-});
 
 export interface SigningKeyRotationOptions {
   readonly client?: SecretsManagerClient;

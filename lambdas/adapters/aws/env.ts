@@ -10,6 +10,12 @@ export const ENV = {
   consumerCacheMs: 'GATEHOUSE_CONSUMER_CACHE_MS',
   /** JSON: reviewer groups by risk, e.g. {"default": ["a@bank"], "high": ["b@bank", "c@bank"]}. */
   reviewers: 'GATEHOUSE_REVIEWERS',
+  /** Client secrets are Secrets Manager secrets named `<prefix><client_id>`. */
+  clientSecretPrefix: 'GATEHOUSE_CLIENT_SECRET_PREFIX',
+  /** The customer-managed KMS key client secrets are created under. */
+  clientSecretKeyId: 'GATEHOUSE_CLIENT_SECRET_KEY_ID',
+  /** The rotation function Secrets Manager runs on each client secret. */
+  clientSecretRotationArn: 'GATEHOUSE_CLIENT_SECRET_ROTATION_ARN',
 } as const;
 
 /** esbuild `define` name under which the validated policy document is compiled into every bundle. */

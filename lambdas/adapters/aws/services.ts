@@ -3,6 +3,7 @@ import { loadPolicy } from '../../core/policy/load.js';
 import type { Services } from '../../core/services.js';
 import { DynamoRegistry } from './dynamo-registry.js';
 import { ENV, MAIL_FROM_ENV } from './env.js';
+import { SecretsManagerClientSecrets } from './secrets-client-secrets.js';
 import { SecretsVault } from './secrets-vault.js';
 import { SesMailer } from './ses-mailer.js';
 import { SfnWorkflow } from './sfn-workflow.js';
@@ -25,6 +26,11 @@ export function awsServices(): Services {
   const built: Services = {
     registry: new DynamoRegistry({ tableName: env[ENV.tableName] ?? '' }),
     vault: new SecretsVault({ secretId: env[ENV.signingKeySecretId] ?? '' }),
+    clientSecrets: new SecretsManagerClientSecrets({
+      namePrefix: env[ENV.clientSecretPrefix] ?? 'gatehouse/clients/',
+      kmsKeyId: env[ENV.clientSecretKeyId] ?? '',
+      rotationLambdaArn: env[ENV.clientSecretRotationArn] ?? '',
+    }),
     workflow: new SfnWorkflow({ stateMachineArn: env[ENV.stateMachineArn] ?? '' }),
     mailer: new SesMailer({ from: env[MAIL_FROM_ENV] ?? '' }),
     clock: { now: () => new Date() },

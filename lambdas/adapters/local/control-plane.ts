@@ -18,6 +18,7 @@ import { createReviewTaskHandler } from '../../handlers/review-task.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { startDynalite } from './dynalite.js';
+import { FileClientSecrets } from './file-client-secrets.js';
 import { FileVault } from './file-vault.js';
 import { startHttpServer } from './http-server.js';
 import { LocalWorkflow } from './local-workflow.js';
@@ -127,6 +128,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   };
 
   const vault = new FileVault(dataDir && join(dataDir, 'signing-keys.json'));
+  const clientSecrets = new FileClientSecrets(dataDir && join(dataDir, 'client-secrets'));
   let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;
   const workflow = new LocalWorkflow({
     definitionFile: join(ROOT, 'statemachines', 'onboarding.asl.json'),
@@ -138,6 +140,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const services: Services = {
     registry: new DynamoRegistry({ tableName, documentClient: dynamo.documentClient }),
     vault,
+    clientSecrets,
     workflow,
     mailer: new OutboxMailer({ dir: outboxDir, from: 'gatehouse@localhost', ...(options.onEmail ? { onSend: options.onEmail } : {}) }),
     clock,

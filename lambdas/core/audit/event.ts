@@ -15,6 +15,8 @@ export const AUDIT_EVENT_TYPES = [
   'consumer.suspended',
   'consumer.revoked',
   'credentials.issued',
+  'credentials.rotation_started',
+  'credentials.rotated',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

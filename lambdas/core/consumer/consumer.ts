@@ -31,6 +31,13 @@ export interface Consumer {
   /** base64url SHA-256 of the client secret; the secret itself is never stored. */
   readonly secretHash?: string | undefined;
   readonly secretExpiresAt?: string | undefined;
+  /** Hash of the secret being rotated in (AWSPENDING), accepted from setSecret until finishSecret makes it current. */
+  readonly pendingSecretHash?: string | undefined;
+  /** Hash of the secret rotated out, accepted until `previousSecretExpiresAt` (the grace window). */
+  readonly previousSecretHash?: string | undefined;
+  readonly previousSecretExpiresAt?: string | undefined;
+  /** When the current secret became current by rotation (absent: the secret issued at registration). */
+  readonly secretRotatedAt?: string | undefined;
   /** base64url SHA-256 of the RFC 7592 registration access token. */
   readonly registrationTokenHash: string;
   readonly createdAt: string;

@@ -7,6 +7,18 @@ import { presentedCredentials } from './client-auth.js';
 import type { ConsumerCache } from './consumer-cache.js';
 import { OAuthError } from './errors.js';
 
+/**
+ * Which of a consumer's secrets the presented one is: the current one, the one being rotated in (accepted from the moment
+ * the registry stages it, so the switch-over cannot fail), or the rotated-out one within its grace window.
+ */
+function matchingSecret(consumer: Consumer, presented: string, now: Date): 'current' | 'pending' | 'previous' | undefined {
+  if (consumer.secretHash !== undefined && secretMatchesHash(presented, consumer.secretHash)) return 'current';
+  if (consumer.pendingSecretHash !== undefined && secretMatchesHash(presented, consumer.pendingSecretHash)) return 'pending';
+  const graceEnds = consumer.previousSecretExpiresAt === undefined ? 0 : Date.parse(consumer.previousSecretExpiresAt);
+  if (consumer.previousSecretHash !== undefined && graceEnds > now.getTime() && secretMatchesHash(presented, consumer.previousSecretHash)) return 'previous';
+  return undefined;
+}
+
 /** Parameters that RFC 6749 §3.2 forbids repeating, checked before anything else. */
 const SINGLE_VALUED = ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'token', 'token_type_hint'];
 
@@ -54,8 +66,11 @@ export async function authenticateClient(
       now,
       registry: services.registry,
     });
-  } else if (consumer.secretHash === undefined || !secretMatchesHash(presented.secret, consumer.secretHash)) {
-    throw refuse('Client authentication failed.');
+  } else {
+    const matched = matchingSecret(consumer, presented.secret, now);
+    if (matched === undefined) throw refuse('Client authentication failed.');
+    // Operators can see who still uses a rotated-out secret before its grace window ends.
+    if (matched === 'previous') services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
   }
   if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
   if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse('This client’s grant has expired.');

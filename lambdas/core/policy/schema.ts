@@ -49,6 +49,8 @@ export const RiskRequirementsSchema = z.strictObject({
   maxGrantDays: z.number().int().min(1).max(1_095),
   dormancyDays: z.number().int().min(1).max(365),
   secretRotationDays: z.number().int().min(1).max(365),
+  /** How long a rotated-out client secret keeps working, so consumers can fetch the new one without breaking. */
+  secretGraceDays: z.number().int().min(0).max(30),
   maxExceptionDays: z.number().int().min(0).max(365),
   // 20 days at most: beyond that a request is stale, and local mode's timers (2^31 ms) would overflow.
   reviewSlaHours: z.number().int().min(1).max(480),
@@ -105,6 +107,12 @@ export const PolicyDocumentSchema = z
       if (lo.senderConstraint === 'dpop' && hi.senderConstraint !== 'dpop') ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: sender constraint must not be dropped` });
       const weakest = (r: RiskRequirements) => Math.min(...r.authMethods.map((m) => AUTH_METHOD_STRENGTH[m]));
       if (weakest(hi) < weakest(lo)) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: allowed client authentication must not get weaker` });
+    }
+    for (const risk of RISK_LEVELS) {
+      const r = doc.risks[risk];
+      if (r.secretGraceDays >= r.secretRotationDays) {
+        ctx.addIssue({ code: 'custom', path: ['risks', risk, 'secretGraceDays'], message: 'the grace window must be shorter than the rotation period' });
+      }
     }
     // DESIGN: client secrets are for low-risk, self-service consumers only; reviewed consumers prove possession of a key.
     for (const risk of RISK_LEVELS) {

@@ -1,4 +1,9 @@
+import type { Consumer } from '../consumer/consumer.js';
+import { mayObtainTokens } from '../consumer/lifecycle.js';
+import { ServiceError } from '../errors.js';
 import { OAuthError } from '../oauth/errors.js';
+import { STAGES, type ClientSecretValue } from '../ports.js';
+import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
 import type { Services } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
 import { registrationResponse } from './response.js';
@@ -11,5 +16,36 @@ export async function readRegistration(services: Services, clientId: string, bea
   if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) {
     throw new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
   }
-  return registrationResponse(consumer, services.config.issuer);
+  return registrationResponse(consumer, services.config.issuer, { clientSecret: await deliverableSecret(services, consumer) });
+}
+
+/**
+ * The consumer's current client secret, read from the secret store: how a consumer picks up a rotated secret (RFC 7592
+ * §2.1 allows a new client_secret in the read response). Only for a consumer that may still obtain tokens with one.
+ */
+async function deliverableSecret(services: Services, consumer: Consumer): Promise<string | undefined> {
+  if (consumer.secretHash === undefined || !mayObtainTokens(consumer.status)) return undefined;
+  let text: string | undefined;
+  try {
+    text = await services.clientSecrets.staged(consumer.clientId).read({ stage: STAGES.current });
+  } catch (cause) {
+    throw new ServiceError('dependency_unavailable', 'The client secret cannot be read right now. Try again shortly.', { cause, retryAfterSeconds: 5 });
+  }
+  const value = storedValue(text);
+  // Never hand out a value the registry would refuse (a store out of step with the registry is an incident, not a secret).
+  // Between finishSecret's two halves the store already holds the new secret while the registry has it as pending.
+  const accepted = [consumer.secretHash, consumer.pendingSecretHash].filter((h): h is string => h !== undefined);
+  if (value === undefined || value.clientId !== consumer.clientId || !accepted.some((h) => secretMatchesHash(value.clientSecret, h))) {
+    services.log.error('client secret store out of step with the registry', { clientId: consumer.clientId });
+    throw new ServiceError('dependency_unavailable', 'The client secret cannot be delivered right now. Try again shortly.', { retryAfterSeconds: 30 });
+  }
+  return value.clientSecret;
+}
+
+function storedValue(text: string | undefined): ClientSecretValue | undefined {
+  try {
+    return parseClientSecretValue(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -119,7 +119,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     softwareId: statement?.softwareId ?? m.software_id,
     jwks: m.jwks,
     secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),
-    // The secret lives as long as the grant; scheduled rotation shortens this once it exists.
+    // The hard end of any secret of this consumer; rotation replaces the secret well before it (policy period).
     secretExpiresAt: clientSecret === undefined ? undefined : new Date(m.expires_at!).toISOString(),
     registrationTokenHash: sha256B64u(registrationToken),
     createdAt: iso,
@@ -132,11 +132,16 @@ export async function register(services: Services, input: RegisterInput): Promis
   const consumer: Consumer = { ...base, auditSeq: head.seq, auditHead: head.hash };
   const body = registrationResponse(consumer, config.issuer, { clientSecret, registrationToken });
 
+  // The secret's store entry comes first: a consumer is never recorded with a secret it cannot fetch or rotate.
+  if (clientSecret !== undefined) await storeClientSecret(services, consumer, clientSecret);
   // The idempotency record is written with the consumer, so a concurrent duplicate can never create a second one.
   const statusCode = active ? 201 : 202;
   try {
     await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
   } catch (error) {
+    if (clientSecret !== undefined) {
+      await services.clientSecrets.remove(clientId).catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
+    }
     // A concurrent request with the same key won the race: answer with its response.
     if (idempotency && error instanceof RegistryError && error.code === 'condition_failed') {
       const stored = await registry.getIdempotency(idempotency.keyHash);
@@ -184,6 +189,18 @@ export async function register(services: Services, input: RegisterInput): Promis
     set: { reviewExecution: execution },
   });
   return { statusCode: 202, body, replayed: false };
+}
+
+async function storeClientSecret(services: Services, consumer: Consumer, clientSecret: string): Promise<void> {
+  try {
+    await services.clientSecrets.create({ clientId: consumer.clientId, clientSecret }, services.policy.document.risks[consumer.risk].secretRotationDays);
+  } catch (cause) {
+    services.log.error('client secret not stored', { clientId: consumer.clientId, error: (cause as Error).name });
+    throw new ServiceError('dependency_unavailable', 'The client secret could not be stored; nothing was registered. Try again shortly.', {
+      cause,
+      retryAfterSeconds: 30,
+    });
+  }
 }
 
 function auditTrail(

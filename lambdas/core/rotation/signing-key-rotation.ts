@@ -1,12 +1,12 @@
 import { jwtVerify, importJWK, SignJWT, type JWK } from 'jose';
-import { STAGES, type StagedSecret } from '../ports.js';
+import type { StagedSecret } from '../ports.js';
 import type { Log } from '../services.js';
 import { generateSigningKey, parseSigningKey } from '../tokens/generate-key.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
 import { RotationError } from './errors.js';
+import { ROTATION_STEPS, stepTarget, type RotationStep } from './steps.js';
 
-export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-export type RotationStep = (typeof ROTATION_STEPS)[number];
+export { ROTATION_STEPS, type RotationStep } from './steps.js';
 
 export interface RotationContext {
   readonly secret: StagedSecret;
@@ -26,17 +26,12 @@ export interface RotationContext {
  * retries steps and may call one twice. A version that is already AWSCURRENT has nothing left to do.
  */
 export async function rotateSigningKey(step: RotationStep, token: string, ctx: RotationContext): Promise<void> {
-  const versions = await ctx.secret.versions();
-  const current = versions.find((v) => v.stages.includes(STAGES.current));
-  if (!current) throw new RotationError('no_current_version', 'The secret has no AWSCURRENT version to rotate from.');
-  const version = versions.find((v) => v.versionId === token);
-  if (version?.stages.includes(STAGES.current)) {
+  const target = await stepTarget(ctx.secret, step, token);
+  if (target.alreadyCurrent) {
     ctx.log.info('rotation step skipped: version already current', { step, version: token });
     return;
   }
-  if (step !== 'createSecret' && !version?.stages.includes(STAGES.pending)) {
-    throw new RotationError('version_not_pending', `Version ${token} is not staged AWSPENDING.`);
-  }
+  const current = { versionId: target.currentVersionId };
 
   switch (step) {
     case 'createSecret': {

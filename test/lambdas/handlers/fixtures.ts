@@ -25,6 +25,7 @@ import type { Email, Mailer, Workflow } from '../../../lambdas/core/ports.js';
 import type { Review } from '../../../lambdas/core/review/review.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
+import { FileClientSecrets } from '../../../lambdas/adapters/local/file-client-secrets.js';
 
 export const TABLE = 'gatehouse-handler-test';
 export const ISSUER = 'https://gatehouse.test';
@@ -270,6 +271,7 @@ export function buildServices(options: {
   return {
     registry: mockedRegistry(),
     vault: options.vault ?? new FileVault(),
+    clientSecrets: new FileClientSecrets(),
     workflow: options.workflow ?? fakeWorkflow(),
     mailer: options.mailer ?? nullMailer,
     clock: options.clock ?? new TestClock(),

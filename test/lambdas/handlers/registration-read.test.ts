@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import { createRegistrationReadHandler } from '../../../lambdas/handlers/registration-read.js';
-import { CLIENT_ID, consumerFixture, DAY_MS, NOW, REGISTRATION_TOKEN } from '../fixtures.js';
+import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW, REGISTRATION_TOKEN } from '../fixtures.js';
 import { bodyOf, buildServices, FakeTable, httpEvent, ISSUER, lambdaContext } from './fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -30,18 +30,20 @@ describe('createRegistrationReadHandler', () => {
     expect(ddb.calls().every((c) => c.args[0] instanceof GetCommand)).toBe(true);
   };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     table = new FakeTable(ddb);
     services = buildServices({ jwks: { keys: [] } });
     handler = createRegistrationReadHandler(services);
     table.putConsumer(consumerFixture());
+    await services.clientSecrets.create({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, 90);
   });
 
   afterEach(() => {
     ddb.reset();
   });
 
-  it('answers 200 with the registration, without any secret, for the right token', async () => {
+  it('answers 200 with the registration and the current client secret from the store, for the right token', async () => {
+
     const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
 
     expect(response.statusCode).toBe(200);
@@ -55,15 +57,46 @@ describe('createRegistrationReadHandler', () => {
       scope: 'reference-data:read',
       status: 'active',
       token_endpoint_auth_method: 'client_secret_basic',
+      client_secret: CLIENT_SECRET,
+      client_secret_expires_at: Math.floor(Date.parse(consumerFixture().secretExpiresAt!) / 1000),
     });
-    expect(body).not.toHaveProperty('client_secret');
-    expect(body).not.toHaveProperty('client_secret_expires_at');
     expect(body).not.toHaveProperty('registration_access_token');
     expect(response.body).not.toContain('secretHash');
     expect(response.body).not.toContain('registrationTokenHash');
     expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
       expect.objectContaining({ Key: { pk: `CONSUMER#${CLIENT_ID}`, sk: 'CONSUMER' }, ConsistentRead: true }),
     ]);
+  });
+
+  it('delivers no secret to a consumer that may not obtain tokens', async () => {
+    table.putConsumer(consumerFixture({ status: 'suspended' }));
+
+    const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: 'suspended' });
+    expect(bodyOf(response)).not.toHaveProperty('client_secret');
+    expect(response.body).not.toContain(CLIENT_SECRET);
+  });
+
+  it('answers 503 problem JSON, never a wrong secret, when the store disagrees with the registry', async () => {
+    await services.clientSecrets.remove(CLIENT_ID);
+    await services.clientSecrets.create({ clientId: CLIENT_ID, clientSecret: 'another-secret-that-the-registry-has-never-seen' }, 90);
+
+    const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers!['content-type']).toBe('application/problem+json');
+    expect(response.headers!['retry-after']).toBe('30');
+    expect(response.body).not.toContain('another-secret');
+  });
+
+  it('answers 503 problem JSON when the consumer has no stored secret', async () => {
+    await services.clientSecrets.remove(CLIENT_ID);
+    const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
+
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response)).toMatchObject({ status: 503 });
   });
 
   it('accepts the bearer scheme case-insensitively', async () => {
@@ -96,7 +129,8 @@ describe('createRegistrationReadHandler', () => {
     const response = await read(clientId, { Authorization: `Bearer ${String(created['registration_access_token'])}` });
 
     expect(response.statusCode).toBe(200);
-    const { client_secret: _s, client_secret_expires_at: _e, registration_access_token: _t, ...published } = created;
+    // Everything but the one-time registration access token, the secret included (it is the same secret, from the store).
+    const { registration_access_token: _t, ...published } = created;
     expect(bodyOf(response)).toEqual(published);
   });
 

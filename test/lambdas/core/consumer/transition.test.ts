@@ -7,6 +7,7 @@ import type { ConsumerChange, IdempotencyRecord, Registry } from '../../../../la
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
 import type { Services } from '../../../../lambdas/core/services.js';
 import { auditTrailFor, CLIENT_ID, consumerFixture, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
+import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
 /** transition() needs only these two registry methods. */
 type RegistryStub = { [K in 'getConsumer' | 'updateConsumer']: Mock<Registry[K]> };
@@ -25,6 +26,7 @@ function servicesWith(registry: RegistryStub, clock = new TestClock()): Services
     registry: registry as unknown as Registry,
     clock,
     vault: { getSigningKeys: vi.fn() },
+    clientSecrets: new FileClientSecrets(),
     workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
     mailer: { send: vi.fn() },
     policy: defaultPolicy,

@@ -6,6 +6,7 @@ import type { Registry } from '../../../../lambdas/core/ports.js';
 import type { Services } from '../../../../lambdas/core/services.js';
 import { CLIENT_ID, consumerFixture, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../../fixtures.js';
 import { fakeWorkflow, ISSUER, nullMailer, testConfig } from '../../handlers/fixtures.js';
+import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
 export const NOW_S = Math.floor(NOW.getTime() / 1000);
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`;
@@ -146,6 +147,7 @@ export function coreServices(options: { registry?: MemoryRegistry; clock?: TestC
   return {
     registry: (options.registry ?? new MemoryRegistry()).port,
     vault: new FileVault(),
+    clientSecrets: new FileClientSecrets(),
     workflow: fakeWorkflow(),
     mailer: nullMailer,
     clock: options.clock ?? new TestClock(),

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
+import { FileStagedSecret } from './file-staged-secret.js';
+
+const FILE = /^(gh_[A-Za-z0-9_-]+)\.json$/;
+
+/**
+ * Local mode's client secrets: one staged secret file (mode 0600) per consumer under `dir`, kept in memory when no
+ * directory is given. Rotation periods are not stored: local mode's schedule reads them from the policy.
+ */
+export class FileClientSecrets implements ClientSecretStore {
+  readonly #dir: string | undefined;
+  readonly #memory = new Map<string, FileStagedSecret>();
+
+  constructor(dir?: string) {
+    this.#dir = dir;
+  }
+
+  async create(value: ClientSecretValue): Promise<void> {
+    const seeded = await this.staged(value.clientId).seedCurrent(randomUUID(), JSON.stringify(value));
+    if (!seeded) throw new Error(`A client secret for ${value.clientId} already exists`);
+  }
+
+  staged(clientId: string): FileStagedSecret {
+    if (!/^[A-Za-z0-9_-]+$/.test(clientId)) throw new Error('Invalid client id');
+    if (this.#dir !== undefined) return new FileStagedSecret(join(this.#dir, `${clientId}.json`));
+    let secret = this.#memory.get(clientId);
+    if (!secret) this.#memory.set(clientId, (secret = new FileStagedSecret()));
+    return secret;
+  }
+
+  async remove(clientId: string): Promise<void> {
+    if (this.#dir !== undefined) rmSync(join(this.#dir, `${clientId}.json`), { force: true });
+    else this.#memory.delete(clientId);
+  }
+
+  /** The consumers that have a secret here (what local mode's rotation schedule walks). */
+  clientIds(): string[] {
+    if (this.#dir === undefined) return [...this.#memory.keys()];
+    if (!existsSync(this.#dir)) return [];
+    return readdirSync(this.#dir).flatMap((name) => FILE.exec(name)?.[1] ?? []);
+  }
+}
