@@ -62,6 +62,34 @@ export interface Registry {
   markReviewDelivered(reviewId: string, at: Date): Promise<void>;
 }
 
+/** A page of consumers due for a sweep's attention, in order of when they became due. */
+export interface DuePage {
+  readonly consumers: readonly Consumer[];
+  /** Opaque position to continue from; absent on the last page. */
+  readonly next?: string | undefined;
+}
+
+/**
+ * The sparse `attention` index: consumers keyed by the next time a sweep must look at them. A sweep's reads grow with
+ * the consumers that are due, not with the table.
+ */
+export interface AttentionIndex {
+  /** Consumers whose attention time is at or before `now`, `limit` at a time (eventually consistent). */
+  listDue(now: Date, limit: number, next?: string): Promise<DuePage>;
+  /**
+   * Moves a consumer's attention time without any other change (a due consumer that needs nothing yet, e.g. it was used
+   * since). Conditional on the audit position, so it never overwrites a concurrent change; false when that moved.
+   */
+  rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number): Promise<boolean>;
+}
+
+/** An append-only, hash-chained audit stream that is not about one consumer (e.g. `signing-key`). */
+export interface SystemAuditLog {
+  /** Appends the next event of the stream (its `clientId` is `system:<stream>`); a concurrent append is re-chained. */
+  appendSystemAudit(stream: string, event: Pick<AuditEvent, 'type' | 'at' | 'actor' | 'data'>): Promise<AuditEvent>;
+  listSystemAudit(stream: string): Promise<AuditEvent[]>;
+}
+
 /** An ES256 key pair in JWK form, identified by `kid`. */
 export interface SigningKey {
   readonly kid: string;
@@ -119,6 +147,11 @@ export interface ClientSecretStore {
   staged(clientId: string): StagedSecret;
   /** Removes a consumer's secret (Secrets Manager: deletion after the recovery window); absent is not an error. */
   remove(clientId: string): Promise<void>;
+  /**
+   * Rotates a consumer's secret now, off schedule (an operator's call, e.g. after a suspected leak). Secrets Manager runs
+   * the rotation function asynchronously; local mode runs the four steps before returning.
+   */
+  rotateNow(clientId: string): Promise<void>;
 }
 
 /** Vault port: signing keys (Secrets Manager in AWS, a file in local mode). */

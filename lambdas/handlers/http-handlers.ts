@@ -1,5 +1,6 @@
 import type { HttpHandlerName } from '../../lib/routes.js';
 import type { Services } from '../core/services.js';
+import { createAdminHandler } from './admin.js';
 import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
 import { createIntrospectionHandler } from './introspection.js';
@@ -18,4 +19,5 @@ export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services:
   revocation: createRevocationHandler,
   review: createReviewHandler,
   discovery: createDiscoveryHandler,
+  admin: createAdminHandler,
 };

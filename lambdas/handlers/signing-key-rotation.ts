@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStagedSecret } from '../adapters/aws/secrets-staged-secret.js';
 import { rotateSigningKey } from '../core/rotation/signing-key-rotation.js';
 import { RotationEventSchema } from './rotation-event.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock, SystemAuditLog } from '../core/ports.js';
 import type { Log } from '../core/services.js';
 
 
@@ -10,6 +10,8 @@ export interface SigningKeyRotationOptions {
   readonly client?: SecretsManagerClient;
   readonly clock?: Clock;
   readonly log: Log;
+  /** Where completed rotations are recorded (the registry's `signing-key` system audit stream). */
+  readonly audit?: SystemAuditLog;
   /** @default 900 seconds (JWKS cache max-age plus resource servers' key cache) */
   readonly publishDelaySeconds?: number;
   /** @default 3900 seconds (the default policy's longest token lifetime, 1 h, plus 5 min) */
@@ -31,6 +33,7 @@ export function createSigningKeyRotationHandler(options: SigningKeyRotationOptio
       publishDelayMs: (options.publishDelaySeconds ?? 900) * 1000,
       previousOverlapMs: (options.previousOverlapSeconds ?? 3900) * 1000,
       log: options.log,
+      audit: options.audit,
     });
   };
 }

@@ -1,6 +1,9 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import type { DynamoRegistry } from '../../lambdas/adapters/aws/dynamo-registry.js';
+import { verifyChain } from '../../lambdas/core/audit/event.js';
+import { SIGNING_KEY_AUDIT_STREAM } from '../../lambdas/core/rotation/signing-key-rotation.js';
 import { postJson, publicRequest, startTestPlane } from './local-mode.js';
 
 const MINUTE = 60_000;
@@ -45,7 +48,14 @@ describe('local mode: signing-key rotation with overlap', () => {
     const oldToken = await token(basic);
     const oldKid = decodeProtectedHeader(oldToken).kid!;
 
-    await plane.rotateSigningKey(15 * 60);
+    const version = await plane.rotateSigningKey(15 * 60);
+    // The rotation is in the signing key's audit stream, hash-chained like a consumer's trail, and recorded once.
+    const registry = plane.services.registry as DynamoRegistry;
+    const stream = await registry.listSystemAudit(SIGNING_KEY_AUDIT_STREAM);
+    expect(stream).toEqual([
+      expect.objectContaining({ clientId: 'system:signing-key', seq: 1, type: 'signing_key.rotated', actor: { kind: 'system', id: 'signing-key-rotation' }, data: expect.objectContaining({ version }) }),
+    ]);
+    expect(verifyChain(stream).ok).toBe(true);
     // A second rotation now would push the old key out of JWKS while its tokens live: refused.
     await expect(plane.rotateSigningKey(15 * 60)).rejects.toMatchObject({ code: 'rotation_too_soon' });
     offset += 6 * MINUTE; // past every cache age (key cache 5 min, JWKS cache 1 min)

@@ -8,12 +8,12 @@ import {
   UpdateCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent } from '../../core/audit/event.js';
+import { chainEvent, GENESIS_HASH, type AuditEvent } from '../../core/audit/event.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
-import type { ConsumerChange, IdempotencyRecord, Registry } from '../../core/ports.js';
+import type { AttentionIndex, ConsumerChange, DuePage, IdempotencyRecord, Registry, SystemAuditLog } from '../../core/ports.js';
 import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
-import { keys } from './table-schema.js';
+import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -26,7 +26,7 @@ export type DynamoRegistryOptions =
   | { readonly tableName: string; readonly clientConfig?: DynamoDBClientConfig; readonly documentClient?: never };
 
 /** The Registry port over one DynamoDB table; the same code serves AWS and local mode (dynalite). */
-export class DynamoRegistry implements Registry {
+export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex {
   readonly #table: string;
   readonly #db: DynamoDBDocumentClient;
 
@@ -42,7 +42,12 @@ export class DynamoRegistry implements Registry {
       {
         Put: {
           TableName: this.#table,
-          Item: { ...keys.consumer(consumer.clientId), kind: 'consumer', ...consumer },
+          Item: {
+            ...keys.consumer(consumer.clientId),
+            kind: 'consumer',
+            ...consumer,
+            ...(consumer.attentionAt ? keys.attention(consumer.attentionAt, consumer.clientId) : {}),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -119,6 +124,15 @@ export class DynamoRegistry implements Registry {
         sets.push(`#f${i} = :f${i}`);
       }
     });
+    if ('attentionAt' in change.set) {
+      const at = change.set.attentionAt;
+      if (at === undefined) removes.push('gsi1pk', 'gsi1sk');
+      else {
+        const index = keys.attention(at, change.clientId);
+        Object.assign(values, { ':gsi1pk': index.gsi1pk, ':gsi1sk': index.gsi1sk });
+        sets.push('gsi1pk = :gsi1pk', 'gsi1sk = :gsi1sk');
+      }
+    }
     const statuses = change.expect.statuses.map((s, i) => {
       values[`:s${i}`] = s;
       return `:s${i}`;
@@ -139,7 +153,86 @@ export class DynamoRegistry implements Registry {
     return items;
   }
 
+  async listDue(now: Date, limit: number, next?: string): Promise<DuePage> {
+    const index = TABLE_SCHEMA.indexes[0];
+    const out = await this.#send(() =>
+      this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: index.name,
+          KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :now',
+          // `~` sorts after every character of a client id: everything due at or before `now` is included.
+          ExpressionAttributeValues: { ':p': keys.attentionPartition, ':now': `${now.toISOString()}#~` },
+          Limit: limit,
+          ExclusiveStartKey: next === undefined ? undefined : (JSON.parse(Buffer.from(next, 'base64url').toString('utf8')) as Record<string, unknown>),
+        }),
+      ),
+    );
+    const consumers = (out.Items ?? []).map((item) => strip<Consumer>(item));
+    return { consumers, next: out.LastEvaluatedKey ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') : undefined };
+  }
+
+  async rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number): Promise<boolean> {
+    const index = attentionAt === undefined ? undefined : keys.attention(attentionAt, clientId);
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.consumer(clientId),
+          UpdateExpression: index ? 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s' : 'REMOVE attentionAt, gsi1pk, gsi1sk',
+          ConditionExpression: 'attribute_exists(pk) AND auditSeq = :seq',
+          ExpressionAttributeValues: { ':seq': expectAuditSeq, ...(index ? { ':at': attentionAt, ':p': index.gsi1pk, ':s': index.gsi1sk } : {}) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw new RegistryError('unavailable', 'Could not re-arm the consumer’s attention time', { cause: error });
+    }
+  }
+
+  async appendSystemAudit(stream: string, event: Pick<AuditEvent, 'type' | 'at' | 'actor' | 'data'>): Promise<AuditEvent> {
+    for (let attempt = 1; ; attempt++) {
+      const last = await this.#send(() =>
+        this.#db.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': keys.systemAudit(stream, 0).pk, ':prefix': keys.auditPrefix },
+            ScanIndexForward: false,
+            Limit: 1,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      const head = last.Items?.[0] ? strip<AuditEvent>(last.Items[0]) : undefined;
+      const next = chainEvent({ seq: head?.seq ?? 0, head: head?.hash ?? GENESIS_HASH }, { clientId: `system:${stream}`, ...event });
+      try {
+        await this.#db.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { ...keys.systemAudit(stream, next.seq), kind: 'audit', ...next },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return next;
+      } catch (error) {
+        // Another writer took this position: chain after its event instead.
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw new RegistryError('unavailable', 'The audit event could not be written.', { cause: error });
+        if (attempt >= 4) throw new RegistryError('condition_failed', 'The audit stream kept changing; the event was not written.', { cause: error });
+      }
+    }
+  }
+
+  async listSystemAudit(stream: string): Promise<AuditEvent[]> {
+    return this.#listAuditUnder(keys.systemAudit(stream, 0).pk);
+  }
+
   async listAudit(clientId: string): Promise<AuditEvent[]> {
+    return this.#listAuditUnder(keys.consumer(clientId).pk);
+  }
+
+  async #listAuditUnder(pk: string): Promise<AuditEvent[]> {
     const events: AuditEvent[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -148,7 +241,7 @@ export class DynamoRegistry implements Registry {
           new QueryCommand({
             TableName: this.#table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.consumer(clientId).pk, ':prefix': keys.auditPrefix },
+            ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.auditPrefix },
             ExclusiveStartKey: start,
             ConsistentRead: true,
           }),

@@ -68,6 +68,11 @@ export class SecretsManagerClientSecrets implements ClientSecretStore {
     return new SecretsManagerStagedSecret(this.secretName(clientId), this.#client);
   }
 
+  async rotateNow(clientId: string): Promise<void> {
+    // Rotation rules and function are already set on the secret: this starts a rotation with them, at once.
+    await this.#client.send(new RotateSecretCommand({ SecretId: this.secretName(clientId), RotateImmediately: true }));
+  }
+
   async remove(clientId: string): Promise<void> {
     try {
       await this.#client.send(new DeleteSecretCommand({ SecretId: this.secretName(clientId), RecoveryWindowInDays: this.#options.recoveryWindowDays ?? 7 }));

@@ -7,7 +7,9 @@
  * - idempotency     `IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` (TTL)
  * - one-time marker `MARKER#<marker>` / `MARKER` (TTL): used assertion and DPoP `jti`s, revoked token ids
  * - review round    `REVIEW#<review_id>` / `REVIEW`: reviewers, deadline, decision and the server-side task token
- * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`.
+ * - system audit    `SYSTEM#<stream>` / `AUDIT#<seq, 10 digits>`: events not about one consumer (signing-key rotations)
+ * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`
+ * (`ATTENTION` / `<attentionAt ISO>#<client_id>`), so a sweep queries `gsi1sk <= now` and reads only what is due.
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -26,4 +28,7 @@ export const keys = {
   idempotency: (keyHash: string) => ({ pk: `IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
   marker: (marker: string) => ({ pk: `MARKER#${marker}`, sk: 'MARKER' }),
   review: (reviewId: string) => ({ pk: `REVIEW#${reviewId}`, sk: 'REVIEW' }),
+  attention: (attentionAt: string, clientId: string) => ({ gsi1pk: 'ATTENTION', gsi1sk: `${attentionAt}#${clientId}` }),
+  attentionPartition: 'ATTENTION',
+  systemAudit: (stream: string, seq: number) => ({ pk: `SYSTEM#${stream}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),
 } as const;

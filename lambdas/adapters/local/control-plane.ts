@@ -1,6 +1,6 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
 import { loadPolicyFile } from '../../core/policy/load.js';
+import { clientSecretRotationDue, rotateClientSecretFully } from '../../core/rotation/client-secret-rotation.js';
 import { rotateSigningKeyFully } from '../../core/rotation/signing-key-rotation.js';
 import { previousOverlapMs } from '../../core/tokens/signing-keys.js';
 import type { Clock, Email } from '../../core/ports.js';
@@ -15,6 +16,8 @@ import type { Log, Services } from '../../core/services.js';
 import { HTTP_HANDLER_FACTORIES } from '../../handlers/http-handlers.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { createReviewTaskHandler } from '../../handlers/review-task.js';
+import { createSweepHandler } from '../../handlers/sweep.js';
+import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { startDynalite } from './dynalite.js';
@@ -47,8 +50,17 @@ export interface LocalOptions {
   readonly reviewers?: ReviewerGroups;
   /** Rotates the signing key on its own once the current key is this old (checked periodically). @default never */
   readonly signingKeyRotationEveryMs?: number;
+  /**
+   * Checks this often whether a consumer's client secret is due for rotation under the policy, and rotates it (what
+   * Secrets Manager's rotation rules do in AWS). @default never
+   */
+  readonly clientSecretRotationCheckMs?: number;
+  /** Runs the lifecycle sweep this often (what the EventBridge schedule does in AWS). @default never */
+  readonly sweepEveryMs?: number;
   /** Overrides the review SLA of the local workflow (seconds), e.g. to watch a request expire. */
   readonly reviewTimeoutSeconds?: number;
+  /** The token that stands in for IAM on admin routes. @default a random one, kept in `<dataDir>/admin-token` */
+  readonly adminToken?: string;
   /** Called for each email written to the outbox. */
   readonly onEmail?: (file: string, email: Email) => void;
 }
@@ -61,10 +73,18 @@ export interface LocalControlPlane {
   readonly softwareStatements: SoftwareStatementSigner;
   readonly workflow: LocalWorkflow;
   readonly tableName: string;
+  /** Bearer token for the admin routes (IAM's stand-in locally). */
+  readonly adminToken: string;
   /** Rotates the signing key with the same four steps Secrets Manager runs; returns the new version id. */
   rotateSigningKey(publishDelaySeconds?: number): Promise<string>;
   /** The scheduled check: rotates when the current key is older than `signingKeyRotationEveryMs`; true if it did. */
   rotateSigningKeyIfDue(): Promise<boolean>;
+  /** Rotates one consumer's client secret with the same four steps Secrets Manager runs; returns the new version id. */
+  rotateClientSecret(clientId: string): Promise<string>;
+  /** The scheduled check: rotates every client secret the policy says is due; returns the consumers rotated. */
+  rotateClientSecretsIfDue(): Promise<string[]>;
+  /** Runs one lifecycle sweep now, with the same handler as the scheduled Lambda. */
+  sweep(): Promise<SweepResult>;
   /** The local table's client, for tools and tests that look inside. */
   readonly documentClient: DynamoDBDocumentClient;
   close(): Promise<void>;
@@ -101,6 +121,20 @@ async function resumePendingReviews(db: DynamoDBDocumentClient, tableName: strin
   return resumed;
 }
 
+/**
+ * The admin token: kept (mode 0600) in the data directory so the operator CLI on this machine finds it, and stable across
+ * restarts; random per process when there is no data directory.
+ */
+function localAdminToken(dataDir: string | undefined): string {
+  if (dataDir === undefined) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 /** Runs the whole control plane on this machine: same handlers, route table, table schema and ASL file; local adapters. */
 export async function startLocalControlPlane(options: LocalOptions = {}): Promise<LocalControlPlane> {
   // Fail fast on a broken policy, before anything listens.
@@ -111,7 +145,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const tableName = 'gatehouse';
 
   const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName });
-  const http = await startHttpServer({ port: options.port ?? 3000 }).catch(async (error: unknown) => {
+  const adminToken = options.adminToken ?? localAdminToken(dataDir);
+  const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
     await dynamo.close();
     throw error;
   });
@@ -137,8 +172,9 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
     taskTimeoutSeconds: options.reviewTimeoutSeconds,
   });
+  const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
   const services: Services = {
-    registry: new DynamoRegistry({ tableName, documentClient: dynamo.documentClient }),
+    registry,
     vault,
     clientSecrets,
     workflow,
@@ -152,7 +188,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const rotateSigningKey = async (publishDelaySeconds = 900): Promise<string> => {
     await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
     const token = randomUUID();
-    await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log });
+    await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log, audit: registry });
     return token;
   };
   const every = options.signingKeyRotationEveryMs;
@@ -174,6 +210,38 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const rotationTimer =
     every === undefined ? undefined : setInterval(() => void rotateSigningKeyIfDue(), Math.min(Math.max(every / 4, 1000), 3_600_000));
   rotationTimer?.unref();
+  const rotateClientSecret = async (clientId: string): Promise<string> => {
+    const token = randomUUID();
+    await rotateClientSecretFully(token, clientSecrets.staged(clientId), services);
+    return token;
+  };
+  clientSecrets.setRotator(rotateClientSecret);
+  const rotateClientSecretsIfDue = async (): Promise<string[]> => {
+    const rotated: string[] = [];
+    for (const clientId of clientSecrets.clientIds()) {
+      const consumer = await services.registry.getConsumer(clientId);
+      if (!consumer || !clientSecretRotationDue(services, consumer, clock.now())) continue;
+      try {
+        await rotateClientSecret(clientId);
+        rotated.push(clientId);
+        log.info('client secret rotated on schedule', { clientId });
+      } catch (error) {
+        // As in AWS: the rotation stalls, the consumer's current secret keeps working, and the next check retries.
+        log.error('scheduled client-secret rotation failed', { clientId, error: (error as Error).message });
+      }
+    }
+    return rotated;
+  };
+  const secretCheck = options.clientSecretRotationCheckMs;
+  const secretTimer = secretCheck === undefined ? undefined : setInterval(() => void rotateClientSecretsIfDue(), Math.max(secretCheck, 1000));
+  secretTimer?.unref();
+  const runSweep = createSweepHandler(services, registry);
+  const sweepNow = (): Promise<SweepResult> => runSweep({});
+  const sweepTimer =
+    options.sweepEveryMs === undefined
+      ? undefined
+      : setInterval(() => void sweepNow().catch((error: unknown) => log.error('lifecycle sweep failed', { error: (error as Error).message })), Math.max(options.sweepEveryMs, 1000));
+  sweepTimer?.unref();
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](services)])) as Record<HttpHandlerName, HttpLambda>);
@@ -186,11 +254,17 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     softwareStatements,
     workflow,
     tableName,
+    adminToken,
     documentClient: dynamo.documentClient,
     rotateSigningKey,
     rotateSigningKeyIfDue,
+    rotateClientSecret,
+    rotateClientSecretsIfDue,
+    sweep: sweepNow,
     close: async () => {
+      if (sweepTimer) clearInterval(sweepTimer);
       if (rotationTimer) clearInterval(rotationTimer);
+      if (secretTimer) clearInterval(secretTimer);
       await http.close();
       await dynamo.close();
     },

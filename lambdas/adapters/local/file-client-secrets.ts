@@ -6,6 +6,10 @@ import { FileStagedSecret } from './file-staged-secret.js';
 
 const FILE = /^(gh_[A-Za-z0-9_-]+)\.json$/;
 
+function checkId(clientId: string): void {
+  if (!/^[A-Za-z0-9_-]+$/.test(clientId)) throw new Error('Invalid client id');
+}
+
 /**
  * Local mode's client secrets: one staged secret file (mode 0600) per consumer under `dir`, kept in memory when no
  * directory is given. Rotation periods are not stored: local mode's schedule reads them from the policy.
@@ -13,9 +17,21 @@ const FILE = /^(gh_[A-Za-z0-9_-]+)\.json$/;
 export class FileClientSecrets implements ClientSecretStore {
   readonly #dir: string | undefined;
   readonly #memory = new Map<string, FileStagedSecret>();
+  #rotator: ((clientId: string) => Promise<unknown>) | undefined;
 
   constructor(dir?: string) {
     this.#dir = dir;
+  }
+
+  /** What rotateNow runs: the four rotation steps, wired by the control plane once the services exist. */
+  setRotator(rotator: (clientId: string) => Promise<unknown>): void {
+    this.#rotator = rotator;
+  }
+
+  async rotateNow(clientId: string): Promise<void> {
+    if (!this.#rotator) throw new Error('Local client-secret rotation is not wired to a control plane');
+    if (this.clientIds().includes(clientId) === false) throw new Error(`No client secret for ${clientId}`);
+    await this.#rotator(clientId);
   }
 
   async create(value: ClientSecretValue): Promise<void> {
@@ -24,7 +40,7 @@ export class FileClientSecrets implements ClientSecretStore {
   }
 
   staged(clientId: string): FileStagedSecret {
-    if (!/^[A-Za-z0-9_-]+$/.test(clientId)) throw new Error('Invalid client id');
+    checkId(clientId);
     if (this.#dir !== undefined) return new FileStagedSecret(join(this.#dir, `${clientId}.json`));
     let secret = this.#memory.get(clientId);
     if (!secret) this.#memory.set(clientId, (secret = new FileStagedSecret()));
@@ -32,13 +48,14 @@ export class FileClientSecrets implements ClientSecretStore {
   }
 
   async remove(clientId: string): Promise<void> {
+    checkId(clientId);
     if (this.#dir !== undefined) rmSync(join(this.#dir, `${clientId}.json`), { force: true });
     else this.#memory.delete(clientId);
   }
 
   /** The consumers that have a secret here (what local mode's rotation schedule walks). */
   clientIds(): string[] {
-    if (this.#dir === undefined) return [...this.#memory.keys()];
+    if (this.#dir === undefined) return [...this.#memory].filter(([, secret]) => secret.currentSince() !== undefined).map(([id]) => id);
     if (!existsSync(this.#dir)) return [];
     return readdirSync(this.#dir).flatMap((name) => FILE.exec(name)?.[1] ?? []);
   }

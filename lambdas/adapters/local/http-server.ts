@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -18,10 +18,18 @@ export interface LocalHttpServer {
 }
 
 /** Serves the shared route table over HTTP on loopback, turning each request into the API Gateway proxy event Lambda gets. */
-export async function startHttpServer(options: { readonly port: number; readonly host?: string }): Promise<LocalHttpServer> {
+/** The identity local mode gives an operator who presented the admin token (IAM's principal ARN in AWS). */
+export const LOCAL_ADMIN_ARN = 'arn:aws:iam::000000000000:user/gatehouse-local-admin';
+
+export async function startHttpServer(options: {
+  readonly port: number;
+  readonly host?: string;
+  /** Bearer token that stands in for IAM (SigV4) on `iam` routes. */
+  readonly adminToken: string;
+}): Promise<LocalHttpServer> {
   let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
   const server = createServer((req, res) => {
-    void dispatch(req, res, handlers).catch(() => {
+    void dispatch(req, res, handlers, options.adminToken).catch(() => {
       if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
     });
   });
@@ -46,7 +54,7 @@ export async function startHttpServer(options: { readonly port: number; readonly
   };
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined): Promise<void> {
+async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined, adminToken: string): Promise<void> {
   if (!handlers) return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }));
   const url = new URL(req.url ?? '/', 'http://localhost');
   const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, url.pathname) })).filter((c) => c.params !== undefined);
@@ -58,6 +66,17 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
   if (!match) {
     req.resume();
     return send(res, problem(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not allowed here.`, { allow: candidates.map((c) => c.route.method).join(', ') }));
+  }
+  // API Gateway refuses an unsigned call to an IAM route before any Lambda runs; locally the admin token plays SigV4.
+  const admin = match.route.auth === 'iam';
+  if (admin && !presentsToken(req.headers.authorization, adminToken)) {
+    req.resume();
+    return send(
+      res,
+      problem(401, 'unauthorized', 'Unauthorized', 'Admin routes need the local admin token (printed by npm start, stored in <data dir>/admin-token) as a Bearer token.', {
+        'www-authenticate': 'Bearer realm="gatehouse-admin"',
+      }),
+    );
   }
   const body = await readBody(req);
   if (body === undefined) return send(res, problem(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), true);
@@ -95,11 +114,18 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
       httpMethod: req.method ?? 'GET',
       path: url.pathname,
       resourcePath: match.route.path,
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', ...(admin ? { userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' } : {}) },
     },
   } as unknown as APIGatewayProxyEvent;
   const context = { awsRequestId: requestId, functionName: `gatehouse-${match.route.handler}`, getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
   send(res, await handlers[match.route.handler](event, context));
+}
+
+function presentsToken(authorization: string | undefined, token: string): boolean {
+  const presented = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : '';
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(token).digest();
+  return presented.length > 0 && timingSafeEqual(a, b);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

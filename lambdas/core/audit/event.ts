@@ -14,9 +14,12 @@ export const AUDIT_EVENT_TYPES = [
   'consumer.expired',
   'consumer.suspended',
   'consumer.revoked',
+  'consumer.warned',
   'credentials.issued',
+  'credentials.rotation_requested',
   'credentials.rotation_started',
   'credentials.rotated',
+  'signing_key.rotated',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -51,6 +51,17 @@ export interface Consumer {
   readonly openReviewId?: string | undefined;
   /** Why a review ended without approval (the reviewer's comment, or the SLA). */
   readonly outcomeReason?: string | undefined;
+  /** When the consumer last became active (approval or reinstatement): dormancy counts from here until first use. */
+  readonly activatedAt?: string | undefined;
+  /**
+   * The next time a sweep must look at this consumer (a warning, a dormancy cutoff, the grant's end), kept by every
+   * change; it keys the sparse `attention` index. Absent for consumers that need no future look.
+   */
+  readonly attentionAt?: string | undefined;
+  /** Warnings already sent, as `<kind>:<deadline>`, so each is sent once however often the sweep runs. */
+  readonly warningsSent?: readonly string[] | undefined;
+  /** Scopes this consumer has actually requested in tokens (recorded on first use of each). */
+  readonly usedScopes?: readonly string[] | undefined;
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;

@@ -4,6 +4,7 @@ import type { IdempotencyRecord } from '../ports.js';
 import { RegistryError } from '../registry/errors.js';
 import type { Services } from '../services.js';
 import type { Consumer, ConsumerStatus } from './consumer.js';
+import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
 
 export interface TransitionRequest {
@@ -16,6 +17,11 @@ export interface TransitionRequest {
   readonly set?: Partial<Omit<Consumer, 'clientId' | 'auditSeq' | 'auditHead' | 'status'>>;
   /** Written in the same transaction, e.g. the stored response of an idempotent request. */
   readonly idempotency?: IdempotencyRecord | undefined;
+  /**
+   * Skips the change (not applied) when this holds for the consumer as read, checked again after every lost race: for
+   * changes that keep the status but must happen once (a warning already recorded by a concurrent sweep).
+   */
+  readonly unless?: ((consumer: Consumer) => boolean) | undefined;
   /** Deletes a stored idempotent response in the same transaction (its request did not complete). */
   readonly releaseIdempotency?: string | undefined;
 }
@@ -28,10 +34,24 @@ const ATTEMPTS = 4;
  * returned unchanged.
  */
 export async function transition(services: Services, request: TransitionRequest): Promise<Consumer> {
+  return (await applyTransition(services, request)).consumer;
+}
+
+/**
+ * transition(), also telling whether this call made the change (false: the consumer already was in the target status,
+ * e.g. a concurrent sweep got there first), so side effects run once. `snapshot` spares the first read when the caller
+ * already holds a recent copy; a stale one only costs a lost race and a re-read.
+ */
+export async function applyTransition(
+  services: Services,
+  request: TransitionRequest,
+  snapshot?: Consumer,
+): Promise<{ consumer: Consumer; applied: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    const consumer = await services.registry.getConsumer(request.clientId);
+    const consumer = attempt === 1 && snapshot !== undefined ? snapshot : await services.registry.getConsumer(request.clientId);
     if (!consumer) throw new ServiceError('not_found', `No consumer ${request.clientId}`);
-    if (request.to !== undefined && consumer.status === request.to) return consumer;
+    if (request.to !== undefined && consumer.status === request.to) return { consumer, applied: false };
+    if (request.unless?.(consumer)) return { consumer, applied: false };
     if (request.to !== undefined && !canTransition(consumer.status, request.to)) {
       throw new ServiceError('conflict', `A ${consumer.status} consumer cannot become ${request.to}`);
     }
@@ -40,7 +60,10 @@ export async function transition(services: Services, request: TransitionRequest)
       { seq: consumer.auditSeq, head: consumer.auditHead },
       { clientId: consumer.clientId, type: request.event, at, actor: request.actor, data: request.data },
     );
-    const set = { ...request.set, ...(request.to === undefined ? {} : { status: request.to }), updatedAt: at };
+    const changed = { ...request.set, ...(request.to === undefined ? {} : { status: request.to }), updatedAt: at };
+    // Becoming active (approval, reinstatement) restarts the dormancy clock; every change re-arms the sweep's index.
+    if (request.to === 'active') Object.assign(changed, { activatedAt: at });
+    const set = { ...changed, attentionAt: attentionAt({ ...consumer, ...changed }, services.policy.document.lifecycle) };
     try {
       await services.registry.updateConsumer(
         {
@@ -52,11 +75,12 @@ export async function transition(services: Services, request: TransitionRequest)
         },
         request.idempotency,
       );
-      return { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash };
+      return { consumer: { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash }, applied: true };
     } catch (error) {
       // Only a lost race on the consumer record is worth re-reading; any other failed condition is final.
       const lostRace = error instanceof RegistryError && error.code === 'condition_failed' && (error.item === 'consumer' || error.item === undefined);
       if (!lostRace || attempt >= ATTEMPTS) throw error;
+      snapshot = undefined;
     }
   }
 }

@@ -76,6 +76,11 @@ export const PolicyDocumentSchema = z
     scopes: z.record(nameKey, ScopeDefinitionSchema),
     tiers: z.strictObject({ public: TierDefinitionSchema, partner: TierDefinitionSchema, internal: TierDefinitionSchema }),
     risks: z.strictObject({ low: RiskRequirementsSchema, medium: RiskRequirementsSchema, high: RiskRequirementsSchema }),
+    /** How the lifecycle sweep treats consumers. */
+    lifecycle: z.strictObject({
+      /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */
+      warningDays: z.number().int().min(0).max(60),
+    }),
   })
   .superRefine((doc, ctx) => {
     for (const [name, scope] of Object.entries(doc.scopes)) {

@@ -4,6 +4,7 @@ import { transition } from '../consumer/transition.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { ServiceError } from '../errors.js';
 import { idempotencyKeyHash, IDEMPOTENCY_KEY_PATTERN, openResponse, sealResponse } from '../idempotency/seal.js';
+import { attentionAt } from '../lifecycle/attention.js';
 import { evaluate, type Decision } from '../policy/evaluate.js';
 import type { IdempotencyRecord } from '../ports.js';
 import { RegistryError } from '../registry/errors.js';
@@ -129,7 +130,13 @@ export async function register(services: Services, input: RegisterInput): Promis
   const actor: Actor = { kind: 'consumer', id: clientId };
   const events = auditTrail(clientId, iso, actor, decision, statement, active);
   const head = events[events.length - 1]!;
-  const consumer: Consumer = { ...base, auditSeq: head.seq, auditHead: head.hash };
+  const withActivation = active ? { ...base, activatedAt: iso } : base;
+  const consumer: Consumer = {
+    ...withActivation,
+    attentionAt: attentionAt({ ...withActivation, auditSeq: 0, auditHead: '' }, policy.document.lifecycle),
+    auditSeq: head.seq,
+    auditHead: head.hash,
+  };
   const body = registrationResponse(consumer, config.issuer, { clientSecret, registrationToken });
 
   // The secret's store entry comes first: a consumer is never recorded with a secret it cannot fetch or rotate.

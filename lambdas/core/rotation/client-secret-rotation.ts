@@ -34,6 +34,16 @@ export function secretGraceMs(services: Pick<Services, 'policy'>, consumer: Pick
 }
 
 /**
+ * Whether a consumer's client secret is due for its scheduled rotation under the deployed policy (what Secrets Manager's
+ * rotation rules do in AWS; local mode's schedule asks this).
+ */
+export function clientSecretRotationDue(services: Pick<Services, 'policy'>, consumer: Consumer, now: Date): boolean {
+  if (consumer.secretHash === undefined || !ROTATABLE.has(consumer.status)) return false;
+  const since = Date.parse(consumer.secretRotatedAt ?? consumer.createdAt);
+  return now.getTime() >= since + services.policy.document.risks[consumer.risk].secretRotationDays * DAY_MS;
+}
+
+/**
  * One step of Secrets Manager's rotation protocol for a consumer's client secret. The registry keeps hashes only:
  * - createSecret stores a new random secret as AWSPENDING;
  * - setSecret records its hash as the consumer's pending secret (accepted from now on, so the switch cannot break);
@@ -49,6 +59,12 @@ export async function rotateClientSecret(step: RotationStep, token: string, secr
     // A finishSecret retried after the stage moved but before the registry did still completes the registry side.
     if (step === 'finishSecret') await completeInRegistry(token, secret, services);
     else log.info('rotation step skipped: version already current', { step, version: token });
+    return;
+  }
+  if (step === 'testSecret' && (await secret.read({ versionId: token })) === undefined) {
+    // Secrets Manager's check when rotation is turned on without rotating (at registration, possibly before the consumer
+    // is written): a pending version with no value. Nothing to test; finishSecret never promotes a version without one.
+    log.info('rotation configuration test: pending version holds no value', { version: token });
     return;
   }
   const current = parseClientSecretValue(await secret.read({ versionId: target.currentVersionId }));
@@ -90,13 +106,7 @@ export async function rotateClientSecret(step: RotationStep, token: string, secr
       return;
     }
     case 'testSecret': {
-      const text = await secret.read({ versionId: token });
-      if (text === undefined) {
-        // Secrets Manager's check when rotation is turned on without rotating: a pending version with no value.
-        log.info('rotation configuration test: pending version holds no value', { version: token });
-        return;
-      }
-      const pending = parseClientSecretValue(text);
+      const pending = parseClientSecretValue(await secret.read({ versionId: token }));
       checkOwner(pending, consumer);
       if (consumer.pendingSecretHash === undefined || !secretMatchesHash(pending.clientSecret, consumer.pendingSecretHash)) {
         throw new RotationError('test_failed', `The registry does not accept the pending secret of ${consumer.clientId}; setSecret has not run.`);

@@ -1,5 +1,5 @@
 import { jwtVerify, importJWK, SignJWT, type JWK } from 'jose';
-import type { StagedSecret } from '../ports.js';
+import type { SigningKey, StagedSecret, SystemAuditLog } from '../ports.js';
 import type { Log } from '../services.js';
 import { generateSigningKey, parseSigningKey } from '../tokens/generate-key.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
@@ -19,6 +19,27 @@ export interface RotationContext {
    */
   readonly previousOverlapMs: number;
   readonly log: Log;
+  /** Where each completed rotation is recorded (the `signing-key` system audit stream). */
+  readonly audit?: SystemAuditLog | undefined;
+}
+
+export const SIGNING_KEY_AUDIT_STREAM = 'signing-key';
+
+/**
+ * Records a completed rotation once: after the promotion, or on a finishSecret retried after the promotion but before the
+ * event was written.
+ */
+async function recordRotation(token: string, ctx: RotationContext): Promise<void> {
+  if (!ctx.audit) return;
+  const events = await ctx.audit.listSystemAudit(SIGNING_KEY_AUDIT_STREAM);
+  if (events.some((e) => e.type === 'signing_key.rotated' && e.data['version'] === token)) return;
+  const key = safeKey(await ctx.secret.read({ versionId: token }));
+  await ctx.audit.appendSystemAudit(SIGNING_KEY_AUDIT_STREAM, {
+    type: 'signing_key.rotated',
+    at: ctx.now.toISOString(),
+    actor: { kind: 'system', id: 'signing-key-rotation' },
+    data: { version: token, kid: key?.kid, signsFrom: key?.activatesAt ?? ctx.now.toISOString() },
+  });
 }
 
 /**
@@ -28,7 +49,8 @@ export interface RotationContext {
 export async function rotateSigningKey(step: RotationStep, token: string, ctx: RotationContext): Promise<void> {
   const target = await stepTarget(ctx.secret, step, token);
   if (target.alreadyCurrent) {
-    ctx.log.info('rotation step skipped: version already current', { step, version: token });
+    if (step === 'finishSecret') await recordRotation(token, ctx);
+    else ctx.log.info('rotation step skipped: version already current', { step, version: token });
     return;
   }
   const current = { versionId: target.currentVersionId };
@@ -83,6 +105,7 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
       }
       await ctx.secret.promote(token, current.versionId);
       ctx.log.info('signing key promoted', { version: token, previous: current.versionId });
+      await recordRotation(token, ctx);
       return;
     }
     default:
@@ -90,14 +113,19 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
   }
 }
 
-/** When a stored key starts signing, or undefined (seeded keys sign at once; the placeholder is not a key). */
-function safeActivation(text: string): number | undefined {
+/** A stored key, or undefined for a value that is not one (the placeholder the stack creates the secret with). */
+function safeKey(text: string | undefined): SigningKey | undefined {
   try {
-    const at = parseSigningKey(text).activatesAt;
-    return at === undefined ? undefined : Date.parse(at);
+    return parseSigningKey(text ?? '');
   } catch {
     return undefined;
   }
+}
+
+/** When a stored key starts signing, or undefined (seeded keys sign at once; the placeholder is not a key). */
+function safeActivation(text: string): number | undefined {
+  const at = safeKey(text)?.activatesAt;
+  return at === undefined ? undefined : Date.parse(at);
 }
 
 /** Runs the four steps in order, as Secrets Manager does (local mode and tests). */

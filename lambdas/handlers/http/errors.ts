@@ -1,9 +1,11 @@
-export type HttpErrorCode = 'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'not_found' | 'method_not_allowed';
+export type HttpErrorCode = 'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'invalid_request' | 'unauthorized' | 'not_found' | 'method_not_allowed';
 
 const STATUS: Record<HttpErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   malformed_body: 400,
+  invalid_request: 400,
+  unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,
 };

@@ -3,6 +3,7 @@ import { ServiceError } from '../../core/errors.js';
 import { OAuthError } from '../../core/oauth/errors.js';
 import { RegistrationDeniedError, RegistrationError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
+import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
 import { HttpError } from './errors.js';
 import { json, problem } from './respond.js';
@@ -42,6 +43,10 @@ export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult 
   }
   if (error instanceof ServiceError && error.code === 'not_found') {
     return problem(404, 'not-found', 'Not found', error.message);
+  }
+  if (error instanceof RotationError) {
+    // Only local mode rotates inside a request (Secrets Manager runs the steps on its own); nothing changed either way.
+    return problem(409, 'rotation-refused', 'Rotation refused', error.message);
   }
   if (error instanceof RegistryError && error.code === 'unavailable') {
     log.error('registry unavailable', { error: error.name, cause: (error.cause as Error | undefined)?.name });

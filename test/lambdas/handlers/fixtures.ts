@@ -21,7 +21,7 @@ import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
 import type { AuditEvent } from '../../../lambdas/core/audit/event.js';
 import type { GatehouseConfig } from '../../../lambdas/core/config.js';
 import type { Consumer } from '../../../lambdas/core/consumer/consumer.js';
-import type { Email, Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import type { ClientSecretStore, Email, Mailer, Workflow } from '../../../lambdas/core/ports.js';
 import type { Review } from '../../../lambdas/core/review/review.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
@@ -110,6 +110,14 @@ export class FakeTable {
   /** The stored consumer item, internal attributes included. */
   consumerItem(clientId: string): Item | undefined {
     return this.#items.get(keyOf({ pk: `CONSUMER#${clientId}`, sk: 'CONSUMER' }));
+  }
+
+  /** A consumer's stored audit events, in order, without the table's own attributes. */
+  auditTrail(clientId: string): AuditEvent[] {
+    return this.items(`CONSUMER#${clientId}`)
+      .filter((i) => i['kind'] === 'audit')
+      .sort((a, b) => String(a['sk']).localeCompare(String(b['sk'])))
+      .map(({ pk: _pk, sk: _sk, kind: _kind, ...event }) => event as unknown as AuditEvent);
   }
 
   /** Seeds a review round as DynamoRegistry.createReview would have stored it. */
@@ -262,6 +270,8 @@ export function buildServices(options: {
   clock?: TestClock;
   vault?: FileVault;
   mailer?: Mailer;
+  /** @default an in-memory FileClientSecrets */
+  clientSecrets?: ClientSecretStore;
   /** Settings that differ from testConfig (e.g. reviewer groups, an http issuer). */
   config?: Partial<GatehouseConfig>;
 }): Services & {
@@ -271,7 +281,7 @@ export function buildServices(options: {
   return {
     registry: mockedRegistry(),
     vault: options.vault ?? new FileVault(),
-    clientSecrets: new FileClientSecrets(),
+    clientSecrets: options.clientSecrets ?? new FileClientSecrets(),
     workflow: options.workflow ?? fakeWorkflow(),
     mailer: options.mailer ?? nullMailer,
     clock: options.clock ?? new TestClock(),

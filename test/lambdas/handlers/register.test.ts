@@ -3,10 +3,12 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SfnWorkflow } from '../../../lambdas/adapters/aws/sfn-workflow.js';
+import { FileClientSecrets } from '../../../lambdas/adapters/local/file-client-secrets.js';
 import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit/event.js';
-import type { Workflow } from '../../../lambdas/core/ports.js';
+import { STAGES, type Workflow } from '../../../lambdas/core/ports.js';
+import { parseClientSecretValue } from '../../../lambdas/core/rotation/client-secret-rotation.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
@@ -87,9 +89,10 @@ describe('createRegisterHandler', () => {
   let clock: TestClock;
   let services: ReturnType<typeof buildServices>;
   let handler: HttpLambda;
+  let store: FileClientSecrets;
 
   const setUp = (workflow?: Workflow) => {
-    services = buildServices({ jwks: signer.jwks, clock, ...(workflow ? { workflow } : {}) });
+    services = buildServices({ jwks: signer.jwks, clock, clientSecrets: store, ...(workflow ? { workflow } : {}) });
     handler = createRegisterHandler(services);
   };
 
@@ -107,12 +110,14 @@ describe('createRegisterHandler', () => {
   beforeEach(() => {
     table = new FakeTable(ddb);
     clock = new TestClock();
+    store = new FileClientSecrets();
     setUp();
   });
 
   afterEach(() => {
     ddb.reset();
     sfn.reset();
+    vi.restoreAllMocks();
   });
 
   describe('auto-approved request', () => {
@@ -195,6 +200,124 @@ describe('createRegisterHandler', () => {
       expect(bodyOf(response)).toMatchObject({ tier: 'partner', software_id: 'fx-widget' });
       expect(transactions()[0]![0]!.Put!.Item).toMatchObject({ tier: 'partner', softwareId: 'fx-widget' });
       expect(transactions()[0]![1]!.Put!.Item).toMatchObject({ type: 'consumer.requested', data: { softwareId: 'fx-widget', softwareStatementVerified: true } });
+    });
+  });
+
+  describe('client secret store', () => {
+    const storedValue = async (clientId: string) => parseClientSecretValue(await store.staged(clientId).read({ stage: STAGES.current }));
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+
+    it('stores exactly the secret it returns before writing the consumer, rotated every secretRotationDays of the low risk', async () => {
+      let consumersWhenStored: number | undefined;
+      const create = vi.spyOn(store, 'create').mockImplementation(async (...args) => {
+        consumersWhenStored = table.items('CONSUMER#').length;
+        return FileClientSecrets.prototype.create.apply(store, args);
+      });
+
+      const body = bodyOf(await post(publicRequest()));
+      const clientId = String(body['client_id']);
+
+      expect(create).toHaveBeenCalledOnce();
+      expect(create).toHaveBeenCalledWith({ clientId, clientSecret: body['client_secret'] }, defaultPolicy.document.risks.low.secretRotationDays);
+      expect(defaultPolicy.document.risks.low.secretRotationDays).toBe(90);
+      expect(consumersWhenStored).toBe(0);
+      expect(store.clientIds()).toEqual([clientId]);
+      await expect(storedValue(clientId)).resolves.toStrictEqual({ clientId, clientSecret: body['client_secret'] });
+      expect(await store.staged(clientId).versions()).toHaveLength(1);
+      expect(table.consumerItem(clientId)).toMatchObject({ secretHash: sha256B64u(String(body['client_secret'])) });
+    });
+
+    it('answers 503 problem JSON with Retry-After and writes nothing when the secret cannot be stored', async () => {
+      vi.spyOn(store, 'create').mockRejectedValue(throttled());
+
+      const response = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+
+      expect(response.statusCode).toBe(503);
+      expect(response.headers).toMatchObject({ 'retry-after': '30', 'content-type': 'application/problem+json' });
+      expect(bodyOf(response)).toMatchObject({ type: 'https://gatehouse.dev/problems/service-unavailable', status: 503, detail: expect.stringContaining('nothing was registered') });
+      expect(response.body).not.toContain('client_secret');
+      expect(response.body).not.toContain('registration_access_token');
+      expectNothingWritten();
+      expect(table.items()).toHaveLength(0);
+      expect(store.clientIds()).toEqual([]);
+      expect(services.log.error).toHaveBeenCalledWith('client secret not stored', { clientId: expect.stringMatching(/^gh_/), error: 'ThrottlingException' });
+    });
+
+    it('lets a retry with the same Idempotency-Key register afresh after the store failed', async () => {
+      vi.spyOn(store, 'create').mockRejectedValueOnce(throttled());
+      await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+
+      const retried = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+
+      expect(retried.statusCode).toBe(201);
+      expect(retried.headers).not.toHaveProperty('idempotent-replayed');
+      expect(store.clientIds()).toEqual([bodyOf(retried)['client_id']]);
+    });
+
+    it('removes the stored secret when the consumer cannot be written', async () => {
+      const create = vi.spyOn(store, 'create');
+      const remove = vi.spyOn(store, 'remove');
+      ddb.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+
+      const response = await post(publicRequest());
+
+      expect(response.statusCode).toBe(503);
+      const clientId = create.mock.calls[0]![0].clientId;
+      expect(remove).toHaveBeenCalledExactlyOnceWith(clientId);
+      expect(store.clientIds()).toEqual([]);
+      expect(table.items()).toHaveLength(0);
+    });
+
+    it('still answers 503 for the registry when the unused secret cannot be removed, and logs the leftover', async () => {
+      const create = vi.spyOn(store, 'create');
+      vi.spyOn(store, 'remove').mockRejectedValue(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      ddb.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+
+      const response = await post(publicRequest());
+
+      expect(response.statusCode).toBe(503);
+      expect(response.headers).toMatchObject({ 'retry-after': '5' });
+      expect(services.log.error).toHaveBeenCalledWith('could not remove an unused client secret', {
+        clientId: create.mock.calls[0]![0].clientId,
+        error: 'AccessDeniedException',
+      });
+    });
+
+    it('keeps one secret for one consumer when a concurrent duplicate loses the race', async () => {
+      const remove = vi.spyOn(store, 'remove');
+
+      const [a, b] = await Promise.all([
+        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+      ]);
+
+      const winner = String(bodyOf(a)['client_id']);
+      expect(bodyOf(b)['client_id']).toBe(winner);
+      expect(store.clientIds()).toEqual([winner]);
+      expect(remove).toHaveBeenCalledOnce();
+      expect(remove.mock.calls[0]![0]).not.toBe(winner);
+      await expect(storedValue(winner)).resolves.toMatchObject({ clientSecret: bodyOf(a)['client_secret'] });
+    });
+
+    it('stores no secret for a key-bound client', async () => {
+      const create = vi.spyOn(store, 'create');
+
+      const response = await post(publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] } }));
+
+      expect(response.statusCode).toBe(201);
+      expect(bodyOf(response)).not.toHaveProperty('client_secret');
+      expect(create).not.toHaveBeenCalled();
+      expect(store.clientIds()).toEqual([]);
+    });
+
+    it('stores no secret for a request that needs review', async () => {
+      const create = vi.spyOn(store, 'create');
+
+      const response = await post(await reviewRequest());
+
+      expect(response.statusCode).toBe(202);
+      expect(create).not.toHaveBeenCalled();
+      expect(store.clientIds()).toEqual([]);
     });
   });
 

@@ -1,15 +1,8 @@
 import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  InvalidParameterException,
   PutSecretValueCommand,
-  ResourceExistsException,
-  ResourceNotFoundException,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
-  type GetSecretValueCommandInput,
   type PutSecretValueCommandInput,
-  type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
@@ -20,6 +13,7 @@ import { RotationError } from '../../../lambdas/core/rotation/errors.js';
 import { generateSigningKey, parseSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
 import { createSigningKeyRotationHandler } from '../../../lambdas/handlers/signing-key-rotation.js';
 import { AWS_TEST_CLIENT_CONFIG, HOUR_MS, NOW, recordingLog, TestClock } from '../fixtures.js';
+import { secretsManagerFake, stagesOf, type FakeVersion } from './secrets-manager-fake.js';
 
 const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-signing-key-AbCdEf';
 const CURRENT_ID = '11111111-1111-4111-8111-111111111111';
@@ -32,78 +26,8 @@ const OVERLAP_MS = 3_900_000; // the handler's default
 const sm = mockClient(SecretsManagerClient);
 
 type Step = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-interface Version {
-  value?: string | undefined;
-  stages: string[];
-}
 
-const notFound = (message: string) => new ResourceNotFoundException({ message, $metadata: {} });
-
-/**
- * One Secrets Manager secret behind the mocked client: DescribeSecret lists its versions, GetSecretValue reads one by
- * id or stage (ResourceNotFoundException when absent or without a value), PutSecretValue and UpdateSecretVersionStage
- * move labels as Secrets Manager does. Tests then assert on the commands the handler sent.
- */
-function simulateSecret(initial: Record<string, Version>): Map<string, Version> {
-  const versions = new Map(Object.entries(initial).map(([id, v]) => [id, { value: v.value, stages: [...v.stages] }]));
-  sm.on(DescribeSecretCommand).callsFake(() => ({
-    ARN: SECRET_ID,
-    RotationEnabled: true,
-    VersionIdsToStages: Object.fromEntries([...versions].map(([id, v]) => [id, [...v.stages]])),
-  }));
-  sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
-    const entry =
-      input.VersionId !== undefined
-        ? [input.VersionId, versions.get(input.VersionId)] as const
-        : [...versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
-    const [id, version] = entry ?? [];
-    if (!version || version.value === undefined) throw notFound("Secrets Manager can't find the specified secret value");
-    return { ARN: SECRET_ID, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
-  });
-  sm.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => {
-    const id = input.ClientRequestToken!;
-    const existing = versions.get(id);
-    if (existing?.value !== undefined) {
-      if (existing.value !== input.SecretString) throw new ResourceExistsException({ message: 'version exists with another value', $metadata: {} });
-      return { ARN: SECRET_ID, VersionId: id };
-    }
-    const stages = input.VersionStages ?? ['AWSCURRENT'];
-    for (const v of versions.values()) v.stages = v.stages.filter((s) => !stages.includes(s));
-    versions.set(id, { value: input.SecretString, stages: [...new Set([...(existing?.stages ?? []), ...stages])] });
-    return { ARN: SECRET_ID, VersionId: id, VersionStages: stages };
-  });
-  sm.on(UpdateSecretVersionStageCommand).callsFake((input: UpdateSecretVersionStageCommandInput) => {
-    const stage = input.VersionStage!;
-    const from = input.RemoveFromVersionId === undefined ? undefined : versions.get(input.RemoveFromVersionId);
-    const to = versions.get(input.MoveToVersionId!);
-    if (!to || (input.RemoveFromVersionId !== undefined && !from?.stages.includes(stage))) {
-      throw new InvalidParameterException({ message: 'The staging label is not attached to RemoveFromVersionId', $metadata: {} });
-    }
-    if (stage === 'AWSCURRENT' && from) {
-      for (const v of versions.values()) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
-      from.stages.push('AWSPREVIOUS');
-    }
-    if (from) from.stages = from.stages.filter((s) => s !== stage);
-    to.stages.push(stage);
-    return { ARN: SECRET_ID };
-  });
-  return versions;
-}
-
-/** Every command sent, in order, as [command name, input]. */
-function sent(): Array<[string, object]> {
-  return sm.calls().map((call) => {
-    const command = call.args[0] as { constructor: { name: string }; input: object };
-    return [command.constructor.name, command.input];
-  });
-}
-
-const describeSecret: [string, object] = ['DescribeSecretCommand', { SecretId: SECRET_ID }];
-const getVersion = (versionId: string): [string, object] => ['GetSecretValueCommand', { SecretId: SECRET_ID, VersionId: versionId }];
-
-function stagesOf(versions: Map<string, Version>): Record<string, string[]> {
-  return Object.fromEntries([...versions].map(([id, v]) => [id, [...v.stages].sort()]));
-}
+const { simulateSecret, sent, describeSecret, getVersion } = secretsManagerFake(sm, SECRET_ID);
 
 function handlerAt(clock = new TestClock()) {
   const log = recordingLog();
@@ -122,7 +46,7 @@ beforeAll(async () => {
 });
 
 /** AWSCURRENT holds the seeded key; RotateSecret has staged TOKEN as AWSPENDING without a value yet. */
-function rotationStarted(): Map<string, Version> {
+function rotationStarted(): Map<string, FakeVersion> {
   return simulateSecret({
     [PREVIOUS_ID]: { value: 'Qx7#generated-placeholder', stages: ['AWSPREVIOUS'] },
     [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] },
@@ -131,7 +55,7 @@ function rotationStarted(): Map<string, Version> {
 }
 
 /** As rotationStarted, after createSecret stored `value` in the pending version. */
-function pendingWith(value: string): Map<string, Version> {
+function pendingWith(value: string): Map<string, FakeVersion> {
   return simulateSecret({
     [PREVIOUS_ID]: { value: 'Qx7#generated-placeholder', stages: ['AWSPREVIOUS'] },
     [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] },
@@ -301,7 +225,7 @@ describe('createSigningKeyRotationHandler', () => {
       ['unknown to the secret', {}],
       ['staged AWSPREVIOUS only', { [TOKEN]: { value: JSON.stringify(pendingKey), stages: ['AWSPREVIOUS'] } }],
       ['present without a label', { [TOKEN]: { value: JSON.stringify(pendingKey), stages: [] } }],
-    ])('fails with version_not_pending for a token %s', async (_, extra: Record<string, Version>) => {
+    ])('fails with version_not_pending for a token %s', async (_, extra: Record<string, FakeVersion>) => {
       simulateSecret({ [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] }, ...extra });
 
       await expect(handlerAt().handler(event('testSecret'))).rejects.toMatchObject({ name: 'RotationError', code: 'version_not_pending' });

@@ -1,12 +1,12 @@
 import { describe, expect, it, vi, type Mock } from 'vitest';
 import { verifyChain, type AuditEvent } from '../../../../lambdas/core/audit/event.js';
 import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
-import { transition, type TransitionRequest } from '../../../../lambdas/core/consumer/transition.js';
+import { applyTransition, transition, type TransitionRequest } from '../../../../lambdas/core/consumer/transition.js';
 import { ServiceError } from '../../../../lambdas/core/errors.js';
 import type { ConsumerChange, IdempotencyRecord, Registry } from '../../../../lambdas/core/ports.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
 import type { Services } from '../../../../lambdas/core/services.js';
-import { auditTrailFor, CLIENT_ID, consumerFixture, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
+import { auditTrailFor, CLIENT_ID, consumerFixture, DAY_MS, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
 import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
 /** transition() needs only these two registry methods. */
@@ -59,7 +59,9 @@ describe('transition', () => {
     const change = changeSent(registry);
     expect(change.clientId).toBe(CLIENT_ID);
     expect(change.expect).toEqual({ statuses: ['active'], auditSeq: consumer.auditSeq });
-    expect(change.set).toEqual({ openReviewId: undefined, status: 'suspended', updatedAt: clock.now().toISOString() });
+    // A suspended consumer faces only its grant's end: the sweep looks again 14 days (the policy's warning) before it.
+    const attentionAt = new Date(Date.parse(consumer.expiresAt) - 14 * DAY_MS).toISOString();
+    expect(change.set).toEqual({ openReviewId: undefined, status: 'suspended', updatedAt: clock.now().toISOString(), attentionAt });
     expect(change.audit).toMatchObject({
       clientId: CLIENT_ID,
       seq: consumer.auditSeq + 1,
@@ -169,5 +171,59 @@ describe('transition', () => {
 
     await expect(transition(servicesWith(registry), suspend)).rejects.toMatchObject({ name: 'ServiceError', code: 'not_found' });
     expect(registry.updateConsumer).not.toHaveBeenCalled();
+  });
+
+  it('restarts the dormancy clock and re-arms attention when a consumer becomes active', async () => {
+    const consumer = consumerFixture({ status: 'suspended', lastUsedAt: NOW.toISOString() });
+    const registry = stubRegistry([consumer]);
+    const clock = new TestClock();
+    clock.advance(100 * DAY_MS);
+
+    await transition(servicesWith(registry, clock), { ...suspend, to: 'active', event: 'consumer.activated' });
+
+    const set = changeSent(registry).set;
+    expect(set.activatedAt).toBe(clock.now().toISOString());
+    // Active again: the earliest deadline is now the dormancy cutoff counted from the last use (before reinstatement),
+    // or the grant's end, each less the 14-day warning.
+    const dormancy = Date.parse(NOW.toISOString()) + consumer.requirements.dormancyDays * DAY_MS;
+    const expiry = Date.parse(consumer.expiresAt);
+    expect(set.attentionAt).toBe(new Date(Math.min(dormancy, expiry) - 14 * DAY_MS).toISOString());
+  });
+
+  it('removes a consumer from the attention index when it reaches a final status', async () => {
+    const registry = stubRegistry([consumerFixture()]);
+
+    await transition(servicesWith(registry), { ...suspend, to: 'revoked', event: 'consumer.revoked' });
+
+    const set = changeSent(registry).set;
+    expect('attentionAt' in set).toBe(true);
+    expect(set.attentionAt).toBeUndefined();
+  });
+
+  it('reports whether it applied the change, and skips one whose `unless` holds, also after a lost race', async () => {
+    const first = consumerFixture();
+    const warned = consumerFixture({ auditSeq: first.auditSeq + 1, warningsSent: ['expiry:x'] });
+    const registry = stubRegistry([first, warned]);
+    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+    const request: TransitionRequest = { ...suspend, to: undefined, event: 'consumer.warned', unless: (c) => c.warningsSent?.includes('expiry:x') === true };
+
+    const result = await applyTransition(servicesWith(registry), request);
+
+    expect(result).toMatchObject({ applied: false, consumer: { auditSeq: warned.auditSeq } });
+    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+  });
+
+  it('uses a snapshot for its first attempt instead of reading, and reads after a lost race', async () => {
+    const snapshot = consumerFixture();
+    const fresh = consumerFixture({ auditSeq: snapshot.auditSeq + 1, auditHead: 'f'.repeat(64) });
+    const registry = stubRegistry([fresh]);
+    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+
+    const result = await applyTransition(servicesWith(registry), suspend, snapshot);
+
+    expect(registry.getConsumer).toHaveBeenCalledTimes(1);
+    expect(changeSent(registry, 0).expect.auditSeq).toBe(snapshot.auditSeq);
+    expect(changeSent(registry, 1).expect.auditSeq).toBe(fresh.auditSeq);
+    expect(result.applied).toBe(true);
   });
 });

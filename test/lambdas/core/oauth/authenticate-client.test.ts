@@ -3,7 +3,8 @@ import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
 import { authenticateClient, ENDPOINT_PATHS, type ClientEndpoint } from '../../../../lambdas/core/oauth/authenticate-client.js';
 import { ConsumerCache } from '../../../../lambdas/core/oauth/consumer-cache.js';
 import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
-import { CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW } from '../../fixtures.js';
+import { sha256B64u } from '../../../../lambdas/core/util/hash.js';
+import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../../fixtures.js';
 import { ISSUER } from '../../handlers/fixtures.js';
 import { clientKey, coreServices, JWT_BEARER, keyBoundConsumer, NOW_S, signAssertion, type ClientKey, type CoreServices } from './fixtures.js';
 
@@ -185,6 +186,80 @@ describe('authenticateClient', () => {
       seed(consumerFixture(overrides));
 
       await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).rejects.toMatchObject({ code: 'invalid_client', status: 401, message });
+    });
+  });
+
+  describe('rotated client secrets', () => {
+    const CURRENT = 'the-secret-rotated-in-last-week-0123456789abcdef';
+    const PENDING = 'the-secret-being-rotated-in-now-0123456789abcdef';
+    const PREVIOUS = CLIENT_SECRET;
+    const GRACE_ENDS = new Date(NOW.getTime() + 3 * DAY_MS);
+
+    beforeEach(() =>
+      seed(
+        consumerFixture({
+          secretHash: sha256B64u(CURRENT),
+          pendingSecretHash: sha256B64u(PENDING),
+          previousSecretHash: sha256B64u(PREVIOUS),
+          previousSecretExpiresAt: GRACE_ENDS.toISOString(),
+        }),
+      ),
+    );
+
+    it.each([
+      ['current', CURRENT],
+      ['pending', PENDING],
+    ])('accepts the %s secret without noting it', async (_, secret) => {
+      await expect(authenticate({}, basic(CLIENT_ID, secret))).resolves.toMatchObject({ clientId: CLIENT_ID });
+
+      expect(services.log.info).not.toHaveBeenCalledWith('client authenticated with its previous secret', expect.anything());
+    });
+
+    it('accepts the previous secret until its grace window ends, and logs each use', async () => {
+      services.clock.advance(GRACE_ENDS.getTime() - NOW.getTime() - 1);
+
+      await expect(authenticate({}, basic(CLIENT_ID, PREVIOUS))).resolves.toMatchObject({ clientId: CLIENT_ID });
+
+      expect(services.log.info).toHaveBeenCalledWith('client authenticated with its previous secret', { clientId: CLIENT_ID, validUntil: GRACE_ENDS.toISOString() });
+    });
+
+    it('accepts the previous secret by client_secret_post too', async () => {
+      seed({ ...(await services.registry.getConsumer(CLIENT_ID))!, authMethod: 'client_secret_post' });
+
+      await expect(authenticate({ client_id: CLIENT_ID, client_secret: PREVIOUS })).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it.each([
+      ['the moment its grace window ends', 0],
+      ['after its grace window', DAY_MS],
+    ])('refuses the previous secret %s, as any wrong secret', async (_, after) => {
+      services.clock.advance(GRACE_ENDS.getTime() - NOW.getTime() + after);
+
+      const error = await refused(authenticate({}, basic(CLIENT_ID, PREVIOUS)));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'Basic', message: 'Client authentication failed.' });
+      // The current secret is unaffected by the end of the grace window.
+      await expect(authenticate({}, basic(CLIENT_ID, CURRENT))).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it('refuses a previous secret that has no grace window recorded', async () => {
+      seed(consumerFixture({ secretHash: sha256B64u(CURRENT), previousSecretHash: sha256B64u(PREVIOUS) }));
+
+      await expect(authenticate({}, basic(CLIENT_ID, PREVIOUS))).rejects.toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+
+    it.each([
+      ['a random secret', 'a-random-secret-nobody-was-ever-given-0123456789'],
+      ['the hash of the current secret', sha256B64u(CURRENT)],
+      ['an empty secret', ''],
+    ])('refuses %s', async (_, secret) => {
+      await expect(authenticate({}, basic(CLIENT_ID, secret))).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    });
+
+    it('refuses the pending secret of a suspended client as suspended', async () => {
+      seed({ ...(await services.registry.getConsumer(CLIENT_ID))!, status: 'suspended' });
+
+      await expect(authenticate({}, basic(CLIENT_ID, PENDING))).rejects.toMatchObject({ code: 'invalid_client', message: 'This client is suspended.' });
     });
   });
 

@@ -68,7 +68,7 @@ describe('loadPolicy', () => {
 
   it('gives the same hash however the keys are ordered', () => {
     const reordered = reverseKeys(rawDefault());
-    expect(Object.keys(reordered as object)[0]).toBe('risks');
+    expect(Object.keys(reordered as object)[0]).toBe('lifecycle');
 
     expect(loadPolicy(reordered).hash).toBe(loadPolicy(rawDefault()).hash);
   });
@@ -248,6 +248,64 @@ describe('loadPolicy', () => {
     expect(error.name).toBe('PolicyError');
     expect(error.issues).toContain(issue);
     expect(error.message).toContain(`\n  - ${issue}`);
+  });
+
+  it.each<{ label: string; mutate: Mutation; risk: 'low' | 'medium' | 'high' }>([
+    { label: 'as long as the rotation period', mutate: (d) => void (d.risks.high.secretGraceDays = d.risks.high.secretRotationDays), risk: 'high' },
+    {
+      label: 'longer than the rotation period',
+      mutate: (d) => {
+        d.risks.high.secretRotationDays = 20;
+        d.risks.high.secretGraceDays = 21;
+      },
+      risk: 'high',
+    },
+    {
+      label: 'as long as a one-day rotation period',
+      mutate: (d) => {
+        for (const r of ['low', 'medium', 'high'] as const) d.risks[r].secretRotationDays = 1;
+        d.risks.low.secretGraceDays = 1;
+        d.risks.medium.secretGraceDays = 0;
+        d.risks.high.secretGraceDays = 0;
+      },
+      risk: 'low',
+    },
+  ])('rejects a client-secret grace window $label, with that one issue', ({ mutate, risk }) => {
+    const doc = defaultDocument();
+    mutate(doc);
+
+    const error = policyErrorFrom(() => loadPolicy(doc));
+
+    expect(error.code).toBe('policy_invalid');
+    expect(error.issues).toEqual([`risks.${risk}.secretGraceDays: the grace window must be shorter than the rotation period`]);
+    expect(error.message).toContain('the grace window must be shorter than the rotation period');
+  });
+
+  it('accepts a grace window one day shorter than the rotation period, and no grace at all', () => {
+    const doc = defaultDocument();
+    doc.risks.high.secretGraceDays = doc.risks.high.secretRotationDays - 1;
+    doc.risks.low.secretGraceDays = 0;
+
+    expect(loadPolicy(doc).document.risks.high.secretGraceDays).toBe(29);
+    expect(loadPolicy(doc).document.risks.low.secretGraceDays).toBe(0);
+  });
+
+  it.each([
+    ['negative', -1, 'Too small: expected number to be >=0'],
+    ['over 30 days', 31, 'Too big: expected number to be <=30'],
+    ['fractional', 1.5, 'Invalid input: expected int, received number'],
+  ])('rejects a %s grace window', (_, days, message) => {
+    const doc = defaultDocument();
+    doc.risks.low.secretGraceDays = days;
+
+    expect(policyErrorFrom(() => loadPolicy(doc)).issues).toContain(`risks.low.secretGraceDays: ${message}`);
+  });
+
+  it('requires a grace window for every risk', () => {
+    const doc = defaultDocument();
+    delete (doc.risks.low as Partial<RiskRequirements>).secretGraceDays;
+
+    expect(policyErrorFrom(() => loadPolicy(doc)).issues).toContain('risks.low.secretGraceDays: Invalid input: expected number, received undefined');
   });
 
   it('reports every issue of a document with several cross-reference mistakes', () => {
