@@ -2,7 +2,7 @@
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
  * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
  * apiThrottleRateLimit, apiThrottleBurstLimit, logRetentionDays, reviewers, mailFrom, sesIdentity, createSesIdentity,
- * signingKeyRotationDays, signingKeyPublishDelaySeconds (see lib/app-config.ts), and skipBundling.
+ * signingKeyRotationDays, signingKeyPublishDelaySeconds, sweepIntervalMinutes (see lib/app-config.ts), and skipBundling.
  *
  * softwareStatementJwks defaults to config/software-statement.example.jwks.json, an example public key whose private half
  * was discarded, and reviewers to placeholder @bank.example addresses: production deployments must override both.

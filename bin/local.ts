@@ -12,6 +12,9 @@ async function main(): Promise<void> {
     dataDir,
     ...(process.env['GATEHOUSE_POLICY_FILE'] ? { policyFile: resolve(process.env['GATEHOUSE_POLICY_FILE']) } : {}),
     ...(rotationDays > 0 ? { signingKeyRotationEveryMs: rotationDays * 86_400_000 } : {}),
+    // As in AWS: client secrets rotate on the policy's period (checked hourly) and the lifecycle sweep runs on a schedule.
+    ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
+    sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,
     onEmail: (file, email) => {
       const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];
       process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n${link ? `    review link: ${link}\n` : ''}`);
@@ -25,6 +28,8 @@ Gatehouse is running locally at ${u}
   outbox        ${plane.outboxDir}
   metadata      ${u}/.well-known/oauth-authorization-server
   jwks          ${u}/.well-known/jwks.json
+  admin token   ${plane.adminToken}  (Authorization: Bearer … on /admin routes; also in ${dataDir}/admin-token)
+  operator CLI  npm run gatehouse -- consumers   (show, evidence, suspend, terminate, rotate-secret, evaluate)
 
 Try it (low risk, approved by policy):
   curl -s -X POST ${u}/register -H 'content-type: application/json' -d '{

@@ -41,6 +41,10 @@ export interface Registry {
   updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void>;
   listAudit(clientId: string): Promise<AuditEvent[]>;
   getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>;
+  /** Every consumer, `limit` at a time (an operator's listing; not for request paths). */
+  listConsumers(limit: number, next?: string): Promise<{ readonly consumers: readonly Consumer[]; readonly next?: string | undefined }>;
+  /** Adds scopes to those the consumer has requested in tokens (called only when a token asks for one not yet recorded). */
+  recordScopes(clientId: string, scopes: readonly string[]): Promise<void>;
   /** Records use for dormancy tracking, at most once per `minIntervalMs`. */
   recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void>;
   /**

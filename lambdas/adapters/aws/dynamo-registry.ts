@@ -4,6 +4,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type TransactWriteCommandInput,
@@ -19,6 +20,25 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 const INTERNAL = new Set(['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'ttl']);
 const strip = <T>(item: Record<string, unknown>): T => Object.fromEntries(Object.entries(item).filter(([k]) => !INTERNAL.has(k))) as T;
+
+/** A consumer item as the port's Consumer: internal attributes dropped, the used-scope string set as a sorted list. */
+function toConsumer(item: Record<string, unknown>): Consumer {
+  const { usedScopeSet, ...rest } = strip<Consumer & { usedScopeSet?: Set<string> }>(item);
+  return usedScopeSet === undefined ? rest : { ...rest, usedScopes: [...usedScopeSet].sort() };
+}
+
+const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined => (key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined);
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new RegistryError('invalid_cursor', 'The cursor is not one this registry handed out.');
+}
 
 /** Options: give a ready DocumentClient (tests, local mode) or a client config, never both. */
 export type DynamoRegistryOptions =
@@ -59,7 +79,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
 
   async getConsumer(clientId: string): Promise<Consumer | undefined> {
     const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.consumer(clientId), ConsistentRead: true })));
-    return out.Item ? strip<Consumer>(out.Item) : undefined;
+    return out.Item ? toConsumer(out.Item) : undefined;
   }
 
   async updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void> {
@@ -155,6 +175,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
 
   async listDue(now: Date, limit: number, next?: string): Promise<DuePage> {
     const index = TABLE_SCHEMA.indexes[0];
+    const start = decodeCursor(next);
     const out = await this.#send(() =>
       this.#db.send(
         new QueryCommand({
@@ -164,12 +185,11 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
           // `~` sorts after every character of a client id: everything due at or before `now` is included.
           ExpressionAttributeValues: { ':p': keys.attentionPartition, ':now': `${now.toISOString()}#~` },
           Limit: limit,
-          ExclusiveStartKey: next === undefined ? undefined : (JSON.parse(Buffer.from(next, 'base64url').toString('utf8')) as Record<string, unknown>),
+          ExclusiveStartKey: start,
         }),
       ),
     );
-    const consumers = (out.Items ?? []).map((item) => strip<Consumer>(item));
-    return { consumers, next: out.LastEvaluatedKey ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') : undefined };
+    return { consumers: (out.Items ?? []).map((item) => toConsumer(item)), next: encodeCursor(out.LastEvaluatedKey) };
   }
 
   async rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number): Promise<boolean> {
@@ -256,6 +276,39 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
   async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
     const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.idempotency(keyHash), ConsistentRead: true })));
     return out.Item ? strip<IdempotencyRecord>(out.Item) : undefined;
+  }
+
+  async listConsumers(limit: number, next?: string): Promise<{ consumers: Consumer[]; next?: string }> {
+    const start = decodeCursor(next);
+    const out = await this.#send(() =>
+      this.#db.send(
+        new ScanCommand({
+          TableName: this.#table,
+          FilterExpression: '#kind = :consumer',
+          ExpressionAttributeNames: { '#kind': 'kind' },
+          ExpressionAttributeValues: { ':consumer': 'consumer' },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    return { consumers: (out.Items ?? []).map((item) => toConsumer(item)), next: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  async recordScopes(clientId: string, scopes: readonly string[]): Promise<void> {
+    if (scopes.length === 0) return;
+    await this.#send(() =>
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.consumer(clientId),
+          // A string set: concurrent token requests adding the same scope converge.
+          UpdateExpression: 'ADD usedScopeSet :s',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':s': new Set(scopes) },
+        }),
+      ),
+    );
   }
 
   async recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void> {

@@ -1,6 +1,8 @@
 import { verifyChain, type Actor, type AuditEvent } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
-import { transition } from '../consumer/transition.js';
+import { applyTransition, transition } from '../consumer/transition.js';
+import { dormancyCutoff } from '../lifecycle/attention.js';
+import { revoke } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -49,4 +51,65 @@ export async function requestSecretRotation(services: Services, clientId: string
   const updated = await transition(services, { clientId, to: undefined, event: 'credentials.rotation_requested', actor, data: { kind: 'client_secret', reason } });
   await services.clientSecrets.rotateNow(clientId);
   return updated;
+}
+
+/** Suspends a consumer at once (an incident, a partner's request): no tokens until it is reinstated through review. */
+export async function suspendConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
+  const actor: Actor = { kind: 'operator', id: operator.id };
+  const { consumer, applied } = await applyTransition(services, { clientId, to: 'suspended', event: 'consumer.suspended', actor, data: { reason: 'operator', detail: reason } });
+  if (applied) {
+    await services.mailer
+      .send({
+        to: consumer.contacts,
+        subject: `[Gatehouse] Access suspended for ${consumer.clientName}`,
+        text: `Access of ${consumer.clientName} (${consumer.clientId}) was suspended by the bank's operators: ${reason}\nNo new tokens are issued until it is reinstated.`,
+      })
+      .catch((error: unknown) => services.log.error('suspension notice not sent', { clientId, error: (error as Error).name }));
+  }
+  return consumer;
+}
+
+/** Revokes a consumer at once (commercial termination): final, with the same effects as an expired grant. */
+export async function terminateConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
+  const consumer = await services.registry.getConsumer(clientId);
+  if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
+  if (consumer.status === 'revoked') return consumer;
+  if (consumer.status !== 'active' && consumer.status !== 'suspended') {
+    throw new ServiceError('conflict', `A ${consumer.status} consumer has no access to terminate.`);
+  }
+  await revoke(services, consumer, 'terminated', reason, { kind: 'operator', id: operator.id });
+  return (await services.registry.getConsumer(clientId)) ?? consumer;
+}
+
+/** Filters of the operators' listing. */
+export interface ConsumerFilter {
+  readonly status?: Consumer['status'] | undefined;
+  readonly tier?: Consumer['tier'] | undefined;
+  /** Active consumers that the sweep will suspend as dormant within this many days. */
+  readonly dormantWithinDays?: number | undefined;
+  /** Active or suspended consumers whose grant ends within this many days. */
+  readonly expiringWithinDays?: number | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/** One page of the listing, filtered; `next` continues it (a page may hold fewer matches than `limit`). */
+export async function listConsumers(
+  services: Services,
+  filter: ConsumerFilter,
+  page: { readonly limit: number; readonly next?: string | undefined },
+): Promise<{ consumers: Consumer[]; next?: string | undefined }> {
+  const now = services.clock.now().getTime();
+  const out = await services.registry.listConsumers(page.limit, page.next);
+  const consumers = out.consumers.filter((c) => {
+    if (filter.status !== undefined && c.status !== filter.status) return false;
+    if (filter.tier !== undefined && c.tier !== filter.tier) return false;
+    if (filter.dormantWithinDays !== undefined && (c.status !== 'active' || dormancyCutoff(c) > now + filter.dormantWithinDays * DAY_MS)) return false;
+    if (filter.expiringWithinDays !== undefined) {
+      if (c.status !== 'active' && c.status !== 'suspended') return false;
+      if (Date.parse(c.expiresAt) > now + filter.expiringWithinDays * DAY_MS) return false;
+    }
+    return true;
+  });
+  return { consumers, next: out.next };
 }

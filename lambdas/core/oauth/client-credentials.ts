@@ -76,6 +76,16 @@ export async function clientCredentials(
     ...(jkt ? { jkt } : {}),
   });
 
+  // Scope right-sizing: a scope's first use is recorded once (a string set), so unused grants can be reported.
+  const fresh = scopes.filter((s) => !(consumer.usedScopes ?? []).includes(s));
+  if (fresh.length > 0) {
+    try {
+      await services.registry.recordScopes(consumer.clientId, fresh);
+      deps.consumers.forget(consumer.clientId);
+    } catch (error) {
+      services.log.warn('could not record scope use', { clientId: consumer.clientId, error: (error as Error).name });
+    }
+  }
   // Dormancy needs to know the consumer is alive; one write an hour is plenty.
   if (consumer.lastUsedAt === undefined || now.getTime() - Date.parse(consumer.lastUsedAt) >= HOUR_MS) {
     try {

@@ -1,4 +1,4 @@
-export type RegistryErrorCode = 'already_exists' | 'condition_failed' | 'unavailable';
+export type RegistryErrorCode = 'already_exists' | 'condition_failed' | 'unavailable' | 'invalid_cursor';
 
 /** Which part of a transaction broke its condition: the consumer record, an audit event, or the idempotency record. */
 export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review';

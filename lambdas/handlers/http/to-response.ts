@@ -48,6 +48,9 @@ export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult 
     // Only local mode rotates inside a request (Secrets Manager runs the steps on its own); nothing changed either way.
     return problem(409, 'rotation-refused', 'Rotation refused', error.message);
   }
+  if (error instanceof RegistryError && error.code === 'invalid_cursor') {
+    return problem(400, 'invalid-cursor', 'Invalid cursor', error.message);
+  }
   if (error instanceof RegistryError && error.code === 'unavailable') {
     log.error('registry unavailable', { error: error.name, cause: (error.cause as Error | undefined)?.name });
     return problem(503, 'service-unavailable', 'Service unavailable', 'A dependency is unavailable; nothing was changed. Try again shortly.', {

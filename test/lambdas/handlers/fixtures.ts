@@ -37,7 +37,12 @@ type DocumentStub = AwsClientStub<DynamoDBDocumentClient>;
 
 const keyOf = (key: Record<string, unknown>): string => `${String(key['pk'])}|${String(key['sk'])}`;
 /** What a DynamoDB round trip does to an item: a deep copy without undefined attributes. */
-const roundTrip = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+/** What DynamoDB would store and give back: undefined members dropped, string sets kept as sets. */
+const roundTrip = <T>(value: T): T =>
+  JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (v instanceof Set ? { $stringSet: [...(v as Set<string>)] } : v)),
+    (_k, v: unknown) => (v && typeof v === 'object' && '$stringSet' in v ? new Set((v as { $stringSet: string[] }).$stringSet) : v),
+  ) as T;
 
 /**
  * A tiny stateful stand-in for the table behind a mocked DocumentClient: it applies exactly the expressions
@@ -196,6 +201,13 @@ function holds(expr: string | undefined, existing: Item | undefined, names: Reco
 
 function applyUpdate(item: Item, expr: string, names: Record<string, string> = {}, values: Record<string, unknown> = {}): Item {
   const name = (n: string) => (n.startsWith('#') ? names[n]! : n);
+  const add = /^ADD (\S+) (:\w+)$/.exec(expr);
+  if (add) {
+    // String-set ADD: a union with what is stored.
+    const current = item[name(add[1]!)] as Set<string> | undefined;
+    item[name(add[1]!)] = new Set([...(current ?? []), ...(values[add[2]!] as Set<string>)]);
+    return item;
+  }
   const [setPart, removePart] = expr.split(' REMOVE ');
   for (const clause of setPart!.replace(/^SET /, '').split(', ')) {
     const [lhs, rhs] = clause.split(' = ');

@@ -293,7 +293,18 @@ describe('createTokenHandler', () => {
   });
 
   describe('dormancy tracking', () => {
-    const recordedUses = () => ddb.commandCalls(UpdateCommand);
+    const recordedUses = () => ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.UpdateExpression).includes('lastUsedAt'));
+    const recordedScopes = () => ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.UpdateExpression).startsWith('ADD usedScopeSet'));
+
+    it('records the first use of each granted scope once, for scope right-sizing', async () => {
+      expect((await withBasic()).statusCode).toBe(200);
+      expect((await withBasic()).statusCode).toBe(200);
+
+      expect(recordedScopes()).toHaveLength(1);
+      expect(recordedScopes()[0]!.args[0].input.ExpressionAttributeValues).toEqual({ ':s': new Set(['reference-data:read']) });
+      expect(await services.registry.getConsumer(CLIENT_ID)).toMatchObject({ usedScopes: ['reference-data:read'] });
+    });
+
 
     it('writes lastUsedAt at most once an hour however many tokens are issued', async () => {
       expect((await withBasic()).statusCode).toBe(200);

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { adminCall } from './admin-client.js';
+
+const USAGE = `usage: npm run gatehouse -- <command>
+  consumers [--status S] [--tier T] [--dormant-within DAYS] [--expiring-within DAYS]
+  show <client_id>                       the consumer and its audit trail (chain verified)
+  evidence <client_id>                   audit evidence mapped to OWASP NHI Top 10 and NIST CSF 2.0
+  suspend <client_id> --reason TEXT
+  terminate <client_id> --reason TEXT
+  rotate-secret <client_id> --reason TEXT
+  evaluate <request.json>                dry-run the deployed policy (nothing is stored)`;
+
+/** Renders rows as a fixed-width text table. */
+export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
+  const cells = rows.map((r) => columns.map((c) => (Array.isArray(r[c]) ? (r[c] as unknown[]).join(' ') : String(r[c] ?? ''))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      status: { type: 'string' },
+      tier: { type: 'string' },
+      'dormant-within': { type: 'string' },
+      'expiring-within': { type: 'string' },
+      reason: { type: 'string' },
+    },
+  });
+  const [command, arg] = positionals;
+  const id = () => {
+    if (!arg) throw new Error(USAGE);
+    return encodeURIComponent(arg);
+  };
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  switch (command) {
+    case 'consumers': {
+      const query = new URLSearchParams({ limit: '500' });
+      if (values.status) query.set('status', values.status);
+      if (values.tier) query.set('tier', values.tier);
+      if (values['dormant-within']) query.set('dormant_within_days', values['dormant-within']);
+      if (values['expiring-within']) query.set('expiring_within_days', values['expiring-within']);
+      const rows: Array<Record<string, unknown>> = [];
+      let cursor: string | undefined;
+      do {
+        if (cursor) query.set('cursor', cursor);
+        const page = await adminCall('GET', `/admin/consumers?${query.toString()}`);
+        rows.push(...(page['consumers'] as Array<Record<string, unknown>>));
+        cursor = page['next_cursor'] as string | undefined;
+      } while (cursor);
+      out(table(rows, ['clientId', 'clientName', 'tier', 'risk', 'status', 'expiresAt', 'lastUsedAt', 'scopes']));
+      return;
+    }
+    case 'show': {
+      const got = await adminCall('GET', `/admin/consumers/${id()}`);
+      const audit = got['audit'] as { chain_verified: boolean; events: Array<Record<string, unknown>> };
+      out(JSON.stringify(got['consumer'], null, 2));
+      out(`\naudit trail (${audit.chain_verified ? 'hash chain verified' : 'HASH CHAIN BROKEN'}):`);
+      out(table(audit.events.map((e) => ({ ...e, actor: `${(e['actor'] as { kind: string; id: string }).kind}:${(e['actor'] as { id: string }).id}` })), ['seq', 'at', 'type', 'actor']));
+      return;
+    }
+    case 'evidence': {
+      const evidence = await adminCall('GET', `/admin/consumers/${id()}/evidence`);
+      out(table(evidence['controls'] as Array<Record<string, unknown>>, ['id', 'status', 'title', 'finding']));
+      out(`\nchain: ${JSON.stringify(evidence['chain'])}`);
+      return;
+    }
+    case 'suspend':
+    case 'terminate':
+    case 'rotate-secret': {
+      if (!values.reason) throw new Error(`${command} needs --reason (every admin change is audited with why)`);
+      out(JSON.stringify(await adminCall('POST', `/admin/consumers/${id()}/${command}`, { reason: values.reason }), null, 2));
+      return;
+    }
+    case 'evaluate': {
+      if (!arg) throw new Error(USAGE);
+      out(JSON.stringify(await adminCall('POST', '/admin/policy/evaluate', JSON.parse(readFileSync(arg, 'utf8'))), null, 2));
+      return;
+    }
+    default:
+      throw new Error(USAGE);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+});

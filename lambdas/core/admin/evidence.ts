@@ -1,0 +1,111 @@
+import type { AuditEvent } from '../audit/event.js';
+import type { Consumer } from '../consumer/consumer.js';
+import type { Services } from '../services.js';
+import { consumerWithAudit } from './consumers.js';
+
+/** One control a consumer's record gives evidence for, with the audit events that show it. */
+export interface ControlEvidence {
+  readonly framework: 'OWASP NHI Top 10 (2025)' | 'NIST CSF 2.0';
+  readonly id: string;
+  readonly title: string;
+  /** `met`: the record shows the control working; `attention`: something for a reviewer to look at. */
+  readonly status: 'met' | 'attention';
+  readonly finding: string;
+  /** Sequence numbers of the audit events that show it. */
+  readonly events: readonly number[];
+}
+
+const seqs = (events: readonly AuditEvent[], ...types: string[]) => events.filter((e) => types.includes(e.type)).map((e) => e.seq);
+
+/**
+ * A consumer's audit evidence: what it is for, who approved it, what it may do and what happened to it, with the hash
+ * chain verified against the head the consumer record carries, mapped to OWASP NHI Top 10 and NIST CSF 2.0 PR.AA.
+ */
+export async function consumerEvidence(services: Services, clientId: string): Promise<Record<string, unknown>> {
+  const { consumer, events, chain } = await consumerWithAudit(services, clientId);
+  const now = services.clock.now();
+  const unused = unusedScopes(consumer);
+  const controls = mapControls(consumer, events, unused, now);
+  return {
+    client_id: consumer.clientId,
+    generated_at: now.toISOString(),
+    chain: { verified: chain.ok, events: events.length, head: consumer.auditHead, ...(chain.brokenAt ? { broken_at: chain.brokenAt } : {}) },
+    binding: {
+      tier: consumer.tier,
+      purpose: consumer.purpose,
+      data_classes: consumer.dataClasses,
+      scopes: consumer.scopes,
+      expires_at: consumer.expiresAt,
+      risk: consumer.risk,
+      policy_version: consumer.policyVersion,
+      decision_reasons: consumer.decisionReasons.map((r) => r.code),
+    },
+    status: consumer.status,
+    approvals: (consumer.approvals ?? []).map((a) => ({ ...a })),
+    exceptions: [],
+    scope_usage: { used: consumer.usedScopes ?? [], granted_unused: unused },
+    controls,
+    events,
+  };
+}
+
+/** Granted scopes the consumer has never requested in a token; empty until it has been active a while. */
+export function unusedScopes(consumer: Consumer): string[] {
+  const used = new Set(consumer.usedScopes ?? []);
+  return consumer.scopes.filter((s) => !used.has(s));
+}
+
+function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: readonly string[], now: Date): ControlEvidence[] {
+  const final = consumer.status === 'revoked' || consumer.status === 'denied' || consumer.status === 'expired' || consumer.status === 'failed';
+  const pastExpiry = Date.parse(consumer.expiresAt) <= now.getTime();
+  const secret = consumer.authMethod !== 'private_key_jwt';
+  const rotated = seqs(events, 'credentials.rotated');
+  const approvals = consumer.approvals ?? [];
+  const approvers = new Set(approvals.map((a) => a.reviewer));
+  return [
+    {
+      framework: 'OWASP NHI Top 10 (2025)',
+      id: 'NHI1',
+      title: 'Improper Offboarding',
+      status: pastExpiry && !final ? 'attention' : 'met',
+      finding: final
+        ? `Offboarded: ${consumer.status}.`
+        : `Grant ends ${consumer.expiresAt}; the sweep revokes it then, and suspends it after ${consumer.requirements.dormancyDays} days unused.`,
+      events: seqs(events, 'consumer.suspended', 'consumer.revoked', 'consumer.warned'),
+    },
+    {
+      framework: 'OWASP NHI Top 10 (2025)',
+      id: 'NHI5',
+      title: 'Overprivileged NHI',
+      status: unused.length > 0 && consumer.status === 'active' ? 'attention' : 'met',
+      finding: unused.length > 0 ? `Granted but never requested: ${unused.join(', ')}.` : 'Every granted scope has been used.',
+      events: seqs(events, 'consumer.evaluated'),
+    },
+    {
+      framework: 'OWASP NHI Top 10 (2025)',
+      id: 'NHI7',
+      title: 'Long-Lived Secrets',
+      status: 'met',
+      finding: secret
+        ? `Client secret rotated every ${consumer.requirements.secretRotationDays} days (${rotated.length} rotation(s) so far); only its hash is stored.`
+        : 'No shared secret: private_key_jwt, with access tokens of at most ' + `${consumer.requirements.accessTokenTtlSeconds} s.`,
+      events: seqs(events, 'credentials.issued', 'credentials.rotated'),
+    },
+    {
+      framework: 'NIST CSF 2.0',
+      id: 'PR.AA-01',
+      title: 'Identities and credentials for services are managed by the organization',
+      status: 'met',
+      finding: `Registered ${consumer.createdAt} under policy ${consumer.policyVersion}; every credential change is in the hash-chained trail.`,
+      events: seqs(events, 'consumer.requested', 'credentials.issued', 'credentials.rotated', 'consumer.revoked'),
+    },
+    {
+      framework: 'NIST CSF 2.0',
+      id: 'PR.AA-05',
+      title: 'Access permissions are defined in policy, managed, enforced and reviewed (least privilege, separation of duties)',
+      status: approvals.length < consumer.requirements.approvals && consumer.status === 'active' ? 'attention' : 'met',
+      finding: `${consumer.risk} risk needs ${consumer.requirements.approvals} approval(s); ${approvals.length} recorded from ${approvers.size} distinct reviewer(s).`,
+      events: seqs(events, 'consumer.evaluated', 'consumer.review_approved', 'consumer.review_denied'),
+    },
+  ];
+}
