@@ -80,9 +80,25 @@ export interface GatehouseApiProps {
 }
 
 /**
- * The public REST API, generated from the route table: one resource per path segment, one Lambda proxy method per route.
- * The routes authenticate with their own protocols (client credentials, registration access tokens, software statements,
- * signed review links), so no API Gateway authorizer is attached.
+ * How each handler's public routes authenticate in the handler itself (API Gateway lets the request through): the reason
+ * its methods need no gateway authorizer. `undefined` marks a handler that must never serve a public route.
+ */
+const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefined>> = {
+  register: 'RFC 7591 registration: the request is governed by the policy (software statements for partner and internal tiers, human review above low risk), and nothing is issued before approval',
+  'registration-read': 'RFC 7592 read: the handler requires the registration access token issued at registration',
+  token: 'RFC 6749 token endpoint: client authentication (client_secret_basic/post for low risk only, private_key_jwt with single-use jti, DPoP for high risk)',
+  introspection: 'RFC 7662 introspection: the calling resource server authenticates as a client with the tokens:introspect scope',
+  revocation: 'RFC 7009 revocation: the client authenticates as at the token endpoint and may revoke only its own tokens',
+  discovery: 'JWKS and RFC 8414 metadata are public by standard so that stock clients and resource servers can verify tokens',
+  review: 'reviewer pages and decisions require a signed, single-use review link bound to one reviewer and expiring with the review SLA',
+  admin: undefined,
+};
+
+/**
+ * The REST API, generated from the route table: one resource per path segment, one Lambda proxy method per route.
+ * `public` routes authenticate with their own protocols in the handlers (client credentials, registration access tokens,
+ * software statements, signed review links), so API Gateway lets them through; `iam` routes (the operators' /admin API)
+ * use API Gateway IAM authorization: requests must be SigV4-signed by a principal allowed execute-api:Invoke on them.
  */
 export class GatehouseApi extends Construct {
   /** The REST API. */
@@ -135,9 +151,11 @@ export class GatehouseApi extends Construct {
         integrations.set(fn, integration);
       }
       const resource = this.restApi.root.resourceForPath(route.path);
-      methods[`${route.method} ${route.path}`] = resource.addMethod(route.method, integration, {
-        authorizationType: apigateway.AuthorizationType.NONE,
+      const method = resource.addMethod(route.method, integration, {
+        authorizationType: route.auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
       });
+      acknowledgeAuthorization(method, route);
+      methods[`${route.method} ${route.path}`] = method;
     }
     this.methods = methods;
 
@@ -154,16 +172,6 @@ export class GatehouseApi extends Construct {
         id: 'AwsSolutions-APIG3',
         reason: 'AWS WAF (rate-based and managed rule groups) in front of the stage is the follow-up issue "WAF for the public API"; the stage is throttled meanwhile.',
       },
-      {
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Every route authenticates with its own protocol: POST /register with software statements and policy review, GET /register/{client_id} with the RFC 7592 registration access token, POST /oauth2/token with client credentials (client_secret_basic or private_key_jwt, DPoP for high risk), POST /oauth2/introspect (RFC 7662) and POST /oauth2/revoke (RFC 7009) with the same client authentication; the /.well-known documents are public by standard (RFC 8414, JWKS).',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason:
-          'Consumers are OAuth clients of Gatehouse itself, not Cognito users; each route authenticates with its protocol (software statements, registration access tokens, client credentials for token, introspection and revocation) or is a public discovery document.',
-      },
     );
     if (cloudWatchRole) {
       apiAcknowledgments.acknowledge({
@@ -173,4 +181,31 @@ export class GatehouseApi extends Construct {
       });
     }
   }
+}
+
+/**
+ * The authorization findings a method leaves, acknowledged on that method only. A public route has no gateway
+ * authorization (APIG4) and no Cognito authorizer (COG4): its handler authenticates the caller. An IAM route satisfies
+ * APIG4, so only COG4 remains: that rule accepts nothing but a Cognito user pool authorizer.
+ */
+function acknowledgeAuthorization(method: apigateway.Method, route: Route): void {
+  const where = `${route.method} ${route.path}`;
+  if (route.auth === 'iam') {
+    Validations.of(method).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason: `${where} is an operator route with API Gateway IAM authorization (AWS_IAM): callers are IAM principals that sign with SigV4 and need execute-api:Invoke on it; operators are not Cognito users, and a user pool would be a second identity store for them.`,
+    });
+    return;
+  }
+  const authentication = HANDLER_AUTHENTICATION[route.handler];
+  if (authentication === undefined) {
+    throw new Error(`GatehouseApi: ${where} is public, but the ${route.handler} handler authenticates nobody itself; give the route auth: 'iam'`);
+  }
+  Validations.of(method).acknowledge(
+    { id: 'AwsSolutions-APIG4', reason: `${where} is public at the gateway because the handler authenticates: ${authentication}.` },
+    {
+      id: 'AwsSolutions-COG4',
+      reason: `${where}: consumers are OAuth clients of Gatehouse itself, not Cognito users, and the handler authenticates them: ${authentication}.`,
+    },
+  );
 }

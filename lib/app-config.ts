@@ -9,6 +9,7 @@ import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
 import { domainOf, identityCovers } from './mail-sender.js';
+import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
 import { MAX_KEY_PUBLISH_DELAY, previousKeyOverlap } from './signing-key.js';
 
 /**
@@ -47,6 +48,8 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), 'must be an https URL')
   .refine((u) => !u.endsWith('/'), 'must not end with a slash');
 
+const SWEEP_INTERVAL_MESSAGE = `must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}`;
+
 /** CDK context the app reads (cdk.json `context` or `-c key=value`; command-line values arrive as strings). */
 export const AppContextSchema = z.object({
   policyFile: optional(z.string().min(1)).default('policy/policy.json'),
@@ -80,6 +83,14 @@ export const AppContextSchema = z.object({
   signingKeyPublishDelaySeconds: optional(
     z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
   ).default(900),
+  /** How often the lifecycle sweep (dormancy, grant expiry, warnings) runs, in minutes. */
+  sweepIntervalMinutes: optional(
+    z.coerce
+      .number({ error: SWEEP_INTERVAL_MESSAGE })
+      .int(SWEEP_INTERVAL_MESSAGE)
+      .min(SWEEP_INTERVAL_MINUTES.min, SWEEP_INTERVAL_MESSAGE)
+      .max(SWEEP_INTERVAL_MINUTES.max, SWEEP_INTERVAL_MESSAGE),
+  ).default(60),
 }).superRefine((context, ctx) => {
   if (context.sesIdentity !== undefined && !identityCovers(context.sesIdentity, context.mailFrom)) {
     ctx.addIssue({
@@ -149,6 +160,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     logRetention: retentionFromDays(context.logRetentionDays),
     signingKeyRotation: Duration.days(context.signingKeyRotationDays),
     signingKeyPublishDelay: Duration.seconds(context.signingKeyPublishDelaySeconds),
+    sweepInterval: Duration.minutes(context.sweepIntervalMinutes),
   };
 }
 

@@ -6,7 +6,9 @@ import type { JSONWebKeySet } from 'jose';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { GatehouseApi } from './api.js';
+import { ClientSecrets } from './client-secrets.js';
 import { HandlerFunctions } from './handler-functions.js';
+import { LifecycleSweep } from './lifecycle-sweep.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
 import { MailSender } from './mail-sender.js';
 import { RegistryTable } from './registry-table.js';
@@ -72,7 +74,12 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly signingKeyPublishDelay?: Duration;
   /**
-   * Topic told when an alarm (today: a failed signing-key rotation) fires or clears.
+   * How often the lifecycle sweep runs (whole minutes, 5 to 1440).
+   * @default Duration.minutes(60)
+   */
+  readonly sweepInterval?: Duration;
+  /**
+   * Topic told when an alarm (a failed signing-key or client-secret rotation, a failed or undelivered sweep) fires or clears.
    * @default - none: alarms show in CloudWatch only
    */
   readonly alarmTopic?: sns.ITopic;
@@ -83,14 +90,19 @@ export interface GatehouseStackProps extends StackProps {
   readonly apiCloudWatchRole?: boolean;
 }
 
-/** Gatehouse on AWS: registry table, signing key, mail sender, handler functions, review workflow and the public API. */
+/**
+ * Gatehouse on AWS: registry table, signing key, client secrets, mail sender, handler functions, review workflow, the
+ * scheduled lifecycle sweep and the API (public routes, and the IAM-authorised admin routes).
+ */
 export class GatehouseStack extends Stack {
   public readonly logEncryptionKey: LogEncryptionKey;
   public readonly registry: RegistryTable;
   public readonly signingKey: SigningKey;
+  public readonly clientSecrets: ClientSecrets;
   public readonly mail: MailSender;
   public readonly handlers: HandlerFunctions;
   public readonly reviewWorkflow: ReviewWorkflow;
+  public readonly lifecycleSweep: LifecycleSweep;
   public readonly api: GatehouseApi;
 
   constructor(scope: Construct, id: string, props: GatehouseStackProps) {
@@ -103,12 +115,15 @@ export class GatehouseStack extends Stack {
     this.registry = new RegistryTable(this, 'Registry');
     this.signingKey = new SigningKey(this, 'SigningKey', {
       policy: props.policy,
+      table: this.registry.table,
       logEncryptionKey,
       logRetention,
       rotationInterval: props.signingKeyRotation,
       publishDelay: props.signingKeyPublishDelay,
       alarmTopic: props.alarmTopic,
     });
+    // Named gatehouse/<stack name>/clients/<client_id>, so two Gatehouse stacks in one account never share secrets.
+    this.clientSecrets = new ClientSecrets(this, 'ClientSecrets', { alarmTopic: props.alarmTopic });
     this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {
@@ -123,6 +138,7 @@ export class GatehouseStack extends Stack {
         reviewers: props.reviewers,
       },
       mail: this.mail,
+      clientSecrets: this.clientSecrets,
       logEncryptionKey,
       logRetention,
     });
@@ -133,6 +149,12 @@ export class GatehouseStack extends Stack {
       logRetention,
     });
     this.handlers.allowWorkflowStart(this.reviewWorkflow.stateMachine);
+
+    this.lifecycleSweep = new LifecycleSweep(this, 'LifecycleSweep', {
+      sweepFunction: this.handlers.functions.sweep,
+      interval: props.sweepInterval,
+      alarmTopic: props.alarmTopic,
+    });
 
     this.api = new GatehouseApi(this, 'Api', {
       handlers: this.handlers.functions,
@@ -151,5 +173,15 @@ export class GatehouseStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { description: 'Onboarding review workflow', value: this.reviewWorkflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SigningKeySecretArn', { description: 'Token-signing key set', value: this.signingKey.secret.secretArn });
     new CfnOutput(this, 'SigningKeyRotationAlarmName', { description: 'In alarm when a signing-key rotation fails', value: this.signingKey.rotationAlarm.alarmName });
+    new CfnOutput(this, 'ClientSecretPrefix', { description: 'Client secrets are the Secrets Manager secrets named <prefix><client_id>', value: this.clientSecrets.prefix });
+    new CfnOutput(this, 'ClientSecretRotationAlarmName', {
+      description: 'In alarm when a client-secret rotation step fails',
+      value: this.clientSecrets.rotationAlarm.alarmName,
+    });
+    new CfnOutput(this, 'SweepAlarmName', { description: 'In alarm when a lifecycle sweep run fails', value: this.lifecycleSweep.errorsAlarm.alarmName });
+    new CfnOutput(this, 'SweepDeadLetterAlarmName', {
+      description: 'In alarm when EventBridge could not invoke the lifecycle sweep (its event is in the dead-letter queue)',
+      value: this.lifecycleSweep.deadLetterAlarm.alarmName,
+    });
   }
 }

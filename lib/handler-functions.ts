@@ -2,6 +2,7 @@ import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,7 +14,7 @@ import type { ReviewerGroups } from '../lambdas/core/config.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { FUNCTIONS, type Capability, type FunctionSpec } from './functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
-import { arnWildcardFinding } from './nag.js';
+import { grantTableAccess } from './registry-table.js';
 
 /** Name of a handler function in FUNCTIONS. */
 export type HandlerFunctionName = keyof typeof FUNCTIONS;
@@ -51,6 +52,30 @@ export interface MailAccess {
 }
 
 /**
+ * How functions are given access to consumers' client secrets (Secrets Manager secrets named `<prefix><client_id>`,
+ * created at run time); implemented by ClientSecrets.
+ */
+export interface ClientSecretsAccess {
+  /** Name prefix of every client secret. */
+  readonly prefix: string;
+  /** The customer-managed key the secrets are created under. */
+  readonly encryptionKey: kms.IKey;
+  /** Allows creating, tagging, turning on rotation of and deleting client secrets, with `rotationFunction` as their rotation function. */
+  grantCreate(grantee: iam.IGrantable, rotationFunction: lambda.IFunction): void;
+  /** Allows reading client secrets' values. */
+  grantRead(grantee: iam.IGrantable): void;
+  /** Allows rotating client secrets now and deleting them, with `rotationFunction` as the function a rotation invokes. */
+  grantManage(grantee: iam.IGrantable, rotationFunction: lambda.IFunction): void;
+  /** Allows running the rotation protocol on client secrets. */
+  grantRotate(grantee: iam.IGrantable): void;
+  /** Makes `fn` the function Secrets Manager rotates client secrets with. */
+  useRotationFunction(fn: lambda.IFunction): void;
+}
+
+/** The capabilities that touch client secrets; a function with any of them is told the prefix and the key. */
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:rotate'];
+
+/**
  * The actions `workflow:callback` needs to resume a parked review task. Neither SendTaskHeartbeat (reviews have no
  * heartbeat) nor any execution-level action is needed.
  */
@@ -70,6 +95,11 @@ export interface HandlerFunctionsProps {
    * @default - none; required when a function has `mail:send`
    */
   readonly mail?: MailAccess;
+  /**
+   * Consumers' client secrets, for `client-secrets:*` capabilities.
+   * @default - none; required when a function has a `client-secrets:*` capability
+   */
+  readonly clientSecrets?: ClientSecretsAccess;
   /** Key the functions' log groups are encrypted with. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -96,9 +126,11 @@ export interface HandlerFunctionsProps {
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
  * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
- * from that address only). The deployment settings (issuer, audience, software statement issuer and JWKS, consumer
- * cache, reviewer groups) are public values that every handler's start-up configuration reads, so every handler gets
- * them; the issuer is added by {@link HandlerFunctions.useIssuer} once the API exists.
+ * from that address only), `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate,
+ * grantRead, grantManage or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
+ * (issuer, audience, software statement issuer and JWKS, consumer cache, reviewer groups) are public values that every
+ * handler's start-up configuration reads, so every handler gets them; the issuer is added by
+ * {@link HandlerFunctions.useIssuer} once the API exists.
  */
 export class HandlerFunctions extends Construct {
   /** The functions, by handler name. */
@@ -136,6 +168,11 @@ export class HandlerFunctions extends Construct {
         if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
         environment[MAIL_FROM_ENV] = props.mail.from;
       }
+      if (CLIENT_SECRET_CAPABILITIES.some((c) => has(spec, c))) {
+        if (!props.clientSecrets) throw new Error(`HandlerFunctions: ${name} has a client-secrets capability but no client secrets were given`);
+        environment[ENV.clientSecretPrefix] = props.clientSecrets.prefix;
+        environment[ENV.clientSecretKeyId] = props.clientSecrets.encryptionKey.keyArn;
+      }
 
       const fn = new GatehouseFunction(this, constructId(name), {
         spec,
@@ -146,9 +183,7 @@ export class HandlerFunctions extends Construct {
         environment,
         description: `Gatehouse ${name} handler`,
       });
-      if (has(spec, 'table:read')) props.table.grantReadData(fn.function);
-      if (has(spec, 'table:write')) props.table.grantWriteData(fn.function);
-      if (has(spec, 'table:read') || has(spec, 'table:write')) acknowledgeTableGrants(fn.role, props.table, has(spec, 'table:write'));
+      grantTableAccess(fn, props.table, { read: has(spec, 'table:read'), write: has(spec, 'table:write') });
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
@@ -157,6 +192,7 @@ export class HandlerFunctions extends Construct {
     }
     this.constructsByName = built;
     this.functions = Object.fromEntries(names.map((n) => [n, built[n].function])) as Record<HandlerFunctionName, nodejs.NodejsFunction>;
+    if (props.clientSecrets) this.wireClientSecrets(props.clientSecrets, names);
 
     this.node.addValidation({
       validate: () => {
@@ -168,6 +204,36 @@ export class HandlerFunctions extends Construct {
         return errors;
       },
     });
+  }
+
+  /**
+   * The client-secret grants. They need every function built first: the one function with `client-secrets:rotate` is the
+   * rotation function Secrets Manager invokes, and a `client-secrets:create` or `client-secrets:manage` function calls
+   * RotateSecret, which invokes it (so it gets its ARN and may invoke exactly that function).
+   */
+  private wireClientSecrets(clientSecrets: ClientSecretsAccess, names: readonly HandlerFunctionName[]): void {
+    const holding = (capability: Capability) => names.filter((n) => has(this.specs[n], capability));
+    const rotators = holding('client-secrets:rotate');
+    if (rotators.length > 1) {
+      throw new Error(`HandlerFunctions: only one function may have client-secrets:rotate (Secrets Manager invokes one rotation function), got ${rotators.join(', ')}`);
+    }
+    const creators = holding('client-secrets:create');
+    const managers = holding('client-secrets:manage');
+    const rotator = rotators[0];
+    for (const [capability, holders] of [['client-secrets:create', creators], ['client-secrets:manage', managers]] as const) {
+      if (holders.length > 0 && rotator === undefined) {
+        throw new Error(`HandlerFunctions: ${holders.join(', ')} has ${capability} but no function has client-secrets:rotate (the rotation function RotateSecret invokes)`);
+      }
+    }
+    if (rotator !== undefined) {
+      const rotationFunction = this.functions[rotator];
+      clientSecrets.grantRotate(rotationFunction);
+      clientSecrets.useRotationFunction(rotationFunction);
+      for (const name of creators) clientSecrets.grantCreate(this.functions[name], rotationFunction);
+      for (const name of managers) clientSecrets.grantManage(this.functions[name], rotationFunction);
+      for (const name of new Set([...creators, ...managers])) this.functions[name].addEnvironment(ENV.clientSecretRotationArn, rotationFunction.functionArn);
+    }
+    for (const name of holding('client-secrets:read')) clientSecrets.grantRead(this.functions[name]);
   }
 
   /** Sets the issuer (the API's base URL) on every handler. */
@@ -202,28 +268,6 @@ function allowTaskCallback(fn: GatehouseFunction): void {
     reason:
       'workflow:callback: states:SendTaskSuccess and states:SendTaskFailure take a task token and support no resource-level permissions (Service Authorization Reference: no resource type, so "*"). The function only holds tokens review-task parked in the registry table for the review state machine; it has no other states:* action (asserted in test/lib/handler-functions.test.ts).',
   });
-}
-
-/** The wildcards CDK's table grants carry, each confined to the registry table or its key. */
-function acknowledgeTableGrants(role: iam.IRole, table: dynamodb.ITable, write: boolean): void {
-  const acknowledgments = Validations.of(role);
-  acknowledgments.acknowledge({
-    id: `AwsSolutions-IAM5[${arnWildcardFinding(table, '/index/*')}]`,
-    reason:
-      'Table.grantReadData/grantWriteData cover the registry table and its own global secondary indexes (`<table ARN>/index/*`, today only `attention`); no other table is reachable.',
-  });
-  if (write) {
-    acknowledgments.acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Table.grantWriteData lets DynamoDB encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'Table.grantWriteData lets DynamoDB re-encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
-      },
-    );
-  }
 }
 
 function has(spec: FunctionSpec, capability: Capability): boolean {

@@ -1,6 +1,9 @@
 /** What other stacks import from Gatehouse: the resource-server authorizer, and the Gatehouse stack and its constructs. */
 export { GatehouseAuthorizer, type GatehouseAuthorizerProps } from './gatehouse-authorizer.js';
 export { GatehouseStack, type GatehouseStackProps } from './gatehouse-stack.js';
+export { ClientSecrets, type ClientSecretsProps } from './client-secrets.js';
+export { LifecycleSweep, type LifecycleSweepProps } from './lifecycle-sweep.js';
+export type { ClientSecretsAccess } from './handler-functions.js';
 export { GatehouseApi, type GatehouseApiProps, STAGE_NAME } from './api.js';
 export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type Capability, type FunctionSpec } from './functions.js';
 export { ROUTES, type HttpHandlerName, type Route } from './routes.js';

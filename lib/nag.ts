@@ -14,3 +14,26 @@ function arnToken(resource: IConstruct): string {
 export function arnWildcardFinding(resource: IConstruct, suffix = ':*'): string {
   return `Resource::${arnToken(resource)}${suffix}`;
 }
+
+/**
+ * The cdk-nag IAM5 finding for a resource string built from tokens (e.g. a formatArn pattern ending in `*`), rendered as
+ * cdk-nag flattens CloudFormation references: `Fn::Join` joined, `Ref` as `<Name>`, `Fn::GetAtt` as `<Id.Attr>`.
+ */
+export function resourceWildcardFinding(scope: IConstruct, resource: string): string {
+  return `Resource::${flatten(Stack.of(scope).resolve(resource))}`;
+}
+
+function flatten(node: unknown): string {
+  if (typeof node === 'string') return node;
+  const value = node as Record<string, unknown>;
+  if (Array.isArray(value['Fn::Join'])) {
+    const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+    return items.map(flatten).join(delimiter);
+  }
+  if (Array.isArray(value['Fn::GetAtt'])) {
+    const [id, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flatten(id)}.${flatten(attribute)}>`;
+  }
+  if (value.Ref !== undefined) return `<${flatten(value.Ref)}>`;
+  return JSON.stringify(node);
+}

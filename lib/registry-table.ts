@@ -1,8 +1,11 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA, type TableSchema } from '../lambdas/adapters/aws/table-schema.js';
+import { arnWildcardFinding } from './nag.js';
 
 /** Schema projection names to CDK projection types. */
 const PROJECTIONS: Readonly<Record<'ALL' | 'KEYS_ONLY', dynamodb.ProjectionType>> = {
@@ -88,5 +91,41 @@ export class RegistryTable extends Construct {
         projectionType: PROJECTIONS[index.projection],
       });
     }
+  }
+}
+
+/**
+ * `table:read` → Table.grantReadData, `table:write` → Table.grantWriteData, and on the function's role the acknowledgments
+ * of the wildcards those grants carry, each confined to the registry table, its indexes or its key.
+ */
+export function grantTableAccess(
+  fn: { readonly function: lambda.IFunction; readonly role: iam.IRole },
+  table: dynamodb.ITable,
+  access: { readonly read: boolean; readonly write: boolean },
+): void {
+  if (access.read) table.grantReadData(fn.function);
+  if (access.write) table.grantWriteData(fn.function);
+  if (access.read || access.write) acknowledgeTableGrants(fn.role, table, access.write);
+}
+
+/** The wildcards CDK's table grants carry, each confined to the registry table or its key. */
+function acknowledgeTableGrants(role: iam.IRole, table: dynamodb.ITable, write: boolean): void {
+  const acknowledgments = Validations.of(role);
+  acknowledgments.acknowledge({
+    id: `AwsSolutions-IAM5[${arnWildcardFinding(table, '/index/*')}]`,
+    reason:
+      'Table.grantReadData/grantWriteData cover the registry table and its own global secondary indexes (`<table ARN>/index/*`, today only `attention`); no other table is reachable.',
+  });
+  if (write) {
+    acknowledgments.acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Table.grantWriteData lets DynamoDB encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+        reason: 'Table.grantWriteData lets DynamoDB re-encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
+      },
+    );
   }
 }

@@ -2,7 +2,7 @@
  * The one route table: API Gateway resources/methods are generated from it, and the local HTTP server dispatches with it.
  * Paths use API Gateway's `{param}` syntax.
  */
-export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery', 'review'] as const;
+export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery', 'review', 'admin'] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
 export interface Route {
@@ -10,18 +10,30 @@ export interface Route {
   readonly path: string;
   readonly handler: HttpHandlerName;
   readonly description: string;
+  /**
+   * Who may call it. `public` routes authenticate in the handler (OAuth client auth, registration tokens, signed review
+   * links); `iam` routes are for operators: SigV4-signed in AWS (API Gateway IAM authorization), the admin token locally.
+   */
+  readonly auth: 'public' | 'iam';
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/register', handler: 'register', description: 'RFC 7591 dynamic client registration, governed by policy' },
-  { method: 'GET', path: '/register/{client_id}', handler: 'registration-read', description: 'RFC 7592 read of a registration and its status' },
-  { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens' },
-  { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers' },
-  { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token' },
-  { method: 'GET', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s page for one request (signed, single-use link; changes nothing)' },
-  { method: 'POST', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s decision: approve or deny with a reason' },
-  { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens' },
-  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'discovery', description: 'RFC 8414 authorization server metadata' },
+  { method: 'POST', path: '/register', handler: 'register', description: 'RFC 7591 dynamic client registration, governed by policy', auth: 'public' },
+  { method: 'GET', path: '/register/{client_id}', handler: 'registration-read', description: 'RFC 7592 read of a registration and its status', auth: 'public' },
+  { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens', auth: 'public' },
+  { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers', auth: 'public' },
+  { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token', auth: 'public' },
+  { method: 'GET', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s page for one request (signed, single-use link; changes nothing)', auth: 'public' },
+  { method: 'POST', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s decision: approve or deny with a reason', auth: 'public' },
+  { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens', auth: 'public' },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'discovery', description: 'RFC 8414 authorization server metadata', auth: 'public' },
+  { method: 'GET', path: '/admin/consumers', handler: 'admin', description: 'Operators: list consumers, filtered by status, tier, dormant soon, expiring soon', auth: 'iam' },
+  { method: 'GET', path: '/admin/consumers/{client_id}', handler: 'admin', description: 'Operators: one consumer with its verified audit trail', auth: 'iam' },
+  { method: 'POST', path: '/admin/consumers/{client_id}/suspend', handler: 'admin', description: 'Operators: suspend a consumer at once, with a reason', auth: 'iam' },
+  { method: 'POST', path: '/admin/consumers/{client_id}/terminate', handler: 'admin', description: 'Operators: revoke a consumer at once (commercial termination), with a reason', auth: 'iam' },
+  { method: 'POST', path: '/admin/consumers/{client_id}/rotate-secret', handler: 'admin', description: 'Operators: rotate a consumer’s client secret now (the old one keeps its grace window)', auth: 'iam' },
+  { method: 'GET', path: '/admin/consumers/{client_id}/evidence', handler: 'admin', description: 'Operators: audit evidence for one consumer, chain verified, mapped to OWASP NHI and NIST CSF', auth: 'iam' },
+  { method: 'POST', path: '/admin/policy/evaluate', handler: 'admin', description: 'Operators: dry-run the deployed policy against a request; nothing is stored', auth: 'iam' },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters or undefined. */

@@ -1,6 +1,7 @@
 import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { ENV } from '../lambdas/adapters/aws/env.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
 import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from './functions.js';
@@ -16,6 +18,7 @@ import { GatehouseFunction } from './gatehouse-function.js';
 import type { SigningKeyAccess } from './handler-functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { arnWildcardFinding } from './nag.js';
+import { grantTableAccess } from './registry-table.js';
 
 /** How long a new key is published before it signs, in seconds; read by lambdas/functions/signing-key-rotation.ts. */
 export const KEY_PUBLISH_DELAY_ENV = 'GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS';
@@ -40,6 +43,11 @@ export interface SigningKeyProps {
   readonly policy: LoadedPolicy;
   /** Key the init function's and the provider's log groups are encrypted with. */
   readonly logEncryptionKey: kms.IKey;
+  /**
+   * The registry table, for the rotation function's `table:*` capabilities: it records each completed rotation in the
+   * table's `SYSTEM#signing-key` audit stream.
+   */
+  readonly table: dynamodb.ITable;
   /**
    * Customer-managed key the secret is encrypted with.
    * @default - a new key with rotation enabled
@@ -94,8 +102,8 @@ export interface SigningKeyProps {
  * The token-signing key: a Secrets Manager secret under a customer-managed key, created with a random placeholder and
  * seeded with the first ES256 key by a custom resource (SIGNING_KEY_INIT behind a `custom-resources` Provider), which
  * receives the secret in `ResourceProperties.SecretId`. Secrets Manager then rotates it on a schedule with
- * SIGNING_KEY_ROTATION (the 4-step protocol: the pending key is published before it signs), and an alarm fires when a
- * rotation step fails.
+ * SIGNING_KEY_ROTATION (the 4-step protocol: the pending key is published before it signs; completed rotations are
+ * audited in the registry table), and an alarm fires when a rotation step fails.
  */
 export class SigningKey extends Construct implements SigningKeyAccess {
   /** The secret holding the signing key set. */
@@ -172,15 +180,23 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    const rotationSpec = props.rotationFunction ?? SIGNING_KEY_ROTATION;
+    const tableAccess = { read: rotationSpec.capabilities.includes('table:read'), write: rotationSpec.capabilities.includes('table:write') };
     this.rotationFunction = new GatehouseFunction(this, 'RotationFunction', {
-      spec: props.rotationFunction ?? SIGNING_KEY_ROTATION,
+      spec: rotationSpec,
       logEncryptionKey: props.logEncryptionKey,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      environment: { [KEY_PUBLISH_DELAY_ENV]: String(publishDelay.toSeconds()), [KEY_OVERLAP_ENV]: String(overlap.toSeconds()) },
+      environment: {
+        [KEY_PUBLISH_DELAY_ENV]: String(publishDelay.toSeconds()),
+        [KEY_OVERLAP_ENV]: String(overlap.toSeconds()),
+        ...(tableAccess.read || tableAccess.write ? { [ENV.tableName]: props.table.tableName } : {}),
+      },
       description: 'Gatehouse: rotates the token-signing key (Secrets Manager rotation function)',
     });
     this.grantRotate(this.rotationFunction.function);
+    // Completed rotations are audited in the registry (Query for the stream head, conditional PutItem).
+    grantTableAccess(this.rotationFunction, props.table, tableAccess);
     // Secrets Manager may invoke it for this secret in this account only (confused-deputy protection).
     const invokeId = 'InvokedBySecretsManager';
     this.rotationFunction.function.addPermission(invokeId, {

@@ -1,12 +1,42 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/adapters/aws/env.js';
-import { ACCESS_LOG_FORMAT, STAGE_NAME } from '../../lib/api.js';
+import { ACCESS_LOG_FORMAT, GatehouseApi, STAGE_NAME } from '../../lib/api.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
-import { ROUTES } from '../../lib/routes.js';
-import { arnOf, logicalId, synthGatehouse } from './stack-fixture.js';
+import { HTTP_HANDLERS, ROUTES, type HttpHandlerName, type Route } from '../../lib/routes.js';
+import { arnOf, logicalId, synthGatehouse, testApp } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** The API Gateway authorization type a route must have. */
+const authorizationOf = (route: Route) => (route.auth === 'iam' ? 'AWS_IAM' : 'NONE');
+
+/** The rule ids acknowledged on a construct or any of its ancestors, with their reasons (what cdk-nag honours). */
+function acknowledgedFor(construct: IConstruct): Map<string, string> {
+  const acks = new Map<string, string>();
+  for (const scope of construct.node.scopes) {
+    for (const m of scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)) {
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) acks.set(id.replace(/^Annotation::/i, ''), reason);
+    }
+  }
+  return acks;
+}
+
+/** A GatehouseApi alone in a stack, over stand-in functions, for custom route tables. */
+function apiAlone(routes: readonly Route[]): { stack: Stack; api: GatehouseApi } {
+  const stack = new Stack(testApp(), 'ApiAlone');
+  const fn = new lambda.Function(stack, 'Handler', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') });
+  const handlers = {} as Record<HttpHandlerName, lambda.IFunction>;
+  for (const h of HTTP_HANDLERS) handlers[h] = fn;
+  const api = new GatehouseApi(stack, 'Api', { handlers, routes, logEncryptionKey: new kms.Key(stack, 'Logs'), cloudWatchRole: false });
+  return { stack, api };
+}
 
 /** Rebuilds each AWS::ApiGateway::Resource's full path from PathPart/ParentId, keyed by logical id. */
 function resourcePaths(resources: Resources): Map<string, string> {
@@ -46,7 +76,7 @@ describe('GatehouseApi', () => {
   });
 
   describe.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('route %s', (_name, route) => {
-    it(`is a Lambda proxy method integrated with the ${route.handler} function`, () => {
+    it(`is a Lambda proxy method integrated with the ${route.handler} function, with ${authorizationOf(route)} authorization`, () => {
       const paths = resourcePaths(resources);
       const methods = Object.values(resources).filter((r) => {
         if (r.Type !== 'AWS::ApiGateway::Method' || r.Properties.HttpMethod !== route.method) return false;
@@ -56,7 +86,7 @@ describe('GatehouseApi', () => {
       expect(methods).toHaveLength(1);
       const fnArn = arnOf(stack.handlers.functions[route.handler]);
       expect(methods[0]!.Properties).toMatchObject({
-        AuthorizationType: 'NONE',
+        AuthorizationType: authorizationOf(route),
         Integration: {
           Type: 'AWS_PROXY',
           IntegrationHttpMethod: 'POST',
@@ -88,10 +118,59 @@ describe('GatehouseApi', () => {
   });
 
   it('grants no test-invoke permissions, only one per route', () => {
-    // The only other permission in the stack lets Secrets Manager invoke the signing-key rotation function.
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
-    expect(permissions).toHaveLength(ROUTES.length);
-    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 1);
+    // The only other permissions in the stack let Secrets Manager invoke the signing-key and client-secret rotation
+    // functions, and EventBridge the sweep function.
+    const all = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(all.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com')).toHaveLength(ROUTES.length);
+    expect(all.filter((p) => p.Properties.Principal !== 'apigateway.amazonaws.com').map((p) => [p.Properties.Principal, p.Properties.FunctionName])).toEqual(
+      expect.arrayContaining([
+        ['secretsmanager.amazonaws.com', arnOf(stack.signingKey.rotationFunction.function)],
+        ['secretsmanager.amazonaws.com', arnOf(stack.handlers.functions['client-secret-rotation'])],
+        ['events.amazonaws.com', arnOf(stack.handlers.functions.sweep)],
+      ]),
+    );
+    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 3);
+  });
+
+  it('authorizes every /admin route with IAM (SigV4) and no other route', () => {
+    const adminRoutes = ROUTES.filter((r) => r.path.startsWith('/admin/'));
+    expect(adminRoutes.length).toBeGreaterThan(0);
+    // The route table and the API agree in both directions: /admin routes are exactly the iam routes, and exactly those
+    // methods carry AWS_IAM.
+    expect(ROUTES.filter((r) => r.auth === 'iam')).toEqual(adminRoutes);
+    for (const route of adminRoutes) expect(route.handler).toBe('admin');
+    const paths = resourcePaths(resources);
+    const iamMethods = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.AuthorizationType === 'AWS_IAM')
+      .map((r) => `${r.Properties.HttpMethod as string} ${paths.get((r.Properties.ResourceId as { Ref: string }).Ref)}`);
+    expect(iamMethods.sort()).toEqual(adminRoutes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const [key, method] of Object.entries(stack.api.methods)) {
+      const route = ROUTES.find((r) => `${r.method} ${r.path}` === key)!;
+      expect((method.node.defaultChild as apigateway.CfnMethod).authorizationType, key).toBe(authorizationOf(route));
+    }
+  });
+
+  it('acknowledges APIG4 only on public methods and COG4 per method with its own reason; nothing API-wide', () => {
+    for (const route of ROUTES) {
+      const acks = acknowledgedFor(stack.api.methods[`${route.method} ${route.path}`]!);
+      const where = `${route.method} ${route.path}`;
+      if (route.auth === 'iam') {
+        expect(acks.has('AwsSolutions-APIG4'), where).toBe(false);
+        expect(acks.get('AwsSolutions-COG4'), where).toMatch(/IAM authorization \(AWS_IAM\).*SigV4/);
+      } else {
+        expect(acks.get('AwsSolutions-APIG4'), where).toContain(where);
+        expect(acks.get('AwsSolutions-COG4'), where).toContain(where);
+      }
+    }
+    const apiWide = acknowledgedFor(stack.api.restApi);
+    expect(apiWide.has('AwsSolutions-APIG4')).toBe(false);
+    expect(apiWide.has('AwsSolutions-COG4')).toBe(false);
+  });
+
+  it('leaves IAM methods compliant with APIG4 without any acknowledgment (cdk-nag reports nothing)', () => {
+    const { app, stack: checked } = synthGatehouse();
+    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
   });
 
   it('deploys a regional API to the v1 stage with tracing, JSON access logs, ERROR execution logs without data trace, and throttling', () => {
@@ -133,6 +212,35 @@ describe('GatehouseApi', () => {
     for (const fn of Object.values(stack.handlers.functions)) {
       expect(resources[logicalId(fn)]!.Properties).toMatchObject({ Environment: { Variables: { [ENV.issuer]: issuer } } });
     }
+  });
+});
+
+describe('GatehouseApi over a custom route table', () => {
+  const route = (r: Partial<Route>): Route => ({ method: 'GET', path: '/x', handler: 'discovery', description: 'test', auth: 'public', ...r });
+
+  it('follows each route\'s auth, not its path: an iam route elsewhere gets AWS_IAM, a public one NONE', () => {
+    const { stack } = apiAlone([route({ path: '/ops/report', auth: 'iam' }), route({ path: '/open' })]);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::ApiGateway::Method', 2);
+    template.hasResourceProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' });
+    const findings = new AwsSolutionsChecks(stack).validateScope(stack).violations.map((v) => v.ruleName);
+    expect(findings).not.toContain('AwsSolutions-APIG4');
+    expect(findings).not.toContain('AwsSolutions-COG4');
+  });
+
+  it('reports APIG4 for a method that is not IAM-authorized and not acknowledged (the check is live)', () => {
+    const { stack, api } = apiAlone([route({ path: '/ops/report', auth: 'iam' })]);
+    api.restApi.root.addResource('bare').addMethod('GET');
+    const violations = new AwsSolutionsChecks(stack).validateScope(stack).violations;
+    const apig4 = violations.find((v) => v.ruleName === 'AwsSolutions-APIG4');
+    expect(apig4?.violatingResources.map((r) => r.constructPath)).toEqual(['ApiAlone/Api/RestApi/Default/bare/GET/Resource']);
+  });
+
+  it('refuses a public route served by the admin handler', () => {
+    expect(() => apiAlone([route({ path: '/admin/consumers', handler: 'admin', auth: 'public' })])).toThrow(
+      /GatehouseApi: GET \/admin\/consumers is public, but the admin handler authenticates nobody itself; give the route auth: 'iam'/,
+    );
   });
 });
 

@@ -47,6 +47,7 @@ describe('loadAppConfig', () => {
       createSesIdentity: false,
       signingKeyRotation: Duration.days(30),
       signingKeyPublishDelay: Duration.seconds(900),
+      sweepInterval: Duration.minutes(60),
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
   });
@@ -139,6 +140,12 @@ describe('loadAppConfig', () => {
     });
   });
 
+  it('reads the sweep interval in minutes, from cdk.json numbers or command-line strings, 5 to 1440', () => {
+    expect(loadAppConfig(context({ sweepIntervalMinutes: 5 }), PROJECT_ROOT).sweepInterval?.toMinutes()).toBe(5);
+    expect(loadAppConfig(context({ sweepIntervalMinutes: '1440' }), PROJECT_ROOT).sweepInterval?.toMinutes()).toBe(1440);
+    expect(loadAppConfig(context({ sweepIntervalMinutes: '' }), PROJECT_ROOT).sweepInterval?.toMinutes()).toBe(60);
+  });
+
   it.each([
     ['a rotation period of 0 days', { signingKeyRotationDays: '0' }, /- signingKeyRotationDays: /],
     ['a rotation period over a year', { signingKeyRotationDays: 366 }, /- signingKeyRotationDays: /],
@@ -147,6 +154,10 @@ describe('loadAppConfig', () => {
     ['a negative publish delay', { signingKeyPublishDelaySeconds: '-1' }, /- signingKeyPublishDelaySeconds: /],
     ['a publish delay over a day', { signingKeyPublishDelaySeconds: 86_401 }, /- signingKeyPublishDelaySeconds: /],
     ['a publish delay that is not a number', { signingKeyPublishDelaySeconds: 'soon' }, /- signingKeyPublishDelaySeconds: must be a whole number of seconds from 0 to 86400/],
+    ['a sweep interval under 5 minutes', { sweepIntervalMinutes: '4' }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
+    ['a sweep interval over a day', { sweepIntervalMinutes: 1441 }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
+    ['a fractional sweep interval', { sweepIntervalMinutes: '7.5' }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
+    ['a sweep interval that is not a number', { sweepIntervalMinutes: 'hourly' }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
     [
       'a rotation period no longer than the publish delay plus the previous-key overlap',
       { signingKeyRotationDays: '1', signingKeyPublishDelaySeconds: '82500' },

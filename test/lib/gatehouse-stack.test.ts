@@ -27,13 +27,17 @@ describe('GatehouseStack', () => {
     ({ stack, template } = synthGatehouse());
   });
 
-  it('outputs the API URL, issuer, table name, state machine ARN, signing secret ARN and rotation alarm name', () => {
+  it('outputs the API URL, issuer, table name, state machine ARN, signing secret ARN, client-secret prefix and the alarm names', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi.deploymentStage) }])] } });
     template.hasOutput('Issuer', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi) }, '/v1'])] } });
     template.hasOutput('TableName', { Value: { Ref: logicalId(stack.registry.table) } });
     template.hasOutput('StateMachineArn', { Value: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
     template.hasOutput('SigningKeySecretArn', { Value: { Ref: logicalId(stack.signingKey.secret) } });
     template.hasOutput('SigningKeyRotationAlarmName', { Value: { Ref: logicalId(stack.signingKey.rotationAlarm) } });
+    template.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse/clients/' });
+    template.hasOutput('ClientSecretRotationAlarmName', { Value: { Ref: logicalId(stack.clientSecrets.rotationAlarm) } });
+    template.hasOutput('SweepAlarmName', { Value: { Ref: logicalId(stack.lifecycleSweep.errorsAlarm) } });
+    template.hasOutput('SweepDeadLetterAlarmName', { Value: { Ref: logicalId(stack.lifecycleSweep.deadLetterAlarm) } });
   });
 
   it('is environment-agnostic (no account or region needed to synthesize)', () => {
@@ -101,6 +105,15 @@ describe('GatehouseStack under cdk-nag AwsSolutions', () => {
       if (ack.id.includes('AwsSolutions-IAM5')) expect(ack.id).toMatch(/IAM5\[(Resource|Action)::.+\]$/);
     }
     const ruleIds = new Set(acks.map((a) => a.id.replace(/^Annotation::/i, '').replace(/\[.*$/, '')));
-    expect([...ruleIds].sort()).toEqual(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-L1']);
+    expect([...ruleIds].sort()).toEqual([
+      'AwsSolutions-APIG2',
+      'AwsSolutions-APIG3',
+      'AwsSolutions-APIG4',
+      'AwsSolutions-COG4',
+      'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
+      'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
+    ]);
   });
 });

@@ -1,14 +1,18 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
+import { CLIENT_SECRET_CREATE_ACTIONS, CLIENT_SECRET_MANAGE_ACTIONS, CLIENT_SECRET_READ_ACTIONS, CLIENT_SECRET_ROTATE_ACTIONS } from '../../lib/client-secrets.js';
 import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { FUNCTIONS, type Capability } from '../../lib/functions.js';
-import { HandlerFunctions, type HandlerFunctionName } from '../../lib/handler-functions.js';
+import { HandlerFunctions, type ClientSecretsAccess, type HandlerFunctionName, type HandlerFunctionsProps } from '../../lib/handler-functions.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -37,7 +41,39 @@ function expectedActions(capabilities: readonly Capability[]): string[] {
   if (has('workflow:start')) actions.add('states:StartExecution');
   if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
   if (has('mail:send')) actions.add('ses:SendEmail');
+  if (has('client-secrets:create')) [...CLIENT_SECRET_CREATE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
+  if (has('client-secrets:read')) CLIENT_SECRET_READ_ACTIONS.forEach((a) => actions.add(a));
+  if (has('client-secrets:manage')) [...CLIENT_SECRET_MANAGE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
+  if (has('client-secrets:rotate')) CLIENT_SECRET_ROTATE_ACTIONS.forEach((a) => actions.add(a));
   return [...actions].sort();
+}
+
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:rotate'];
+
+/** HandlerFunctions in a bare stack, with stand-ins for everything but the functions. */
+function bareHandlerFunctions(id: string, overrides: Partial<HandlerFunctionsProps> | ((scope: Stack) => Partial<HandlerFunctionsProps>)): () => HandlerFunctions {
+  const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), id);
+  const config = defaultConfig();
+  const clientSecrets: ClientSecretsAccess = {
+    prefix: 'gatehouse/test/clients/',
+    encryptionKey: new kms.Key(scope, 'ClientSecretKey'),
+    grantCreate: () => undefined,
+    grantRead: () => undefined,
+    grantManage: () => undefined,
+    grantRotate: () => undefined,
+    useRotationFunction: () => undefined,
+  };
+  return () =>
+    new HandlerFunctions(scope, 'Handlers', {
+      policy: config.policy,
+      table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
+      signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
+      config: { ...config, consumerCacheMs: 5000 },
+      logEncryptionKey: new kms.Key(scope, 'Key'),
+      mail: { from: config.mailFrom, grantSend: () => undefined },
+      clientSecrets,
+      ...(typeof overrides === 'function' ? overrides(scope) : overrides),
+    });
 }
 
 const names = Object.keys(FUNCTIONS) as HandlerFunctionName[];
@@ -104,6 +140,21 @@ describe('HandlerFunctions', () => {
       else expect(env(name)).not.toHaveProperty(ENV.signingKeySecretId);
     });
 
+    it(`has the client-secret prefix and key only with a client-secrets capability (${CLIENT_SECRET_CAPABILITIES.some(has) ? 'has' : 'none'})`, () => {
+      if (CLIENT_SECRET_CAPABILITIES.some(has)) {
+        expect(env(name)[ENV.clientSecretPrefix]).toBe('gatehouse/Gatehouse/clients/');
+        expect(env(name)[ENV.clientSecretKeyId]).toEqual(arnOf(stack.clientSecrets.encryptionKey));
+      } else {
+        expect(env(name)).not.toHaveProperty(ENV.clientSecretPrefix);
+        expect(env(name)).not.toHaveProperty(ENV.clientSecretKeyId);
+      }
+    });
+
+    it(`has the client-secret rotation function's ARN only with client-secrets:create or :manage (${has('client-secrets:create') || has('client-secrets:manage') ? 'has' : 'none'})`, () => {
+      if (has('client-secrets:create') || has('client-secrets:manage')) expect(env(name)[ENV.clientSecretRotationArn]).toEqual(arnOf(stack.handlers.functions['client-secret-rotation']));
+      else expect(env(name)).not.toHaveProperty(ENV.clientSecretRotationArn);
+    });
+
     it(`has the state machine ARN only with workflow:start (${has('workflow:start') ? 'has' : 'none'})`, () => {
       if (has('workflow:start')) expect(env(name)[ENV.stateMachineArn]).toEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
       else expect(env(name)).not.toHaveProperty(ENV.stateMachineArn);
@@ -129,6 +180,8 @@ describe('HandlerFunctions', () => {
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
         JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/*']] }),
         JSON.stringify(sesIdentityArn('bank.example')),
+        JSON.stringify(stack.resolve(stack.clientSecrets.secretArnPattern)),
+        JSON.stringify(arnOf(stack.handlers.functions['client-secret-rotation'])),
       ];
       for (const statement of statementsOfRole(template, roleId(name)) as Statement[]) {
         expect(statement.Effect).toBe('Allow');
@@ -179,7 +232,8 @@ describe('HandlerFunctions', () => {
   it('lets only the functions with mail:send use SES', () => {
     const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
     expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
-    expect(senders).toEqual(['review-task']);
+    // Review requests and outcomes; rotation notices; admin changes and lifecycle notices (suspension, revocation, warnings).
+    expect(senders).toEqual(['review-task', 'client-secret-rotation', 'admin', 'sweep']);
   });
 
   it('acknowledges the task-callback "*" on the review role only, naming the two actions', () => {
@@ -205,32 +259,64 @@ describe('HandlerFunctions', () => {
   });
 
   it('refuses a handler with the signing-key:rotate capability (only the rotation function restages the secret)', () => {
-    const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoRotate');
-    const config = defaultConfig();
-    const build = () =>
-      new HandlerFunctions(scope, 'Handlers', {
-        policy: config.policy,
-        table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
-        signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
-        config: { ...config, consumerCacheMs: 5000 },
-        logEncryptionKey: new kms.Key(scope, 'Key'),
-        functions: { ...FUNCTIONS, discovery: { ...FUNCTIONS.discovery, capabilities: ['signing-key:read', 'signing-key:rotate'] } },
-      });
+    const build = bareHandlerFunctions('NoRotate', {
+      functions: { ...FUNCTIONS, discovery: { ...FUNCTIONS.discovery, capabilities: ['signing-key:read', 'signing-key:rotate'] } },
+    });
     expect(build).toThrow(/discovery has the signing-key:rotate capability, which only SigningKey's rotation function holds/);
   });
 
   it('refuses a mail:send function without a mail sender', () => {
-    const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoMail');
-    const config = defaultConfig();
-    const build = () =>
-      new HandlerFunctions(scope, 'Handlers', {
-        policy: config.policy,
-        table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
-        signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
-        config: { ...config, consumerCacheMs: 5000 },
-        logEncryptionKey: new kms.Key(scope, 'Key'),
-      });
-    expect(build).toThrow(/review-task has the mail:send capability but no mail sender was given/);
+    expect(bareHandlerFunctions('NoMail', { mail: undefined })).toThrow(/review-task has the mail:send capability but no mail sender was given/);
+  });
+
+  it('refuses a client-secrets function without the client secrets', () => {
+    expect(bareHandlerFunctions('NoClientSecrets', { clientSecrets: undefined })).toThrow(/register has a client-secrets capability but no client secrets were given/);
+  });
+
+  it('refuses client-secrets:create without a client-secrets:rotate function, and a second rotation function', () => {
+    const withoutRotation = bareHandlerFunctions('NoRotation', {
+      functions: { ...FUNCTIONS, 'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] } },
+    });
+    expect(withoutRotation).toThrow(/register has client-secrets:create but no function has client-secrets:rotate/);
+    const manageWithoutRotation = bareHandlerFunctions('ManageWithoutRotation', {
+      functions: {
+        ...FUNCTIONS,
+        register: { ...FUNCTIONS.register, capabilities: ['table:read', 'table:write', 'workflow:start'] },
+        'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] },
+      },
+    });
+    expect(manageWithoutRotation).toThrow(/admin, sweep has client-secrets:manage but no function has client-secrets:rotate/);
+    const twoRotations = bareHandlerFunctions('TwoRotations', {
+      functions: { ...FUNCTIONS, revocation: { ...FUNCTIONS.revocation, capabilities: ['table:read', 'client-secrets:rotate'] } },
+    });
+    expect(twoRotations).toThrow(/only one function may have client-secrets:rotate .* got revocation, client-secret-rotation/);
+  });
+
+  it('hands the client secrets the rotation function, and names it in the create grant', () => {
+    const calls: string[] = [];
+    const path = (grantee: iam.IGrantable | lambda.IFunction) => (grantee as unknown as IConstruct).node.path.replace(/^Recorded\/Handlers\//, '');
+    const handlers = bareHandlerFunctions('Recorded', (scope) => ({
+      clientSecrets: {
+        prefix: 'gatehouse/test/clients/',
+        encryptionKey: new kms.Key(scope, 'RecordedKey'),
+        grantCreate: (grantee, rotationFunction) => calls.push(`create ${path(grantee)} -> ${path(rotationFunction)}`),
+        grantRead: (grantee) => calls.push(`read ${path(grantee)}`),
+        grantManage: (grantee, rotationFunction) => calls.push(`manage ${path(grantee)} -> ${path(rotationFunction)}`),
+        grantRotate: (grantee) => calls.push(`rotate ${path(grantee)}`),
+        useRotationFunction: (fn) => calls.push(`use ${path(fn)}`),
+      },
+    }))();
+    expect(calls.sort()).toEqual(
+      [
+        'create Register/Function -> ClientSecretRotation/Function',
+        'read RegistrationRead/Function',
+        'manage Admin/Function -> ClientSecretRotation/Function',
+        'manage Sweep/Function -> ClientSecretRotation/Function',
+        'rotate ClientSecretRotation/Function',
+        'use ClientSecretRotation/Function',
+      ].sort(),
+    );
+    expect(handlers.functions['client-secret-rotation'].node.path).toBe('Recorded/Handlers/ClientSecretRotation/Function');
   });
 
   it('lets only the signing-key readers (and the seeding and rotation functions) decrypt the signing secret, via Secrets Manager', () => {
