@@ -114,24 +114,26 @@ export class LifecycleSweep extends Construct {
       targets: [new targets.LambdaFunction(props.sweepFunction, { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts })],
     });
 
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription:
-        'Gatehouse: a lifecycle sweep run failed (the function threw or timed out). Consumers it did not handle stay due in the attention index and the next run retries them; see the sweep function logs.',
-      metric: props.sweepFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Gatehouse: EventBridge could not invoke the lifecycle sweep function (a run\'s event is in the dead-letter queue; check the function exists and its invoke permission). Suspensions and revocations are late until a run succeeds.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    // Both alarms fire on the first occurrence in five minutes; quiet periods are not alarms.
+    const onFirst = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.errorsAlarm = onFirst(
+      'ErrorsAlarm',
+      'Gatehouse: a lifecycle sweep run failed (the function threw or timed out). Consumers it did not handle stay due in the attention index and the next run retries them; see the sweep function logs.',
+      props.sweepFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
+    this.deadLetterAlarm = onFirst(
+      'DeadLetterAlarm',
+      'Gatehouse: EventBridge could not invoke the lifecycle sweep function (a run\'s event is in the dead-letter queue; check the function exists and its invoke permission). Suspensions and revocations are late until a run succeeds.',
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+    );
     if (props.alarmTopic) {
       for (const alarm of [this.errorsAlarm, this.deadLetterAlarm]) {
         alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
