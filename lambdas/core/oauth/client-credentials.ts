@@ -76,24 +76,22 @@ export async function clientCredentials(
     ...(jkt ? { jkt } : {}),
   });
 
-  // Scope right-sizing: a scope's first use is recorded once (a string set), so unused grants can be reported.
+  // Bookkeeping, rarely a write: a scope's first use (scope right-sizing), and liveness for dormancy at most hourly. Both
+  // run together, and a failure never costs the caller its token.
+  const record = async (what: string, write: () => Promise<void>): Promise<void> => {
+    try {
+      await write();
+      deps.consumers.forget(consumer.clientId);
+    } catch (error) {
+      services.log.warn(`could not record ${what}`, { clientId: consumer.clientId, error: (error as Error).name });
+    }
+  };
   const fresh = scopes.filter((s) => !(consumer.usedScopes ?? []).includes(s));
-  if (fresh.length > 0) {
-    try {
-      await services.registry.recordScopes(consumer.clientId, fresh);
-      deps.consumers.forget(consumer.clientId);
-    } catch (error) {
-      services.log.warn('could not record scope use', { clientId: consumer.clientId, error: (error as Error).name });
-    }
-  }
-  // Dormancy needs to know the consumer is alive; one write an hour is plenty.
-  if (consumer.lastUsedAt === undefined || now.getTime() - Date.parse(consumer.lastUsedAt) >= HOUR_MS) {
-    try {
-      await services.registry.recordUse(consumer.clientId, now, HOUR_MS);
-      deps.consumers.forget(consumer.clientId);
-    } catch (error) {
-      services.log.warn('could not record use', { clientId: consumer.clientId, error: (error as Error).name });
-    }
-  }
+  await Promise.all([
+    fresh.length > 0 ? record('scope use', () => services.registry.recordScopes(consumer.clientId, fresh)) : undefined,
+    consumer.lastUsedAt === undefined || now.getTime() - Date.parse(consumer.lastUsedAt) >= HOUR_MS
+      ? record('use', () => services.registry.recordUse(consumer.clientId, now, HOUR_MS))
+      : undefined,
+  ]);
   return { access_token: minted.token, token_type: jkt ? 'DPoP' : 'Bearer', expires_in: ttl, scope: scopes.join(' ') };
 }
