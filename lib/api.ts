@@ -4,6 +4,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ApiFirewall, type WafBodyLimitKiB } from './api-firewall.js';
+import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ROUTES, type HttpHandlerName, type Route } from './routes.js';
 
@@ -77,6 +79,21 @@ export interface GatehouseApiProps {
    * @default true
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * Method-level throttling by route selector, on top of the stage-wide limits (see {@link RouteThrottling}).
+   * @default DEFAULT_ROUTE_THROTTLING with the default routes; none with custom routes
+   */
+  readonly routeThrottling?: RouteThrottling;
+  /**
+   * The WAF web ACL's body limit and inspection size, in KiB (16, 32, 48 or 64).
+   * @default 64 (the handlers' limit)
+   */
+  readonly maxBodyKiB?: WafBodyLimitKiB;
+  /**
+   * Requests one client IP may send in any 5 minutes before WAF answers 429.
+   * @default 3000
+   */
+  readonly requestsPerIpPer5Minutes?: number;
 }
 
 /**
@@ -95,7 +112,9 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
 };
 
 /**
- * The REST API, generated from the route table: one resource per path segment, one Lambda proxy method per route.
+ * The REST API, generated from the route table: one resource per path segment, one Lambda proxy method per route,
+ * throttled per stage and per route (method settings), behind AWS WAF ({@link ApiFirewall}: body size, per-IP rate,
+ * managed rules), with JSON access logs and ERROR-level execution logs without request or response data.
  * `public` routes authenticate with their own protocols in the handlers (client credentials, registration access tokens,
  * software statements, signed review links), so API Gateway lets them through; `iam` routes (the operators' /admin API)
  * use API Gateway IAM authorization: requests must be SigV4-signed by a principal allowed execute-api:Invoke on them.
@@ -112,6 +131,10 @@ export class GatehouseApi extends Construct {
   public readonly issuerUrl: string;
   /** The methods created, keyed `METHOD path` as in the route table. */
   public readonly methods: Readonly<Record<string, apigateway.Method>>;
+  /** AWS WAF in front of the stage. */
+  public readonly firewall: ApiFirewall;
+  /** The method-level limits applied, keyed `METHOD path` as in the route table (other routes keep the stage's). */
+  public readonly routeThrottles: ReadonlyMap<string, ThrottleLimits>;
 
   constructor(scope: Construct, id: string, props: GatehouseApiProps) {
     super(scope, id);
@@ -122,6 +145,9 @@ export class GatehouseApi extends Construct {
     });
 
     const cloudWatchRole = props.cloudWatchRole ?? true;
+    const routes = props.routes ?? ROUTES;
+    // The default selectors are written for the default route table; a custom table brings its own or none.
+    this.routeThrottles = routeThrottles(routes, props.routeThrottling ?? (props.routes ? {} : DEFAULT_ROUTE_THROTTLING));
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
       description: 'Gatehouse: governed onboarding and credentials for API consumers',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
@@ -138,12 +164,13 @@ export class GatehouseApi extends Construct {
         metricsEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        methodOptions: methodOptions(routes, this.routeThrottles),
       },
     });
 
     const integrations = new Map<lambda.IFunction, apigateway.LambdaIntegration>();
     const methods: Record<string, apigateway.Method> = {};
-    for (const route of props.routes ?? ROUTES) {
+    for (const route of routes) {
       const fn = props.handlers[route.handler];
       let integration = integrations.get(fn);
       if (!integration) {
@@ -159,6 +186,15 @@ export class GatehouseApi extends Construct {
     }
     this.methods = methods;
 
+    this.firewall = new ApiFirewall(this, 'Firewall', {
+      stage: this.restApi.deploymentStage,
+      logEncryptionKey: props.logEncryptionKey,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      maxBodyKiB: props.maxBodyKiB,
+      requestsPerIpPer5Minutes: props.requestsPerIpPer5Minutes,
+    });
+
     this.issuerUrl = props.issuer ?? `https://${this.restApi.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${STAGE_NAME}`;
 
     const apiAcknowledgments = Validations.of(this.restApi);
@@ -168,11 +204,22 @@ export class GatehouseApi extends Construct {
         reason:
           'Requests are validated in the handlers with zod schemas so that errors follow RFC 7591/6749 (error, error_description); an API Gateway request validator would answer in its own error format.',
       },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'AWS WAF (rate-based and managed rule groups) in front of the stage is the follow-up issue "WAF for the public API"; the stage is throttled meanwhile.',
-      },
     );
+    // Caching and a backend client certificate do not apply to an OAuth API with Lambda proxy integrations.
+    for (const pack of ['NIST.800.53.R5', 'PCI.DSS.321']) {
+      apiAcknowledgments.acknowledge(
+        {
+          id: `${pack}-APIGWCacheEnabledAndEncrypted`,
+          reason:
+            'No response of this API may be cached at the gateway: token, introspection, registration and admin responses are per caller (Cache-Control: no-store) and review pages are single-use; JWKS and metadata carry Cache-Control for clients to cache. Without a cache cluster there is no cached data to encrypt.',
+        },
+        {
+          id: `${pack}-APIGWSSLEnabled`,
+          reason:
+            'The stage client certificate authenticates API Gateway to HTTP backends; every integration here is AWS_PROXY to Lambda, invoked with SigV4 under the API\'s lambda:InvokeFunction permissions, which never presents a client certificate. Clients reach the stage over TLS 1.2+ only (execute-api endpoint).',
+        },
+      );
+    }
     if (cloudWatchRole) {
       apiAcknowledgments.acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -181,6 +228,27 @@ export class GatehouseApi extends Construct {
       });
     }
   }
+}
+
+/**
+ * Stage method settings for the throttled routes. A method override replaces the stage defaults for that method, so it
+ * repeats the stage's logging, metrics and no-data-trace settings with its own limits.
+ */
+function methodOptions(routes: readonly Route[], limits: ReadonlyMap<string, ThrottleLimits>): Record<string, apigateway.MethodDeploymentOptions> {
+  const options: Record<string, apigateway.MethodDeploymentOptions> = {};
+  for (const route of routes) {
+    const limit = limits.get(`${route.method} ${route.path}`);
+    if (!limit) continue;
+    options[`${route.path}/${route.method}`] = {
+      throttlingRateLimit: limit.rateLimit,
+      throttlingBurstLimit: limit.burstLimit,
+      loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+      metricsEnabled: true,
+      dataTraceEnabled: false,
+      cachingEnabled: false,
+    };
+  }
+  return options;
 }
 
 /**

@@ -2,14 +2,18 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { JSONWebKeySet } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
 import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
+import { HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
+import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
+import { FUNCTIONS } from './functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
 import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
+import { ROUTES } from './routes.js';
 import { MAX_KEY_PUBLISH_DELAY, previousKeyOverlap } from './signing-key.js';
 
 /**
@@ -83,6 +87,31 @@ export const AppContextSchema = z.object({
   signingKeyPublishDelaySeconds: optional(
     z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
   ).default(900),
+  /** Concurrent executions reserved for the token function. */
+  tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(FUNCTIONS.token.reservedConcurrency ?? 100),
+  /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
+  apiRouteThrottling: optional(
+    z.preprocess(
+      parseJsonString,
+      z.record(z.string(), z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().min(0) }), {
+        error: 'must be an object of route selectors to { rateLimit, burstLimit }',
+      }),
+    ),
+  ),
+  /** The API's request body limit, enforced (and inspected up to) by AWS WAF, in KiB. */
+  apiMaxBodyKiB: optional(
+    z.coerce
+      .number()
+      .refine((kib): kib is WafBodyLimitKiB => (WAF_BODY_LIMITS_KIB as readonly number[]).includes(kib), `must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}`),
+  ).default(HANDLER_BODY_LIMIT_KIB),
+  /** Requests one client IP may send in 5 minutes before WAF answers 429. */
+  apiRequestsPerIpPer5Minutes: optional(z.coerce.number({ error: 'must be a whole number of at least 10' }).int().min(10)).default(3000),
+  /** Who the alarm topic emails: a list, or comma-separated. */
+  alarmEmails: optional(
+    z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((e) => e.trim()).filter(Boolean) : v), z.array(z.email(), { error: 'must be email addresses' })),
+  ),
+  /** Whether the stack backs the registry table up with AWS Backup. */
+  registryBackup: optional(flag).default(true),
   /** How often the lifecycle sweep (dormancy, grant expiry, warnings) runs, in minutes. */
   sweepIntervalMinutes: optional(
     z.coerce
@@ -161,7 +190,34 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     signingKeyRotation: Duration.days(context.signingKeyRotationDays),
     signingKeyPublishDelay: Duration.seconds(context.signingKeyPublishDelaySeconds),
     sweepInterval: Duration.minutes(context.sweepIntervalMinutes),
+    tokenReservedConcurrency: context.tokenReservedConcurrency,
+    apiRouteThrottling: loadRouteThrottling(context.apiRouteThrottling),
+    apiMaxBodyKiB: context.apiMaxBodyKiB,
+    apiRequestsPerIpPer5Minutes: context.apiRequestsPerIpPer5Minutes,
+    alarmEmails: context.alarmEmails,
+    registryBackup: context.registryBackup,
   };
+}
+
+/** `-c key={...}` arrives as a string; cdk.json gives an object. */
+function parseJsonString(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The route throttling of the context merged over the defaults, checked against the route table. */
+function loadRouteThrottling(overrides: RouteThrottling | undefined): RouteThrottling {
+  const merged = { ...DEFAULT_ROUTE_THROTTLING, ...overrides };
+  try {
+    routeThrottles(ROUTES, merged);
+  } catch (cause) {
+    throw new AppConfigError('The apiRouteThrottling context value is invalid', [(cause as Error).message], { cause });
+  }
+  return merged;
 }
 
 /**

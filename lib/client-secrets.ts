@@ -26,6 +26,9 @@ export const CLIENT_SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as c
  */
 export const CLIENT_SECRET_MANAGE_ACTIONS = ['secretsmanager:RotateSecret', 'secretsmanager:DeleteSecret'] as const;
 
+/** What `client-secrets:delete` may do: schedule an existing client secret's deletion (DeleteSecret with a recovery window). */
+export const CLIENT_SECRET_DELETE_ACTIONS = ['secretsmanager:DeleteSecret'] as const;
+
 /** What the rotation protocol calls (lambdas/adapters/aws/secrets-staged-secret.ts). */
 export const CLIENT_SECRET_ROTATE_ACTIONS = [
   'secretsmanager:DescribeSecret',
@@ -179,6 +182,15 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
     iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_MANAGE_ACTIONS], resourceArns: [this.secretArnPattern] });
     iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [rotationFunction.functionArn] });
     this.acknowledgePrefix(grantee, 'client-secrets:manage (RotateSecret to rotate now, DeleteSecret with a recovery window)');
+  }
+
+  /**
+   * Allows scheduling client secrets' deletion: {@link CLIENT_SECRET_DELETE_ACTIONS} on `<prefix>*` only. DeleteSecret
+   * neither reads nor writes a value and invokes nothing, so the grantee gets no key and no lambda:InvokeFunction.
+   */
+  public grantDelete(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_DELETE_ACTIONS], resourceArns: [this.secretArnPattern] });
+    this.acknowledgePrefix(grantee, 'client-secrets:delete (DeleteSecret with a recovery window)');
   }
 
   /**

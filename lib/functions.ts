@@ -4,10 +4,16 @@ import type { HttpHandlerName } from './routes.js';
 export type Capability =
   | 'table:read'
   | 'table:write'
+  /**
+   * The signing-key audit stream only: dynamodb:Query and dynamodb:PutItem on the registry table (not its indexes), on
+   * items whose partition key is `SYSTEM#signing-key` (dynamodb:LeadingKeys), with the table key for those calls.
+   */
+  | 'table:append-system-audit'
   | 'signing-key:read'
   | 'signing-key:write'
   /** secretsmanager:UpdateSecretVersionStage on the signing-key secret: only the rotation function SigningKey creates. */
   | 'signing-key:rotate'
+  /** states:StartExecution on the review state machine (and its ARN in the environment). */
   | 'workflow:start'
   /** states:SendTaskSuccess / SendTaskFailure on the review state machine. */
   | 'workflow:callback'
@@ -28,6 +34,11 @@ export type Capability =
    */
   | 'client-secrets:manage'
   /**
+   * Schedules existing client secrets for deletion: secretsmanager:DeleteSecret (with a recovery window) on `<prefix>*`
+   * secrets and nothing else (no rotation, no value, no key).
+   */
+  | 'client-secrets:delete'
+  /**
    * The client-secret rotation protocol on `<prefix>*` secrets: DescribeSecret, GetSecretValue, PutSecretValue and
    * UpdateSecretVersionStage, with the key via Secrets Manager. One function holds it; Secrets Manager invokes it.
    */
@@ -39,6 +50,22 @@ export interface FunctionSpec {
   readonly capabilities: readonly Capability[];
   readonly memorySize: number;
   readonly timeoutSeconds: number;
+  /**
+   * Concurrent executions reserved for (and capping) the function: a flood on one route cannot starve the others, and no
+   * function can exhaust the account's concurrency (cdk-nag NIST.800.53.R5-LambdaConcurrency). Every function of the
+   * Gatehouse stack has one; the account must keep 100 unreserved executions on top of the sum (the stack's ReservedConcurrency output).
+   * @default - none (the function shares the account's unreserved pool)
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Who invokes the function, which decides what happens to a failed invocation: `api` (API Gateway, synchronous: the
+   * caller gets the error), `state-machine` (Step Functions, synchronous: the task's Retry/Catch handle it),
+   * `secrets-manager` (rotation steps, which Secrets Manager retries and records on the secret), `custom-resource`
+   * (CloudFormation via the provider framework, which reports the failure to the stack), `resource-server-api` (another
+   * stack's API Gateway, as a REQUEST authorizer: synchronous) or `schedule` (EventBridge, asynchronous: the function
+   * needs a dead-letter queue, set by LifecycleSweep).
+   */
+  readonly invokedBy: 'api' | 'state-machine' | 'secrets-manager' | 'custom-resource' | 'schedule' | 'resource-server-api';
 }
 
 /** HTTP handlers (wired to API Gateway by the route table) and the handlers invoked by AWS services. */
@@ -53,37 +80,93 @@ type FunctionName =
 
 /** One Lambda function per handler; HTTP ones are wired to API Gateway by the route table, the others are invoked by AWS services. */
 export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
+  // Registrations are rare (POST /register is throttled to a few per second); 10 absorbs a burst of slow policy checks.
   register: {
     entry: 'lambdas/functions/register.ts',
     capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:create'],
     memorySize: 512,
     timeoutSeconds: 10,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
   },
-  'registration-read': { entry: 'lambdas/functions/registration-read.ts', capabilities: ['table:read', 'client-secrets:read'], memorySize: 256, timeoutSeconds: 5 },
-  token: { entry: 'lambdas/functions/token.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
-  introspection: { entry: 'lambdas/functions/introspection.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 512, timeoutSeconds: 5 },
-  revocation: { entry: 'lambdas/functions/revocation.ts', capabilities: ['table:read', 'table:write', 'signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
-  discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5 },
-  review: { entry: 'lambdas/functions/review.ts', capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'], memorySize: 256, timeoutSeconds: 10 },
-  'review-task': { entry: 'lambdas/functions/review-task.ts', capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'], memorySize: 256, timeoutSeconds: 30 },
+  'registration-read': {
+    entry: 'lambdas/functions/registration-read.ts',
+    capabilities: ['table:read', 'client-secrets:read'],
+    memorySize: 256,
+    timeoutSeconds: 5,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
+  },
+  // The hot path; GatehouseStackProps.tokenReservedConcurrency (context tokenReservedConcurrency) overrides it.
+  token: {
+    entry: 'lambdas/functions/token.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    memorySize: 512,
+    timeoutSeconds: 5,
+    reservedConcurrency: 100,
+    invokedBy: 'api',
+  },
+  introspection: {
+    entry: 'lambdas/functions/introspection.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    memorySize: 512,
+    timeoutSeconds: 5,
+    reservedConcurrency: 50,
+    invokedBy: 'api',
+  },
+  revocation: {
+    entry: 'lambdas/functions/revocation.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    memorySize: 256,
+    timeoutSeconds: 5,
+    reservedConcurrency: 20,
+    invokedBy: 'api',
+  },
+  // JWKS and metadata: resource servers and clients cache them (Cache-Control), so calls are few and fast.
+  discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5, reservedConcurrency: 20, invokedBy: 'api' },
+  review: {
+    entry: 'lambdas/functions/review.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'],
+    memorySize: 256,
+    timeoutSeconds: 10,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
+  },
+  // Applying an approved exception may issue a client secret (an `auth_method` exception), hence client-secrets:create.
+  'review-task': {
+    entry: 'lambdas/functions/review-task.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],
+    memorySize: 256,
+    timeoutSeconds: 30,
+    reservedConcurrency: 10,
+    invokedBy: 'state-machine',
+  },
   'client-secret-rotation': {
     entry: 'lambdas/functions/client-secret-rotation.ts',
     capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'mail:send'],
     memorySize: 256,
     timeoutSeconds: 30,
+    reservedConcurrency: 5,
+    invokedBy: 'secrets-manager',
   },
+  // Starts review workflows (exceptions, reinstatement) and, for an approved `auth_method` exception, issues a client secret.
   admin: {
     entry: 'lambdas/functions/admin.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:manage', 'mail:send'],
+    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'mail:send'],
     memorySize: 256,
     timeoutSeconds: 10,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
   },
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
+  // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:manage', 'mail:send'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send'],
     memorySize: 512,
     timeoutSeconds: 300,
+    reservedConcurrency: 2,
+    invokedBy: 'schedule',
   },
 };
 
@@ -93,27 +176,34 @@ export const SIGNING_KEY_INIT: FunctionSpec = {
   capabilities: ['signing-key:read', 'signing-key:write'],
   memorySize: 256,
   timeoutSeconds: 30,
+  reservedConcurrency: 2,
+  invokedBy: 'custom-resource',
 };
 
 /**
  * Secrets Manager's rotation function for the signing-key secret (createSecret / setSecret / testSecret / finishSecret):
  * it reads and describes the secret, puts the pending key and moves AWSCURRENT to it, and records each completed
- * rotation in the registry table's `SYSTEM#signing-key` audit stream (Query for the stream's head, conditional PutItem).
+ * rotation in the registry table's `SYSTEM#signing-key` audit stream (Query for the stream's head, conditional PutItem),
+ * which is all `table:append-system-audit` allows.
  */
 export const SIGNING_KEY_ROTATION: FunctionSpec = {
   entry: 'lambdas/functions/signing-key-rotation.ts',
-  capabilities: ['signing-key:read', 'signing-key:write', 'signing-key:rotate', 'table:read', 'table:write'],
+  capabilities: ['signing-key:read', 'signing-key:write', 'signing-key:rotate', 'table:append-system-audit'],
   memorySize: 256,
   timeoutSeconds: 30,
+  reservedConcurrency: 2,
+  invokedBy: 'secrets-manager',
 };
 
 /**
  * The resource-server authorizer (GatehouseAuthorizer): it only verifies tokens against the published JWKS, so it touches
- * no Gatehouse resource. The timeout leaves room for jose's 5-second JWKS fetch on a cold start.
+ * no Gatehouse resource. The timeout leaves room for jose's 5-second JWKS fetch on a cold start. No reserved concurrency:
+ * it runs in the resource server's stack and scales with that API, whose owners size it.
  */
 export const AUTHORIZER: FunctionSpec = {
   entry: 'lambdas/functions/authorizer.ts',
   capabilities: [],
   memorySize: 256,
   timeoutSeconds: 10,
+  invokedBy: 'resource-server-api',
 };

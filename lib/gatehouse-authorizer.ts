@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct, type IConstruct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTHORIZER_ENV, defaultJwksUri, HttpsUrlSchema, RouteScopesSchema } from '../lambdas/verifier/authorizer.js';
 import { AUTHORIZER, type FunctionSpec } from './functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';

@@ -1,51 +1,49 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { POLICY_DEFINE } from '../lambdas/adapters/aws/env.js';
+import { METRICS_SERVICE } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { gatehouseEsbuildOptions } from './bundling.js';
 import type { FunctionSpec } from './functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
+import { ManagedPolicyRole } from './managed-policy-role.js';
 
 /** Repository root: entries in FUNCTIONS are relative to it, and esbuild runs from it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Lets CommonJS dependencies inside an ESM bundle call `require` for Node built-ins. */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+export { ESM_REQUIRE_BANNER } from './bundling.js';
 
 /**
- * esbuild options shared by every Gatehouse function. The validated policy document, when given, is compiled in under
- * POLICY_DEFINE as a string literal (esbuild `define` values are JS expressions, hence the double JSON.stringify), so at
- * runtime `__GATEHOUSE_POLICY__` is a string holding the policy JSON and no function reads the policy from anywhere else.
- *
- * The AWS SDK is bundled rather than taken from the runtime: the versions pinned in package-lock.json are the ones that
- * were tested, and esbuild tree-shakes them.
+ * NodejsFunction's bundling options: `gatehouseEsbuildOptions` (lib/bundling.ts, where the choices are explained) in
+ * CDK's terms, so the CDK build and bench/bundles.bench.ts cannot drift apart.
  */
 export function gatehouseBundling(policy?: LoadedPolicy): nodejs.BundlingOptions {
+  const options = gatehouseEsbuildOptions(policy);
   return {
     forceDockerBundling: false,
     format: nodejs.OutputFormat.ESM,
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    banner: ESM_REQUIRE_BANNER,
-    minify: true,
-    sourceMap: true,
-    sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-    sourcesContent: false,
-    externalModules: [],
-    ...(policy ? { define: { [POLICY_DEFINE]: JSON.stringify(JSON.stringify(policy.document)) } } : {}),
+    target: options.target,
+    mainFields: [...options.mainFields],
+    banner: options.banner.js,
+    minify: options.minify,
+    sourceMap: options.sourcemap,
+    ...(options.sourcemap ? { sourceMapMode: nodejs.SourceMapMode.DEFAULT } : {}),
+    sourcesContent: options.sourcesContent,
+    externalModules: [...options.external],
+    ...(Object.keys(options.define).length > 0 ? { define: { ...options.define } } : {}),
   };
 }
 
-/** Environment every Gatehouse function gets, whatever it does. */
+/** Environment every Gatehouse function gets, whatever it does (the service name is also its metrics' `service` dimension). */
 export const BASE_ENVIRONMENT: Readonly<Record<string, string>> = {
   NODE_OPTIONS: '--enable-source-maps',
-  POWERTOOLS_SERVICE_NAME: 'gatehouse',
+  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
 };
 
 export interface GatehouseFunctionProps {
@@ -83,17 +81,44 @@ export interface GatehouseFunctionProps {
    * @default PROJECT_ROOT
    */
   readonly projectRoot?: string;
+  /**
+   * Concurrent executions reserved for the function, overriding the spec's (e.g. the token function's, from context).
+   * @default - spec.reservedConcurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
+ * Why a function invoked this way needs no dead-letter queue of its own (cdk-nag NIST.800.53.R5-LambdaDLQ): a DLQ only
+ * receives failed *asynchronous* invocations. `schedule` is missing on purpose: an asynchronously invoked function must
+ * get a real dead-letter queue (LifecycleSweep sets it), and synthesis fails without one.
+ */
+const NO_DLQ_REASON: Readonly<Record<Exclude<FunctionSpec['invokedBy'], 'schedule'>, string>> = {
+  api: 'API Gateway invokes the function synchronously (Lambda proxy integration): a failure is returned to the caller as a 5xx and counted by the function fault alarm; there is no asynchronous event that a dead-letter queue could keep.',
+  'state-machine':
+    'The review state machine invokes the function synchronously (lambda:invoke, RequestResponse): a failure is retried by the task\'s Retry policy and then caught (Catch States.ALL) into RecordFailure/NotifyFailure, and the execution history keeps the input; a dead-letter queue would never receive anything.',
+  'secrets-manager':
+    'Secrets Manager runs each rotation step itself: it retries a failed step, leaves AWSCURRENT untouched and records the failure on the secret, and the rotation alarm fires on the first function error; there is no event to keep in a dead-letter queue.',
+  'custom-resource':
+    'The custom-resource provider framework invokes the function synchronously and reports a failure to CloudFormation, which fails (and rolls back) the deployment; nothing runs unattended, so there is nothing for a dead-letter queue to keep.',
+  'resource-server-api':
+    'API Gateway invokes a REQUEST authorizer synchronously: a failure denies that one request (401/403/500 to the caller); there is no asynchronous event that a dead-letter queue could keep.',
+};
+
+/** Why Gatehouse functions run outside a VPC (cdk-nag NIST.800.53.R5-LambdaInsideVPC, PCI.DSS.321-LambdaInsideVPC). */
+export const OUTSIDE_VPC_REASON =
+  'Gatehouse functions reach only AWS service APIs (DynamoDB, Secrets Manager, KMS, SES, Step Functions, X-Ray, CloudWatch Logs) over TLS with SigV4-signed, IAM-scoped calls, and no resource in a VPC (no database, cache or private endpoint); attaching a VPC would add NAT or seven interface endpoints and ENI cold starts without adding a control: network reach is not what authorises any of those calls, the function roles are.';
+
+/**
  * One Gatehouse Lambda: Node 22 on arm64, X-Ray active, an encrypted log group with retention, a local esbuild ESM bundle
- * (with the policy compiled in when given), and its own role that starts with nothing but writing to its own log group.
+ * (with the policy compiled in when given), reserved concurrency from its spec, and its own role (permissions in a
+ * customer-managed policy) that starts with nothing but writing to its own log group.
  */
 export class GatehouseFunction extends Construct {
   /** The function. */
   public readonly function: nodejs.NodejsFunction;
   /** The function's role; grants are added by whoever gives the function a capability. */
-  public readonly role: iam.Role;
+  public readonly role: ManagedPolicyRole;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
 
@@ -108,7 +133,8 @@ export class GatehouseFunction extends Construct {
     });
 
     // An explicit role instead of AWSLambdaBasicExecutionRole: that managed policy may create and write any log group.
-    this.role = new iam.Role(this, 'Role', {
+    // Its grants go to a customer-managed policy of its own, not an inline policy (NIST/PCI IAMNoInlinePolicy).
+    this.role = new ManagedPolicyRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Gatehouse function ${props.spec.entry}`,
     });
@@ -130,7 +156,9 @@ export class GatehouseFunction extends Construct {
       description: props.description,
       environment: { ...BASE_ENVIRONMENT, ...props.environment },
       bundling: gatehouseBundling(props.policy),
+      reservedConcurrentExecutions: props.reservedConcurrency ?? props.spec.reservedConcurrency,
     });
+    acknowledgeCompliance(this.function, props.spec);
 
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -142,4 +170,27 @@ export class GatehouseFunction extends Construct {
       reason: `Gatehouse targets Node.js 22 (${lambda.Runtime.NODEJS_22_X.name}), the runtime the handlers, the esbuild target and the tests are built for; moving to a newer runtime is a deliberate upgrade, not a side effect of a CDK bump.`,
     });
   }
+}
+
+/**
+ * The NIST 800-53 / PCI DSS findings every Gatehouse function leaves by design, acknowledged on the function with the
+ * reason for its way of invocation; an asynchronously invoked function must have a dead-letter queue instead.
+ */
+function acknowledgeCompliance(fn: lambda.Function, spec: FunctionSpec): void {
+  const acknowledgments = Validations.of(fn);
+  acknowledgments.acknowledge(
+    { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: OUTSIDE_VPC_REASON },
+    { id: 'PCI.DSS.321-LambdaInsideVPC', reason: OUTSIDE_VPC_REASON },
+  );
+  const invokedBy = spec.invokedBy;
+  if (invokedBy !== 'schedule') {
+    acknowledgments.acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: NO_DLQ_REASON[invokedBy] });
+    return;
+  }
+  fn.node.addValidation({
+    validate: () => {
+      const config = Stack.of(fn).resolve((fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig) as { targetArn?: unknown } | undefined;
+      return config?.targetArn === undefined ? [`GatehouseFunction: ${spec.entry} is invoked asynchronously (${invokedBy}) but has no dead-letter queue`] : [];
+    },
+  });
 }

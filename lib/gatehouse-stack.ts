@@ -1,18 +1,29 @@
 import { CfnOutput, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
+import { TABLE_SCHEMA } from '../lambdas/adapters/aws/table-schema.js';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { AlarmTopic } from './alarm-topic.js';
+import { ApplicationAlarms } from './application-alarms.js';
 import { GatehouseApi } from './api.js';
+import type { WafBodyLimitKiB } from './api-firewall.js';
+import type { RouteThrottling } from './api-throttling.js';
 import { ClientSecrets } from './client-secrets.js';
-import { HandlerFunctions } from './handler-functions.js';
+import { GatehouseDashboard } from './dashboard.js';
+import { FUNCTIONS } from './functions.js';
+import { HandlerFunctions, type HandlerFunctionName } from './handler-functions.js';
 import { LifecycleSweep } from './lifecycle-sweep.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
 import { MailSender } from './mail-sender.js';
+import { OperationalAlarms } from './operational-alarms.js';
 import { RegistryTable } from './registry-table.js';
 import { ReviewWorkflow } from './review-workflow.js';
+import { ROUTES } from './routes.js';
 import { SigningKey } from './signing-key.js';
 
 export interface GatehouseStackProps extends StackProps {
@@ -79,10 +90,41 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly sweepInterval?: Duration;
   /**
-   * Topic told when an alarm (a failed signing-key or client-secret rotation, a failed or undelivered sweep) fires or clears.
-   * @default - none: alarms show in CloudWatch only
+   * Topic told when any Gatehouse alarm fires or clears (function faults, SES, DynamoDB, Step Functions, API 5xx,
+   * rotations, the sweep).
+   * @default - a new KMS-encrypted AlarmTopic, with `alarmEmails` subscribed
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Email addresses subscribed to the alarm topic this stack creates (ignored when `alarmTopic` is given).
+   * @default - none
+   */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * Concurrent executions reserved for the token function (the hot path); the other functions keep their spec's.
+   * @default FUNCTIONS.token.reservedConcurrency (100)
+   */
+  readonly tokenReservedConcurrency?: number;
+  /**
+   * Method-level API throttling by route selector, on top of the stage-wide limits.
+   * @default DEFAULT_ROUTE_THROTTLING
+   */
+  readonly apiRouteThrottling?: RouteThrottling;
+  /**
+   * The API's request body limit enforced by AWS WAF (and how much of a body WAF inspects), in KiB.
+   * @default 64
+   */
+  readonly apiMaxBodyKiB?: WafBodyLimitKiB;
+  /**
+   * Requests one client IP may send to the API in any 5 minutes before WAF answers 429.
+   * @default 3000
+   */
+  readonly apiRequestsPerIpPer5Minutes?: number;
+  /**
+   * Whether the stack backs the registry table up with AWS Backup (false only where an organisation backup policy does).
+   * @default true
+   */
+  readonly registryBackup?: boolean;
   /**
    * Whether to create the account-level API Gateway logging role.
    * @default true
@@ -91,8 +133,9 @@ export interface GatehouseStackProps extends StackProps {
 }
 
 /**
- * Gatehouse on AWS: registry table, signing key, client secrets, mail sender, handler functions, review workflow, the
- * scheduled lifecycle sweep and the API (public routes, and the IAM-authorised admin routes).
+ * Gatehouse on AWS: registry table (with AWS Backup), signing key, client secrets, mail sender, handler functions, review
+ * workflow, the scheduled lifecycle sweep, the API (public routes and the IAM-authorised admin routes, behind AWS WAF,
+ * throttled per stage and per route), an alarm per fault class notifying one KMS-encrypted topic, and a CloudWatch dashboard.
  */
 export class GatehouseStack extends Stack {
   public readonly logEncryptionKey: LogEncryptionKey;
@@ -104,6 +147,14 @@ export class GatehouseStack extends Stack {
   public readonly reviewWorkflow: ReviewWorkflow;
   public readonly lifecycleSweep: LifecycleSweep;
   public readonly api: GatehouseApi;
+  /** The topic every alarm notifies. */
+  public readonly alarmTopic: sns.ITopic;
+  /** The per-fault-class alarms (functions, SES, DynamoDB, Step Functions, API). */
+  public readonly alarms: OperationalAlarms;
+  /** Alarms on Gatehouse's own metrics (reviews expired unreviewed, the sweep not running). */
+  public readonly applicationAlarms: ApplicationAlarms;
+  /** The CloudWatch dashboard of the stack. */
+  public readonly dashboard: GatehouseDashboard;
 
   constructor(scope: Construct, id: string, props: GatehouseStackProps) {
     super(scope, id, props);
@@ -112,7 +163,10 @@ export class GatehouseStack extends Stack {
     this.logEncryptionKey = new LogEncryptionKey(this, 'LogEncryption');
     const logEncryptionKey = this.logEncryptionKey.key;
 
-    this.registry = new RegistryTable(this, 'Registry');
+    this.alarmTopic = props.alarmTopic ?? new AlarmTopic(this, 'AlarmTopic', { emails: props.alarmEmails }).topic;
+    const alarmTopic = this.alarmTopic;
+
+    this.registry = new RegistryTable(this, 'Registry', { backup: props.registryBackup });
     this.signingKey = new SigningKey(this, 'SigningKey', {
       policy: props.policy,
       table: this.registry.table,
@@ -120,10 +174,10 @@ export class GatehouseStack extends Stack {
       logRetention,
       rotationInterval: props.signingKeyRotation,
       publishDelay: props.signingKeyPublishDelay,
-      alarmTopic: props.alarmTopic,
+      alarmTopic,
     });
     // Named gatehouse/<stack name>/clients/<client_id>, so two Gatehouse stacks in one account never share secrets.
-    this.clientSecrets = new ClientSecrets(this, 'ClientSecrets', { alarmTopic: props.alarmTopic });
+    this.clientSecrets = new ClientSecrets(this, 'ClientSecrets', { alarmTopic });
     this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {
@@ -141,6 +195,7 @@ export class GatehouseStack extends Stack {
       clientSecrets: this.clientSecrets,
       logEncryptionKey,
       logRetention,
+      reservedConcurrency: props.tokenReservedConcurrency === undefined ? undefined : { token: props.tokenReservedConcurrency },
     });
 
     this.reviewWorkflow = new ReviewWorkflow(this, 'ReviewWorkflow', {
@@ -153,7 +208,7 @@ export class GatehouseStack extends Stack {
     this.lifecycleSweep = new LifecycleSweep(this, 'LifecycleSweep', {
       sweepFunction: this.handlers.functions.sweep,
       interval: props.sweepInterval,
-      alarmTopic: props.alarmTopic,
+      alarmTopic,
     });
 
     this.api = new GatehouseApi(this, 'Api', {
@@ -164,8 +219,38 @@ export class GatehouseStack extends Stack {
       cloudWatchRole: props.apiCloudWatchRole,
       logEncryptionKey,
       logRetention,
+      routeThrottling: props.apiRouteThrottling,
+      maxBodyKiB: props.apiMaxBodyKiB,
+      requestsPerIpPer5Minutes: props.apiRequestsPerIpPer5Minutes,
     });
     this.handlers.useIssuer(this.api.issuerUrl);
+
+    const handlerNames = Object.keys(FUNCTIONS) as HandlerFunctionName[];
+    this.alarms = new OperationalAlarms(this, 'Alarms', {
+      alarmTopic,
+      functions: { ...this.handlers.constructsByName, 'signing-key-rotation': this.signingKey.rotationFunction },
+      // Their errors raise the rotation and sweep alarms already.
+      errorsAlarmedElsewhere: ['client-secret-rotation', 'sweep', 'signing-key-rotation'],
+      mailSenders: handlerNames.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')),
+      table: this.registry.table,
+      tableIndexes: TABLE_SCHEMA.indexes.map((index) => index.name),
+      stateMachine: this.reviewWorkflow.stateMachine,
+      restApi: this.api.restApi,
+    });
+
+    this.applicationAlarms = new ApplicationAlarms(this, 'ApplicationAlarms', { alarmTopic, sweepInterval: this.lifecycleSweep.interval });
+
+    const tokenRoute = ROUTES.find((route) => route.handler === 'token')!;
+    this.dashboard = new GatehouseDashboard(this, 'Dashboard', {
+      tokenMethod: this.api.methods[`${tokenRoute.method} ${tokenRoute.path}`]!,
+      stage: this.api.restApi.deploymentStage,
+      tokenFunction: this.handlers.functions.token,
+      table: this.registry.table,
+      tableIndexes: TABLE_SCHEMA.indexes.map((index) => index.name),
+      stateMachine: this.reviewWorkflow.stateMachine,
+      // Every alarm of the stack, whichever construct made it.
+      alarms: this.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm),
+    });
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the v1 stage', value: this.api.restApi.url });
     new CfnOutput(this, 'Issuer', { description: 'Issuer identifier (RFC 8414) and iss of access tokens', value: this.api.issuerUrl });
@@ -179,9 +264,23 @@ export class GatehouseStack extends Stack {
       value: this.clientSecrets.rotationAlarm.alarmName,
     });
     new CfnOutput(this, 'SweepAlarmName', { description: 'In alarm when a lifecycle sweep run fails', value: this.lifecycleSweep.errorsAlarm.alarmName });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'Every Gatehouse alarm notifies this topic (in alarm and OK)', value: alarmTopic.topicArn });
+    new CfnOutput(this, 'ReservedConcurrency', {
+      description: 'Lambda concurrency this stack reserves; the account needs at least this plus 100 unreserved',
+      value: String(this.reservedConcurrency()),
+    });
     new CfnOutput(this, 'SweepDeadLetterAlarmName', {
       description: 'In alarm when EventBridge could not invoke the lifecycle sweep (its event is in the dead-letter queue)',
       value: this.lifecycleSweep.deadLetterAlarm.alarmName,
     });
+  }
+
+  /** The Lambda concurrency every function of this stack reserves together. */
+  public reservedConcurrency(): number {
+    let total = 0;
+    for (const fn of this.node.findAll()) {
+      if (fn instanceof lambda.CfnFunction && typeof fn.reservedConcurrentExecutions === 'number') total += fn.reservedConcurrentExecutions;
+    }
+    return total;
   }
 }

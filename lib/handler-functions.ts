@@ -1,4 +1,4 @@
-import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,8 +9,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
-import { ENV, MAIL_FROM_ENV } from '../lambdas/adapters/aws/env.js';
+import { ENV, MAIL_FROM_ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/aws/env.js';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
+import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { FUNCTIONS, type Capability, type FunctionSpec } from './functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
@@ -66,6 +67,8 @@ export interface ClientSecretsAccess {
   grantRead(grantee: iam.IGrantable): void;
   /** Allows rotating client secrets now and deleting them, with `rotationFunction` as the function a rotation invokes. */
   grantManage(grantee: iam.IGrantable, rotationFunction: lambda.IFunction): void;
+  /** Allows scheduling client secrets' deletion, and nothing else. */
+  grantDelete(grantee: iam.IGrantable): void;
   /** Allows running the rotation protocol on client secrets. */
   grantRotate(grantee: iam.IGrantable): void;
   /** Makes `fn` the function Secrets Manager rotates client secrets with. */
@@ -73,7 +76,13 @@ export interface ClientSecretsAccess {
 }
 
 /** The capabilities that touch client secrets; a function with any of them is told the prefix and the key. */
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:rotate'];
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
+  'client-secrets:create',
+  'client-secrets:read',
+  'client-secrets:manage',
+  'client-secrets:delete',
+  'client-secrets:rotate',
+];
 
 /**
  * The actions `workflow:callback` needs to resume a parked review task. Neither SendTaskHeartbeat (reviews have no
@@ -117,17 +126,23 @@ export interface HandlerFunctionsProps {
    * @default FUNCTIONS
    */
   readonly functions?: Readonly<Record<HandlerFunctionName, FunctionSpec>>;
+  /**
+   * Reserved concurrency by handler, overriding the specs' (e.g. `{ token: 200 }`).
+   * @default - each spec's reservedConcurrency
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<HandlerFunctionName, number>>>;
 }
 
 /**
  * One Lambda per handler in FUNCTIONS. Each function gets the environment and grants its declared capabilities need and
  * nothing more: `table:read` → table name + grantReadData, `table:write` → table name + grantWriteData,
+ * `table:append-system-audit` → table name + Query/PutItem on the signing-key audit partition only,
  * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `workflow:start` → state machine ARN +
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
  * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
  * from that address only), `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate,
- * grantRead, grantManage or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
+ * grantRead, grantManage, grantDelete or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
  * (issuer, audience, software statement issuer and JWKS, consumer cache, reviewer groups) are public values that every
  * handler's start-up configuration reads, so every handler gets them; the issuer is added by
  * {@link HandlerFunctions.useIssuer} once the API exists.
@@ -148,6 +163,7 @@ export class HandlerFunctions extends Construct {
     const names = Object.keys(this.specs) as HandlerFunctionName[];
 
     const configEnvironment: Record<string, string> = {
+      [METRICS_NAMESPACE_ENV]: stackMetricsNamespace(Stack.of(this).stackName),
       [ENV.tokenAudience]: props.config.tokenAudience,
       [ENV.softwareStatementIssuer]: props.config.softwareStatementIssuer,
       [ENV.softwareStatementJwks]: JSON.stringify(props.config.softwareStatementJwks),
@@ -162,7 +178,7 @@ export class HandlerFunctions extends Construct {
         throw new Error(`HandlerFunctions: ${name} has the signing-key:rotate capability, which only SigningKey's rotation function holds`);
       }
       const environment: Record<string, string> = { ...configEnvironment };
-      if (has(spec, 'table:read') || has(spec, 'table:write')) environment[ENV.tableName] = props.table.tableName;
+      if (has(spec, 'table:read') || has(spec, 'table:write') || has(spec, 'table:append-system-audit')) environment[ENV.tableName] = props.table.tableName;
       if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;
       if (has(spec, 'mail:send')) {
         if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
@@ -182,8 +198,9 @@ export class HandlerFunctions extends Construct {
         logRemovalPolicy: props.logRemovalPolicy,
         environment,
         description: `Gatehouse ${name} handler`,
+        reservedConcurrency: props.reservedConcurrency?.[name],
       });
-      grantTableAccess(fn, props.table, { read: has(spec, 'table:read'), write: has(spec, 'table:write') });
+      grantTableAccess(fn, props.table, { read: has(spec, 'table:read'), write: has(spec, 'table:write'), appendSystemAudit: has(spec, 'table:append-system-audit') });
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
@@ -234,6 +251,7 @@ export class HandlerFunctions extends Construct {
       for (const name of new Set([...creators, ...managers])) this.functions[name].addEnvironment(ENV.clientSecretRotationArn, rotationFunction.functionArn);
     }
     for (const name of holding('client-secrets:read')) clientSecrets.grantRead(this.functions[name]);
+    for (const name of holding('client-secrets:delete')) clientSecrets.grantDelete(this.functions[name]);
   }
 
   /** Sets the issuer (the API's base URL) on every handler. */

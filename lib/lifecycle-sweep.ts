@@ -6,7 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,12 +17,17 @@ export const SWEEP_INTERVAL_MINUTES = { min: 5, max: 1440 } as const;
 /** The bounds EventBridge puts on a target's retry policy. */
 const MAX_EVENT_AGE_SECONDS = { min: 60, max: 86_400 } as const;
 const MAX_RETRY_ATTEMPTS = 185;
+/** The longest Lambda keeps an asynchronous invocation (6 hours). */
+const LAMBDA_MAX_EVENT_AGE_SECONDS = 21_600;
 
 /** EventBridge rule names are at most 64 characters. */
 const MAX_RULE_NAME = 64;
 
 export interface LifecycleSweepProps {
-  /** The function the schedule invokes (HandlerFunctions' `sweep`). */
+  /**
+   * The function the schedule invokes (HandlerFunctions' `sweep`). When it is defined in this app, the dead-letter queue
+   * also becomes its own (failed asynchronous invocations); an imported function keeps the configuration of its stack.
+   */
   readonly sweepFunction: lambda.IFunction;
   /**
    * How often the sweep runs: whole minutes from 5 to 1440. A run reads only consumers already due, so a shorter interval
@@ -50,14 +55,18 @@ export interface LifecycleSweepProps {
 
 /**
  * The scheduled lifecycle sweep: an EventBridge rule invokes the sweep function every `interval`, with a bounded retry
- * policy and a KMS-encrypted dead-letter queue for the runs EventBridge could not deliver. Alarms fire when the sweep
+ * policy and a KMS-encrypted dead-letter queue for the runs EventBridge could not deliver (and, as the function's own
+ * dead-letter queue, for the runs that failed after Lambda's asynchronous retries). Alarms fire when the sweep
  * function fails and when the dead-letter queue holds an event. The sweep is safe to run concurrently with itself (every
- * change is a conditional, audited transition), so no reserved concurrency caps it.
+ * change is a conditional, audited transition); its small reserved concurrency (FUNCTIONS.sweep) only bounds how many
+ * overlapping runs there can be.
  */
 export class LifecycleSweep extends Construct {
   /** The schedule. */
   public readonly rule: events.Rule;
-  /** Where the runs EventBridge could not deliver go. */
+  /** How often the schedule runs the sweep. */
+  public readonly interval: Duration;
+  /** Where the runs EventBridge could not deliver, and the runs that failed after Lambda's retries, go. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The key the dead-letter queue is encrypted with. */
   public readonly encryptionKey: kms.Key;
@@ -70,6 +79,7 @@ export class LifecycleSweep extends Construct {
     super(scope, id);
     const interval = props.interval ?? Duration.minutes(60);
     checkInterval(interval);
+    this.interval = interval;
     const maxEventAge = props.maxEventAge ?? interval;
     const retryAttempts = props.retryAttempts ?? 3;
     checkRetryPolicy(maxEventAge, retryAttempts);
@@ -104,7 +114,7 @@ export class LifecycleSweep extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself the dead-letter queue of the lifecycle-sweep schedule: it receives the runs EventBridge could not deliver, nothing consumes it automatically, and a dead-letter queue needs no dead-letter queue of its own. The DeadLetterAlarm fires on its first message.',
+        'This queue is itself the dead-letter queue of the lifecycle-sweep schedule: it receives the runs EventBridge could not deliver and the runs that failed after Lambda\'s asynchronous retries, nothing consumes it automatically, and a dead-letter queue needs no dead-letter queue of its own. The DeadLetterAlarm fires on its first message.',
     });
 
     this.rule = new events.Rule(this, 'Rule', {
@@ -113,6 +123,9 @@ export class LifecycleSweep extends Construct {
       schedule: events.Schedule.rate(interval),
       targets: [new targets.LambdaFunction(props.sweepFunction, { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts })],
     });
+    // EventBridge invokes the function asynchronously: a run it delivered that then failed Lambda's own retries (2) goes to
+    // the same queue, so the dead-letter alarm covers both ways a run can be lost.
+    useAsFunctionDeadLetterQueue(props.sweepFunction, this.deadLetterQueue, this.encryptionKey, maxEventAge);
 
     // Both alarms fire on the first occurrence in five minutes; quiet periods are not alarms.
     const onFirst = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
@@ -141,6 +154,22 @@ export class LifecycleSweep extends Construct {
       }
     }
   }
+}
+
+/**
+ * Makes `queue` the dead-letter queue for failed asynchronous invocations of a function defined in this app, lets the
+ * function's role send to it (Lambda sends with the execution role: sqs:SendMessage on the queue, and the queue key's
+ * GenerateDataKey/Decrypt), and bounds how long Lambda keeps retrying an invocation to `maxEventAge`.
+ */
+function useAsFunctionDeadLetterQueue(fn: lambda.IFunction, queue: sqs.Queue, key: kms.Key, maxEventAge: Duration): void {
+  const cfn = fn.node.defaultChild;
+  // An imported function's configuration belongs to the stack that defines it.
+  if (!(cfn instanceof lambda.CfnFunction)) return;
+  cfn.deadLetterConfig = { targetArn: queue.queueArn };
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  key.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+  // A run Lambda is still retrying after one interval is superseded by the next run (Lambda keeps an event 6 h at most).
+  fn.configureAsyncInvoke({ maxEventAge: Duration.seconds(Math.min(maxEventAge.toSeconds(), LAMBDA_MAX_EVENT_AGE_SECONDS)) });
 }
 
 /**

@@ -57,11 +57,17 @@ export interface EncryptedLogGroupProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The log group's name, where a service requires one (WAF delivers only to `aws-waf-logs-*`).
+   * @default - a name CloudFormation generates
+   */
+  readonly logGroupName?: string;
 }
 
 /** A log group with retention, encrypted with the logs key; every Gatehouse log group is one of these. */
 export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
   return new logs.LogGroup(scope, id, {
+    logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retention ?? logs.RetentionDays.ONE_YEAR,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

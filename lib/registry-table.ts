@@ -1,11 +1,26 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { TABLE_SCHEMA, type TableSchema } from '../lambdas/adapters/aws/table-schema.js';
+import { keys, TABLE_SCHEMA, type TableSchema } from '../lambdas/adapters/aws/table-schema.js';
+import { SIGNING_KEY_AUDIT_STREAM } from '../lambdas/core/rotation/signing-key-rotation.js';
 import { arnWildcardFinding } from './nag.js';
+
+/** How long AWS Backup keeps the registry's daily and monthly recovery points. */
+export const REGISTRY_BACKUP_RETENTION = { daily: Duration.days(35), monthly: Duration.days(365) } as const;
+
+/** The partition `table:append-system-audit` may touch: the signing-key rotation audit stream. */
+export const SIGNING_KEY_AUDIT_PARTITION = keys.systemAudit(SIGNING_KEY_AUDIT_STREAM, 0).pk;
+
+/** What `table:append-system-audit` may call: Query (the stream's head) and PutItem (the next event, conditional). */
+export const SYSTEM_AUDIT_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem'] as const;
+
+/** The table-key actions CDK's table grants give readers and writers (Table.grantReadData + grantWriteData). */
+const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] as const;
 
 /** Schema projection names to CDK projection types. */
 const PROJECTIONS: Readonly<Record<'ALL' | 'KEYS_ONLY', dynamodb.ProjectionType>> = {
@@ -40,6 +55,13 @@ export interface RegistryTableProps {
    * @default 35
    */
   readonly pointInTimeRecoveryPeriodInDays?: number;
+  /**
+   * Whether this stack backs the table up with AWS Backup (daily recovery points kept 35 days, monthly ones kept a
+   * year, in a vault under its own customer-managed key). Set it to false only where an organisation-wide AWS Backup
+   * policy already selects the table; point-in-time recovery stays on either way.
+   * @default true
+   */
+  readonly backup?: boolean;
 }
 
 /**
@@ -54,6 +76,12 @@ export class RegistryTable extends Construct {
   public readonly table: dynamodb.Table;
   /** The key the table is encrypted with. */
   public readonly encryptionKey: kms.IKey;
+  /** The AWS Backup plan that selects the table, unless `backup` is false. */
+  public readonly backupPlan?: backup.BackupPlan;
+  /** The vault the plan's recovery points go to, unless `backup` is false. */
+  public readonly backupVault?: backup.BackupVault;
+  /** The key the vault is encrypted with, unless `backup` is false. */
+  public readonly backupKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: RegistryTableProps = {}) {
     super(scope, id);
@@ -91,7 +119,48 @@ export class RegistryTable extends Construct {
         projectionType: PROJECTIONS[index.projection],
       });
     }
+
+    if (props.backup ?? true) {
+      ({ plan: this.backupPlan, vault: this.backupVault, key: this.backupKey } = backUp(this, this.table, removalPolicy));
+    } else {
+      Validations.of(this.table).acknowledge({
+        id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+        reason:
+          'backup is off for this deployment because an organisation-wide AWS Backup policy selects the table outside this stack; the table keeps 35 days of point-in-time recovery and deletion protection regardless.',
+      });
+    }
   }
+}
+
+/**
+ * An AWS Backup plan for the registry: daily recovery points (03:00 UTC) kept 35 days and monthly ones kept a year,
+ * beyond what point-in-time recovery covers, in a vault encrypted with its own key and retained with the table.
+ */
+function backUp(scope: Construct, table: dynamodb.Table, removalPolicy: RemovalPolicy): { plan: backup.BackupPlan; vault: backup.BackupVault; key: kms.Key } {
+  const key = new kms.Key(scope, 'BackupKey', { description: 'Gatehouse: encrypts the registry table\'s backup vault', enableKeyRotation: true, removalPolicy });
+  const vault = new backup.BackupVault(scope, 'BackupVault', { encryptionKey: key, removalPolicy });
+  const plan = new backup.BackupPlan(scope, 'BackupPlan', {
+    backupVault: vault,
+    backupPlanRules: [
+      new backup.BackupPlanRule({
+        ruleName: 'Daily',
+        scheduleExpression: events.Schedule.cron({ hour: '3', minute: '0' }),
+        deleteAfter: REGISTRY_BACKUP_RETENTION.daily,
+      }),
+      new backup.BackupPlanRule({
+        ruleName: 'Monthly',
+        scheduleExpression: events.Schedule.cron({ day: '1', hour: '4', minute: '0' }),
+        deleteAfter: REGISTRY_BACKUP_RETENTION.monthly,
+      }),
+    ],
+  });
+  const selection = plan.addSelection('Registry', { resources: [backup.BackupResource.fromDynamoDbTable(table)] });
+  Validations.of(selection).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+    reason:
+      'The backup selection role uses AWSBackupServiceRolePolicyForBackup, the AWS-managed policy AWS Backup documents for its service role; AWS keeps it current with the calls Backup makes, and the role can only be assumed by backup.amazonaws.com and is used only by this plan\'s selection (the registry table).',
+  });
+  return { plan, vault, key };
 }
 
 /**
@@ -101,11 +170,33 @@ export class RegistryTable extends Construct {
 export function grantTableAccess(
   fn: { readonly function: lambda.IFunction; readonly role: iam.IRole },
   table: dynamodb.ITable,
-  access: { readonly read: boolean; readonly write: boolean },
+  access: { readonly read: boolean; readonly write: boolean; readonly appendSystemAudit?: boolean },
 ): void {
   if (access.read) table.grantReadData(fn.function);
   if (access.write) table.grantWriteData(fn.function);
   if (access.read || access.write) acknowledgeTableGrants(fn.role, table, access.write);
+  if (access.appendSystemAudit && !(access.read && access.write)) grantSystemAuditAppend(fn, table);
+}
+
+/**
+ * `table:append-system-audit`: Query and PutItem on the table itself (not its indexes), only for items in the
+ * signing-key audit stream's partition (`dynamodb:LeadingKeys`), and the table key as a table writer uses it.
+ */
+function grantSystemAuditAppend(fn: { readonly function: lambda.IFunction; readonly role: iam.IRole }, table: dynamodb.ITable): void {
+  fn.function.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: [...SYSTEM_AUDIT_ACTIONS],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SIGNING_KEY_AUDIT_PARTITION] } },
+    }),
+  );
+  table.encryptionKey?.grant(fn.function, ...TABLE_KEY_ACTIONS);
+  const reason = (action: string) =>
+    `table:append-system-audit lets DynamoDB use the table key for the signing-key audit stream's Query and PutItem (${action} as Table.grantWriteData gives a writer); the statement's only resource is the registry table's customer-managed key.`;
+  Validations.of(fn.role).acknowledge(
+    { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: reason('kms:GenerateDataKey*') },
+    { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: reason('kms:ReEncrypt*') },
+  );
 }
 
 /** The wildcards CDK's table grants carry, each confined to the registry table or its key. */

@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { encryptedLogGroup } from './log-encryption-key.js';
+import { ManagedPolicyRole } from './managed-policy-role.js';
 import { arnWildcardFinding } from './nag.js';
 
 /** The onboarding state machine definition shared with local mode (resolved from this file, not the working directory). */
@@ -51,7 +53,20 @@ export class ReviewWorkflow extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
+    const stack = Stack.of(this);
+    // Its grants go to a customer-managed policy, not an inline one (NIST/PCI IAMNoInlinePolicy).
+    const role = new ManagedPolicyRole(this, 'Role', {
+      // As the role StateMachine would create: only Step Functions acting for a state machine of this account.
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+      description: 'Gatehouse onboarding review state machine',
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      role,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(props.definitionPath ?? ONBOARDING_DEFINITION_PATH),
       definitionSubstitutions: { ReviewTaskFunctionArn: props.reviewTaskFunction.functionArn },
@@ -62,7 +77,7 @@ export class ReviewWorkflow extends Construct {
     // The definition is opaque to CDK, so the one function it calls is granted here: the function and its versions.
     props.reviewTaskFunction.grantInvoke(this.stateMachine);
 
-    Validations.of(this.stateMachine.role).acknowledge(
+    Validations.of(role).acknowledge(
       {
         id: `AwsSolutions-IAM5[${arnWildcardFinding(props.reviewTaskFunction)}]`,
         reason:

@@ -27,12 +27,16 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s decision: approve or deny with a reason', auth: 'public' },
   { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens', auth: 'public' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'discovery', description: 'RFC 8414 authorization server metadata', auth: 'public' },
+  { method: 'GET', path: '/openapi.json', handler: 'discovery', description: 'This API’s OpenAPI 3.1 document, with this deployment as its server', auth: 'public' },
   { method: 'GET', path: '/admin/consumers', handler: 'admin', description: 'Operators: list consumers, filtered by status, tier, dormant soon, expiring soon', auth: 'iam' },
   { method: 'GET', path: '/admin/consumers/{client_id}', handler: 'admin', description: 'Operators: one consumer with its verified audit trail', auth: 'iam' },
   { method: 'POST', path: '/admin/consumers/{client_id}/suspend', handler: 'admin', description: 'Operators: suspend a consumer at once, with a reason', auth: 'iam' },
   { method: 'POST', path: '/admin/consumers/{client_id}/terminate', handler: 'admin', description: 'Operators: revoke a consumer at once (commercial termination), with a reason', auth: 'iam' },
   { method: 'POST', path: '/admin/consumers/{client_id}/rotate-secret', handler: 'admin', description: 'Operators: rotate a consumer’s client secret now (the old one keeps its grace window)', auth: 'iam' },
   { method: 'GET', path: '/admin/consumers/{client_id}/evidence', handler: 'admin', description: 'Operators: audit evidence for one consumer, chain verified, mapped to OWASP NHI and NIST CSF', auth: 'iam' },
+  { method: 'POST', path: '/admin/consumers/{client_id}/reinstate', handler: 'admin', description: 'Operators: ask for a suspended consumer to be reinstated; reviewers decide', auth: 'iam' },
+  { method: 'POST', path: '/admin/exceptions', handler: 'admin', description: 'Operators: ask for a time-boxed exception to one policy rule for one consumer; reviewers decide', auth: 'iam' },
+  { method: 'GET', path: '/admin/exceptions', handler: 'admin', description: 'Operators: list exceptions (pending, active, expired), by consumer or status', auth: 'iam' },
   { method: 'POST', path: '/admin/policy/evaluate', handler: 'admin', description: 'Operators: dry-run the deployed policy against a request; nothing is stored', auth: 'iam' },
 ];
 

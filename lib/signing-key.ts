@@ -10,14 +10,16 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/adapters/aws/env.js';
+import { ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/aws/env.js';
+import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
 import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from './functions.js';
-import { GatehouseFunction } from './gatehouse-function.js';
+import { GatehouseFunction, OUTSIDE_VPC_REASON } from './gatehouse-function.js';
 import type { SigningKeyAccess } from './handler-functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { arnWildcardFinding } from './nag.js';
+import { ManagedPolicyRole } from './managed-policy-role.js';
 import { grantTableAccess } from './registry-table.js';
 
 /** How long a new key is published before it signs, in seconds; read by lambdas/functions/signing-key-rotation.ts. */
@@ -157,7 +159,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     this.grantWrite(this.initFunction.function);
 
     // The framework function only invokes the init function and writes its own logs, so it gets its own minimal role.
-    const providerRole = new iam.Role(this, 'ProviderRole', {
+    const providerRole = new ManagedPolicyRole(this, 'ProviderRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Gatehouse: custom-resource framework for the signing-key seed',
     });
@@ -172,6 +174,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       frameworkOnEventRole: providerRole,
       logGroup: providerLogs,
     });
+    capFrameworkFunction(provider);
 
     this.initResource = new CustomResource(this, 'Init', {
       serviceToken: provider.serviceToken,
@@ -181,7 +184,11 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     });
 
     const rotationSpec = props.rotationFunction ?? SIGNING_KEY_ROTATION;
-    const tableAccess = { read: rotationSpec.capabilities.includes('table:read'), write: rotationSpec.capabilities.includes('table:write') };
+    const tableAccess = {
+      read: rotationSpec.capabilities.includes('table:read'),
+      write: rotationSpec.capabilities.includes('table:write'),
+      appendSystemAudit: rotationSpec.capabilities.includes('table:append-system-audit'),
+    };
     this.rotationFunction = new GatehouseFunction(this, 'RotationFunction', {
       spec: rotationSpec,
       logEncryptionKey: props.logEncryptionKey,
@@ -190,12 +197,14 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       environment: {
         [KEY_PUBLISH_DELAY_ENV]: String(publishDelay.toSeconds()),
         [KEY_OVERLAP_ENV]: String(overlap.toSeconds()),
-        ...(tableAccess.read || tableAccess.write ? { [ENV.tableName]: props.table.tableName } : {}),
+        [METRICS_NAMESPACE_ENV]: stackMetricsNamespace(Stack.of(this).stackName),
+        ...(tableAccess.read || tableAccess.write || tableAccess.appendSystemAudit ? { [ENV.tableName]: props.table.tableName } : {}),
       },
       description: 'Gatehouse: rotates the token-signing key (Secrets Manager rotation function)',
     });
     this.grantRotate(this.rotationFunction.function);
-    // Completed rotations are audited in the registry (Query for the stream head, conditional PutItem).
+    // Completed rotations are audited in the registry (Query for the stream head, conditional PutItem), and that is all
+    // SIGNING_KEY_ROTATION's table:append-system-audit allows: those two calls, on the SYSTEM#signing-key partition only.
     grantTableAccess(this.rotationFunction, props.table, tableAccess);
     // Secrets Manager may invoke it for this secret in this account only (confused-deputy protection).
     const invokeId = 'InvokedBySecretsManager';
@@ -271,6 +280,25 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       'kms:GenerateDataKey',
     );
   }
+}
+
+/**
+ * The provider framework's onEvent function (created by `cr.Provider`, which takes no concurrency setting): CloudFormation
+ * sends it this stack's one custom resource, so two reserved executions are plenty, and its invocation needs no
+ * dead-letter queue or VPC for the reasons every Gatehouse function has.
+ */
+function capFrameworkFunction(provider: cr.Provider): void {
+  const onEvent = provider.node.findChild('framework-onEvent') as lambda.Function;
+  (onEvent.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 2;
+  Validations.of(onEvent).acknowledge(
+    { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: OUTSIDE_VPC_REASON },
+    { id: 'PCI.DSS.321-LambdaInsideVPC', reason: OUTSIDE_VPC_REASON },
+    {
+      id: 'NIST.800.53.R5-LambdaDLQ',
+      reason:
+        'CloudFormation sends the stack event to the custom-resource framework and waits for its response: the framework reports a failure back (FAILED), and a response that never comes times the resource out; either way the deployment fails and rolls back in front of the operator, so no failed event is silently lost and a dead-letter queue would hold nothing anyone acts on.',
+    },
+  );
 }
 
 /**

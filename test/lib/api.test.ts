@@ -168,9 +168,52 @@ describe('GatehouseApi', () => {
   });
 
   it('leaves IAM methods compliant with APIG4 without any acknowledgment (cdk-nag reports nothing)', () => {
-    const { app, stack: checked } = synthGatehouse();
-    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked);
+    const report = new AwsSolutionsChecks(stack.node.root, { verbose: true }).validateScope(stack.api);
     expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('no longer acknowledges APIG3: the stage is associated with the WAF web ACL', () => {
+    expect(acknowledgedFor(stack.api.restApi.deploymentStage).has('AwsSolutions-APIG3')).toBe(false);
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi) }, '/stages/', { Ref: logicalId(stack.api.restApi.deploymentStage) }])] },
+      WebACLArn: { 'Fn::GetAtt': [logicalId(stack.api.firewall.webAcl), 'Arn'] },
+    });
+  });
+
+  it('acknowledges the gateway cache and backend client certificate rules for NIST and PCI on the API, with reasons', () => {
+    const acks = acknowledgedFor(stack.api.restApi.deploymentStage);
+    for (const pack of ['NIST.800.53.R5', 'PCI.DSS.321']) {
+      expect(acks.get(`${pack}-APIGWCacheEnabledAndEncrypted`)).toMatch(/no-store/);
+      expect(acks.get(`${pack}-APIGWSSLEnabled`)).toMatch(/AWS_PROXY to Lambda/);
+    }
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { CacheClusterEnabled: Match.absent(), ClientCertificateId: Match.absent() });
+  });
+
+  describe('per-route throttling', () => {
+    const settings = () =>
+      (Object.values(resources).find((r) => r.Type === 'AWS::ApiGateway::Stage')!.Properties.MethodSettings as Array<Record<string, unknown>>).map((m) => ({
+        ...m,
+        // CloudFormation spells a method's resource path with `~1` for each `/` after the leading one.
+        key: `${m.HttpMethod as string} ${m.ResourcePath === '/*' ? '/*' : String(m.ResourcePath).slice(1).replaceAll('~1', '/')}`,
+      }));
+    const find = (key: string) => settings().find((m) => m.key === key);
+
+    it('limits the token endpoint above the stage default, registration and the admin and review routes below it', () => {
+      expect(find('POST /oauth2/token')).toMatchObject({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
+      expect(find('POST /register')).toMatchObject({ ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 });
+      expect(find('GET /register/{client_id}')).toMatchObject({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+      for (const route of ROUTES.filter((r) => r.path.startsWith('/admin/') || r.path.startsWith('/reviews/'))) {
+        expect(find(`${route.method} ${route.path}`), route.path).toMatchObject({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+      }
+    });
+
+    it('leaves the other routes at the stage-wide limits, and repeats the stage logging settings in every override', () => {
+      for (const key of ['POST /oauth2/introspect', 'POST /oauth2/revoke', 'GET /.well-known/jwks.json']) expect(find(key), key).toBeUndefined();
+      expect(find('* /*')).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'ERROR' });
+      const overrides = settings().filter((m) => m.key !== '* /*');
+      expect(overrides).toHaveLength(stack.api.routeThrottles.size);
+      for (const m of overrides) expect(m, m.key).toMatchObject({ LoggingLevel: 'ERROR', MetricsEnabled: true, DataTraceEnabled: false, CachingEnabled: false });
+    });
   });
 
   it('deploys a regional API to the v1 stage with tracing, JSON access logs, ERROR execution logs without data trace, and throttling', () => {
@@ -179,15 +222,23 @@ describe('GatehouseApi', () => {
       StageName: STAGE_NAME,
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: arnOf(stack.api.accessLogGroup), Format: ACCESS_LOG_FORMAT.toString() },
-      MethodSettings: [
+      MethodSettings: Match.arrayWith([
         Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false, ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
-      ],
+      ]),
     });
   });
 
   it('writes access logs as JSON without query strings or headers', () => {
     const format = JSON.parse(ACCESS_LOG_FORMAT.toString()) as Record<string, string>;
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', resourcePath: '$context.resourcePath' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      httpMethod: '$context.httpMethod',
+      path: '$context.path',
+      status: '$context.status',
+      resourcePath: '$context.resourcePath',
+      responseLatency: '$context.responseLatency',
+    });
     const variables = Object.values(format).join(' ');
     expect(variables).not.toMatch(/querystring|header|requestOverride|authorizer/i);
   });
@@ -245,10 +296,29 @@ describe('GatehouseApi over a custom route table', () => {
 });
 
 describe('GatehouseApi with overrides', () => {
-  it('uses a given issuer (custom domain) and stage throttling limits', () => {
-    const { stack, template } = synthGatehouse({ issuer: 'https://auth.bank.example', apiThrottlingRateLimit: 7, apiThrottlingBurstLimit: 9, apiCloudWatchRole: false });
+  it('uses a given issuer (custom domain), stage and route throttling limits, body limit and per-IP rate', () => {
+    const { stack, template } = synthGatehouse({
+      issuer: 'https://auth.bank.example',
+      apiThrottlingRateLimit: 7,
+      apiThrottlingBurstLimit: 9,
+      apiCloudWatchRole: false,
+      apiRouteThrottling: { 'POST /oauth2/*': { rateLimit: 300, burstLimit: 600 } },
+      apiMaxBodyKiB: 16,
+      apiRequestsPerIpPer5Minutes: 500,
+    });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 })],
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 }),
+        Match.objectLike({ HttpMethod: 'POST', ResourcePath: '/~1oauth2~1revoke', ThrottlingRateLimit: 300, ThrottlingBurstLimit: 600 }),
+      ]),
+    });
+    expect(stack.api.routeThrottles.size).toBe(3);
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      AssociationConfig: { RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_16' } } },
+      Rules: Match.arrayWith([
+        Match.objectLike({ Name: 'BodySizeLimit', Statement: { SizeConstraintStatement: Match.objectLike({ Size: 16_384 }) } }),
+        Match.objectLike({ Name: 'RateLimitPerIp', Statement: { RateBasedStatement: Match.objectLike({ Limit: 500 }) } }),
+      ]),
     });
     const resources = template.toJSON().Resources as Resources;
     for (const fn of Object.values(stack.handlers.functions)) {

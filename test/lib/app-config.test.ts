@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../lambdas/core/policy/errors.js';
 import { AppConfigError, EXAMPLE_SOFTWARE_STATEMENT_JWKS, loadAppConfig, loadJwksFile, PLACEHOLDER_REVIEWERS } from '../../lib/app-config.js';
+import { DEFAULT_ROUTE_THROTTLING } from '../../lib/api-throttling.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { cdkJsonContext } from './stack-fixture.js';
 
@@ -48,8 +49,45 @@ describe('loadAppConfig', () => {
       signingKeyRotation: Duration.days(30),
       signingKeyPublishDelay: Duration.seconds(900),
       sweepInterval: Duration.minutes(60),
+      tokenReservedConcurrency: 100,
+      apiRouteThrottling: DEFAULT_ROUTE_THROTTLING,
+      apiMaxBodyKiB: 64,
+      apiRequestsPerIpPer5Minutes: 3000,
+      alarmEmails: undefined,
+      registryBackup: true,
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
+  });
+
+  it('merges route throttling from the command line over the defaults, and reads the hardening settings', () => {
+    const config = loadAppConfig(
+      context({
+        apiRouteThrottling: '{"POST /oauth2/token":{"rateLimit":400,"burstLimit":800},"POST /oauth2/introspect":{"rateLimit":200,"burstLimit":400}}',
+        apiMaxBodyKiB: '32',
+        apiRequestsPerIpPer5Minutes: '1000',
+        tokenReservedConcurrency: '250',
+        alarmEmails: 'oncall@bank.example,risk@bank.example',
+        registryBackup: 'false',
+      }),
+      PROJECT_ROOT,
+    );
+    expect(config.apiRouteThrottling).toEqual({
+      ...DEFAULT_ROUTE_THROTTLING,
+      'POST /oauth2/token': { rateLimit: 400, burstLimit: 800 },
+      'POST /oauth2/introspect': { rateLimit: 200, burstLimit: 400 },
+    });
+    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
+  });
+
+  it.each([
+    ['a route selector that matches no route', { apiRouteThrottling: { 'POST /oauth2/tokens': { rateLimit: 1, burstLimit: 1 } } }, /apiRouteThrottling context value is invalid:\n {2}- API throttling: "POST \/oauth2\/tokens" matches no route/],
+    ['route limits without a burst', { apiRouteThrottling: { '/admin/*': { rateLimit: 1 } } }, /apiRouteThrottling\.\/admin\/\*\.burstLimit/],
+    ['a body limit WAF cannot inspect', { apiMaxBodyKiB: '20' }, /apiMaxBodyKiB: must be one of 16, 32, 48, 64/],
+    ['a per-IP rate under 10', { apiRequestsPerIpPer5Minutes: '5' }, /apiRequestsPerIpPer5Minutes: /],
+    ['no reserved concurrency for the token function', { tokenReservedConcurrency: '0' }, /tokenReservedConcurrency: /],
+    ['an alarm address that is not one', { alarmEmails: 'oncall' }, /alarmEmails\.0: /],
+  ])('refuses %s', (_what, values, message) => {
+    expect(() => loadAppConfig(context(values), PROJECT_ROOT)).toThrow(message);
   });
 
   it('reads the same configuration from cdk.json as its documented defaults', () => {
@@ -254,7 +292,7 @@ describe('gatehouse app (bin/gatehouse.ts)', () => {
     expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
   });
 
-  it('synthesizes the Gatehouse stack, cdk-nag included, without credentials when bundling is skipped', async () => {
+  it('synthesizes the Gatehouse stack, all three cdk-nag packs included, without credentials when bundling is skipped', async () => {
     const outdir = join(dir, 'out-ok');
     const { stderr } = await runApp({ skipBundling: 'true' }, outdir);
     expect(stderr).toContain('skipBundling=true');

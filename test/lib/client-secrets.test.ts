@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/adapters/aws/env.js';
 import {
   CLIENT_SECRET_CREATE_ACTIONS,
+  CLIENT_SECRET_DELETE_ACTIONS,
   CLIENT_SECRET_MANAGE_ACTIONS,
   CLIENT_SECRET_READ_ACTIONS,
   CLIENT_SECRET_ROTATE_ACTIONS,
@@ -30,7 +31,7 @@ const prefixArn = (prefix: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${prefix}*`]],
 });
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:rotate'];
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'];
 const names = Object.keys(FUNCTIONS) as HandlerFunctionName[];
 
 /** The logical ids of the roles a key policy statement names. */
@@ -98,8 +99,10 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'mail:send'],
       memorySize: 256,
       timeoutSeconds: 30,
+      reservedConcurrency: 5,
+      invokedBy: 'secrets-manager',
     });
-    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30 });
+    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30, ReservedConcurrentExecutions: 5 });
     expect(ROUTES.map((r) => r.handler)).not.toContain('client-secret-rotation');
     const apiPermissions = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(rotationFunction())),
@@ -127,24 +130,35 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(lambdaStatements('register')).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(rotationFunction()) }]);
   });
 
-  it.each(['admin', 'sweep'] as const)(
-    'lets the %s function only rotate now and delete <prefix>* secrets, and invoke exactly the rotation function',
-    (name) => {
-      expect(FUNCTIONS[name].capabilities).toContain('client-secrets:manage');
-      expect(secretStatements(name)).toEqual([
-        { Effect: 'Allow', Action: [...CLIENT_SECRET_MANAGE_ACTIONS].sort(), Resource: prefixArn('gatehouse/Gatehouse/clients/') },
-      ]);
-      // No secret is created, read or written: no CreateSecret, GetSecretValue, PutSecretValue or DescribeSecret.
-      const actions = statementsOfRole(template, roleId(name)).flatMap((s) => [s.Action].flat());
-      for (const forbidden of ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:UpdateSecretVersionStage']) {
-        expect(actions, forbidden).not.toContain(forbidden);
-      }
-      // RotateSecret invokes the rotation function with the caller's permissions: that function itself, not its versions.
-      expect(lambdaStatements(name)).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(rotationFunction()) }]);
-      // Neither call touches a secret value, so the client-secret key's policy names neither role.
-      expect(keyStatementsFor(name)).toEqual([]);
-    },
-  );
+  it('lets the admin function only rotate now and delete <prefix>* secrets, and invoke exactly the rotation function', () => {
+    expect(FUNCTIONS.admin.capabilities).toContain('client-secrets:manage');
+    expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
+    expect(secretStatements('admin')).toEqual([{ Effect: 'Allow', Action: [...CLIENT_SECRET_MANAGE_ACTIONS].sort(), Resource: prefixArn('gatehouse/Gatehouse/clients/') }]);
+    // No secret is created, read or written: no CreateSecret, GetSecretValue, PutSecretValue or DescribeSecret.
+    const actions = statementsOfRole(template, roleId('admin')).flatMap((s) => [s.Action].flat());
+    for (const forbidden of ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:UpdateSecretVersionStage']) {
+      expect(actions, forbidden).not.toContain(forbidden);
+    }
+    // RotateSecret invokes the rotation function with the caller's permissions: that function itself, not its versions.
+    expect(lambdaStatements('admin')).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(rotationFunction()) }]);
+    // Neither call touches a secret value, so the client-secret key's policy does not name the role.
+    expect(keyStatementsFor('admin')).toEqual([]);
+  });
+
+  it('gives the review-task function no access to client secrets (an exception never issues one)', () => {
+    expect(FUNCTIONS['review-task'].capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual([]);
+    expect(secretStatements('review-task').map((s) => s.Resource)).toEqual([{ Ref: logicalId(stack.signingKey.secret) }]);
+    expect(lambdaStatements('review-task')).toEqual([]);
+  });
+
+  it('lets the sweep function only schedule the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
+    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
+    expect(secretStatements('sweep')).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('gatehouse/Gatehouse/clients/') }]);
+    expect(CLIENT_SECRET_DELETE_ACTIONS).toEqual(['secretsmanager:DeleteSecret']);
+    expect(lambdaStatements('sweep')).toEqual([]);
+    expect(keyStatementsFor('sweep')).toEqual([]);
+    expect(env('sweep')).not.toHaveProperty(ENV.clientSecretRotationArn);
+  });
 
   it('lets the registration-read function only read <prefix>* secrets\' values', () => {
     expect(secretStatements('registration-read')).toEqual([
@@ -170,15 +184,15 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(secretStatements('token').map((s) => s.Resource)).toEqual([{ Ref: logicalId(stack.signingKey.secret) }]);
   });
 
-  it('lets the key be used only through Secrets Manager: decrypt and generate data keys by register and rotation, decrypt only by registration-read', () => {
+  it('lets the key be used only through Secrets Manager: decrypt and generate data keys by the creators and rotation, decrypt only by registration-read', () => {
     const granted = keyPolicy.filter((s) => !principalRoles(s).some((p) => p.includes(':root')));
     for (const s of granted) expect(s.Condition).toEqual(VIA_SECRETS_MANAGER);
     const actionsOf = (name: HandlerFunctionName) => keyStatementsFor(name).flatMap((s) => [s.Action].flat()).sort();
-    expect(actionsOf('register')).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-    expect(actionsOf('client-secret-rotation')).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const creators = ['register'] as const;
+    for (const name of [...creators, 'client-secret-rotation'] as const) expect(actionsOf(name), name).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(actionsOf('registration-read')).toEqual(['kms:Decrypt']);
     const principals = new Set(granted.flatMap(principalRoles));
-    expect([...principals].sort()).toEqual([roleId('register'), roleId('registration-read'), roleId('client-secret-rotation')].sort());
+    expect([...principals].sort()).toEqual(([...creators, 'registration-read', 'client-secret-rotation'] as const).map((n) => roleId(n)).sort());
     // The signing key's policy names none of them.
     const signingKeyPolicy = JSON.stringify(resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy);
     for (const name of ['register', 'registration-read', 'client-secret-rotation'] as const) expect(signingKeyPolicy).not.toContain(roleId(name));
@@ -196,14 +210,15 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(stack.clientSecrets.rotationFunction).toBe(rotationFunction());
   });
 
-  it('tells the functions the prefix and the key, and the register function the rotation function', () => {
+  it('tells the functions the prefix and the key, and the functions that call RotateSecret the rotation function', () => {
     for (const name of ['register', 'registration-read', 'client-secret-rotation', 'admin', 'sweep'] as const) {
       expect(env(name), name).toMatchObject({
         [ENV.clientSecretPrefix]: 'gatehouse/Gatehouse/clients/',
         [ENV.clientSecretKeyId]: arnOf(stack.clientSecrets.encryptionKey),
       });
     }
-    for (const name of ['register', 'admin', 'sweep'] as const) expect(env(name)[ENV.clientSecretRotationArn], name).toEqual(arnOf(rotationFunction()));
+    for (const name of ['register', 'admin'] as const) expect(env(name)[ENV.clientSecretRotationArn], name).toEqual(arnOf(rotationFunction()));
+    expect(env('review-task')).not.toHaveProperty(ENV.clientSecretPrefix);
     expect(env('registration-read')).not.toHaveProperty(ENV.clientSecretRotationArn);
     expect(env('client-secret-rotation')).not.toHaveProperty(ENV.clientSecretRotationArn);
   });
@@ -220,7 +235,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    expect(resources[logicalId(stack.clientSecrets.rotationAlarm)]!.Properties.AlarmActions).toBeUndefined();
+    expect(resources[logicalId(stack.clientSecrets.rotationAlarm)]!.Properties.AlarmActions).toEqual([{ Ref: logicalId(stack.alarmTopic) }]);
   });
 
   it('outputs the prefix and the rotation alarm name', () => {
@@ -243,8 +258,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       'Gatehouse/Handlers/RegistrationRead/Role',
       'Gatehouse/Handlers/Sweep/Role',
     ]);
-    const { app, stack: checked } = synthGatehouse();
-    expect(new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked).violations.map((v) => v.ruleName)).toEqual([]);
+    expect(new AwsSolutionsChecks(stack.node.root, { verbose: true }).validateScope(stack.handlers).violations.map((v) => v.ruleName)).toEqual([]);
   });
 });
 
@@ -276,6 +290,16 @@ describe('ClientSecrets on its own', () => {
     ]);
     const keyPolicy = JSON.stringify(template.toJSON().Resources[logicalId(construct.encryptionKey)].Properties.KeyPolicy);
     expect(keyPolicy).not.toContain(logicalId(role));
+  });
+
+  it('grantDelete allows only scheduling the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
+    const { stack, construct, rotation } = clientSecretsAlone({ prefix: 'bank/api-clients/' });
+    construct.useRotationFunction(rotation);
+    const role = new iam.Role(stack, 'Sweeper', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    construct.grantDelete(role);
+    const template = Template.fromStack(stack);
+    expect(statementsOfRole(template, logicalId(role))).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('bank/api-clients/') }]);
+    expect(JSON.stringify(template.toJSON().Resources[logicalId(construct.encryptionKey)].Properties.KeyPolicy)).not.toContain(logicalId(role));
   });
 
   it.each([

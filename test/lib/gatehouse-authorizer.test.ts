@@ -219,16 +219,20 @@ describe('GatehouseAuthorizer under cdk-nag AwsSolutions', () => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges COG4 on exactly the methods it protects, and only the X-Ray wildcard and runtime pin on its function', () => {
+  it('acknowledges COG4 on exactly the methods it protects, and only the X-Ray wildcard, runtime pin, VPC and DLQ rules on its function', () => {
     const acks = acknowledgments(server.stack).filter((a) => a.path.startsWith(`${server.stack.node.path}/Authz`) || a.id === 'AwsSolutions-COG4');
     expect(acks.map((a) => `${a.path.replace(`${server.stack.node.path}/`, '')} ${a.id}`).sort()).toEqual(
       [
         'Api/Default/accounts/{id}/GET AwsSolutions-COG4',
         'Api/Default/payments/POST AwsSolutions-COG4',
         'Authz/Function/Function AwsSolutions-L1',
+        'Authz/Function/Function NIST.800.53.R5-LambdaDLQ',
+        'Authz/Function/Function NIST.800.53.R5-LambdaInsideVPC',
+        'Authz/Function/Function PCI.DSS.321-LambdaInsideVPC',
         'Authz/Function/Role AwsSolutions-IAM5[Resource::*]',
       ].sort(),
     );
+    expect(acks.find((a) => a.id === 'NIST.800.53.R5-LambdaDLQ')!.reason).toMatch(/REQUEST authorizer synchronously/);
     for (const ack of acks) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThanOrEqual(80);
   });
 

@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
 import { POLICY_DEFINE } from '../../lambdas/adapters/aws/env.js';
 import { loadPolicyFile } from '../../lambdas/core/policy/load.js';
-import { ESM_REQUIRE_BANNER, GatehouseFunction, gatehouseBundling, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import { ESM_REQUIRE_BANNER, GatehouseFunction, gatehouseBundling, OUTSIDE_VPC_REASON, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { arnOf, logicalId, sortedActions, statementsOfRole, testApp } from './stack-fixture.js';
 
 const policy = loadPolicyFile(join(PROJECT_ROOT, 'policy/policy.json'));
-const probeSpec = { entry: 'test/lib/fixtures/policy-probe.ts', capabilities: [], memorySize: 128, timeoutSeconds: 3 } as const;
+const probeSpec = { entry: 'test/lib/fixtures/policy-probe.ts', capabilities: [], memorySize: 128, timeoutSeconds: 3, reservedConcurrency: 7, invokedBy: 'api' } as const;
 
 describe('gatehouseBundling', () => {
   it('bundles locally as minified ESM for node22 with source maps and the createRequire banner', () => {
@@ -73,6 +73,42 @@ describe('GatehouseFunction', () => {
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(fn.logGroup) },
       { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
     ]);
+  });
+
+  it('keeps its permissions in a customer-managed policy attached to its role, never an inline one', () => {
+    const { fn, template } = build();
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', { Roles: [{ Ref: logicalId(fn.role) }] });
+    expect(fn.role.permissionsPolicy?.node.scope).toBe(fn.role);
+  });
+
+  it('reserves the concurrency of its spec, or the one given', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 7 });
+    const stack = new Stack(testApp(), 'Override');
+    new GatehouseFunction(stack, 'Probe', { spec: probeSpec, logEncryptionKey: new kms.Key(stack, 'LogKey'), reservedConcurrency: 250 });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 250 });
+  });
+
+  it('acknowledges the VPC and DLQ compliance rules with the reason for its way of invocation', () => {
+    const { fn } = build();
+    const acknowledged = Object.fromEntries(
+      fn.function.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => [id.replace(/^Annotation::/i, ''), reason])),
+    );
+    expect(Object.keys(acknowledged).sort()).toEqual(['AwsSolutions-L1', 'NIST.800.53.R5-LambdaDLQ', 'NIST.800.53.R5-LambdaInsideVPC', 'PCI.DSS.321-LambdaInsideVPC']);
+    expect(acknowledged['NIST.800.53.R5-LambdaDLQ']).toMatch(/API Gateway invokes the function synchronously/);
+    expect(acknowledged['PCI.DSS.321-LambdaInsideVPC']).toBe(OUTSIDE_VPC_REASON);
+  });
+
+  it('refuses to synthesize an asynchronously invoked function without a dead-letter queue', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Scheduled');
+    const fn = new GatehouseFunction(stack, 'Probe', { spec: { ...probeSpec, invokedBy: 'schedule' }, logEncryptionKey: new kms.Key(stack, 'LogKey') });
+    expect(() => app.synth()).toThrow(/test\/lib\/fixtures\/policy-probe\.ts is invoked asynchronously \(schedule\) but has no dead-letter queue/);
+    const metadata = fn.function.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+    expect(JSON.stringify(metadata)).not.toContain('LambdaDLQ');
   });
 
   it('compiles the policy into a runnable ESM bundle with esbuild (real bundling, no Docker)', async () => {

@@ -1,12 +1,29 @@
 import { type App, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../../lib/app-config.js';
+import { compliancePacks } from '../../lib/compliance-packs.js';
 import { FUNCTIONS } from '../../lib/functions.js';
+import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
+import type { HandlerFunctionName } from '../../lib/handler-functions.js';
+import { REGISTRY_BACKUP_RETENTION } from '../../lib/registry-table.js';
 import { arnOf, defaultConfig, logicalId, synthGatehouse, testApp } from './stack-fixture.js';
+
+/** The three packs Gatehouse is checked with, as bin/gatehouse.ts registers them. */
+const packs = (app: App): NagPack[] => compliancePacks(app);
+
+/** Every unacknowledged finding of the three packs in a scope, as `severity rule at paths`. */
+function findings(app: App, scope: IConstruct): string[] {
+  return packs(app).flatMap((pack) =>
+    pack.validateScope(scope).violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+  );
+}
 
 /** Every acknowledgment (cdk-nag suppression) in a construct tree, with where it sits and its reason. */
 function acknowledgments(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
@@ -38,8 +55,82 @@ describe('GatehouseStack', () => {
     template.hasOutput('ClientSecretRotationAlarmName', { Value: { Ref: logicalId(stack.clientSecrets.rotationAlarm) } });
     template.hasOutput('SweepAlarmName', { Value: { Ref: logicalId(stack.lifecycleSweep.errorsAlarm) } });
     template.hasOutput('SweepDeadLetterAlarmName', { Value: { Ref: logicalId(stack.lifecycleSweep.deadLetterAlarm) } });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
   });
 
+  it('reserves 253 concurrent executions in all (the account needs 353 with its 100 unreserved), and says so', () => {
+    const reserved = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
+    expect(reserved.every((r) => typeof r === 'number' && r > 0)).toBe(true);
+    const total = reserved.reduce<number>((sum, r) => sum + r!, 0);
+    expect(total).toBe(253);
+    expect(stack.reservedConcurrency()).toBe(total);
+    template.hasOutput('ReservedConcurrency', { Value: '253' });
+  });
+
+  it('creates a KMS-encrypted, TLS-only alarm topic that only this account\'s alarms may publish to', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(stack.node.findChild('AlarmTopic').node.findChild('Key')) });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }) }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('sends every alarm of the stack to the alarm topic, in alarm and back to OK', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    // Rotation (2), sweep (2), one fault alarm per handler and the signing-key rotation, mail (2), table (2), workflow, API,
+    // and on Gatehouse's own metrics: reviews expired, sweep stalled.
+    expect(alarms).toHaveLength(4 + Object.keys(FUNCTIONS).length + 1 + 6 + 2);
+    for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], OKActions: [{ Ref: logicalId(stack.alarmTopic) }] });
+    expect(Object.keys(stack.alarms.functionFaults).sort()).toEqual([...Object.keys(FUNCTIONS), 'signing-key-rotation'].sort());
+  });
+
+  it('has one dashboard, showing the state of every alarm of the stack and the token route\'s metrics', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const parts = body['Fn::Join'][1];
+    const alarmRefs = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(alarmRefs.length).toBeGreaterThan(0);
+    for (const ref of alarmRefs) expect(parts).toContainEqual(ref);
+    expect(parts).toContainEqual({ Ref: logicalId(stack.handlers.functions.token) });
+    const text = parts.filter((p): p is string => typeof p === 'string').join('');
+    expect(text).toContain('"Resource","/oauth2/token"');
+    expect(text).toContain('\\"Gatehouse/Gatehouse\\",service,tier,risk');
+  });
+
+  it('tells every handler and the signing-key rotation where to publish metrics: the stack\'s namespace, service gatehouse', () => {
+    const functions = [...Object.values(stack.handlers.functions), stack.signingKey.rotationFunction.function];
+    const resources = template.toJSON().Resources as Record<string, { Properties: { Environment: { Variables: Record<string, string> } } }>;
+    for (const fn of functions) {
+      expect(resources[logicalId(fn)]!.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'Gatehouse/Gatehouse', POWERTOOLS_SERVICE_NAME: 'gatehouse' });
+    }
+  });
+
+  it('watches the logs of exactly the mail:send functions for SES failures', () => {
+    const senders = (Object.keys(FUNCTIONS) as HandlerFunctionName[]).filter((n) => FUNCTIONS[n].capabilities.includes('mail:send'));
+    const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).filter((f) => JSON.stringify(f.Properties).includes('MailFailures'));
+    expect(filters.map((f) => f.Properties.LogGroupName)).toEqual(senders.map((n) => ({ Ref: logicalId(stack.handlers.constructsByName[n].logGroup) })));
+  });
+
+  it('backs the registry table up daily (35 days) and monthly (a year) into a vault under its own key', () => {
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: {
+        BackupPlanRule: [
+          Match.objectLike({ RuleName: 'Daily', ScheduleExpression: 'cron(0 3 * * ? *)', Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.daily.toDays() } }),
+          Match.objectLike({ RuleName: 'Monthly', ScheduleExpression: 'cron(0 4 1 * ? *)', Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.monthly.toDays() } }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: [arnOf(stack.registry.table)] }),
+    });
+    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'Retain' });
+  });
   it('is environment-agnostic (no account or region needed to synthesize)', () => {
     expect(stack.environment).toBe('aws://unknown-account/unknown-region');
     expect(Token.isUnresolved(stack.account) && Token.isUnresolved(stack.region)).toBe(true);
@@ -47,15 +138,16 @@ describe('GatehouseStack', () => {
 
   it('encrypts every log group with the logs key and sends every function to one of them', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // One per handler in FUNCTIONS + seeding function + rotation function + provider framework + state machine + API access logs.
-    expect(logGroups).toHaveLength(Object.keys(FUNCTIONS).length + 5);
+    // One per handler in FUNCTIONS + seeding function + rotation function + provider framework + state machine + API access
+    // logs + WAF logs.
+    expect(logGroups).toHaveLength(Object.keys(FUNCTIONS).length + 6);
     for (const group of logGroups) expect(group.Properties.KmsKeyId).toEqual(arnOf(stack.logEncryptionKey.key));
     // Every Lambda writes to one of them (none falls back to an unencrypted /aws/lambda/* group).
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.LoggingConfig.LogGroup).toHaveProperty('Ref');
   });
 });
 
-describe('GatehouseStack under cdk-nag AwsSolutions', () => {
+describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 3.2.1', () => {
   let app: App;
   let stack: GatehouseStack;
 
@@ -64,41 +156,52 @@ describe('GatehouseStack under cdk-nag AwsSolutions', () => {
     stack = new GatehouseStack(app, 'Gatehouse', defaultConfig());
   });
 
-  it('has no unacknowledged errors or warnings', () => {
-    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(stack);
-    const findings = report.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
-    expect(findings).toEqual([]);
-    expect(report.success).toBe(true);
+  it('has no unacknowledged errors or warnings in any of the three packs', () => {
+    const reports = packs(app).map((pack) => pack.validateScope(stack));
+    expect(reports.flatMap((r) => r.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((x) => x.constructPath).join(', ')}`))).toEqual([]);
+    expect(reports.map((r) => r.success)).toEqual([true, true, true]);
   });
 
-  it('has no unacknowledged findings when the stack also creates the SES identity', () => {
-    const sesApp = testApp();
-    const sesStack = new GatehouseStack(sesApp, 'Gatehouse', { ...defaultConfig(), createSesIdentity: true });
-    const report = new AwsSolutionsChecks(sesApp, { verbose: true }).validateScope(sesStack);
-    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
-    Template.fromStack(sesStack).hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'bank.example' });
+  it('has no unacknowledged findings when the stack creates the SES identity, takes context settings and leaves backups to the organisation', () => {
+    const config = loadAppConfig(
+      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
+      PROJECT_ROOT,
+    );
+    const otherApp = testApp();
+    const other = new GatehouseStack(otherApp, 'Gatehouse', config);
+    expect(findings(otherApp, other)).toEqual([]);
+    const otherTemplate = Template.fromStack(other);
+    otherTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'bank.example' });
+    otherTemplate.resourceCountIs('AWS::Backup::BackupPlan', 0);
+    expect(other.registry.table.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && JSON.stringify(m.data).includes('DynamoDBInBackupPlan'))).toBe(true);
+    expect(otherTemplate.toJSON().Resources[logicalId(other.handlers.functions.token)].Properties.ReservedConcurrentExecutions).toBe(150);
+    otherTemplate.resourceCountIs('AWS::SNS::Subscription', 2);
+    otherTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@bank.example' });
   });
 
-  it('synthesizes with the pack registered as a validation plugin, as bin/gatehouse.ts does', () => {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  it('synthesizes with the three packs registered as validation plugins, as bin/gatehouse.ts does', () => {
+    Validations.of(app).addPlugins(...packs(app));
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('reports a violation in an unacknowledged resource (the check is live)', () => {
+  it('reports a violation in an unacknowledged resource, in every pack (the checks are live)', () => {
     const controlApp = testApp();
     const control = new Stack(controlApp, 'Control');
     new dynamodb.Table(control, 'Bare', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-    const pack = new AwsSolutionsChecks(controlApp);
-    expect(pack.validateScope(control).violations.map((v) => v.ruleName)).toContain('AwsSolutions-DDB3');
-    Validations.of(controlApp).addPlugins(pack);
-    expect(() => controlApp.synth()).toThrow(/AwsSolutions-DDB3/);
+    new sns.Topic(control, 'BareTopic');
+    const [aws, nist, pci] = packs(controlApp);
+    expect(aws!.validateScope(control).violations.map((v) => v.ruleName)).toContain('AwsSolutions-DDB3');
+    expect(nist!.validateScope(control).violations.map((v) => v.ruleName)).toEqual(expect.arrayContaining(['NIST.800.53.R5-DynamoDBInBackupPlan', 'NIST.800.53.R5-DynamoDBPITREnabled']));
+    expect(pci!.validateScope(control).violations.map((v) => v.ruleName)).toContain('PCI.DSS.321-SNSEncryptedKMS');
+    Validations.of(controlApp).addPlugins(nist!);
+    expect(() => controlApp.synth()).toThrow(/NIST\.800\.53\.R5-DynamoDBInBackupPlan/);
   });
 
   it('gives every acknowledgment a specific written reason and acknowledges no rule stack-wide', () => {
     const acks = acknowledgments(app);
     expect(acks.length).toBeGreaterThan(0);
     for (const ack of acks) {
-      expect(ack.id).toMatch(/AwsSolutions-[A-Z]+\d+/);
+      expect(ack.id).toMatch(/^(Annotation::)?(AwsSolutions-[A-Z]+\d+|NIST\.800\.53\.R5-[A-Za-z0-9]+|PCI\.DSS\.321-[A-Za-z0-9]+)/);
       expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThanOrEqual(80);
       expect(ack.path).not.toBe(stack.node.path);
       // IAM5 is acknowledged per finding, never for every wildcard of a resource.
@@ -107,13 +210,30 @@ describe('GatehouseStack under cdk-nag AwsSolutions', () => {
     const ruleIds = new Set(acks.map((a) => a.id.replace(/^Annotation::/i, '').replace(/\[.*$/, '')));
     expect([...ruleIds].sort()).toEqual([
       'AwsSolutions-APIG2',
-      'AwsSolutions-APIG3',
       'AwsSolutions-APIG4',
       'AwsSolutions-COG4',
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
       'AwsSolutions-SQS3',
+      'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
+      'NIST.800.53.R5-APIGWSSLEnabled',
+      'NIST.800.53.R5-LambdaDLQ',
+      'NIST.800.53.R5-LambdaInsideVPC',
+      'PCI.DSS.321-APIGWCacheEnabledAndEncrypted',
+      'PCI.DSS.321-APIGWSSLEnabled',
+      'PCI.DSS.321-LambdaInsideVPC',
     ]);
+  });
+
+  it('acknowledges the VPC rules on every function and the DLQ rule on every function but the scheduled sweep, which has a real one', () => {
+    const functions = stack.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
+    expect(functions).toHaveLength(Object.keys(FUNCTIONS).length + 3);
+    const idsFor = (fn: lambda.CfnFunction) => new Set(acknowledgments(stack).filter((a) => fn.node.path.startsWith(`${a.path}/`)).map((a) => a.id.replace(/^Annotation::/i, '')));
+    for (const fn of functions) {
+      const ids = idsFor(fn);
+      expect(ids.has('NIST.800.53.R5-LambdaInsideVPC') && ids.has('PCI.DSS.321-LambdaInsideVPC'), fn.node.path).toBe(true);
+      expect(ids.has('NIST.800.53.R5-LambdaDLQ'), fn.node.path).toBe(fn !== stack.handlers.functions.sweep.node.defaultChild);
+    }
   });
 });

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
-import { FUNCTIONS } from '../../lib/functions.js';
-import { ESM_REQUIRE_BANNER } from '../../lib/gatehouse-function.js';
+import { BUNDLE_FILE, esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
+import { FUNCTIONS, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
+import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { defaultConfig, logicalId, testApp } from './stack-fixture.js';
 
@@ -61,6 +64,24 @@ describe('HandlerFunctions bundles', () => {
   it('compiles the validated policy into every handler bundle', () => {
     for (const { name, dir } of bundles.filter((b) => !b.name.startsWith('signing-key-'))) {
       expect(readFileSync(join(dir, 'index.mjs'), 'utf8'), name).toContain(config.policy.document.id);
+    }
+  });
+
+  it('is byte for byte what the esbuild JS API makes from gatehouseEsbuildOptions (what bench/bundles.bench.ts measures)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gatehouse-bundling-'));
+    try {
+      // One function with the policy compiled in, one without.
+      for (const [name, entry, policy] of [
+        ['token', FUNCTIONS.token.entry, config.policy],
+        ['signing-key-rotation', SIGNING_KEY_ROTATION.entry, undefined],
+      ] as const) {
+        const outdir = join(out, name);
+        await build({ ...esbuildBuildOptions(gatehouseEsbuildOptions(policy), { projectRoot: PROJECT_ROOT, entry, outdir }), logLevel: 'silent' });
+        const cdkBundle = bundles.find((b) => b.name === name)!;
+        expect(readFileSync(join(outdir, BUNDLE_FILE)).equals(readFileSync(join(cdkBundle.dir, 'index.mjs'))), name).toBe(true);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 

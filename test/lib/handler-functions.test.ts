@@ -8,7 +8,13 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
-import { CLIENT_SECRET_CREATE_ACTIONS, CLIENT_SECRET_MANAGE_ACTIONS, CLIENT_SECRET_READ_ACTIONS, CLIENT_SECRET_ROTATE_ACTIONS } from '../../lib/client-secrets.js';
+import {
+  CLIENT_SECRET_CREATE_ACTIONS,
+  CLIENT_SECRET_DELETE_ACTIONS,
+  CLIENT_SECRET_MANAGE_ACTIONS,
+  CLIENT_SECRET_READ_ACTIONS,
+  CLIENT_SECRET_ROTATE_ACTIONS,
+} from '../../lib/client-secrets.js';
 import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { FUNCTIONS, type Capability } from '../../lib/functions.js';
@@ -31,9 +37,12 @@ const sesIdentityArn = (identity: string) => ({
 });
 const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
 
+/** What a function is allowed beyond its capabilities: the sweep sends failed runs to its dead-letter queue (LifecycleSweep). */
+const BEYOND_CAPABILITIES: Partial<Record<HandlerFunctionName, readonly string[]>> = { sweep: ['sqs:SendMessage', 'kms:Decrypt', 'kms:GenerateDataKey'] };
+
 /** What a capability set must allow, and nothing beyond it. */
-function expectedActions(capabilities: readonly Capability[]): string[] {
-  const actions = new Set(ALWAYS);
+function expectedActions(capabilities: readonly Capability[], extra: readonly string[] = []): string[] {
+  const actions = new Set([...ALWAYS, ...extra]);
   const has = (c: Capability) => capabilities.includes(c);
   if (has('table:read')) [...TABLE_READ, ...TABLE_KEY_READ].forEach((a) => actions.add(a));
   if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
@@ -44,11 +53,12 @@ function expectedActions(capabilities: readonly Capability[]): string[] {
   if (has('client-secrets:create')) [...CLIENT_SECRET_CREATE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
   if (has('client-secrets:read')) CLIENT_SECRET_READ_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:manage')) [...CLIENT_SECRET_MANAGE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
+  if (has('client-secrets:delete')) CLIENT_SECRET_DELETE_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:rotate')) CLIENT_SECRET_ROTATE_ACTIONS.forEach((a) => actions.add(a));
   return [...actions].sort();
 }
 
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:rotate'];
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'];
 
 /** HandlerFunctions in a bare stack, with stand-ins for everything but the functions. */
 function bareHandlerFunctions(id: string, overrides: Partial<HandlerFunctionsProps> | ((scope: Stack) => Partial<HandlerFunctionsProps>)): () => HandlerFunctions {
@@ -60,6 +70,7 @@ function bareHandlerFunctions(id: string, overrides: Partial<HandlerFunctionsPro
     grantCreate: () => undefined,
     grantRead: () => undefined,
     grantManage: () => undefined,
+    grantDelete: () => undefined,
     grantRotate: () => undefined,
     useRotationFunction: () => undefined,
   };
@@ -160,8 +171,19 @@ describe('HandlerFunctions', () => {
       else expect(env(name)).not.toHaveProperty(ENV.stateMachineArn);
     });
 
+    it(`reserves the concurrency of its spec (${spec.reservedConcurrency})`, () => {
+      expect(spec.reservedConcurrency).toBeGreaterThan(0);
+      expect(props(name).ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
+    });
+
+    it('keeps its permissions in a customer-managed policy, none inline', () => {
+      expect(resources[roleId(name)]!.Properties.Policies).toBeUndefined();
+      expect(logicalId(stack.handlers.constructsByName[name].role.permissionsPolicy!)).toBeDefined();
+      expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId(name)))).toEqual([]);
+    });
+
     it('is allowed exactly the actions its capabilities need', () => {
-      expect([...new Set(actionsOfRole(template, roleId(name)))].sort()).toEqual(expectedActions(spec.capabilities));
+      expect([...new Set(actionsOfRole(template, roleId(name)))].sort()).toEqual(expectedActions(spec.capabilities, BEYOND_CAPABILITIES[name]));
     });
 
     it(`cannot write to the table unless it has table:write (${has('table:write') ? 'can' : 'cannot'})`, () => {
@@ -182,6 +204,7 @@ describe('HandlerFunctions', () => {
         JSON.stringify(sesIdentityArn('bank.example')),
         JSON.stringify(stack.resolve(stack.clientSecrets.secretArnPattern)),
         JSON.stringify(arnOf(stack.handlers.functions['client-secret-rotation'])),
+        ...(name === 'sweep' ? [JSON.stringify(arnOf(stack.lifecycleSweep.deadLetterQueue)), JSON.stringify(arnOf(stack.lifecycleSweep.encryptionKey))] : []),
       ];
       for (const statement of statementsOfRole(template, roleId(name)) as Statement[]) {
         expect(statement.Effect).toBe('Allow');
@@ -278,14 +301,15 @@ describe('HandlerFunctions', () => {
       functions: { ...FUNCTIONS, 'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] } },
     });
     expect(withoutRotation).toThrow(/register has client-secrets:create but no function has client-secrets:rotate/);
+    const withoutCreate = (capabilities: readonly Capability[]) => capabilities.filter((c) => c !== 'client-secrets:create');
     const manageWithoutRotation = bareHandlerFunctions('ManageWithoutRotation', {
       functions: {
         ...FUNCTIONS,
-        register: { ...FUNCTIONS.register, capabilities: ['table:read', 'table:write', 'workflow:start'] },
+        register: { ...FUNCTIONS.register, capabilities: withoutCreate(FUNCTIONS.register.capabilities) },
         'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] },
       },
     });
-    expect(manageWithoutRotation).toThrow(/admin, sweep has client-secrets:manage but no function has client-secrets:rotate/);
+    expect(manageWithoutRotation).toThrow(/admin has client-secrets:manage but no function has client-secrets:rotate/);
     const twoRotations = bareHandlerFunctions('TwoRotations', {
       functions: { ...FUNCTIONS, revocation: { ...FUNCTIONS.revocation, capabilities: ['table:read', 'client-secrets:rotate'] } },
     });
@@ -302,6 +326,7 @@ describe('HandlerFunctions', () => {
         grantCreate: (grantee, rotationFunction) => calls.push(`create ${path(grantee)} -> ${path(rotationFunction)}`),
         grantRead: (grantee) => calls.push(`read ${path(grantee)}`),
         grantManage: (grantee, rotationFunction) => calls.push(`manage ${path(grantee)} -> ${path(rotationFunction)}`),
+        grantDelete: (grantee) => calls.push(`delete ${path(grantee)}`),
         grantRotate: (grantee) => calls.push(`rotate ${path(grantee)}`),
         useRotationFunction: (fn) => calls.push(`use ${path(fn)}`),
       },
@@ -311,7 +336,7 @@ describe('HandlerFunctions', () => {
         'create Register/Function -> ClientSecretRotation/Function',
         'read RegistrationRead/Function',
         'manage Admin/Function -> ClientSecretRotation/Function',
-        'manage Sweep/Function -> ClientSecretRotation/Function',
+        'delete Sweep/Function',
         'rotate ClientSecretRotation/Function',
         'use ClientSecretRotation/Function',
       ].sort(),
@@ -327,6 +352,28 @@ describe('HandlerFunctions', () => {
     const principals = [(decrypt[0]!.Principal as { AWS: unknown }).AWS].flat().map((p) => (p as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]);
     expect(principals.sort()).toEqual([...readers, logicalId(stack.signingKey.initFunction.role), logicalId(stack.signingKey.rotationFunction.role)].sort());
     expect(decrypt[0]!.Condition).toMatchObject({ StringEquals: { 'kms:ViaService': expect.anything() } });
+  });
+
+  it('gives admin workflow:start (exception and reinstatement reviews) without creating secrets, review-task no secret access, and the sweep only client-secrets:delete', () => {
+    expect(FUNCTIONS.admin.capabilities).toEqual(expect.arrayContaining(['workflow:start', 'client-secrets:manage']));
+    expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
+    expect(FUNCTIONS['review-task'].capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual([]);
+    expect(FUNCTIONS['review-task'].capabilities).not.toContain('workflow:start');
+    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
+    const admin = statementsOfRole(template, roleId('admin'));
+    expect(admin).toContainEqual({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
+    expect(env('admin')[ENV.stateMachineArn]).toEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
+    for (const name of ['admin', 'review-task'] as const) {
+      expect(actionsOfRole(template, roleId(name))).not.toContain('secretsmanager:CreateSecret');
+    }
+  });
+
+  it('reserves concurrency per function, with the token function\'s overridable', () => {
+    expect(FUNCTIONS.token.reservedConcurrency).toBe(100);
+    const custom = bareHandlerFunctions('TokenConcurrency', { reservedConcurrency: { token: 300 } })();
+    const reserved = (name: HandlerFunctionName) => (custom.functions[name].node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions;
+    expect(reserved('token')).toBe(300);
+    expect(reserved('introspection')).toBe(FUNCTIONS.introspection.reservedConcurrency);
   });
 
   it('keeps function logs a year in log groups encrypted with the logs key', () => {

@@ -1,5 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -64,21 +64,38 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     ]);
   });
 
-  it('builds the sweep function from its FUNCTIONS entry, wires it to no route and gives it no reserved concurrency', () => {
+  it('builds the sweep function from its FUNCTIONS entry, wires it to no route and caps it at two concurrent runs', () => {
     expect(FUNCTIONS.sweep).toEqual({
       entry: 'lambdas/functions/sweep.ts',
-      capabilities: ['table:read', 'table:write', 'client-secrets:manage', 'mail:send'],
+      capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send'],
       memorySize: 512,
       timeoutSeconds: 300,
+      reservedConcurrency: 2,
+      invokedBy: 'schedule',
     });
     const fn = properties(sweepFunction());
     expect(fn).toMatchObject({ MemorySize: 512, Timeout: 300, Runtime: 'nodejs22.x' });
-    // The sweep is safe to run concurrently with itself (conditional, audited transitions): no cap.
-    expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    // Safe to run concurrently with itself (conditional, audited transitions); the cap only bounds overlapping runs.
+    expect(fn.ReservedConcurrentExecutions).toBe(2);
     const permissions = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(sweepFunction())),
     );
     expect(permissions.map((p) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+  });
+
+  it('sends runs that failed Lambda\'s asynchronous retries to the same dead-letter queue, within one interval', () => {
+    expect(properties(sweepFunction()).DeadLetterConfig).toEqual({ TargetArn: arnOf(stack.lifecycleSweep.deadLetterQueue) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(sweepFunction()) }, MaximumEventAgeInSeconds: 3600 });
+    // Lambda sends with the function's role: SendMessage on that queue, and the queue key to encrypt.
+    const statements = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role));
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(stack.lifecycleSweep.deadLetterQueue) });
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(stack.lifecycleSweep.encryptionKey) });
+  });
+
+  it('lets the sweep delete client secrets but neither rotate them nor invoke the rotation function', () => {
+    const actions = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role)).flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:DeleteSecret']);
+    expect(actions).not.toContain('lambda:InvokeFunction');
   });
 
   it('lets the sweep query the attention index (the table grants cover its indexes)', () => {
@@ -152,7 +169,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    expect(properties(stack.lifecycleSweep.deadLetterAlarm).AlarmActions).toBeUndefined();
+    expect(properties(stack.lifecycleSweep.deadLetterAlarm).AlarmActions).toEqual([{ Ref: logicalId(stack.alarmTopic) }]);
   });
 
   it('outputs both alarm names', () => {
@@ -170,8 +187,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     const reasons = acknowledgedOn[0]!.node.metadata.flatMap((m) => Object.entries(m.data as Record<string, string>));
     expect(reasons.map(([id]) => id.replace(/^Annotation::/i, ''))).toEqual(['AwsSolutions-SQS3']);
     expect(reasons[0]![1]).toMatch(/dead-letter queue needs no dead-letter queue/);
-    const { app, stack: checked } = synthGatehouse();
-    expect(new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked).violations.map((v) => v.ruleName)).toEqual([]);
+    expect(new AwsSolutionsChecks(stack.node.root, { verbose: true }).validateScope(stack.lifecycleSweep).violations.map((v) => v.ruleName)).toEqual([]);
   });
 });
 
@@ -196,6 +212,26 @@ describe('LifecycleSweep settings', () => {
     for (const alarm of [sweep.errorsAlarm, sweep.deadLetterAlarm]) {
       expect(template.toJSON().Resources[logicalId(alarm)].Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(topic) }], OKActions: [{ Ref: logicalId(topic) }] });
     }
+  });
+
+  it('leaves an imported function\'s dead-letter configuration to its own stack', () => {
+    const stack = new Stack(testApp(), 'Imported');
+    new LifecycleSweep(stack, 'LifecycleSweep', { sweepFunction: lambda.Function.fromFunctionName(stack, 'Sweep', 'sweep') });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const { template: own } = sweepAlone();
+    own().hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleSweepDeadLetterQueue'), 'Arn'] } } });
+  });
+
+  it('bounds Lambda\'s own retries of a run by the event age, at most the 6 hours Lambda allows', () => {
+    sweepAlone({ interval: Duration.minutes(1440) })
+      .template()
+      .hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 21_600 });
+    sweepAlone({ interval: Duration.minutes(30) })
+      .template()
+      .hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 1800 });
   });
 
   it('gives two sweeps in one stack different rule names', () => {

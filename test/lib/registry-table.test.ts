@@ -1,9 +1,13 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '../../lambdas/adapters/aws/table-schema.js';
-import { RegistryTable } from '../../lib/registry-table.js';
-import { arnOf, testApp } from './stack-fixture.js';
+import { ManagedPolicyRole } from '../../lib/managed-policy-role.js';
+import { grantTableAccess, RegistryTable, SIGNING_KEY_AUDIT_PARTITION, SYSTEM_AUDIT_ACTIONS } from '../../lib/registry-table.js';
+import { arnOf, logicalId, statementsOfRole, testApp } from './stack-fixture.js';
 
 describe('RegistryTable', () => {
   let registry: RegistryTable;
@@ -71,5 +75,47 @@ describe('RegistryTable', () => {
       UpdateReplacePolicy: 'Retain',
     });
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+  });
+
+  it('is selected by an AWS Backup plan writing to a retained vault under its own rotating key', () => {
+    template.hasResourceProperties('AWS::Backup::BackupSelection', { BackupSelection: Match.objectLike({ Resources: [arnOf(registry.table)] }) });
+    template.hasResource('AWS::Backup::BackupVault', { Properties: Match.objectLike({ EncryptionKeyArn: arnOf(registry.backupKey!) }), DeletionPolicy: 'Retain' });
+    expect(registry.backupKey).not.toBe(registry.encryptionKey);
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: { BackupPlanRule: [Match.objectLike({ RuleName: 'Daily', Lifecycle: { DeleteAfterDays: 35 } }), Match.objectLike({ RuleName: 'Monthly', Lifecycle: { DeleteAfterDays: 365 } })] },
+    });
+    expect(new NIST80053R5Checks(registry).validateScope(registry).violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('leaves backups to the organisation when asked, acknowledging the NIST rule with that reason', () => {
+    const stack = new Stack(testApp(), 'NoBackup');
+    const unplanned = new RegistryTable(stack, 'Registry', { backup: false });
+    const other = Template.fromStack(stack);
+    other.resourceCountIs('AWS::Backup::BackupPlan', 0);
+    expect(unplanned.backupPlan).toBeUndefined();
+    expect(new NIST80053R5Checks(stack).validateScope(stack).violations.map((v) => v.ruleName)).toEqual([]);
+    const reasons = unplanned.table.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => JSON.stringify(m.data));
+    expect(reasons.join()).toMatch(/DynamoDBInBackupPlan.*organisation-wide AWS Backup policy.*point-in-time recovery/);
+  });
+});
+
+describe('grantTableAccess', () => {
+  it('gives table:append-system-audit Query and PutItem on the SYSTEM#signing-key partition of the table only, and the table key', () => {
+    const stack = new Stack(testApp(), 'Audit');
+    const registry = new RegistryTable(stack, 'Registry', { backup: false });
+    const role = new ManagedPolicyRole(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x'), role });
+    grantTableAccess({ function: fn, role }, registry.table, { read: false, write: false, appendSystemAudit: true });
+    const statements = statementsOfRole(Template.fromStack(stack), logicalId(role)).filter((s) => !JSON.stringify(s.Action).includes('logs:'));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [...SYSTEM_AUDIT_ACTIONS].sort(),
+        Resource: arnOf(registry.table),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SIGNING_KEY_AUDIT_PARTITION] } },
+      },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: arnOf(registry.encryptionKey) },
+    ]);
+    expect(new AwsSolutionsChecks(stack).validateScope(role).violations.map((v) => v.ruleName)).toEqual([]);
   });
 });

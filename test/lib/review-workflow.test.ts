@@ -97,13 +97,29 @@ describe('ReviewWorkflow', () => {
 
   it('lets only the functions with workflow:start start executions', () => {
     const starters = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
       .filter((r) => JSON.stringify(r.Properties.PolicyDocument).includes('states:StartExecution'))
       .map((r) => (r.Properties.Roles as Array<{ Ref: string }>)[0]!.Ref);
     const expected = (Object.keys(FUNCTIONS) as HandlerFunctionName[])
       .filter((n) => FUNCTIONS[n].capabilities.includes('workflow:start'))
       .map((n) => logicalId(stack.handlers.constructsByName[n].role));
-    expect(expected.length).toBeGreaterThan(0);
+    expect(expected).toEqual(['register', 'admin'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)));
     expect(starters.sort()).toEqual(expected.sort());
+  });
+
+  it('runs under a role Step Functions may assume only for this account\'s state machines, with a customer-managed policy', () => {
+    const role = resources[logicalId(stack.reviewWorkflow.stateMachine.role)]!.Properties;
+    expect(role.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': expect.anything() } },
+        },
+      ],
+    });
+    expect(role.Policies).toBeUndefined();
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(statementsOfRole(template, logicalId(stack.reviewWorkflow.stateMachine.role)).length).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@ import { loadAppConfig } from '../../lib/app-config.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import { SIGNING_KEY_AUDIT_PARTITION } from '../../lib/registry-table.js';
 import { KEY_OVERLAP_ENV, KEY_PUBLISH_DELAY_ENV, previousKeyOverlap, SigningKey, type SigningKeyProps } from '../../lib/signing-key.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, sortedActions, statementsOfRole, synthGatehouse, testApp } from './stack-fixture.js';
 
@@ -19,11 +20,8 @@ type KeyStatement = { Action: string | string[]; Principal?: { AWS?: unknown }; 
 
 /** The exact calls the rotation protocol makes (lambdas/adapters/aws/secrets-staged-secret.ts). */
 const ROTATION_ACTIONS = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
-/** What Table.grantReadData and grantWriteData allow, on the table and its indexes and on its key. */
-const TABLE_ACTIONS = [
-  'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem',
-  'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
-];
+/** What `table:append-system-audit` allows on the table (its audit stream's head, and the next event). */
+const TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:Query'];
 const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
 
@@ -121,7 +119,7 @@ describe('SigningKey', () => {
         JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(stack.signingKey.rotationFunction.function)),
     )![0];
     const rotationPolicy = Object.entries(resources).find(
-      ([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack.signingKey.rotationFunction.role) }]),
+      ([, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack.signingKey.rotationFunction.role) }]),
     )![0];
     expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.signingKey.initResource), permission, rotationPolicy]));
   });
@@ -139,7 +137,7 @@ describe('SigningKey', () => {
     expect(SIGNING_KEY_ROTATION).toMatchObject({ entry: 'lambdas/functions/signing-key-rotation.ts', memorySize: 256, timeoutSeconds: 30 });
   });
 
-  it('lets the rotation function only describe, read, put and restage versions of that one secret, and use the registry table', () => {
+  it('lets the rotation function only describe, read, put and restage versions of that one secret, and append to its audit stream', () => {
     const roleId = logicalId(stack.signingKey.rotationFunction.role);
     const secretStatements = statementsOfRole(template, roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
     expect(secretStatements.flatMap((s) => [s.Action].flat()).sort()).toEqual(ROTATION_ACTIONS);
@@ -153,17 +151,23 @@ describe('SigningKey', () => {
     );
   });
 
-  it('lets the rotation function read and write the registry table (its audit stream) and its key, and nothing else in DynamoDB', () => {
+  it('lets the rotation function Query and PutItem only the SYSTEM#signing-key partition of the table itself, and use its key', () => {
     const roleId = logicalId(stack.signingKey.rotationFunction.role);
     const statements = statementsOfRole(template, roleId);
-    const tableArn = arnOf(stack.registry.table);
     const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
-    // Query (the stream head) and PutItem (the next event) are what the audit needs; both come with the table capabilities.
-    expect(dynamo.flatMap((s) => [s.Action].flat())).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem']));
-    for (const s of dynamo) expect(s.Resource).toEqual([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]);
+    // Query (the stream head) and PutItem (the next event) are all the audit needs: no index, no other partition.
+    expect(dynamo).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:Query'],
+        Resource: arnOf(stack.registry.table),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SYSTEM#signing-key'] } },
+      },
+    ]);
+    expect(SIGNING_KEY_AUDIT_PARTITION).toBe('SYSTEM#signing-key');
     const kmsStatements = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')));
     expect(kmsStatements.map((s) => s.Resource)).toEqual([arnOf(stack.registry.encryptionKey)]);
-    expect(SIGNING_KEY_ROTATION.capabilities).toEqual(['signing-key:read', 'signing-key:write', 'signing-key:rotate', 'table:read', 'table:write']);
+    expect(SIGNING_KEY_ROTATION.capabilities).toEqual(['signing-key:read', 'signing-key:write', 'signing-key:rotate', 'table:append-system-audit']);
   });
 
   it('tells the rotation function the registry table name, and the seeding function none', () => {
@@ -200,9 +204,7 @@ describe('SigningKey', () => {
     ]);
   });
 
-  it('raises an alarm when a rotation step fails: one Errors datapoint in 5 minutes, missing data not breaching', () => {
-    // This one, the client-secret rotation alarm (test/lib/client-secrets.test.ts) and the two sweep alarms (test/lib/lifecycle-sweep.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  it('raises an alarm when a rotation step fails: one Errors datapoint in 5 minutes, missing data not breaching, to the alarm topic', () => {
     expect(resources[logicalId(stack.signingKey.rotationAlarm)]!.Properties).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -214,7 +216,8 @@ describe('SigningKey', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    expect(resources[logicalId(stack.signingKey.rotationAlarm)]!.Properties.AlarmActions).toBeUndefined();
+    const topic = { Ref: logicalId(stack.alarmTopic) };
+    expect(resources[logicalId(stack.signingKey.rotationAlarm)]!.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
   });
 
   it('keeps the secret from being deleted by anyone in the account once it rotates', () => {
@@ -229,8 +232,7 @@ describe('SigningKey', () => {
       .findAll()
       .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.keys(m.data as Record<string, string>)));
     expect(acknowledged.filter((id) => id.includes('SMG4'))).toEqual([]);
-    const { stack: checked, app } = synthGatehouse();
-    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(checked);
+    const report = new AwsSolutionsChecks(stack.node.root, { verbose: true }).validateScope(stack.signingKey);
     expect(report.violations.map((v) => v.ruleName)).toEqual([]);
   });
 
@@ -238,18 +240,19 @@ describe('SigningKey', () => {
     const providerFn = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'framework.onEvent')!;
     const roleId = (providerFn[1].Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     expect(resources[roleId]!.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(providerFn[1].Properties.ReservedConcurrentExecutions).toBe(2);
     const actions = [...new Set(actionsOfRole(template, roleId))].sort();
     expect(actions).toEqual(['lambda:GetFunction', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
   it('grants no update or deletion of the signing secret to any role', () => {
     const statements = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
     const all = statements.flatMap((s) => [s.Action].flat());
     for (const forbidden of ['secretsmanager:UpdateSecret', 'secretsmanager:PutResourcePolicy', 'secretsmanager:*']) expect(all).not.toContain(forbidden);
-    // DeleteSecret exists only for client secrets (register removes one it could not issue; admin and the sweep remove a
-    // revoked consumer's), confined to their prefix.
+    // DeleteSecret exists only for client secrets (a function issuing one removes it when it could not be recorded; admin
+    // and the sweep remove a revoked consumer's), confined to their prefix.
     const deleting = statements.filter((s) => [s.Action].flat().includes('secretsmanager:DeleteSecret'));
     expect(deleting.length).toBeGreaterThan(0);
     for (const s of deleting) expect(s.Resource).toEqual(stack.resolve(stack.clientSecrets.secretArnPattern));

@@ -51,9 +51,9 @@ export interface Statement {
   readonly Condition?: unknown;
 }
 
-/** Every statement of the IAM policies attached to a role (by the role's logical id). */
+/** Every statement of the IAM policies (inline or customer-managed) attached to a role (by the role's logical id). */
 export function statementsOfRole(template: Template, roleLogicalId: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy');
+  const policies = { ...template.findResources('AWS::IAM::Policy'), ...template.findResources('AWS::IAM::ManagedPolicy') };
   return Object.values(policies)
     .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleLogicalId }]))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);

@@ -1,0 +1,176 @@
+import { ArnFormat, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { encryptedLogGroup } from './log-encryption-key.js';
+
+/**
+ * Body sizes (KiB) AWS WAF can inspect for an API Gateway stage: 16 KiB is included in the web ACL price, each further
+ * 16 KiB is charged per request inspected.
+ */
+export const WAF_BODY_LIMITS_KIB = [16, 32, 48, 64] as const;
+export type WafBodyLimitKiB = (typeof WAF_BODY_LIMITS_KIB)[number];
+
+/** The largest body the handlers accept (lambdas/adapters/aws/services.ts maxBodyBytes), in KiB. */
+export const HANDLER_BODY_LIMIT_KIB = 64;
+
+/** Rules of the AWS Common Rule Set that the firewall counts instead of blocking, and why. */
+export const COMMON_RULE_SET_COUNTED: Readonly<Record<string, string>> = {
+  // Gatehouse's own BodySizeLimit rule, evaluated first, enforces the handlers' limit on the whole body.
+  SizeRestrictions_BODY: 'blocks bodies over 8 KiB, below the 64 KiB registrations with software statements and JWKS may need',
+  // Machine clients such as .NET's HttpClient send no User-Agent by default.
+  NoUserAgent_HEADER: 'blocks requests without a User-Agent, which several OAuth client stacks (.NET HttpClient) do not send by default',
+};
+
+export interface ApiFirewallProps {
+  /** The stage the web ACL protects. */
+  readonly stage: apigateway.Stage;
+  /** Key the WAF log group is encrypted with. */
+  readonly logEncryptionKey: kms.IKey;
+  /**
+   * The largest request body let through, in KiB; it is also how much of a body WAF inspects, so the managed rules see
+   * every byte of what reaches a handler. Bodies above it are refused with 413 before any Lambda runs.
+   * @default 64 (the handlers' own limit)
+   */
+  readonly maxBodyKiB?: WafBodyLimitKiB;
+  /**
+   * Requests one client IP may send in any 5-minute window before WAF answers 429 (AWS WAF rate-based rule, 10 or more).
+   * @default 3000
+   */
+  readonly requestsPerIpPer5Minutes?: number;
+  /**
+   * How long WAF logs (blocked and counted requests) are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the WAF log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/** A JSON problem document (RFC 9457), as the handlers answer, for WAF's custom responses. */
+function problemBody(type: string, title: string, status: number, detail: string): wafv2.CfnWebACL.CustomResponseBodyProperty {
+  return { contentType: 'APPLICATION_JSON', content: JSON.stringify({ type: `https://gatehouse.dev/problems/${type}`, title, status, detail }) };
+}
+
+const NO_STORE = [{ name: 'cache-control', value: 'no-store' }];
+
+/**
+ * AWS WAF in front of the API stage: a body-size limit (evaluated first), a per-IP rate limit, the Amazon IP reputation
+ * list, the Common Rule Set (with {@link COMMON_RULE_SET_COUNTED} counted) and the Known Bad Inputs rules. Blocked and
+ * counted requests are logged to an encrypted log group, with the Authorization and DPoP headers and the query string
+ * (review links carry their token in `?t=`) redacted; allowed requests are already in the API access log.
+ *
+ * Why the body limit is a WAF rule: API Gateway REST APIs accept up to 10 MB and have no smaller setting, and the
+ * handlers only refuse a large body after Lambda has received it. WAF sees at most `maxBodyKiB` of a body, so the rule
+ * compares against exactly that and treats a larger body as matching (oversize handling MATCH): a body is either fully
+ * inspected by every rule or refused. At the 64 KiB default nothing the handlers accept is refused; a 16 KiB limit costs
+ * nothing extra but refuses 16-64 KiB bodies at the edge.
+ */
+export class ApiFirewall extends Construct {
+  /** The web ACL. */
+  public readonly webAcl: wafv2.CfnWebACL;
+  /** Where WAF logs blocked and counted requests. */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApiFirewallProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const maxBodyKiB = props.maxBodyKiB ?? HANDLER_BODY_LIMIT_KIB;
+    if (!WAF_BODY_LIMITS_KIB.includes(maxBodyKiB)) throw new Error(`ApiFirewall: maxBodyKiB must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}, got ${maxBodyKiB}`);
+    const maxBodyBytes = maxBodyKiB * 1024;
+    const rateLimit = props.requestsPerIpPer5Minutes ?? 3000;
+    if (!Number.isInteger(rateLimit) || rateLimit < 10 || rateLimit > 2_000_000_000) {
+      throw new Error(`ApiFirewall: requestsPerIpPer5Minutes must be a whole number from 10 to 2000000000, got ${rateLimit}`);
+    }
+
+    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      metricName,
+      sampledRequestsEnabled: true,
+    });
+    const managed = (priority: number, name: string, counted: readonly string[] = []): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ...(counted.length ? { ruleActionOverrides: counted.map((rule) => ({ name: rule, actionToUse: { count: {} } })) } : {}),
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      description: 'Gatehouse API: body size, per-IP rate, IP reputation, common and known-bad-input rules',
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('GatehouseApi'),
+      associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: `KB_${maxBodyKiB}` } } },
+      customResponseBodies: {
+        'payload-too-large': problemBody('payload-too-large', 'payload too large', 413, `The request body exceeds ${maxBodyBytes} bytes.`),
+        'rate-limited': problemBody('rate-limited', 'Too many requests', 429, 'Too many requests from this address; slow down and retry later.'),
+      },
+      rules: [
+        {
+          name: 'BodySizeLimit',
+          priority: 0,
+          action: { block: { customResponse: { responseCode: 413, customResponseBodyKey: 'payload-too-large', responseHeaders: NO_STORE } } },
+          statement: {
+            sizeConstraintStatement: {
+              fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
+              comparisonOperator: 'GT',
+              size: maxBodyBytes,
+              textTransformations: [{ priority: 0, type: 'NONE' }],
+            },
+          },
+          visibilityConfig: visibility('BodySizeLimit'),
+        },
+        {
+          name: 'RateLimitPerIp',
+          priority: 1,
+          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'rate-limited', responseHeaders: NO_STORE } } },
+          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          visibilityConfig: visibility('RateLimitPerIp'),
+        },
+        managed(2, 'AWSManagedRulesAmazonIpReputationList'),
+        managed(3, 'AWSManagedRulesCommonRuleSet', Object.keys(COMMON_RULE_SET_COUNTED)),
+        managed(4, 'AWSManagedRulesKnownBadInputsRuleSet'),
+      ],
+    });
+
+    new wafv2.CfnWebACLAssociation(this, 'Association', { resourceArn: props.stage.stageArn, webAclArn: this.webAcl.attrArn });
+
+    // WAF delivers only to log groups named aws-waf-logs-*, given by ARN without the `:*` suffix.
+    const logGroupName = `aws-waf-logs-${stack.stackName}-api`;
+    this.logGroup = encryptedLogGroup(this, 'Logs', {
+      logGroupName,
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    const logging = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'dpop' } }, { queryString: {} }],
+      // An untyped (JSON) property in the L1, so CloudFormation's own casing.
+      loggingFilter: {
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: ['BLOCK', 'COUNT', 'EXCLUDED_AS_COUNT'].map((action) => ({ ActionCondition: { Action: action } })),
+          },
+        ],
+      },
+    });
+    logging.node.addDependency(this.logGroup);
+  }
+}

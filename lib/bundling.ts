@@ -1,0 +1,77 @@
+import type { BuildOptions } from 'esbuild';
+import { POLICY_DEFINE } from '../lambdas/adapters/aws/env.js';
+import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+
+/** Lets CommonJS dependencies inside an ESM bundle call `require` for Node built-ins. */
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * How every Gatehouse function is bundled, as plain esbuild options. CDK (`gatehouseBundling`, which NodejsFunction turns
+ * into an esbuild command line) and `bench/bundles.bench.ts` (esbuild's JS API) both derive from this one object, so the
+ * bundle the bench measures is the bundle that is deployed; test/lib/handler-functions.bundling.test.ts compares the two
+ * byte for byte. Only options both paths can express are allowed here: adding a field means mapping it in both.
+ */
+export interface GatehouseEsbuildOptions {
+  readonly bundle: true;
+  readonly platform: 'node';
+  readonly format: 'esm';
+  readonly target: string;
+  readonly mainFields: readonly string[];
+  readonly banner: { readonly js: string };
+  readonly minify: boolean;
+  readonly sourcemap: boolean;
+  readonly sourcesContent: boolean;
+  readonly external: readonly string[];
+  readonly define: Readonly<Record<string, string>>;
+}
+
+/** The file NodejsFunction writes for an ESM bundle (and the Lambda handler `index.handler` loads). */
+export const BUNDLE_FILE = 'index.mjs';
+
+/**
+ * esbuild options shared by every Gatehouse function. The validated policy document, when given, is compiled in under
+ * POLICY_DEFINE as a string literal (esbuild `define` values are JS expressions, hence the double JSON.stringify), so at
+ * runtime `__GATEHOUSE_POLICY__` is a string holding the policy JSON and no function reads the policy from anywhere else.
+ *
+ * The AWS SDK is bundled rather than taken from the runtime: the versions pinned in package-lock.json are the ones that
+ * were tested, esbuild tree-shakes them, and one minified file starts faster than resolving and compiling the SDK's
+ * hundreds of CommonJS files from node_modules (bench/bundles.bench.ts, `BENCH_EXTERNAL_SDK=1`, measures the difference).
+ */
+export function gatehouseEsbuildOptions(policy?: LoadedPolicy): GatehouseEsbuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    external: [],
+    define: policy ? { [POLICY_DEFINE]: JSON.stringify(JSON.stringify(policy.document)) } : {},
+  };
+}
+
+/** The same options for esbuild's JS API, bundling `entry` (relative to `projectRoot`) into `<outdir>/index.mjs`. */
+export function esbuildBuildOptions(
+  options: GatehouseEsbuildOptions,
+  build: { readonly projectRoot: string; readonly entry: string; readonly outdir: string },
+): BuildOptions {
+  return {
+    absWorkingDir: build.projectRoot,
+    entryPoints: [build.entry],
+    outfile: `${build.outdir}/${BUNDLE_FILE}`,
+    bundle: options.bundle,
+    platform: options.platform,
+    format: options.format,
+    target: options.target,
+    mainFields: [...options.mainFields],
+    banner: { ...options.banner },
+    minify: options.minify,
+    sourcemap: options.sourcemap,
+    sourcesContent: options.sourcesContent,
+    external: [...options.external],
+    define: { ...options.define },
+  };
+}
