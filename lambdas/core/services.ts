@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from './config.js';
+import type { Metrics } from './metrics.js';
 import type { LoadedPolicy } from './policy/load.js';
 import type { ClientSecretStore, Clock, Mailer, Registry, Vault, Workflow } from './ports.js';
 
@@ -20,4 +21,6 @@ export interface Services {
   readonly policy: LoadedPolicy;
   readonly config: GatehouseConfig;
   readonly log: Log;
+  /** Counts and latencies, buffered per invocation (never a client id or anything secret as a dimension). */
+  readonly metrics: Metrics;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROTATION_STEPS } from '../core/rotation/steps.js';
 
 /** The event Secrets Manager sends a rotation function. */

@@ -21,5 +21,11 @@ export const ENV = {
 /** esbuild `define` name under which the validated policy document is compiled into every bundle. */
 export const POLICY_DEFINE = '__GATEHOUSE_POLICY__';
 
+/**
+ * Where the functions publish their metrics (Powertools reads it): the stack's own namespace, `Gatehouse/<stack name>`
+ * (stackMetricsNamespace in lambdas/core/metrics.ts). The `service` dimension is POWERTOOLS_SERVICE_NAME.
+ */
+export const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
+
 /** Sender address of notification emails. */
 export const MAIL_FROM_ENV = 'GATEHOUSE_MAIL_FROM';

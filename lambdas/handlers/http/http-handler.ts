@@ -1,16 +1,25 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { withLogKeys } from '../../core/log-context.js';
 import type { Services } from '../../core/services.js';
-import { toHttpResponse } from './to-response.js';
+import { toHttpResponse, type ResponseFormat } from './to-response.js';
 
 export type HttpFunction = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 export type HttpLambda = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-/** Wraps a small request function in the shared middy chain: every thrown error is mapped to HTTP in one place. */
-export function httpHandler(services: Services, fn: HttpFunction): HttpLambda {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+/**
+ * Wraps a small request function in the shared middy chain: every thrown error is mapped to HTTP in one place, in the
+ * route's protocol (`oauth` for the RFC 6749 endpoints, whose outages answer `temporarily_unavailable`); the metrics the
+ * request recorded are published once, whichever way it ended; and every log line written while it runs (the core's
+ * included) carries API Gateway's request id as `correlation_id`.
+ */
+export function httpHandler(services: Services, fn: HttpFunction, format: ResponseFormat = {}): HttpLambda {
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .after(() => services.metrics.flush())
     .onError((request) => {
-      request.response = toHttpResponse(request.error, services.log);
+      request.response = toHttpResponse(request.error, services.log, format);
+      services.metrics.flush();
     })
-    .handler((event) => fn(event)) as unknown as HttpLambda;
+    .handler((event) => fn(event));
+  return (event, context) => withLogKeys({ correlation_id: event.requestContext?.requestId }, () => chain(event, context));
 }

@@ -571,7 +571,12 @@ describe('createClientSecretRotationHandler', () => {
     const versions = rotationStarted();
     seed();
 
-    for (const step of STEPS) await handler(event(step));
+    for (const step of STEPS) {
+      await handler(event(step));
+      // A rotation counts once, when it completes.
+      expect(services.metrics.total('SecretRotations', { kind: 'client_secret', outcome: 'success' })).toBe(step === 'finishSecret' ? 1 : 0);
+    }
+    expect(services.metrics.total('SecretRotations', { outcome: 'failure' })).toBe(0);
 
     const created = JSON.parse(versions.get(TOKEN)!.value!) as ClientSecretValue;
     expect(stagesOf(versions)).toEqual({ [PREVIOUS_ID]: [], [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
@@ -661,5 +666,6 @@ describe('createClientSecretRotationHandler', () => {
 
     expect(services.log.error).toHaveBeenCalledWith('client secret rotation step failed', expect.objectContaining({ step: 'createSecret', error: 'AccessDeniedException' }));
     expect(services.log.info).not.toHaveBeenCalledWith('client secret created', expect.anything());
+    expect(services.metrics.snapshot().map((m) => [m.name, m.dimensions, m.sum])).toEqual([['SecretRotations', { kind: 'client_secret', outcome: 'failure' }, 1]]);
   });
 });

@@ -26,6 +26,7 @@ import type { Review } from '../../../lambdas/core/review/review.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
 import { FileClientSecrets } from '../../../lambdas/adapters/local/file-client-secrets.js';
+import { MemoryMetrics } from '../../../lambdas/adapters/local/memory-metrics.js';
 
 export const TABLE = 'gatehouse-handler-test';
 export const ISSUER = 'https://gatehouse.test';
@@ -289,6 +290,7 @@ export function buildServices(options: {
 }): Services & {
   clock: TestClock;
   log: RecordingLog;
+  metrics: MemoryMetrics;
 } {
   return {
     registry: mockedRegistry(),
@@ -300,6 +302,7 @@ export function buildServices(options: {
     policy: defaultPolicy,
     config: { ...testConfig(options.jwks), ...options.config },
     log: recordingLog(),
+    metrics: new MemoryMetrics(),
   };
 }
 

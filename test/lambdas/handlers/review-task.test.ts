@@ -1,7 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { consoleLog } from '../../../lambdas/adapters/local/console-log.js';
 import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit/event.js';
 import type { ReviewerGroups } from '../../../lambdas/core/config.js';
 import type { Consumer, ConsumerStatus } from '../../../lambdas/core/consumer/consumer.js';
@@ -64,6 +65,21 @@ const linksIn = (text: string) => [...text.matchAll(LINK)].map((m) => [m[1]!, de
 
 describe('createReviewTaskHandler', () => {
   describe('request_approval', () => {
+    it('writes its log lines with the workflow execution as correlation_id, the consumer and the step', async () => {
+      setUp();
+      const lines: string[] = [];
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => lines.push(String(chunk)) > 0);
+      try {
+        run = createReviewTaskHandler({ ...services, log: consoleLog() });
+        await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN });
+      } finally {
+        stderr.mockRestore();
+      }
+
+      const requested = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['message'] === 'review requested');
+      expect(requested).toMatchObject({ correlation_id: `review-${CLIENT_ID}`, clientId: CLIENT_ID, action: 'request_approval', round: 1 });
+    });
+
     it('stores one review round with the consumer update and its audit event in one transaction', async () => {
       setUp();
 
@@ -317,6 +333,30 @@ describe('createReviewTaskHandler', () => {
         expect(writes()).toHaveLength(0);
       },
     );
+
+    it.each([
+      ['activate', { action: 'activate' }, 'approved'],
+      ['deny', { action: 'deny', cause: 'no' }, 'denied'],
+      ['expire', { action: 'expire' }, 'expired'],
+    ] as const)('records the review latency of an onboarding on %s, once across retries', async (_action, task, outcome) => {
+      setUp({ openReviewId: ROUND_1 });
+      services.clock.advance(26 * HOUR_MS + 1500);
+
+      await run({ ...task, clientId: CLIENT_ID });
+      await run({ ...task, clientId: CLIENT_ID });
+
+      expect(services.metrics.snapshot()).toEqual([
+        { name: 'ReviewLatency', unit: 'Seconds', dimensions: { kind: 'onboarding', outcome }, sum: 26 * 3600 + 1.5, count: 1, min: 26 * 3600 + 1.5, max: 26 * 3600 + 1.5 },
+      ]);
+    });
+
+    it('records no review latency for a review that failed', async () => {
+      setUp();
+
+      await run({ action: 'fail', clientId: CLIENT_ID, error: 'boom' });
+
+      expect(services.metrics.snapshot()).toEqual([]);
+    });
 
     it('refuses to activate a denied consumer, writing nothing', async () => {
       setUp();

@@ -12,6 +12,7 @@ import type { SigningKey } from '../../../lambdas/core/ports.js';
 import { RotationError } from '../../../lambdas/core/rotation/errors.js';
 import { generateSigningKey, parseSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
 import { createSigningKeyRotationHandler } from '../../../lambdas/handlers/signing-key-rotation.js';
+import { MemoryMetrics } from '../../../lambdas/adapters/local/memory-metrics.js';
 import { AWS_TEST_CLIENT_CONFIG, HOUR_MS, NOW, recordingLog, TestClock } from '../fixtures.js';
 import { secretsManagerFake, stagesOf, type FakeVersion } from './secrets-manager-fake.js';
 
@@ -31,8 +32,9 @@ const { simulateSecret, sent, describeSecret, getVersion } = secretsManagerFake(
 
 function handlerAt(clock = new TestClock()) {
   const log = recordingLog();
-  const handler = createSigningKeyRotationHandler({ client: new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG), clock, log });
-  return { handler, log, clock };
+  const metrics = new MemoryMetrics();
+  const handler = createSigningKeyRotationHandler({ client: new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG), clock, log, metrics });
+  return { handler, log, clock, metrics };
 }
 
 const event = (Step: Step, ClientRequestToken = TOKEN) => ({ SecretId: SECRET_ID, ClientRequestToken, Step });
@@ -100,6 +102,7 @@ describe('createSigningKeyRotationHandler', () => {
         client: new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG),
         clock: new TestClock(),
         log: recordingLog(),
+        metrics: new MemoryMetrics(),
         publishDelaySeconds: 60,
       });
 
@@ -262,17 +265,24 @@ describe('createSigningKeyRotationHandler', () => {
     it('fails with version_not_pending for a token that was never staged', async () => {
       simulateSecret({ [CURRENT_ID]: { value: JSON.stringify(seeded), stages: ['AWSCURRENT'] } });
 
-      await expect(handlerAt().handler(event('finishSecret'))).rejects.toMatchObject({ code: 'version_not_pending' });
+      const { handler, metrics } = handlerAt();
+      await expect(handler(event('finishSecret'))).rejects.toMatchObject({ code: 'version_not_pending' });
 
       expect(sent()).toEqual([describeSecret]);
+      expect(metrics.snapshot().map((s) => [s.name, s.dimensions, s.sum])).toEqual([['SecretRotations', { kind: 'signing_key', outcome: 'failure' }, 1]]);
     });
   });
 
   it('runs the four steps in order to a promoted key that signs after the publish delay', async () => {
     const versions = rotationStarted();
-    const { handler } = handlerAt();
+    const { handler, metrics } = handlerAt();
 
-    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await handler(event(step));
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await handler(event(step));
+      // Counted once, when the rotation completes.
+      expect(metrics.total('SecretRotations', { kind: 'signing_key', outcome: 'success' })).toBe(step === 'finishSecret' ? 1 : 0);
+    }
+    expect(metrics.total('SecretRotations', { outcome: 'failure' })).toBe(0);
 
     expect(sent().map(([name]) => name)).toEqual([
       'DescribeSecretCommand',

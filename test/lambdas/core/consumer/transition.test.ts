@@ -7,6 +7,7 @@ import type { ConsumerChange, IdempotencyRecord, Registry } from '../../../../la
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
 import type { Services } from '../../../../lambdas/core/services.js';
 import { auditTrailFor, CLIENT_ID, consumerFixture, DAY_MS, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
+import { MemoryMetrics } from '../../../../lambdas/adapters/local/memory-metrics.js';
 import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
 /** transition() needs only these two registry methods. */
@@ -32,6 +33,7 @@ function servicesWith(registry: RegistryStub, clock = new TestClock()): Services
     policy: defaultPolicy,
     config: { issuer: 'https://gatehouse.test', tokenAudience: 'aud', softwareStatement: { issuer: 'x', jwks: { keys: [] } }, consumerCacheMs: 0, maxBodyBytes: 65_536, reviewers: { default: ['alice.reviewer@bank.example'] } },
     log: recordingLog(),
+    metrics: new MemoryMetrics(),
   };
 }
 

@@ -8,6 +8,7 @@ import { CLIENT_ID, consumerFixture, defaultPolicy, NOW, recordingLog, TestClock
 import { fakeWorkflow, ISSUER, nullMailer, testConfig } from '../../handlers/fixtures.js';
 import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
+import { MemoryMetrics } from '../../../../lambdas/adapters/local/memory-metrics.js';
 export const NOW_S = Math.floor(NOW.getTime() / 1000);
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`;
 export const INTROSPECTION_ENDPOINT = `${ISSUER}/oauth2/introspect`;
@@ -140,7 +141,13 @@ export class MemoryRegistry implements OAuthRegistry {
   }
 }
 
-export type CoreServices = Services & { readonly registry: Registry & MemoryRegistry; readonly clock: TestClock; readonly log: RecordingLog; readonly vault: FileVault };
+export type CoreServices = Services & {
+  readonly registry: Registry & MemoryRegistry;
+  readonly clock: TestClock;
+  readonly log: RecordingLog;
+  readonly vault: FileVault;
+  readonly metrics: MemoryMetrics;
+};
 
 /** Services for OAuth core tests: an in-memory registry, an in-memory vault and a frozen clock. */
 export function coreServices(options: { registry?: MemoryRegistry; clock?: TestClock } = {}): CoreServices {
@@ -154,5 +161,6 @@ export function coreServices(options: { registry?: MemoryRegistry; clock?: TestC
     policy: defaultPolicy,
     config: testConfig({ keys: [] }),
     log: recordingLog(),
+    metrics: new MemoryMetrics(),
   };
 }

@@ -1,0 +1,68 @@
+import { METRIC_DEFINITIONS, type MetricDimensions, type MetricName, type Metrics, type MetricUnit } from '../../core/metrics.js';
+
+/** One metric with one set of dimension values, as recorded since the process started. */
+export interface MetricSeries {
+  readonly name: MetricName;
+  readonly unit: MetricUnit;
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** Sum of the values (a count's total; a latency's total seconds). */
+  readonly sum: number;
+  /** How many times it was recorded (a latency's number of observations). */
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The Metrics port for local mode and tests: in-memory counters (sum, count, min, max per metric and dimension values)
+ * that live as long as the process. Nothing is published, so `flush` has nothing to do.
+ */
+export class MemoryMetrics implements Metrics {
+  readonly #series = new Map<string, Mutable<MetricSeries>>();
+
+  record<N extends MetricName>(name: N, dimensions: MetricDimensions[N], value = 1): void {
+    if (!Number.isFinite(value)) return;
+    const definition = METRIC_DEFINITIONS[name];
+    const dims = dimensions as Readonly<Record<string, string>>;
+    const key = `${name}|${definition.dimensions.map((d) => dims[d]).join('|')}`;
+    const series = this.#series.get(key);
+    if (!series) {
+      this.#series.set(key, { name, unit: definition.unit, dimensions: { ...dims }, sum: value, count: 1, min: value, max: value });
+      return;
+    }
+    series.sum += value;
+    series.count += 1;
+    series.min = Math.min(series.min, value);
+    series.max = Math.max(series.max, value);
+  }
+
+  flush(): void {
+    // Counters are read in place (snapshot, total); there is nothing to publish.
+  }
+
+  /** Every series recorded so far, sorted by name and dimension values. */
+  snapshot(): MetricSeries[] {
+    return [...this.#series.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, s]) => ({ ...s, dimensions: { ...s.dimensions } }));
+  }
+
+  /** The sum of a metric over every series whose dimensions match `filter` (all of them when it is omitted). */
+  total<N extends MetricName>(name: N, filter: Partial<MetricDimensions[N]> = {}): number {
+    return this.#matching(name, filter).reduce((sum, s) => sum + s.sum, 0);
+  }
+
+  /** How many times a metric was recorded, over every series whose dimensions match `filter`. */
+  count<N extends MetricName>(name: N, filter: Partial<MetricDimensions[N]> = {}): number {
+    return this.#matching(name, filter).reduce((sum, s) => sum + s.count, 0);
+  }
+
+  /** Forgets everything recorded (tests). */
+  reset(): void {
+    this.#series.clear();
+  }
+
+  #matching(name: MetricName, filter: Readonly<Record<string, unknown>>): MetricSeries[] {
+    return [...this.#series.values()].filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => v === undefined || s.dimensions[k] === v));
+  }
+}
