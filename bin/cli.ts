@@ -9,7 +9,15 @@ const USAGE = `usage: npm run gatehouse -- <command>
   suspend <client_id> --reason TEXT
   terminate <client_id> --reason TEXT
   rotate-secret <client_id> --reason TEXT
-  evaluate <request.json>                dry-run the deployed policy (nothing is stored)`;
+  reinstate <client_id> --reason TEXT    ask reviewers to reinstate a suspended consumer
+  exceptions [--client ID] [--status S]  exceptions pending, in force and ended
+  request-exception <client_id> --rule RULE --value V --until ISO-DATE --justification TEXT
+                                         ask reviewers for a time-boxed exception (rules: auth_method,
+                                         sender_constraint, dormancy_days, access_token_ttl_seconds)
+  evaluate <request.json>                dry-run the deployed policy (nothing is stored)
+
+Against local mode (npm start) the CLI uses the admin token; with GATEHOUSE_URL=https://<api> it signs with IAM SigV4
+using the standard AWS credential chain.`;
 
 /** Renders rows as a fixed-width text table. */
 export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
@@ -28,6 +36,11 @@ async function main(): Promise<void> {
       'dormant-within': { type: 'string' },
       'expiring-within': { type: 'string' },
       reason: { type: 'string' },
+      client: { type: 'string' },
+      rule: { type: 'string' },
+      value: { type: 'string' },
+      until: { type: 'string' },
+      justification: { type: 'string' },
     },
   });
   const [command, arg] = positionals;
@@ -68,8 +81,31 @@ async function main(): Promise<void> {
       out(`\nchain: ${JSON.stringify(evidence['chain'])}`);
       return;
     }
+    case 'exceptions': {
+      const query = new URLSearchParams({ limit: '500' });
+      if (values.client) query.set('client_id', values.client);
+      if (values.status) query.set('status', values.status);
+      const rows: Array<Record<string, unknown>> = [];
+      let cursor: string | undefined;
+      do {
+        if (cursor) query.set('cursor', cursor);
+        const page = await adminCall('GET', `/admin/exceptions?${query.toString()}`);
+        rows.push(...(page['exceptions'] as Array<Record<string, unknown>>));
+        cursor = page['next_cursor'] as string | undefined;
+      } while (cursor);
+      out(table(rows, ['request_id', 'client_id', 'status', 'rule', 'value', 'expires_at', 'requested_by']));
+      return;
+    }
+    case 'request-exception': {
+      if (!arg || !values.rule || values.value === undefined || !values.until || !values.justification) throw new Error(USAGE);
+      const value = /^\d+$/.test(values.value) ? Number(values.value) : values.value;
+      const body = { client_id: arg, rule: values.rule, value, expires_at: new Date(values.until).toISOString(), justification: values.justification };
+      out(JSON.stringify(await adminCall('POST', '/admin/exceptions', body), null, 2));
+      return;
+    }
     case 'suspend':
     case 'terminate':
+    case 'reinstate':
     case 'rotate-secret': {
       if (!values.reason) throw new Error(`${command} needs --reason (every admin change is audited with why)`);
       out(JSON.stringify(await adminCall('POST', `/admin/consumers/${id()}/${command}`, { reason: values.reason }), null, 2));

@@ -1,6 +1,9 @@
 import type { AuditEvent } from './audit/event.js';
 import type { Consumer, ConsumerStatus } from './consumer/consumer.js';
+import type { ChangeRequest, RequestWrite } from './requests/change-request.js';
 import type { Review } from './review/review.js';
+
+export type { Metrics } from './metrics.js';
 
 /** Clock port: all time comes from here so the core is deterministic in tests. */
 export interface Clock {
@@ -30,6 +33,8 @@ export interface ConsumerChange {
   readonly audit: AuditEvent;
   /** keyHash of an idempotency record to delete in the same transaction. */
   readonly releaseIdempotency?: string;
+  /** A change request of this consumer created or updated in the same transaction. */
+  readonly request?: RequestWrite | undefined;
 }
 
 /** Registry port: consumers, their audit trail and idempotency records (one DynamoDB table in both modes). */
@@ -54,8 +59,11 @@ export interface Registry {
   claimOnce(marker: string, expiresAtEpoch: number, now: Date): Promise<boolean>;
   /** Whether an unexpired marker exists. */
   hasMarker(marker: string, now: Date): Promise<boolean>;
-  /** Stores a new review round with the consumer's change and audit event, in one transaction. */
-  createReview(review: Review, change: ConsumerChange): Promise<void>;
+  /**
+   * Stores a new review round with the consumer's change and audit event, in one transaction; `supersedes` names a round
+   * still open for the same approval (a retried workflow task), which is closed as `superseded` in the same transaction.
+   */
+  createReview(review: Review, change: ConsumerChange, supersedes?: string): Promise<void>;
   getReview(reviewId: string): Promise<Review | undefined>;
   /**
    * Records a decision on an open review with the consumer's change and audit event, in one transaction;
@@ -64,6 +72,33 @@ export interface Registry {
   decideReview(reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void>;
   /** Marks a decided review as delivered to the workflow. */
   markReviewDelivered(reviewId: string, at: Date): Promise<void>;
+  getRequest(clientId: string, requestId: string): Promise<ChangeRequest | undefined>;
+  /** A consumer's change requests, oldest first. */
+  listRequests(clientId: string): Promise<ChangeRequest[]>;
+  /** Every change request, `limit` items examined at a time (an operator's listing; not for request paths). */
+  listAllRequests(limit: number, next?: string): Promise<{ readonly requests: readonly ChangeRequest[]; readonly next?: string | undefined }>;
+}
+
+/**
+ * Progress of re-evaluating consumers after the deployed policy version changed: which version, where the scan stopped,
+ * whether it finished. One record; sweeps take turns on it with conditional writes.
+ */
+export interface PolicyRollout {
+  readonly version: string;
+  readonly startedAt: string;
+  readonly cursor?: string | undefined;
+  readonly complete: boolean;
+  /** Consumers re-evaluated so far, and how many were found out of policy. */
+  readonly reevaluated: number;
+  readonly outOfPolicy: number;
+  /** Optimistic concurrency: each save expects the revision it read. */
+  readonly revision: number;
+}
+
+export interface PolicyRolloutStore {
+  getPolicyRollout(): Promise<PolicyRollout | undefined>;
+  /** Stores `next` if the stored revision is still `expectRevision` (0: none stored); false when another sweep moved it. */
+  savePolicyRollout(next: PolicyRollout, expectRevision: number): Promise<boolean>;
 }
 
 /** A page of consumers due for a sweep's attention, in order of when they became due. */
@@ -166,6 +201,8 @@ export interface Vault {
 /** Input of the review workflow (the state machine's execution input). */
 export interface ReviewRequest {
   readonly clientId: string;
+  /** The change request under review (an exception or reinstatement); null for a new consumer's onboarding. */
+  readonly requestId: string | null;
   readonly risk: string;
   readonly approvals: number;
   readonly reviewSlaSeconds: number;
@@ -173,7 +210,7 @@ export interface ReviewRequest {
 
 /** Workflow port: the human review state machine. */
 export interface Workflow {
-  /** Starts (idempotently, named after the consumer) the review execution; returns its id. */
+  /** Starts (idempotently, named after the consumer or the change request) the review execution; returns its id. */
   startReview(request: ReviewRequest): Promise<string>;
   sendTaskSuccess(taskToken: string, output: Readonly<Record<string, unknown>>): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;

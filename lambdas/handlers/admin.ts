@@ -1,12 +1,17 @@
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import * as z from 'zod';
 import { consumerView, consumerWithAudit, listConsumers, requestSecretRotation, suspendConsumer, terminateConsumer, type Operator } from '../core/admin/consumers.js';
 import { consumerEvidence } from '../core/admin/evidence.js';
-import { CONSUMER_STATUSES } from '../core/consumer/consumer.js';
+import { ServiceError } from '../core/errors.js';
+import { plausibleClientId } from '../core/oauth/client-id.js';
+import type { AdminAction } from '../core/metrics.js';
 import { evaluate } from '../core/policy/evaluate.js';
-import { TierSchema } from '../core/policy/schema.js';
-import { ClientMetadataSchema } from '../core/registration/metadata.js';
 import type { Services } from '../core/services.js';
+import { listExceptions, requestView } from '../core/admin/requests.js';
+import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
+import { requestException } from '../core/requests/request-exception.js';
+import { requestReinstatement } from '../core/requests/request-reinstatement.js';
+import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody } from './admin-schemas.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -23,23 +28,6 @@ export function operatorOf(event: APIGatewayProxyEvent): Operator {
   return { id };
 }
 
-const ReasonBody = z.object({ reason: z.string().trim().min(3).max(500) });
-
-const ListQuery = z.object({
-  status: z.enum(CONSUMER_STATUSES).optional(),
-  tier: TierSchema.optional(),
-  dormant_within_days: z.coerce.number().int().min(0).max(365).optional(),
-  expiring_within_days: z.coerce.number().int().min(0).max(1095).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(2000).optional(),
-});
-
-/** A dry run: the registration metadata the policy reads, and whether to assume a verified software statement. */
-const EvaluateBody = ClientMetadataSchema.pick({ scope: true, purpose: true, data_classes: true, expires_at: true, contacts: true, token_endpoint_auth_method: true }).extend({
-  tier: TierSchema,
-  assume_software_statement: z.boolean().default(false),
-});
-
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
@@ -48,18 +36,41 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-/** The admin API (IAM-authorised routes under /admin); every change is audited under the calling operator. */
+/** The operation of each admin route (`METHOD resource`), as counted in `AdminActions`. */
+export const ADMIN_ROUTE_ACTIONS: Readonly<Record<string, AdminAction>> = {
+  'GET /admin/consumers': 'list_consumers',
+  'GET /admin/consumers/{client_id}': 'show_consumer',
+  'POST /admin/consumers/{client_id}/reinstate': 'request_reinstatement',
+  'POST /admin/exceptions': 'request_exception',
+  'GET /admin/exceptions': 'list_exceptions',
+  'GET /admin/consumers/{client_id}/evidence': 'evidence',
+  'POST /admin/consumers/{client_id}/suspend': 'suspend',
+  'POST /admin/consumers/{client_id}/terminate': 'terminate',
+  'POST /admin/consumers/{client_id}/rotate-secret': 'rotate_secret',
+  'POST /admin/policy/evaluate': 'evaluate_policy',
+};
+
+/** The admin API (IAM-authorised routes under /admin); every change is audited under the calling operator, every call that succeeds counted by operation. */
 export function createAdminHandler(services: Services): HttpLambda {
   const body = (event: APIGatewayProxyEvent): unknown => {
     if (!event.body) throw new HttpError('invalid_request', 'A JSON body is required.');
     return jsonObjectBody(event, services.config.maxBodyBytes).value;
   };
   return httpHandler(services, async (event) => {
+    const response = await route(event);
+    const action = ADMIN_ROUTE_ACTIONS[`${event.httpMethod} ${event.resource}`];
+    if (action) services.metrics.record('AdminActions', { action });
+    return response;
+  });
+
+  async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const operator = operatorOf(event);
     const clientId = event.pathParameters?.['client_id'] ?? '';
+    // An id no registration could have issued names nobody (and would exceed the table's key size).
+    if (event.pathParameters?.['client_id'] !== undefined && !plausibleClientId(clientId)) throw new ServiceError('not_found', 'No such consumer.');
     switch (`${event.httpMethod} ${event.resource}`) {
       case 'GET /admin/consumers': {
-        const q = parse(ListQuery, event.queryStringParameters ?? {});
+        const q = parse(ListConsumersQuery, event.queryStringParameters ?? {});
         const page = await listConsumers(
           services,
           { status: q.status, tier: q.tier, dormantWithinDays: q.dormant_within_days, expiringWithinDays: q.expiring_within_days },
@@ -69,7 +80,27 @@ export function createAdminHandler(services: Services): HttpLambda {
       }
       case 'GET /admin/consumers/{client_id}': {
         const { consumer, events, chain } = await consumerWithAudit(services, clientId);
-        return json(200, { consumer: consumerView(consumer), audit: { chain_verified: chain.ok, ...(chain.brokenAt ? { broken_at: chain.brokenAt } : {}), events } });
+        const requests = await services.registry.listRequests(clientId);
+        return json(200, {
+          consumer: consumerView(consumer),
+          requests: requests.map(requestView),
+          audit: { chain_verified: chain.ok, ...(chain.brokenAt ? { broken_at: chain.brokenAt } : {}), events },
+        });
+      }
+      case 'POST /admin/consumers/{client_id}/reinstate': {
+        const { reason } = parse(ReasonBody, body(event));
+        return json(202, { request: requestView(await requestReinstatement(services, operator, clientId, reason)) });
+      }
+      case 'POST /admin/exceptions': {
+        const e = parse(ExceptionBody, body(event));
+        const grant = parse(ExceptionGrantSchema, { rule: e.rule, value: e.value });
+        const request = await requestException(services, operator, { clientId: e.client_id, grant, justification: e.justification, expiresAt: new Date(e.expires_at) });
+        return json(202, { exception: requestView(request) });
+      }
+      case 'GET /admin/exceptions': {
+        const q = parse(ListExceptionsQuery, event.queryStringParameters ?? {});
+        const page = await listExceptions(services, { clientId: q.client_id, status: q.status }, { limit: q.limit, next: q.cursor });
+        return json(200, { exceptions: page.exceptions.map(requestView), ...(page.next ? { next_cursor: page.next } : {}) });
       }
       case 'GET /admin/consumers/{client_id}/evidence':
         return json(200, await consumerEvidence(services, clientId));
@@ -107,5 +138,5 @@ export function createAdminHandler(services: Services): HttpLambda {
       default:
         throw new HttpError('not_found', `No admin route ${event.httpMethod} ${event.resource}.`);
     }
-  });
+  }
 }

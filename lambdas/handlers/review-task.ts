@@ -1,21 +1,28 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Actor } from '../core/audit/event.js';
-import { transition } from '../core/consumer/transition.js';
+import { applyTransition, transition } from '../core/consumer/transition.js';
+import { withLogKeys } from '../core/log-context.js';
+import type { ReviewKind, ReviewOutcome } from '../core/metrics.js';
+import type { ChangeRequest } from '../core/requests/change-request.js';
+import { reviewExecutionName } from '../core/review/execution-name.js';
 import type { Services } from '../core/services.js';
-import { outcomeEmail } from '../core/review/emails.js';
+import { outcomeEmail, requestOutcomeEmail } from '../core/review/emails.js';
+import { applyApprovedRequest } from '../core/requests/apply.js';
+import { closeRequest } from '../core/requests/open-request.js';
 import { requestApproval } from '../core/review/request-approval.js';
-import { signingKeysFor } from '../core/tokens/signing-keys.js';
+import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-keys.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 
-/** The payloads the review state machine sends (statemachines/onboarding.asl.json). */
+/** The payloads the review state machine sends (statemachines/onboarding.asl.json); `requestId` is null for onboarding. */
+const base = { clientId: z.string().min(1), requestId: z.string().min(1).nullable().default(null) };
 export const ReviewTaskSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('request_approval'), clientId: z.string().min(1), taskToken: z.string().min(1) }),
-  z.object({ action: z.literal('activate'), clientId: z.string().min(1) }),
-  z.object({ action: z.literal('deny'), clientId: z.string().min(1), cause: z.string().optional() }),
-  z.object({ action: z.literal('expire'), clientId: z.string().min(1) }),
-  z.object({ action: z.literal('fail'), clientId: z.string().min(1), error: z.unknown() }),
-  z.object({ action: z.literal('notify'), clientId: z.string().min(1) }),
+  z.object({ action: z.literal('request_approval'), ...base, taskToken: z.string().min(1) }),
+  z.object({ action: z.literal('activate'), ...base }),
+  z.object({ action: z.literal('deny'), ...base, cause: z.string().optional() }),
+  z.object({ action: z.literal('expire'), ...base }),
+  z.object({ action: z.literal('fail'), ...base, error: z.unknown() }),
+  z.object({ action: z.literal('notify'), ...base }),
 ]);
 export type ReviewTask = z.infer<typeof ReviewTaskSchema>;
 
@@ -30,23 +37,36 @@ function denialComment(cause: string | undefined): string {
   }
 }
 
-/** Runs one step of the review workflow; every step is idempotent because Step Functions retries. */
+/** Records how long a request waited for its review outcome (only by the step that applied the outcome, not its retries). */
+function recordReviewLatency(services: Services, kind: ReviewKind, outcome: ReviewOutcome, requestedAt: string): void {
+  const seconds = (services.clock.now().getTime() - Date.parse(requestedAt)) / 1000;
+  if (Number.isFinite(seconds)) services.metrics.record('ReviewLatency', { kind, outcome }, Math.max(0, seconds));
+}
+
+/**
+ * Runs one step of the review workflow; every step is idempotent because Step Functions retries. Its log lines carry the
+ * workflow execution as `correlation_id` (and the consumer and step), and the metrics it recorded are published at its end.
+ */
 export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<{ status: string }> {
   const keys = signingKeysFor(services);
   const to = async (clientId: string, status: 'active' | 'denied' | 'expired' | 'failed', event: Parameters<typeof transition>[1]['event'], data: Record<string, unknown>, outcomeReason?: string) =>
-    (
-      await transition(services, {
-        clientId,
-        to: status,
-        event,
-        actor: SYSTEM,
-        data,
-        set: { openReviewId: undefined, ...(outcomeReason ? { outcomeReason } : {}) },
-      })
-    ).status;
+    applyTransition(services, {
+      clientId,
+      to: status,
+      event,
+      actor: SYSTEM,
+      data,
+      set: { openReviewId: undefined, ...(outcomeReason ? { outcomeReason } : {}) },
+    });
+  /** An onboarding review's outcome: the consumer's new status, and its latency when this call applied it. */
+  const outcome = async (reviewOutcome: ReviewOutcome, change: ReturnType<typeof to>): Promise<{ status: string }> => {
+    const { consumer, applied } = await change;
+    if (applied) recordReviewLatency(services, 'onboarding', reviewOutcome, consumer.createdAt);
+    return { status: consumer.status };
+  };
 
-  return async (event) => {
-    const task = ReviewTaskSchema.parse(event);
+  const step = async (task: ReviewTask): Promise<{ status: string }> => {
+    if (task.requestId !== null) return changeRequestTask(services, keys, { ...task, requestId: task.requestId });
     switch (task.action) {
       case 'request_approval': {
         const review = await requestApproval(services, keys, task);
@@ -56,17 +76,17 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         const consumer = await services.registry.getConsumer(task.clientId);
         const approvers = (consumer?.approvals ?? []).map((a) => a.reviewer);
         // Reviewed consumers authenticate with their registered keys (private_key_jwt): activation is the credential.
-        return { status: await to(task.clientId, 'active', 'consumer.activated', { by: 'review', approvers }) };
+        return outcome('approved', to(task.clientId, 'active', 'consumer.activated', { by: 'review', approvers }));
       }
       case 'deny': {
         const comment = denialComment(task.cause);
-        return { status: await to(task.clientId, 'denied', 'consumer.denied', { reason: comment }, comment) };
+        return outcome('denied', to(task.clientId, 'denied', 'consumer.denied', { reason: comment }, comment));
       }
       case 'expire':
-        return { status: await to(task.clientId, 'expired', 'consumer.expired', { reason: 'review_sla_elapsed' }, 'No decision was made within the review period.') };
+        return outcome('expired', to(task.clientId, 'expired', 'consumer.expired', { reason: 'review_sla_elapsed' }, 'No decision was made within the review period.'));
       case 'fail': {
         const error = JSON.stringify(task.error ?? null).slice(0, 1000);
-        return { status: await to(task.clientId, 'failed', 'consumer.review_failed', { error }, 'The review could not be completed.') };
+        return { status: (await to(task.clientId, 'failed', 'consumer.review_failed', { error }, 'The review could not be completed.')).consumer.status };
       }
       case 'notify': {
         const consumer = await services.registry.getConsumer(task.clientId);
@@ -76,4 +96,52 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
       }
     }
   };
+
+  return async (event) => {
+    const task = ReviewTaskSchema.parse(event);
+    return withLogKeys({ correlation_id: reviewExecutionName(task), clientId: task.clientId, action: task.action }, async () => {
+      try {
+        return await step(task);
+      } finally {
+        services.metrics.flush();
+      }
+    });
+  };
+}
+
+/** A change request's review outcome, with its latency when this call applied it (the request was still pending before). */
+async function requestOutcome(services: Services, task: { clientId: string; requestId: string }, reviewOutcome: ReviewOutcome, apply: () => Promise<ChangeRequest>): Promise<{ status: string }> {
+  const before = await services.registry.getRequest(task.clientId, task.requestId);
+  const after = await apply();
+  if (before?.status === 'pending_review' && after.status !== 'pending_review') recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
+  return { status: after.status };
+}
+
+/** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
+async function changeRequestTask(services: Services, keys: SigningKeyCache, task: ReviewTask & { requestId: string }): Promise<{ status: string }> {
+  const { clientId, requestId } = task;
+  switch (task.action) {
+    case 'request_approval': {
+      const review = await requestApproval(services, keys, task);
+      return { status: `review_round_${review.round}` };
+    }
+    case 'activate':
+      return requestOutcome(services, task, 'approved', () => applyApprovedRequest(services, clientId, requestId));
+    case 'deny': {
+      const comment = denialComment(task.cause);
+      return requestOutcome(services, task, 'denied', () => closeRequest(services, clientId, requestId, 'denied', 'request.denied', SYSTEM, comment));
+    }
+    case 'expire':
+      return requestOutcome(services, task, 'expired', () => closeRequest(services, clientId, requestId, 'expired', 'request.expired', SYSTEM, 'No decision was made within the review period.'));
+    case 'fail': {
+      const error = JSON.stringify(task.error ?? null).slice(0, 1000);
+      return { status: (await closeRequest(services, clientId, requestId, 'failed', 'request.failed', SYSTEM, `The review could not be completed: ${error}`)).status };
+    }
+    case 'notify': {
+      const [consumer, request] = await Promise.all([services.registry.getConsumer(clientId), services.registry.getRequest(clientId, requestId)]);
+      const email = consumer && request && requestOutcomeEmail(consumer, request);
+      if (email) await services.mailer.send(email);
+      return { status: request?.status ?? 'unknown' };
+    }
+  }
 }

@@ -46,14 +46,14 @@ function sameSecret(a: string | undefined, b: string | undefined): boolean {
 }
 
 function reviewPage(view: ReviewView, services: Services, token: string, csrf: string): string {
-  const { review, consumer, link } = view;
-  const rows = requestFacts(consumer, services.policy)
+  const { review, consumer, request, link } = view;
+  const rows = requestFacts(consumer, services.policy, request)
     .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td${k === 'Risk' ? ` class="risk-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</td></tr>`)
     .join('');
-  const approvals = (consumer.approvals ?? []).map((a) => `${escapeHtml(a.reviewer)} (${escapeHtml(a.at)})`).join(', ') || 'none yet';
+  const approvals = ((request ? request.approvals : consumer.approvals) ?? []).map((a) => `${escapeHtml(a.reviewer)} (${escapeHtml(a.at)})`).join(', ') || 'none yet';
   const hidden = `<input type="hidden" name="t" value="${escapeHtml(token)}"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
   return page(
-    `Review: ${consumer.clientName}`,
+    `Review: ${request ? `${request.type} for ` : ''}${consumer.clientName}`,
     `<p>Reviewer <strong>${escapeHtml(link.reviewer)}</strong> — approval ${review.round} of ${review.approvalsRequired}; earlier approvals: ${approvals}. Decide by ${escapeHtml(review.deadline)}.</p>
 <table>${rows}</table>
 <form method="post"><input type="hidden" name="decision" value="approve">${hidden}
@@ -86,6 +86,7 @@ export function createReviewHandler(services: Services): HttpLambda {
         const token = event.queryStringParameters?.['t'];
         if (!token) throw new ReviewError('link_invalid', 'This review link is incomplete.');
         const view = await openReview(services, keys, reviewId, token);
+        if (view.review.status === 'superseded') throw new ReviewError('link_expired', 'This link was replaced by a newer review email: use the latest one.');
         if (view.review.status !== 'open') throw new ReviewError('already_decided', `This review was already ${view.review.status} by ${view.review.decidedBy}.`);
         if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
         const csrf = randomToken(24);
@@ -104,14 +105,16 @@ export function createReviewHandler(services: Services): HttpLambda {
       }
       const decision = form.get('decision');
       if (decision !== 'approve' && decision !== 'deny') throw new ReviewError('link_invalid', 'Choose approve or deny.');
-      const { review, consumer } = await decideReview(services, keys, { reviewId, token: form.get('t') ?? '', decision, comment: form.get('comment') ?? '' });
-      const remaining = review.approvalsRequired - (consumer.approvals ?? []).length;
+      const { review, consumer, approvals } = await decideReview(services, keys, { reviewId, token: form.get('t') ?? '', decision, comment: form.get('comment') ?? '' });
+      const remaining = review.approvalsRequired - approvals.length;
       const next =
         decision === 'deny'
           ? 'The request is denied; the requester is told your reason.'
           : remaining > 0
             ? `${remaining} more approval(s) are needed from another reviewer.`
-            : 'That was the last approval needed; the consumer is being activated.';
+            : review.requestId
+              ? 'That was the last approval needed; the change is being applied.'
+              : 'That was the last approval needed; the consumer is being activated.';
       return html(200, page('Decision recorded', `<p>You ${decision === 'approve' ? 'approved' : 'denied'} <strong>${escapeHtml(consumer.clientName)}</strong>. ${escapeHtml(next)}</p>`), {
         'set-cookie': `${CSRF_COOKIE}=; Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`,
       });

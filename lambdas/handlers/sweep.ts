@@ -1,17 +1,38 @@
 import type { Context } from 'aws-lambda';
 import { sweep, type SweepResult } from '../core/lifecycle/sweep.js';
-import type { AttentionIndex } from '../core/ports.js';
+import type { AttentionIndex, PolicyRolloutStore } from '../core/ports.js';
 import type { Services } from '../core/services.js';
 
+/** The run's counts as metrics (zeros included, so every run shows on the dashboard and a silent schedule stands out). */
+function recordSweep(services: Services, result: SweepResult): void {
+  const { metrics } = services;
+  metrics.record('SweepReads', {}, result.read);
+  metrics.record('SweepRevoked', {}, result.revoked);
+  metrics.record('SweepSuspended', {}, result.suspended);
+  metrics.record('SweepWarned', {}, result.warned);
+  metrics.record('SweepExceptionsEnded', {}, result.exceptionsEnded);
+  metrics.record('SweepFailed', {}, result.failed);
+  if (result.rollout) {
+    metrics.record('PolicyRolloutReevaluated', {}, result.rollout.reevaluated);
+    metrics.record('PolicyRolloutOutOfPolicy', {}, result.rollout.outOfPolicy);
+  }
+}
+
 /**
- * The lifecycle sweep, run by an EventBridge schedule (and on an interval in local mode). It stops cleanly before the
- * Lambda timeout; whatever is still due stays in the index for the next run.
+ * The lifecycle sweep, run by an EventBridge schedule (and on an interval in local mode), with the re-evaluation of
+ * consumers after a policy change. It stops cleanly before the Lambda timeout; whatever is still due stays in the index,
+ * and the policy rollout keeps its place, for the next run.
  */
-export function createSweepHandler(services: Services, index: AttentionIndex): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
+export function createSweepHandler(services: Services, index: AttentionIndex & PolicyRolloutStore): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
   return async (_event, context) => {
-    const result = await sweep(services, index, context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {});
-    const log = result.failed > 0 || !result.complete ? services.log.warn.bind(services.log) : services.log.info.bind(services.log);
-    log('lifecycle sweep finished', { ...result });
-    return result;
+    try {
+      const result = await sweep(services, index, { rollout: index, ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}) });
+      recordSweep(services, result);
+      const log = result.failed > 0 || !result.complete ? services.log.warn.bind(services.log) : services.log.info.bind(services.log);
+      log('lifecycle sweep finished', { ...result });
+      return result;
+    } finally {
+      services.metrics.flush();
+    }
   };
 }

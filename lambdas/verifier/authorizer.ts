@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccessError } from './errors.js';
 import { requestUrl } from './middleware.js';
 import { createAccessTokenVerifier, type VerifiedAccess, type VerifierOptions } from './verify-access-token.js';

@@ -67,7 +67,12 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     expect(plane.services.clientSecrets.staged(expiring.clientId)).toBeDefined();
     expect(await plane.services.clientSecrets.staged(expiring.clientId).read({ stage: 'AWSCURRENT' })).toBeUndefined();
     const audit = await plane.services.registry.listAudit(expiring.clientId);
-    expect(audit.at(-1)).toMatchObject({ type: 'consumer.revoked', actor: { kind: 'system', id: 'lifecycle-sweep' }, data: { reason: 'grant_expired' } });
+    expect(audit.at(-1)).toMatchObject({
+      type: 'consumer.revoked',
+      actor: { kind: 'system', id: 'lifecycle-sweep' },
+      // The trail keeps what the consumer actually used when its access ended.
+      data: { reason: 'grant_expired', scopeUsage: { used: ['reference-data:read'], unused: [] } },
+    });
     expect(mailsTo('expiring@fintech.example').some((m) => m.subject.includes('Access revoked'))).toBe(true);
     // The registration still reads, without a secret.
     const read = await fetch(`${plane.url}/register/${expiring.clientId}`, { headers: { authorization: `Bearer ${expiring.registrationToken}` } });

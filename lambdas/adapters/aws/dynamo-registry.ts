@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, GENESIS_HASH, type AuditEvent } from '../../core/audit/event.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
-import type { AttentionIndex, ConsumerChange, DuePage, IdempotencyRecord, Registry, SystemAuditLog } from '../../core/ports.js';
+import type { AttentionIndex, ConsumerChange, DuePage, IdempotencyRecord, PolicyRollout, PolicyRolloutStore, Registry, SystemAuditLog } from '../../core/ports.js';
+import type { ChangeRequest, RequestWrite } from '../../core/requests/change-request.js';
 import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
@@ -40,13 +41,16 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
   throw new RegistryError('invalid_cursor', 'The cursor is not one this registry handed out.');
 }
 
+/** Names each item #consumerChangeItems returns, so a failed condition says which record it was. */
+const changeRoles = (change: ConsumerChange): RegistryItem[] => ['consumer', 'audit', ...(change.request ? (['request'] as const) : [])];
+
 /** Options: give a ready DocumentClient (tests, local mode) or a client config, never both. */
 export type DynamoRegistryOptions =
   | { readonly tableName: string; readonly documentClient: DynamoDBDocumentClient; readonly clientConfig?: never }
   | { readonly tableName: string; readonly clientConfig?: DynamoDBClientConfig; readonly documentClient?: never };
 
 /** The Registry port over one DynamoDB table; the same code serves AWS and local mode (dynalite). */
-export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex {
+export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex, PolicyRolloutStore {
   readonly #table: string;
   readonly #db: DynamoDBDocumentClient;
 
@@ -86,14 +90,28 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
     const items = this.#consumerChangeItems(change);
     if (idempotency) items.push(this.#putIdempotency(idempotency));
     if (change.releaseIdempotency) items.push({ Delete: { TableName: this.#table, Key: keys.idempotency(change.releaseIdempotency) } });
-    await this.#transact(items, ['consumer', 'audit', 'idempotency']);
+    await this.#transact(items, [...changeRoles(change), 'idempotency', 'idempotency']);
   }
 
-  async createReview(review: Review, change: ConsumerChange): Promise<void> {
+  async createReview(review: Review, change: ConsumerChange, supersedes?: string): Promise<void> {
     const put: TransactItem = {
       Put: { TableName: this.#table, Item: { ...keys.review(review.reviewId), kind: 'review', ...review }, ConditionExpression: 'attribute_not_exists(pk)' },
     };
-    await this.#transact([put, ...this.#consumerChangeItems(change)], ['review', 'consumer', 'audit']);
+    const close: TransactItem[] = supersedes
+      ? [
+          {
+            Update: {
+              TableName: this.#table,
+              Key: keys.review(supersedes),
+              UpdateExpression: 'SET #status = :status',
+              ConditionExpression: 'attribute_exists(pk) AND #status = :open',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':status': 'superseded', ':open': 'open' },
+            },
+          },
+        ]
+      : [];
+    await this.#transact([put, ...close, ...this.#consumerChangeItems(change)], ['review', ...close.map((): RegistryItem => 'review'), ...changeRoles(change)]);
   }
 
   async getReview(reviewId: string): Promise<Review | undefined> {
@@ -112,7 +130,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
         ExpressionAttributeValues: { ':status': decision.status, ':by': decision.decidedBy, ':at': decision.decidedAt, ':comment': decision.comment ?? '', ':open': 'open' },
       },
     };
-    await this.#transact([update, ...this.#consumerChangeItems(change)], ['review', 'consumer', 'audit']);
+    await this.#transact([update, ...this.#consumerChangeItems(change)], ['review', ...changeRoles(change)]);
   }
 
   async markReviewDelivered(reviewId: string, at: Date): Promise<void> {
@@ -170,7 +188,100 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
       },
       this.#putAudit(change.audit),
     ];
+    if (change.request) items.push(this.#requestItem(change.clientId, change.request));
     return items;
+  }
+
+  /** A change request's write: created once, or updated only from an expected status and version (then version + 1). */
+  #requestItem(clientId: string, write: RequestWrite): TransactItem {
+    if ('create' in write) {
+      return {
+        Put: {
+          TableName: this.#table,
+          Item: { ...keys.request(clientId, write.create.requestId), kind: 'request', ...write.create },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      };
+    }
+    const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
+    const values: Record<string, unknown> = { ':expectVersion': write.expect.version, ':version': write.expect.version + 1 };
+    const sets = ['#version = :version'];
+    const removes: string[] = [];
+    Object.entries(write.set).forEach(([field, value], i) => {
+      names[`#r${i}`] = field;
+      if (value === undefined) removes.push(`#r${i}`);
+      else {
+        values[`:r${i}`] = value;
+        sets.push(`#r${i} = :r${i}`);
+      }
+    });
+    const statuses = write.expect.statuses.map((st, i) => {
+      values[`:rs${i}`] = st;
+      return `:rs${i}`;
+    });
+    return {
+      Update: {
+        TableName: this.#table,
+        Key: keys.request(clientId, write.requestId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: `attribute_exists(pk) AND #version = :expectVersion AND #status IN (${statuses.join(', ')})`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  async getRequest(clientId: string, requestId: string): Promise<ChangeRequest | undefined> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.request(clientId, requestId), ConsistentRead: true })));
+    return out.Item ? strip<ChangeRequest>(out.Item) : undefined;
+  }
+
+  async listRequests(clientId: string): Promise<ChangeRequest[]> {
+    const requests: ChangeRequest[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#send(() =>
+        this.#db.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': keys.consumer(clientId).pk, ':prefix': keys.requestPrefix },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      requests.push(...(out.Items ?? []).map((item) => strip<ChangeRequest>(item)));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return requests.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async listAllRequests(limit: number, next?: string): Promise<{ requests: ChangeRequest[]; next?: string }> {
+    const out = await this.#scanKind('request', limit, next);
+    return { requests: out.items.map((item) => strip<ChangeRequest>(item)), next: out.next };
+  }
+
+  async getPolicyRollout(): Promise<PolicyRollout | undefined> {
+    const out = await this.#send(() => this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.policyRollout, ConsistentRead: true })));
+    return out.Item ? strip<PolicyRollout>(out.Item) : undefined;
+  }
+
+  async savePolicyRollout(next: PolicyRollout, expectRevision: number): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...keys.policyRollout, kind: 'policy-rollout', ...next, revision: expectRevision + 1 },
+          ConditionExpression: expectRevision === 0 ? 'attribute_not_exists(pk)' : 'revision = :rev',
+          ...(expectRevision === 0 ? {} : { ExpressionAttributeValues: { ':rev': expectRevision } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw new RegistryError('unavailable', 'Could not record the policy rollout’s progress', { cause: error });
+    }
   }
 
   async listDue(now: Date, limit: number, next?: string): Promise<DuePage> {
@@ -279,20 +390,27 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex 
   }
 
   async listConsumers(limit: number, next?: string): Promise<{ consumers: Consumer[]; next?: string }> {
+    const out = await this.#scanKind('consumer', limit, next);
+    return { consumers: out.items.map((item) => toConsumer(item)), next: out.next };
+  }
+
+  /** One page of a Scan for items of one kind (`limit` items examined; a page may hold fewer matches). */
+  async #scanKind(kind: string, limit: number, next?: string): Promise<{ items: Record<string, unknown>[]; next?: string }> {
     const start = decodeCursor(next);
     const out = await this.#send(() =>
       this.#db.send(
         new ScanCommand({
           TableName: this.#table,
-          FilterExpression: '#kind = :consumer',
+          FilterExpression: '#kind = :kind',
           ExpressionAttributeNames: { '#kind': 'kind' },
-          ExpressionAttributeValues: { ':consumer': 'consumer' },
+          ExpressionAttributeValues: { ':kind': kind },
           Limit: limit,
           ExclusiveStartKey: start,
         }),
       ),
     );
-    return { consumers: (out.Items ?? []).map((item) => toConsumer(item)), next: encodeCursor(out.LastEvaluatedKey) };
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: out.Items ?? [], ...(cursor ? { next: cursor } : {}) };
   }
 
   async recordScopes(clientId: string, scopes: readonly string[]): Promise<void> {

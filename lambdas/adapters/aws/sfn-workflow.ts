@@ -7,12 +7,13 @@ import {
   type SFNClientConfig,
 } from '@aws-sdk/client-sfn';
 import type { ReviewRequest, Workflow } from '../../core/ports.js';
+import { reviewExecutionName } from '../../core/review/execution-name.js';
 
 export type SfnWorkflowOptions =
   | { readonly stateMachineArn: string; readonly client: SFNClient; readonly clientConfig?: never }
   | { readonly stateMachineArn: string; readonly clientConfig?: SFNClientConfig; readonly client?: never };
 
-/** The Workflow port over Step Functions (Standard); executions are named after the consumer, so a retry cannot start two. */
+/** The Workflow port over Step Functions (Standard); executions are named after the consumer (onboarding) or the change request, so a retry cannot start two. */
 export class SfnWorkflow implements Workflow {
   readonly #arn: string;
   readonly #client: SFNClient;
@@ -23,7 +24,7 @@ export class SfnWorkflow implements Workflow {
   }
 
   async startReview(request: ReviewRequest): Promise<string> {
-    const name = `review-${request.clientId}`;
+    const name = reviewExecutionName(request);
     try {
       const out = await this.#client.send(new StartExecutionCommand({ stateMachineArn: this.#arn, name, input: JSON.stringify(request) }));
       return out.executionArn ?? name;

@@ -7,7 +7,9 @@
  * - idempotency     `IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` (TTL)
  * - one-time marker `MARKER#<marker>` / `MARKER` (TTL): used assertion and DPoP `jti`s, revoked token ids
  * - review round    `REVIEW#<review_id>` / `REVIEW`: reviewers, deadline, decision and the server-side task token
+ * - change request  `CONSUMER#<client_id>` / `REQUEST#<request_id>`: an exception or reinstatement under review or in force
  * - system audit    `SYSTEM#<stream>` / `AUDIT#<seq, 10 digits>`: events not about one consumer (signing-key rotations)
+ * - policy rollout  `SYSTEM#policy-rollout` / `STATE`: how far sweeps got re-evaluating consumers for the deployed policy
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`
  * (`ATTENTION` / `<attentionAt ISO>#<client_id>`), so a sweep queries `gsi1sk <= now` and reads only what is due.
  */
@@ -28,6 +30,9 @@ export const keys = {
   idempotency: (keyHash: string) => ({ pk: `IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
   marker: (marker: string) => ({ pk: `MARKER#${marker}`, sk: 'MARKER' }),
   review: (reviewId: string) => ({ pk: `REVIEW#${reviewId}`, sk: 'REVIEW' }),
+  request: (clientId: string, requestId: string) => ({ pk: `CONSUMER#${clientId}`, sk: `REQUEST#${requestId}` }),
+  requestPrefix: 'REQUEST#',
+  policyRollout: { pk: 'SYSTEM#policy-rollout', sk: 'STATE' },
   attention: (attentionAt: string, clientId: string) => ({ gsi1pk: 'ATTENTION', gsi1sk: `${attentionAt}#${clientId}` }),
   attentionPartition: 'ATTENTION',
   systemAudit: (stream: string, seq: number) => ({ pk: `SYSTEM#${stream}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),

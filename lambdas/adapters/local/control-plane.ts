@@ -11,6 +11,7 @@ import { loadPolicyFile } from '../../core/policy/load.js';
 import { clientSecretRotationDue, rotateClientSecretFully } from '../../core/rotation/client-secret-rotation.js';
 import { rotateSigningKeyFully } from '../../core/rotation/signing-key-rotation.js';
 import { previousOverlapMs } from '../../core/tokens/signing-keys.js';
+import type { RotationKind } from '../../core/metrics.js';
 import type { Clock, Email } from '../../core/ports.js';
 import type { Log, Services } from '../../core/services.js';
 import { HTTP_HANDLER_FACTORIES } from '../../handlers/http-handlers.js';
@@ -18,6 +19,7 @@ import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { createReviewTaskHandler } from '../../handlers/review-task.js';
 import { createSweepHandler } from '../../handlers/sweep.js';
 import type { SweepResult } from '../../core/lifecycle/sweep.js';
+import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { startDynalite } from './dynalite.js';
@@ -25,6 +27,7 @@ import { FileClientSecrets } from './file-client-secrets.js';
 import { FileVault } from './file-vault.js';
 import { startHttpServer } from './http-server.js';
 import { LocalWorkflow } from './local-workflow.js';
+import { MemoryMetrics } from './memory-metrics.js';
 import { OutboxMailer } from './outbox-mailer.js';
 import { localSoftwareStatementSigner, type SoftwareStatementSigner } from './software-statement-signer.js';
 
@@ -73,6 +76,8 @@ export interface LocalControlPlane {
   readonly softwareStatements: SoftwareStatementSigner;
   readonly workflow: LocalWorkflow;
   readonly tableName: string;
+  /** What the plane counted since it started (the same metrics Lambda publishes as EMF): `metrics.snapshot()`, `metrics.total(name, dims)`. */
+  readonly metrics: MemoryMetrics;
   /** Bearer token for the admin routes (IAM's stand-in locally). */
   readonly adminToken: string;
   /** Rotates the signing key with the same four steps Secrets Manager runs; returns the new version id. */
@@ -101,19 +106,32 @@ async function resumePendingReviews(db: DynamoDBDocumentClient, tableName: strin
     const page = await db.send(
       new ScanCommand({
         TableName: tableName,
-        FilterExpression: '#kind = :consumer AND #status = :pending',
+        FilterExpression: '(#kind = :consumer OR #kind = :request) AND #status = :pending',
         ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status' },
-        ExpressionAttributeValues: { ':consumer': 'consumer', ':pending': 'pending_review' },
+        ExpressionAttributeValues: { ':consumer': 'consumer', ':request': 'request', ':pending': 'pending_review' },
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of (page.Items ?? []) as Consumer[]) {
-      await workflow.startReview({
-        clientId: item.clientId,
-        risk: item.risk,
-        approvals: item.requirements.approvals,
-        reviewSlaSeconds: item.requirements.reviewSlaHours * 3600,
-      });
+    for (const item of page.Items ?? []) {
+      if (item['kind'] === 'request') {
+        const request = item as unknown as ChangeRequest;
+        await workflow.startReview({
+          clientId: request.clientId,
+          requestId: request.requestId,
+          risk: request.risk,
+          approvals: request.approvalsRequired,
+          reviewSlaSeconds: request.reviewSlaHours * 3600,
+        });
+      } else {
+        const consumer = item as unknown as Consumer;
+        await workflow.startReview({
+          clientId: consumer.clientId,
+          requestId: null,
+          risk: consumer.risk,
+          approvals: consumer.requirements.approvals,
+          reviewSlaSeconds: consumer.requirements.reviewSlaHours * 3600,
+        });
+      }
       resumed++;
     }
     start = page.LastEvaluatedKey;
@@ -173,6 +191,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     taskTimeoutSeconds: options.reviewTimeoutSeconds,
   });
   const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
+  const metrics = new MemoryMetrics();
   const services: Services = {
     registry,
     vault,
@@ -183,12 +202,25 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     policy,
     config,
     log,
+    metrics,
   };
   reviewTask = createReviewTaskHandler(services);
+  // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
+  const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {
+    try {
+      await rotate();
+      metrics.record('SecretRotations', { kind, outcome: 'success' });
+    } catch (error) {
+      metrics.record('SecretRotations', { kind, outcome: 'failure' });
+      throw error;
+    }
+  };
   const rotateSigningKey = async (publishDelaySeconds = 900): Promise<string> => {
     await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
     const token = randomUUID();
-    await rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log, audit: registry });
+    await counted('signing_key', () =>
+      rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log, audit: registry }),
+    );
     return token;
   };
   const every = options.signingKeyRotationEveryMs;
@@ -212,7 +244,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   rotationTimer?.unref();
   const rotateClientSecret = async (clientId: string): Promise<string> => {
     const token = randomUUID();
-    await rotateClientSecretFully(token, clientSecrets.staged(clientId), services);
+    await counted('client_secret', () => rotateClientSecretFully(token, clientSecrets.staged(clientId), services));
     return token;
   };
   clientSecrets.setRotator(rotateClientSecret);
@@ -254,6 +286,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     softwareStatements,
     workflow,
     tableName,
+    metrics,
     adminToken,
     documentClient: dynamo.documentClient,
     rotateSigningKey,

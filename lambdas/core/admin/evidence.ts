@@ -1,7 +1,9 @@
 import type { AuditEvent } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import type { Services } from '../services.js';
+import type { ChangeRequest } from '../requests/change-request.js';
 import { consumerWithAudit } from './consumers.js';
+import { requestView } from './requests.js';
 
 /** One control a consumer's record gives evidence for, with the audit events that show it. */
 export interface ControlEvidence {
@@ -25,7 +27,8 @@ export async function consumerEvidence(services: Services, clientId: string): Pr
   const { consumer, events, chain } = await consumerWithAudit(services, clientId);
   const now = services.clock.now();
   const unused = unusedScopes(consumer);
-  const controls = mapControls(consumer, events, unused, now);
+  const exceptions = (await services.registry.listRequests(clientId)).filter((r) => r.type === 'exception');
+  const controls = mapControls(consumer, events, unused, now, exceptions);
   return {
     client_id: consumer.clientId,
     generated_at: now.toISOString(),
@@ -42,7 +45,8 @@ export async function consumerEvidence(services: Services, clientId: string): Pr
     },
     status: consumer.status,
     approvals: (consumer.approvals ?? []).map((a) => ({ ...a })),
-    exceptions: [],
+    exceptions: exceptions.map(requestView),
+    ...(consumer.outOfPolicy ? { out_of_policy: consumer.outOfPolicy } : {}),
     scope_usage: { used: consumer.usedScopes ?? [], granted_unused: unused },
     controls,
     events,
@@ -55,7 +59,12 @@ export function unusedScopes(consumer: Consumer): string[] {
   return consumer.scopes.filter((s) => !used.has(s));
 }
 
-function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: readonly string[], now: Date): ControlEvidence[] {
+function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: readonly string[], now: Date, exceptions: readonly ChangeRequest[]): ControlEvidence[] {
+  const inForce = exceptions.filter((e) => e.status === 'active');
+  const deviations =
+    inForce.length === 0
+      ? ' No exception to the policy is in force.'
+      : ` Exceptions in force, each reviewed and time-boxed: ${inForce.map((e) => `${e.grant!.rule} until ${e.expiresAt} (${e.approvals.map((a) => a.reviewer).join(', ')})`).join('; ')}.`;
   const final = consumer.status === 'revoked' || consumer.status === 'denied' || consumer.status === 'expired' || consumer.status === 'failed';
   const pastExpiry = Date.parse(consumer.expiresAt) <= now.getTime();
   const secret = consumer.authMethod !== 'private_key_jwt';
@@ -103,9 +112,21 @@ function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: 
       framework: 'NIST CSF 2.0',
       id: 'PR.AA-05',
       title: 'Access permissions are defined in policy, managed, enforced and reviewed (least privilege, separation of duties)',
-      status: approvals.length < consumer.requirements.approvals && consumer.status === 'active' ? 'attention' : 'met',
-      finding: `${consumer.risk} risk needs ${consumer.requirements.approvals} approval(s); ${approvals.length} recorded from ${approvers.size} distinct reviewer(s).`,
-      events: seqs(events, 'consumer.evaluated', 'consumer.review_approved', 'consumer.review_denied'),
+      status: (approvals.length < consumer.requirements.approvals || consumer.outOfPolicy !== undefined) && consumer.status === 'active' ? 'attention' : 'met',
+      finding: `${consumer.risk} risk needs ${consumer.requirements.approvals} approval(s); ${approvals.length} recorded from ${approvers.size} distinct reviewer(s).${deviations}${
+        consumer.outOfPolicy ? ` Out of policy ${consumer.outOfPolicy.policyVersion}: ${consumer.outOfPolicy.reasons.map((r) => r.code).join(', ')}.` : ''
+      }`,
+      events: seqs(
+        events,
+        'consumer.evaluated',
+        'consumer.review_approved',
+        'consumer.review_denied',
+        'consumer.reevaluated',
+        'consumer.out_of_policy',
+        'exception.granted',
+        'exception.ended',
+        'consumer.reinstated',
+      ),
     },
   ];
 }

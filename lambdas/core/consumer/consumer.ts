@@ -1,5 +1,6 @@
 import type { Reason } from '../policy/reasons.js';
 import type { Approval } from '../review/review.js';
+import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { AuthMethod, RiskLevel, RiskRequirements, Tier } from '../policy/schema.js';
 
 export const CONSUMER_STATUSES = ['pending_review', 'active', 'denied', 'expired', 'failed', 'suspended', 'revoked'] as const;
@@ -62,7 +63,27 @@ export interface Consumer {
   readonly warningsSent?: readonly string[] | undefined;
   /** Scopes this consumer has actually requested in tokens (recorded on first use of each). */
   readonly usedScopes?: readonly string[] | undefined;
+  /** Exceptions granted through review and not yet ended; each relaxes one requirement until it expires. */
+  readonly exceptions?: readonly ActiveException[] | undefined;
+  /** Set when a new policy version found the consumer out of policy: it is suspended at `suspendAt` unless fixed. */
+  readonly outOfPolicy?: OutOfPolicy | undefined;
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;
+}
+
+/** An exception in force on a consumer (the request that granted it holds the justification and approvals). */
+export type ActiveException = ExceptionGrant & {
+  readonly exceptionId: string;
+  readonly grantedAt: string;
+  readonly expiresAt: string;
+  readonly approvers: readonly string[];
+};
+
+/** Why a consumer no longer meets the deployed policy, and when the grace period ends. */
+export interface OutOfPolicy {
+  readonly policyVersion: string;
+  readonly reasons: readonly Reason[];
+  readonly since: string;
+  readonly suspendAt: string;
 }

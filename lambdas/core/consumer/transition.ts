@@ -1,6 +1,7 @@
 import { chainEvent, type Actor, type AuditEventType } from '../audit/event.js';
 import { ServiceError } from '../errors.js';
 import type { IdempotencyRecord } from '../ports.js';
+import type { RequestWrite } from '../requests/change-request.js';
 import { RegistryError } from '../registry/errors.js';
 import type { Services } from '../services.js';
 import type { Consumer, ConsumerStatus } from './consumer.js';
@@ -24,6 +25,8 @@ export interface TransitionRequest {
   readonly unless?: ((consumer: Consumer) => boolean) | undefined;
   /** Deletes a stored idempotent response in the same transaction (its request did not complete). */
   readonly releaseIdempotency?: string | undefined;
+  /** Creates or updates one of the consumer's change requests in the same transaction. */
+  readonly request?: RequestWrite | undefined;
 }
 
 const ATTEMPTS = 4;
@@ -72,6 +75,7 @@ export async function applyTransition(
           set,
           audit,
           ...(request.releaseIdempotency ? { releaseIdempotency: request.releaseIdempotency } : {}),
+          ...(request.request ? { request: request.request } : {}),
         },
         request.idempotency,
       );

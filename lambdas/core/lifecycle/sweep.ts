@@ -1,12 +1,14 @@
 import type { Actor } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { applyTransition } from '../consumer/transition.js';
-import type { AttentionIndex, Email } from '../ports.js';
+import { reassess } from '../policy/reassess.js';
+import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
 import type { Services } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
+import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
+import { notify } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
-const DAY_MS = 86_400_000;
 
 export interface SweepOptions {
   /** Consumers read per index page. @default 100 */
@@ -15,6 +17,8 @@ export interface SweepOptions {
   readonly remainingMs?: () => number;
   /** @default 10 000 ms */
   readonly stopMarginMs?: number;
+  /** Where the policy rollout keeps its place; without it, consumers are not re-evaluated after a policy change. */
+  readonly rollout?: PolicyRolloutStore | undefined;
 }
 
 export interface SweepResult {
@@ -23,35 +27,47 @@ export interface SweepResult {
   readonly revoked: number;
   readonly suspended: number;
   readonly warned: number;
+  /** Exceptions that ended (the consumer was re-evaluated; a suspension it caused counts in `suspended` too). */
+  readonly exceptionsEnded: number;
+  /** Requests whose review workflow had not been started (a double failure at registration) and now is. */
+  readonly reviewsResumed: number;
   /** Due consumers that needed nothing yet (used since, or a concurrent sweep handled them): their attention time moved. */
   readonly rearmed: number;
   /** Consumers whose handling failed; they stay due and the next run retries them. */
   readonly failed: number;
-  /** False when the sweep stopped near its deadline with due consumers left; the next run continues. */
+  /** Re-evaluation after a policy change (absent when the sweep has no rollout store). */
+  readonly rollout?: RolloutResult | undefined;
+  /** False when the sweep stopped near its deadline with work left; the next run continues. */
   readonly complete: boolean;
 }
 
-type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'none';
+type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
 
 /**
  * One lifecycle sweep: reads only consumers whose attention time has come, and for each one revokes a grant that has
- * ended, suspends a dormant consumer, or warns the contacts ahead of either. Every change goes through the conditional,
+ * ended, ends an exception that ran out (suspending the consumer if that leaves it out of policy), suspends a consumer
+ * whose policy-drift grace period is over or that is dormant, or warns the contacts ahead of any of these. Then, if the
+ * deployed policy version changed, it re-evaluates consumers against it. Every change goes through the conditional,
  * audited transition, so two sweeps at once change each consumer once and send each email once.
  */
 export async function sweep(services: Services, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
-  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, rearmed: 0, failed: 0 };
+  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, exceptionsEnded: 0, reviewsResumed: 0, rearmed: 0, failed: 0 };
   const margin = options.stopMarginMs ?? 10_000;
+  const timeLeft = () => !options.remainingMs || options.remainingMs() >= margin;
   const now = services.clock.now();
   let next: string | undefined;
   do {
-    if (options.remainingMs && options.remainingMs() < margin) return { ...counts, complete: false };
+    if (!timeLeft()) return { ...counts, complete: false };
     const page = await index.listDue(now, options.pageSize ?? 100, next);
     counts.read += page.consumers.length;
     for (const consumer of page.consumers) {
-      if (options.remainingMs && options.remainingMs() < margin) return { ...counts, complete: false };
+      if (!timeLeft()) return { ...counts, complete: false };
       try {
         const outcome = await handleDue(services, index, consumer, now);
-        if (outcome !== 'none') counts[outcome]++;
+        if (outcome === 'exceptionSuspended') {
+          counts.exceptionsEnded++;
+          counts.suspended++;
+        } else if (outcome !== 'none') counts[outcome]++;
       } catch (error) {
         counts.failed++;
         services.log.error('sweep could not handle a consumer', { clientId: consumer.clientId, error: (error as Error).name, message: (error as Error).message });
@@ -59,32 +75,138 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
     }
     next = page.next;
   } while (next !== undefined);
-  return { ...counts, complete: true };
+  if (!options.rollout) return { ...counts, complete: true };
+  const rollout = await rolloutPolicy(services, options.rollout, index, { timeLeft, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+  return { ...counts, suspended: counts.suspended + rollout.suspended, rollout, complete: rollout.complete };
 }
 
 async function handleDue(services: Services, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome> {
-  const due = deadlines(consumer);
-  const expiry = due.find((d) => d.kind === 'expiry' && d.at <= now.getTime());
+  const lifecycle = services.policy.document.lifecycle;
+  const t = now.getTime();
+  const due = deadlines(consumer, lifecycle).sort((a, b) => a.at - b.at);
+  const reached = (kind: Deadline['kind']) => due.find((d) => d.kind === kind && d.at <= t);
+  if (reached('stalled')) return (await resumeReview(services, consumer)) ? 'reviewsResumed' : 'rearmed';
+  const expiry = reached('expiry');
   if (expiry) return (await revoke(services, consumer, 'grant_expired', `The grant ended on ${new Date(expiry.at).toISOString()}.`)) ? 'revoked' : 'rearmed';
-  const dormancy = due.find((d) => d.kind === 'dormancy' && d.at <= now.getTime());
-  if (dormancy) {
+  const exception = reached('exception');
+  if (exception) {
+    const ended = await endException(services, consumer, exception.exceptionId!, 'expired');
+    return ended === 'suspended' ? 'exceptionSuspended' : ended === 'ended' ? 'exceptionsEnded' : 'rearmed';
+  }
+  if (reached('drift')) {
+    const outcome = await reevaluate(services, consumer, { graceOver: true });
+    return outcome === 'suspended' ? 'suspended' : outcome === 'unchanged' ? 'rearmed' : 'none';
+  }
+  if (reached('dormancy')) {
     const since = consumer.lastUsedAt ?? consumer.activatedAt ?? consumer.createdAt;
     return (await suspendDormant(services, consumer, since)) ? 'suspended' : 'rearmed';
   }
-  const warningDays = services.policy.document.lifecycle.warningDays;
-  const warn = due.find((d) => !consumer.warningsSent?.includes(d.warningKey) && d.at - warningDays * DAY_MS <= now.getTime());
-  if (warn && warningDays > 0) return (await warnContacts(services, consumer, warn)) ? 'warned' : 'rearmed';
+  const warn = due.find((d) => d.warnAt !== undefined && d.warnAt <= t && !consumer.warningsSent?.includes(d.warningKey));
+  if (warn && lifecycle.warningDays > 0) return (await warnContacts(services, consumer, warn)) ? 'warned' : 'rearmed';
   // Nothing to do yet: the index was stale (the consumer was used since, or another sweep moved it on).
-  const at = attentionAt(consumer, services.policy.document.lifecycle);
+  const at = attentionAt(consumer, lifecycle);
   if (at !== consumer.attentionAt) await index.rearm(consumer.clientId, at, consumer.auditSeq);
   return 'rearmed';
 }
 
+/**
+ * Ends one of a consumer's exceptions (it expired, or its consumer was revoked) and re-evaluates the consumer without
+ * it: an active consumer the exception kept in policy is suspended in the same transition. The exception's request is
+ * closed in the same transaction.
+ */
+export async function endException(
+  services: Services,
+  consumer: Consumer,
+  exceptionId: string,
+  reason: 'expired' | 'consumer_revoked',
+  actor: Actor = SWEEPER,
+): Promise<'ended' | 'suspended' | undefined> {
+  const exception = consumer.exceptions?.find((e) => e.exceptionId === exceptionId);
+  if (!exception) return undefined;
+  const now = services.clock.now();
+  const remaining = (consumer.exceptions ?? []).filter((e) => e.exceptionId !== exceptionId);
+  const r = reassess(services.policy, { ...consumer, exceptions: remaining }, now);
+  const suspend = consumer.status === 'active' && !r.inPolicy;
+  const request = await services.registry.getRequest(consumer.clientId, exceptionId);
+  const detail = reason === 'expired' ? `The exception ended on ${exception.expiresAt}.` : 'The consumer was revoked.';
+  const { applied } = await applyTransition(
+    services,
+    {
+      clientId: consumer.clientId,
+      to: suspend ? 'suspended' : undefined,
+      event: 'exception.ended',
+      actor,
+      data: { exceptionId, rule: exception.rule, reason, outcome: suspend ? 'suspended' : 'unchanged', reasons: r.reasons.map((x) => x.code) },
+      set: {
+        exceptions: remaining.length > 0 ? remaining : undefined,
+        ...(suspend ? { outOfPolicy: { policyVersion: services.policy.version, reasons: r.reasons, since: now.toISOString(), suspendAt: now.toISOString() } } : {}),
+      },
+      ...(request?.status === 'active'
+        ? { request: { requestId: exceptionId, expect: { statuses: ['active'], version: request.version }, set: { status: 'ended', outcomeReason: detail, updatedAt: now.toISOString() } } }
+        : {}),
+      unless: (c) => !(c.exceptions ?? []).some((e) => e.exceptionId === exceptionId),
+    },
+    consumer,
+  );
+  if (!applied) return undefined;
+  if (reason !== 'expired') return 'ended';
+  await notify(services, consumer, {
+    subject: `[Gatehouse] ${consumer.clientName}: exception ended${suspend ? ', access suspended' : ''}`,
+    text: suspend
+      ? `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}, and without it the consumer does not meet the policy:\n${r.reasons.map((x) => `- ${x.code}: ${x.message}`).join('\n')}\nAccess is suspended; reinstatement needs a review once it meets the policy.`
+      : `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}; the policy's own requirement applies again.`,
+  });
+  return suspend ? 'suspended' : 'ended';
+}
+
+/**
+ * Starts the review workflow of a request that has none: registration stored it but could neither start the workflow nor
+ * record that it failed. Starting is idempotent (the execution is named after the consumer), so a workflow that did start
+ * but was not recorded is found, not duplicated.
+ */
+async function resumeReview(services: Services, consumer: Consumer): Promise<boolean> {
+  const execution = await services.workflow.startReview({
+    clientId: consumer.clientId,
+    requestId: null,
+    risk: consumer.risk,
+    approvals: consumer.requirements.approvals,
+    reviewSlaSeconds: consumer.requirements.reviewSlaHours * 3600,
+  });
+  const { applied } = await applyTransition(
+    services,
+    {
+      clientId: consumer.clientId,
+      to: undefined,
+      event: 'consumer.review_started',
+      actor: SWEEPER,
+      data: { execution, approvalsRequired: consumer.requirements.approvals, resumed: true },
+      set: { reviewExecution: execution },
+      unless: (c) => c.status !== 'pending_review' || c.reviewExecution !== undefined,
+    },
+    consumer,
+  );
+  return applied;
+}
+
+/** The used-scopes summary recorded when access ends: which granted scopes were ever requested in a token. */
+function scopeUsage(consumer: Consumer): { used: string[]; unused: string[] } {
+  const used = new Set(consumer.usedScopes ?? []);
+  return { used: consumer.scopes.filter((s) => used.has(s)), unused: consumer.scopes.filter((s) => !used.has(s)) };
+}
+
 /** Revokes a consumer with its effects: no tokens from now on, its secret scheduled for deletion, its contacts told. */
 export async function revoke(services: Services, consumer: Consumer, reason: 'grant_expired' | 'terminated' | 'out_of_policy', detail: string, actor: Actor = SWEEPER): Promise<boolean> {
-  const { consumer: after, applied } = await applyTransition(services, { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail } }, consumer);
+  const { consumer: after, applied } = await applyTransition(services, { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail, scopeUsage: scopeUsage(consumer) } }, consumer);
   if (!applied) return false;
   await afterRevocation(services, after, reason, detail);
+  // Its exceptions end with it, so none is listed as in force for a revoked consumer.
+  let current = after;
+  for (const e of after.exceptions ?? []) {
+    await endException(services, current, e.exceptionId, 'consumer_revoked', actor).catch((error: unknown) =>
+      services.log.error('exception of a revoked consumer not closed', { clientId: after.clientId, exceptionId: e.exceptionId, error: (error as Error).name }),
+    );
+    current = (await services.registry.getConsumer(after.clientId)) ?? current;
+  }
   return true;
 }
 
@@ -105,7 +227,7 @@ async function suspendDormant(services: Services, consumer: Consumer, since: str
   const detail = `Not used since ${since}; the ${consumer.risk}-risk dormancy window is ${consumer.requirements.dormancyDays} days.`;
   const { applied } = await applyTransition(
     services,
-    { clientId: consumer.clientId, to: 'suspended', event: 'consumer.suspended', actor: SWEEPER, data: { reason: 'dormant', detail } },
+    { clientId: consumer.clientId, to: 'suspended', event: 'consumer.suspended', actor: SWEEPER, data: { reason: 'dormant', detail, scopeUsage: scopeUsage(consumer) } },
     consumer,
   );
   if (!applied) return false;
@@ -129,24 +251,19 @@ async function warnContacts(services: Services, consumer: Consumer, deadline: De
       data: { kind: deadline.kind, due: at },
       set: { warningsSent: sent },
       // A concurrent sweep that recorded this warning first sends it; a consumer no longer facing it needs none.
-      unless: (c) => c.warningsSent?.includes(deadline.warningKey) === true || !deadlines(c).some((d) => d.warningKey === deadline.warningKey),
+      unless: (c) =>
+        c.warningsSent?.includes(deadline.warningKey) === true || !deadlines(c, services.policy.document.lifecycle).some((d) => d.warningKey === deadline.warningKey),
     },
     consumer,
   );
   if (!applied) return false;
-  const what =
-    deadline.kind === 'expiry'
-      ? `its grant ends on ${at} and it will then be revoked. To keep access, register again with a new expiry before then.`
-      : `it has not been used and will be suspended as dormant on ${at}. Any token request before then keeps it active.`;
+  const what = {
+    expiry: `its grant ends on ${at} and it will then be revoked. To keep access, register again with a new expiry before then.`,
+    dormancy: `it has not been used and will be suspended as dormant on ${at}. Any token request before then keeps it active.`,
+    exception: `its exception to the access policy ends on ${at}; from then on the policy's own requirement applies, and a consumer that does not meet it is suspended.`,
+    drift: `it does not meet the access policy and will be suspended on ${at}.`,
+    stalled: `its request is waiting for review.`,
+  }[deadline.kind];
   await notify(services, consumer, { subject: `[Gatehouse] ${consumer.clientName}: action needed before ${at.slice(0, 10)}`, text: `${consumer.clientName} (${consumer.clientId}): ${what}` });
   return true;
-}
-
-async function notify(services: Services, consumer: Consumer, message: Pick<Email, 'subject' | 'text'>): Promise<void> {
-  try {
-    await services.mailer.send({ to: consumer.contacts, ...message });
-  } catch (error) {
-    // The change stands (it is the control); a lost notice is logged for the operators, not retried into a second change.
-    services.log.error('lifecycle notice not sent', { clientId: consumer.clientId, error: (error as Error).name });
-  }
 }

@@ -4,6 +4,7 @@ import { authenticateClient, ENDPOINT_PATHS } from './authenticate-client.js';
 import type { OAuthDeps } from './deps.js';
 import { verifyDpopProof } from './dpop.js';
 import { OAuthError } from './errors.js';
+import { effectiveRequirements } from '../exceptions/effective.js';
 
 export interface TokenRequest {
   readonly authorization: string | undefined;
@@ -51,6 +52,8 @@ export async function clientCredentials(
     scopes = asked;
   }
 
+  // An approved exception (on the consumer record, so no extra read) may relax DPoP or the token lifetime.
+  const requirements = effectiveRequirements(consumer, now);
   if (request.dpop.length > 1) throw new OAuthError('invalid_dpop_proof', 'Send exactly one DPoP proof.');
   let jkt: string | undefined;
   if (request.dpop.length === 1) {
@@ -60,11 +63,11 @@ export async function clientCredentials(
       now,
       claimOnce: (marker, exp, at) => services.registry.claimOnce(marker, exp, at),
     });
-  } else if (consumer.requirements.senderConstraint === 'dpop') {
+  } else if (requirements.senderConstraint === 'dpop') {
     throw new OAuthError('invalid_dpop_proof', 'This client’s tokens must be sender-constrained: send a DPoP proof.');
   }
 
-  const ttl = consumer.requirements.accessTokenTtlSeconds;
+  const ttl = requirements.accessTokenTtlSeconds;
   const minted = await mintAccessToken(await deps.keys.current(), {
     issuer: services.config.issuer,
     audience: services.config.tokenAudience,
@@ -93,5 +96,6 @@ export async function clientCredentials(
       ? record('use', () => services.registry.recordUse(consumer.clientId, now, HOUR_MS))
       : undefined,
   ]);
+  services.metrics.record('TokensIssued', { tier: consumer.tier, risk: consumer.risk });
   return { access_token: minted.token, token_type: jkt ? 'DPoP' : 'Bearer', expires_in: ttl, scope: scopes.join(' ') };
 }

@@ -18,6 +18,9 @@ export const DENY_REASON_CODES = [
   'contacts_missing',
 ] as const;
 
+/** Why an existing consumer no longer meets a newer policy, besides the deny reasons a new request would get. */
+export const DRIFT_REASON_CODES = ['approvals_insufficient'] as const;
+
 /** Why a request goes to human review. */
 export const REVIEW_REASON_CODES = [
   'risk_requires_review',
@@ -32,7 +35,8 @@ export const AUTO_REASON_CODES = ['low_risk_self_service'] as const;
 export type DenyReasonCode = (typeof DENY_REASON_CODES)[number];
 export type ReviewReasonCode = (typeof REVIEW_REASON_CODES)[number];
 export type AutoReasonCode = (typeof AUTO_REASON_CODES)[number];
-export type ReasonCode = DenyReasonCode | ReviewReasonCode | AutoReasonCode;
+export type DriftReasonCode = (typeof DRIFT_REASON_CODES)[number];
+export type ReasonCode = DenyReasonCode | ReviewReasonCode | AutoReasonCode | DriftReasonCode;
 
 /** A machine-readable reason with a human sentence and, where useful, what it is about. */
 export interface Reason {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Risk levels, ordered from least to most sensitive. */
 export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
@@ -80,6 +80,11 @@ export const PolicyDocumentSchema = z
     lifecycle: z.strictObject({
       /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */
       warningDays: z.number().int().min(0).max(60),
+      /**
+       * Days a consumer that a new policy version finds out of policy keeps working before it is suspended (0: at once),
+       * so its owners can adapt or ask for an exception.
+       */
+      driftGraceDays: z.number().int().min(0).max(90),
     }),
   })
   .superRefine((doc, ctx) => {

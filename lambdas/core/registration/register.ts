@@ -92,6 +92,7 @@ export async function register(services: Services, input: RegisterInput): Promis
   if (decision.outcome === 'deny') {
     // A denial is not a consumer: nothing is stored, the decision is logged for the security team.
     services.log.warn('registration denied', { tier, scopes, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) });
+    services.metrics.record('RegistrationDecisions', { path: 'deny', tier });
     throw new RegistrationDeniedError(decision);
   }
 
@@ -156,11 +157,15 @@ export async function register(services: Services, input: RegisterInput): Promis
     }
     throw error;
   }
-  if (active) return { statusCode: 201, body, replayed: false };
+  if (active) {
+    services.metrics.record('RegistrationDecisions', { path: 'auto', tier });
+    return { statusCode: 201, body, replayed: false };
+  }
 
   // Review path: the request is stored, then the workflow starts; if it cannot start, the request is closed as failed.
   const review = {
     clientId,
+    requestId: null,
     risk: decision.risk,
     approvals: decision.requirements.approvals,
     reviewSlaSeconds: decision.requirements.reviewSlaHours * 3600,
@@ -195,6 +200,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     data: { execution, approvalsRequired: review.approvals },
     set: { reviewExecution: execution },
   });
+  services.metrics.record('RegistrationDecisions', { path: 'review', tier });
   return { statusCode: 202, body, replayed: false };
 }
 

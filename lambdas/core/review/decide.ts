@@ -6,7 +6,8 @@ import type { Services } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { ReviewError } from './errors.js';
 import { verifyReviewLink, type ReviewLinkClaims } from './link-token.js';
-import { mayReview, type Review } from './review.js';
+import type { ChangeRequest } from '../requests/change-request.js';
+import { mayReview, type Approval, type Review } from './review.js';
 
 export type Decision = 'approve' | 'deny';
 
@@ -14,6 +15,8 @@ export type Decision = 'approve' | 'deny';
 export interface ReviewView {
   readonly review: Review;
   readonly consumer: Consumer;
+  /** The change request under review, when the round is not a new consumer's onboarding. */
+  readonly request?: ChangeRequest | undefined;
   readonly link: ReviewLinkClaims;
 }
 
@@ -30,7 +33,10 @@ export async function openReview(services: Services, keys: SigningKeyCache, revi
   }
   const consumer = await services.registry.getConsumer(review.clientId);
   if (!consumer) throw new ReviewError('link_invalid', 'This review link is not valid.');
-  return { review, consumer, link };
+  if (review.requestId === undefined) return { review, consumer, link };
+  const request = await services.registry.getRequest(review.clientId, review.requestId);
+  if (!request) throw new ReviewError('link_invalid', 'This review link is not valid.');
+  return { review, consumer, request, link };
 }
 
 /**
@@ -42,23 +48,28 @@ export async function decideReview(
   services: Services,
   keys: SigningKeyCache,
   input: { readonly reviewId: string; readonly token: string; readonly decision: Decision; readonly comment: string },
-): Promise<{ readonly review: Review; readonly consumer: Consumer }> {
+): Promise<{ readonly review: Review; readonly consumer: Consumer; readonly approvals: readonly Approval[] }> {
   const now = services.clock.now();
-  const { review, consumer, link } = await openReview(services, keys, input.reviewId, input.token);
+  const { review, consumer, request, link } = await openReview(services, keys, input.reviewId, input.token);
   const comment = input.comment.trim().slice(0, 2000);
   const status = input.decision === 'approve' ? 'approved' : 'denied';
 
+  if (review.status === 'superseded') throw new ReviewError('link_expired', 'This link was replaced by a newer review email: use the latest one.');
   if (review.status !== 'open') {
     const resend = review.deliveredAt === undefined && review.decidedBy === link.reviewer && review.status === status;
     if (!resend) throw new ReviewError('already_decided', `This review was already ${review.status}.`);
-    await deliver(services, review, consumer);
-    return { review, consumer };
+    const approvals = (request ? request.approvals : consumer.approvals) ?? [];
+    await deliver(services, review, approvals.length);
+    return { review, consumer, approvals };
   }
   if (Date.parse(review.deadline) <= now.getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
-  const approvals = consumer.approvals ?? [];
-  if (consumer.status !== 'pending_review') throw new ReviewError('already_decided', `This request is already ${consumer.status}.`);
-  if (!mayReview(link.reviewer, consumer.contacts, approvals)) {
-    throw new ReviewError('not_eligible', 'You cannot review this request: you are one of its contacts or already approved it.');
+  const approvals = (request ? request.approvals : consumer.approvals) ?? [];
+  if (request ? request.status !== 'pending_review' : consumer.status !== 'pending_review') {
+    throw new ReviewError('already_decided', `This request is already ${request ? request.status : consumer.status}.`);
+  }
+  const excluded = request ? [...consumer.contacts, request.requestedBy] : consumer.contacts;
+  if (!mayReview(link.reviewer, excluded, approvals)) {
+    throw new ReviewError('not_eligible', 'You cannot review this request: you are one of its contacts or its requester, or already approved it.');
   }
   if (input.decision === 'deny' && comment.length === 0) throw new ReviewError('comment_required', 'Say why you deny the request.');
 
@@ -68,23 +79,36 @@ export async function decideReview(
     { seq: consumer.auditSeq, head: consumer.auditHead },
     {
       clientId: consumer.clientId,
-      type: input.decision === 'approve' ? 'consumer.review_approved' : 'consumer.review_denied',
+      type: request ? (input.decision === 'approve' ? 'request.review_approved' : 'request.review_denied') : input.decision === 'approve' ? 'consumer.review_approved' : 'consumer.review_denied',
       at,
       actor: { kind: 'reviewer', id: link.reviewer },
-      data: { reviewId: review.reviewId, round: review.round, comment },
+      data: { reviewId: review.reviewId, ...(request ? { requestId: request.requestId } : {}), round: review.round, comment },
     },
   );
   const decided: Review = { ...review, status, decidedBy: link.reviewer, decidedAt: at, comment };
+  const outcome = input.decision === 'deny' ? { outcomeReason: comment } : {};
   try {
     await services.registry.decideReview(
       review.reviewId,
       { status, decidedBy: link.reviewer, decidedAt: at, comment },
-      {
-        clientId: consumer.clientId,
-        expect: { statuses: ['pending_review'], auditSeq: consumer.auditSeq },
-        set: { approvals: nextApprovals, openReviewId: undefined, updatedAt: at, ...(input.decision === 'deny' ? { outcomeReason: comment } : {}) },
-        audit,
-      },
+      request
+        ? {
+            clientId: consumer.clientId,
+            expect: { statuses: [consumer.status], auditSeq: consumer.auditSeq },
+            set: { updatedAt: at },
+            audit,
+            request: {
+              requestId: request.requestId,
+              expect: { statuses: ['pending_review'], version: request.version },
+              set: { approvals: nextApprovals, openReviewId: undefined, updatedAt: at, ...outcome },
+            },
+          }
+        : {
+            clientId: consumer.clientId,
+            expect: { statuses: ['pending_review'], auditSeq: consumer.auditSeq },
+            set: { approvals: nextApprovals, openReviewId: undefined, updatedAt: at, ...outcome },
+            audit,
+          },
     );
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'condition_failed') {
@@ -92,15 +116,16 @@ export async function decideReview(
     }
     throw error;
   }
-  const updated: Consumer = { ...consumer, approvals: nextApprovals };
-  await deliver(services, decided, updated);
-  return { review: decided, consumer: updated };
+  services.metrics.record('ReviewsDecided', { decision: input.decision });
+  const updated: Consumer = request ? consumer : { ...consumer, approvals: nextApprovals };
+  await deliver(services, decided, nextApprovals.length);
+  return { review: decided, consumer: updated, approvals: nextApprovals };
 }
 
-async function deliver(services: Services, review: Review, consumer: Consumer): Promise<void> {
+async function deliver(services: Services, review: Review, approvalsGranted: number): Promise<void> {
   try {
     if (review.status === 'approved') {
-      await services.workflow.sendTaskSuccess(review.taskToken, { approvalsGranted: (consumer.approvals ?? []).length, reviewId: review.reviewId });
+      await services.workflow.sendTaskSuccess(review.taskToken, { approvalsGranted, reviewId: review.reviewId });
     } else {
       await services.workflow.sendTaskFailure(review.taskToken, DENIED_ERROR, JSON.stringify({ reviewer: review.decidedBy, comment: review.comment ?? '' }));
     }

@@ -8,49 +8,85 @@ import { sha256Hex } from '../util/hash.js';
 import { reviewerEmail } from './emails.js';
 import { ReviewError } from './errors.js';
 import { signReviewLink } from './link-token.js';
-import { eligibleReviewers, type Review } from './review.js';
+import type { RiskLevel } from '../policy/schema.js';
+import type { ChangeRequest } from '../requests/change-request.js';
+import { eligibleReviewers, type Approval, type Review } from './review.js';
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
-/** Stores a new review round for the consumer's next approval, with its audit event. */
-async function openRound(services: Services, reviewId: string, input: { clientId: string; taskToken: string }, now: Date): Promise<Review> {
+/** What a review round is about: a new consumer (onboarding) or one of its change requests. */
+interface Subject {
+  readonly risk: RiskLevel;
+  readonly contacts: readonly string[];
+  readonly approvals: readonly Approval[];
+  readonly approvalsRequired: number;
+  readonly reviewSlaHours: number;
+}
+
+/** Stores a new review round for the next approval of a consumer or change request, with its audit event. */
+async function openRound(services: Services, reviewId: string, input: ApprovalTask, now: Date): Promise<Review> {
   const consumer = await services.registry.getConsumer(input.clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${input.clientId}`);
-  if (consumer.status !== 'pending_review') throw new ServiceError('conflict', `Consumer ${input.clientId} is ${consumer.status}, not pending review`);
-  const approvals = consumer.approvals ?? [];
+  let subject: Subject;
+  let request: ChangeRequest | undefined;
+  if (input.requestId) {
+    request = await services.registry.getRequest(input.clientId, input.requestId);
+    if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
+    if (request.status !== 'pending_review') throw new ServiceError('conflict', `Request ${input.requestId} is ${request.status}, not pending review`);
+    subject = { risk: request.risk, contacts: consumer.contacts, approvals: request.approvals, approvalsRequired: request.approvalsRequired, reviewSlaHours: request.reviewSlaHours };
+  } else {
+    if (consumer.status !== 'pending_review') throw new ServiceError('conflict', `Consumer ${input.clientId} is ${consumer.status}, not pending review`);
+    const r = consumer.requirements;
+    subject = { risk: consumer.risk, contacts: consumer.contacts, approvals: consumer.approvals ?? [], approvalsRequired: r.approvals, reviewSlaHours: r.reviewSlaHours };
+  }
   const groups = services.config.reviewers;
-  const eligible = eligibleReviewers(groups[consumer.risk] ?? groups.default, consumer.contacts, approvals);
+  // The consumer's own contacts never review a change to it, and the operator who asked for one never approves it.
+  const excluded = [...subject.contacts, ...(request ? [request.requestedBy] : [])];
+  const eligible = eligibleReviewers(groups[subject.risk] ?? groups.default, excluded, subject.approvals);
   if (eligible.length === 0) {
-    throw new ReviewError('no_eligible_reviewer', `No eligible reviewer is left for ${consumer.clientId} (contacts and earlier approvers are excluded).`);
+    throw new ReviewError('no_eligible_reviewer', `No eligible reviewer is left for ${input.requestId ?? consumer.clientId} (contacts, the requester and earlier approvers are excluded).`);
   }
   const review: Review = {
     reviewId,
     clientId: consumer.clientId,
-    round: approvals.length + 1,
-    approvalsRequired: consumer.requirements.approvals,
+    ...(request ? { requestId: request.requestId } : {}),
+    round: subject.approvals.length + 1,
+    approvalsRequired: subject.approvalsRequired,
     taskToken: input.taskToken,
     reviewers: eligible.map((email) => ({ email, linkId: randomUUID() })),
     status: 'open',
     createdAt: now.toISOString(),
-    deadline: new Date(now.getTime() + consumer.requirements.reviewSlaHours * 3_600_000).toISOString(),
+    deadline: new Date(now.getTime() + subject.reviewSlaHours * 3_600_000).toISOString(),
   };
   const audit = chainEvent(
     { seq: consumer.auditSeq, head: consumer.auditHead },
     {
       clientId: consumer.clientId,
-      type: 'consumer.review_requested',
+      type: request ? 'request.review_requested' : 'consumer.review_requested',
       at: now.toISOString(),
       actor: WORKFLOW,
-      data: { reviewId, round: review.round, reviewers: eligible, deadline: review.deadline },
+      data: { reviewId, ...(request ? { requestId: request.requestId } : {}), round: review.round, reviewers: eligible, deadline: review.deadline },
     },
   );
+  // A retried task (a new task token) supersedes the round its failed attempt opened: only the newest links work.
+  const previous = request ? request.openReviewId : consumer.openReviewId;
   await services.registry.createReview(review, {
     clientId: consumer.clientId,
-    expect: { statuses: ['pending_review'], auditSeq: consumer.auditSeq },
-    set: { openReviewId: reviewId, updatedAt: now.toISOString() },
+    expect: { statuses: request ? [consumer.status] : ['pending_review'], auditSeq: consumer.auditSeq },
+    set: request ? { updatedAt: now.toISOString() } : { openReviewId: reviewId, updatedAt: now.toISOString() },
     audit,
-  });
+    ...(request
+      ? { request: { requestId: request.requestId, expect: { statuses: ['pending_review'], version: request.version }, set: { openReviewId: reviewId, updatedAt: now.toISOString() } } }
+      : {}),
+  }, previous !== undefined && previous !== reviewId ? previous : undefined);
   return review;
+}
+
+/** The workflow's parked task: which consumer, which change request (null: onboarding), and the task token. */
+export interface ApprovalTask {
+  readonly clientId: string;
+  readonly requestId?: string | null | undefined;
+  readonly taskToken: string;
 }
 
 /**
@@ -58,7 +94,7 @@ async function openRound(services: Services, reviewId: string, input: { clientId
  * never someone who already approved), stores the round with its task token, and emails each reviewer their own link.
  * Idempotent per task token: a retried task finds its round and sends the emails again.
  */
-export async function requestApproval(services: Services, keys: SigningKeyCache, input: { clientId: string; taskToken: string }): Promise<Review> {
+export async function requestApproval(services: Services, keys: SigningKeyCache, input: ApprovalTask): Promise<Review> {
   const now = services.clock.now();
   const reviewId = sha256Hex(`review:${input.taskToken}`).slice(0, 32);
   let review = await services.registry.getReview(reviewId);
@@ -73,10 +109,11 @@ export async function requestApproval(services: Services, keys: SigningKeyCache,
     }
   }
   const consumer = (await services.registry.getConsumer(review.clientId))!;
+  const request = review.requestId ? await services.registry.getRequest(review.clientId, review.requestId) : undefined;
   for (const { email, linkId } of review.reviewers) {
     const token = await signReviewLink(keys, services.config.issuer, { reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
     const link = `${services.config.issuer}/reviews/${reviewId}?t=${encodeURIComponent(token)}`;
-    await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy));
+    await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, request));
   }
   services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length });
   return review;

@@ -2,6 +2,8 @@
 export interface Review {
   readonly reviewId: string;
   readonly clientId: string;
+  /** The change request under review (exception, reinstatement); absent for a new consumer's onboarding. */
+  readonly requestId?: string | undefined;
   /** 1 for the first approval, 2 for the second. */
   readonly round: number;
   readonly approvalsRequired: number;
@@ -9,7 +11,8 @@ export interface Review {
   readonly taskToken: string;
   /** Each reviewer's link is bound to them by `linkId` (the link token's `jti`). */
   readonly reviewers: readonly { readonly email: string; readonly linkId: string }[];
-  readonly status: 'open' | 'approved' | 'denied';
+  /** `superseded`: a retried workflow task opened a newer round for the same approval; this one's links have ended. */
+  readonly status: 'open' | 'approved' | 'denied' | 'superseded';
   readonly decidedBy?: string | undefined;
   readonly decidedAt?: string | undefined;
   readonly comment?: string | undefined;

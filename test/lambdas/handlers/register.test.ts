@@ -352,7 +352,7 @@ describe('createRegisterHandler', () => {
       const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
       expect(starts).toHaveLength(1);
       expect(starts[0]).toMatchObject({ stateMachineArn: STATE_MACHINE_ARN, name: `review-${clientId}` });
-      expect(JSON.parse(starts[0]!.input!)).toEqual({ clientId, risk: 'medium', approvals: 1, reviewSlaSeconds: 72 * 3600 });
+      expect(JSON.parse(starts[0]!.input!)).toEqual({ clientId, requestId: null, risk: 'medium', approvals: 1, reviewSlaSeconds: 72 * 3600 });
     });
 
     it('stores the request pending review, then records review_started with the execution in a second transaction', async () => {

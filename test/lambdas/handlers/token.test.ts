@@ -292,6 +292,36 @@ describe('createTokenHandler', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('counts an issued token by the consumer\'s tier and risk, and nothing else', async () => {
+      seed({ tier: 'internal', risk: 'medium' });
+
+      expect((await withBasic()).statusCode).toBe(200);
+
+      expect(services.metrics.snapshot().map((m) => [m.name, m.dimensions, m.sum])).toEqual([['TokensIssued', { tier: 'internal', risk: 'medium' }, 1]]);
+    });
+
+    it('counts refusals by OAuth error code and issues nothing for them', async () => {
+      expectOAuthError(await withBasic('grant_type=client_credentials', CLIENT_ID, 'wrong-secret-of-the-right-length-000000000'), 401, 'invalid_client');
+      expectOAuthError(await withBasic('grant_type=client_credentials&scope=payments:initiate'), 400, 'invalid_scope');
+      expectOAuthError(await withBasic('grant_type=client_credentials&scope='), 400, 'invalid_scope');
+      expectOAuthError(await tokenRequest('grant_type=client_credentials', { 'Content-Type': 'text/plain', Authorization: basic(CLIENT_ID, CLIENT_SECRET) }), 400, 'invalid_request');
+
+      expect(services.metrics.total('TokenRequestsRefused', { error: 'invalid_client' })).toBe(1);
+      expect(services.metrics.total('TokenRequestsRefused', { error: 'invalid_scope' })).toBe(2);
+      expect(services.metrics.total('TokenRequestsRefused', { error: 'invalid_request' })).toBe(1);
+      expect(services.metrics.total('TokensIssued')).toBe(0);
+    });
+
+    it('counts no refusal when the error is not the client\'s (a 503 is an outage, not an OAuth refusal)', async () => {
+      ddb.on(GetCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } }));
+
+      expect((await withBasic()).statusCode).toBe(503);
+
+      expect(services.metrics.snapshot()).toEqual([]);
+    });
+  });
+
   describe('dormancy tracking', () => {
     const recordedUses = () => ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.UpdateExpression).includes('lastUsedAt'));
     const recordedScopes = () => ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.UpdateExpression).startsWith('ADD usedScopeSet'));
@@ -563,6 +593,31 @@ describe('createTokenHandler', () => {
         expect(response.statusCode).toBe(200);
         expect(bodyOf(response)).toMatchObject({ token_type: 'DPoP', expires_in: 300 });
         expect(await issuedClaims(response)).toMatchObject({ cnf: { jkt }, risk: 'high' });
+      });
+
+      describe('under approved exceptions', () => {
+        const exception = (rule: 'sender_constraint' | 'access_token_ttl_seconds', value: 'none' | number, expiresInMs: number) =>
+          ({ rule, value, exceptionId: `exc-${rule}`, grantedAt: NOW.toISOString(), expiresAt: new Date(NOW.getTime() + expiresInMs).toISOString(), approvers: ['alice.reviewer@bank.example'] }) as NonNullable<Consumer['exceptions']>[number];
+
+        it('issues a Bearer token without a proof while a sender_constraint exception is in force, and requires DPoP again once it ends', async () => {
+          table.putConsumer(keyBoundConsumer([clientKeyPair], { risk: 'high', requirements: defaultPolicy.document.risks.high, exceptions: [exception('sender_constraint', 'none', 60_000)] }));
+
+          const waived = await strongRequest();
+          expect(waived.statusCode).toBe(200);
+          expect(bodyOf(waived)).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
+
+          // The sweep may not have removed it yet: an exception past its end is ignored on the spot.
+          clock.advance(61_000);
+          expectOAuthError(await strongRequest(), 400, 'invalid_dpop_proof');
+        });
+
+        it('issues longer-lived tokens under an access_token_ttl_seconds exception, and only that changes', async () => {
+          table.putConsumer(keyBoundConsumer([clientKeyPair], { risk: 'high', requirements: defaultPolicy.document.risks.high, exceptions: [exception('access_token_ttl_seconds', 900, DAY_MS)] }));
+
+          expectOAuthError(await strongRequest(), 400, 'invalid_dpop_proof');
+          const response = await strongRequest({ DPoP: await signProof(dpopKey) });
+          expect(bodyOf(response)).toMatchObject({ token_type: 'DPoP', expires_in: 900 });
+        });
       });
     });
 

@@ -9,7 +9,7 @@ const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ga
 const sfn = mockClient(SFNClient);
 const workflow = () => new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) });
 
-const request: ReviewRequest = { clientId: 'gh_abc123', risk: 'medium', approvals: 1, reviewSlaSeconds: 72 * 3600 };
+const request: ReviewRequest = { clientId: 'gh_abc123', requestId: null, risk: 'medium', approvals: 1, reviewSlaSeconds: 72 * 3600 };
 
 describe('SfnWorkflow', () => {
   afterEach(() => {
@@ -17,6 +17,12 @@ describe('SfnWorkflow', () => {
   });
 
   describe('startReview', () => {
+    it('names a change request’s execution after the request, so a consumer can have several reviews over its life', async () => {
+      sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+      await workflow().startReview({ ...request, requestId: 'exc-0123456789abcdef01234567' });
+      expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toMatchObject({ name: 'request-exc-0123456789abcdef01234567' });
+    });
+
     it('starts an execution named after the consumer, with the request as input', async () => {
       const executionArn = 'arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-gh_abc123';
       sfn.on(StartExecutionCommand).resolves({ executionArn, startDate: new Date() });

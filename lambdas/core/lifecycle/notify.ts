@@ -1,0 +1,14 @@
+import type { Consumer } from '../consumer/consumer.js';
+import type { Email } from '../ports.js';
+import type { Services } from '../services.js';
+
+/** Emails a consumer's contacts about a lifecycle change; a lost notice is logged, never turned into a second change. */
+export async function notify(services: Services, consumer: Pick<Consumer, 'clientId' | 'contacts'>, message: Pick<Email, 'subject' | 'text'>): Promise<void> {
+  if (consumer.contacts.length === 0) return;
+  try {
+    await services.mailer.send({ to: consumer.contacts, ...message });
+  } catch (error) {
+    // The change stands (it is the control); operators see the lost notice in the logs.
+    services.log.error('lifecycle notice not sent', { clientId: consumer.clientId, error: (error as Error).name });
+  }
+}

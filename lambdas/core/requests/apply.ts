@@ -1,0 +1,83 @@
+import type { Actor } from '../audit/event.js';
+import type { ActiveException } from '../consumer/consumer.js';
+import { ServiceError } from '../errors.js';
+import { reassess } from '../policy/reassess.js';
+import type { Services } from '../services.js';
+import type { ChangeRequest } from './change-request.js';
+import { updateRequest } from './open-request.js';
+
+const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
+
+/**
+ * Applies a change request the reviewers approved, in one transaction with its audit event: an exception is put in force
+ * on the consumer (and clears an out-of-policy finding it resolves); a reinstatement makes the consumer active again under
+ * the deployed policy's requirements. Idempotent for Step Functions retries; a consumer that changed so the request no
+ * longer applies (revoked, no longer suspended, out of policy again) is a conflict, which the workflow records as failed.
+ */
+export async function applyApprovedRequest(services: Services, clientId: string, requestId: string): Promise<ChangeRequest> {
+  const request = await services.registry.getRequest(clientId, requestId);
+  if (!request) throw new ServiceError('not_found', `No request ${requestId} for ${clientId}.`);
+  if (request.status !== 'pending_review') return request;
+  if (request.approvals.length < request.approvalsRequired) {
+    throw new ServiceError('conflict', `${requestId} has ${request.approvals.length} of ${request.approvalsRequired} approvals.`);
+  }
+  const approvers = request.approvals.map((a) => a.reviewer);
+  const now = services.clock.now();
+  return request.type === 'exception' ? grantException(services, request, approvers, now) : reinstate(services, request, approvers, now);
+}
+
+async function grantException(services: Services, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
+  const grant = request.grant!;
+  const exception = { ...grant, exceptionId: request.requestId, grantedAt: now.toISOString(), expiresAt: request.expiresAt!, approvers } as ActiveException;
+  if (Date.parse(exception.expiresAt) <= now.getTime()) throw new ServiceError('conflict', `The exception ${request.requestId} ended (${exception.expiresAt}) before it was approved.`);
+  return updateRequest(
+    services,
+    request.clientId,
+    request.requestId,
+    'exception.granted',
+    WORKFLOW,
+    { rule: grant.rule, value: grant.value, expiresAt: exception.expiresAt, approvers },
+    (r, consumer) => {
+      if (r.status !== 'pending_review') return undefined;
+      if (consumer.status !== 'active' && consumer.status !== 'suspended') throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}; the exception cannot apply.`);
+      return { status: 'active', openReviewId: undefined };
+    },
+    (_r, consumer) => {
+      const exceptions = [...(consumer.exceptions ?? []).filter((e) => e.exceptionId !== request.requestId), exception];
+      const resolved = consumer.outOfPolicy !== undefined && reassess(services.policy, { ...consumer, exceptions }, now).inPolicy;
+      return { exceptions, ...(resolved && consumer.status === 'active' ? { outOfPolicy: undefined } : {}) };
+    },
+  );
+}
+
+async function reinstate(services: Services, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
+  const consumer = await services.registry.getConsumer(request.clientId);
+  if (!consumer) throw new ServiceError('not_found', `No consumer ${request.clientId}.`);
+  if (consumer.status !== 'suspended') throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}, not suspended.`);
+  // The reinstatement's approvals are the consumer's approvals from now on: it is re-approved under today's policy.
+  const assessed = reassess(services.policy, { ...consumer, approvals: request.approvals }, now);
+  if (!assessed.inPolicy) {
+    throw new ServiceError('conflict', `${consumer.clientId} no longer meets the policy: ${assessed.reasons.map((r) => r.code).join(', ')}.`);
+  }
+  return updateRequest(
+    services,
+    request.clientId,
+    request.requestId,
+    'consumer.reinstated',
+    WORKFLOW,
+    { approvers, policyVersion: services.policy.version },
+    (r, c) => {
+      if (r.status !== 'pending_review') return undefined;
+      if (c.status !== 'suspended') throw new ServiceError('conflict', `${c.clientId} is ${c.status}, not suspended.`);
+      return { status: 'approved', openReviewId: undefined };
+    },
+    (r) => ({
+      approvals: r.approvals,
+      policyVersion: services.policy.version,
+      risk: assessed.decision.risk,
+      requirements: assessed.decision.requirements,
+      outOfPolicy: undefined,
+    }),
+    'active',
+  );
+}

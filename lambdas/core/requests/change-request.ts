@@ -1,0 +1,68 @@
+import type { ExceptionGrant } from '../exceptions/rules.js';
+import type { RiskLevel } from '../policy/schema.js';
+import type { Approval } from '../review/review.js';
+
+/** What an operator may ask reviewers to allow for an existing consumer. */
+export const REQUEST_KINDS = ['exception', 'reinstatement'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/**
+ * `pending_review` until reviewers decide; an approved exception is `active` until it ends (`ended`: it expired or its
+ * consumer was revoked), an approved reinstatement is `approved`; `denied`, `expired` (review SLA) and `failed` are final.
+ */
+export const REQUEST_STATUSES = ['pending_review', 'active', 'approved', 'ended', 'denied', 'expired', 'failed'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/**
+ * A change to an existing consumer that needs human review (an exception to one policy rule, or a reinstatement). It is
+ * stored next to its consumer, and every change of it appends to the consumer's audit chain in the same transaction.
+ */
+export interface ChangeRequest {
+  readonly requestId: string;
+  /** (Not `kind`: the table uses that attribute for the item type.) */
+  readonly type: RequestKind;
+  readonly clientId: string;
+  readonly status: RequestStatus;
+  /** The operator who asked (IAM principal, or local mode's admin identity). */
+  readonly requestedBy: string;
+  readonly justification: string;
+  /** Exceptions: the rule relaxed and the value allowed instead. */
+  readonly grant?: ExceptionGrant | undefined;
+  /** Exceptions: when it ends, whatever happens. */
+  readonly expiresAt?: string | undefined;
+  /** The consumer's risk when asked; it sets the reviewer group. */
+  readonly risk: RiskLevel;
+  readonly approvalsRequired: number;
+  readonly approvals: readonly Approval[];
+  readonly reviewSlaHours: number;
+  readonly openReviewId?: string | undefined;
+  readonly reviewExecution?: string | undefined;
+  /** Why it ended without approval, or why an exception ended. */
+  readonly outcomeReason?: string | undefined;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Optimistic concurrency: every write expects the version it read and stores the next. */
+  readonly version: number;
+}
+
+/** A request written with a consumer change: created, or updated while in one of the expected statuses and versions. */
+export type RequestWrite =
+  | { readonly create: ChangeRequest }
+  | {
+      readonly requestId: string;
+      readonly expect: { readonly statuses: readonly RequestStatus[]; readonly version: number };
+      readonly set: Partial<Omit<ChangeRequest, 'requestId' | 'clientId' | 'type' | 'version'>>;
+    };
+
+/** The reviewers' task for a request, in words (emails, review page). */
+export function describeRequest(request: ChangeRequest): string {
+  if (request.type === 'reinstatement') return 'Reinstate the suspended consumer';
+  const g = request.grant!;
+  const what: Record<ExceptionGrant['rule'], string> = {
+    auth_method: `keep authenticating with ${String(g.value)} where the policy requires a stronger method`,
+    sender_constraint: 'obtain access tokens without DPoP where the policy requires DPoP',
+    dormancy_days: `stay active after up to ${String(g.value)} days without use`,
+    access_token_ttl_seconds: `receive access tokens valid for ${String(g.value)} s`,
+  };
+  return `Exception (${g.rule}): ${what[g.rule]}, until ${request.expiresAt}`;
+}

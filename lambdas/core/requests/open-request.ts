@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import type { Actor, AuditEventType } from '../audit/event.js';
+import type { Consumer } from '../consumer/consumer.js';
+import { applyTransition, transition } from '../consumer/transition.js';
+import { ServiceError } from '../errors.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Services } from '../services.js';
+import type { ExceptionGrant } from '../exceptions/rules.js';
+import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
+import type { ChangeRequest, RequestKind } from './change-request.js';
+
+const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
+
+/** Request ids say what they are and are unguessable: `exc-…` for exceptions, `rei-…` for reinstatements. */
+export function newRequestId(type: RequestKind): string {
+  return `${type === 'exception' ? 'exc' : 'rei'}-${randomBytes(12).toString('hex')}`;
+}
+
+/** What an operator asks for, with the policy's requirements for the consumer's risk today. */
+export interface RequestDraft {
+  readonly type: RequestKind;
+  readonly justification: string;
+  readonly risk: RiskLevel;
+  readonly requirements: RiskRequirements;
+  readonly grant?: ExceptionGrant | undefined;
+  readonly expiresAt?: string | undefined;
+}
+
+/**
+ * Stores a change request (with its audit event on the consumer's chain, in one transaction), then starts its review
+ * workflow. If the workflow cannot start, the request is closed as failed and the caller gets a 503: nothing is left
+ * silently pending.
+ */
+export async function openRequest(
+  services: Services,
+  consumer: Consumer,
+  operator: { readonly id: string },
+  draft: RequestDraft,
+  data: Readonly<Record<string, unknown>>,
+): Promise<ChangeRequest> {
+  const at = services.clock.now().toISOString();
+  const { requirements, ...fields } = draft;
+  const request: ChangeRequest = {
+    ...fields,
+    requestId: newRequestId(draft.type),
+    clientId: consumer.clientId,
+    status: 'pending_review',
+    requestedBy: operator.id,
+    // A change to a consumer is always looked at by a person, by as many as its risk needs.
+    approvalsRequired: Math.max(1, requirements.approvals),
+    approvals: [],
+    reviewSlaHours: requirements.reviewSlaHours,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+  const actor: Actor = { kind: 'operator', id: operator.id };
+  await applyTransition(
+    services,
+    { clientId: consumer.clientId, to: undefined, event: 'request.created', actor, data: { requestId: request.requestId, type: request.type, ...data }, request: { create: request } },
+    consumer,
+  );
+  let execution: string;
+  try {
+    execution = await services.workflow.startReview({
+      clientId: consumer.clientId,
+      requestId: request.requestId,
+      risk: request.risk,
+      approvals: request.approvalsRequired,
+      reviewSlaSeconds: request.reviewSlaHours * 3600,
+    });
+  } catch (cause) {
+    services.log.error('review workflow did not start', { clientId: consumer.clientId, requestId: request.requestId, error: (cause as Error).name });
+    await closeRequest(services, consumer.clientId, request.requestId, 'failed', 'request.failed', WORKFLOW, 'The review workflow could not be started.').catch((e: unknown) =>
+      services.log.error('could not close the failed request', { requestId: request.requestId, error: (e as Error).name }),
+    );
+    throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was requested. Try again shortly.', { cause, retryAfterSeconds: 30 });
+  }
+  return updateRequest(services, consumer.clientId, request.requestId, 'request.review_started', WORKFLOW, { execution }, (r) =>
+    r.status === 'pending_review' && r.reviewExecution === undefined ? { reviewExecution: execution } : undefined,
+  );
+}
+
+/**
+ * Changes a request with an audit event on its consumer's chain, in one transaction; `change` returns the fields to set,
+ * or undefined when nothing is to be done (already done by a retry). Lost races on either record are re-read.
+ */
+export async function updateRequest(
+  services: Services,
+  clientId: string,
+  requestId: string,
+  event: AuditEventType,
+  actor: Actor,
+  data: Readonly<Record<string, unknown>>,
+  change: (request: ChangeRequest, consumer: Consumer) => Partial<Omit<ChangeRequest, 'requestId' | 'clientId' | 'type' | 'version'>> | undefined,
+  consumerSet?: (request: ChangeRequest, consumer: Consumer) => Parameters<typeof transition>[1]['set'],
+  to?: Consumer['status'],
+): Promise<ChangeRequest> {
+  for (let attempt = 1; ; attempt++) {
+    const request = await services.registry.getRequest(clientId, requestId);
+    if (!request) throw new ServiceError('not_found', `No request ${requestId} for ${clientId}.`);
+    const consumer = await services.registry.getConsumer(clientId);
+    if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
+    const set = change(request, consumer);
+    if (set === undefined) return request;
+    const at = services.clock.now().toISOString();
+    try {
+      await applyTransition(
+        services,
+        {
+          clientId,
+          to,
+          event,
+          actor,
+          data: { requestId, type: request.type, ...data },
+          ...(consumerSet ? { set: consumerSet(request, consumer) } : {}),
+          request: { requestId, expect: { statuses: [request.status], version: request.version }, set: { ...set, updatedAt: at } },
+        },
+        consumer,
+      );
+      return { ...request, ...set, updatedAt: at, version: request.version + 1 };
+    } catch (error) {
+      if (attempt >= 4 || !(error instanceof RegistryError && error.code === 'condition_failed' && error.item === 'request')) throw error;
+    }
+  }
+}
+
+/** Ends a request without approval (denied, review expired, failed); a request already ended is left as it is. */
+export async function closeRequest(
+  services: Services,
+  clientId: string,
+  requestId: string,
+  status: 'denied' | 'expired' | 'failed',
+  event: 'request.denied' | 'request.expired' | 'request.failed',
+  actor: Actor,
+  reason: string,
+): Promise<ChangeRequest> {
+  return updateRequest(services, clientId, requestId, event, actor, { reason }, (r) =>
+    r.status === 'pending_review' ? { status, outcomeReason: reason, openReviewId: undefined } : undefined,
+  );
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { STALLED_REVIEW_MS } from '../../lambdas/core/lifecycle/attention.js';
+import { RegistryError } from '../../lambdas/core/registry/errors.js';
+import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { registerPartner, startTestPlane } from './local-mode.js';
+import { reviewLink } from './outbox.js';
+import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
+
+/** A throttled mail service while the workflow asks for a review: the task is retried, the request is not lost. */
+let plane: LocalControlPlane;
+let throttled = 0;
+
+beforeAll(async () => {
+  plane = await startTestPlane({
+    onEmail: (_file, email) => {
+      if (throttled === 0 && email.subject.includes('Review needed')) {
+        throttled++;
+        const error = new Error('Maximum sending rate exceeded.');
+        error.name = 'TooManyRequestsException';
+        throw error;
+      }
+    },
+  });
+});
+afterAll(async () => {
+  await plane?.close();
+});
+
+describe('local mode: the review workflow under a mail outage', () => {
+  it('retries the review request after a throttled email instead of failing the onboarding', async () => {
+    const { status, clientId } = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'] });
+    expect(status).toBe(202);
+    // The failed attempt's email went out before the throttle; the retried task opened a new round and emailed again.
+    const toAlice = () => reviewEmails(plane, clientId, 1).filter((m) => m.to.includes('alice.reviewer@bank.example'));
+    await expect.poll(() => toAlice().length, { timeout: 10_000 }).toBe(2);
+    const [stale, fresh] = toAlice();
+    const refused = await openReviewPage(reviewLink(stale!));
+    expect(refused.status).toBe(410);
+    expect(refused.html).toContain('replaced by a newer review email');
+    expect((await submitDecision(reviewLink(fresh!), 'approve', 'Fine')).status).toBe(200);
+    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+    expect(throttled).toBe(1);
+    const types = (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+    // Two rounds were opened (one per task token), one decision counted.
+    expect(types.filter((t) => t === 'consumer.review_requested')).toHaveLength(2);
+    expect(types.filter((t) => t === 'consumer.review_approved')).toHaveLength(1);
+    expect(types).not.toContain('consumer.review_failed');
+  });
+});
+
+describe('local mode: a registration whose review workflow never started', () => {
+  it('is found by the sweep, which starts the workflow, so the request is reviewed instead of waiting forever', async () => {
+    const START = Date.now();
+    let offset = 0;
+    const stalledPlane = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
+    try {
+      // Both the workflow start and the write that would close the request as failed fail: the double fault.
+      const start = vi.spyOn(stalledPlane.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const update = vi.spyOn(stalledPlane.services.registry, 'updateConsumer').mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
+      const reg = await registerPartner(stalledPlane, { scope: 'accounts:read', data_classes: ['confidential'] });
+      expect(reg.status).toBe(503);
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(update).toHaveBeenCalledTimes(1);
+      // The 503 names no client id; the stored request is the plane's only consumer.
+      const [stalled, ...others] = (await stalledPlane.services.registry.listConsumers(100)).consumers;
+      expect(others).toEqual([]);
+      expect(stalled).toMatchObject({ status: 'pending_review' });
+      const clientId = stalled!.clientId;
+      expect(stalled!.reviewExecution).toBeUndefined();
+      expect(Date.parse(stalled!.attentionAt!)).toBe(Date.parse(stalled!.createdAt) + STALLED_REVIEW_MS);
+
+      expect((await stalledPlane.sweep()).reviewsResumed).toBe(0); // not yet: registration may still be recording it
+      offset = STALLED_REVIEW_MS + 1000;
+      const result = await stalledPlane.sweep();
+      expect(result.reviewsResumed).toBe(1);
+      const resumed = await stalledPlane.services.registry.getConsumer(clientId);
+      expect(resumed!.reviewExecution).toBe(`review-${clientId}`);
+      expect(resumed!.attentionAt).toBeUndefined();
+      expect((await stalledPlane.services.registry.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { resumed: true } });
+
+      const mail = await awaitReviewEmail(stalledPlane, 'alice.reviewer@bank.example', clientId, 1);
+      expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);
+      await expect.poll(async () => (await stalledPlane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+      expect((await stalledPlane.sweep()).reviewsResumed).toBe(0);
+    } finally {
+      await stalledPlane.close();
+    }
+  });
+});
