@@ -11,5 +11,5 @@ export function createIntrospectionHandler(services: Services): HttpLambda {
   return httpHandler(services, async (event) => {
     const form = oauthForm(event, services.config.maxBodyBytes);
     return json(200, await introspect(services, deps, { authorization: header(event, 'authorization'), form }));
-  });
+  }, { protocol: 'oauth' });
 }

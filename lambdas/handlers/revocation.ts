@@ -12,5 +12,5 @@ export function createRevocationHandler(services: Services): HttpLambda {
     const form = oauthForm(event, services.config.maxBodyBytes);
     await revoke(services, deps, { authorization: header(event, 'authorization'), form });
     return json(200, {});
-  });
+  }, { protocol: 'oauth' });
 }

@@ -1,5 +1,6 @@
 import { clientCredentials } from '../core/oauth/client-credentials.js';
 import { createOAuthDeps } from '../core/oauth/deps.js';
+import { OAuthError } from '../core/oauth/errors.js';
 import type { Services } from '../core/services.js';
 import { header, headerValues, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -9,8 +10,14 @@ import { json } from './http/respond.js';
 export function createTokenHandler(services: Services): HttpLambda {
   const deps = createOAuthDeps(services);
   return httpHandler(services, async (event) => {
-    const form = oauthForm(event, services.config.maxBodyBytes);
-    const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
-    return json(200, response);
-  });
+    try {
+      const form = oauthForm(event, services.config.maxBodyBytes);
+      const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
+      return json(200, response);
+    } catch (error) {
+      // Counted here, where a refusal is still an OAuth error code (the response is written in the one place errors become HTTP).
+      if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });
+      throw error;
+    }
+  }, { protocol: 'oauth' });
 }

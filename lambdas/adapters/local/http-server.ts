@@ -1,13 +1,18 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { matchPath, ROUTES, type HttpHandlerName } from '../../../lib/routes.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { problem } from '../../handlers/http/respond.js';
 
 /** Like API Gateway's own cap, but far lower: the handlers refuse much less already. */
-const MAX_READ_BYTES = 1024 * 1024;
+export const MAX_READ_BYTES = 1024 * 1024;
+/** Request line plus headers (Node's default, made explicit): an absurd URL or header is refused before routing. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** After an early answer the rest of an upload is read and dropped, up to this much; then the connection is cut. */
+const MAX_DISCARD_BYTES = 8 * MAX_READ_BYTES;
 
 export interface LocalHttpServer {
   readonly server: Server;
@@ -28,10 +33,16 @@ export async function startHttpServer(options: {
   readonly adminToken: string;
 }): Promise<LocalHttpServer> {
   let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
-  const server = createServer((req, res) => {
+  // Node answers a missing Host and an unknown Expect itself, with an empty body; here they become problem JSON too.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
     void dispatch(req, res, handlers, options.adminToken).catch(() => {
       if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
     });
+  });
+  server.on('clientError', refuseUnparsable);
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    discard(req);
+    send(res, problem(417, 'expectation-failed', 'Expectation failed', 'Only "Expect: 100-continue" is supported.'));
   });
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
@@ -55,22 +66,34 @@ export async function startHttpServer(options: {
 }
 
 async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined, adminToken: string): Promise<void> {
-  if (!handlers) return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }));
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!handlers) {
+    discard(req);
+    return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }));
+  }
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+    discard(req);
+    return send(res, problem(400, 'malformed-request', 'Bad request', 'An HTTP/1.1 request needs a Host header.'));
+  }
+  const url = requestUrl(req.url ?? '/');
+  if (!url) {
+    discard(req);
+    return send(res, problem(400, 'malformed-request', 'Bad request', 'The request target is neither a path nor an absolute URL.'));
+  }
   const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, url.pathname) })).filter((c) => c.params !== undefined);
   if (candidates.length === 0) {
-    req.resume();
+    discard(req);
     return send(res, problem(404, 'not-found', 'Not found', `No route for ${url.pathname}.`));
   }
   const match = candidates.find((c) => c.route.method === req.method);
   if (!match) {
-    req.resume();
+    discard(req);
     return send(res, problem(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not allowed here.`, { allow: candidates.map((c) => c.route.method).join(', ') }));
   }
   // API Gateway refuses an unsigned call to an IAM route before any Lambda runs; locally the admin token plays SigV4.
   const admin = match.route.auth === 'iam';
   if (admin && !presentsToken(req.headers.authorization, adminToken)) {
-    req.resume();
+    discard(req);
     return send(
       res,
       problem(401, 'unauthorized', 'Unauthorized', 'Admin routes need the local admin token (printed by npm start, stored in <data dir>/admin-token) as a Bearer token.', {
@@ -78,31 +101,33 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
       }),
     );
   }
-  const body = await readBody(req);
-  if (body === undefined) return send(res, problem(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), true);
+  // Refused as early as the size is known: from Content-Length before reading, or as soon as a chunked body passes the cap.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const body = declared > MAX_READ_BYTES ? undefined : await readBody(req);
+  if (body === undefined) {
+    // The connection stays open while the rest is dropped: closing it on unread data would reset it, and the client
+    // could lose this answer.
+    discard(req);
+    return send(res, problem(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${MAX_READ_BYTES} bytes.`));
+  }
 
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!;
-    const value = req.rawHeaders[i + 1]!;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-    (multiValueHeaders[name] ??= []).push(value);
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v;
-    (multiQuery[k] ??= []).push(v);
-  }
+  // Collected in Maps: a header or query parameter named `constructor` or `__proto__` is data, not a property lookup.
+  const headerMap = new Map<string, string[]>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) append(headerMap, req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const queryMap = new Map<string, string[]>();
+  for (const [k, v] of url.searchParams) append(queryMap, k, v);
+  const headers = Object.fromEntries([...headerMap].map(([k, vs]) => [k, vs.join(',')]));
+  const multiValueHeaders = Object.fromEntries(headerMap);
+  const query = Object.fromEntries([...queryMap].map(([k, vs]) => [k, vs.at(-1)!]));
+  const multiQuery = Object.fromEntries(queryMap);
   const requestId = randomUUID();
   const event = {
     httpMethod: req.method ?? 'GET',
     path: url.pathname,
     resource: match.route.path,
     pathParameters: Object.keys(match.params!).length ? match.params! : null,
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
+    queryStringParameters: queryMap.size ? query : null,
+    multiValueQueryStringParameters: queryMap.size ? multiQuery : null,
     headers,
     multiValueHeaders,
     body: body.length ? body.toString('utf8') : null,
@@ -121,6 +146,12 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
   send(res, await handlers[match.route.handler](event, context));
 }
 
+function append(map: Map<string, string[]>, key: string, value: string): void {
+  const values = map.get(key);
+  if (values) values.push(value);
+  else map.set(key, [value]);
+}
+
 function presentsToken(authorization: string | undefined, token: string): boolean {
   const presented = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : '';
   const a = createHash('sha256').update(presented).digest();
@@ -128,25 +159,82 @@ function presentsToken(authorization: string | undefined, token: string): boolea
   return presented.length > 0 && timingSafeEqual(a, b);
 }
 
+/**
+ * The request target as a URL on this server. Origin-form is resolved against a fixed origin (so `//host/path` is a path,
+ * not another host); absolute-form (RFC 9112 §3.2.2) is accepted; anything else is undefined.
+ */
+function requestUrl(target: string): URL | undefined {
+  const text = target.startsWith('/') ? `http://localhost${target}` : target;
+  if (!URL.canParse(text)) return undefined;
+  const url = new URL(text);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+}
+
+/** Reads the body up to the cap; undefined (at once, without waiting for the rest) when it is larger. */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooBig = false;
-    req.on('data', (chunk: Buffer) => {
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_READ_BYTES) tooBig = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+      if (size <= MAX_READ_BYTES) return void chunks.push(chunk);
+      stop();
+      req.pause();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
   });
 }
 
-function send(res: ServerResponse, result: APIGatewayProxyResult, close = false): void {
+/** Drops the rest of a body that will not be read, and cuts off a client that keeps sending far past the cap. */
+function discard(req: IncomingMessage): void {
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > MAX_DISCARD_BYTES) req.socket.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
+}
+
+/**
+ * Answers what Node's parser refuses before any handler runs (headers or URL over MAX_HEADER_BYTES, broken HTTP) with
+ * problem JSON like every other refusal, then closes the connection.
+ */
+function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const [status, type, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'header-fields-too-large', 'Request header fields too large', `The request line and headers exceed ${MAX_HEADER_BYTES} bytes.`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'Request timeout', 'The request did not arrive in time.']
+        : [400, 'malformed-request', 'Bad request', 'The request is not valid HTTP/1.1.'];
+  const result = problem(status, type, title, detail);
+  const body = Buffer.from(result.body, 'utf8');
+  const head = Object.entries({ ...(result.headers as Record<string, string>), 'content-length': String(body.length), connection: 'close' })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? title}\r\n${head}\r\n`, 'latin1'), body]));
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
   const headers: Record<string, string | number> = { ...(result.headers as Record<string, string>), 'content-length': body.length };
-  if (close) headers['connection'] = 'close';
   res.writeHead(result.statusCode, headers);
   res.end(body);
 }

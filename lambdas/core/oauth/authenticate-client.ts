@@ -4,6 +4,7 @@ import type { Services } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
 import { verifyClientAssertion } from './client-assertion.js';
 import { presentedCredentials } from './client-auth.js';
+import { plausibleClientId } from './client-id.js';
 import type { ConsumerCache } from './consumer-cache.js';
 import { OAuthError } from './errors.js';
 
@@ -48,7 +49,7 @@ export async function authenticateClient(
   const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge: presented.method === 'client_secret_basic' ? 'Basic' : null });
   const now = services.clock.now();
 
-  const consumer = await consumers.get(presented.clientId);
+  const consumer = plausibleClientId(presented.clientId) ? await consumers.get(presented.clientId) : undefined;
   if (!consumer) throw refuse('Client authentication failed.');
   if (consumer.authMethod !== presented.method) {
     // Checked before the credential, so a secret never authenticates a key-bound client. The answer does not say

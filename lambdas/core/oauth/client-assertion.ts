@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Registry } from '../ports.js';
+import { plausibleClientId } from './client-id.js';
 import { OAuthError } from './errors.js';
 
 /** Algorithms accepted for client assertions and DPoP proofs (FAPI 2.0: no RSA PKCS#1 v1.5, no HMAC, never `none`). */
@@ -15,7 +16,7 @@ const SKEW_S = 60;
 export function assertedClientId(assertion: string): string {
   try {
     const claims = decodeJwt(assertion);
-    if (typeof claims.iss === 'string' && claims.iss.length > 0 && claims.iss.length <= 200) return claims.iss;
+    if (typeof claims.iss === 'string' && plausibleClientId(claims.iss)) return claims.iss;
   } catch (cause) {
     throw new OAuthError('invalid_client', 'The client assertion is not a JWT.', { cause });
   }

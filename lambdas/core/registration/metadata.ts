@@ -1,10 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthMethodSchema, TierSchema } from '../policy/schema.js';
 import { hasPrivateMembers } from '../util/jwk.js';
 
 
+/**
+ * Every JWK member is a string, a boolean (`ext`) or a list of strings (`key_ops`, `x5c`); anything nested deeper is not
+ * a key and is refused here, before it reaches the idempotency fingerprint or the registry (unbounded recursion).
+ */
+const JwkMemberValue = z.union([z.string().max(8192), z.boolean(), z.array(z.string().max(8192)).max(10)]);
+
 const PublicJwkSchema = z
-  .looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).max(200).optional() })
+  .object({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).max(200).optional() })
+  .catchall(JwkMemberValue)
   .refine((jwk) => !hasPrivateMembers(jwk), 'must be a public key (no private members)');
 
 const Email = z.email().max(254);

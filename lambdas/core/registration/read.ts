@@ -1,6 +1,7 @@
 import type { Consumer } from '../consumer/consumer.js';
 import { mayObtainTokens } from '../consumer/lifecycle.js';
 import { ServiceError } from '../errors.js';
+import { plausibleClientId } from '../oauth/client-id.js';
 import { OAuthError } from '../oauth/errors.js';
 import { STAGES, type ClientSecretValue } from '../ports.js';
 import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
@@ -11,7 +12,7 @@ import { registrationResponse } from './response.js';
 /** RFC 7592 read: the registration access token proves the caller owns the registration. */
 export async function readRegistration(services: Services, clientId: string, bearer: string | undefined): Promise<Record<string, unknown>> {
   if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).');
-  const consumer = await services.registry.getConsumer(clientId);
+  const consumer = plausibleClientId(clientId) ? await services.registry.getConsumer(clientId) : undefined;
   // Unknown client and wrong token look the same (RFC 7592 §2), so client ids cannot be probed.
   if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) {
     throw new OAuthError('invalid_token', 'The registration access token is not valid for this client.');

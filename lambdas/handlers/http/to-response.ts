@@ -3,24 +3,96 @@ import { ServiceError } from '../../core/errors.js';
 import { OAuthError } from '../../core/oauth/errors.js';
 import { RegistrationDeniedError, RegistrationError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
+import { RequestError } from '../../core/requests/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
 import { HttpError } from './errors.js';
 import { json, problem } from './respond.js';
 
+/**
+ * Error names and Node.js error codes of a dependency that is throttling, overloaded, timing out or unreachable: the AWS
+ * SDK's own classification (@smithy service-error-classification), after its retries have run out. Anything else an AWS
+ * call throws (access denied, validation, a missing resource) is a fault of ours and stays a 500.
+ */
+const THROTTLING_ERRORS = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+  'KmsThrottlingException',
+]);
+const TRANSIENT_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalServerError', 'InternalServiceError', 'InternalServiceErrorException', 'ServiceUnavailable', 'ServiceUnavailableException']);
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether an error is an AWS dependency being temporarily unavailable (see THROTTLING_ERRORS), not a fault of ours. */
+export function isTransientDependencyError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { code?: unknown; $fault?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    THROTTLING_ERRORS.has(e.name) ||
+    TRANSIENT_ERRORS.has(e.name) ||
+    (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) ||
+    e.$retryable !== undefined ||
+    status === 429 ||
+    (status !== undefined && status >= 500 && status <= 504)
+  );
+}
+
+/** How a response is written: RFC 9457 problem JSON (default), or RFC 6749 §5.2 error JSON for the OAuth endpoints. */
+export interface ResponseFormat {
+  readonly protocol?: 'problem' | 'oauth';
+}
+
+/** 503 with Retry-After: problem JSON, or `temporarily_unavailable` (RFC 6749 §4.1.2.1's code) for OAuth endpoints. */
+function unavailable(detail: string, retryAfterSeconds: number, format: ResponseFormat): APIGatewayProxyResult {
+  const headers = { 'retry-after': String(retryAfterSeconds) };
+  if (format.protocol === 'oauth') return json(503, { error: 'temporarily_unavailable', error_description: oauthDescription(detail) }, headers);
+  return problem(503, 'service-unavailable', 'Service unavailable', detail, headers);
+}
+
+const causeName = (error: Error): string | undefined => (error.cause instanceof Error ? error.cause.name : undefined);
+
+/** Typographic quotes become ASCII ones, so the descriptions below stay readable once restricted. */
+function plainQuotes(text: string): string {
+  return text.replace(/[\u2018\u2019]/g, "'").replace(/[\u201C\u201D]/g, "'");
+}
+
+/**
+ * RFC 6749 §5.2 and RFC 6750 §3 restrict error_description to %x20-21 / %x23-5B / %x5D-7E; a message that quotes the
+ * request (a grant type, a scope) could carry anything, so other characters become `?` (and `"` `'`, `\` `/`).
+ */
+function oauthDescription(message: string): string {
+  return plainQuotes(message).replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/gu, '?');
+}
+
+/** RFC 7591 §3.2.2: error_description is human-readable ASCII text. */
+function asciiDescription(message: string): string {
+  return plainQuotes(message).replace(/[^\x20-\x7E]/gu, '?');
+}
+
 /** The one place where errors become HTTP responses, each in its protocol's format. */
-export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult {
+export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat = {}): APIGatewayProxyResult {
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {};
     if (error.status === 401 && error.challenge) {
       headers['www-authenticate'] =
         error.challenge === 'Basic' ? 'Basic realm="gatehouse", charset="UTF-8"' : `Bearer realm="gatehouse", error="${error.code}"`;
     }
-    return json(error.status, { error: error.code, error_description: error.message }, headers);
+    return json(error.status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
     const status = error.code === 'idempotency_key_reused' ? 422 : 400;
-    return json(status, { error: error.code, error_description: error.message, ...(error.field ? { field: error.field } : {}) });
+    return json(status, { error: error.code, error_description: asciiDescription(error.message), ...(error.field ? { field: error.field } : {}) });
   }
   if (error instanceof RegistrationDeniedError) {
     const d = error.decision;
@@ -36,13 +108,18 @@ export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult 
     return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
   }
   if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
-    return problem(503, 'service-unavailable', 'Service unavailable', error.message, { 'retry-after': String(error.retryAfterSeconds ?? 5) });
+    // Logged at error level so the function's fault alarm (ERROR lines) sees every dependency outage that reached a caller.
+    log.error('dependency unavailable', { error: error.name, cause: causeName(error) });
+    return unavailable(error.message, error.retryAfterSeconds ?? 5, format);
   }
   if (error instanceof ServiceError && error.code === 'conflict') {
     return problem(409, 'conflict', 'Conflict', error.message);
   }
   if (error instanceof ServiceError && error.code === 'not_found') {
     return problem(404, 'not-found', 'Not found', error.message);
+  }
+  if (error instanceof RequestError) {
+    return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
   }
   if (error instanceof RotationError) {
     // Only local mode rotates inside a request (Secrets Manager runs the steps on its own); nothing changed either way.
@@ -52,13 +129,16 @@ export function toHttpResponse(error: unknown, log: Log): APIGatewayProxyResult 
     return problem(400, 'invalid-cursor', 'Invalid cursor', error.message);
   }
   if (error instanceof RegistryError && error.code === 'unavailable') {
-    log.error('registry unavailable', { error: error.name, cause: (error.cause as Error | undefined)?.name });
-    return problem(503, 'service-unavailable', 'Service unavailable', 'A dependency is unavailable; nothing was changed. Try again shortly.', {
-      'retry-after': '5',
-    });
+    log.error('registry unavailable', { error: error.name, cause: causeName(error) });
+    return unavailable('A dependency is unavailable; nothing was changed. Try again shortly.', 5, format);
   }
   if (error instanceof RegistryError && error.code === 'condition_failed') {
     return problem(409, 'conflict', 'Conflict', 'The record changed while this request ran; nothing was changed. Retry the request.');
+  }
+  if (isTransientDependencyError(error)) {
+    // An AWS call the core does not wrap (e.g. the signing-key read) ran out of SDK retries: the caller may retry too.
+    log.error('dependency unavailable', { error: (error as Error).name });
+    return unavailable('A dependency is unavailable; nothing was changed. Try again shortly.', 5, format);
   }
   log.error('unhandled error', { error: (error as Error)?.name, message: (error as Error)?.message });
   return problem(500, 'internal', 'Internal error', 'Something went wrong on our side; nothing was changed.');

@@ -1,0 +1,70 @@
+import { DecryptionFailure } from '@aws-sdk/client-secrets-manager';
+import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
+import { ValidationException } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
+import { ServiceError } from '../../../lambdas/core/errors.js';
+import { RegistryError } from '../../../lambdas/core/registry/errors.js';
+import { isTransientDependencyError, toHttpResponse } from '../../../lambdas/handlers/http/to-response.js';
+import { recordingLog } from '../fixtures.js';
+import { DYNAMO_FAULTS, expectUnavailable, SECRETS_FAULTS, sesThrottled, sfnThrottled } from './fault-plane.js';
+
+/** How lambdas/handlers/http/to-response.ts renders an outage: 503 with Retry-After, in the route's protocol, and logged. */
+describe('toHttpResponse for an unavailable dependency', () => {
+  const transient = [
+    ...Object.entries(DYNAMO_FAULTS).map(([name, make]) => [`DynamoDB ${name}`, make] as const),
+    ...Object.entries(SECRETS_FAULTS).map(([name, make]) => [`Secrets Manager ${name}`, make] as const),
+    ['SES TooManyRequestsException', sesThrottled],
+    ['Step Functions ThrottlingException', sfnThrottled],
+    // middy's own error when the function is about to run out of time (timeoutEarly).
+    ['middy TimeoutError', () => Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' })],
+  ] as const;
+
+  it.each(transient)('answers 503 with Retry-After and logs it for an AWS error the core did not wrap: %s', (_label, make) => {
+    const log = recordingLog();
+    const error = make();
+
+    const response = toHttpResponse(error, log);
+
+    expect(isTransientDependencyError(error)).toBe(true);
+    expectUnavailable(response, 'problem', '5');
+    expect(log.error).toHaveBeenCalledWith('dependency unavailable', { error: error.name });
+    expect(response.body).not.toContain(error.message);
+  });
+
+  it.each([
+    ['DecryptionFailure (a disabled KMS key)', () => new DecryptionFailure({ message: 'KMS key is disabled', $metadata: { httpStatusCode: 400 } })],
+    ['AccessDeniedException (a missing grant)', () => new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized to perform ses:SendEmail', $metadata: { httpStatusCode: 403 } })],
+    ['ValidationException (a bad request of ours)', () => new ValidationException({ message: 'invalid input', $metadata: { httpStatusCode: 400 } })],
+    ['a plain Error', () => new Error('bug')],
+  ] as const)('answers 500 without Retry-After for an error retrying cannot fix: %s', (_label, make) => {
+    const log = recordingLog();
+
+    const response = toHttpResponse(make(), log);
+
+    expect(isTransientDependencyError(make())).toBe(false);
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).not.toHaveProperty('retry-after');
+    expect(log.error).toHaveBeenCalledWith('unhandled error', expect.objectContaining({ error: make().name }));
+  });
+
+  it('logs a dependency_unavailable ServiceError with its cause, so the function fault alarm counts it', () => {
+    const log = recordingLog();
+
+    const response = toHttpResponse(new ServiceError('dependency_unavailable', 'later', { cause: sfnThrottled(), retryAfterSeconds: 30 }), log);
+
+    expectUnavailable(response, 'problem', '30');
+    expect(log.error).toHaveBeenCalledWith('dependency unavailable', { error: 'ServiceError', cause: 'ThrottlingException' });
+  });
+
+  it.each([
+    ['a registry outage', new RegistryError('unavailable', 'down', { cause: DYNAMO_FAULTS.TimeoutError() }), '5'],
+    ['a dependency_unavailable ServiceError', new ServiceError('dependency_unavailable', 'The client secret cannot be read right now.', { retryAfterSeconds: 30 }), '30'],
+    ['an unwrapped AWS throttling error', SECRETS_FAULTS.ThrottlingException(), '5'],
+  ] as const)('writes %s as OAuth temporarily_unavailable when asked for the OAuth format', (_label, error, retryAfter) => {
+    const response = toHttpResponse(error, recordingLog(), { protocol: 'oauth' });
+
+    expectUnavailable(response, 'oauth', retryAfter);
+    expect(JSON.parse(response.body)).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+    expect(response.headers).toMatchObject({ 'cache-control': 'no-store' });
+  });
+});
