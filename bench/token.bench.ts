@@ -18,23 +18,11 @@ import { basename, dirname, resolve } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { consoleLog } from '../lambdas/adapters/local/console-log.js';
 import { startLocalControlPlane, type LocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
+import { BenchError, intEnv, runBench } from './lib/common.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BenchError(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}.`);
-  }
-  return value;
-}
-
-class BenchError extends Error {
-  override readonly name = 'BenchError';
-}
 
 const AUDIENCE = 'https://api.bank.example';
 const SCOPE = 'reference-data:read';
@@ -520,10 +508,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`\nbench: ${error instanceof BenchError ? error.message : ((error as Error).stack ?? String(error))}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -28,6 +28,7 @@ Gatehouse is running locally at ${u}
   outbox        ${plane.outboxDir}
   metadata      ${u}/.well-known/oauth-authorization-server
   jwks          ${u}/.well-known/jwks.json
+  openapi       ${u}/openapi.json
   admin token   ${plane.adminToken}  (Authorization: Bearer … on /admin routes; also in ${dataDir}/admin-token)
   operator CLI  npm run gatehouse -- consumers   (show, evidence, suspend, terminate, rotate-secret, evaluate)
 
