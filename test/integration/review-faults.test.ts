@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STALLED_REVIEW_MS } from '../../lambdas/core/lifecycle/attention.js';
 import { RegistryError } from '../../lambdas/core/registry/errors.js';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { registerPartner, startTestPlane } from './local-mode.js';
+import { publicRequest, registerPartner, startTestPlane } from './local-mode.js';
 import { reviewLink } from './outbox.js';
 import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
 
@@ -84,6 +84,43 @@ describe('local mode: a registration whose review workflow never started', () =>
       expect((await stalledPlane.sweep()).reviewsResumed).toBe(0);
     } finally {
       await stalledPlane.close();
+    }
+  });
+});
+
+describe('local mode: a change request whose review workflow never started', () => {
+  it('no longer blocks a new request once it has waited past the stall limit: it is closed as failed', async () => {
+    const START = Date.now();
+    let offset = 0;
+    const p = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
+    const admin = (path: string, body: unknown) =>
+      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    try {
+      const reg = await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
+      const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
+      expect((await admin(`/admin/consumers/${clientId}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
+
+      const registry = p.services.registry;
+      const original = registry.updateConsumer.bind(registry);
+      vi.spyOn(p.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      vi.spyOn(registry, 'updateConsumer')
+        .mockImplementationOnce(original) // the request is stored
+        .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.')); // closing it fails
+      expect((await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' })).status).toBe(503);
+      const [stuck] = await registry.listRequests(clientId);
+      expect(stuck).toMatchObject({ status: 'pending_review' });
+      expect(stuck!.reviewExecution).toBeUndefined();
+
+      // Right away it still counts as pending (its workflow may yet be recorded)...
+      expect((await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' })).status).toBe(409);
+      // ...after the stall limit it is closed as failed, with an audit event, and the new request goes ahead.
+      offset = STALLED_REVIEW_MS + 1000;
+      const again = await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' });
+      expect(again.status).toBe(202);
+      expect(await registry.getRequest(clientId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
+      expect((await registry.listAudit(clientId)).map((e) => e.type)).toContain('request.failed');
+    } finally {
+      await p.close();
     }
   });
 });

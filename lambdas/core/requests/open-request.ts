@@ -4,6 +4,7 @@ import type { Consumer } from '../consumer/consumer.js';
 import { applyTransition, transition } from '../consumer/transition.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
+import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
 import type { Services } from '../services.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
@@ -138,4 +139,20 @@ export async function closeRequest(
   return updateRequest(services, clientId, requestId, event, actor, { reason }, (r) =>
     r.status === 'pending_review' ? { status, outcomeReason: reason, openReviewId: undefined } : undefined,
   );
+}
+
+/**
+ * A consumer's change requests, after closing as failed any that has waited longer than STALLED_REVIEW_MS without a
+ * review workflow (its start and the record of its failure both failed): such a request would otherwise block every new
+ * request for the same change. A workflow that did start but was not recorded then finds its request failed and ends.
+ */
+export async function liveRequests(services: Services, clientId: string): Promise<ChangeRequest[]> {
+  const now = services.clock.now().getTime();
+  const requests = await services.registry.listRequests(clientId);
+  const out: ChangeRequest[] = [];
+  for (const r of requests) {
+    const stalled = r.status === 'pending_review' && r.reviewExecution === undefined && Date.parse(r.createdAt) + STALLED_REVIEW_MS <= now;
+    out.push(stalled ? await closeRequest(services, clientId, r.requestId, 'failed', 'request.failed', WORKFLOW, 'The review workflow never started.') : r);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { reassess } from '../policy/reassess.js';
 import type { Services } from '../services.js';
 import type { ChangeRequest } from './change-request.js';
 import { RequestError } from './errors.js';
-import { openRequest } from './open-request.js';
+import { liveRequests, openRequest } from './open-request.js';
 
 const DAY_MS = 86_400_000;
 
@@ -64,7 +64,7 @@ export async function requestException(services: Services, operator: { readonly 
       break;
   }
 
-  const requests = await services.registry.listRequests(consumer.clientId);
+  const requests = await liveRequests(services, consumer.clientId);
   const clash = requests.find((r) => r.type === 'exception' && r.grant?.rule === grant.rule && (r.status === 'pending_review' || r.status === 'active'));
   if (clash || activeExceptions(consumer, now).some((e) => e.rule === grant.rule)) {
     throw new RequestError('request_pending', `${consumer.clientId} already has a ${grant.rule} exception ${clash?.status === 'pending_review' ? 'under review' : 'in force'}${clash ? ` (${clash.requestId})` : ''}.`);

@@ -3,7 +3,7 @@ import { reassess } from '../policy/reassess.js';
 import type { Services } from '../services.js';
 import type { ChangeRequest } from './change-request.js';
 import { RequestError } from './errors.js';
-import { openRequest } from './open-request.js';
+import { liveRequests, openRequest } from './open-request.js';
 
 /**
  * Asks reviewers to reinstate a suspended consumer. Only a consumer that meets the deployed policy (counting exceptions
@@ -21,7 +21,7 @@ export async function requestReinstatement(services: Services, operator: { reado
   if (blocking.length > 0) {
     throw new RequestError('out_of_policy', `${clientId} does not meet the policy: ${blocking.map((r) => `${r.code} (${r.message})`).join('; ')}. Fix it or ask for an exception first.`);
   }
-  const pending = (await services.registry.listRequests(clientId)).find((r) => r.type === 'reinstatement' && r.status === 'pending_review');
+  const pending = (await liveRequests(services, clientId)).find((r) => r.type === 'reinstatement' && r.status === 'pending_review');
   if (pending) throw new RequestError('request_pending', `A reinstatement of ${clientId} is already under review (${pending.requestId}).`);
 
   return openRequest(services, consumer, operator, { type: 'reinstatement', justification: reason, risk: assessed.decision.risk, requirements: assessed.decision.requirements }, { reason });
