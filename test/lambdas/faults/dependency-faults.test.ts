@@ -19,7 +19,7 @@ import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { ALICE, BOB, linkFor, pendingConsumer, REVIEW_ID, reviewFixture, TASK_TOKEN } from '../core/review/fixtures.js';
 import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW, REGISTRATION_TOKEN } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext, statementSigner, type StatementSigner } from '../handlers/fixtures.js';
-import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
+import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, openApproval, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
 
 /**
  * Secrets Manager, Step Functions and SES failing under the real AWS adapters: each route either answers 503 with
@@ -229,18 +229,7 @@ describe('Step Functions unavailable', () => {
     let decide: () => Promise<APIGatewayProxyResult>;
 
     beforeEach(async () => {
-      plane.ddb.table.putConsumer(pendingConsumer());
-      plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
-      plane.ddb.table.putReview(reviewFixture());
-      const handler = createReviewHandler(plane.services);
-      const t = await linkFor(new SigningKeyCache(plane.services.vault, plane.services.clock), plane.services.config.issuer, reviewFixture(), ALICE);
-      const event = (method: string, init: Partial<Parameters<typeof httpEvent>[0]>) =>
-        httpEvent({ method, resource: '/reviews/{review_id}', path: `/reviews/${REVIEW_ID}`, pathParameters: { review_id: REVIEW_ID }, ...init });
-      const page = await call(handler, event('GET', { queryStringParameters: { t } }));
-      const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)![1]!;
-      const cookie = String(page.headers!['set-cookie']).split(';')[0]!;
-      decide = () =>
-        call(handler, event('POST', { headers: { ...FORM, origin: new URL(plane.services.config.issuer).origin, cookie }, body: new URLSearchParams({ decision: 'approve', comment: '', t, csrf }).toString() }));
+      decide = await openApproval(plane);
     });
 
     it('records the decision, answers 503 with Retry-After, and delivers it when the reviewer submits again', async () => {

@@ -43,8 +43,11 @@ import { SfnWorkflow } from '../../../lambdas/adapters/aws/sfn-workflow.js';
 import { MemoryMetrics } from '../../../lambdas/adapters/local/memory-metrics.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
-import { AWS_TEST_CLIENT_CONFIG, defaultPolicy, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
-import { FakeTable, TABLE, testConfig } from '../handlers/fixtures.js';
+import { auditTrailFor, AWS_TEST_CLIENT_CONFIG, CLIENT_ID, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
+import { FakeTable, httpEvent, lambdaContext, TABLE, testConfig } from '../handlers/fixtures.js';
+import { ALICE, linkFor, pendingConsumer, REVIEW_ID, reviewFixture } from '../core/review/fixtures.js';
+import { createReviewHandler } from '../../../lambdas/handlers/review.js';
+import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
 import { secretsManagerFake } from '../handlers/secrets-manager-fake.js';
 
 export const SIGNING_SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/signing-key-AbCdEf';
@@ -277,4 +280,24 @@ export function expectUnavailable(response: APIGatewayProxyResult, format: 'prob
   expect(String(response.headers?.['retry-after'])).toMatch(retryAfter === undefined ? /^[1-9]\d*$/ : new RegExp(`^${retryAfter}$`));
   if (format === 'problem') expect(JSON.parse(response.body)).toMatchObject({ type: 'https://gatehouse.dev/problems/service-unavailable', status: 503 });
   if (format === 'oauth') expect(JSON.parse(response.body)).toMatchObject({ error: 'temporarily_unavailable' });
+}
+
+/**
+ * Seeds a pending consumer with an open review round, opens Alice's review page like a browser, and returns the form
+ * post of her approval (with the page's CSRF cookie and field) to call as often as a test needs.
+ */
+export async function openApproval(plane: FaultPlane): Promise<() => Promise<APIGatewayProxyResult>> {
+  plane.ddb.table.putConsumer(pendingConsumer());
+  plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
+  plane.ddb.table.putReview(reviewFixture());
+  const handler = createReviewHandler(plane.services);
+  const t = await linkFor(new SigningKeyCache(plane.services.vault, plane.services.clock), plane.services.config.issuer, reviewFixture(), ALICE);
+  const event = (method: string, init: Partial<Parameters<typeof httpEvent>[0]>) =>
+    httpEvent({ method, resource: '/reviews/{review_id}', path: `/reviews/${REVIEW_ID}`, pathParameters: { review_id: REVIEW_ID }, ...init });
+  const page = await handler(event('GET', { queryStringParameters: { t } }), lambdaContext);
+  expect(page.statusCode).toBe(200);
+  const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)![1]!;
+  const cookie = String(page.headers!['set-cookie']).split(';')[0]!;
+  const form = { 'Content-Type': 'application/x-www-form-urlencoded', origin: new URL(plane.services.config.issuer).origin, cookie };
+  return () => handler(event('POST', { headers: form, body: new URLSearchParams({ decision: 'approve', comment: '', t, csrf }).toString() }), lambdaContext);
 }

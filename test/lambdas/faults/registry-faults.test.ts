@@ -2,15 +2,13 @@ import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INTROSPECT_SCOPE } from '../../../lambdas/core/oauth/introspect.js';
-import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import { createAdminHandler } from '../../../lambdas/handlers/admin.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { createIntrospectionHandler } from '../../../lambdas/handlers/introspection.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
-import { createReviewHandler } from '../../../lambdas/handlers/review.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
-import { ALICE, linkFor, pendingConsumer, REVIEW_ID, reviewFixture } from '../core/review/fixtures.js';
+import { ALICE, REVIEW_ID } from '../core/review/fixtures.js';
 import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext } from '../handlers/fixtures.js';
 import {
@@ -18,6 +16,7 @@ import {
   DYNAMO_FAULTS,
   expectUnavailable,
   faultPlane,
+  openApproval,
   transactionThrottled,
   type DocumentCommandName,
   type FaultPlane,
@@ -174,25 +173,7 @@ describe('DynamoDB faults, after the SDK retries', () => {
     let decide: () => Promise<APIGatewayProxyResult>;
 
     beforeEach(async () => {
-      plane.ddb.table.putConsumer(pendingConsumer());
-      plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
-      plane.ddb.table.putReview(reviewFixture());
-      const handler = createReviewHandler(plane.services);
-      const t = await linkFor(new SigningKeyCache(plane.services.vault, plane.services.clock), plane.services.config.issuer, reviewFixture(), ALICE);
-      const event = (method: string, init: Partial<Parameters<typeof httpEvent>[0]>) =>
-        httpEvent({ method, resource: '/reviews/{review_id}', path: `/reviews/${REVIEW_ID}`, pathParameters: { review_id: REVIEW_ID }, ...init });
-      const page = await call(handler, event('GET', { queryStringParameters: { t } }));
-      expect(page.statusCode).toBe(200);
-      const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)![1]!;
-      const cookie = String(page.headers!['set-cookie']).split(';')[0]!;
-      decide = () =>
-        call(
-          handler,
-          event('POST', {
-            headers: { ...FORM, origin: new URL(plane.services.config.issuer).origin, cookie },
-            body: new URLSearchParams({ decision: 'approve', comment: '', t, csrf }).toString(),
-          }),
-        );
+      decide = await openApproval(plane);
       plane.ddb.stub.resetHistory();
       plane.vaultSm.resetHistory();
     });
