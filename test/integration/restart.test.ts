@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { registerPartner, startTestPlane } from './local-mode.js';
+import { publicRequest, registerPartner, startTestPlane } from './local-mode.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { submitDecision } from './review-flow.js';
 
@@ -39,5 +39,25 @@ describe('local mode restart', () => {
     expect((await submitDecision(link, 'approve')).status).toBe(200);
     await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     expect((await plane.services.registry.getConsumer(clientId))?.approvals).toHaveLength(2);
+  });
+
+  it('resumes a pending change request (a reinstatement) after a restart, with fresh links', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    plane = await startTestPlane({ dataDir });
+    const admin = (p: LocalControlPlane, path: string, body: unknown) =>
+      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const reg = await fetch(`${plane.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
+    const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
+    expect((await admin(plane, `/admin/consumers/${clientId}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
+    const asked = await admin(plane, `/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' });
+    const requestId = String(((await asked.json()) as { request: { request_id: string } }).request.request_id);
+    await currentLink(plane, requestId, 1);
+    await plane.close();
+
+    plane = await startTestPlane({ dataDir });
+    const link = await currentLink(plane, requestId, 1);
+    expect((await submitDecision(link, 'approve')).status).toBe(200);
+    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    expect(await plane.services.registry.getRequest(clientId, requestId)).toMatchObject({ status: 'approved' });
   });
 });

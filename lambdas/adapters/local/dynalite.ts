@@ -64,7 +64,9 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error; // persisted data dir: the table is already there
   }
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  // dynalite turns a new table ACTIVE on the next tick; the waiter's default 20 s back-off would otherwise stall start-up
+  // whenever its first look comes a moment too early.
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
   try {
     await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: s.timeToLiveAttribute, Enabled: true } }));
   } catch {
