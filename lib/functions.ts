@@ -160,9 +160,10 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
   // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
+  // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
     memorySize: 512,
     timeoutSeconds: 300,
     reservedConcurrency: 2,

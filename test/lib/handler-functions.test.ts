@@ -360,9 +360,11 @@ describe('HandlerFunctions', () => {
     expect(FUNCTIONS['review-task'].capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual([]);
     expect(FUNCTIONS['review-task'].capabilities).not.toContain('workflow:start');
     expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
-    const admin = statementsOfRole(template, roleId('admin'));
-    expect(admin).toContainEqual({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
-    expect(env('admin')[ENV.stateMachineArn]).toEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
+    // Both start review workflows: admin for exceptions and reinstatements, the sweep to restart a stalled registration's.
+    for (const name of ['admin', 'sweep'] as const) {
+      expect(statementsOfRole(template, roleId(name))).toContainEqual({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
+      expect(env(name)[ENV.stateMachineArn]).toEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
+    }
     for (const name of ['admin', 'review-task'] as const) {
       expect(actionsOfRole(template, roleId(name))).not.toContain('secretsmanager:CreateSecret');
     }

@@ -67,7 +67,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
   it('builds the sweep function from its FUNCTIONS entry, wires it to no route and caps it at two concurrent runs', () => {
     expect(FUNCTIONS.sweep).toEqual({
       entry: 'lambdas/functions/sweep.ts',
-      capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send'],
+      capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
       memorySize: 512,
       timeoutSeconds: 300,
       reservedConcurrency: 2,
