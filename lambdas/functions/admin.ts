@@ -1,5 +1,8 @@
 import { awsServices } from '../adapters/aws/services.js';
+import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
+import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
+import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createAdminHandler } from '../handlers/admin.js';
 
 /** Lambda entry point of the admin API (IAM-authorised routes under /admin). */
-export const handler = createAdminHandler(awsServices());
+export const handler = createAdminHandler(awsServices({ workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));

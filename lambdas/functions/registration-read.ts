@@ -1,5 +1,6 @@
 import { awsServices } from '../adapters/aws/services.js';
+import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { createRegistrationReadHandler } from '../handlers/registration-read.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRegistrationReadHandler(awsServices());
+export const handler = createRegistrationReadHandler(awsServices({ clientSecrets: clientSecretsFromEnv }));

@@ -1,5 +1,6 @@
 import { awsServices } from '../adapters/aws/services.js';
+import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createReviewTaskHandler } from '../handlers/review-task.js';
 
 /** Lambda entry point for the review state machine's tasks. */
-export const handler = createReviewTaskHandler(awsServices());
+export const handler = createReviewTaskHandler(awsServices({ mailer: sesMailerFromEnv }));

@@ -1,5 +1,6 @@
 import { awsServices } from '../adapters/aws/services.js';
+import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { createReviewHandler } from '../handlers/review.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createReviewHandler(awsServices());
+export const handler = createReviewHandler(awsServices({ workflow: sfnWorkflowFromEnv }));

@@ -1,8 +1,11 @@
 import { DynamoRegistry } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
+import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
+import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
+import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createSweepHandler } from '../handlers/sweep.js';
 
-const services = awsServices();
+const services = awsServices({ workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv });
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
 export const handler = createSweepHandler(services, services.registry as DynamoRegistry);

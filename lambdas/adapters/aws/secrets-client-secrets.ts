@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
+import { ENV } from './env.js';
 
 export interface SecretsManagerClientSecretsOptions {
   /** Secret names are `<prefix><client_id>`; the stack scopes every grant to this prefix. */
@@ -80,4 +81,13 @@ export class SecretsManagerClientSecrets implements ClientSecretStore {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
   }
+}
+
+/** The client-secret store of a function with a `client-secrets:*` capability, from the prefix, key and rotation function the stack sets. */
+export function clientSecretsFromEnv(): SecretsManagerClientSecrets {
+  return new SecretsManagerClientSecrets({
+    namePrefix: process.env[ENV.clientSecretPrefix] ?? 'gatehouse/clients/',
+    kmsKeyId: process.env[ENV.clientSecretKeyId] ?? '',
+    rotationLambdaArn: process.env[ENV.clientSecretRotationArn] ?? '',
+  });
 }

@@ -3,11 +3,9 @@ import { powertoolsLog } from './log.js';
 import { loadPolicy } from '../../core/policy/load.js';
 import type { Services } from '../../core/services.js';
 import { DynamoRegistry } from './dynamo-registry.js';
-import { ENV, MAIL_FROM_ENV } from './env.js';
-import { SecretsManagerClientSecrets } from './secrets-client-secrets.js';
+import { ENV } from './env.js';
+import type { ClientSecretStore, Mailer, Workflow } from '../../core/ports.js';
 import { SecretsVault } from './secrets-vault.js';
-import { SesMailer } from './ses-mailer.js';
-import { SfnWorkflow } from './sfn-workflow.js';
 
 /** The validated policy, compiled into the bundle by esbuild `define` at synth time. */
 declare const __GATEHOUSE_POLICY__: string;
@@ -33,21 +31,39 @@ export const REQUEST_PATH_CLIENT_CONFIG = {
 
 let services: Services | undefined;
 
+/**
+ * The adapters a function has capabilities for (lib/functions.ts): each entry file passes the factories it needs, so a
+ * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client).
+ */
+export interface AwsParts {
+  /** `workflow:start` or `workflow:callback`: lambdas/adapters/aws/sfn-workflow.ts `sfnWorkflowFromEnv`. */
+  readonly workflow?: () => Workflow;
+  /** `mail:send`: lambdas/adapters/aws/ses-mailer.ts `sesMailerFromEnv`. */
+  readonly mailer?: () => Mailer;
+  /** Any `client-secrets:*`: lambdas/adapters/aws/secrets-client-secrets.ts `clientSecretsFromEnv`. */
+  readonly clientSecrets?: () => ClientSecretStore;
+}
+
+/** A port this function has no capability for: using it is a bug, reported loudly rather than as AccessDenied. */
+export function absentPort<T extends object>(port: string): T {
+  return new Proxy({} as T, {
+    get: (_target, member) => () => {
+      throw new Error(`This function has no ${port} capability (lib/functions.ts), so it cannot call ${port}.${String(member)}.`);
+    },
+  });
+}
+
 /** Builds the AWS adapters once per Lambda instance, from the environment the stack sets. */
-export function awsServices(): Services {
+export function awsServices(parts: AwsParts = {}): Services {
   if (services) return services;
   const env = process.env;
   const log = powertoolsLog();
   const built: Services = {
     registry: new DynamoRegistry({ tableName: env[ENV.tableName] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG }),
     vault: new SecretsVault({ secretId: env[ENV.signingKeySecretId] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG }),
-    clientSecrets: new SecretsManagerClientSecrets({
-      namePrefix: env[ENV.clientSecretPrefix] ?? 'gatehouse/clients/',
-      kmsKeyId: env[ENV.clientSecretKeyId] ?? '',
-      rotationLambdaArn: env[ENV.clientSecretRotationArn] ?? '',
-    }),
-    workflow: new SfnWorkflow({ stateMachineArn: env[ENV.stateMachineArn] ?? '' }),
-    mailer: new SesMailer({ from: env[MAIL_FROM_ENV] ?? '' }),
+    clientSecrets: parts.clientSecrets?.() ?? absentPort<ClientSecretStore>('client-secrets'),
+    workflow: parts.workflow?.() ?? absentPort<Workflow>('workflow'),
+    mailer: parts.mailer?.() ?? absentPort<Mailer>('mail:send'),
     clock: { now: () => new Date() },
     policy: loadPolicy(JSON.parse(__GATEHOUSE_POLICY__)),
     config: {

@@ -1,5 +1,6 @@
 import { SendEmailCommand, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import type { Email, Mailer } from '../../core/ports.js';
+import { MAIL_FROM_ENV } from './env.js';
 
 export type SesMailerOptions =
   | { readonly from: string; readonly client: SESv2Client; readonly clientConfig?: never }
@@ -32,4 +33,9 @@ export class SesMailer implements Mailer {
       }),
     );
   }
+}
+
+/** The mailer of a function with `mail:send`, from the sender address the stack sets. */
+export function sesMailerFromEnv(): SesMailer {
+  return new SesMailer({ from: process.env[MAIL_FROM_ENV] ?? '' });
 }

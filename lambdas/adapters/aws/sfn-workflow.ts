@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { ReviewRequest, Workflow } from '../../core/ports.js';
 import { reviewExecutionName } from '../../core/review/execution-name.js';
+import { ENV } from './env.js';
 
 export type SfnWorkflowOptions =
   | { readonly stateMachineArn: string; readonly client: SFNClient; readonly clientConfig?: never }
@@ -41,4 +42,9 @@ export class SfnWorkflow implements Workflow {
   async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
     await this.#client.send(new SendTaskFailureCommand({ taskToken, error, cause }));
   }
+}
+
+/** The workflow of a function with a `workflow:*` capability, from the state machine ARN the stack sets. */
+export function sfnWorkflowFromEnv(): SfnWorkflow {
+  return new SfnWorkflow({ stateMachineArn: process.env[ENV.stateMachineArn] ?? '' });
 }

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { absentPort } from '../../../lambdas/adapters/aws/services.js';
+import type { Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import { FUNCTIONS, type Capability } from '../../../lib/functions.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Which adapter each capability needs, and the factory an entry passes to awsServices for it. */
+const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string]> = [
+  [(c) => c.startsWith('workflow:'), 'workflow: sfnWorkflowFromEnv'],
+  [(c) => c === 'mail:send', 'mailer: sesMailerFromEnv'],
+  [(c) => c.startsWith('client-secrets:'), 'clientSecrets: clientSecretsFromEnv'],
+];
+
+describe('Lambda entry points', () => {
+  it.each(Object.entries(FUNCTIONS))('%s builds exactly the adapters its capabilities allow', (_name, spec) => {
+    const source = readFileSync(`${ROOT}${spec.entry}`, 'utf8');
+    if (!source.includes('awsServices(')) return;
+    for (const [needs, part] of PART_OF) {
+      if (spec.capabilities.some(needs)) expect(source, part).toContain(part);
+      else expect(source, part).not.toContain(part.split(':')[0] + ':');
+    }
+  });
+
+  it('makes a port the function has no capability for fail loudly when used', () => {
+    const mailer = absentPort<Mailer>('mail:send');
+    const workflow = absentPort<Workflow>('workflow');
+    expect(() => mailer.send({ to: ['a@b.example'], subject: 's', text: 't' })).toThrow(/no mail:send capability .* cannot call mail:send\.send/);
+    expect(() => workflow.startReview({ clientId: 'x', requestId: null, risk: 'low', approvals: 1, reviewSlaSeconds: 60 })).toThrow(/no workflow capability/);
+  });
+});
