@@ -103,7 +103,7 @@ describe('ReviewWorkflow', () => {
     const expected = (Object.keys(FUNCTIONS) as HandlerFunctionName[])
       .filter((n) => FUNCTIONS[n].capabilities.includes('workflow:start'))
       .map((n) => logicalId(stack.handlers.constructsByName[n].role));
-    expect(expected).toEqual(['register', 'admin'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)));
+    expect(expected).toEqual(['register', 'admin', 'sweep'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)));
     expect(starters.sort()).toEqual(expected.sort());
   });
 

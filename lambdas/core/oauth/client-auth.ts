@@ -20,7 +20,8 @@ export function presentedCredentials(authorization: string | undefined, form: UR
   const bodySecret = form.get('client_secret') ?? undefined;
   const assertion = form.get('client_assertion') ?? undefined;
   const assertionType = form.get('client_assertion_type') ?? undefined;
-  const basic = authorization !== undefined && /^basic /i.test(authorization);
+  // `Basic` with nothing after it (header values arrive trimmed) is still an attempt at Basic, answered as one.
+  const basic = authorization !== undefined && /^basic(\s|$)/i.test(authorization);
 
   if (assertion !== undefined || assertionType !== undefined) {
     if (basic || bodySecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');

@@ -79,6 +79,12 @@ describe('presentedCredentials', () => {
     it('refuses a different client_id in the body as invalid_request', () => {
       expect(refusal(() => presentedCredentials(`Basic ${b64('gh_abc:s')}`, form({ client_id: 'gh_xyz' }))).code).toBe('invalid_request');
     });
+
+    it('treats a bare "Basic" (the header value arrives trimmed) as a Basic attempt, not as no header', () => {
+      expect(refusal(() => presentedCredentials('Basic', form()))).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'Basic' });
+      // Found by fuzzing: with client_secret_post credentials too, it is two methods, not a silent client_secret_post.
+      expect(refusal(() => presentedCredentials('Basic', form({ client_id: 'gh_abc', client_secret: 's' })))).toMatchObject({ code: 'invalid_request', status: 400 });
+    });
   });
 
   describe('client_secret_post', () => {
