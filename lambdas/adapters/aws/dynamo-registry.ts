@@ -41,6 +41,30 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
   throw new RegistryError('invalid_cursor', 'The cursor is not one this registry handed out.');
 }
 
+/** Adds `SET #<p>i = :<p>i` for each defined field and `REMOVE #<p>i` for each undefined one, with their placeholders. */
+function assignFields(
+  fields: Readonly<Record<string, unknown>>,
+  prefix: string,
+  into: { names: Record<string, string>; values: Record<string, unknown>; sets: string[]; removes: string[] },
+): void {
+  Object.entries(fields).forEach(([field, value], i) => {
+    into.names[`#${prefix}${i}`] = field;
+    if (value === undefined) into.removes.push(`#${prefix}${i}`);
+    else {
+      into.values[`:${prefix}${i}`] = value;
+      into.sets.push(`#${prefix}${i} = :${prefix}${i}`);
+    }
+  });
+}
+
+/** Value placeholders `:<p>i` for a list (an `IN (…)` condition), added to `values`. */
+function placeholders(list: readonly unknown[], prefix: string, values: Record<string, unknown>): string[] {
+  return list.map((v, i) => {
+    values[`:${prefix}${i}`] = v;
+    return `:${prefix}${i}`;
+  });
+}
+
 /** Names each item #consumerChangeItems returns, so a failed condition says which record it was. */
 const changeRoles = (change: ConsumerChange): RegistryItem[] => ['consumer', 'audit', ...(change.request ? (['request'] as const) : [])];
 
@@ -153,15 +177,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
     const values: Record<string, unknown> = { ':expectSeq': change.expect.auditSeq, ':seq': change.audit.seq, ':head': change.audit.hash };
     const sets = ['#auditSeq = :seq', '#auditHead = :head'];
     const removes: string[] = [];
-    Object.entries(change.set).forEach(([field, value], i) => {
-      names[`#f${i}`] = field;
-      if (value === undefined) {
-        removes.push(`#f${i}`);
-      } else {
-        values[`:f${i}`] = value;
-        sets.push(`#f${i} = :f${i}`);
-      }
-    });
+    assignFields(change.set, 'f', { names, values, sets, removes });
     if ('attentionAt' in change.set) {
       const at = change.set.attentionAt;
       if (at === undefined) removes.push('gsi1pk', 'gsi1sk');
@@ -171,10 +187,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
         sets.push('gsi1pk = :gsi1pk', 'gsi1sk = :gsi1sk');
       }
     }
-    const statuses = change.expect.statuses.map((s, i) => {
-      values[`:s${i}`] = s;
-      return `:s${i}`;
-    });
+    const statuses = placeholders(change.expect.statuses, 's', values);
     const items: TransactItem[] = [
       {
         Update: {
@@ -207,18 +220,8 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
     const values: Record<string, unknown> = { ':expectVersion': write.expect.version, ':version': write.expect.version + 1 };
     const sets = ['#version = :version'];
     const removes: string[] = [];
-    Object.entries(write.set).forEach(([field, value], i) => {
-      names[`#r${i}`] = field;
-      if (value === undefined) removes.push(`#r${i}`);
-      else {
-        values[`:r${i}`] = value;
-        sets.push(`#r${i} = :r${i}`);
-      }
-    });
-    const statuses = write.expect.statuses.map((st, i) => {
-      values[`:rs${i}`] = st;
-      return `:rs${i}`;
-    });
+    assignFields(write.set, 'r', { names, values, sets, removes });
+    const statuses = placeholders(write.expect.statuses, 'rs', values);
     return {
       Update: {
         TableName: this.#table,

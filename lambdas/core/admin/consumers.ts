@@ -2,6 +2,7 @@ import { verifyChain, type Actor, type AuditEvent } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { applyTransition, transition } from '../consumer/transition.js';
 import { dormancyCutoff } from '../lifecycle/attention.js';
+import { notify } from '../lifecycle/notify.js';
 import { revoke } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -58,13 +59,10 @@ export async function suspendConsumer(services: Services, clientId: string, oper
   const actor: Actor = { kind: 'operator', id: operator.id };
   const { consumer, applied } = await applyTransition(services, { clientId, to: 'suspended', event: 'consumer.suspended', actor, data: { reason: 'operator', detail: reason } });
   if (applied) {
-    await services.mailer
-      .send({
-        to: consumer.contacts,
-        subject: `[Gatehouse] Access suspended for ${consumer.clientName}`,
-        text: `Access of ${consumer.clientName} (${consumer.clientId}) was suspended by the bank's operators: ${reason}\nNo new tokens are issued until it is reinstated.`,
-      })
-      .catch((error: unknown) => services.log.error('suspension notice not sent', { clientId, error: (error as Error).name }));
+    await notify(services, consumer, {
+      subject: `[Gatehouse] Access suspended for ${consumer.clientName}`,
+      text: `Access of ${consumer.clientName} (${consumer.clientId}) was suspended by the bank's operators: ${reason}\nNo new tokens are issued until it is reinstated.`,
+    });
   }
   return consumer;
 }

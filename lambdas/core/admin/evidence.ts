@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../audit/event.js';
-import type { Consumer } from '../consumer/consumer.js';
+import { unusedScopes, type Consumer } from '../consumer/consumer.js';
 import type { Services } from '../services.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import { consumerWithAudit } from './consumers.js';
@@ -51,12 +51,6 @@ export async function consumerEvidence(services: Services, clientId: string): Pr
     controls,
     events,
   };
-}
-
-/** Granted scopes the consumer has never requested in a token; empty until it has been active a while. */
-export function unusedScopes(consumer: Consumer): string[] {
-  const used = new Set(consumer.usedScopes ?? []);
-  return consumer.scopes.filter((s) => !used.has(s));
 }
 
 function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: readonly string[], now: Date, exceptions: readonly ChangeRequest[]): ControlEvidence[] {

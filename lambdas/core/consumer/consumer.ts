@@ -87,3 +87,9 @@ export interface OutOfPolicy {
   readonly since: string;
   readonly suspendAt: string;
 }
+
+/** Granted scopes the consumer has never requested in a token (scope right-sizing); empty until it has been active a while. */
+export function unusedScopes(consumer: Pick<Consumer, 'scopes' | 'usedScopes'>): string[] {
+  const used = new Set(consumer.usedScopes ?? []);
+  return consumer.scopes.filter((s) => !used.has(s));
+}

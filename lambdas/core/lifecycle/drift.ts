@@ -5,7 +5,7 @@ import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRollout, PolicyRolloutStore } from '../ports.js';
 import { attentionAt } from './attention.js';
 import type { Services } from '../services.js';
-import { notify } from './notify.js';
+import { notify, reasonLines } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
 const DAY_MS = 86_400_000;
@@ -99,8 +99,6 @@ export async function reevaluate(services: Services, consumer: Consumer, options
   }
   return applied ? 'out_of_policy' : 'unchanged';
 }
-
-const reasonLines = (reasons: readonly { readonly code: string; readonly message: string }[]): string => reasons.map((x) => `- ${x.code}: ${x.message}`).join('\n');
 
 export interface RolloutResult {
   /** Consumers examined by the scan this run (items read). */

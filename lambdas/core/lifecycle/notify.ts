@@ -12,3 +12,8 @@ export async function notify(services: Services, consumer: Pick<Consumer, 'clien
     services.log.error('lifecycle notice not sent', { clientId: consumer.clientId, error: (error as Error).name });
   }
 }
+
+/** Policy reasons as lines of an email: `- code: message`. */
+export function reasonLines(reasons: readonly { readonly code: string; readonly message: string }[]): string {
+  return reasons.map((x) => `- ${x.code}: ${x.message}`).join('\n');
+}

@@ -1,12 +1,12 @@
 import type { Actor } from '../audit/event.js';
-import type { Consumer } from '../consumer/consumer.js';
+import { unusedScopes, type Consumer } from '../consumer/consumer.js';
 import { applyTransition } from '../consumer/transition.js';
 import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
 import type { Services } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
 import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
-import { notify } from './notify.js';
+import { notify, reasonLines } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
 
@@ -153,7 +153,7 @@ export async function endException(
   await notify(services, consumer, {
     subject: `[Gatehouse] ${consumer.clientName}: exception ended${suspend ? ', access suspended' : ''}`,
     text: suspend
-      ? `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}, and without it the consumer does not meet the policy:\n${r.reasons.map((x) => `- ${x.code}: ${x.message}`).join('\n')}\nAccess is suspended; reinstatement needs a review once it meets the policy.`
+      ? `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}, and without it the consumer does not meet the policy:\n${reasonLines(r.reasons)}\nAccess is suspended; reinstatement needs a review once it meets the policy.`
       : `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}; the policy's own requirement applies again.`,
   });
   return suspend ? 'suspended' : 'ended';
@@ -189,10 +189,7 @@ async function resumeReview(services: Services, consumer: Consumer): Promise<boo
 }
 
 /** The used-scopes summary recorded when access ends: which granted scopes were ever requested in a token. */
-function scopeUsage(consumer: Consumer): { used: string[]; unused: string[] } {
-  const used = new Set(consumer.usedScopes ?? []);
-  return { used: consumer.scopes.filter((s) => used.has(s)), unused: consumer.scopes.filter((s) => !used.has(s)) };
-}
+const scopeUsage = (consumer: Consumer) => ({ used: consumer.usedScopes ?? [], unused: unusedScopes(consumer) });
 
 /** Revokes a consumer with its effects: no tokens from now on, its secret scheduled for deletion, its contacts told. */
 export async function revoke(services: Services, consumer: Consumer, reason: 'grant_expired' | 'terminated' | 'out_of_policy', detail: string, actor: Actor = SWEEPER): Promise<boolean> {

@@ -324,7 +324,7 @@ describe('SES unavailable', () => {
       expect(response.statusCode).toBe(200);
       expect(plane.ddb.table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'suspended' });
       expect(plane.ddb.table.auditTrail(CLIENT_ID).at(-1)).toMatchObject({ type: 'consumer.suspended', actor: { kind: 'operator', id: OPERATOR } });
-      expect(plane.services.log.error).toHaveBeenCalledWith('suspension notice not sent', { clientId: CLIENT_ID, error: 'TooManyRequestsException' });
+      expect(plane.services.log.error).toHaveBeenCalledWith('lifecycle notice not sent', { clientId: CLIENT_ID, error: 'TooManyRequestsException' });
     });
   });
 });
