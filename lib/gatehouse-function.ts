@@ -36,6 +36,8 @@ export function gatehouseBundling(policy?: LoadedPolicy): nodejs.BundlingOptions
     ...(options.sourcemap ? { sourceMapMode: nodejs.SourceMapMode.DEFAULT } : {}),
     sourcesContent: options.sourcesContent,
     externalModules: [...options.external],
+    // CDK runs a local esbuild from the project root, which is where the alias targets are resolved from.
+    ...(Object.keys(options.alias).length > 0 ? { esbuildArgs: { '--alias': Object.entries(options.alias).map(([from, to]) => `${from}=${to}`) } } : {}),
     ...(Object.keys(options.define).length > 0 ? { define: { ...options.define } } : {}),
   };
 }

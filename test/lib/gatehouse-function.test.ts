@@ -25,7 +25,10 @@ describe('gatehouseBundling', () => {
       sourceMap: true,
       banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
       externalModules: [],
+      esbuildArgs: { '--alias': ['@aws-sdk/credential-provider-node=./lambdas/adapters/aws/lambda-credentials.ts'] },
     });
+    // The alias target is resolved from the directory CDK runs esbuild in: the project root.
+    expect(existsSync(join(PROJECT_ROOT, 'lambdas/adapters/aws/lambda-credentials.ts'))).toBe(true);
   });
 
   it('defines the policy as a JS string literal whose value is the policy JSON', () => {

@@ -85,6 +85,28 @@ describe('HandlerFunctions bundles', () => {
     }
   });
 
+  it('leaves out the SDK default credential chain everywhere, and zod where only the compiled policy is read', async () => {
+    /** The packages bundled into a function (esbuild's metafile), by package name. */
+    const packagesOf = async (entry: string): Promise<Set<string>> => {
+      const options = esbuildBuildOptions(gatehouseEsbuildOptions(config.policy), { projectRoot: PROJECT_ROOT, entry, outdir: join(tmpdir(), 'unused') });
+      const { metafile } = await build({ ...options, write: false, metafile: true, logLevel: 'silent' });
+      return new Set(Object.keys(metafile.inputs).flatMap((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []));
+    };
+    const token = await packagesOf(FUNCTIONS.token.entry);
+    const register = await packagesOf(FUNCTIONS.register.entry);
+    for (const [name, packages] of [['token', token], ['register', register]] as const) {
+      expect(packages.has('@aws-sdk/client-dynamodb'), name).toBe(true);
+      expect(packages.has('@aws-sdk/credential-provider-env'), name).toBe(true);
+      for (const chainPart of ['@aws-sdk/credential-provider-node', '@aws-sdk/nested-clients', '@aws-sdk/credential-provider-ini', '@smithy/credential-provider-imds']) {
+        expect(packages.has(chainPart), `${name}: ${chainPart}`).toBe(false);
+      }
+    }
+    // The token function reads the policy compiled in at synth (lambdas/core/policy/compiled.ts); registration validates
+    // request bodies with zod, so the same check finds it there.
+    expect(token.has('zod')).toBe(false);
+    expect(register.has('zod')).toBe(true);
+  });
+
   it('loads every bundle as an ES module that exports handler', async () => {
     // Plain Node, as the Lambda runtime does (importing through vitest would transform ~1 MB bundles).
     const script = `

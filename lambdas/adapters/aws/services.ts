@@ -1,13 +1,14 @@
 import { EmfMetrics } from './emf-metrics.js';
 import { powertoolsLog } from './log.js';
-import { loadPolicy } from '../../core/policy/load.js';
+import { compiledPolicy } from '../../core/policy/compiled.js';
+import type { PolicyDocument } from '../../core/policy/schema.js';
 import type { Services } from '../../core/services.js';
 import { DynamoRegistry } from './dynamo-registry.js';
 import { ENV } from './env.js';
 import type { ClientSecretStore, Mailer, Workflow } from '../../core/ports.js';
 import { SecretsVault } from './secrets-vault.js';
 
-/** The validated policy, compiled into the bundle by esbuild `define` at synth time. */
+/** The policy validated at synth time and compiled into the bundle by esbuild `define` (lib/bundling.ts). */
 declare const __GATEHOUSE_POLICY__: string;
 
 function required(name: string): string {
@@ -65,7 +66,7 @@ export function awsServices(parts: AwsParts = {}): Services {
     workflow: parts.workflow?.() ?? absentPort<Workflow>('workflow'),
     mailer: parts.mailer?.() ?? absentPort<Mailer>('mail:send'),
     clock: { now: () => new Date() },
-    policy: loadPolicy(JSON.parse(__GATEHOUSE_POLICY__)),
+    policy: compiledPolicy(JSON.parse(__GATEHOUSE_POLICY__) as PolicyDocument),
     config: {
       issuer: required(ENV.issuer),
       tokenAudience: required(ENV.tokenAudience),

@@ -1,14 +1,7 @@
 import type { LoadedPolicy } from './load.js';
 import type { Reason, ReviewReasonCode } from './reasons.js';
-import {
-  AUTH_METHOD_STRENGTH,
-  RISK_LEVELS,
-  type AuthMethod,
-  type RiskLevel,
-  type RiskRequirements,
-  type ScopeCategory,
-  type Tier,
-} from './schema.js';
+import { AUTH_METHOD_STRENGTH, RISK_LEVELS, type AuthMethod, type RiskLevel, type Tier } from './levels.js';
+import type { RiskRequirements, ScopeCategory } from './schema.js';
 
 /** What a consumer asks for, as the policy sees it (already parsed at the boundary). */
 export interface AccessRequest {

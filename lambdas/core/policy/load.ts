@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { canonicalJson } from '../util/canonical-json.js';
-import { sha256Hex } from '../util/hash.js';
+import { compiledPolicy } from './compiled.js';
 import { PolicyError } from './errors.js';
 import { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
 
@@ -19,8 +18,7 @@ export function loadPolicy(raw: unknown): LoadedPolicy {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new PolicyError('policy_invalid', 'The Gatehouse policy document is invalid', issues);
   }
-  const hash = sha256Hex(canonicalJson(parsed.data)).slice(0, 16);
-  return { document: parsed.data, id: parsed.data.id, hash, version: `${parsed.data.id}@${hash}` };
+  return compiledPolicy(parsed.data);
 }
 
 /** Reads, parses and validates a policy file. */

@@ -1,25 +1,11 @@
 import * as z from 'zod';
+import { AUTH_METHOD_STRENGTH, AUTH_METHODS, RISK_LEVELS, TIERS } from './levels.js';
 
-/** Risk levels, ordered from least to most sensitive. */
-export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+export type { AuthMethod, RiskLevel, Tier } from './levels.js';
+
 export const RiskLevelSchema = z.enum(RISK_LEVELS);
-export type RiskLevel = z.infer<typeof RiskLevelSchema>;
-
-/** Client authentication methods Gatehouse knows, ordered from weakest to strongest. */
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export const AuthMethodSchema = z.enum(AUTH_METHODS);
-export type AuthMethod = z.infer<typeof AuthMethodSchema>;
-
-/** Relative strength used to tell "too weak" from "not allowed". */
-export const AUTH_METHOD_STRENGTH: Record<AuthMethod, number> = {
-  client_secret_basic: 1,
-  client_secret_post: 1,
-  private_key_jwt: 2,
-};
-
-export const TIERS = ['public', 'partner', 'internal'] as const;
 export const TierSchema = z.enum(TIERS);
-export type Tier = z.infer<typeof TierSchema>;
 
 /** What a high-risk scope does; each category is a distinct reason a human must look at the request. */
 export const ScopeCategorySchema = z.enum(['reference_data', 'read', 'account_mutation', 'payment_initiation', 'regulated_customer_data']);

@@ -8,7 +8,7 @@ import {
   REVIEW_REASON_CODES,
   type ReasonCode,
 } from '../../../../lambdas/core/policy/reasons.js';
-import { AUTH_METHODS, RISK_LEVELS, type AuthMethod, type RiskLevel, type Tier } from '../../../../lambdas/core/policy/schema.js';
+import { AUTH_METHODS, RISK_LEVELS, type AuthMethod, type RiskLevel, type Tier } from '../../../../lambdas/core/policy/levels.js';
 import { DAY_MS, NOW, defaultPolicy, policyWith, request } from './fixtures.js';
 
 const codesOf = (req: AccessRequest, policy: LoadedPolicy = defaultPolicy): ReasonCode[] =>
