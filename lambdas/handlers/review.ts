@@ -10,6 +10,7 @@ import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { permanentServiceCause } from './http/to-response.js';
 
 const CSRF_COOKIE = 'gh_csrf';
 
@@ -66,7 +67,8 @@ function reviewPage(view: ReviewView, services: Services, token: string, csrf: s
 
 function errorPage(error: unknown): APIGatewayProxyResult {
   if (error instanceof ReviewError) return html(error.status, page('Review not available', `<p>${escapeHtml(error.message)}</p>`));
-  if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
+  // A dependency that refused the call for good (permanentServiceCause) falls through to the 500 every handler gives.
+  if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
     return html(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
   }
   throw error;

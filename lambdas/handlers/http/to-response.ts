@@ -31,21 +31,47 @@ const THROTTLING_ERRORS = new Set([
   'KmsThrottlingException',
 ]);
 const TRANSIENT_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalServerError', 'InternalServiceError', 'InternalServiceErrorException', 'ServiceUnavailable', 'ServiceUnavailableException']);
+/** DynamoDB's reasons for cancelling a transaction that a later attempt may not meet (a failed condition is a 409 instead). */
+const TRANSIENT_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'TransactionConflict']);
 const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Whether an error is an AWS dependency being temporarily unavailable (see THROTTLING_ERRORS), not a fault of ours. */
 export function isTransientDependencyError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const e = error as Error & { code?: unknown; $fault?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const e = error as Error & {
+    code?: unknown;
+    $fault?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    CancellationReasons?: ReadonlyArray<{ Code?: string }>;
+  };
   const status = e.$metadata?.httpStatusCode;
   return (
     THROTTLING_ERRORS.has(e.name) ||
+    (e.name === 'TransactionCanceledException' && (e.CancellationReasons ?? []).some((r) => TRANSIENT_CANCELLATION_CODES.has(r.Code ?? ''))) ||
     TRANSIENT_ERRORS.has(e.name) ||
     (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) ||
     e.$retryable !== undefined ||
     status === 429 ||
     (status !== undefined && status >= 500 && status <= 504)
   );
+}
+
+/**
+ * The AWS service error behind a wrapped failure when retrying cannot help: the service answered, and with something
+ * other than throttling or an outage (access denied, a validation error, a disabled KMS key, a missing table). That is a
+ * fault of the deployment or of ours, so the caller gets 500 rather than a 503 inviting retries that would fail the same.
+ */
+export function permanentServiceCause(error: Error): Error | undefined {
+  const cause = error.cause;
+  if (!(cause instanceof Error) || !('$metadata' in cause) || isTransientDependencyError(cause)) return undefined;
+  return cause;
+}
+
+/** 500 for a dependency that refused a call for good (see permanentServiceCause); logged at error level with its name. */
+function dependencyFault(cause: Error, log: Log): APIGatewayProxyResult {
+  log.error('dependency refused the call', { error: cause.name, message: cause.message });
+  return problem(500, 'internal', 'Internal error', 'Something went wrong on our side; nothing was changed.');
 }
 
 /** How a response is written: RFC 9457 problem JSON (default), or RFC 6749 §5.2 error JSON for the OAuth endpoints. */
@@ -108,6 +134,8 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
   }
   if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
+    const permanent = permanentServiceCause(error);
+    if (permanent) return dependencyFault(permanent, log);
     // Logged at error level so the function's fault alarm (ERROR lines) sees every dependency outage that reached a caller.
     log.error('dependency unavailable', { error: error.name, cause: causeName(error) });
     return unavailable(error.message, error.retryAfterSeconds ?? 5, format);
@@ -129,6 +157,8 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return problem(400, 'invalid-cursor', 'Invalid cursor', error.message);
   }
   if (error instanceof RegistryError && error.code === 'unavailable') {
+    const permanent = permanentServiceCause(error);
+    if (permanent) return dependencyFault(permanent, log);
     log.error('registry unavailable', { error: error.name, cause: causeName(error) });
     return unavailable('A dependency is unavailable; nothing was changed. Try again shortly.', 5, format);
   }

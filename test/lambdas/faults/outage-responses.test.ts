@@ -1,6 +1,7 @@
 import { DecryptionFailure } from '@aws-sdk/client-secrets-manager';
 import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { ValidationException } from '@aws-sdk/client-sfn';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../lambdas/core/errors.js';
 import { RegistryError } from '../../../lambdas/core/registry/errors.js';
@@ -45,6 +46,34 @@ describe('toHttpResponse for an unavailable dependency', () => {
     expect(response.statusCode).toBe(500);
     expect(response.headers).not.toHaveProperty('retry-after');
     expect(log.error).toHaveBeenCalledWith('unhandled error', expect.objectContaining({ error: make().name }));
+  });
+
+  it.each([
+    ['a registry read DynamoDB refuses as invalid', () => new RegistryError('unavailable', 'down', { cause: new ValidationException({ message: 'invalid', $metadata: { httpStatusCode: 400 } }) })],
+    [
+      'a workflow start the role may not make',
+      () => new ServiceError('dependency_unavailable', 'later', { cause: new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'no', $metadata: { httpStatusCode: 403 } }) }),
+    ],
+    ['a secret read whose KMS key is disabled', () => new ServiceError('dependency_unavailable', 'later', { cause: new DecryptionFailure({ message: 'disabled', $metadata: { httpStatusCode: 400 } }) })],
+  ] as const)('answers 500 without Retry-After for %s: the wrapped AWS error is one retrying cannot fix', (_label, make) => {
+    const log = recordingLog();
+
+    const response = toHttpResponse(make(), log, { protocol: 'oauth' });
+
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).not.toHaveProperty('retry-after');
+    expect(log.error).toHaveBeenCalledWith('dependency refused the call', expect.objectContaining({ error: (make().cause as Error).name }));
+  });
+
+  it('tells a transaction DynamoDB cancelled for throttling or a conflict (retry) from one cancelled by a condition (no retry)', () => {
+    const cancelled = (...codes: string[]) =>
+      new TransactionCanceledException({ message: 'cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: codes.map((Code) => ({ Code })) });
+    expect(isTransientDependencyError(cancelled('None', 'ThrottlingError'))).toBe(true);
+    expect(isTransientDependencyError(cancelled('TransactionConflict', 'None'))).toBe(true);
+    expect(isTransientDependencyError(cancelled('ProvisionedThroughputExceeded'))).toBe(true);
+    expect(isTransientDependencyError(cancelled('ConditionalCheckFailed', 'None'))).toBe(false);
+    expect(isTransientDependencyError(cancelled('ValidationError'))).toBe(false);
+    expectUnavailable(toHttpResponse(new RegistryError('unavailable', 'down', { cause: cancelled('ThrottlingError') }), recordingLog()), 'problem', '5');
   });
 
   it('logs a dependency_unavailable ServiceError with its cause, so the function fault alarm counts it', () => {

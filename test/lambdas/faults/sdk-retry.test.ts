@@ -214,14 +214,15 @@ describe('SDK retries on the token path (DynamoDB client as services.ts configur
     expect(waited).toBeLessThan(50);
   });
 
-  it('does not retry a request DynamoDB refuses as invalid', async () => {
+  it('does not retry a request DynamoDB refuses as invalid, and answers 500: retrying would fail the same', async () => {
     const endpoint = table();
     endpoint.script('GetItem', { status: 400, body: { __type: 'com.amazon.coral.validate#ValidationException', message: 'One or more parameter values were invalid' } });
     const request = start(tokenEndpoint(endpoint));
 
     const waited = await drive(() => request.result() !== undefined);
 
-    expect(request.result()?.statusCode).toBe(503);
+    expect(request.result()?.statusCode).toBe(500);
+    expect(request.result()?.headers?.['retry-after']).toBeUndefined();
     expect(waited).toBe(0);
     expect(endpoint.count('GetItem')).toBe(1);
   });
