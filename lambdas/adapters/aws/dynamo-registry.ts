@@ -16,6 +16,7 @@ import type { ChangeRequest, RequestWrite } from '../../core/requests/change-req
 import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
+import { abortWithCaller } from './caller-abort.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -82,7 +83,7 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
     this.#table = options.tableName;
     this.#db =
       options.documentClient ??
-      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), { marshallOptions: { removeUndefinedValues: true } });
+      DynamoDBDocumentClient.from(abortWithCaller(new DynamoDBClient(options.clientConfig ?? {})), { marshallOptions: { removeUndefinedValues: true } });
   }
 
   async createConsumer(consumer: Consumer, audit: readonly AuditEvent[], idempotency?: IdempotencyRecord): Promise<void> {

@@ -7,6 +7,7 @@ import {
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { ENV } from './env.js';
+import { abortWithCaller } from './caller-abort.js';
 
 export interface SecretsManagerClientSecretsOptions {
   /** Secret names are `<prefix><client_id>`; the stack scopes every grant to this prefix. */
@@ -30,7 +31,7 @@ export class SecretsManagerClientSecrets implements ClientSecretStore {
 
   constructor(options: SecretsManagerClientSecretsOptions) {
     this.#options = options;
-    this.#client = options.client ?? new SecretsManagerClient({});
+    this.#client = options.client ?? abortWithCaller(new SecretsManagerClient({}));
   }
 
   secretName(clientId: string): string {

@@ -2,6 +2,7 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/
 import type { SigningKeySet, Vault } from '../../core/ports.js';
 import { StagedSecretVault } from '../../core/tokens/staged-vault.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
+import { abortWithCaller } from './caller-abort.js';
 
 export type SecretsVaultOptions =
   | { readonly secretId: string; readonly client: SecretsManagerClient; readonly clientConfig?: never }
@@ -15,7 +16,7 @@ export class SecretsVault implements Vault {
   readonly #vault: StagedSecretVault;
 
   constructor(options: SecretsVaultOptions) {
-    const client = options.client ?? new SecretsManagerClient(options.clientConfig ?? {});
+    const client = options.client ?? abortWithCaller(new SecretsManagerClient(options.clientConfig ?? {}));
     this.#vault = new StagedSecretVault(new SecretsManagerStagedSecret(options.secretId, client));
   }
 

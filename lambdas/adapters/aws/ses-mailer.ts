@@ -1,6 +1,7 @@
 import { SendEmailCommand, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import type { Email, Mailer } from '../../core/ports.js';
 import { MAIL_FROM_ENV } from './env.js';
+import { abortWithCaller } from './caller-abort.js';
 
 export type SesMailerOptions =
   | { readonly from: string; readonly client: SESv2Client; readonly clientConfig?: never }
@@ -13,7 +14,7 @@ export class SesMailer implements Mailer {
 
   constructor(options: SesMailerOptions) {
     this.#from = options.from;
-    this.#client = options.client ?? new SESv2Client(options.clientConfig ?? {});
+    this.#client = options.client ?? abortWithCaller(new SESv2Client(options.clientConfig ?? {}));
   }
 
   async send(email: Email): Promise<void> {

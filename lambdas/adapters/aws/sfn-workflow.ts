@@ -9,6 +9,7 @@ import {
 import type { ReviewRequest, Workflow } from '../../core/ports.js';
 import { reviewExecutionName } from '../../core/review/execution-name.js';
 import { ENV } from './env.js';
+import { abortWithCaller } from './caller-abort.js';
 
 export type SfnWorkflowOptions =
   | { readonly stateMachineArn: string; readonly client: SFNClient; readonly clientConfig?: never }
@@ -21,7 +22,7 @@ export class SfnWorkflow implements Workflow {
 
   constructor(options: SfnWorkflowOptions) {
     this.#arn = options.stateMachineArn;
-    this.#client = options.client ?? new SFNClient(options.clientConfig ?? {});
+    this.#client = options.client ?? abortWithCaller(new SFNClient(options.clientConfig ?? {}));
   }
 
   async startReview(request: ReviewRequest): Promise<string> {

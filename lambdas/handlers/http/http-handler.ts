@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { withCallerSignal } from '../../core/caller-scope.js';
 import { withLogKeys } from '../../core/log-context.js';
 import type { Services } from '../../core/services.js';
 import { toHttpResponse, type ResponseFormat } from './to-response.js';
@@ -10,8 +11,9 @@ export type HttpLambda = (event: APIGatewayProxyEvent, context: Context) => Prom
 /**
  * Wraps a small request function in the shared middy chain: every thrown error is mapped to HTTP in one place, in the
  * route's protocol (`oauth` for the RFC 6749 endpoints, whose outages answer `temporarily_unavailable`); the metrics the
- * request recorded are published once, whichever way it ended; and every log line written while it runs (the core's
- * included) carries API Gateway's request id as `correlation_id`.
+ * request recorded are published once, whichever way it ended; every log line written while it runs (the core's
+ * included) carries API Gateway's request id as `correlation_id`; and once middy has answered 503 just before the
+ * function's timeout, the request's AWS calls are abandoned (lambdas/core/caller-scope.ts).
  */
 export function httpHandler(services: Services, fn: HttpFunction, format: ResponseFormat = {}): HttpLambda {
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
@@ -20,6 +22,7 @@ export function httpHandler(services: Services, fn: HttpFunction, format: Respon
       request.response = toHttpResponse(request.error, services.log, format);
       services.metrics.flush();
     })
-    .handler((event) => fn(event));
+    // middy aborts `signal` when it answers just before the function's timeout: the adapters then abandon the request's calls.
+    .handler((event, _context, { signal }) => withCallerSignal(signal, () => fn(event)));
   return (event, context) => withLogKeys({ correlation_id: event.requestContext?.requestId }, () => chain(event, context));
 }

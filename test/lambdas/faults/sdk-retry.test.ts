@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as realSleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
 import { REQUEST_PATH_CLIENT_CONFIG } from '../../../lambdas/adapters/aws/services.js';
@@ -99,7 +100,7 @@ const consumerItem = (recentlyUsed = true) => ({
 });
 
 /** The token endpoint over a DynamoRegistry whose client has the Lambda's settings, and whatever `vault` is given. */
-function tokenEndpoint(endpoint: ScriptedEndpoint | string, vault: Services['vault'] = new FileVault()): () => Promise<APIGatewayProxyResult> {
+function tokenEndpoint(endpoint: ScriptedEndpoint | string, vault: Services['vault'] = new FileVault(), context: Context = lambdaContext): () => Promise<APIGatewayProxyResult> {
   const clientConfig = {
     ...AWS_TEST_CLIENT_CONFIG,
     ...REQUEST_PATH_CLIENT_CONFIG,
@@ -107,7 +108,7 @@ function tokenEndpoint(endpoint: ScriptedEndpoint | string, vault: Services['vau
   };
   const services = { ...buildServices({ jwks: { keys: [] } }), registry: new DynamoRegistry({ tableName: TABLE, clientConfig }), vault };
   const handler = createTokenHandler(services);
-  return () => handler(httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: 'grant_type=client_credentials' }), lambdaContext);
+  return () => handler(httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: 'grant_type=client_credentials' }), context);
 }
 
 /**
@@ -225,6 +226,24 @@ describe('SDK retries on the token path (DynamoDB client as services.ts configur
     expect(request.result()?.headers?.['retry-after']).toBeUndefined();
     expect(waited).toBe(0);
     expect(endpoint.count('GetItem')).toBe(1);
+  });
+
+  it('abandons its calls once middy has answered 503 before the function times out: no retry after, nothing left running', async () => {
+    const endpoint = table();
+    endpoint.script('GetItem', throttled(), throttled(), throttled(), throttled());
+    // middy times out early on a timer of node:timers, which the fake clock does not move: give it 100 real ms.
+    const request = start(tokenEndpoint(endpoint, new FileVault(), { ...lambdaContext, getRemainingTimeInMillis: () => 100 }));
+    await runUntil(() => endpoint.count('GetItem') === 1);
+    expect(vi.getTimerCount()).toBeGreaterThan(0); // the SDK's backoff before its second attempt (fake time, not moved)
+
+    await realSleep(150);
+    await runUntil(() => request.result() !== undefined);
+    expectUnavailable(request.result()!, 'oauth', '5');
+
+    // The backoff ends, as it would when Lambda thaws the instance for its next request: the abandoned request sends nothing.
+    await runFor(5_000, () => false);
+    expect(endpoint.count('GetItem')).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('retries a throttled write that is safe to repeat (recordUse, a conditional UpdateItem)', async () => {
