@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
 
@@ -20,12 +21,23 @@ async function main(): Promise<void> {
       process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n${link ? `    review link: ${link}\n` : ''}`);
     },
   });
+  // The metrics Lambda publishes to CloudWatch (EMF), counted in memory here: written to a file while it runs, printed at exit.
+  const metricsFile = join(dataDir, 'metrics.json');
+  let written = '';
+  const writeMetrics = (): void => {
+    const text = `${JSON.stringify(plane.metrics.snapshot(), null, 2)}\n`;
+    if (text !== written) writeFileSync(metricsFile, text);
+    written = text;
+  };
+  writeMetrics();
+  setInterval(writeMetrics, 10_000).unref();
   const u = plane.url;
   process.stdout.write(`
 Gatehouse is running locally at ${u}
   policy        ${plane.services.policy.version}
   data          ${dataDir}  (dynalite table "${plane.tableName}", signing keys, outbox)
   outbox        ${plane.outboxDir}
+  metrics       ${metricsFile}  (what Lambda publishes to CloudWatch, updated every 10 s; a summary is printed at exit)
   metadata      ${u}/.well-known/oauth-authorization-server
   jwks          ${u}/.well-known/jwks.json
   openapi       ${u}/openapi.json
@@ -45,7 +57,14 @@ Requests that need review email the reviewers (${plane.services.config.reviewers
 emails land in the outbox and their links are printed here; open one in a browser to approve or deny.
 Stop with Ctrl-C.
 `);
+  let stopping = false;
   const stop = () => {
+    // Ctrl-C reaches npm and tsx as well as this process, which may then get the signal twice.
+    if (stopping) return;
+    stopping = true;
+    writeMetrics();
+    const lines = plane.metrics.summary();
+    process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
     void plane.close().then(() => process.exit(0));
   };
   // A failure inside one local workflow execution must not take the whole control plane down.

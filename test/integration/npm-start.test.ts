@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,10 @@ describe('npm start', () => {
     expect(output).toMatch(/Gatehouse is running locally at http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toContain('curl -s -X POST');
     expect(output).toContain('/oauth2/token');
+    // Stopped with SIGTERM: the metrics are written to the data directory and summed up.
+    expect(output).toContain(`metrics       ${join(dataDir, 'metrics.json')}`);
+    expect(output).toMatch(/Metrics since start/);
+    expect(Array.isArray(JSON.parse(readFileSync(join(dataDir, 'metrics.json'), 'utf8')))).toBe(true);
   });
 
   it('refuses to start with a broken policy and lists what is wrong', async () => {

@@ -13,6 +13,8 @@ export interface MetricSeries {
   readonly max: number;
 }
 
+const round = (seconds: number): number => Math.round(seconds * 100) / 100;
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -45,6 +47,18 @@ export class MemoryMetrics implements Metrics {
   /** Every series recorded so far, sorted by name and dimension values. */
   snapshot(): MetricSeries[] {
     return [...this.#series.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, s]) => ({ ...s, dimensions: { ...s.dimensions } }));
+  }
+
+  /**
+   * One line per series for people: `TokensIssued tier=public risk=low  12` for counts, and observations with mean and
+   * maximum for durations (`ReviewLatency kind=onboarding outcome=approved  2 × mean 60 s, max 90 s`).
+   */
+  summary(): string[] {
+    return this.snapshot().map((s) => {
+      const dims = Object.entries(s.dimensions).map(([k, v]) => ` ${k}=${v}`).join('');
+      const value = s.unit === 'Count' ? String(s.sum) : `${s.count} × mean ${round(s.sum / s.count)} s, max ${round(s.max)} s`;
+      return `${s.name}${dims}  ${value}`;
+    });
   }
 
   /** The sum of a metric over every series whose dimensions match `filter` (all of them when it is omitted). */

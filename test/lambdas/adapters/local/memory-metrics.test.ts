@@ -47,4 +47,19 @@ describe('MemoryMetrics', () => {
     metrics.reset();
     expect(metrics.snapshot()).toEqual([]);
   });
+
+  it('sums each series up in one line: totals for counts, observations with mean and maximum for durations', () => {
+    const metrics = new MemoryMetrics();
+    metrics.record('TokensIssued', { tier: 'public', risk: 'low' }, 12);
+    metrics.record('ReviewLatency', { kind: 'onboarding', outcome: 'approved' }, 30);
+    metrics.record('ReviewLatency', { kind: 'onboarding', outcome: 'approved' }, 90.125);
+    metrics.record('SweepReads', {}, 4);
+
+    expect(metrics.summary()).toEqual([
+      'ReviewLatency kind=onboarding outcome=approved  2 × mean 60.06 s, max 90.13 s',
+      'SweepReads  4',
+      'TokensIssued tier=public risk=low  12',
+    ]);
+    expect(new MemoryMetrics().summary()).toEqual([]);
+  });
 });
