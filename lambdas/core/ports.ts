@@ -118,8 +118,10 @@ export interface AttentionIndex {
   /**
    * Moves a consumer's attention time without any other change (a due consumer that needs nothing yet, e.g. it was used
    * since). Conditional on the audit position, so it never overwrites a concurrent change; false when that moved.
+   * `requestCheck` also moves the consumer's `requestCheckAt` (removed when undefined): the sweep's check of its change
+   * requests found nothing to close, or only requests too young to judge.
    */
-  rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number): Promise<boolean>;
+  rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number, requestCheck?: { readonly requestCheckAt: string | undefined }): Promise<boolean>;
 }
 
 /** An append-only, hash-chained audit stream that is not about one consumer (e.g. `signing-key`). */

@@ -123,4 +123,64 @@ describe('local mode: a change request whose review workflow never started', () 
       await p.close();
     }
   });
+
+  it('is closed as failed by the sweep once past the stall limit, without anyone asking again; a request that started is only checked', async () => {
+    const START = Date.now();
+    let offset = 0;
+    const p = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
+    const admin = (path: string, body: unknown) =>
+      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    try {
+      const registry = p.services.registry;
+      const register = async () =>
+        String(((await (await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) })).json()) as Record<string, unknown>)['client_id']);
+      const stuckId = await register();
+      const fineId = await register();
+      for (const id of [stuckId, fineId]) expect((await admin(`/admin/consumers/${id}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
+
+      // The double fault on one consumer's reinstatement; the other's starts normally.
+      const original = registry.updateConsumer.bind(registry);
+      vi.spyOn(p.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      vi.spyOn(registry, 'updateConsumer')
+        .mockImplementationOnce(original)
+        .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
+      expect((await admin(`/admin/consumers/${stuckId}/reinstate`, { reason: 'Incident closed' })).status).toBe(503);
+      vi.mocked(registry.updateConsumer).mockRestore();
+      expect((await admin(`/admin/consumers/${fineId}/reinstate`, { reason: 'Incident closed' })).status).toBe(202);
+      const [stuck] = await registry.listRequests(stuckId);
+      expect(stuck).toMatchObject({ status: 'pending_review' });
+      for (const id of [stuckId, fineId]) {
+        const consumer = await registry.getConsumer(id);
+        expect(consumer!.requestCheckAt).toBeDefined();
+        expect(Date.parse(consumer!.attentionAt!)).toBe(Date.parse(consumer!.requestCheckAt!) + STALLED_REVIEW_MS);
+      }
+
+      // Before the limit its workflow may still be recorded: nothing is closed.
+      expect((await p.sweep()).requestsFailed).toBe(0);
+      expect(await registry.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'pending_review' });
+
+      // The other request's workflow has opened its review round (so the sweep's read of that consumer is its last change).
+      await expect.poll(async () => (await registry.listRequests(fineId))[0]?.openReviewId, { timeout: 10_000 }).toBeDefined();
+      offset = STALLED_REVIEW_MS + 1000;
+      const result = await p.sweep();
+      expect(result.requestsFailed).toBe(1);
+      expect(await registry.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
+      expect((await registry.listAudit(stuckId)).at(-1)).toMatchObject({ type: 'request.failed', data: { requestId: stuck!.requestId } });
+      // The other consumer's request has its workflow: the check only moves on, with no audit event.
+      const [fine] = await registry.listRequests(fineId);
+      expect(fine).toMatchObject({ status: 'pending_review' });
+      expect(fine!.reviewExecution).toBeDefined();
+      expect((await registry.listAudit(fineId)).filter((e) => e.actor.id === 'lifecycle-sweep')).toEqual([]);
+      for (const id of [stuckId, fineId]) {
+        const consumer = await registry.getConsumer(id);
+        expect(consumer!.requestCheckAt).toBeUndefined();
+        expect(consumer!.status).toBe('suspended');
+      }
+      // Nothing is left for the next sweep to look at for them.
+      const again = await p.sweep();
+      expect(again).toMatchObject({ requestsFailed: 0, rearmed: 0 });
+    } finally {
+      await p.close();
+    }
+  });
 });

@@ -307,16 +307,26 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
     return { consumers: (out.Items ?? []).map((item) => toConsumer(item)), next: encodeCursor(out.LastEvaluatedKey) };
   }
 
-  async rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number): Promise<boolean> {
+  async rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number, requestCheck?: { readonly requestCheckAt: string | undefined }): Promise<boolean> {
     const index = attentionAt === undefined ? undefined : keys.attention(attentionAt, clientId);
+    const set = index ? ['attentionAt = :at', 'gsi1pk = :p', 'gsi1sk = :s'] : [];
+    const remove = index ? [] : ['attentionAt', 'gsi1pk', 'gsi1sk'];
+    if (requestCheck) {
+      if (requestCheck.requestCheckAt === undefined) remove.push('requestCheckAt');
+      else set.push('requestCheckAt = :rc');
+    }
     try {
       await this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: keys.consumer(clientId),
-          UpdateExpression: index ? 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s' : 'REMOVE attentionAt, gsi1pk, gsi1sk',
+          UpdateExpression: [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
           ConditionExpression: 'attribute_exists(pk) AND auditSeq = :seq',
-          ExpressionAttributeValues: { ':seq': expectAuditSeq, ...(index ? { ':at': attentionAt, ':p': index.gsi1pk, ':s': index.gsi1sk } : {}) },
+          ExpressionAttributeValues: {
+            ':seq': expectAuditSeq,
+            ...(index ? { ':at': attentionAt, ':p': index.gsi1pk, ':s': index.gsi1sk } : {}),
+            ...(requestCheck?.requestCheckAt !== undefined ? { ':rc': requestCheck.requestCheckAt } : {}),
+          },
         }),
       );
       return true;

@@ -65,6 +65,12 @@ export interface Consumer {
   readonly usedScopes?: readonly string[] | undefined;
   /** Exceptions granted through review and not yet ended; each relaxes one requirement until it expires. */
   readonly exceptions?: readonly ActiveException[] | undefined;
+  /**
+   * When the oldest change request not yet known to have a review workflow was opened. A sweep looks at the consumer's
+   * requests STALLED_REVIEW_MS later and closes as failed any still without one (its workflow could neither start nor be
+   * recorded as failed), so no request is left pending for ever; absent once every request opened has its workflow.
+   */
+  readonly requestCheckAt?: string | undefined;
   /** Set when a new policy version found the consumer out of policy: it is suspended at `suspendAt` unless fixed. */
   readonly outOfPolicy?: OutOfPolicy | undefined;
   /** Hash chain head of this consumer's audit trail; every change appends one event. */

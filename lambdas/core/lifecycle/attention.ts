@@ -6,9 +6,10 @@ const DAY_MS = 86_400_000;
  * What a sweep may have to do for a consumer, and when: the grant ends (revoke), it is dormant (suspend), an exception
  * ends (re-evaluate), the grace period after a policy change ends (re-evaluate, suspend if still out of policy), or a
  * request waiting for review has no review workflow (`stalled`: registration could neither start one nor record the
- * failure), which the sweep starts.
+ * failure), which the sweep starts; or a change request may be waiting for a review workflow that never started
+ * (`requests`: the sweep closes such requests as failed).
  */
-export type DueKind = 'expiry' | 'dormancy' | 'exception' | 'drift' | 'stalled';
+export type DueKind = 'expiry' | 'dormancy' | 'exception' | 'drift' | 'stalled' | 'requests';
 
 /** How long a new request may wait for its review workflow to be recorded before a sweep starts it. */
 export const STALLED_REVIEW_MS = 10 * 60_000;
@@ -47,17 +48,20 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * The deadlines a consumer faces now: the grant's end (active or suspended), dormancy (active only), the end of each
- * exception it holds and the end of a policy-drift grace period (active only); for a request under review, only the
- * check that its workflow was started.
+ * exception it holds and the end of a policy-drift grace period (active only); the check of its change requests' workflows
+ * (any status); for a registration under review, only the check that its workflow was started.
  */
 export function deadlines(consumer: Consumer, settings: LifecycleSettings): Deadline[] {
   if (consumer.status === 'pending_review' && consumer.reviewExecution === undefined) {
     return [{ kind: 'stalled', at: Date.parse(consumer.createdAt) + STALLED_REVIEW_MS, warnAt: undefined, warningKey: 'stalled' }];
   }
-  if (consumer.status !== 'active' && consumer.status !== 'suspended') return [];
+  const requestCheck: Deadline[] = consumer.requestCheckAt
+    ? [{ kind: 'requests', at: Date.parse(consumer.requestCheckAt) + STALLED_REVIEW_MS, warnAt: undefined, warningKey: 'requests' }]
+    : [];
+  if (consumer.status !== 'active' && consumer.status !== 'suspended') return requestCheck;
   const ahead = settings.warningDays * DAY_MS;
   const expiry = Date.parse(consumer.expiresAt);
-  const list: Deadline[] = [{ kind: 'expiry', at: expiry, warnAt: expiry - ahead, warningKey: `expiry:${iso(expiry)}` }];
+  const list: Deadline[] = [{ kind: 'expiry', at: expiry, warnAt: expiry - ahead, warningKey: `expiry:${iso(expiry)}` }, ...requestCheck];
   for (const e of consumer.exceptions ?? []) {
     const at = Date.parse(e.expiresAt);
     // A short exception is warned about half-way through rather than on the day it is granted.

@@ -6,6 +6,7 @@ import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
 import type { Services } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
 import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
+import { awaitsWorkflow, settleStalledRequests } from '../requests/open-request.js';
 import { notify, reasonLines } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
@@ -31,6 +32,8 @@ export interface SweepResult {
   readonly exceptionsEnded: number;
   /** Requests whose review workflow had not been started (a double failure at registration) and now is. */
   readonly reviewsResumed: number;
+  /** Change requests closed as failed because their review workflow never started (see `requestCheckAt`). */
+  readonly requestsFailed: number;
   /** Due consumers that needed nothing yet (used since, or a concurrent sweep handled them): their attention time moved. */
   readonly rearmed: number;
   /** Consumers whose handling failed; they stay due and the next run retries them. */
@@ -41,7 +44,7 @@ export interface SweepResult {
   readonly complete: boolean;
 }
 
-type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
+type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'requestsFailed' | 'none';
 
 /**
  * One lifecycle sweep: reads only consumers whose attention time has come, and for each one revokes a grant that has
@@ -51,7 +54,7 @@ type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded
  * audited transition, so two sweeps at once change each consumer once and send each email once.
  */
 export async function sweep(services: Services, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
-  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, exceptionsEnded: 0, reviewsResumed: 0, rearmed: 0, failed: 0 };
+  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, exceptionsEnded: 0, reviewsResumed: 0, requestsFailed: 0, rearmed: 0, failed: 0 };
   const margin = options.stopMarginMs ?? 10_000;
   const timeLeft = () => !options.remainingMs || options.remainingMs() >= margin;
   const now = services.clock.now();
@@ -67,6 +70,10 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
         if (outcome === 'exceptionSuspended') {
           counts.exceptionsEnded++;
           counts.suspended++;
+        } else if (typeof outcome === 'number') {
+          // The request check: requests it closed, or a consumer that needed nothing yet.
+          if (outcome > 0) counts.requestsFailed += outcome;
+          else counts.rearmed++;
         } else if (outcome !== 'none') counts[outcome]++;
       } catch (error) {
         counts.failed++;
@@ -80,7 +87,7 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
   return { ...counts, suspended: counts.suspended + rollout.suspended, rollout, complete: rollout.complete };
 }
 
-async function handleDue(services: Services, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome> {
+async function handleDue(services: Services, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome | number> {
   const lifecycle = services.policy.document.lifecycle;
   const t = now.getTime();
   const due = deadlines(consumer, lifecycle).sort((a, b) => a.at - b.at);
@@ -101,6 +108,8 @@ async function handleDue(services: Services, index: AttentionIndex, consumer: Co
     const since = consumer.lastUsedAt ?? consumer.activatedAt ?? consumer.createdAt;
     return (await suspendDormant(services, consumer, since)) ? 'suspended' : 'rearmed';
   }
+  // After the lifecycle actions, so a request check never delays a revocation or suspension that is due as well.
+  if (reached('requests')) return checkRequests(services, index, consumer);
   const warn = due.find((d) => d.warnAt !== undefined && d.warnAt <= t && !consumer.warningsSent?.includes(d.warningKey));
   if (warn && lifecycle.warningDays > 0) return (await warnContacts(services, consumer, warn)) ? 'warned' : 'rearmed';
   // Nothing to do yet: the index was stale (the consumer was used since, or another sweep moved it on).
@@ -157,6 +166,27 @@ export async function endException(
       : `The ${exception.rule} exception of ${consumer.clientName} (${consumer.clientId}) ended on ${exception.expiresAt}; the policy's own requirement applies again.`,
   });
   return suspend ? 'suspended' : 'ended';
+}
+
+/**
+ * The check armed when a change request was opened (`requestCheckAt`): closes as failed the requests that have waited past
+ * STALLED_REVIEW_MS without a review workflow, then moves the check on to the oldest request still too young to judge, or
+ * removes it. Returns how many requests it closed.
+ */
+async function checkRequests(services: Services, index: AttentionIndex, consumer: Consumer): Promise<number> {
+  const { requests, closed } = await settleStalledRequests(services, consumer.clientId);
+  const next = requests
+    .filter(awaitsWorkflow)
+    .map((r) => r.createdAt)
+    .sort()[0];
+  // A fresh read: the index's copy is eventually consistent, and closing a request appended to the consumer's chain.
+  const current = await services.registry.getConsumer(consumer.clientId);
+  if (current) {
+    const settled = { ...current, requestCheckAt: next };
+    // Conditional on the consumer as read; if it changes meanwhile, the next sweep checks again.
+    await index.rearm(current.clientId, attentionAt(settled, services.policy.document.lifecycle), current.auditSeq, { requestCheckAt: next });
+  }
+  return closed;
 }
 
 /**
@@ -260,6 +290,7 @@ async function warnContacts(services: Services, consumer: Consumer, deadline: De
     exception: `its exception to the access policy ends on ${at}; from then on the policy's own requirement applies, and a consumer that does not meet it is suspended.`,
     drift: `it does not meet the access policy and will be suspended on ${at}.`,
     stalled: `its request is waiting for review.`,
+    requests: `a change request for it is waiting for review.`,
   }[deadline.kind];
   await notify(services, consumer, { subject: `[Gatehouse] ${consumer.clientName}: action needed before ${at.slice(0, 10)}`, text: `${consumer.clientName} (${consumer.clientId}): ${what}` });
   return true;

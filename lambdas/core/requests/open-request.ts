@@ -29,8 +29,8 @@ export interface RequestDraft {
 
 /**
  * Stores a change request (with its audit event on the consumer's chain, in one transaction), then starts its review
- * workflow. If the workflow cannot start, the request is closed as failed and the caller gets a 503: nothing is left
- * silently pending.
+ * workflow. If the workflow cannot start, the request is closed as failed and the caller gets a 503; if even that write
+ * fails, the sweep closes it once STALLED_REVIEW_MS have passed (`requestCheckAt`): nothing is left pending for ever.
  */
 export async function openRequest(
   services: Services,
@@ -58,7 +58,16 @@ export async function openRequest(
   const actor: Actor = { kind: 'operator', id: operator.id };
   await applyTransition(
     services,
-    { clientId: consumer.clientId, to: undefined, event: 'request.created', actor, data: { requestId: request.requestId, type: request.type, ...data }, request: { create: request } },
+    {
+      clientId: consumer.clientId,
+      to: undefined,
+      event: 'request.created',
+      actor,
+      data: { requestId: request.requestId, type: request.type, ...data },
+      // Arms the sweep's check that this request gets its workflow (an older pending check keeps its earlier time).
+      set: { requestCheckAt: consumer.requestCheckAt ?? at },
+      request: { create: request },
+    },
     consumer,
   );
   let execution: string;
@@ -141,18 +150,40 @@ export async function closeRequest(
   );
 }
 
+const NEVER_STARTED = 'The review workflow never started.';
+
+/** A request still waiting for its review workflow to be recorded. */
+export const awaitsWorkflow = (r: ChangeRequest): boolean => r.status === 'pending_review' && r.reviewExecution === undefined;
+
 /**
  * A consumer's change requests, after closing as failed any that has waited longer than STALLED_REVIEW_MS without a
  * review workflow (its start and the record of its failure both failed): such a request would otherwise block every new
  * request for the same change. A workflow that did start but was not recorded then finds its request failed and ends.
+ * `closed` counts the requests this call closed.
  */
-export async function liveRequests(services: Services, clientId: string): Promise<ChangeRequest[]> {
+export async function settleStalledRequests(services: Services, clientId: string): Promise<{ requests: ChangeRequest[]; closed: number }> {
   const now = services.clock.now().getTime();
   const requests = await services.registry.listRequests(clientId);
   const out: ChangeRequest[] = [];
+  let closed = 0;
   for (const r of requests) {
-    const stalled = r.status === 'pending_review' && r.reviewExecution === undefined && Date.parse(r.createdAt) + STALLED_REVIEW_MS <= now;
-    out.push(stalled ? await closeRequest(services, clientId, r.requestId, 'failed', 'request.failed', WORKFLOW, 'The review workflow never started.') : r);
+    if (!awaitsWorkflow(r) || Date.parse(r.createdAt) + STALLED_REVIEW_MS > now) {
+      out.push(r);
+      continue;
+    }
+    // Closed only while it still has no workflow: one recorded since the list was read keeps its request.
+    let closing = false;
+    const after = await updateRequest(services, clientId, r.requestId, 'request.failed', WORKFLOW, { reason: NEVER_STARTED }, (current) => {
+      closing = awaitsWorkflow(current);
+      return closing ? { status: 'failed', outcomeReason: NEVER_STARTED, openReviewId: undefined } : undefined;
+    });
+    if (closing) closed++;
+    out.push(after);
   }
-  return out;
+  return { requests: out, closed };
+}
+
+/** A consumer's change requests, with those stalled past the limit closed as failed (see settleStalledRequests). */
+export async function liveRequests(services: Services, clientId: string): Promise<ChangeRequest[]> {
+  return (await settleStalledRequests(services, clientId)).requests;
 }

@@ -269,6 +269,41 @@ describe('DynamoRegistry', () => {
     });
   });
 
+  describe('rearm', () => {
+    const input = () => ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+
+    it('moves the attention index entry, conditional on the audit position', async () => {
+      ddb.on(UpdateCommand).resolves({});
+
+      await expect(registry().rearm(CLIENT_ID, NOW.toISOString(), 7)).resolves.toBe(true);
+
+      expect(input()).toMatchObject({
+        UpdateExpression: 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s',
+        ConditionExpression: 'attribute_exists(pk) AND auditSeq = :seq',
+        ExpressionAttributeValues: { ':seq': 7, ':at': NOW.toISOString(), ':p': 'ATTENTION', ':s': `${NOW.toISOString()}#${CLIENT_ID}` },
+      });
+    });
+
+    it('moves the request check with it, or removes both', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      const later = new Date(NOW.getTime() + HOUR_MS).toISOString();
+
+      await registry().rearm(CLIENT_ID, NOW.toISOString(), 7, { requestCheckAt: later });
+      await registry().rearm(CLIENT_ID, undefined, 8, { requestCheckAt: undefined });
+
+      const [moved, removed] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+      expect(moved).toMatchObject({ UpdateExpression: 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s, requestCheckAt = :rc', ExpressionAttributeValues: { ':rc': later } });
+      expect(removed).toMatchObject({ UpdateExpression: 'REMOVE attentionAt, gsi1pk, gsi1sk, requestCheckAt', ExpressionAttributeValues: { ':seq': 8 } });
+      expect(removed!.ExpressionAttributeValues).not.toHaveProperty(':rc');
+    });
+
+    it('answers false when the consumer changed meanwhile', async () => {
+      ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+      await expect(registry().rearm(CLIENT_ID, undefined, 7, { requestCheckAt: undefined })).resolves.toBe(false);
+    });
+  });
+
   describe('recordUse', () => {
     it('sets lastUsedAt only when the last recorded use is older than the interval', async () => {
       ddb.on(UpdateCommand).resolves({});

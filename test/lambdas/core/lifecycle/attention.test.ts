@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionAt, deadlines } from '../../../../lambdas/core/lifecycle/attention.js';
+import { attentionAt, deadlines, STALLED_REVIEW_MS } from '../../../../lambdas/core/lifecycle/attention.js';
 import { consumerFixture, DAY_MS, NOW } from '../../fixtures.js';
 
 const settings = { warningDays: 14 };
@@ -30,5 +30,13 @@ describe('deadlines and attentionAt', () => {
     expect(deadlines(c, settings).find((d) => d.kind === 'drift')).toMatchObject({ at: Date.parse(at(14)), warnAt: undefined });
     expect(attentionAt(c, settings)).toBe(at(14));
     expect(deadlines({ ...c, status: 'suspended' }, settings).some((d) => d.kind === 'drift')).toBe(false);
+  });
+
+  it('checks a consumer’s change requests STALLED_REVIEW_MS after the oldest was opened, whatever its status', () => {
+    const c = consumerFixture({ expiresAt: at(300), lastUsedAt: NOW.toISOString(), requestCheckAt: NOW.toISOString() });
+    expect(deadlines(c, settings).find((d) => d.kind === 'requests')).toMatchObject({ at: NOW.getTime() + STALLED_REVIEW_MS, warnAt: undefined });
+    expect(attentionAt(c, settings)).toBe(new Date(NOW.getTime() + STALLED_REVIEW_MS).toISOString());
+    expect(attentionAt({ ...c, status: 'revoked' }, settings)).toBe(new Date(NOW.getTime() + STALLED_REVIEW_MS).toISOString());
+    expect(attentionAt({ ...c, status: 'revoked', requestCheckAt: undefined }, settings)).toBeUndefined();
   });
 });
