@@ -22,10 +22,12 @@ export function needsReevaluation(consumer: Consumer, version: string): boolean 
 /**
  * Measures a consumer against the deployed policy. In policy: it takes the policy's current requirements (a shorter token
  * TTL, a new dormancy window) and any earlier out-of-policy finding is cleared. Out of policy: an active consumer is told
- * why and gets the policy's grace period (`lifecycle.driftGraceDays`) before it is suspended; with no grace, or once the
- * grace period is over (`graceOver`), it is suspended now. Every outcome is one audited, conditional transition.
+ * why and gets the policy's grace period (`lifecycle.driftGraceDays`) before it is suspended, and is suspended once that
+ * is over. A finding carries its deadline over to a newer policy version that finds nothing new (the same reasons or
+ * fewer), so redeploying never extends a grace period; a new reason gets a full one. Every outcome is one audited,
+ * conditional transition.
  */
-export async function reevaluate(services: Services, consumer: Consumer, options: { readonly graceOver?: boolean } = {}): Promise<ReevaluationOutcome> {
+export async function reevaluate(services: Services, consumer: Consumer): Promise<ReevaluationOutcome> {
   const policy = services.policy;
   const now = services.clock.now();
   const at = now.toISOString();
@@ -49,14 +51,15 @@ export async function reevaluate(services: Services, consumer: Consumer, options
   }
 
   const graceDays = policy.document.lifecycle.driftGraceDays;
-  const since = consumer.outOfPolicy?.policyVersion === policy.version ? consumer.outOfPolicy.since : at;
+  const previous = consumer.outOfPolicy;
+  const carried = previous !== undefined && (previous.policyVersion === policy.version || codes.every((code) => previous.reasons.some((p) => p.code === code)));
   const finding: OutOfPolicy = {
     policyVersion: policy.version,
     reasons: r.reasons,
-    since,
-    suspendAt: consumer.outOfPolicy?.policyVersion === policy.version ? consumer.outOfPolicy.suspendAt : new Date(now.getTime() + graceDays * DAY_MS).toISOString(),
+    since: carried ? previous.since : at,
+    suspendAt: carried ? previous.suspendAt : new Date(now.getTime() + graceDays * DAY_MS).toISOString(),
   };
-  const suspendNow = consumer.status === 'active' && (graceDays === 0 || options.graceOver === true);
+  const suspendNow = consumer.status === 'active' && Date.parse(finding.suspendAt) <= now.getTime();
   if (suspendNow) {
     const { applied } = await applyTransition(
       services,

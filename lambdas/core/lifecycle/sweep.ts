@@ -101,7 +101,7 @@ async function handleDue(services: Services, index: AttentionIndex, consumer: Co
     return ended === 'suspended' ? 'exceptionSuspended' : ended === 'ended' ? 'exceptionsEnded' : 'rearmed';
   }
   if (reached('drift')) {
-    const outcome = await reevaluate(services, consumer, { graceOver: true });
+    const outcome = await reevaluate(services, consumer);
     return outcome === 'suspended' ? 'suspended' : outcome === 'unchanged' ? 'rearmed' : 'none';
   }
   if (reached('dormancy')) {
