@@ -75,6 +75,7 @@ export interface MetricDimensions {
   readonly SweepSuspended: NoDimensions;
   readonly SweepWarned: NoDimensions;
   readonly SweepExceptionsEnded: NoDimensions;
+  readonly SweepRequestsFailed: NoDimensions;
   /** Consumers the sweep could not handle (they stay due for the next run). */
   readonly SweepFailed: NoDimensions;
   /** Consumers re-evaluated against a newly deployed policy version. */
@@ -110,6 +111,7 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
   SweepSuspended: { unit: 'Count', dimensions: [] },
   SweepWarned: { unit: 'Count', dimensions: [] },
   SweepExceptionsEnded: { unit: 'Count', dimensions: [] },
+  SweepRequestsFailed: { unit: 'Count', dimensions: [] },
   SweepFailed: { unit: 'Count', dimensions: [] },
   PolicyRolloutReevaluated: { unit: 'Count', dimensions: [] },
   PolicyRolloutOutOfPolicy: { unit: 'Count', dimensions: [] },
@@ -121,7 +123,7 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
 export const METRIC_NAMES = Object.keys(METRIC_DEFINITIONS) as MetricName[];
 
 /** The lifecycle sweep's counts, in the order a dashboard shows them. */
-export const SWEEP_METRICS = ['SweepReads', 'SweepRevoked', 'SweepSuspended', 'SweepWarned', 'SweepExceptionsEnded', 'SweepFailed'] as const satisfies readonly MetricName[];
+export const SWEEP_METRICS = ['SweepReads', 'SweepRevoked', 'SweepSuspended', 'SweepWarned', 'SweepExceptionsEnded', 'SweepRequestsFailed', 'SweepFailed'] as const satisfies readonly MetricName[];
 
 /**
  * Metrics port: records counts and observations into a buffer, synchronously and without I/O (the token path calls it), and

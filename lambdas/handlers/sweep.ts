@@ -11,6 +11,7 @@ function recordSweep(services: Services, result: SweepResult): void {
   metrics.record('SweepSuspended', {}, result.suspended);
   metrics.record('SweepWarned', {}, result.warned);
   metrics.record('SweepExceptionsEnded', {}, result.exceptionsEnded);
+  metrics.record('SweepRequestsFailed', {}, result.requestsFailed);
   metrics.record('SweepFailed', {}, result.failed);
   if (result.rollout) {
     metrics.record('PolicyRolloutReevaluated', {}, result.rollout.reevaluated);

@@ -33,6 +33,7 @@ describe('createSweepHandler', () => {
       SweepSuspended: [{}, result.suspended, 1],
       SweepWarned: [{}, result.warned, 1],
       SweepExceptionsEnded: [{}, result.exceptionsEnded, 1],
+      SweepRequestsFailed: [{}, result.requestsFailed, 1],
       SweepFailed: [{}, 0, 1],
       PolicyRolloutReevaluated: [{}, 0, 1],
       PolicyRolloutOutOfPolicy: [{}, 0, 1],

@@ -26,6 +26,7 @@ const SAMPLES: { readonly [N in MetricName]: MetricDimensions[N] } = {
   SweepSuspended: {},
   SweepWarned: {},
   SweepExceptionsEnded: {},
+  SweepRequestsFailed: {},
   SweepFailed: {},
   PolicyRolloutReevaluated: {},
   PolicyRolloutOutOfPolicy: {},
