@@ -89,15 +89,25 @@ describe('local mode: a registration whose review workflow never started', () =>
 });
 
 describe('local mode: a change request whose review workflow never started', () => {
-  it('no longer blocks a new request once it has waited past the stall limit: it is closed as failed', async () => {
+  /** A plane on a test clock (`advance` moves it), with admin POSTs and low-risk registrations over HTTP. */
+  async function clockedPlane() {
     const START = Date.now();
     let offset = 0;
     const p = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
-    const admin = (path: string, body: unknown) =>
-      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return {
+      p,
+      advance: (ms: number) => (offset = ms),
+      admin: (path: string, body: unknown) =>
+        fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      register: async () =>
+        String(((await (await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) })).json()) as Record<string, unknown>)['client_id']),
+    };
+  }
+
+  it('no longer blocks a new request once it has waited past the stall limit: it is closed as failed', async () => {
+    const { p, advance, admin, register } = await clockedPlane();
     try {
-      const reg = await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
-      const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
+      const clientId = await register();
       expect((await admin(`/admin/consumers/${clientId}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
 
       const registry = p.services.registry;
@@ -114,7 +124,7 @@ describe('local mode: a change request whose review workflow never started', () 
       // Right away it still counts as pending (its workflow may yet be recorded)...
       expect((await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' })).status).toBe(409);
       // ...after the stall limit it is closed as failed, with an audit event, and the new request goes ahead.
-      offset = STALLED_REVIEW_MS + 1000;
+      advance(STALLED_REVIEW_MS + 1000);
       const again = await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' });
       expect(again.status).toBe(202);
       expect(await registry.getRequest(clientId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
@@ -125,15 +135,9 @@ describe('local mode: a change request whose review workflow never started', () 
   });
 
   it('is closed as failed by the sweep once past the stall limit, without anyone asking again; a request that started is only checked', async () => {
-    const START = Date.now();
-    let offset = 0;
-    const p = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
-    const admin = (path: string, body: unknown) =>
-      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const { p, advance, admin, register } = await clockedPlane();
     try {
       const registry = p.services.registry;
-      const register = async () =>
-        String(((await (await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) })).json()) as Record<string, unknown>)['client_id']);
       const stuckId = await register();
       const fineId = await register();
       for (const id of [stuckId, fineId]) expect((await admin(`/admin/consumers/${id}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
@@ -161,7 +165,7 @@ describe('local mode: a change request whose review workflow never started', () 
 
       // The other request's workflow has opened its review round (so the sweep's read of that consumer is its last change).
       await expect.poll(async () => (await registry.listRequests(fineId))[0]?.openReviewId, { timeout: 10_000 }).toBeDefined();
-      offset = STALLED_REVIEW_MS + 1000;
+      advance(STALLED_REVIEW_MS + 1000);
       const result = await p.sweep();
       expect(result.requestsFailed).toBe(1);
       expect(await registry.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
