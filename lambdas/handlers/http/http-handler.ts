@@ -23,6 +23,8 @@ export function httpHandler(services: Services, fn: HttpFunction, format: Respon
       services.metrics.flush();
     })
     // middy aborts `signal` when it answers just before the function's timeout: the adapters then abandon the request's calls.
+    // middy shares one AbortController between invocations, which is right while an instance serves one request at a time
+    // (as these functions do); local mode, which serves many at once, builds its clients without the caller middleware.
     .handler((event, _context, { signal }) => withCallerSignal(signal, () => fn(event)));
   return (event, context) => withLogKeys({ correlation_id: event.requestContext?.requestId }, () => chain(event, context));
 }
