@@ -3,10 +3,10 @@ import { unusedScopes, type Consumer } from '../consumer/consumer.js';
 import { applyTransition } from '../consumer/transition.js';
 import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
+import { awaitsWorkflow, settleStalledRequests } from '../requests/open-request.js';
 import type { Services } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
 import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
-import { awaitsWorkflow, settleStalledRequests } from '../requests/open-request.js';
 import { notify, reasonLines } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
@@ -44,7 +44,7 @@ export interface SweepResult {
   readonly complete: boolean;
 }
 
-type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'requestsFailed' | 'none';
+type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
 
 /**
  * One lifecycle sweep: reads only consumers whose attention time has come, and for each one revokes a grant that has
@@ -87,6 +87,7 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
   return { ...counts, suspended: counts.suspended + rollout.suspended, rollout, complete: rollout.complete };
 }
 
+/** What one due consumer needed: an outcome, or (the request check) how many change requests it closed. */
 async function handleDue(services: Services, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome | number> {
   const lifecycle = services.policy.document.lifecycle;
   const t = now.getTime();

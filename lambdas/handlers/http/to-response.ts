@@ -31,7 +31,7 @@ const THROTTLING_ERRORS = new Set([
   'KmsThrottlingException',
 ]);
 const TRANSIENT_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalServerError', 'InternalServiceError', 'InternalServiceErrorException', 'ServiceUnavailable', 'ServiceUnavailableException']);
-/** DynamoDB's reasons for cancelling a transaction that a later attempt may not meet (a failed condition is a 409 instead). */
+/** DynamoDB's reasons for cancelling a transaction that a later attempt can get past (a failed condition is a 409 instead). */
 const TRANSIENT_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'TransactionConflict']);
 const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -68,10 +68,13 @@ export function permanentServiceCause(error: Error): Error | undefined {
   return cause;
 }
 
-/** 500 for a dependency that refused a call for good (see permanentServiceCause); logged at error level with its name. */
-function dependencyFault(cause: Error, log: Log): APIGatewayProxyResult {
+/**
+ * 500 for a dependency that refused a call for good (see permanentServiceCause), logged at error level with its name;
+ * `detail` is the core's own account of what was and was not done, when it gave one.
+ */
+function dependencyFault(cause: Error, log: Log, detail = 'Something went wrong on our side; nothing was changed.'): APIGatewayProxyResult {
   log.error('dependency refused the call', { error: cause.name, message: cause.message });
-  return problem(500, 'internal', 'Internal error', 'Something went wrong on our side; nothing was changed.');
+  return problem(500, 'internal', 'Internal error', detail);
 }
 
 /** How a response is written: RFC 9457 problem JSON (default), or RFC 6749 §5.2 error JSON for the OAuth endpoints. */
@@ -135,7 +138,8 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
   }
   if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
     const permanent = permanentServiceCause(error);
-    if (permanent) return dependencyFault(permanent, log);
+    // The core's message says what state it left (e.g. a review decision recorded but not delivered).
+    if (permanent) return dependencyFault(permanent, log, error.message);
     // Logged at error level so the function's fault alarm (ERROR lines) sees every dependency outage that reached a caller.
     log.error('dependency unavailable', { error: error.name, cause: causeName(error) });
     return unavailable(error.message, error.retryAfterSeconds ?? 5, format);

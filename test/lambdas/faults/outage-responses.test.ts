@@ -65,6 +65,17 @@ describe('toHttpResponse for an unavailable dependency', () => {
     expect(log.error).toHaveBeenCalledWith('dependency refused the call', expect.objectContaining({ error: (make().cause as Error).name }));
   });
 
+  it('keeps the core’s account of what it did in a 500 for a permanent cause (a decision recorded but not delivered)', () => {
+    const recorded = 'Your decision is recorded but could not reach the workflow yet; submit it again in a moment.';
+    const cause = new ValidationException({ message: 'no such state machine', $metadata: { httpStatusCode: 400 } });
+
+    const response = toHttpResponse(new ServiceError('dependency_unavailable', recorded, { cause }), recordingLog());
+
+    expect(response.statusCode).toBe(500);
+    expect(JSON.parse(response.body)).toMatchObject({ status: 500, detail: recorded });
+    expect(JSON.parse(toHttpResponse(new RegistryError('unavailable', 'down', { cause }), recordingLog()).body)).toMatchObject({ detail: 'Something went wrong on our side; nothing was changed.' });
+  });
+
   it('tells a transaction DynamoDB cancelled for throttling or a conflict (retry) from one cancelled by a condition (no retry)', () => {
     const cancelled = (...codes: string[]) =>
       new TransactionCanceledException({ message: 'cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: codes.map((Code) => ({ Code })) });
