@@ -1,4 +1,5 @@
-import * as z from 'zod';
+// zod's tree-shakable API: the review task function validates nothing else with zod.
+import * as z from 'zod/mini';
 import type { Actor } from '../core/audit/event.js';
 import { applyTransition, transition } from '../core/consumer/transition.js';
 import { withLogKeys } from '../core/log-context.js';
@@ -15,11 +16,12 @@ import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-key
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 
 /** The payloads the review state machine sends (statemachines/onboarding.asl.json); `requestId` is null for onboarding. */
-const base = { clientId: z.string().min(1), requestId: z.string().min(1).nullable().default(null) };
+const nonEmpty = () => z.string().check(z.minLength(1));
+const base = { clientId: nonEmpty(), requestId: z._default(z.nullable(nonEmpty()), null) };
 export const ReviewTaskSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('request_approval'), ...base, taskToken: z.string().min(1) }),
+  z.object({ action: z.literal('request_approval'), ...base, taskToken: nonEmpty() }),
   z.object({ action: z.literal('activate'), ...base }),
-  z.object({ action: z.literal('deny'), ...base, cause: z.string().optional() }),
+  z.object({ action: z.literal('deny'), ...base, cause: z.optional(z.string()) }),
   z.object({ action: z.literal('expire'), ...base }),
   z.object({ action: z.literal('fail'), ...base, error: z.unknown() }),
   z.object({ action: z.literal('notify'), ...base }),

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import * as z from 'zod';
+// zod's tree-shakable API: the authorizer sits in front of every bank API request, so its cold start stays small.
+import * as z from 'zod/mini';
 import { AccessError } from './errors.js';
 import { requestUrl } from './middleware.js';
 import { createAccessTokenVerifier, type VerifiedAccess, type VerifierOptions } from './verify-access-token.js';
@@ -19,31 +20,40 @@ const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) \/[^\s]*$/;
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
 /** The route → required scopes map; a route that is not in it is denied. */
-export const RouteScopesSchema = z
-  .record(z.string(), z.array(z.string().regex(SCOPE, 'must be an RFC 6749 scope token (no spaces or quotes)')))
-  .superRefine((routes, ctx) => {
+export const RouteScopesSchema = z.record(z.string(), z.array(z.string().check(z.regex(SCOPE, 'must be an RFC 6749 scope token (no spaces or quotes)')))).check(
+  z.superRefine((routes, ctx) => {
     for (const key of Object.keys(routes)) {
       if (!ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'must be "METHOD /resource/path" (API Gateway resource path, e.g. "GET /accounts/{id}")' });
     }
-  });
+  }),
+);
 export type RouteScopes = z.infer<typeof RouteScopesSchema>;
 
 /** Keys fetched over plain HTTP could be swapped in transit, and with them every token accepted. */
-export const HttpsUrlSchema = z.url().refine((u) => u.startsWith('https://'), 'must be an https URL');
+export const HttpsUrlSchema = z.url().check(z.refine((u) => u.startsWith('https://'), 'must be an https URL'));
 
 const AuthorizerEnvSchema = z.object({
   [AUTHORIZER_ENV.issuer]: HttpsUrlSchema,
-  [AUTHORIZER_ENV.audience]: z.string().min(1),
-  [AUTHORIZER_ENV.jwksUri]: HttpsUrlSchema.optional(),
-  [AUTHORIZER_ENV.routeScopes]: z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  }).pipe(RouteScopesSchema),
-  [AUTHORIZER_ENV.publicBaseUrl]: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  [AUTHORIZER_ENV.audience]: z.string().check(z.minLength(1)),
+  [AUTHORIZER_ENV.jwksUri]: z.optional(HttpsUrlSchema),
+  [AUTHORIZER_ENV.routeScopes]: z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    RouteScopesSchema,
+  ),
+  [AUTHORIZER_ENV.publicBaseUrl]: z.pipe(
+    z.transform((v: unknown) => (v === '' ? undefined : v)),
+    z.optional(z.url()),
+  ),
 });
 
 /** The authorizer's environment is unusable: the function fails at start-up, so API Gateway answers 500 (fail closed). */

@@ -7,7 +7,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { verifyChain } from '../../../lambdas/core/audit/event.js';
 import type { Consumer, ConsumerStatus } from '../../../lambdas/core/consumer/consumer.js';
 import type { ClientSecretValue, Email, Mailer } from '../../../lambdas/core/ports.js';
@@ -628,7 +628,7 @@ describe('createClientSecretRotationHandler', () => {
     rotationStarted();
     seed();
 
-    await expect(handler(invalid)).rejects.toBeInstanceOf(ZodError);
+    await expect(handler(invalid)).rejects.toBeInstanceOf($ZodError);
 
     expect(sm.calls()).toHaveLength(0);
     expect(ddb.calls()).toHaveLength(0);

@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import type { SigningKey } from '../../../lambdas/core/ports.js';
 import { RotationError } from '../../../lambdas/core/rotation/errors.js';
 import { generateSigningKey, parseSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
@@ -320,7 +320,7 @@ describe('createSigningKeyRotationHandler', () => {
   ])('refuses %s before sending anything', async (_, invalid) => {
     rotationStarted();
 
-    await expect(handlerAt().handler(invalid)).rejects.toBeInstanceOf(ZodError);
+    await expect(handlerAt().handler(invalid)).rejects.toBeInstanceOf($ZodError);
 
     expect(sm.calls()).toHaveLength(0);
   });

@@ -248,6 +248,12 @@ describe('authorizerConfigFromEnv', () => {
     expect(config.jwks).toEqual(new URL(`${ISSUER}/.well-known/jwks.json`));
   });
 
+  it('takes an empty public base URL as none, and refuses one that is not a URL or an empty audience', () => {
+    expect(authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.publicBaseUrl]: '' })).publicBaseUrl).toBeUndefined();
+    expect(() => authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.publicBaseUrl]: 'api.bank.example' }))).toThrow(new RegExp(AUTHORIZER_ENV.publicBaseUrl));
+    expect(() => authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.audience]: '' }))).toThrow(new RegExp(AUTHORIZER_ENV.audience));
+  });
+
   it('takes an explicit JWKS URI and public base URL', () => {
     const config = authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.jwksUri]: 'https://keys.bank.example/jwks', [AUTHORIZER_ENV.publicBaseUrl]: 'https://api.bank.example/v1' }));
     expect(config.jwks).toEqual(new URL('https://keys.bank.example/jwks'));
