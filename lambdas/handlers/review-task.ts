@@ -1,5 +1,5 @@
-// zod's tree-shakable API: the review task function validates nothing else with zod.
 import * as z from 'zod/mini';
+import '../core/util/zod-messages.js';
 import type { Actor } from '../core/audit/event.js';
 import { applyTransition, transition } from '../core/consumer/transition.js';
 import { withLogKeys } from '../core/log-context.js';

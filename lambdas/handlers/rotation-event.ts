@@ -1,5 +1,5 @@
-// zod's tree-shakable API: the rotation functions validate nothing else with zod.
 import * as z from 'zod/mini';
+import '../core/util/zod-messages.js';
 import { ROTATION_STEPS } from '../core/rotation/steps.js';
 
 /** The event Secrets Manager sends a rotation function. */

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-// zod's tree-shakable API: the authorizer sits in front of every bank API request, so its cold start stays small.
 import * as z from 'zod/mini';
+import '../core/util/zod-messages.js';
 import { AccessError } from './errors.js';
 import { requestUrl } from './middleware.js';
 import { createAccessTokenVerifier, type VerifiedAccess, type VerifierOptions } from './verify-access-token.js';

@@ -107,6 +107,17 @@ describe('HandlerFunctions bundles', () => {
     expect(register.has('zod')).toBe(true);
   });
 
+  it('bundles only zod/mini and its English messages where a function validates with zod/mini (the review task)', async () => {
+    const options = esbuildBuildOptions(gatehouseEsbuildOptions(config.policy), { projectRoot: PROJECT_ROOT, entry: FUNCTIONS['review-task'].entry, outdir: join(tmpdir(), 'unused') });
+    const { metafile } = await build({ ...options, write: false, metafile: true, logLevel: 'silent' });
+    // What ends up in the bundle (esbuild visits every locale the locales index names, then drops the unused ones).
+    const bundled = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path));
+    const zodFiles = bundled.filter((path) => path.includes('node_modules/zod/'));
+    expect(zodFiles.some((path) => path.includes('/v4/mini/'))).toBe(true);
+    expect(zodFiles.filter((path) => path.includes('/v4/classic/'))).toEqual([]);
+    expect(zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/index.js'))).toEqual(['node_modules/zod/v4/locales/en.js']);
+  });
+
   it('loads every bundle as an ES module that exports handler', async () => {
     // Plain Node, as the Lambda runtime does (importing through vitest would transform ~1 MB bundles).
     const script = `
