@@ -126,6 +126,19 @@ export const METRIC_NAMES = Object.keys(METRIC_DEFINITIONS) as MetricName[];
 export const SWEEP_METRICS = ['SweepReads', 'SweepRevoked', 'SweepSuspended', 'SweepWarned', 'SweepExceptionsEnded', 'SweepRequestsFailed', 'SweepFailed'] as const satisfies readonly MetricName[];
 
 /**
+ * One series of a metric: its definition, its dimension values, and the key the Metrics adapters group recordings under
+ * (the metric and its defined dimensions' values, in definition order).
+ */
+export function metricSeries<N extends MetricName>(
+  name: N,
+  dimensions: MetricDimensions[N],
+): { readonly key: string; readonly definition: MetricDefinition<N>; readonly dimensions: Readonly<Record<string, string>> } {
+  const definition = METRIC_DEFINITIONS[name];
+  const dims = dimensions as Readonly<Record<string, string>>;
+  return { key: `${name}|${definition.dimensions.map((d) => dims[d]).join('|')}`, definition, dimensions: dims };
+}
+
+/**
  * Metrics port: records counts and observations into a buffer, synchronously and without I/O (the token path calls it), and
  * publishes them once per invocation when the handler edge calls `flush`.
  */

@@ -1,5 +1,5 @@
 import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_DEFINITIONS, METRICS_NAMESPACE, METRICS_SERVICE, type MetricDimensions, type MetricName, type Metrics } from '../../core/metrics.js';
+import { METRIC_DEFINITIONS, metricSeries, METRICS_NAMESPACE, METRICS_SERVICE, type MetricDimensions, type MetricName, type Metrics } from '../../core/metrics.js';
 import type { Log } from '../../core/services.js';
 import { METRICS_NAMESPACE_ENV } from './env.js';
 
@@ -46,9 +46,7 @@ export class EmfMetrics implements Metrics {
 
   record<N extends MetricName>(name: N, dimensions: MetricDimensions[N], value = 1): void {
     if (!Number.isFinite(value)) return;
-    const definition = METRIC_DEFINITIONS[name];
-    const dims = dimensions as Readonly<Record<string, string>>;
-    const key = `${name}|${definition.dimensions.map((d) => dims[d]).join('|')}`;
+    const { key, definition, dimensions: dims } = metricSeries(name, dimensions);
     const series = this.#series.get(key);
     if (!series) {
       this.#series.set(key, { name, dimensions: { ...dims }, values: [value] });

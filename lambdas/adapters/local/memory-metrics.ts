@@ -1,4 +1,4 @@
-import { METRIC_DEFINITIONS, type MetricDimensions, type MetricName, type Metrics, type MetricUnit } from '../../core/metrics.js';
+import { metricSeries, type MetricDimensions, type MetricName, type Metrics, type MetricUnit } from '../../core/metrics.js';
 
 /** One metric with one set of dimension values, as recorded since the process started. */
 export interface MetricSeries {
@@ -26,9 +26,7 @@ export class MemoryMetrics implements Metrics {
 
   record<N extends MetricName>(name: N, dimensions: MetricDimensions[N], value = 1): void {
     if (!Number.isFinite(value)) return;
-    const definition = METRIC_DEFINITIONS[name];
-    const dims = dimensions as Readonly<Record<string, string>>;
-    const key = `${name}|${definition.dimensions.map((d) => dims[d]).join('|')}`;
+    const { key, definition, dimensions: dims } = metricSeries(name, dimensions);
     const series = this.#series.get(key);
     if (!series) {
       this.#series.set(key, { name, unit: definition.unit, dimensions: { ...dims }, sum: value, count: 1, min: value, max: value });
