@@ -31,6 +31,21 @@ async function main(): Promise<void> {
   };
   writeMetrics();
   setInterval(writeMetrics, 10_000).unref();
+  // The signal handlers go in before the banner is printed: whoever reads the banner may signal at once.
+  let stopping = false;
+  const stop = () => {
+    // Ctrl-C reaches npm and tsx as well as this process, which may then get the signal twice.
+    if (stopping) return;
+    stopping = true;
+    writeMetrics();
+    const lines = plane.metrics.summary();
+    process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
+    void plane.close().then(() => process.exit(0));
+  };
+  // A failure inside one local workflow execution must not take the whole control plane down.
+  process.on('unhandledRejection', (reason) => process.stderr.write(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}\n`));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const u = plane.url;
   process.stdout.write(`
 Gatehouse is running locally at ${u}
@@ -57,20 +72,6 @@ Requests that need review email the reviewers (${plane.services.config.reviewers
 emails land in the outbox and their links are printed here; open one in a browser to approve or deny.
 Stop with Ctrl-C.
 `);
-  let stopping = false;
-  const stop = () => {
-    // Ctrl-C reaches npm and tsx as well as this process, which may then get the signal twice.
-    if (stopping) return;
-    stopping = true;
-    writeMetrics();
-    const lines = plane.metrics.summary();
-    process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
-    void plane.close().then(() => process.exit(0));
-  };
-  // A failure inside one local workflow execution must not take the whole control plane down.
-  process.on('unhandledRejection', (reason) => process.stderr.write(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}\n`));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

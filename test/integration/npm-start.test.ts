@@ -29,7 +29,9 @@ function runLocal(env: Record<string, string>, until: RegExp): Promise<{ output:
 describe('npm start', () => {
   it('starts on a fresh data directory and prints how to try it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
-    const { output } = await runLocal({ GATEHOUSE_DATA_DIR: dataDir, PORT: '0' }, /Stop with Ctrl-C/);
+    // SIGTERM goes out as soon as the banner's last line is read, so the handlers must already be in place.
+    const { output, code } = await runLocal({ GATEHOUSE_DATA_DIR: dataDir, PORT: '0' }, /Stop with Ctrl-C/);
+    expect(code).toBe(0);
     expect(output).toMatch(/Gatehouse is running locally at http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toContain('curl -s -X POST');
     expect(output).toContain('/oauth2/token');
