@@ -1,4 +1,3 @@
-import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -23,7 +22,7 @@ function alarmsAlone(interval = Duration.minutes(60)): { stack: Stack; alarms: A
 function publishedAs(stackName: string, record: (metrics: EmfMetrics) => void): { namespace: string; name: string; dimensions: Dimension[] } {
   const writes: string[] = [];
   const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => writes.push(String(chunk)) > 0);
-  const metrics = new EmfMetrics({ metrics: new PowertoolsMetrics({ namespace: stackMetricsNamespace(stackName), serviceName: 'gatehouse' }) });
+  const metrics = new EmfMetrics({ namespace: stackMetricsNamespace(stackName), service: 'gatehouse' });
   record(metrics);
   metrics.flush();
   stdout.mockRestore();

@@ -1,9 +1,8 @@
-import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { METRIC_DEFINITIONS, metricSeries, METRICS_NAMESPACE, METRICS_SERVICE, type MetricDimensions, type MetricName, type Metrics } from '../../core/metrics.js';
 import type { Log } from '../../core/services.js';
 import { METRICS_NAMESPACE_ENV } from './env.js';
 
-/** EMF allows 100 values per metric in one document; Powertools publishes early when one reaches that. */
+/** EMF allows 100 values per metric in one document; a longer series is spread over several. */
 const MAX_VALUES_PER_DOCUMENT = 99;
 
 interface Series {
@@ -14,33 +13,36 @@ interface Series {
 }
 
 export interface EmfMetricsOptions {
-  /**
-   * The Powertools instance that writes the EMF documents.
-   * @default one for POWERTOOLS_METRICS_NAMESPACE (else `Gatehouse`) and POWERTOOLS_SERVICE_NAME (else `gatehouse`)
-   */
-  readonly metrics?: PowertoolsMetrics;
+  /** @default POWERTOOLS_METRICS_NAMESPACE, else `Gatehouse` */
+  readonly namespace?: string;
+  /** The `service` dimension of every metric. @default POWERTOOLS_SERVICE_NAME, else `gatehouse` */
+  readonly service?: string;
+  /** Where each document goes, one JSON line each. @default process.stdout, past the Lambda runtime's console formatting */
+  readonly write?: (line: string) => void;
   /** Where a failure to publish is reported (at error level, so the function's fault alarm sees it). */
   readonly log?: Log;
 }
 
 /**
- * The Metrics port over Powertools Metrics: `record` adds to an in-memory buffer (no I/O, no await), and `flush` writes one
- * CloudWatch Embedded Metric Format document per dimension set to stdout, which CloudWatch turns into metrics. Powertools
- * gives all metrics of one document the same dimensions, so the buffer groups them first. No cold-start metric: Lambda's
- * own Init Duration (REPORT lines, X-Ray) already tells cold starts, and it would add a document per cold start.
+ * The Metrics port in CloudWatch Embedded Metric Format: `record` adds to an in-memory buffer (no I/O, no await), and
+ * `flush` writes one EMF document per dimension set to stdout, which CloudWatch Logs turns into metrics. The documents
+ * are the ones Powertools Metrics writes (namespace, `service` plus the metric's own dimensions, values at the top
+ * level); Gatehouse writes them itself because its metric vocabulary is fixed and typed (lambdas/core/metrics.ts), which
+ * leaves nothing for Powertools' run-time checks to catch, and Powertools Metrics was about 10 KB of every bundle. Raw
+ * stdout, not `console.log`: with Lambda's JSON log format the runtime wraps console lines in a log record, which
+ * CloudWatch would not read as EMF. No cold-start metric: Lambda's own Init Duration already tells cold starts.
  */
 export class EmfMetrics implements Metrics {
-  readonly #emf: PowertoolsMetrics;
+  readonly #namespace: string;
+  readonly #service: string;
+  readonly #write: (line: string) => void;
   readonly #log: Log | undefined;
   readonly #series = new Map<string, Series>();
 
   constructor(options: EmfMetricsOptions = {}) {
-    this.#emf =
-      options.metrics ??
-      new PowertoolsMetrics({
-        namespace: process.env[METRICS_NAMESPACE_ENV] || METRICS_NAMESPACE,
-        serviceName: process.env['POWERTOOLS_SERVICE_NAME'] || METRICS_SERVICE,
-      });
+    this.#namespace = options.namespace || process.env[METRICS_NAMESPACE_ENV] || METRICS_NAMESPACE;
+    this.#service = options.service || process.env['POWERTOOLS_SERVICE_NAME'] || METRICS_SERVICE;
+    this.#write = options.write ?? ((line) => process.stdout.write(line));
     this.#log = options.log;
   }
 
@@ -68,24 +70,31 @@ export class EmfMetrics implements Metrics {
     }
     this.#series.clear();
     try {
-      for (const group of groups.values()) this.#publish(group);
+      const timestamp = Date.now();
+      for (const group of groups.values()) this.#publish(group, timestamp);
     } catch (error) {
-      this.#emf.clearMetrics();
-      this.#emf.clearDimensions();
       this.#log?.error('metrics not published', { error: (error as Error).name, message: (error as Error).message });
     }
   }
 
   /** One document per dimension set (more only if a latency was observed more than 99 times in one invocation). */
-  #publish(group: readonly Series[]): void {
-    const dimensions = group[0]!.dimensions;
+  #publish(group: readonly Series[], timestamp: number): void {
+    const dimensions = { service: this.#service, ...group[0]!.dimensions };
     for (let offset = 0; group.some((s) => s.values.length > offset); offset += MAX_VALUES_PER_DOCUMENT) {
-      if (Object.keys(dimensions).length > 0) this.#emf.addDimensions({ ...dimensions });
+      const metrics: Array<{ Name: MetricName; Unit: string }> = [];
+      const values: Record<string, number | number[]> = {};
       for (const series of group) {
-        const unit = METRIC_DEFINITIONS[series.name].unit;
-        for (const value of series.values.slice(offset, offset + MAX_VALUES_PER_DOCUMENT)) this.#emf.addMetric(series.name, unit, value);
+        const slice = series.values.slice(offset, offset + MAX_VALUES_PER_DOCUMENT);
+        if (slice.length === 0) continue;
+        metrics.push({ Name: series.name, Unit: METRIC_DEFINITIONS[series.name].unit });
+        values[series.name] = slice.length === 1 ? slice[0]! : slice;
       }
-      this.#emf.publishStoredMetrics();
+      const document = {
+        _aws: { Timestamp: timestamp, CloudWatchMetrics: [{ Namespace: this.#namespace, Dimensions: [Object.keys(dimensions)], Metrics: metrics }] },
+        ...dimensions,
+        ...values,
+      };
+      this.#write(`${JSON.stringify(document)}\n`);
     }
   }
 }

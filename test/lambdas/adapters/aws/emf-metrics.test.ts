@@ -51,11 +51,11 @@ function documents(): EmfDocument[] {
   return lines.map((line) => JSON.parse(line) as EmfDocument);
 }
 
-const emf = () => new PowertoolsMetrics({ namespace: 'Gatehouse/Test', serviceName: 'gatehouse' });
+const TEST_OPTIONS = { namespace: 'Gatehouse/Test', service: 'gatehouse' } as const;
 
 describe('EmfMetrics', () => {
   it('buffers without writing anything, then writes one EMF document per dimension set on flush', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     metrics.record('TokensIssued', { tier: 'public', risk: 'low' });
     metrics.record('TokensIssued', { tier: 'public', risk: 'low' });
     metrics.record('TokensIssued', { tier: 'public', risk: 'low' }, 2);
@@ -100,7 +100,7 @@ describe('EmfMetrics', () => {
   });
 
   it('publishes every metric with `service` and exactly the dimensions its definition names, in the unit it names', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     for (const name of METRIC_NAMES) metrics.record(name, SAMPLES[name] as never, 1);
     metrics.flush();
 
@@ -119,7 +119,7 @@ describe('EmfMetrics', () => {
   });
 
   it('writes nothing when nothing was recorded, and empties its buffer on every flush', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     metrics.flush();
     expect(stdout).not.toHaveBeenCalled();
 
@@ -131,7 +131,7 @@ describe('EmfMetrics', () => {
   });
 
   it('ignores a value that is not a finite number instead of failing the request that recorded it', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     metrics.record('ReviewLatency', { kind: 'onboarding', outcome: 'denied' }, Number.NaN);
     metrics.record('SweepReads', {}, Number.POSITIVE_INFINITY);
     metrics.flush();
@@ -139,7 +139,7 @@ describe('EmfMetrics', () => {
   });
 
   it('splits more than 99 observations of one series over several documents, losing none', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     for (let i = 1; i <= 150; i++) metrics.record('ReviewLatency', { kind: 'reinstatement', outcome: 'approved' }, i);
     metrics.flush();
 
@@ -150,12 +150,14 @@ describe('EmfMetrics', () => {
   });
 
   it('reports a failure to publish on the log at error level and never throws', () => {
-    const powertools = emf();
-    vi.spyOn(powertools, 'publishStoredMetrics').mockImplementation(() => {
-      throw new RangeError('boom');
-    });
     const log = recordingLog();
-    const metrics = new EmfMetrics({ metrics: powertools, log });
+    const metrics = new EmfMetrics({
+      ...TEST_OPTIONS,
+      log,
+      write: () => {
+        throw new RangeError('boom');
+      },
+    });
     metrics.record('TokensIssued', { tier: 'internal', risk: 'high' });
 
     expect(() => metrics.flush()).not.toThrow();
@@ -179,8 +181,40 @@ describe('EmfMetrics', () => {
     expect(documents()[0]).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'Gatehouse' }] }, service: 'gatehouse' });
   });
 
+  it('writes the documents Powertools Metrics writes for the same records (the format CloudWatch is known to read)', () => {
+    const normalized = (docs: EmfDocument[]) => docs.map((doc) => ({ ...doc, _aws: { ...doc._aws, Timestamp: 0 } }));
+    const powertools = new PowertoolsMetrics({ namespace: 'Gatehouse/Test', serviceName: 'gatehouse' });
+    const ours = new EmfMetrics(TEST_OPTIONS);
+    // Every metric alone, then one latency series with several observations and two metrics sharing a document.
+    const cases: Array<Array<{ name: MetricName; value: number }>> = [
+      ...METRIC_NAMES.map((name) => [{ name, value: 3 }]),
+      [
+        { name: 'ReviewLatency', value: 12 },
+        { name: 'ReviewLatency', value: 7.5 },
+      ],
+      [
+        { name: 'SweepReads', value: 5 },
+        { name: 'SweepFailed', value: 1 },
+      ],
+    ];
+    for (const records of cases) {
+      const dimensions = SAMPLES[records[0]!.name] as Record<string, string>;
+      for (const { name, value } of records) ours.record(name, SAMPLES[name] as never, value);
+      ours.flush();
+      const written = normalized(documents());
+
+      if (Object.keys(dimensions).length > 0) powertools.addDimensions(dimensions);
+      for (const { name, value } of records) powertools.addMetric(name, METRIC_DEFINITIONS[name].unit, value);
+      powertools.publishStoredMetrics();
+      const expected = normalized(documents());
+
+      expect(expected, records[0]!.name).toHaveLength(1);
+      expect(JSON.stringify(written), records.map((r) => r.name).join('+')).toBe(JSON.stringify(expected));
+    }
+  });
+
   it('aggregates counts in memory with no I/O until the flush (the token path calls it on every request)', () => {
-    const metrics = new EmfMetrics({ metrics: emf() });
+    const metrics = new EmfMetrics(TEST_OPTIONS);
     for (let i = 0; i < 10_000; i++) metrics.record('TokensIssued', { tier: 'public', risk: 'low' });
     expect(stdout).not.toHaveBeenCalled();
     metrics.flush();
