@@ -25,10 +25,18 @@ describe('gatehouseBundling', () => {
       sourceMap: true,
       banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
       externalModules: [],
-      esbuildArgs: { '--alias': ['@aws-sdk/credential-provider-node=./lambdas/adapters/aws/lambda-credentials.ts'] },
+      esbuildArgs: {
+        '--alias': [
+          '@aws-sdk/credential-provider-node=./lambdas/adapters/aws/lambda-credentials.ts',
+          '@smithy/core/event-streams=./lambdas/adapters/aws/without-event-streams.ts',
+          '@aws-sdk/middleware-endpoint-discovery=./lambdas/adapters/aws/without-endpoint-discovery.ts',
+        ],
+      },
     });
-    // The alias target is resolved from the directory CDK runs esbuild in: the project root.
-    expect(existsSync(join(PROJECT_ROOT, 'lambdas/adapters/aws/lambda-credentials.ts'))).toBe(true);
+    // The alias targets are resolved from the directory CDK runs esbuild in: the project root.
+    for (const target of ['lambda-credentials.ts', 'without-event-streams.ts', 'without-endpoint-discovery.ts']) {
+      expect(existsSync(join(PROJECT_ROOT, 'lambdas/adapters/aws', target)), target).toBe(true);
+    }
   });
 
   it('defines the policy as a JS string literal whose value is the policy JSON', () => {
