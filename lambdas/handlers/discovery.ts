@@ -4,7 +4,8 @@ import { SIGNING_ALG, signingKeysFor } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { publicJson } from './http/respond.js';
-import { openApiDocument, type OpenApiDocument } from './openapi/document.js';
+import published from '../../openapi.json' with { type: 'json' };
+import type { OpenApiDocument } from './openapi/document.js';
 
 /** RFC 8414 authorization server metadata for this deployment. */
 export function serverMetadata(services: Services): Record<string, unknown> {
@@ -32,20 +33,24 @@ export function serverMetadata(services: Services): Record<string, unknown> {
   };
 }
 
-/** The OpenAPI document as this deployment serves it: its own issuer is the server clients are sent to. */
+/**
+ * The OpenAPI document as this deployment serves it: the copy published in the repository, with this deployment's issuer
+ * as the server clients are sent to. The published copy is what the generator makes from the route table and the request
+ * schemas (test/lambdas/handlers/openapi/document.test.ts fails when it is out of date), so serving it keeps zod and the
+ * generator out of the discovery function (about 125 KB of its bundle) and builds nothing at run time.
+ */
 export function servedOpenApiDocument(services: Services): OpenApiDocument {
-  return openApiDocument({ servers: [{ url: services.config.issuer, description: 'This deployment (its issuer URL).' }] });
+  return { ...(published as unknown as OpenApiDocument), servers: [{ url: services.config.issuer, description: 'This deployment (its issuer URL).' }] };
 }
 
 /** GET /.well-known/jwks.json, /.well-known/oauth-authorization-server and /openapi.json. */
 export function createDiscoveryHandler(services: Services): HttpLambda {
   const keys = signingKeysFor(services, 60_000);
-  // Built on first request, not at cold start: the JWKS must not depend on the document generating.
-  let openApi: OpenApiDocument | undefined;
+  const openApi = servedOpenApiDocument(services);
   return httpHandler(services, async (event) => {
     if (event.resource === '/.well-known/jwks.json') return publicJson(await keys.jwks(), 300);
     if (event.resource === '/.well-known/oauth-authorization-server') return publicJson(serverMetadata(services), 3600);
-    if (event.resource === '/openapi.json') return publicJson((openApi ??= servedOpenApiDocument(services)), 3600);
+    if (event.resource === '/openapi.json') return publicJson(openApi, 3600);
     throw new HttpError('not_found', `No such document: ${event.path}`);
   });
 }
