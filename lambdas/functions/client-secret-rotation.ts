@@ -1,7 +1,8 @@
+import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createClientSecretRotationHandler } from '../handlers/client-secret-rotation.js';
 
 /** Lambda entry point of the client-secret rotation function (Secrets Manager invokes it for every consumer's secret). */
-export const handler = createClientSecretRotationHandler(awsServices({ clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));
+export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));

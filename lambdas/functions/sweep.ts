@@ -1,11 +1,13 @@
-import { DynamoRegistry } from '../adapters/aws/dynamo-registry.js';
+import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createSweepHandler } from '../handlers/sweep.js';
 
-const services = awsServices({ workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv });
+// The sweep also reads the attention index, which only the DynamoDB registry has.
+const registry = dynamoRegistryFromEnv();
+const services = awsServices({ registry: () => registry, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv });
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
-export const handler = createSweepHandler(services, services.registry as DynamoRegistry);
+export const handler = createSweepHandler(services, registry);

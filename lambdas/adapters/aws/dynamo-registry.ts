@@ -17,6 +17,8 @@ import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 import { abortWithCaller } from './caller-abort.js';
+import { ENV } from './env.js';
+import { REQUEST_PATH_CLIENT_CONFIG } from './request-path.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -531,4 +533,9 @@ export class DynamoRegistry implements Registry, SystemAuditLog, AttentionIndex,
       throw new RegistryError('unavailable', 'The registry could not be read.', { cause: error });
     }
   }
+}
+
+/** The registry of a function with a `table:*` capability: the table the stack names, with the request-path client settings. */
+export function dynamoRegistryFromEnv(): DynamoRegistry {
+  return new DynamoRegistry({ tableName: process.env[ENV.tableName] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG });
 }

@@ -3,6 +3,8 @@ import type { SigningKeySet, Vault } from '../../core/ports.js';
 import { StagedSecretVault } from '../../core/tokens/staged-vault.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { abortWithCaller } from './caller-abort.js';
+import { ENV } from './env.js';
+import { REQUEST_PATH_CLIENT_CONFIG } from './request-path.js';
 
 export type SecretsVaultOptions =
   | { readonly secretId: string; readonly client: SecretsManagerClient; readonly clientConfig?: never }
@@ -23,4 +25,9 @@ export class SecretsVault implements Vault {
   getSigningKeys(): Promise<SigningKeySet> {
     return this.#vault.getSigningKeys();
   }
+}
+
+/** The signing-key vault of a function with `signing-key:read`: the secret the stack names, with the request-path client settings. */
+export function secretsVaultFromEnv(): SecretsVault {
+  return new SecretsVault({ secretId: process.env[ENV.signingKeySecretId] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG });
 }

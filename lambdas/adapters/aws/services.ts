@@ -3,10 +3,8 @@ import { powertoolsLog } from './log.js';
 import { compiledPolicy } from '../../core/policy/compiled.js';
 import type { PolicyDocument } from '../../core/policy/schema.js';
 import type { Services } from '../../core/services.js';
-import { DynamoRegistry } from './dynamo-registry.js';
 import { ENV } from './env.js';
-import type { ClientSecretStore, Mailer, Workflow } from '../../core/ports.js';
-import { SecretsVault } from './secrets-vault.js';
+import type { ClientSecretStore, Mailer, Registry, Vault, Workflow } from '../../core/ports.js';
 
 /** The policy validated at synth time and compiled into the bundle by esbuild `define` (lib/bundling.ts). */
 declare const __GATEHOUSE_POLICY__: string;
@@ -17,18 +15,6 @@ function required(name: string): string {
   return value;
 }
 
-/**
- * Client settings for the AWS calls on a request path: the registry table and the signing-key read. With the SDK's
- * defaults a silent endpoint holds a call until the socket's 5-minute idle timeout (far past every function timeout, so
- * API Gateway answers 504 without Retry-After), and DynamoDB's client makes 4 attempts with throttling backoff of up to
- * 1 + 2 + 4 s. Here each attempt ends within `requestTimeout` (connecting included), and 3 attempts with the SDK's backoff
- * give up within about 4 s, under the 5-second timeout of the shortest function on a request path (lib/functions.ts); the
- * caller then gets 503 with Retry-After (test/lambdas/faults/sdk-retry.test.ts checks both).
- */
-export const REQUEST_PATH_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1000, throwOnRequestTimeout: true },
-} as const;
 
 let services: Services | undefined;
 
@@ -37,6 +23,10 @@ let services: Services | undefined;
  * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client).
  */
 export interface AwsParts {
+  /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`. */
+  readonly registry?: () => Registry;
+  /** `signing-key:read`: lambdas/adapters/aws/secrets-vault.ts `secretsVaultFromEnv`. */
+  readonly vault?: () => Vault;
   /** `workflow:start` or `workflow:callback`: lambdas/adapters/aws/sfn-workflow.ts `sfnWorkflowFromEnv`. */
   readonly workflow?: () => Workflow;
   /** `mail:send`: lambdas/adapters/aws/ses-mailer.ts `sesMailerFromEnv`. */
@@ -60,8 +50,8 @@ export function awsServices(parts: AwsParts = {}): Services {
   const env = process.env;
   const log = powertoolsLog();
   const built: Services = {
-    registry: new DynamoRegistry({ tableName: env[ENV.tableName] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG }),
-    vault: new SecretsVault({ secretId: env[ENV.signingKeySecretId] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG }),
+    registry: parts.registry?.() ?? absentPort<Registry>('registry'),
+    vault: parts.vault?.() ?? absentPort<Vault>('signing-key'),
     clientSecrets: parts.clientSecrets?.() ?? absentPort<ClientSecretStore>('client-secrets'),
     workflow: parts.workflow?.() ?? absentPort<Workflow>('workflow'),
     mailer: parts.mailer?.() ?? absentPort<Mailer>('mail:send'),

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
-import { REQUEST_PATH_CLIENT_CONFIG } from '../../../lambdas/adapters/aws/services.js';
+import { REQUEST_PATH_CLIENT_CONFIG } from '../../../lambdas/adapters/aws/request-path.js';
 import { SecretsVault } from '../../../lambdas/adapters/aws/secrets-vault.js';
 import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
 import type { Services } from '../../../lambdas/core/services.js';

@@ -2,25 +2,32 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { absentPort } from '../../../lambdas/adapters/aws/services.js';
-import type { Mailer, Workflow } from '../../../lambdas/core/ports.js';
+import type { Mailer, Registry, Vault, Workflow } from '../../../lambdas/core/ports.js';
 import { FUNCTIONS, type Capability } from '../../../lib/functions.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Which adapter each capability needs, and the factory an entry passes to awsServices for it. */
-const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string]> = [
-  [(c) => c.startsWith('workflow:'), 'workflow: sfnWorkflowFromEnv'],
-  [(c) => c === 'mail:send', 'mailer: sesMailerFromEnv'],
-  [(c) => c.startsWith('client-secrets:'), 'clientSecrets: clientSecretsFromEnv'],
+/** Which adapter each capability needs: the awsServices part and the factory the entry builds it with. */
+const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string, string]> = [
+  [(c) => c.startsWith('table:'), 'registry', 'dynamoRegistryFromEnv'],
+  [(c) => c === 'signing-key:read', 'vault', 'secretsVaultFromEnv'],
+  [(c) => c.startsWith('workflow:'), 'workflow', 'sfnWorkflowFromEnv'],
+  [(c) => c === 'mail:send', 'mailer', 'sesMailerFromEnv'],
+  [(c) => c.startsWith('client-secrets:'), 'clientSecrets', 'clientSecretsFromEnv'],
 ];
 
 describe('Lambda entry points', () => {
   it.each(Object.entries(FUNCTIONS))('%s builds exactly the adapters its capabilities allow', (_name, spec) => {
     const source = readFileSync(`${ROOT}${spec.entry}`, 'utf8');
     if (!source.includes('awsServices(')) return;
-    for (const [needs, part] of PART_OF) {
-      if (spec.capabilities.some(needs)) expect(source, part).toContain(part);
-      else expect(source, part).not.toContain(part.split(':')[0] + ':');
+    for (const [needs, part, factory] of PART_OF) {
+      if (spec.capabilities.some(needs)) {
+        expect(source, part).toContain(`${part}: `);
+        expect(source, part).toContain(factory);
+      } else {
+        expect(source, part).not.toContain(`${part}: `);
+        expect(source, part).not.toContain(factory);
+      }
     }
   });
 
@@ -29,5 +36,8 @@ describe('Lambda entry points', () => {
     const workflow = absentPort<Workflow>('workflow');
     expect(() => mailer.send({ to: ['a@b.example'], subject: 's', text: 't' })).toThrow(/no mail:send capability .* cannot call mail:send\.send/);
     expect(() => workflow.startReview({ clientId: 'x', requestId: null, risk: 'low', approvals: 1, reviewSlaSeconds: 60 })).toThrow(/no workflow capability/);
+    // The discovery function has no table: its registry fails the same way (the stack gives it no table access either).
+    expect(() => absentPort<Registry>('registry').getConsumer('client-1')).toThrow(/no registry capability .* cannot call registry\.getConsumer/);
+    expect(() => absentPort<Vault>('signing-key').getSigningKeys()).toThrow(/no signing-key capability/);
   });
 });
