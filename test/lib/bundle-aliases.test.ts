@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
+// Two packages the lock file installs as dependencies of others: the Lambda client (of aws-local-stepfunctions), which
+// has an event-stream operation to test the check with, and the package the endpoint-discovery alias replaces.
 import * as lambdaClient from '@aws-sdk/client-lambda';
 import * as discovery from '@aws-sdk/middleware-endpoint-discovery';
 import { NormalizedSchema } from '@smithy/core/schema';

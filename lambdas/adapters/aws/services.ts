@@ -15,12 +15,12 @@ function required(name: string): string {
   return value;
 }
 
-
 let services: Services | undefined;
 
 /**
  * The adapters a function has capabilities for (lib/functions.ts): each entry file passes the factories it needs, so a
- * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client).
+ * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client, the
+ * discovery function no DynamoDB client).
  */
 export interface AwsParts {
   /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`. */
