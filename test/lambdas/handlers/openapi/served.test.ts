@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { absentPort } from '../../../../lambdas/adapters/aws/services.js';
+import type { Registry } from '../../../../lambdas/core/ports.js';
 import { createDiscoveryHandler, servedOpenApiDocument } from '../../../../lambdas/handlers/discovery.js';
 import { publishedDocument } from '../../../../lambdas/handlers/openapi/published.js';
 import { bodyOf, buildServices, httpEvent, ISSUER, lambdaContext } from '../fixtures.js';
@@ -23,6 +25,13 @@ describe('GET /openapi.json (discovery handler)', () => {
     const { servers: published, ...rest } = JSON.parse(JSON.stringify(publishedDocument())) as Record<string, unknown>;
     expect(servers).not.toEqual(published);
     expect(served).toEqual(rest);
+  });
+
+  it('serves all three documents without a registry (the discovery function has no table capability)', async () => {
+    const withoutTable = createDiscoveryHandler({ ...services, registry: absentPort<Registry>('registry') });
+    for (const resource of ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/openapi.json']) {
+      expect((await withoutTable(httpEvent({ method: 'GET', resource }), lambdaContext)).statusCode, resource).toBe(200);
+    }
   });
 
   it('keeps serving the other discovery documents and refuses unknown ones', async () => {
