@@ -92,3 +92,39 @@ export function consumerFixture(overrides: Partial<Consumer> = {}): Consumer {
     ...overrides,
   };
 }
+
+/** When the registration bodies below expire: 30 days after NOW, as consumerFixture does. */
+export const REGISTRATION_EXPIRES_AT = new Date(NOW.getTime() + 30 * 86_400_000).toISOString();
+
+/** The registration request of consumerFixture's consumer: public tier, which the default policy approves on its own. */
+export function publicRegistration(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_name: 'FX dashboard',
+    tier: 'public',
+    scope: 'reference-data:read',
+    purpose: 'Show FX rates in our treasury dashboard',
+    data_classes: ['public'],
+    contacts: ['api-owner@partner.example'],
+    expires_at: REGISTRATION_EXPIRES_AT,
+    ...overrides,
+  };
+}
+
+/**
+ * A partner request for medium-risk data with a key-bound client, which the default policy sends to one reviewer.
+ * `softwareStatement` is a partner-tier statement for software `treasury-sync` (handlers/fixtures.ts `statementSigner`).
+ */
+export function reviewRegistration(clientJwk: object, softwareStatement: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_name: 'Treasury sync',
+    scope: 'accounts:read',
+    purpose: 'Reconcile business account balances every night',
+    data_classes: ['confidential'],
+    contacts: ['owner@partner.example'],
+    expires_at: REGISTRATION_EXPIRES_AT,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [clientJwk] },
+    software_statement: softwareStatement,
+    ...overrides,
+  };
+}

@@ -8,7 +8,6 @@ import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit/event.
 import { STAGES } from '../../../lambdas/core/ports.js';
 import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
 import { sha256B64u, sha256Hex } from '../../../lambdas/core/util/hash.js';
-import { createAdminHandler } from '../../../lambdas/handlers/admin.js';
 import { createDiscoveryHandler } from '../../../lambdas/handlers/discovery.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
@@ -17,9 +16,9 @@ import { createReviewTaskHandler } from '../../../lambdas/handlers/review-task.j
 import { createReviewHandler } from '../../../lambdas/handlers/review.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { ALICE, BOB, linkFor, pendingConsumer, REVIEW_ID, reviewFixture, TASK_TOKEN } from '../core/review/fixtures.js';
-import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW, REGISTRATION_TOKEN } from '../fixtures.js';
+import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration, REGISTRATION_TOKEN, reviewRegistration } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext, statementSigner, type StatementSigner } from '../handlers/fixtures.js';
-import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, openApproval, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
+import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, openApproval, OPERATOR, operatorSuspension, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
 
 /**
  * Secrets Manager, Step Functions and SES failing under the real AWS adapters: each route either answers 503 with
@@ -27,9 +26,7 @@ import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, openApproval, SECR
  * the failed call; a review decision is never lost and a workflow task fails so that Step Functions can run it again.
  */
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
-const OPERATOR = 'arn:aws:iam::123456789012:user/ops-oncall';
 const IDEMPOTENCY_KEY = 'c0ffee00-1111-4222-8333-444455556666';
-const EXPIRES_AT = new Date(NOW.getTime() + 30 * DAY_MS).toISOString();
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const call = (handler: HttpLambda, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => handler(event, lambdaContext);
@@ -56,28 +53,8 @@ afterEach(() => {
   plane.ddb.stub.reset();
 });
 
-const publicRequest = () => ({
-  client_name: 'FX dashboard',
-  tier: 'public',
-  scope: 'reference-data:read',
-  purpose: 'Show FX rates in our treasury dashboard',
-  data_classes: ['public'],
-  contacts: ['api-owner@partner.example'],
-  expires_at: EXPIRES_AT,
-});
-
 /** A partner request for medium-risk data: the default policy sends it to one reviewer, through the workflow. */
-const reviewRequest = async () => ({
-  client_name: 'Treasury sync',
-  scope: 'accounts:read',
-  purpose: 'Reconcile business account balances every night',
-  data_classes: ['confidential'],
-  contacts: ['owner@partner.example'],
-  expires_at: EXPIRES_AT,
-  token_endpoint_auth_method: 'private_key_jwt',
-  jwks: { keys: [clientJwk] },
-  software_statement: await signer.sign({ software_id: 'treasury-sync', tier: 'partner', org_name: 'Partner Ltd' }),
-});
+const reviewRequest = async () => reviewRegistration(clientJwk, await signer.sign({ software_id: 'treasury-sync', tier: 'partner', org_name: 'Partner Ltd' }));
 
 const register = (body: unknown, headers: Record<string, string> = {}) =>
   call(createRegisterHandler(plane.services), httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }));
@@ -136,7 +113,7 @@ describe('Secrets Manager unavailable', () => {
       plane.clientSecrets.stub.on(CreateSecretCommand).rejects(SECRETS_FAULTS[name]());
       const before = plane.state();
 
-      const response = await register(publicRequest(), { 'idempotency-key': IDEMPOTENCY_KEY });
+      const response = await register(publicRegistration(), { 'idempotency-key': IDEMPOTENCY_KEY });
 
       expectUnavailable(response, 'problem', '30');
       expect(bodyOf(response)['detail']).toContain('nothing was registered');
@@ -148,7 +125,7 @@ describe('Secrets Manager unavailable', () => {
       plane.clientSecrets.stub.on(RotateSecretCommand).rejects(SECRETS_FAULTS[name]());
       const before = plane.state();
 
-      expectUnavailable(await register(publicRequest()), 'problem', '30');
+      expectUnavailable(await register(publicRegistration()), 'problem', '30');
 
       expect(plane.state()).toBe(before);
       expect(commandNames(plane.clientSecrets.stub.calls())).toEqual(['CreateSecretCommand', 'RotateSecretCommand', 'DeleteSecretCommand']);
@@ -310,16 +287,7 @@ describe('SES unavailable', () => {
       plane.ddb.table.putConsumer(consumerFixture());
       plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
       plane.ses.on(SendEmailCommand).rejects(sesThrottled());
-      const event = httpEvent({
-        method: 'POST',
-        resource: '/admin/consumers/{client_id}/suspend',
-        path: `/admin/consumers/${CLIENT_ID}/suspend`,
-        pathParameters: { client_id: CLIENT_ID },
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ reason: 'Credential leak reported by the partner' }),
-      });
-
-      const response = await call(createAdminHandler(plane.services), { ...event, requestContext: { ...event.requestContext, identity: { userArn: OPERATOR } } as APIGatewayProxyEvent['requestContext'] });
+      const response = await operatorSuspension(plane)();
 
       expect(response.statusCode).toBe(200);
       expect(plane.ddb.table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'suspended' });
@@ -331,7 +299,7 @@ describe('SES unavailable', () => {
 
 describe('fault plane', () => {
   it('builds the real AWS adapters over working fakes: register, token and read succeed with no fault injected', async () => {
-    const registered = await register(publicRequest());
+    const registered = await register(publicRegistration());
     expect(registered.statusCode).toBe(201);
     const { client_id: clientId, client_secret: secret, registration_access_token: rat } = bodyOf(registered) as Record<string, string>;
 

@@ -31,7 +31,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { JWK } from 'jose';
 import { expect } from 'vitest';
@@ -46,6 +46,7 @@ import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js
 import { auditTrailFor, AWS_TEST_CLIENT_CONFIG, CLIENT_ID, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
 import { FakeTable, httpEvent, lambdaContext, TABLE, testConfig } from '../handlers/fixtures.js';
 import { ALICE, linkFor, pendingConsumer, REVIEW_ID, reviewFixture } from '../core/review/fixtures.js';
+import { createAdminHandler } from '../../../lambdas/handlers/admin.js';
 import { createReviewHandler } from '../../../lambdas/handlers/review.js';
 import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
 import { secretsManagerFake } from '../handlers/secrets-manager-fake.js';
@@ -300,4 +301,21 @@ export async function openApproval(plane: FaultPlane): Promise<() => Promise<API
   const cookie = String(page.headers!['set-cookie']).split(';')[0]!;
   const form = { 'Content-Type': 'application/x-www-form-urlencoded', origin: new URL(plane.services.config.issuer).origin, cookie };
   return () => handler(event('POST', { headers: form, body: new URLSearchParams({ decision: 'approve', comment: '', t, csrf }).toString() }), lambdaContext);
+}
+
+/** The IAM identity of the operator behind the admin calls of the fault tests. */
+export const OPERATOR = 'arn:aws:iam::123456789012:user/ops-oncall';
+
+/** OPERATOR's suspension of CLIENT_ID through the admin API, to call as often as a test needs. */
+export function operatorSuspension(plane: FaultPlane): () => Promise<APIGatewayProxyResult> {
+  const event = httpEvent({
+    method: 'POST',
+    resource: '/admin/consumers/{client_id}/suspend',
+    path: `/admin/consumers/${CLIENT_ID}/suspend`,
+    pathParameters: { client_id: CLIENT_ID },
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'Credential leak reported by the partner' }),
+  });
+  const asOperator = { ...event, requestContext: { ...event.requestContext, identity: { userArn: OPERATOR } } as APIGatewayProxyEvent['requestContext'] };
+  return () => createAdminHandler(plane.services)(asOperator, lambdaContext);
 }

@@ -3,13 +3,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INTROSPECT_SCOPE } from '../../../lambdas/core/oauth/introspect.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
-import { createAdminHandler } from '../../../lambdas/handlers/admin.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { createIntrospectionHandler } from '../../../lambdas/handlers/introspection.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { ALICE, REVIEW_ID } from '../core/review/fixtures.js';
-import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../fixtures.js';
+import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext } from '../handlers/fixtures.js';
 import {
   DYNAMO_FAULT_NAMES,
@@ -17,6 +16,7 @@ import {
   expectUnavailable,
   faultPlane,
   openApproval,
+  operatorSuspension,
   transactionThrottled,
   type DocumentCommandName,
   type FaultPlane,
@@ -28,7 +28,6 @@ import {
  */
 const RESOURCE_SERVER = 'gh_resourceserver000';
 const RS_SECRET = 'resource-server-secret-that-is-long-enough';
-const OPERATOR = 'arn:aws:iam::123456789012:user/ops-oncall';
 const IDEMPOTENCY_KEY = 'c0ffee00-1111-4222-8333-444455556666';
 
 /** The OAuth endpoints answer an outage in their own format: RFC 6749-style `temporarily_unavailable`. */
@@ -70,16 +69,7 @@ afterEach(() => {
 
 describe('DynamoDB faults, after the SDK retries', () => {
   describe('POST /register', () => {
-    const body = () =>
-      JSON.stringify({
-        client_name: 'FX dashboard',
-        tier: 'public',
-        scope: 'reference-data:read',
-        purpose: 'Show FX rates in our treasury dashboard',
-        data_classes: ['public'],
-        contacts: ['api-owner@partner.example'],
-        expires_at: new Date(NOW.getTime() + 30 * DAY_MS).toISOString(),
-      });
+    const body = () => JSON.stringify(publicRegistration());
     const register = () =>
       call(createRegisterHandler(plane.services), httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', 'idempotency-key': IDEMPOTENCY_KEY }, body: body() }));
 
@@ -202,17 +192,7 @@ describe('DynamoDB faults, after the SDK retries', () => {
   });
 
   describe('POST /admin/consumers/{client_id}/suspend', () => {
-    const suspend = () => {
-      const event = httpEvent({
-        method: 'POST',
-        resource: '/admin/consumers/{client_id}/suspend',
-        path: `/admin/consumers/${CLIENT_ID}/suspend`,
-        pathParameters: { client_id: CLIENT_ID },
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ reason: 'Credential leak reported by the partner' }),
-      });
-      return call(createAdminHandler(plane.services), { ...event, requestContext: { ...event.requestContext, identity: { userArn: OPERATOR } } as APIGatewayProxyEvent['requestContext'] });
-    };
+    const suspend = () => operatorSuspension(plane)();
 
     beforeEach(() => {
       plane.ddb.table.putConsumer(consumerFixture());

@@ -12,7 +12,7 @@ import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { FUNCTIONS } from '../../../lib/functions.js';
-import { AWS_TEST_CLIENT_CONFIG, CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../fixtures.js';
+import { AWS_TEST_CLIENT_CONFIG, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration } from '../fixtures.js';
 import { buildServices, httpEvent, lambdaContext, TABLE } from '../handlers/fixtures.js';
 import { expectUnavailable, faultPlane, type FaultPlane } from './fault-plane.js';
 
@@ -261,16 +261,7 @@ describe('SDK retries on the token path (DynamoDB client as services.ts configur
 describe('SDK retries of a registration (its transaction is idempotent)', () => {
   const register = (endpoint: ScriptedEndpoint, plane: FaultPlane) => {
     const services = { ...plane.services, registry: new DynamoRegistry({ tableName: TABLE, clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: endpoint } }) };
-    const body = {
-      client_name: 'FX dashboard',
-      tier: 'public',
-      scope: 'reference-data:read',
-      purpose: 'Show FX rates in our treasury dashboard',
-      data_classes: ['public'],
-      contacts: ['api-owner@partner.example'],
-      expires_at: new Date(NOW.getTime() + 30 * DAY_MS).toISOString(),
-    };
-    return () => createRegisterHandler(services)(httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), lambdaContext);
+    return () => createRegisterHandler(services)(httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRegistration()) }), lambdaContext);
   };
 
   it('resends TransactWriteItems after a server error with the same ClientRequestToken, so DynamoDB applies it once', async () => {

@@ -12,7 +12,7 @@ import { parseClientSecretValue } from '../../../lambdas/core/rotation/client-se
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
-import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, HOUR_MS, NOW, TestClock } from '../fixtures.js';
+import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, HOUR_MS, NOW, publicRegistration, REGISTRATION_EXPIRES_AT, reviewRegistration, TestClock } from '../fixtures.js';
 import {
   bodyOf,
   buildServices,
@@ -30,7 +30,6 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:gatehouse-onboarding';
 const IDEMPOTENCY_KEY = 'c0ffee00-1111-4222-8333-444455556666';
-const EXPIRES_AT = new Date(NOW.getTime() + 30 * DAY_MS).toISOString();
 
 let signer: StatementSigner;
 let otherKey: CryptoKey;
@@ -42,32 +41,9 @@ beforeAll(async () => {
   clientJwk = { ...(await exportJWK((await generateKeyPair('ES256')).publicKey)), kid: 'client-key-1' };
 });
 
-/** A public-tier request the default policy approves on its own. */
-const publicRequest = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  client_name: 'FX dashboard',
-  tier: 'public',
-  scope: 'reference-data:read',
-  purpose: 'Show FX rates in our treasury dashboard',
-  data_classes: ['public'],
-  contacts: ['api-owner@partner.example'],
-  expires_at: EXPIRES_AT,
-  ...overrides,
-});
-
 /** A partner request for medium-risk data, which the default policy sends to one reviewer. */
 async function reviewRequest(overrides: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  return {
-    client_name: 'Treasury sync',
-    scope: 'accounts:read',
-    purpose: 'Reconcile business account balances every night',
-    data_classes: ['confidential'],
-    contacts: ['owner@partner.example'],
-    expires_at: EXPIRES_AT,
-    token_endpoint_auth_method: 'private_key_jwt',
-    jwks: { keys: [clientJwk] },
-    software_statement: await signer.sign({ software_id: 'treasury-sync', tier: 'partner', org_name: 'Partner Ltd' }),
-    ...overrides,
-  };
+  return reviewRegistration(clientJwk, await signer.sign({ software_id: 'treasury-sync', tier: 'partner', org_name: 'Partner Ltd' }), overrides);
 }
 
 const transactions = () => ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
@@ -122,14 +98,14 @@ describe('createRegisterHandler', () => {
 
   describe('auto-approved request', () => {
     it('answers 201 with the client credentials and a registration access token', async () => {
-      const response = await post(publicRequest());
+      const response = await post(publicRegistration());
 
       expect(response.statusCode).toBe(201);
       const body = bodyOf(response);
       expect(body).toMatchObject({
         client_id: expect.stringMatching(/^gh_[A-Za-z0-9_-]{16}$/),
         client_secret: expect.any(String),
-        client_secret_expires_at: Math.floor(Date.parse(EXPIRES_AT) / 1000),
+        client_secret_expires_at: Math.floor(Date.parse(REGISTRATION_EXPIRES_AT) / 1000),
         registration_access_token: expect.any(String),
         scope: 'reference-data:read',
         status: 'active',
@@ -152,7 +128,7 @@ describe('createRegisterHandler', () => {
     });
 
     it('writes the consumer and its audit trail in one transaction, storing only hashes of the secrets', async () => {
-      const body = bodyOf(await post(publicRequest()));
+      const body = bodyOf(await post(publicRegistration()));
       const clientId = String(body['client_id']);
 
       const [items, ...more] = transactions();
@@ -186,7 +162,7 @@ describe('createRegisterHandler', () => {
     });
 
     it('accepts a media type with parameters', async () => {
-      const response = await post(publicRequest(), { 'Content-Type': 'application/json; charset=utf-8' });
+      const response = await post(publicRegistration(), { 'Content-Type': 'application/json; charset=utf-8' });
 
       expect(response.statusCode).toBe(201);
     });
@@ -194,7 +170,7 @@ describe('createRegisterHandler', () => {
     it('accepts a partner with a valid software statement and records its software_id', async () => {
       const statement = await signer.sign({ software_id: 'fx-widget', tier: 'partner', scope: 'reference-data:read' });
 
-      const response = await post(publicRequest({ tier: undefined, software_statement: statement }));
+      const response = await post(publicRegistration({ tier: undefined, software_statement: statement }));
 
       expect(response.statusCode).toBe(201);
       expect(bodyOf(response)).toMatchObject({ tier: 'partner', software_id: 'fx-widget' });
@@ -214,7 +190,7 @@ describe('createRegisterHandler', () => {
         return FileClientSecrets.prototype.create.apply(store, args);
       });
 
-      const body = bodyOf(await post(publicRequest()));
+      const body = bodyOf(await post(publicRegistration()));
       const clientId = String(body['client_id']);
 
       expect(create).toHaveBeenCalledOnce();
@@ -230,7 +206,7 @@ describe('createRegisterHandler', () => {
     it('answers 503 problem JSON with Retry-After and writes nothing when the secret cannot be stored', async () => {
       vi.spyOn(store, 'create').mockRejectedValue(throttled());
 
-      const response = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      const response = await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
 
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({ 'retry-after': '30', 'content-type': 'application/problem+json' });
@@ -245,9 +221,9 @@ describe('createRegisterHandler', () => {
 
     it('lets a retry with the same Idempotency-Key register afresh after the store failed', async () => {
       vi.spyOn(store, 'create').mockRejectedValueOnce(throttled());
-      await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
 
-      const retried = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      const retried = await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
 
       expect(retried.statusCode).toBe(201);
       expect(retried.headers).not.toHaveProperty('idempotent-replayed');
@@ -259,7 +235,7 @@ describe('createRegisterHandler', () => {
       const remove = vi.spyOn(store, 'remove');
       ddb.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
 
-      const response = await post(publicRequest());
+      const response = await post(publicRegistration());
 
       expect(response.statusCode).toBe(503);
       const clientId = create.mock.calls[0]![0].clientId;
@@ -273,7 +249,7 @@ describe('createRegisterHandler', () => {
       vi.spyOn(store, 'remove').mockRejectedValue(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
       ddb.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
 
-      const response = await post(publicRequest());
+      const response = await post(publicRegistration());
 
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({ 'retry-after': '5' });
@@ -287,8 +263,8 @@ describe('createRegisterHandler', () => {
       const remove = vi.spyOn(store, 'remove');
 
       const [a, b] = await Promise.all([
-        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
-        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+        post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+        post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
       ]);
 
       const winner = String(bodyOf(a)['client_id']);
@@ -302,7 +278,7 @@ describe('createRegisterHandler', () => {
     it('stores no secret for a key-bound client', async () => {
       const create = vi.spyOn(store, 'create');
 
-      const response = await post(publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] } }));
+      const response = await post(publicRegistration({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] } }));
 
       expect(response.statusCode).toBe(201);
       expect(bodyOf(response)).not.toHaveProperty('client_secret');
@@ -423,12 +399,12 @@ describe('createRegisterHandler', () => {
 
   describe('request the policy denies', () => {
     it.each([
-      ['a public client asking for account data', () => publicRequest({ scope: 'accounts:read', data_classes: ['confidential'] }), ['scope_not_allowed_for_tier', 'risk_exceeds_tier_maximum']],
-      ['an unknown scope', () => publicRequest({ scope: 'reference-data:read gold:mine' }), ['scope_unknown']],
-      ['a grant longer than the risk allows', () => publicRequest({ expires_at: new Date(NOW.getTime() + 400 * DAY_MS).toISOString() }), ['expiry_exceeds_maximum']],
-      ['no expiry', () => publicRequest({ expires_at: undefined }), ['expiry_missing']],
-      ['a short purpose and no contacts', () => publicRequest({ purpose: 'FX', contacts: [] }), ['purpose_missing', 'contacts_missing']],
-      ['a partner without a software statement', () => publicRequest({ tier: 'partner' }), ['software_statement_required']],
+      ['a public client asking for account data', () => publicRegistration({ scope: 'accounts:read', data_classes: ['confidential'] }), ['scope_not_allowed_for_tier', 'risk_exceeds_tier_maximum']],
+      ['an unknown scope', () => publicRegistration({ scope: 'reference-data:read gold:mine' }), ['scope_unknown']],
+      ['a grant longer than the risk allows', () => publicRegistration({ expires_at: new Date(NOW.getTime() + 400 * DAY_MS).toISOString() }), ['expiry_exceeds_maximum']],
+      ['no expiry', () => publicRegistration({ expires_at: undefined }), ['expiry_missing']],
+      ['a short purpose and no contacts', () => publicRegistration({ purpose: 'FX', contacts: [] }), ['purpose_missing', 'contacts_missing']],
+      ['a partner without a software statement', () => publicRegistration({ tier: 'partner' }), ['software_statement_required']],
     ])('answers 403 with reasons and writes nothing for %s', async (_name, request, codes) => {
       const response = await post(request());
 
@@ -456,25 +432,25 @@ describe('createRegisterHandler', () => {
 
   describe('invalid client metadata', () => {
     it.each([
-      ['client_name is missing', () => publicRequest({ client_name: undefined }), 'client_name'],
-      ['client_name is blank', () => publicRequest({ client_name: '   ' }), 'client_name'],
-      ['client_name is not a string', () => publicRequest({ client_name: 42 }), 'client_name'],
-      ['scope is not a string', () => publicRequest({ scope: ['reference-data:read'] }), 'scope'],
-      ['scope has an empty token', () => publicRequest({ scope: 'reference-data:read  accounts:read' }), 'scope'],
-      ['scope has a quote', () => publicRequest({ scope: 'reference-data:read "x"' }), 'scope'],
-      ['scope is missing', () => publicRequest({ scope: undefined }), 'scope'],
-      ['redirect_uris are given', () => publicRequest({ redirect_uris: ['https://app.example/cb'] }), 'redirect_uris'],
-      ['response_types are given', () => publicRequest({ response_types: ['code'] }), 'response_types'],
-      ['grant_types ask for another grant', () => publicRequest({ grant_types: ['authorization_code'] }), 'grant_types.0'],
-      ['data_classes is not an array', () => publicRequest({ data_classes: 'public' }), 'data_classes'],
-      ['a contact is not an email address', () => publicRequest({ contacts: ['not-an-email'] }), 'contacts.0'],
-      ['expires_at is not a date-time', () => publicRequest({ expires_at: 'next year' }), 'expires_at'],
-      ['tier is unknown', () => publicRequest({ tier: 'gold' }), 'tier'],
-      ['tier is missing', () => publicRequest({ tier: undefined }), 'tier'],
-      ['the auth method is unknown', () => publicRequest({ token_endpoint_auth_method: 'none' }), 'token_endpoint_auth_method'],
-      ['private_key_jwt comes without jwks', () => publicRequest({ token_endpoint_auth_method: 'private_key_jwt' }), 'jwks'],
-      ['jwks holds a private key', () => publicRequest({ jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] } }), 'jwks.keys.0'],
-      ['jwks_uri is given', () => publicRequest({ jwks_uri: 'https://partner.example/jwks' }), 'jwks_uri'],
+      ['client_name is missing', () => publicRegistration({ client_name: undefined }), 'client_name'],
+      ['client_name is blank', () => publicRegistration({ client_name: '   ' }), 'client_name'],
+      ['client_name is not a string', () => publicRegistration({ client_name: 42 }), 'client_name'],
+      ['scope is not a string', () => publicRegistration({ scope: ['reference-data:read'] }), 'scope'],
+      ['scope has an empty token', () => publicRegistration({ scope: 'reference-data:read  accounts:read' }), 'scope'],
+      ['scope has a quote', () => publicRegistration({ scope: 'reference-data:read "x"' }), 'scope'],
+      ['scope is missing', () => publicRegistration({ scope: undefined }), 'scope'],
+      ['redirect_uris are given', () => publicRegistration({ redirect_uris: ['https://app.example/cb'] }), 'redirect_uris'],
+      ['response_types are given', () => publicRegistration({ response_types: ['code'] }), 'response_types'],
+      ['grant_types ask for another grant', () => publicRegistration({ grant_types: ['authorization_code'] }), 'grant_types.0'],
+      ['data_classes is not an array', () => publicRegistration({ data_classes: 'public' }), 'data_classes'],
+      ['a contact is not an email address', () => publicRegistration({ contacts: ['not-an-email'] }), 'contacts.0'],
+      ['expires_at is not a date-time', () => publicRegistration({ expires_at: 'next year' }), 'expires_at'],
+      ['tier is unknown', () => publicRegistration({ tier: 'gold' }), 'tier'],
+      ['tier is missing', () => publicRegistration({ tier: undefined }), 'tier'],
+      ['the auth method is unknown', () => publicRegistration({ token_endpoint_auth_method: 'none' }), 'token_endpoint_auth_method'],
+      ['private_key_jwt comes without jwks', () => publicRegistration({ token_endpoint_auth_method: 'private_key_jwt' }), 'jwks'],
+      ['jwks holds a private key', () => publicRegistration({ jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] } }), 'jwks.keys.0'],
+      ['jwks_uri is given', () => publicRegistration({ jwks_uri: 'https://partner.example/jwks' }), 'jwks_uri'],
     ])('answers 400 invalid_client_metadata and writes nothing when %s', async (_name, request, field) => {
       const response = await post(request());
 
@@ -559,7 +535,7 @@ describe('createRegisterHandler', () => {
     });
 
     it('answers 415 when the content type is missing', async () => {
-      const response = await handler(httpEvent({ method: 'POST', resource: '/register', body: JSON.stringify(publicRequest()) }), lambdaContext);
+      const response = await handler(httpEvent({ method: 'POST', resource: '/register', body: JSON.stringify(publicRegistration()) }), lambdaContext);
 
       expect(response.statusCode).toBe(415);
       expect(ddb.calls()).toHaveLength(0);
@@ -578,7 +554,7 @@ describe('createRegisterHandler', () => {
     });
 
     it('answers 413 for a body over maxBodyBytes', async () => {
-      const response = await post(publicRequest({ purpose: 'x'.repeat(services.config.maxBodyBytes) }));
+      const response = await post(publicRegistration({ purpose: 'x'.repeat(services.config.maxBodyBytes) }));
 
       expect(response.statusCode).toBe(413);
       expect(problemType(response)).toBe('payload-too-large');
@@ -588,7 +564,7 @@ describe('createRegisterHandler', () => {
     it('answers 503 with Retry-After when the registry cannot write', async () => {
       ddb.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
 
-      const response = await post(publicRequest());
+      const response = await post(publicRegistration());
 
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({ 'retry-after': '5' });
@@ -600,8 +576,8 @@ describe('createRegisterHandler', () => {
 
   describe('Idempotency-Key', () => {
     it('replays the first response, marked idempotent-replayed, without writing again', async () => {
-      const first = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
-      const second = await post(publicRequest(), { 'idempotency-key': IDEMPOTENCY_KEY });
+      const first = await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      const second = await post(publicRegistration(), { 'idempotency-key': IDEMPOTENCY_KEY });
 
       expect(first.statusCode).toBe(201);
       expect(second.statusCode).toBe(201);
@@ -620,10 +596,10 @@ describe('createRegisterHandler', () => {
     });
 
     it('answers 422 idempotency_key_reused and writes nothing when the key comes with another request', async () => {
-      await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
       ddb.resetHistory();
 
-      const response = await post(publicRequest({ client_name: 'Another app' }), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      const response = await post(publicRegistration({ client_name: 'Another app' }), { 'Idempotency-Key': IDEMPOTENCY_KEY });
 
       expect(response.statusCode).toBe(422);
       expect(bodyOf(response)).toMatchObject({ error: 'idempotency_key_reused' });
@@ -635,7 +611,7 @@ describe('createRegisterHandler', () => {
       ['made of forbidden characters', 'this key has spaces in it!'],
       ['too long', 'k'.repeat(256)],
     ])('answers 400 idempotency_key_invalid and sends nothing for a key that is %s', async (_name, key) => {
-      const response = await post(publicRequest(), { 'Idempotency-Key': key });
+      const response = await post(publicRegistration(), { 'Idempotency-Key': key });
 
       expect(response.statusCode).toBe(400);
       expect(bodyOf(response)).toMatchObject({ error: 'idempotency_key_invalid' });
@@ -643,10 +619,10 @@ describe('createRegisterHandler', () => {
     });
 
     it('treats a record past its TTL as absent and replaces it', async () => {
-      const first = bodyOf(await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }));
+      const first = bodyOf(await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY }));
       clock.advance(25 * HOUR_MS);
 
-      const response = await post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
+      const response = await post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY });
 
       expect(response.statusCode).toBe(201);
       expect(response.headers).not.toHaveProperty('idempotent-replayed');
@@ -658,8 +634,8 @@ describe('createRegisterHandler', () => {
 
     it('answers a concurrent duplicate with the winner’s response, creating one consumer', async () => {
       const [a, b] = await Promise.all([
-        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
-        post(publicRequest(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+        post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
+        post(publicRegistration(), { 'Idempotency-Key': IDEMPOTENCY_KEY }),
       ]);
 
       expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
