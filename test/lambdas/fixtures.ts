@@ -1,4 +1,4 @@
-import { vi, type Mock } from 'vitest';
+import { afterEach, beforeEach, vi, type Mock } from 'vitest';
 import { chainEvent, GENESIS_HASH, type AuditEvent } from '../../lambdas/core/audit/event.js';
 import type { Consumer } from '../../lambdas/core/consumer/consumer.js';
 import type { Clock } from '../../lambdas/core/ports.js';
@@ -126,5 +126,33 @@ export function reviewRegistration(clientJwk: object, softwareStatement: string,
     jwks: { keys: [clientJwk] },
     software_statement: softwareStatement,
     ...overrides,
+  };
+}
+
+/**
+ * Captures stdout and stderr during every test of the calling file (Powertools Logger writes INFO to stdout and WARN/ERROR
+ * to stderr, each line in one write; local mode's log writes to stderr). `jsonLines` gives the JSON lines written so far.
+ */
+export function captureOutput(): { jsonLines(): Array<Record<string, unknown>> } {
+  let written: string[] = [];
+  let spies: Array<{ mockRestore(): void }> = [];
+  beforeEach(() => {
+    written = [];
+    const capture = (chunk: string | Uint8Array): boolean => {
+      written.push(String(chunk));
+      return true;
+    };
+    spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  });
+  afterEach(() => {
+    for (const spy of spies) spy.mockRestore();
+  });
+  return {
+    jsonLines: () =>
+      written
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }

@@ -1,31 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { powertoolsLog } from '../../../../lambdas/adapters/aws/log.js';
 import { withLogKeys } from '../../../../lambdas/core/log-context.js';
-
-let written: string[];
-let spies: Array<MockInstance<typeof process.stdout.write>>;
-
-// Powertools Logger writes INFO to stdout and WARN/ERROR to stderr, each line in one write.
-beforeEach(() => {
-  written = [];
-  const capture = (chunk: string | Uint8Array): boolean => {
-    written.push(String(chunk));
-    return true;
-  };
-  spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
-});
-afterEach(() => {
-  for (const spy of spies) spy.mockRestore();
-});
+import { captureOutput } from '../../fixtures.js';
 
 /** The JSON lines Powertools Logger wrote, in order. */
-const lines = (): Array<Record<string, unknown>> =>
-  written
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const { jsonLines: lines } = captureOutput();
 
 describe('powertoolsLog', () => {
   it('writes structured JSON with the level, the message and the extra attributes', () => {

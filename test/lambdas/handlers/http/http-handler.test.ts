@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { powertoolsLog } from '../../../../lambdas/adapters/aws/log.js';
 import { consoleLog } from '../../../../lambdas/adapters/local/console-log.js';
 import type { Metrics } from '../../../../lambdas/core/metrics.js';
@@ -10,34 +10,17 @@ import { ServiceError } from '../../../../lambdas/core/errors.js';
 import { httpHandler } from '../../../../lambdas/handlers/http/http-handler.js';
 import { json } from '../../../../lambdas/handlers/http/respond.js';
 import { createTokenHandler } from '../../../../lambdas/handlers/token.js';
-import { CLIENT_ID, CLIENT_SECRET, consumerFixture } from '../../fixtures.js';
+import { captureOutput, CLIENT_ID, CLIENT_SECRET, consumerFixture } from '../../fixtures.js';
 import { buildServices, FakeTable, httpEvent, lambdaContext } from '../fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
-let written: string[];
-let spies: Array<MockInstance<typeof process.stdout.write>>;
+/** Every JSON log line written (Powertools: INFO on stdout, WARN/ERROR on stderr; local mode: stderr). */
+const { jsonLines: logLines } = captureOutput();
 
-beforeEach(() => {
-  written = [];
-  const capture = (chunk: string | Uint8Array): boolean => {
-    written.push(String(chunk));
-    return true;
-  };
-  spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
-});
 afterEach(() => {
-  for (const spy of spies) spy.mockRestore();
   ddb.reset();
 });
-
-/** Every JSON log line written (Powertools: INFO on stdout, WARN/ERROR on stderr; local mode: stderr). */
-const logLines = (): Array<Record<string, unknown>> =>
-  written
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const withRequestId = (event: APIGatewayProxyEvent, requestId: string): APIGatewayProxyEvent => ({ ...event, requestContext: { ...event.requestContext, requestId } });
 
