@@ -143,9 +143,18 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect((await auditTypes(basicA.clientId)).filter((t) => t === 'consumer.out_of_policy')).toHaveLength(1);
   });
 
+  /** basic-b asks to keep client_secret_basic, which the stricter policy no longer allows at low risk, for `days` days. */
+  const basicException = (days = 31) => ({
+    client_id: basicB.clientId,
+    rule: 'auth_method',
+    value: 'client_secret_basic',
+    justification: 'Legacy mainframe client cannot sign JWTs before Q3',
+    expires_at: new Date(START + days * DAY).toISOString(),
+  });
+
   it('refuses exceptions that change nothing, last too long or repeat a pending one, writing nothing', async () => {
     const before = await tableSnapshot(plane);
-    const base = { client_id: basicB.clientId, rule: 'auth_method', value: 'client_secret_basic', justification: 'Legacy mainframe client cannot sign JWTs before Q3', expires_at: new Date(START + 31 * DAY).toISOString() };
+    const base = basicException();
     const notNeeded = await admin('POST', '/admin/exceptions', { ...base, client_id: post.clientId, value: 'client_secret_post' });
     expect(notNeeded).toMatchObject({ status: 409, type: 'application/problem+json', json: { type: expect.stringContaining('exception-not-needed') } });
     const tooLong = await admin('POST', '/admin/exceptions', { ...base, expires_at: new Date(START + 200 * DAY).toISOString() });
@@ -164,13 +173,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
   let exceptionId: string;
 
   it('grants an exception only after review; it keeps the consumer in policy and is listed', async () => {
-    const asked = await admin('POST', '/admin/exceptions', {
-      client_id: basicB.clientId,
-      rule: 'auth_method',
-      value: 'client_secret_basic',
-      justification: 'Legacy mainframe client cannot sign JWTs before Q3',
-      expires_at: new Date(START + 31 * DAY).toISOString(),
-    });
+    const asked = await admin('POST', '/admin/exceptions', basicException());
     expect(asked.status).toBe(202);
     const exception = asked.json['exception'] as Record<string, unknown>;
     expect(exception).toMatchObject({ type: 'exception', status: 'pending_review', rule: 'auth_method', approvals_required: 1, requested_by: expect.any(String) });
@@ -179,13 +182,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
 
     // Not in force while under review; a second request for the same rule is refused.
     expect((await consumer(basicB.clientId))!.exceptions).toBeUndefined();
-    const again = await admin('POST', '/admin/exceptions', {
-      client_id: basicB.clientId,
-      rule: 'auth_method',
-      value: 'client_secret_basic',
-      justification: 'Legacy mainframe client cannot sign JWTs before Q3',
-      expires_at: new Date(START + 20 * DAY).toISOString(),
-    });
+    const again = await admin('POST', '/admin/exceptions', basicException(20));
     expect(again).toMatchObject({ status: 409, json: { type: expect.stringContaining('request-pending'), detail: expect.stringContaining(exceptionId) } });
 
     const approvers = await approveRequest(exceptionId);
