@@ -2,8 +2,8 @@
  * `npm run bench` (and `tsx bench/bundles.bench.ts` alone): size and cold module-init time of every Lambda bundle.
  *
  * Each function in lib/functions.ts (FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, AUTHORIZER) is bundled with
- * esbuild's JS API from `gatehouseEsbuildOptions` (lib/bundling.ts), the object CDK's `gatehouseBundling()` is derived
- * from, with the policy compiled in exactly where the stack compiles it in. Then each bundle is imported BENCH_RUNS times,
+ * esbuild's JS API from `gatehouseEsbuildOptions` (lib/bundling.ts), as CDK bundles it at synth (bin/bundle.ts), with the
+ * policy compiled in exactly where the stack compiles it in. Then each bundle is imported BENCH_RUNS times,
  * each time in a fresh `node` process with a Lambda-like environment (the stack's variables with fake ARNs, the base
  * NODE_OPTIONS, fake credentials), which runs the module's top-level code as Lambda's init phase does. Opening a socket
  * during import fails the run: module init must not touch the network.

@@ -1,15 +1,16 @@
 import type { BuildOptions } from 'esbuild';
 import { POLICY_DEFINE } from '../lambdas/adapters/aws/env.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
+import { sdkTreeShaking } from './sdk-tree-shaking.js';
 
 /** Lets CommonJS dependencies inside an ESM bundle call `require` for Node built-ins. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
- * How every Gatehouse function is bundled, as plain esbuild options. CDK (`gatehouseBundling`, which NodejsFunction turns
- * into an esbuild command line) and `bench/bundles.bench.ts` (esbuild's JS API) both derive from this one object, so the
- * bundle the bench measures is the bundle that is deployed; test/lib/handler-functions.bundling.test.ts compares the two
- * byte for byte. Only options both paths can express are allowed here: adding a field means mapping it in both.
+ * How every Gatehouse function is bundled, as plain (JSON) esbuild options. CDK (lib/gatehouse-bundling.ts, which passes
+ * them to bin/bundle.ts in a child process) and `bench/bundles.bench.ts` both build with esbuild's JS API from this one
+ * object through `esbuildBuildOptions`, so the bundle the bench measures is the bundle that is deployed;
+ * test/lib/handler-functions.bundling.test.ts compares the two byte for byte.
  */
 export interface GatehouseEsbuildOptions {
   readonly bundle: true;
@@ -42,7 +43,7 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/middleware-endpoint-discovery': './lambdas/adapters/aws/without-endpoint-discovery.ts',
 };
 
-/** The file NodejsFunction writes for an ESM bundle (and the Lambda handler `index.handler` loads). */
+/** The file every bundle is written to (the Lambda handler `index.handler` loads it). */
 export const BUNDLE_FILE = 'index.mjs';
 
 /**
@@ -71,7 +72,10 @@ export function gatehouseEsbuildOptions(policy?: LoadedPolicy): GatehouseEsbuild
   };
 }
 
-/** The same options for esbuild's JS API, bundling `entry` (relative to `projectRoot`) into `<outdir>/index.mjs`. */
+/**
+ * The same options for esbuild's JS API, bundling `entry` (relative to `projectRoot`) into `<outdir>/index.mjs`, with the
+ * SDK tree-shaking plugin (lib/sdk-tree-shaking.ts) that every Gatehouse bundle is built with.
+ */
 export function esbuildBuildOptions(
   options: GatehouseEsbuildOptions,
   build: { readonly projectRoot: string; readonly entry: string; readonly outdir: string },
@@ -92,5 +96,6 @@ export function esbuildBuildOptions(
     external: [...options.external],
     alias: { ...options.alias },
     define: { ...options.define },
+    plugins: [sdkTreeShaking()],
   };
 }

@@ -1,8 +1,8 @@
 import { Aspects, Duration, Stack, Token, Validations, type IAspect, type RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
 import { AUTHORIZER_ENV, defaultJwksUri, HttpsUrlSchema, RouteScopesSchema } from '../lambdas/verifier/authorizer.js';
@@ -75,7 +75,7 @@ export class GatehouseAuthorizer extends Construct {
   /** The API Gateway authorizer, for `MethodOptions.authorizer`. */
   public readonly authorizer: apigateway.RequestAuthorizer;
   /** The function that verifies tokens. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
 

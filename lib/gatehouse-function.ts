@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_SERVICE } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { gatehouseEsbuildOptions } from './bundling.js';
 import type { FunctionSpec } from './functions.js';
+import { gatehouseCode } from './gatehouse-bundling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
 
@@ -18,29 +17,6 @@ import { ManagedPolicyRole } from './managed-policy-role.js';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export { ESM_REQUIRE_BANNER } from './bundling.js';
-
-/**
- * NodejsFunction's bundling options: `gatehouseEsbuildOptions` (lib/bundling.ts, where the choices are explained) in
- * CDK's terms, so the CDK build and bench/bundles.bench.ts cannot drift apart.
- */
-export function gatehouseBundling(policy?: LoadedPolicy): nodejs.BundlingOptions {
-  const options = gatehouseEsbuildOptions(policy);
-  return {
-    forceDockerBundling: false,
-    format: nodejs.OutputFormat.ESM,
-    target: options.target,
-    mainFields: [...options.mainFields],
-    banner: options.banner.js,
-    minify: options.minify,
-    sourceMap: options.sourcemap,
-    ...(options.sourcemap ? { sourceMapMode: nodejs.SourceMapMode.DEFAULT } : {}),
-    sourcesContent: options.sourcesContent,
-    externalModules: [...options.external],
-    // CDK runs a local esbuild from the project root, which is where the alias targets are resolved from.
-    ...(Object.keys(options.alias).length > 0 ? { esbuildArgs: { '--alias': Object.entries(options.alias).map(([from, to]) => `${from}=${to}`) } } : {}),
-    ...(Object.keys(options.define).length > 0 ? { define: { ...options.define } } : {}),
-  };
-}
 
 /** Environment every Gatehouse function gets, whatever it does (the service name is also its metrics' `service` dimension). */
 export const BASE_ENVIRONMENT: Readonly<Record<string, string>> = {
@@ -118,7 +94,7 @@ export const OUTSIDE_VPC_REASON =
  */
 export class GatehouseFunction extends Construct {
   /** The function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's role; grants are added by whoever gives the function a capability. */
   public readonly role: ManagedPolicyRole;
   /** The function's log group. */
@@ -142,11 +118,9 @@ export class GatehouseFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: join(projectRoot, props.spec.entry),
-      projectRoot,
-      depsLockFilePath: join(projectRoot, 'package-lock.json'),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: gatehouseCode(projectRoot, props.spec.entry, gatehouseEsbuildOptions(props.policy)),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.spec.memorySize,
@@ -157,7 +131,6 @@ export class GatehouseFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       description: props.description,
       environment: { ...BASE_ENVIRONMENT, ...props.environment },
-      bundling: gatehouseBundling(props.policy),
       reservedConcurrentExecutions: props.reservedConcurrency ?? props.spec.reservedConcurrency,
     });
     acknowledgeCompliance(this.function, props.spec);

@@ -3,7 +3,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -149,7 +148,7 @@ export interface HandlerFunctionsProps {
  */
 export class HandlerFunctions extends Construct {
   /** The functions, by handler name. */
-  public readonly functions: Readonly<Record<HandlerFunctionName, nodejs.NodejsFunction>>;
+  public readonly functions: Readonly<Record<HandlerFunctionName, lambda.Function>>;
   /** The function constructs (role, log group), by handler name. */
   public readonly constructsByName: Readonly<Record<HandlerFunctionName, GatehouseFunction>>;
 
@@ -208,7 +207,7 @@ export class HandlerFunctions extends Construct {
       built[name] = fn;
     }
     this.constructsByName = built;
-    this.functions = Object.fromEntries(names.map((n) => [n, built[n].function])) as Record<HandlerFunctionName, nodejs.NodejsFunction>;
+    this.functions = Object.fromEntries(names.map((n) => [n, built[n].function])) as Record<HandlerFunctionName, lambda.Function>;
     if (props.clientSecrets) this.wireClientSecrets(props.clientSecrets, names);
 
     this.node.addValidation({

@@ -4,47 +4,46 @@ import { pathToFileURL } from 'node:url';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
 import { POLICY_DEFINE } from '../../lambdas/adapters/aws/env.js';
 import { loadPolicyFile } from '../../lambdas/core/policy/load.js';
-import { ESM_REQUIRE_BANNER, GatehouseFunction, gatehouseBundling, OUTSIDE_VPC_REASON, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import { gatehouseEsbuildOptions } from '../../lib/bundling.js';
+import { ESM_REQUIRE_BANNER, GatehouseFunction, OUTSIDE_VPC_REASON, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { arnOf, logicalId, sortedActions, statementsOfRole, testApp } from './stack-fixture.js';
 
 const policy = loadPolicyFile(join(PROJECT_ROOT, 'policy/policy.json'));
 const probeSpec = { entry: 'test/lib/fixtures/policy-probe.ts', capabilities: [], memorySize: 128, timeoutSeconds: 3, reservedConcurrency: 7, invokedBy: 'api' } as const;
 
-describe('gatehouseBundling', () => {
-  it('bundles locally as minified ESM for node22 with source maps and the createRequire banner', () => {
-    const bundling = gatehouseBundling(policy);
-    expect(bundling).toMatchObject({
-      forceDockerBundling: false,
-      format: OutputFormat.ESM,
+describe('gatehouseEsbuildOptions', () => {
+  it('bundles as minified ESM for node22 with source maps, the createRequire banner and the module aliases', () => {
+    expect(gatehouseEsbuildOptions(policy)).toMatchObject({
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
       target: 'node22',
       minify: true,
-      sourceMap: true,
-      banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-      externalModules: [],
-      esbuildArgs: {
-        '--alias': [
-          '@aws-sdk/credential-provider-node=./lambdas/adapters/aws/lambda-credentials.ts',
-          '@smithy/core/event-streams=./lambdas/adapters/aws/without-event-streams.ts',
-          '@aws-sdk/middleware-endpoint-discovery=./lambdas/adapters/aws/without-endpoint-discovery.ts',
-        ],
+      sourcemap: true,
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+      external: [],
+      alias: {
+        '@aws-sdk/credential-provider-node': './lambdas/adapters/aws/lambda-credentials.ts',
+        '@smithy/core/event-streams': './lambdas/adapters/aws/without-event-streams.ts',
+        '@aws-sdk/middleware-endpoint-discovery': './lambdas/adapters/aws/without-endpoint-discovery.ts',
       },
     });
-    // The alias targets are resolved from the directory CDK runs esbuild in: the project root.
-    for (const target of ['lambda-credentials.ts', 'without-event-streams.ts', 'without-endpoint-discovery.ts']) {
-      expect(existsSync(join(PROJECT_ROOT, 'lambdas/adapters/aws', target)), target).toBe(true);
+    // The alias targets are resolved from the directory esbuild runs in: the project root.
+    for (const target of Object.values(gatehouseEsbuildOptions().alias)) {
+      expect(existsSync(join(PROJECT_ROOT, target)), target).toBe(true);
     }
   });
 
   it('defines the policy as a JS string literal whose value is the policy JSON', () => {
-    const expression = gatehouseBundling(policy).define?.[POLICY_DEFINE];
+    const expression = gatehouseEsbuildOptions(policy).define[POLICY_DEFINE];
     expect(expression).toBeDefined();
     const value: unknown = new Function(`return ${expression};`)();
     expect(typeof value).toBe('string');
     expect(JSON.parse(value as string)).toEqual(policy.document);
+    expect(gatehouseEsbuildOptions().define).toEqual({});
   });
 });
 
