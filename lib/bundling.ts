@@ -35,12 +35,16 @@ export interface GatehouseEsbuildOptions {
  * - the SDK clients' default credential chain, by the Lambda-only chain in lambda-credentials.ts (about 130 KB);
  * - the event-stream codecs the SDK's protocols load only for event-stream operations, which no service Gatehouse calls
  *   has (about 20 KB);
- * - DynamoDB's endpoint-discovery package, whose endpoint cache no command reads (about 8 KB).
+ * - DynamoDB's endpoint-discovery package, whose endpoint cache no command reads (about 8 KB);
+ * - the multi-region (SigV4a) signer SES v2 loads, by the SigV4 signer in sigv4-only.ts (about 4 KB);
+ * - the SDK's checksum module, of which the clients use only SHA-256, by Node's own in native-sha256.ts (about 3 KB).
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lambdas/adapters/aws/lambda-credentials.ts',
   '@smithy/core/event-streams': './lambdas/adapters/aws/without-event-streams.ts',
   '@aws-sdk/middleware-endpoint-discovery': './lambdas/adapters/aws/without-endpoint-discovery.ts',
+  '@aws-sdk/signature-v4-multi-region': './lambdas/adapters/aws/sigv4-only.ts',
+  '@smithy/core/checksum': './lambdas/adapters/aws/native-sha256.ts',
 };
 
 /** The file every bundle is written to (the Lambda handler `index.handler` loads it). */

@@ -11,11 +11,16 @@ import * as dynamodb from '@aws-sdk/client-dynamodb';
 // has an event-stream operation to test the check with, and the package the endpoint-discovery alias replaces.
 import * as lambdaClient from '@aws-sdk/client-lambda';
 import * as discovery from '@aws-sdk/middleware-endpoint-discovery';
+// Installed with SES v2, which imports it; the sigv4-only alias replaces it in bundles.
+import * as multiRegion from '@aws-sdk/signature-v4-multi-region';
+import { Sha256 } from '@smithy/core/checksum';
 import { NormalizedSchema } from '@smithy/core/schema';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NODE_ENDPOINT_DISCOVERY_CONFIG_OPTIONS, resolveEndpointDiscoveryConfig } from '../../lambdas/adapters/aws/without-endpoint-discovery.js';
 import { EVENT_STREAMS_LEFT_OUT, EventStreamSerde, eventStreamSerdeProvider } from '../../lambdas/adapters/aws/without-event-streams.js';
+import { Sha256 as NativeSha256 } from '../../lambdas/adapters/aws/native-sha256.js';
+import { SIGV4A_LEFT_OUT, SignatureV4MultiRegion } from '../../lambdas/adapters/aws/sigv4-only.js';
 import { startDynalite, type LocalDynamo } from '../../lambdas/adapters/local/dynalite.js';
 import { BUNDLE_ALIASES, BUNDLE_FILE, esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
 import { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
@@ -51,13 +56,46 @@ describe('bundle aliases (lib/bundling.ts)', () => {
     for (const entry of ENTRIES) files.set(entry, await bundledFiles(entry));
   }, 120_000);
 
-  it('leave event streams, the endpoint cache and Powertools Metrics out of every bundle', () => {
+  it('leave event streams, the endpoint cache, the multi-region signer and Powertools Metrics out of every bundle', () => {
     for (const [entry, inputs] of files) {
-      for (const part of ['@smithy/core/dist-es/submodules/event-streams/', '@aws-sdk/middleware-endpoint-discovery/', '@aws-sdk/endpoint-cache/', 'node_modules/mnemonist/', '@aws-lambda-powertools/metrics/']) {
+      for (const part of ['@smithy/core/dist-es/submodules/event-streams/', '@aws-sdk/middleware-endpoint-discovery/', '@aws-sdk/endpoint-cache/', 'node_modules/mnemonist/', '@aws-sdk/signature-v4-multi-region/', '@smithy/core/dist-es/submodules/checksum/', '@aws-lambda-powertools/metrics/']) {
         expect(inputs.filter((path) => path.includes(part)), `${entry}: ${part}`).toEqual([]);
       }
     }
-    expect(Object.keys(BUNDLE_ALIASES).sort()).toEqual(['@aws-sdk/credential-provider-node', '@aws-sdk/middleware-endpoint-discovery', '@smithy/core/event-streams']);
+    expect(Object.keys(BUNDLE_ALIASES).sort()).toEqual(['@aws-sdk/credential-provider-node', '@aws-sdk/middleware-endpoint-discovery', '@aws-sdk/signature-v4-multi-region', '@smithy/core/checksum', '@smithy/core/event-streams']);
+  });
+
+  it('hash and HMAC with SHA-256 as the SDK’s checksum module does', async () => {
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const [first, second, more] = [encode('GET\n/\n\nhost:example.com\n'), encode('bytes ünïcode'), encode('more')];
+    for (const secret of [undefined, '', 'key', new Uint8Array([1, 2, 3]), new Uint8Array([9, 8, 7, 6]).subarray(1, 3), new Uint8Array([4, 5]).buffer]) {
+      const label = secret === undefined ? 'hash' : `HMAC ${Object.prototype.toString.call(secret)} ${String(secret)}`;
+      const ours = new NativeSha256(secret);
+      const theirs = new Sha256(secret);
+      expect(ours.digestLength).toBe(theirs.digestLength);
+      for (const checksum of [ours, theirs]) {
+        checksum.update(first);
+        checksum.update(second);
+      }
+      expect(hex(await ours.digest()), label).toBe(hex(await theirs.digest()));
+      const updateBoth = () => {
+        ours.update(more);
+        theirs.update(more);
+      };
+      // A plain hash goes on after a digest; an HMAC refuses, in both.
+      if (secret === undefined || secret === '') {
+        updateBoth();
+        expect(hex(await ours.digest()), label).toBe(hex(await theirs.digest()));
+      } else {
+        expect(() => ours.update(more), label).toThrow('Attempted to update an already finished hash.');
+        expect(() => theirs.update(more), label).toThrow('Attempted to update an already finished hash.');
+      }
+      ours.reset();
+      theirs.reset();
+      updateBoth();
+      expect(hex(await ours.digest()), `${label} after reset`).toBe(hex(await theirs.digest()));
+    }
   });
 
   it('are safe for event streams: no operation of any SDK client in a bundle has one', async () => {
@@ -126,6 +164,39 @@ describe('bundle aliases (lib/bundling.ts)', () => {
     }
   });
 
+  it('sign a request as the multi-region signer does for one region, byte for byte', async () => {
+    const options = { credentials: { accessKeyId: 'AKIDPROBE', secretAccessKey: 'probe-secret', sessionToken: 'probe-session' }, region: 'eu-west-1', service: 'ses', sha256: Sha256 };
+    const request = () => ({
+      method: 'POST',
+      protocol: 'https:',
+      hostname: 'email.eu-west-1.amazonaws.com',
+      path: '/v2/email/outbound-emails',
+      query: { a: 'b c' },
+      headers: { 'content-type': 'application/json', host: 'email.eu-west-1.amazonaws.com' },
+      body: '{"FromEmailAddress":"gatehouse@bank.example"}',
+    });
+    for (const signing of [{ signingDate: new Date('2026-11-25T10:00:00Z') }, { signingDate: new Date('2026-11-25T10:00:00Z'), signingRegion: 'eu-central-1', signingService: 'email' }]) {
+      // The bundle signs with both replacements: the SigV4 signer here and the native SHA-256 there.
+      const ours = await new SignatureV4MultiRegion({ ...options, sha256: NativeSha256 }).sign(request(), signing);
+      const theirs = await new multiRegion.SignatureV4MultiRegion({ ...options, runtime: 'node' }).sign(request(), signing);
+      expect(ours.headers, JSON.stringify(signing)).toEqual(theirs.headers);
+      expect(ours.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDPROBE\/20261125\//);
+      const presigned = await new SignatureV4MultiRegion(options).presign(request(), { ...signing, expiresIn: 300 });
+      expect(presigned.query).toEqual((await new multiRegion.SignatureV4MultiRegion({ ...options, runtime: 'node' }).presign(request(), { ...signing, expiresIn: 300 })).query);
+    }
+  });
+
+  it('report no SigV4a implementation, as the package does without one loaded, and refuse the multi-region region', async () => {
+    // SES v2's auth-scheme resolver asks this before it prefers SigV4 over SigV4a.
+    expect(SignatureV4MultiRegion.sigv4aDependency()).toBe(multiRegion.SignatureV4MultiRegion.sigv4aDependency());
+    const options = { credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, region: 'eu-west-1', service: 'ses', sha256: Sha256 };
+    const request = { method: 'POST', protocol: 'https:', hostname: 'email.amazonaws.com', path: '/', query: {}, headers: { host: 'email.amazonaws.com' } };
+    await expect(new SignatureV4MultiRegion(options).sign({ ...request }, { signingRegion: '*' })).rejects.toThrow(SIGV4A_LEFT_OUT);
+    await expect(new SignatureV4MultiRegion(options).presign({ ...request }, { signingRegion: '*' })).rejects.toThrow(SIGV4A_LEFT_OUT);
+    // The package itself can only fail there too: no SigV4a implementation is installed.
+    await expect(new multiRegion.SignatureV4MultiRegion({ ...options, runtime: 'node' }).sign({ ...request }, { signingRegion: '*' })).rejects.toThrow(/SigV4a implementation is available/);
+  });
+
   it('fail an event-stream call at once with a clear error', () => {
     expect(() => new EventStreamSerde()).toThrow(EVENT_STREAMS_LEFT_OUT);
     expect(() => eventStreamSerdeProvider()).toThrow(EVENT_STREAMS_LEFT_OUT);
@@ -134,44 +205,69 @@ describe('bundle aliases (lib/bundling.ts)', () => {
 
 describe('an SDK bundle built with the aliases', () => {
   let dynamo: LocalDynamo;
-  let secrets: Server;
+  let scriptedAws: Server;
   const secretsCalls: Array<{ target: string | undefined; headers: IncomingHttpHeaders; body: string }> = [];
+  const sesCalls: Array<{ method: string | undefined; url: string; headers: IncomingHttpHeaders; body: string }> = [];
   let outdir: string;
 
   beforeAll(async () => {
     dynamo = await startDynalite({ tableName: TABLE });
-    secrets = createServer((request, response) => {
+    // One scripted endpoint for Secrets Manager (JSON RPC) and SES v2 (REST: POST /v2/email/outbound-emails).
+    scriptedAws = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
       request.on('end', () => {
+        if (request.url?.startsWith('/v2/email/')) {
+          sesCalls.push({ method: request.method, url: request.url, headers: request.headers, body });
+          const rejected = body.includes('unverified@');
+          response.writeHead(rejected ? 400 : 200, { 'content-type': 'application/json', ...(rejected ? { 'x-amzn-errortype': 'MessageRejected' } : {}) });
+          response.end(JSON.stringify(rejected ? { message: 'Email address is not verified.' } : { MessageId: 'probe-message-1' }));
+          return;
+        }
         secretsCalls.push({ target: request.headers['x-amz-target'] as string | undefined, headers: request.headers, body });
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         response.end(JSON.stringify({ ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:probe-secret', Name: 'probe-secret', SecretString: 's3cret', VersionId: 'v-1' }));
       });
     });
-    await new Promise<void>((resolve) => secrets.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => scriptedAws.listen(0, '127.0.0.1', resolve));
     outdir = mkdtempSync(join(tmpdir(), 'gatehouse-sdk-probe-'));
     await build({ ...esbuildBuildOptions(gatehouseEsbuildOptions(), { projectRoot: PROJECT_ROOT, entry: 'test/lib/fixtures/sdk-probe.ts', outdir }), logLevel: 'silent' });
   }, 60_000);
 
   afterAll(async () => {
     await dynamo?.close();
-    await new Promise<void>((resolve) => secrets?.close(() => resolve()));
+    await new Promise<void>((resolve) => scriptedAws?.close(() => resolve()));
     if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('reads and writes DynamoDB (with a transaction and a failed condition) and reads a secret, signing with the role credentials of the environment', async () => {
-    const options = { table: TABLE, dynamoEndpoint: dynamo.endpoint, secretsEndpoint: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}` };
+  it('reads and writes DynamoDB (with a transaction and a failed condition), reads a secret and sends mail, signing with the role credentials of the environment', async () => {
+    const scripted = `http://127.0.0.1:${(scriptedAws.address() as AddressInfo).port}`;
+    const options = { table: TABLE, dynamoEndpoint: dynamo.endpoint, secretsEndpoint: scripted, sesEndpoint: scripted };
     const script = `const { probe } = await import(process.argv[1]); process.stdout.write(JSON.stringify(await probe(JSON.parse(process.argv[2]))));`;
     // A Lambda-like environment: the role's credentials in variables, nothing else to find them from.
     const env = { PATH: process.env['PATH'], HOME: mkdtempSync(join(tmpdir(), 'no-aws-home-')), AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'ASIAPROBEROLE', AWS_SECRET_ACCESS_KEY: 'probe-secret-key', AWS_SESSION_TOKEN: 'probe-session' };
     const { stdout } = await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, pathToFileURL(join(outdir, BUNDLE_FILE)).href, JSON.stringify(options)], { env });
 
-    expect(JSON.parse(stdout)).toEqual({ item: { pk: 'PROBE#1', sk: 'PROBE', count: 2 }, conditionFailure: 'ConditionalCheckFailedException', secretString: 's3cret', versionId: 'v-1' });
+    expect(JSON.parse(stdout)).toEqual({
+      item: { pk: 'PROBE#1', sk: 'PROBE', count: 2 },
+      conditionFailure: 'ConditionalCheckFailedException',
+      secretString: 's3cret',
+      versionId: 'v-1',
+      messageId: 'probe-message-1',
+      mailFailure: 'MessageRejected',
+    });
     expect(secretsCalls).toHaveLength(1);
     expect(secretsCalls[0]!.target).toBe('secretsmanager.GetSecretValue');
     expect(JSON.parse(secretsCalls[0]!.body)).toEqual({ SecretId: 'probe-secret' });
     expect(secretsCalls[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIAPROBEROLE\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request/);
     expect(secretsCalls[0]!.headers['x-amz-security-token']).toBe('probe-session');
+    expect(sesCalls.map((call) => `${call.method} ${call.url}`)).toEqual(['POST /v2/email/outbound-emails', 'POST /v2/email/outbound-emails']);
+    expect(JSON.parse(sesCalls[0]!.body)).toEqual({
+      FromEmailAddress: 'gatehouse@bank.example',
+      Destination: { ToAddresses: ['reviewer@bank.example'] },
+      Content: { Simple: { Subject: { Data: 'Probe', Charset: 'UTF-8' }, Body: { Text: { Data: 'Hello', Charset: 'UTF-8' } } } },
+    });
+    expect(sesCalls[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIAPROBEROLE\/\d{8}\/eu-west-1\/ses\/aws4_request/);
+    expect(sesCalls[0]!.headers['x-amz-security-token']).toBe('probe-session');
   });
 });

@@ -29,6 +29,8 @@ describe('gatehouseEsbuildOptions', () => {
         '@aws-sdk/credential-provider-node': './lambdas/adapters/aws/lambda-credentials.ts',
         '@smithy/core/event-streams': './lambdas/adapters/aws/without-event-streams.ts',
         '@aws-sdk/middleware-endpoint-discovery': './lambdas/adapters/aws/without-endpoint-discovery.ts',
+        '@aws-sdk/signature-v4-multi-region': './lambdas/adapters/aws/sigv4-only.ts',
+        '@smithy/core/checksum': './lambdas/adapters/aws/native-sha256.ts',
       },
     });
     // The alias targets are resolved from the directory esbuild runs in: the project root.
