@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, type BundlingOptions, type ILocalBundling } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { GatehouseEsbuildOptions } from './bundling.js';
 
 /** The script that bundles one function with esbuild's JS API (what CDK runs, in a child process). */
-export const BUNDLE_SCRIPT = 'bin/bundle.ts';
+export const BUNDLE_SCRIPT = fileURLToPath(new URL('../bin/bundle.ts', import.meta.url));
+/** Where the child runs: the Gatehouse repository, whose node_modules has tsx and esbuild. */
+const GATEHOUSE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** What bin/bundle.ts reads from its standard input. */
 export interface BundleRequest {
@@ -36,8 +38,8 @@ export class GatehouseLocalBundling implements ILocalBundling {
   tryBundle(outputDir: string): boolean {
     const request: BundleRequest = { projectRoot: this.projectRoot, entry: this.entry, outdir: outputDir, options: this.options };
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', join(this.projectRoot, BUNDLE_SCRIPT)], {
-        cwd: this.projectRoot,
+      execFileSync(process.execPath, ['--import', 'tsx', BUNDLE_SCRIPT], {
+        cwd: GATEHOUSE_ROOT,
         input: JSON.stringify(request),
         stdio: ['pipe', 'pipe', 'pipe'],
       });
