@@ -56,7 +56,7 @@ describe('bundle aliases (lib/bundling.ts)', () => {
     for (const entry of ENTRIES) files.set(entry, await bundledFiles(entry));
   }, 120_000);
 
-  it('leave event streams, the endpoint cache, the multi-region signer and Powertools Metrics out of every bundle', () => {
+  it('leave event streams, the endpoint cache, the multi-region signer, the pure-JS SHA-256 and Powertools Metrics out of every bundle', () => {
     for (const [entry, inputs] of files) {
       for (const part of ['@smithy/core/dist-es/submodules/event-streams/', '@aws-sdk/middleware-endpoint-discovery/', '@aws-sdk/endpoint-cache/', 'node_modules/mnemonist/', '@aws-sdk/signature-v4-multi-region/', '@smithy/core/dist-es/submodules/checksum/', '@aws-lambda-powertools/metrics/']) {
         expect(inputs.filter((path) => path.includes(part)), `${entry}: ${part}`).toEqual([]);
