@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod';
+import type * as z from 'zod/mini';
 import { consumerView, consumerWithAudit, listConsumers, requestSecretRotation, suspendConsumer, terminateConsumer, type Operator } from '../core/admin/consumers.js';
 import { consumerEvidence } from '../core/admin/evidence.js';
 import { ServiceError } from '../core/errors.js';
@@ -28,7 +28,7 @@ export function operatorOf(event: APIGatewayProxyEvent): Operator {
   return { id };
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parse<T>(schema: z.ZodMiniType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new HttpError('invalid_request', result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));

@@ -107,8 +107,8 @@ describe('HandlerFunctions bundles', () => {
     expect(register.has('zod')).toBe(true);
   });
 
-  it('bundles only zod/mini and its English messages where a function validates with zod/mini (the review task)', async () => {
-    const options = esbuildBuildOptions(gatehouseEsbuildOptions(config.policy), { projectRoot: PROJECT_ROOT, entry: FUNCTIONS['review-task'].entry, outdir: join(tmpdir(), 'unused') });
+  it.each(['review-task', 'register', 'admin'] as const)('bundles only zod/mini and its English messages where a function validates with zod (%s)', async (name) => {
+    const options = esbuildBuildOptions(gatehouseEsbuildOptions(config.policy), { projectRoot: PROJECT_ROOT, entry: FUNCTIONS[name].entry, outdir: join(tmpdir(), 'unused') });
     const { metafile } = await build({ ...options, write: false, metafile: true, logLevel: 'silent' });
     // What ends up in the bundle (esbuild visits every locale the locales index names, then drops the unused ones).
     const bundled = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path));

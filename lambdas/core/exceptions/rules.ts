@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod-messages.js';
 
 /**
  * The policy requirements an exception can relax, one per exception, for one consumer, for a limited time. Each names
@@ -11,11 +12,11 @@ import * as z from 'zod';
 export const EXCEPTION_RULES = ['auth_method', 'sender_constraint', 'dormancy_days', 'access_token_ttl_seconds'] as const;
 export type ExceptionRule = (typeof EXCEPTION_RULES)[number];
 
-/** One rule with the value it allows instead, checked at the boundary. */
+/** One rule with the value it allows instead, checked at the boundary (zod/mini: the admin function parses with it). */
 export const ExceptionGrantSchema = z.discriminatedUnion('rule', [
   z.strictObject({ rule: z.literal('auth_method'), value: z.enum(['client_secret_basic', 'client_secret_post']) }),
   z.strictObject({ rule: z.literal('sender_constraint'), value: z.literal('none') }),
-  z.strictObject({ rule: z.literal('dormancy_days'), value: z.number().int().min(1).max(730) }),
-  z.strictObject({ rule: z.literal('access_token_ttl_seconds'), value: z.number().int().min(60).max(86_400) }),
+  z.strictObject({ rule: z.literal('dormancy_days'), value: z.number().check(z.int(), z.minimum(1), z.maximum(730)) }),
+  z.strictObject({ rule: z.literal('access_token_ttl_seconds'), value: z.number().check(z.int(), z.minimum(60), z.maximum(86_400)) }),
 ]);
 export type ExceptionGrant = z.infer<typeof ExceptionGrantSchema>;

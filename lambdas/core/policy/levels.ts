@@ -1,7 +1,7 @@
 /**
  * The policy's fixed vocabularies, without zod: the policy's evaluation runs in functions that carry no schema library
  * (the token, sweep and review functions read a policy already validated at synth time, see compiled.ts). schema.ts
- * builds its zod enums from these lists.
+ * and level-schemas.ts build their zod enums from these lists.
  */
 
 /** Risk levels, ordered from least to most sensitive. */

@@ -1,11 +1,11 @@
 import * as z from 'zod';
-import { AUTH_METHOD_STRENGTH, AUTH_METHODS, RISK_LEVELS, TIERS } from './levels.js';
+import { AuthMethodSchema } from './level-schemas.js';
+import { AUTH_METHOD_STRENGTH, RISK_LEVELS, TIERS } from './levels.js';
 
 export type { AuthMethod, RiskLevel, Tier } from './levels.js';
+export { AuthMethodSchema, TierSchema } from './level-schemas.js';
 
 export const RiskLevelSchema = z.enum(RISK_LEVELS);
-export const AuthMethodSchema = z.enum(AUTH_METHODS);
-export const TierSchema = z.enum(TIERS);
 
 /** What a high-risk scope does; each category is a distinct reason a human must look at the request. */
 export const ScopeCategorySchema = z.enum(['reference_data', 'read', 'account_mutation', 'payment_initiation', 'regulated_customer_data']);

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { GatehouseConfig } from '../config.js';
-import { TierSchema, type Tier } from '../policy/schema.js';
+import { TierSchema } from '../policy/level-schemas.js';
+import type { Tier } from '../policy/levels.js';
 import { RegistrationError } from './errors.js';
 
 /** What a verified software statement vouches for. */

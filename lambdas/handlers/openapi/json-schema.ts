@@ -10,7 +10,7 @@ export type JsonSchema = { readonly [key: string]: unknown };
  * The schema is embedded in the OpenAPI document, so it must be self-contained: a `$ref` would resolve against the
  * document's root, not the schema's, hence cycles and reused-schema references are refused rather than emitted.
  */
-export function requestJsonSchema(schema: z.ZodType, name: string): JsonSchema {
+export function requestJsonSchema(schema: z.core.$ZodType, name: string): JsonSchema {
   const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'throw', cycles: 'throw', reused: 'inline' }) as Record<
     string,
     unknown
@@ -24,7 +24,7 @@ export function requestJsonSchema(schema: z.ZodType, name: string): JsonSchema {
 }
 
 /** One OpenAPI query parameter per property of an object schema, required as the schema says. */
-export function queryParameters(schema: z.ZodType, name: string): ParameterSpec[] {
+export function queryParameters(schema: z.core.$ZodType, name: string): ParameterSpec[] {
   const json = requestJsonSchema(schema, name);
   const properties = json['properties'];
   if (json['type'] !== 'object' || properties === null || typeof properties !== 'object') {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Route } from '../../../lib/routes.js';
 import { ExceptionGrantSchema } from '../../core/exceptions/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../core/idempotency/seal.js';
@@ -34,7 +34,7 @@ export type Tag = 'Registration' | 'OAuth' | 'Reviews' | 'Discovery' | 'Admin';
 export interface BodySpec {
   readonly mediaType: typeof MEDIA.json | typeof MEDIA.form;
   readonly name: string;
-  readonly zod?: z.ZodType;
+  readonly zod?: z.core.$ZodType;
 }
 
 /** What the route table does not say about a route: how to call it and what comes back. */
@@ -49,7 +49,7 @@ export interface OperationSpec {
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
   readonly parameters?: readonly ParameterSpec[];
   /** Query parameters generated from the zod schema the handler parses the query with. */
-  readonly query?: { readonly name: string; readonly zod: z.ZodType };
+  readonly query?: { readonly name: string; readonly zod: z.core.$ZodType };
   readonly body?: BodySpec;
   /** Success and route-specific errors; 500, 413 (with a body), 415 and 400 (JSON bodies) and 401/403 (iam) are added. */
   readonly responses: Responses;
@@ -59,7 +59,7 @@ export interface OperationSpec {
  * Schemas a handler checks beyond the request body's own (named in operation descriptions), generated like request
  * bodies from the zod schema the handler uses.
  */
-export const CHECKED_SCHEMAS: Readonly<Record<string, { readonly description: string; readonly zod: z.ZodType }>> = {
+export const CHECKED_SCHEMAS: Readonly<Record<string, { readonly description: string; readonly zod: z.core.$ZodType }>> = {
   ExceptionGrant: {
     description: 'The rule/value pairs an exception may grant; POST /admin/exceptions checks its rule and value against these.',
     zod: ExceptionGrantSchema,
