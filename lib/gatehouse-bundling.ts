@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { GatehouseEsbuildOptions } from './bundling.js';
 
 /** The script that bundles one function with esbuild's JS API (what CDK runs, in a child process). */
-export const BUNDLE_SCRIPT = fileURLToPath(new URL('../bin/bundle.ts', import.meta.url));
+const BUNDLE_SCRIPT = fileURLToPath(new URL('../bin/bundle.ts', import.meta.url));
 /** Where the child runs: the Gatehouse repository, whose node_modules has tsx and esbuild. */
 const GATEHOUSE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -3,7 +3,6 @@ import { AuthMethodSchema } from './level-schemas.js';
 import { AUTH_METHOD_STRENGTH, RISK_LEVELS, TIERS } from './levels.js';
 
 export type { AuthMethod, RiskLevel, Tier } from './levels.js';
-export { AuthMethodSchema, TierSchema } from './level-schemas.js';
 
 export const RiskLevelSchema = z.enum(RISK_LEVELS);
 
