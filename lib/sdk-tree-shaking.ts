@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Plugin } from 'esbuild';
 
 /**
- * Two rewrites of AWS SDK client files as esbuild loads them, each keeping every value the module exports and letting
+ * Three rewrites of AWS SDK client files as esbuild loads them, each keeping every value the module exports and letting
  * esbuild drop what a function never uses (test/lib/sdk-tree-shaking.test.ts compares the exports of every installed
  * client before and after, and checks that the bytes go):
  * - a client's schema module (`dist-es/schemas/schemas_N.js`) writes the HTTP binding of each REST operation as an object
@@ -11,7 +12,15 @@ import type { Plugin } from 'esbuild';
  *   shape it names: SES v2 brought its whole API (about 44 KB) to each function that sends one kind of email. The key
  *   is rewritten to the constant's literal, which is the same property;
  * - a client's `package.json`, which its runtime configuration imports whole for one field (the version in the user
- *   agent), about 2 KB per client. Only `version` is kept.
+ *   agent), about 2 KB per client. Only `version` is kept;
+ * - the same schema module registers every error of the service, with its class, in a type registry, a side effect that
+ *   keeps all of them (DynamoDB has 40) in every bundle. A *plain* error (a client fault whose only member is its message,
+ *   with no other trait, and whose class does nothing but name itself) deserializes to nothing the service's base
+ *   exception cannot hold: an error code missing from the registry is thrown as the base exception with that name, its
+ *   fault (from the HTTP status), message and metadata, all of which Gatehouse reads by `name` (as does the SDK's retry
+ *   classification). The registration of plain errors is dropped; every other error (extra members, `$retryable`, server
+ *   faults, query-compatible codes) stays registered. The test runs each dropped error through a bundled client against a
+ *   scripted endpoint and compares what is thrown with and without this rewrite.
  */
 
 /** A schema module of an SDK client package. */
@@ -37,6 +46,68 @@ export function literalSchemaKeys(source: string): string {
   });
 }
 
+/** An error schema and its registration: `(name, namespace, fault constant, member constant)`. */
+const ERROR_REGISTRATION =
+  /^export var (\w+)\$ = \[-3, (n\d+), _\w+,\n {4}\{ "error": (_\w+)(?:, "httpError": \d{3})? \},\n {4}\[(_\w+)\],\n {4}\[0\]\n\];\n\2_registry\.registerError\(\1\$, \1\);$/gm;
+
+/** The class an SDK client generates for an error with no member but `message` (or `Message`, which it copies). */
+function plainErrorClass(name: string, member: 'message' | 'Message'): string {
+  const copied = member === 'Message';
+  return [
+    `export class ${name} extends __BaseException {`,
+    `    static shapeId = SHAPE_ID;`,
+    `    name = "${name}";`,
+    '    $fault = "client";',
+    ...(copied ? ['    Message;'] : []),
+    '    constructor(opts) {',
+    '        super({',
+    `            name: "${name}",`,
+    '            $fault: "client",',
+    '            ...opts,',
+    '        });',
+    `        Object.setPrototypeOf(this, ${name}.prototype);`,
+    ...(copied ? ['        this.Message = opts.Message;'] : []),
+    '    }',
+    '}',
+  ].join('\n');
+}
+
+/** The class `name` as `errorsSource` defines it, its shape id written `SHAPE_ID`; undefined if it defines none. */
+function errorClass(errorsSource: string, name: string): string | undefined {
+  const start = errorsSource.indexOf(`\nexport class ${name} extends `);
+  if (start < 0) return undefined;
+  const end = errorsSource.indexOf('\n}', start + 1);
+  return end < 0 ? undefined : errorsSource.slice(start + 1, end + 2).replace(/^( {4}static shapeId = )"[^"\n]*";$/m, '$1SHAPE_ID;');
+}
+
+/**
+ * `schemaSource` (a schema module whose computed keys are already literal) without the registration of each plain error
+ * whose class `errorsSource` (the client's `models/errors.js`) defines; `dropped` names them.
+ */
+export function withoutPlainErrorRegistrations(schemaSource: string, errorsSource: string): { readonly source: string; readonly dropped: readonly string[] } {
+  const constants = new Map<string, unknown>();
+  for (const [, name, literal] of schemaSource.matchAll(STRING_CONSTANT)) constants.set(name!, JSON.parse(literal!));
+  const dropped: string[] = [];
+  const source = schemaSource.replace(ERROR_REGISTRATION, (block, name: string, _namespace: string, fault: string, member: string) => {
+    const memberName = constants.get(member);
+    if (constants.get(fault) !== 'client' || (memberName !== 'message' && memberName !== 'Message')) return block;
+    if (errorClass(errorsSource, name) !== plainErrorClass(name, memberName)) return block;
+    dropped.push(name);
+    return block.slice(0, block.lastIndexOf('\n'));
+  });
+  return { source, dropped };
+}
+
+/** The `models/errors.js` next to a client's schema module (empty for a client without one). */
+async function errorsModuleOf(schemaModule: string): Promise<string> {
+  try {
+    return await readFile(join(dirname(schemaModule), '..', 'models', 'errors.js'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
 /** A client package.json reduced to the one field its modules read. */
 export function versionOnlyPackageJson(source: string): string {
   const { version } = JSON.parse(source) as { version?: unknown };
@@ -44,12 +115,15 @@ export function versionOnlyPackageJson(source: string): string {
   return JSON.stringify({ version });
 }
 
-/** The esbuild plugin applying both rewrites (lib/bundling.ts adds it to every Gatehouse bundle). */
+/** The esbuild plugin applying all three rewrites (lib/bundling.ts adds it to every Gatehouse bundle). */
 export function sdkTreeShaking(): Plugin {
   return {
     name: 'gatehouse-sdk-tree-shaking',
     setup(build) {
-      build.onLoad({ filter: SDK_SCHEMA_MODULE }, async ({ path }) => ({ contents: literalSchemaKeys(await readFile(path, 'utf8')), loader: 'js' }));
+      build.onLoad({ filter: SDK_SCHEMA_MODULE }, async ({ path }) => {
+        const literal = literalSchemaKeys(await readFile(path, 'utf8'));
+        return { contents: withoutPlainErrorRegistrations(literal, await errorsModuleOf(path)).source, loader: 'js' };
+      });
       build.onLoad({ filter: SDK_CLIENT_PACKAGE_JSON }, async ({ path }) => ({ contents: versionOnlyPackageJson(await readFile(path, 'utf8')), loader: 'json' }));
     },
   };

@@ -2,10 +2,21 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { build, type Plugin } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
-import { literalSchemaKeys, SDK_CLIENT_PACKAGE_JSON, SDK_SCHEMA_MODULE, sdkTreeShaking, versionOnlyPackageJson } from '../../lib/sdk-tree-shaking.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
+import {
+  literalSchemaKeys,
+  SDK_CLIENT_PACKAGE_JSON,
+  SDK_SCHEMA_MODULE,
+  sdkTreeShaking,
+  versionOnlyPackageJson,
+  withoutPlainErrorRegistrations,
+} from '../../lib/sdk-tree-shaking.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
+import type { ProbedClient, ThrownError } from './fixtures/sdk-error-probe.js';
 
 const SDK_DIR = join(PROJECT_ROOT, 'node_modules/@aws-sdk');
 /** Every AWS SDK client package installed (the four Gatehouse bundles, and the Lambda client local mode pulls in). */
@@ -34,6 +45,15 @@ function shape(value: unknown, seen = new Map<object, number>()): unknown {
   return { of: prototype?.constructor?.name, entries: Object.entries(value).map(([k, v]) => [k, shape(v, seen)]) };
 }
 
+/** The plugin's first two rewrites only (literal schema keys, package.json version), without the error-registry one. */
+const keysAndVersionOnly: Plugin = {
+  name: 'sdk-tree-shaking-keys-and-version-only',
+  setup(b) {
+    b.onLoad({ filter: SDK_SCHEMA_MODULE }, ({ path }) => ({ contents: literalSchemaKeys(readFileSync(path, 'utf8')), loader: 'js' }));
+    b.onLoad({ filter: SDK_CLIENT_PACKAGE_JSON }, ({ path }) => ({ contents: versionOnlyPackageJson(readFileSync(path, 'utf8')), loader: 'json' }));
+  },
+};
+
 describe('literalSchemaKeys', () => {
   it('writes a computed key naming a string constant of the module as that literal', () => {
     const source = ['const _h = "http";', 'const _e = "error";', 'export var Op$ = [9, n0, _O, { [_h]: ["POST", "/a", 200] }, () => In$];', 'export var E$ = [-3, n0, _E, { [_e]: _c, [_hE]: 400 }];'].join('\n');
@@ -54,6 +74,63 @@ describe('versionOnlyPackageJson', () => {
   it('keeps the version, the one field the clients read, and refuses a package.json without one', () => {
     expect(JSON.parse(versionOnlyPackageJson(JSON.stringify({ name: '@aws-sdk/client-x', version: '3.1.0', scripts: { build: 'x' } })))).toEqual({ version: '3.1.0' });
     expect(() => versionOnlyPackageJson('{"name":"x"}')).toThrow('SDK client package.json has no version');
+  });
+});
+
+describe('withoutPlainErrorRegistrations', () => {
+  const constants = ['const _c = "client";', 'const _se = "server";', 'const _m = "message";', 'const _M = "Message";', 'const _CR = "CancellationReasons";'];
+  const schema = (name: string, traits: string, members: string, types = '[0]'): string =>
+    [`export var ${name}$ = [-3, n0, _${name},`, `    ${traits},`, `    ${members},`, `    ${types}`, '];', `n0_registry.registerError(${name}$, ${name});`].join('\n');
+  const errorClass = (name: string, extra: { field?: string; body?: string } = {}): string =>
+    [
+      `export class ${name} extends __BaseException {`,
+      `    static shapeId = "com.amazonaws.probe#${name}";`,
+      `    name = "${name}";`,
+      '    $fault = "client";',
+      ...(extra.field ? [extra.field] : []),
+      '    constructor(opts) {',
+      '        super({',
+      `            name: "${name}",`,
+      '            $fault: "client",',
+      '            ...opts,',
+      '        });',
+      `        Object.setPrototypeOf(this, ${name}.prototype);`,
+      ...(extra.body ? [extra.body] : []),
+      '    }',
+      '}',
+    ].join('\n');
+
+  it('drops the registration of a plain client error, keeping its schema and every other registration', () => {
+    const source = [
+      ...constants,
+      schema('Plain', '{ "error": _c }', '[_m]'),
+      schema('WithStatus', '{ "error": _c, "httpError": 404 }', '[_m]'),
+      schema('CopiesMessage', '{ "error": _c }', '[_M]'),
+      schema('ServerFault', '{ "error": _se }', '[_m]'),
+      schema('QueryCompatible', '{ "awsQueryError": [`Throttling`, 400], "error": _c, "httpError": 400 }', '[_m]'),
+      schema('WithMembers', '{ "error": _c }', '[_M, _CR]', '[0, () => CancellationReasonList]'),
+      schema('Retryable', '{ "error": _c }', '[_m]'),
+      schema('ClassDiffers', '{ "error": _c }', '[_m]'),
+      schema('NoClass', '{ "error": _c }', '[_m]'),
+    ].join('\n');
+    const errors = [
+      'import { ProbeServiceException as __BaseException } from "./ProbeServiceException";',
+      ...['Plain', 'WithStatus', 'ServerFault', 'QueryCompatible'].map((name) => errorClass(name)),
+      errorClass('CopiesMessage', { field: '    Message;', body: '        this.Message = opts.Message;' }),
+      errorClass('WithMembers', { field: '    Message;\n    CancellationReasons;', body: '        this.Message = opts.Message;\n        this.CancellationReasons = opts.CancellationReasons;' }),
+      errorClass('Retryable', { field: '    $retryable = {};' }),
+      errorClass('ClassDiffers', { body: '        this.extra = 1;' }),
+    ].join('\n');
+
+    const { source: rewritten, dropped } = withoutPlainErrorRegistrations(source, errors);
+
+    expect(dropped).toEqual(['Plain', 'WithStatus', 'CopiesMessage']);
+    for (const name of dropped) {
+      expect(rewritten).toContain(`export var ${name}$ = [-3, n0, _${name},`);
+      expect(rewritten).not.toContain(`registerError(${name}$`);
+    }
+    for (const name of ['ServerFault', 'QueryCompatible', 'WithMembers', 'Retryable', 'ClassDiffers', 'NoClass']) expect(rewritten).toContain(`n0_registry.registerError(${name}$, ${name});`);
+    expect(withoutPlainErrorRegistrations(source, '')).toEqual({ source, dropped: [] });
   });
 });
 
@@ -88,7 +165,7 @@ describe('sdkTreeShaking on the installed SDK clients', () => {
     expect(SDK_SCHEMA_MODULE.test(join(SDK_DIR, 'core/dist-es/submodules/protocols/schemas_0.js'))).toBe(false);
   });
 
-  it('leaves every value a schema module exports as it was', async () => {
+  it('leaves every value a schema module exports as it was (the error registries aside, tested below)', async () => {
     let rewritten = 0;
     for (const client of CLIENTS) {
       for (const module of schemaModules(client)) {
@@ -96,9 +173,10 @@ describe('sdkTreeShaking on the installed SDK clients', () => {
         if (literalSchemaKeys(source) !== source) rewritten += 1;
         const name = `${client}-${module.split('/').pop()!.replace('.js', '')}`;
         const before = await load(module, [], `${name}-before`);
-        const after = await load(module, [sdkTreeShaking()], `${name}-after`);
-        expect(Object.keys(after).sort(), module).toEqual(Object.keys(before).sort());
+        const after = await load(module, [keysAndVersionOnly], `${name}-after`);
         expect(shape(after), module).toEqual(shape(before));
+        // The error-registry rewrite removes registrations, never an export.
+        expect(Object.keys(await load(module, [sdkTreeShaking()], `${name}-full`)).sort(), module).toEqual(Object.keys(before).sort());
       }
     }
     // REST clients (SES v2, Lambda) have computed HTTP-binding keys; the check above would pass vacuously without them.
@@ -135,4 +213,116 @@ describe('sdkTreeShaking on the installed SDK clients', () => {
     }
     expect(importers).toBeGreaterThanOrEqual(CLIENTS.length);
   });
+});
+
+/** The error registrations of `client`'s schema modules: each error's name, fault, HTTP status and message member. */
+function registeredErrors(client: string): { name: string; fault: string; status: number; messageMember: string; dropped: boolean }[] {
+  const errors = readFileSync(join(SDK_DIR, client, 'dist-es/models/errors.js'), 'utf8');
+  return schemaModules(client).flatMap((module) => {
+    const source = literalSchemaKeys(readFileSync(module, 'utf8'));
+    const constants = new Map([...source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)].map(([, name, literal]) => [name!, JSON.parse(literal!) as string]));
+    const { dropped } = withoutPlainErrorRegistrations(source, errors);
+    return [...source.matchAll(/^export var (\w+)\$ = \[-3, n\d+, _\w+,\n {4}(\{.*\}),\n {4}\[(_\w+)/gm)]
+      .filter(([, name]) => source.includes(`_registry.registerError(${name}$, ${name});`))
+      .map(([, name, traits, firstMember]) => {
+        const fault = constants.get(/"error": (_\w+)/.exec(traits!)![1]!)!;
+        const status = Number(/"httpError": (\d{3})/.exec(traits!)?.[1] ?? (fault === 'server' ? 500 : 400));
+        const member = constants.get(firstMember!);
+        return { name: name!, fault, status, messageMember: member === 'Message' ? 'Message' : 'message', dropped: dropped.includes(name!) };
+      });
+  });
+}
+
+describe('sdkTreeShaking on the error registries of the clients Gatehouse bundles', () => {
+  const PROBED: readonly ProbedClient[] = ['client-dynamodb', 'client-secrets-manager', 'client-sesv2', 'client-sfn'];
+  const NAMESPACE: Record<ProbedClient, string> = {
+    'client-dynamodb': 'com.amazonaws.dynamodb.v20120810',
+    'client-secrets-manager': 'com.amazonaws.secretsmanager',
+    'client-sesv2': 'com.amazonaws.sesv2',
+    'client-sfn': 'com.amazonaws.sfn',
+  };
+  const errors = Object.fromEntries(PROBED.map((client) => [client, registeredErrors(client)])) as Record<ProbedClient, ReturnType<typeof registeredErrors>>;
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sdk-errors-'));
+  let server: Server;
+  let origin = '';
+  const requests = new Map<string, number>();
+
+  beforeAll(async () => {
+    // Answers every request with the error its path names (`/<client>/<error>/...`), the way each protocol writes errors:
+    // awsJson in the body's __type, restJson (SES v2) in the x-amzn-ErrorType header.
+    server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const [, client, name] = (request.url ?? '').split('/') as [string, ProbedClient, string];
+        requests.set(`${client}/${name}`, (requests.get(`${client}/${name}`) ?? 0) + 1);
+        const error = errors[client]?.find((e) => e.name === name);
+        if (!error) {
+          response.writeHead(418).end();
+          return;
+        }
+        const rest = client === 'client-sesv2';
+        response.writeHead(error.status, {
+          'content-type': rest ? 'application/json' : 'application/x-amz-json-1.0',
+          'x-amzn-requestid': `probe-${name}`,
+          ...(rest ? { 'x-amzn-errortype': `${name}:http://internal.amazon.com/coral/${NAMESPACE[client]}/` } : {}),
+        });
+        response.end(JSON.stringify({ ...(rest ? {} : { __type: `${NAMESPACE[client]}#${name}` }), [error.messageMember]: `${name} from the probe` }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The probe bundled with Gatehouse's own options, `plugins` in place of the SDK tree-shaking plugin when given. */
+  async function probe(name: string, plugins?: Plugin[]): Promise<(client: ProbedClient, endpoint: string) => Promise<ThrownError>> {
+    const options = esbuildBuildOptions(gatehouseEsbuildOptions(), { projectRoot: PROJECT_ROOT, entry: 'test/lib/fixtures/sdk-error-probe.ts', outdir: join(dir, name) });
+    await build({ ...options, ...(plugins ? { plugins } : {}), logLevel: 'silent' });
+    return ((await import(pathToFileURL(join(dir, name, 'index.mjs')).href)) as { thrown: (client: ProbedClient, endpoint: string) => Promise<ThrownError> }).thrown;
+  }
+
+  it('drops only plain errors: every error with members, a retry trait or a server fault stays registered', () => {
+    const dropped = (client: ProbedClient) => new Set(errors[client].filter((e) => e.dropped).map((e) => e.name));
+    const kept = (client: ProbedClient) => new Set(errors[client].filter((e) => !e.dropped).map((e) => e.name));
+    expect(PROBED.reduce((n, client) => n + dropped(client).size, 0)).toBeGreaterThanOrEqual(60);
+    // Errors whose members Gatehouse reads, whose class sets $retryable, or that are server faults.
+    for (const name of ['TransactionCanceledException', 'ConditionalCheckFailedException', 'ReplicatedWriteConflictException', 'ThrottlingException', 'InternalServerError', 'ProvisionedThroughputExceededException']) {
+      expect(kept('client-dynamodb'), name).toContain(name);
+    }
+    expect(dropped('client-dynamodb')).toContain('TransactionConflictException');
+    expect(dropped('client-secrets-manager')).toContain('ResourceNotFoundException');
+    for (const name of ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken', 'ExecutionAlreadyExists']) expect(dropped('client-sfn'), name).toContain(name);
+    expect(dropped('client-sesv2')).toContain('TooManyRequestsException');
+  });
+
+  it('throws every error of these clients with the same name, fault, message, status, retries and members either way', async () => {
+    const [withRewrite, withoutRewrite] = await Promise.all([
+      probe('with'),
+      probe('without', [keysAndVersionOnly]),
+    ]);
+    let compared = 0;
+    for (const client of PROBED) {
+      await Promise.all(
+        errors[client].map(async (error) => {
+          const endpoint = `${origin}/${client}/${error.name}`;
+          const [after, before] = await Promise.all([withRewrite(client, endpoint), withoutRewrite(client, endpoint)]);
+          const { builtAsBase: baseAfter, ...seenAfter } = after;
+          const { builtAsBase: baseBefore, ...seenBefore } = before;
+          expect(seenAfter, `${client} ${error.name}`).toEqual(seenBefore);
+          expect(seenAfter, `${client} ${error.name}`).toMatchObject({ name: error.name, message: `${error.name} from the probe`, fault: error.fault, status: error.status, isServiceException: true });
+          // The rewrite took effect in the bundle: a dropped error is built as the service's base exception.
+          expect(baseBefore, `${client} ${error.name}`).toBe(false);
+          expect(baseAfter, `${client} ${error.name}`).toBe(error.dropped);
+          compared += 1;
+        }),
+      );
+    }
+    expect(compared).toBe(PROBED.reduce((n, client) => n + errors[client].length, 0));
+    // Throttling errors (by name, as the SDK classifies them) were retried by both bundles.
+    expect(requests.get('client-dynamodb/ThrottlingException')).toBe(4);
+    expect(requests.get('client-sfn/TaskTimedOut')).toBe(2);
+  }, 120_000);
 });
