@@ -33,13 +33,17 @@ const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm;
 /** A computed property key naming one of those constants. */
 const COMPUTED_KEY = /\[(_\w+)\]:/g;
 
+/** The string constants of a schema module, by name, each as its JSON literal. */
+function stringConstants(source: string): Map<string, string> {
+  return new Map([...source.matchAll(STRING_CONSTANT)].map(([, name, literal]) => [name!, literal!]));
+}
+
 /**
  * `source` with every computed key that names a string constant of the module written as that literal. A key whose
  * value is `__proto__` is left computed: as a literal it would set the prototype instead of defining a property.
  */
 export function literalSchemaKeys(source: string): string {
-  const constants = new Map<string, string>();
-  for (const [, name, literal] of source.matchAll(STRING_CONSTANT)) constants.set(name!, literal!);
+  const constants = stringConstants(source);
   return source.replace(COMPUTED_KEY, (key, name: string) => {
     const literal = constants.get(name);
     return literal === undefined || JSON.parse(literal) === '__proto__' ? key : `${literal}:`;
@@ -50,9 +54,8 @@ export function literalSchemaKeys(source: string): string {
 const ERROR_REGISTRATION =
   /^export var (\w+)\$ = \[-3, (n\d+), _\w+,\n {4}\{ "error": (_\w+)(?:, "httpError": \d{3})? \},\n {4}\[(_\w+)\],\n {4}\[0\]\n\];\n\2_registry\.registerError\(\1\$, \1\);$/gm;
 
-/** The class an SDK client generates for an error with no member but `message` (or `Message`, which it copies). */
-function plainErrorClass(name: string, member: 'message' | 'Message'): string {
-  const copied = member === 'Message';
+/** The class an SDK client generates for an error with no member but `message`, or `Message`, which it `copied`. */
+function plainErrorClass(name: string, copied: boolean): string {
   return [
     `export class ${name} extends __BaseException {`,
     `    static shapeId = SHAPE_ID;`,
@@ -85,13 +88,12 @@ function errorClass(errorsSource: string, name: string): string | undefined {
  * whose class `errorsSource` (the client's `models/errors.js`) defines; `dropped` names them.
  */
 export function withoutPlainErrorRegistrations(schemaSource: string, errorsSource: string): { readonly source: string; readonly dropped: readonly string[] } {
-  const constants = new Map<string, unknown>();
-  for (const [, name, literal] of schemaSource.matchAll(STRING_CONSTANT)) constants.set(name!, JSON.parse(literal!));
+  const constants = stringConstants(schemaSource);
   const dropped: string[] = [];
   const source = schemaSource.replace(ERROR_REGISTRATION, (block, name: string, _namespace: string, fault: string, member: string) => {
     const memberName = constants.get(member);
-    if (constants.get(fault) !== 'client' || (memberName !== 'message' && memberName !== 'Message')) return block;
-    if (errorClass(errorsSource, name) !== plainErrorClass(name, memberName)) return block;
+    if (constants.get(fault) !== '"client"' || (memberName !== '"message"' && memberName !== '"Message"')) return block;
+    if (errorClass(errorsSource, name) !== plainErrorClass(name, memberName === '"Message"')) return block;
     dropped.push(name);
     return block.slice(0, block.lastIndexOf('\n'));
   });
