@@ -1,3 +1,4 @@
+import { getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
@@ -6,4 +7,4 @@ import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createAdminHandler } from '../handlers/admin.js';
 
 /** Lambda entry point of the admin API (IAM-authorised routes under /admin). */
-export const handler = createAdminHandler(awsServices({ registry: dynamoRegistryFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));
+export const handler = createAdminHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests }), workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));

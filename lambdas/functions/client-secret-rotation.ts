@@ -1,3 +1,4 @@
+import { getConsumer, updateConsumer } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -5,4 +6,4 @@ import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createClientSecretRotationHandler } from '../handlers/client-secret-rotation.js';
 
 /** Lambda entry point of the client-secret rotation function (Secrets Manager invokes it for every consumer's secret). */
-export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));
+export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));

@@ -1,4 +1,5 @@
-import { DynamoRegistry } from '../adapters/aws/dynamo-registry.js';
+import { appendSystemAudit, listSystemAudit } from '../adapters/aws/dynamo-operations.js';
+import { registryTable, registryWith } from '../adapters/aws/dynamo-registry.js';
 import { EmfMetrics } from '../adapters/aws/emf-metrics.js';
 import { ENV } from '../adapters/aws/env.js';
 import { powertoolsLog } from '../adapters/aws/log.js';
@@ -12,5 +13,5 @@ export const handler = createSigningKeyRotationHandler({
   metrics: new EmfMetrics({ log }),
   publishDelaySeconds: Number(process.env['GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS'] ?? 900),
   previousOverlapSeconds: Number(process.env['GATEHOUSE_KEY_OVERLAP_SECONDS'] ?? 3900),
-  audit: new DynamoRegistry({ tableName: process.env[ENV.tableName] ?? '' }),
+  audit: registryWith(registryTable({ tableName: process.env[ENV.tableName] ?? '' }), { appendSystemAudit, listSystemAudit }),
 });

@@ -1,3 +1,4 @@
+import { getConsumer, updateConsumer, listConsumers, getRequest, listRequests, listDue, rearm, getPolicyRollout, savePolicyRollout } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
@@ -6,7 +7,7 @@ import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createSweepHandler } from '../handlers/sweep.js';
 
 // The sweep also reads the attention index, which only the DynamoDB registry has.
-const registry = dynamoRegistryFromEnv();
+const registry = dynamoRegistryFromEnv({ getConsumer, updateConsumer, listConsumers, getRequest, listRequests, listDue, rearm, getPolicyRollout, savePolicyRollout })();
 const services = awsServices({ registry: () => registry, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv });
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */

@@ -10,12 +10,30 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import { BUNDLE_FILE, esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
-import { FUNCTIONS, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
+import * as registryOperations from '../../lambdas/adapters/aws/dynamo-operations.js';
+import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { defaultConfig, logicalId, testApp } from './stack-fixture.js';
 
 const run = promisify(execFile);
+
+/** Every operation of the DynamoDB registry (dynamo-operations.ts exports nothing else at run time). */
+const OPERATIONS = Object.keys(registryOperations);
+
+/**
+ * The registry operations a minified bundle names as code: property accesses, calls, destructuring, object keys. A name
+ * inside a string (an OpenAPI operationId such as "getConsumer") is not a call and is not counted.
+ */
+function operationsNamedIn(bundle: string): string[] {
+  return OPERATIONS.filter((name) => new RegExp(`(?<!["'\`])\\b${name}\\b`).test(bundle));
+}
+
+/** The operations an entry gives its registry: `dynamoRegistryFromEnv({ a, b })` or `registryWith(table, { a, b })`; undefined if it builds none. */
+function operationsGivenBy(entrySource: string): string[] | undefined {
+  const given = /(?:dynamoRegistryFromEnv\(|registryWith\(.*?,\s*)\{([^}]*)\}\)/.exec(entrySource)?.[1];
+  return given?.split(',').map((name) => name.trim()).filter(Boolean);
+}
 
 /**
  * Real esbuild bundling of every Gatehouse function (what `cdk synth` does), then loading each bundle the way the Lambda
@@ -116,6 +134,29 @@ describe('HandlerFunctions bundles', () => {
     expect(zodFiles.some((path) => path.includes('/v4/mini/'))).toBe(true);
     expect(zodFiles.filter((path) => path.includes('/v4/classic/'))).toEqual([]);
     expect(zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/index.js'))).toEqual(['node_modules/zod/v4/locales/en.js']);
+  });
+
+  it("gives each function's registry every operation its bundle's code names, so none is missing at run time", () => {
+    const entries: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(FUNCTIONS).map(([name, spec]) => [name, spec.entry])),
+      'signing-key-init': SIGNING_KEY_INIT.entry,
+      'signing-key-rotation': SIGNING_KEY_ROTATION.entry,
+    };
+    const checked: string[] = [];
+    for (const { name, dir } of bundles) {
+      const given = operationsGivenBy(readFileSync(join(PROJECT_ROOT, entries[name]!), 'utf8'));
+      if (given === undefined) continue; // no registry: awsServices gives it the absent port, which fails on any call
+      expect(given.filter((operation) => !OPERATIONS.includes(operation)), name).toEqual([]);
+      // Minified, the entry's own list is object keys too; anything named beyond it is a call that would fail.
+      expect(operationsNamedIn(readFileSync(join(dir, 'index.mjs'), 'utf8')).filter((operation) => !given.includes(operation)), name).toEqual([]);
+      checked.push(name);
+    }
+    // Every function with a table capability builds a registry this check could read.
+    expect(checked.sort()).toEqual(
+      [...Object.entries(FUNCTIONS).filter(([, spec]) => spec.capabilities.some((c) => c.startsWith('table:'))).map(([name]) => name), 'signing-key-rotation'].sort(),
+    );
+    // What the check reads: calls and keys count, strings do not.
+    expect(operationsNamedIn('a.getConsumer(b);const{listDue:c}=d;e={operationId:"listConsumers"}')).toEqual(['getConsumer', 'listDue']);
   });
 
   it('loads every bundle as an ES module that exports handler', async () => {

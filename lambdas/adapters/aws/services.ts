@@ -23,7 +23,7 @@ let services: Services | undefined;
  * discovery function no DynamoDB client).
  */
 export interface AwsParts {
-  /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`. */
+  /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`, given the operations the handler calls. */
   readonly registry?: () => Registry;
   /** `signing-key:read`: lambdas/adapters/aws/secrets-vault.ts `secretsVaultFromEnv`. */
   readonly vault?: () => Vault;

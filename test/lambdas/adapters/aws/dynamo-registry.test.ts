@@ -2,7 +2,8 @@ import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledExc
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoRegistry } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
+import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
+import { DynamoRegistry, registryTable, registryWith } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
 import { chainEvent } from '../../../../lambdas/core/audit/event.js';
 import type { ConsumerChange, IdempotencyRecord } from '../../../../lambdas/core/ports.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
@@ -60,6 +61,32 @@ const transactItems = (n = 0) => ddb.commandCalls(TransactWriteCommand)[n]!.args
 describe('DynamoRegistry', () => {
   afterEach(() => {
     ddb.reset();
+  });
+
+  describe('operations a Lambda entry picks', () => {
+    const table = () => registryTable({ tableName: TABLE, documentClient: DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG)) });
+
+    it('binds each given operation to the table', async () => {
+      ddb.on(GetCommand).resolves({ Item: { ...consumerKey, kind: 'consumer', ...consumerFixture() } });
+      const picked = registryWith(table(), { getConsumer: operations.getConsumer });
+
+      expect((await picked.getConsumer(CLIENT_ID))?.clientId).toBe(CLIENT_ID);
+      expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ TableName: TABLE, Key: consumerKey });
+    });
+
+    it('fails loudly, before any call to DynamoDB, on an operation the entry did not give', () => {
+      const picked = registryWith(table(), { getConsumer: operations.getConsumer });
+
+      expect(() => picked.getReview(REVIEW_ID)).toThrow(/registry has no getReview operation: add it to those its entry \(lambdas\/functions\) gives/);
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('gives the full DynamoRegistry every operation dynamo-operations.ts defines', () => {
+      const full = registry() as unknown as Record<string, unknown>;
+      const names = Object.keys(operations);
+      expect(names.length).toBeGreaterThanOrEqual(23);
+      for (const name of names) expect(typeof full[name], name).toBe('function');
+    });
   });
 
   describe('createConsumer', () => {
