@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Plugin } from 'esbuild';
 
 /**
- * Three rewrites of AWS SDK client files as esbuild loads them, each keeping every value the module exports and letting
+ * Four rewrites of AWS SDK files as esbuild loads them, each keeping every value the module exports and letting
  * esbuild drop what a function never uses (test/lib/sdk-tree-shaking.test.ts compares the exports of every installed
  * client before and after, and checks that the bytes go):
  * - a client's schema module (`dist-es/schemas/schemas_N.js`) writes the HTTP binding of each REST operation as an object
@@ -20,13 +20,18 @@ import type { Plugin } from 'esbuild';
  *   fault (from the HTTP status), message and metadata, all of which Gatehouse reads by `name` (as does the SDK's retry
  *   classification). The registration of plain errors is dropped; every other error (extra members, `$retryable`, server
  *   faults, query-compatible codes) stays registered. The test runs each dropped error through a bundled client against a
- *   scripted endpoint and compares what is thrown with and without this rewrite.
+ *   scripted endpoint and compares what is thrown with and without this rewrite;
+ * - the DynamoDB document client (`@aws-sdk/lib-dynamodb`, which unlike the clients does not declare itself free of side
+ *   effects) builds `paginateQuery` and `paginateScan` with a call at import, which kept the Query and Scan commands in
+ *   every bundle with a registry. The call is marked pure.
  */
 
 /** A schema module of an SDK client package. */
 export const SDK_SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
 /** The package.json of an SDK client package. */
 export const SDK_CLIENT_PACKAGE_JSON = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/;
+/** A paginator module of the DynamoDB document client, a package that (unlike the clients) does not declare `sideEffects: false`. */
+export const DOCUMENT_CLIENT_PAGINATOR = /[\\/]@aws-sdk[\\/]lib-dynamodb[\\/]dist-es[\\/]pagination[\\/]\w+Paginator\.js$/;
 
 /** `const _x = "...";` at the start of a line: the string constants of a schema module. */
 const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm;
@@ -117,7 +122,19 @@ export function versionOnlyPackageJson(source: string): string {
   return JSON.stringify({ version });
 }
 
-/** The esbuild plugin applying all three rewrites (lib/bundling.ts adds it to every Gatehouse bundle). */
+/**
+ * A document-client paginator module with its `createPaginator(...)` call marked pure. The call only builds a function
+ * from its arguments, but esbuild must assume a call has side effects: every bundle with the document client kept
+ * `paginateQuery` and `paginateScan`, and with them the Query and Scan commands, whether it queried or not. Marked pure,
+ * the paginator (and the command it names) goes where nothing uses it, and is unchanged where something does.
+ */
+export function purePaginators(source: string): string {
+  const marked = source.replace(/= createPaginator\(/g, '= /* @__PURE__ */ createPaginator(');
+  if (marked === source) throw new Error('A document-client paginator module no longer calls createPaginator as expected');
+  return marked;
+}
+
+/** The esbuild plugin applying all four rewrites (lib/bundling.ts adds it to every Gatehouse bundle). */
 export function sdkTreeShaking(): Plugin {
   return {
     name: 'gatehouse-sdk-tree-shaking',
@@ -127,6 +144,7 @@ export function sdkTreeShaking(): Plugin {
         return { contents: withoutPlainErrorRegistrations(literal, await errorsModuleOf(path)).source, loader: 'js' };
       });
       build.onLoad({ filter: SDK_CLIENT_PACKAGE_JSON }, async ({ path }) => ({ contents: versionOnlyPackageJson(await readFile(path, 'utf8')), loader: 'json' }));
+      build.onLoad({ filter: DOCUMENT_CLIENT_PAGINATOR }, async ({ path }) => ({ contents: purePaginators(await readFile(path, 'utf8')), loader: 'js' }));
     },
   };
 }

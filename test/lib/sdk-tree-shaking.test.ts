@@ -8,7 +8,9 @@ import { build, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
 import {
+  DOCUMENT_CLIENT_PAGINATOR,
   literalSchemaKeys,
+  purePaginators,
   SDK_CLIENT_PACKAGE_JSON,
   SDK_SCHEMA_MODULE,
   sdkTreeShaking,
@@ -213,6 +215,63 @@ describe('sdkTreeShaking on the installed SDK clients', () => {
     }
     expect(importers).toBeGreaterThanOrEqual(CLIENTS.length);
   });
+});
+
+describe('purePaginators (the DynamoDB document client)', () => {
+  const PAGINATION_DIR = join(SDK_DIR, 'lib-dynamodb/dist-es/pagination');
+  const paginators = readdirSync(PAGINATION_DIR)
+    .filter((file) => DOCUMENT_CLIENT_PAGINATOR.test(join(PAGINATION_DIR, file)))
+    .map((file) => join(PAGINATION_DIR, file));
+
+  /** The document-client modules a minified bundle of `entry` keeps code from (esbuild's metafile). */
+  async function keptModules(entry: string, plugins: Plugin[]): Promise<string[]> {
+    const { metafile } = await build({
+      stdin: { contents: entry, resolveDir: PROJECT_ROOT, loader: 'js' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins,
+    });
+    return Object.values(metafile.outputs).flatMap((output) =>
+      Object.entries(output.inputs)
+        .filter(([path, input]) => input.bytesInOutput > 0 && path.includes('lib-dynamodb/'))
+        .map(([path]) => path.split('lib-dynamodb/dist-es/')[1]!),
+    );
+  }
+
+  it('marks the createPaginator call pure and refuses a module that no longer makes one', () => {
+    expect(purePaginators('export const paginateQuery = createPaginator(A, B, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");\n')).toBe(
+      'export const paginateQuery = /* @__PURE__ */ createPaginator(A, B, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");\n',
+    );
+    expect(() => purePaginators('export const paginateQuery = makePaginator(A);')).toThrow(/no longer calls createPaginator/);
+  });
+
+  it('applies to the installed paginators, each of which only imports and makes its paginator', () => {
+    expect(paginators.map((path) => path.split('/').pop()).sort()).toEqual(['QueryPaginator.js', 'ScanPaginator.js']);
+    for (const path of paginators) {
+      const statements = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('import '));
+      // Nothing else runs at import: marking the one call pure drops no side effect.
+      expect(statements, path).toEqual([expect.stringMatching(/^export const paginate\w+ = createPaginator\(DynamoDBDocumentClient, \w+Command, "\w+", "\w+", "\w+"\);$/)]);
+      expect(purePaginators(readFileSync(path, 'utf8'))).toContain('/* @__PURE__ */ createPaginator(');
+    }
+  });
+
+  it('lets a bundle that never queries drop the Query and Scan commands, and keeps them where one paginates', async () => {
+    const getOnly = "import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb'; export const get = (c) => DynamoDBDocumentClient.from(c).send(new GetCommand({}));";
+    const paging = "import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb'; export const pages = (c) => paginateQuery({ client: DynamoDBDocumentClient.from(c) }, {});";
+
+    const without = await keptModules(getOnly, []);
+    const withPlugin = await keptModules(getOnly, [sdkTreeShaking()]);
+    expect(without).toEqual(expect.arrayContaining(['commands/QueryCommand.js', 'commands/ScanCommand.js', 'pagination/QueryPaginator.js']));
+    expect(withPlugin).toContain('commands/GetCommand.js');
+    expect(withPlugin.filter((path) => /Query|Scan/.test(path))).toEqual([]);
+    expect(await keptModules(paging, [sdkTreeShaking()])).toEqual(expect.arrayContaining(['commands/QueryCommand.js', 'pagination/QueryPaginator.js']));
+  }, 60_000);
 });
 
 /** The error registrations of `client`'s schema modules: each error's name, fault, HTTP status and message member. */
