@@ -236,24 +236,30 @@ export async function getRequest(t: RegistryTable, clientId: string, requestId: 
   return out.Item ? strip<ChangeRequest>(out.Item) : undefined;
 }
 
-export async function listRequests(t: RegistryTable, clientId: string): Promise<ChangeRequest[]> {
-  const requests: ChangeRequest[] = [];
+/** Every item of partition `pk` whose sort key starts with `prefix`, in sort-key order, read consistently page by page. */
+async function queryAll(t: RegistryTable, pk: string, prefix: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await send(() =>
+    const page = await send(() =>
       t.db.send(
         new QueryCommand({
           TableName: t.name,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.consumer(clientId).pk, ':prefix': keys.requestPrefix },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       ),
     );
-    requests.push(...(out.Items ?? []).map((item) => strip<ChangeRequest>(item)));
-    start = out.LastEvaluatedKey;
+    for (const item of page.Items ?? []) items.push(item);
+    start = page.LastEvaluatedKey;
   } while (start);
+  return items;
+}
+
+export async function listRequests(t: RegistryTable, clientId: string): Promise<ChangeRequest[]> {
+  const requests = (await queryAll(t, keys.consumer(clientId).pk, keys.requestPrefix)).map((item) => strip<ChangeRequest>(item));
   return requests.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
@@ -374,24 +380,7 @@ export async function listAudit(t: RegistryTable, clientId: string): Promise<Aud
 }
 
 async function listAuditUnder(t: RegistryTable, pk: string): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await send(() =>
-      t.db.send(
-        new QueryCommand({
-          TableName: t.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.auditPrefix },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    for (const item of page.Items ?? []) events.push(strip<AuditEvent>(item));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return events;
+  return (await queryAll(t, pk, keys.auditPrefix)).map((item) => strip<AuditEvent>(item));
 }
 
 export async function getIdempotency(t: RegistryTable, keyHash: string): Promise<IdempotencyRecord | undefined> {
