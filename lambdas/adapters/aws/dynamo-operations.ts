@@ -17,6 +17,11 @@ import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
+/*
+ * The DynamoDB registry's operations (one table, keys in table-schema.ts), each a function of the table rather than a
+ * method of a class, so that a Lambda bundle keeps only those its entry picks; dynamo-registry.ts binds them into ports.
+ */
+
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const INTERNAL = new Set(['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'ttl']);
