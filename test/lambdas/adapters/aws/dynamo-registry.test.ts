@@ -1,9 +1,11 @@
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
 import { DynamoRegistry, registryTable, registryWith } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
+import { REGISTRY_OPERATION_ACCESS, type RegistryOperationName } from '../../../../lambdas/adapters/aws/registry-access.js';
+import type { ChangeRequest } from '../../../../lambdas/core/requests/change-request.js';
 import { chainEvent } from '../../../../lambdas/core/audit/event.js';
 import type { ConsumerChange, IdempotencyRecord } from '../../../../lambdas/core/ports.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
@@ -79,6 +81,79 @@ describe('DynamoRegistry', () => {
 
       expect(() => picked.getReview(REVIEW_ID)).toThrow(/registry has no getReview operation: add it to those its entry \(lambdas\/functions\) gives/);
       expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('sends exactly the DynamoDB actions REGISTRY_OPERATION_ACCESS grants, down every branch of every operation', async () => {
+      const request: ChangeRequest = {
+        requestId: 'req-1',
+        type: 'reinstatement',
+        clientId: CLIENT_ID,
+        status: 'pending_review',
+        requestedBy: 'ops',
+        justification: 'Back in business after the incident review',
+        risk: 'medium',
+        approvalsRequired: 1,
+        approvals: [],
+        reviewSlaHours: 24,
+        createdAt: NOW.toISOString(),
+        updatedAt: NOW.toISOString(),
+        version: 1,
+      };
+      const updateRequest = { requestId: 'req-1', expect: { statuses: ['pending_review' as const], version: 1 }, set: { status: 'approved' as const } };
+      const indexed = change({ set: { status: 'suspended', attentionAt: NOW.toISOString() } });
+      // Each operation with arguments that take every branch that writes something more.
+      const calls: Record<RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>> = {
+        createConsumer: (r) => r.createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), idempotencyRecord()),
+        getConsumer: (r) => r.getConsumer(CLIENT_ID),
+        updateConsumer: (r) => r.updateConsumer({ ...indexed, releaseIdempotency: 'c'.repeat(64), request: { create: request } }, idempotencyRecord()),
+        listAudit: (r) => r.listAudit(CLIENT_ID),
+        getIdempotency: (r) => r.getIdempotency('a'.repeat(64)),
+        listConsumers: (r) => r.listConsumers(10),
+        recordScopes: (r) => r.recordScopes(CLIENT_ID, ['accounts:read']),
+        recordUse: (r) => r.recordUse(CLIENT_ID, NOW, HOUR_MS),
+        claimOnce: (r) => r.claimOnce('jti-1', Math.floor(NOW.getTime() / 1000) + 60, NOW),
+        hasMarker: (r) => r.hasMarker('jti-1', NOW),
+        createReview: (r) => r.createReview(reviewFixture(), { ...indexed, request: updateRequest }, 'review-0'),
+        getReview: (r) => r.getReview(REVIEW_ID),
+        decideReview: (r) => r.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
+        markReviewDelivered: (r) => r.markReviewDelivered(REVIEW_ID, NOW),
+        getRequest: (r) => r.getRequest(CLIENT_ID, 'req-1'),
+        listRequests: (r) => r.listRequests(CLIENT_ID),
+        listAllRequests: (r) => r.listAllRequests(10),
+        appendSystemAudit: (r) => r.appendSystemAudit('signing-key', { type: 'signing_key.rotated', at: NOW.toISOString(), actor: { kind: 'system', id: 'rotation' }, data: {} }),
+        listSystemAudit: (r) => r.listSystemAudit('signing-key'),
+        listDue: (r) => r.listDue(NOW, 10),
+        rearm: (r) => r.rearm(CLIENT_ID, NOW.toISOString(), 3, { requestCheckAt: NOW.toISOString() }),
+        getPolicyRollout: (r) => r.getPolicyRollout(),
+        savePolicyRollout: (r) => r.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
+      };
+      expect(Object.keys(calls).sort()).toEqual(Object.keys(operations).sort());
+
+      const actionsOfTransactionItem = (item: Record<string, unknown>): string[] =>
+        Object.keys(item).map((kind) => ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' })[kind] ?? `unknown ${kind}`);
+      for (const [name, call] of Object.entries(calls) as Array<[RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>]>) {
+        ddb.reset();
+        ddb.onAnyCommand().resolves({});
+        await call(registry());
+        const table = new Set<string>();
+        const attentionIndex = new Set<string>();
+        for (const sent of ddb.calls()) {
+          const command = sent.args[0] as { constructor: { name: string }; input: { IndexName?: string; TransactItems?: Record<string, unknown>[] } };
+          const actions = command.input.TransactItems
+            ? command.input.TransactItems.flatMap(actionsOfTransactionItem)
+            : [({ GetCommand: 'GetItem', PutCommand: 'PutItem', UpdateCommand: 'UpdateItem', DeleteCommand: 'DeleteItem', QueryCommand: 'Query', ScanCommand: 'Scan' } as Record<string, string>)[command.constructor.name] ?? command.constructor.name];
+          for (const action of actions) (command.input.IndexName === 'attention' ? attentionIndex : table).add(action);
+        }
+        expect({ name, table: [...table].sort(), attentionIndex: [...attentionIndex].sort() }).toEqual({
+          name,
+          table: [...REGISTRY_OPERATION_ACCESS[name].table].sort(),
+          attentionIndex: [...(REGISTRY_OPERATION_ACCESS[name].attentionIndex ?? [])].sort(),
+        });
+      }
+      // The recording sees each kind of command (so a class the map above lacked would show up by its name, and fail).
+      expect([GetCommand, PutCommand, UpdateCommand, QueryCommand, ScanCommand, TransactWriteCommand, DeleteCommand].map((c) => c.name)).toEqual([
+        'GetCommand', 'PutCommand', 'UpdateCommand', 'QueryCommand', 'ScanCommand', 'TransactWriteCommand', 'DeleteCommand',
+      ]);
     });
 
     it('gives the full DynamoRegistry every operation dynamo-operations.ts defines', () => {
