@@ -1,3 +1,4 @@
+import type { RegistryOperationName } from '../lambdas/adapters/aws/registry-access.js';
 import type { HttpHandlerName } from './routes.js';
 
 /** What a function may touch; the stack turns each into a least-privilege grant. */
@@ -48,6 +49,14 @@ export interface FunctionSpec {
   /** Entry file (relative to the repository root) bundled by esbuild. */
   readonly entry: string;
   readonly capabilities: readonly Capability[];
+  /**
+   * The registry operations its handler calls (lambdas/adapters/aws/dynamo-operations.ts), exactly those its entry gives
+   * `dynamoRegistryFromEnv`. The role is allowed the DynamoDB actions of these operations and no others
+   * (REGISTRY_OPERATION_ACCESS), within what `table:read` and `table:write` permit: the token function, say, may get,
+   * put and update items but never query, scan or delete. Without a list, `table:read` and `table:write` grant CDK's
+   * grantReadData and grantWriteData.
+   */
+  readonly registry?: readonly RegistryOperationName[];
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   /**
@@ -84,6 +93,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   register: {
     entry: 'lambdas/functions/register.ts',
     capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:create'],
+    registry: ['createConsumer', 'getConsumer', 'updateConsumer', 'getIdempotency'],
     memorySize: 512,
     timeoutSeconds: 10,
     reservedConcurrency: 10,
@@ -92,6 +102,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   'registration-read': {
     entry: 'lambdas/functions/registration-read.ts',
     capabilities: ['table:read', 'client-secrets:read'],
+    registry: ['getConsumer'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 10,
@@ -101,6 +112,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   token: {
     entry: 'lambdas/functions/token.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    registry: ['getConsumer', 'recordScopes', 'recordUse', 'claimOnce'],
     memorySize: 512,
     timeoutSeconds: 5,
     reservedConcurrency: 100,
@@ -109,6 +121,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   introspection: {
     entry: 'lambdas/functions/introspection.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    registry: ['getConsumer', 'claimOnce', 'hasMarker'],
     memorySize: 512,
     timeoutSeconds: 5,
     reservedConcurrency: 50,
@@ -117,6 +130,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   revocation: {
     entry: 'lambdas/functions/revocation.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    registry: ['getConsumer', 'claimOnce'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 20,
@@ -127,15 +141,16 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   review: {
     entry: 'lambdas/functions/review.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'],
+    registry: ['getConsumer', 'getReview', 'decideReview', 'markReviewDelivered', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 10,
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
-  // Applying an approved exception may issue a client secret (an `auth_method` exception), hence client-secrets:create.
   'review-task': {
     entry: 'lambdas/functions/review-task.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],
+    registry: ['getConsumer', 'updateConsumer', 'createReview', 'getReview', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 30,
     reservedConcurrency: 10,
@@ -144,15 +159,18 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   'client-secret-rotation': {
     entry: 'lambdas/functions/client-secret-rotation.ts',
     capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'mail:send'],
+    registry: ['getConsumer', 'updateConsumer'],
     memorySize: 256,
     timeoutSeconds: 30,
     reservedConcurrency: 5,
     invokedBy: 'secrets-manager',
   },
-  // Starts review workflows (exceptions, reinstatement) and, for an approved `auth_method` exception, issues a client secret.
+  // Starts review workflows (exceptions, reinstatement), rotates a consumer's secret on request or deletes it with the
+  // consumer (client-secrets:manage), and emails the contacts of a consumer it suspends or terminates.
   admin: {
     entry: 'lambdas/functions/admin.ts',
     capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'mail:send'],
+    registry: ['getConsumer', 'updateConsumer', 'listAudit', 'listConsumers', 'getRequest', 'listRequests', 'listAllRequests'],
     memorySize: 256,
     timeoutSeconds: 10,
     reservedConcurrency: 10,
@@ -164,6 +182,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
     capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
+    registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,
     reservedConcurrency: 2,

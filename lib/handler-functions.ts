@@ -134,7 +134,8 @@ export interface HandlerFunctionsProps {
 
 /**
  * One Lambda per handler in FUNCTIONS. Each function gets the environment and grants its declared capabilities need and
- * nothing more: `table:read` → table name + grantReadData, `table:write` → table name + grantWriteData,
+ * nothing more: `table:read` and `table:write` → table name + the DynamoDB actions of the registry operations it lists (or,
+ * without a list, grantReadData and grantWriteData),
  * `table:append-system-audit` → table name + Query/PutItem on the signing-key audit partition only,
  * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `workflow:start` → state machine ARN +
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
@@ -199,7 +200,12 @@ export class HandlerFunctions extends Construct {
         description: `Gatehouse ${name} handler`,
         reservedConcurrency: props.reservedConcurrency?.[name],
       });
-      grantTableAccess(fn, props.table, { read: has(spec, 'table:read'), write: has(spec, 'table:write'), appendSystemAudit: has(spec, 'table:append-system-audit') });
+      grantTableAccess(fn, props.table, {
+        read: has(spec, 'table:read'),
+        write: has(spec, 'table:write'),
+        appendSystemAudit: has(spec, 'table:append-system-audit'),
+        operations: spec.registry,
+      });
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);

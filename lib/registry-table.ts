@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { accessOf, READ_ACTIONS, type RegistryOperationName } from '../lambdas/adapters/aws/registry-access.js';
 import { keys, TABLE_SCHEMA, type TableSchema } from '../lambdas/adapters/aws/table-schema.js';
 import { SIGNING_KEY_AUDIT_STREAM } from '../lambdas/core/rotation/signing-key-rotation.js';
 import { arnWildcardFinding } from './nag.js';
@@ -163,19 +164,53 @@ function backUp(scope: Construct, table: dynamodb.Table, removalPolicy: RemovalP
   return { plan, vault, key };
 }
 
+/** What the table's key lets a reader and (with these) a writer do, as CDK's table grants give them. */
+const TABLE_KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'] as const;
+const TABLE_KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] as const;
+
 /**
- * `table:read` → Table.grantReadData, `table:write` → Table.grantWriteData, and on the function's role the acknowledgments
- * of the wildcards those grants carry, each confined to the registry table, its indexes or its key.
+ * A function's access to the registry table. With `operations` (the registry operations its handler calls), exactly the
+ * DynamoDB actions of those operations on the table, and on the `attention` index only where an operation queries it,
+ * with the table key as CDK's grants give it (reads: Decrypt, DescribeKey; writes also Encrypt, ReEncrypt*,
+ * GenerateDataKey*); an operation that reads needs `table:read`, one that writes `table:write`. Without them,
+ * `table:read` → Table.grantReadData and `table:write` → Table.grantWriteData. Either way, on the function's role, the
+ * acknowledgments of the wildcards those grants carry, each confined to the registry table, its indexes or its key.
  */
 export function grantTableAccess(
   fn: { readonly function: lambda.IFunction; readonly role: iam.IRole },
   table: dynamodb.ITable,
-  access: { readonly read: boolean; readonly write: boolean; readonly appendSystemAudit?: boolean },
+  access: { readonly read: boolean; readonly write: boolean; readonly appendSystemAudit?: boolean; readonly operations?: readonly RegistryOperationName[] | undefined },
 ): void {
-  if (access.read) table.grantReadData(fn.function);
-  if (access.write) table.grantWriteData(fn.function);
-  if (access.read || access.write) acknowledgeTableGrants(fn.role, table, access.write);
+  if (access.operations) grantOperations(fn, table, access.operations, access);
+  else {
+    if (access.read) table.grantReadData(fn.function);
+    if (access.write) table.grantWriteData(fn.function);
+    if (access.read || access.write) acknowledgeTableGrants(fn.role, table, access.write);
+  }
   if (access.appendSystemAudit && !(access.read && access.write)) grantSystemAuditAppend(fn, table);
+}
+
+/** The actions of `operations`, refused where the function's table capabilities do not cover them. */
+function grantOperations(
+  fn: { readonly function: lambda.IFunction; readonly role: iam.IRole },
+  table: dynamodb.ITable,
+  operations: readonly RegistryOperationName[],
+  allowed: { readonly read: boolean; readonly write: boolean },
+): void {
+  const { table: onTable, attentionIndex } = accessOf(operations);
+  const all = [...onTable, ...attentionIndex];
+  const writes = all.some((action) => !READ_ACTIONS.includes(action));
+  const reads = all.some((action) => READ_ACTIONS.includes(action));
+  if ((reads && !allowed.read) || (writes && !allowed.write)) {
+    throw new Error(`grantTableAccess: the registry operations ${operations.join(', ')} need ${[reads && !allowed.read ? 'table:read' : '', writes && !allowed.write ? 'table:write' : ''].filter(Boolean).join(' and ')}`);
+  }
+  if (onTable.length > 0) fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: onTable.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
+  if (attentionIndex.length > 0) {
+    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: attentionIndex.map((a) => `dynamodb:${a}`), resources: [`${table.tableArn}/index/${TABLE_SCHEMA.indexes[0].name}`] }));
+  }
+  if (all.length === 0) return;
+  table.encryptionKey?.grant(fn.function, ...TABLE_KEY_READ_ACTIONS, ...(writes ? TABLE_KEY_WRITE_ACTIONS : []));
+  if (writes) acknowledgeTableKeyWrites(fn.role, 'Writes by the registry operations the function calls let DynamoDB');
 }
 
 /**
@@ -201,22 +236,18 @@ function grantSystemAuditAppend(fn: { readonly function: lambda.IFunction; reado
 
 /** The wildcards CDK's table grants carry, each confined to the registry table or its key. */
 function acknowledgeTableGrants(role: iam.IRole, table: dynamodb.ITable, write: boolean): void {
-  const acknowledgments = Validations.of(role);
-  acknowledgments.acknowledge({
+  Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[${arnWildcardFinding(table, '/index/*')}]`,
     reason:
       'Table.grantReadData/grantWriteData cover the registry table and its own global secondary indexes (`<table ARN>/index/*`, today only `attention`); no other table is reachable.',
   });
-  if (write) {
-    acknowledgments.acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Table.grantWriteData lets DynamoDB encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'Table.grantWriteData lets DynamoDB re-encrypt with the table key; the statement\'s only resource is the registry table\'s customer-managed key.',
-      },
-    );
-  }
+  if (write) acknowledgeTableKeyWrites(role, 'Table.grantWriteData lets DynamoDB');
+}
+
+/** The key wildcards a table writer's grant carries (`who` says whose writes), confined to the registry table's key. */
+function acknowledgeTableKeyWrites(role: iam.IRole, who: string): void {
+  Validations.of(role).acknowledge(
+    { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: `${who} encrypt with the table key; the statement's only resource is the registry table's customer-managed key.` },
+    { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: `${who} re-encrypt with the table key; the statement's only resource is the registry table's customer-managed key.` },
+  );
 }

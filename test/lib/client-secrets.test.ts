@@ -97,6 +97,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(FUNCTIONS['client-secret-rotation']).toEqual({
       entry: 'lambdas/functions/client-secret-rotation.ts',
       capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'mail:send'],
+      registry: ['getConsumer', 'updateConsumer'],
       memorySize: 256,
       timeoutSeconds: 30,
       reservedConcurrency: 5,

@@ -11,7 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import { BUNDLE_FILE, esbuildBuildOptions, gatehouseEsbuildOptions } from '../../lib/bundling.js';
 import * as registryOperations from '../../lambdas/adapters/aws/dynamo-operations.js';
-import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
+import { accessOf, type RegistryOperationName } from '../../lambdas/adapters/aws/registry-access.js';
+import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../../lib/functions.js';
+import { SYSTEM_AUDIT_ACTIONS } from '../../lib/registry-table.js';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { defaultConfig, logicalId, testApp } from './stack-fixture.js';
@@ -136,17 +138,27 @@ describe('HandlerFunctions bundles', () => {
     expect(zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/index.js'))).toEqual(['node_modules/zod/v4/locales/en.js']);
   });
 
-  it("gives each function's registry every operation its bundle's code names, so none is missing at run time", () => {
+  it("gives each function's registry every operation its bundle's code names and its spec lists (and grants), so none is missing at run time", () => {
     const entries: Record<string, string> = {
       ...Object.fromEntries(Object.entries(FUNCTIONS).map(([name, spec]) => [name, spec.entry])),
       'signing-key-init': SIGNING_KEY_INIT.entry,
       'signing-key-rotation': SIGNING_KEY_ROTATION.entry,
     };
+    const specs: Record<string, FunctionSpec> = { ...FUNCTIONS, 'signing-key-init': SIGNING_KEY_INIT, 'signing-key-rotation': SIGNING_KEY_ROTATION };
     const checked: string[] = [];
     for (const { name, dir } of bundles) {
       const given = operationsGivenBy(readFileSync(join(PROJECT_ROOT, entries[name]!), 'utf8'));
       if (given === undefined) continue; // no registry: awsServices gives it the absent port, which fails on any call
       expect(given.filter((operation) => !OPERATIONS.includes(operation)), name).toEqual([]);
+      // The stack grants the DynamoDB actions of the operations the spec lists: the entry must give exactly those.
+      const spec = specs[name]!;
+      if (spec.registry) expect([...given].sort(), name).toEqual([...spec.registry].sort());
+      else {
+        // The signing-key rotation's own narrow grant (table:append-system-audit) must cover what its operations send.
+        expect(spec.capabilities, name).toContain('table:append-system-audit');
+        const { table, attentionIndex } = accessOf(given as RegistryOperationName[]);
+        expect([...table.map((a) => `dynamodb:${a}`), ...attentionIndex], name).toEqual([...SYSTEM_AUDIT_ACTIONS].sort());
+      }
       // Minified, the entry's own list is object keys too; anything named beyond it is a call that would fail.
       expect(operationsNamedIn(readFileSync(join(dir, 'index.mjs'), 'utf8')).filter((operation) => !given.includes(operation)), name).toEqual([]);
       checked.push(name);

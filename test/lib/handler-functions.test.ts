@@ -17,7 +17,8 @@ import {
 } from '../../lib/client-secrets.js';
 import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
-import { FUNCTIONS, type Capability } from '../../lib/functions.js';
+import { accessOf, READ_ACTIONS } from '../../lambdas/adapters/aws/registry-access.js';
+import { FUNCTIONS, type Capability, type FunctionSpec } from '../../lib/functions.js';
 import { HandlerFunctions, type ClientSecretsAccess, type HandlerFunctionName, type HandlerFunctionsProps } from '../../lib/handler-functions.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
@@ -40,12 +41,21 @@ const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'
 /** What a function is allowed beyond its capabilities: the sweep sends failed runs to its dead-letter queue (LifecycleSweep). */
 const BEYOND_CAPABILITIES: Partial<Record<HandlerFunctionName, readonly string[]>> = { sweep: ['sqs:SendMessage', 'kms:Decrypt', 'kms:GenerateDataKey'] };
 
-/** What a capability set must allow, and nothing beyond it. */
-function expectedActions(capabilities: readonly Capability[], extra: readonly string[] = []): string[] {
+/** What a spec's capabilities (and registry operations) must allow, and nothing beyond them. */
+function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, extra: readonly string[] = []): string[] {
   const actions = new Set([...ALWAYS, ...extra]);
-  const has = (c: Capability) => capabilities.includes(c);
-  if (has('table:read')) [...TABLE_READ, ...TABLE_KEY_READ].forEach((a) => actions.add(a));
-  if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
+  const has = (c: Capability) => spec.capabilities.includes(c);
+  if (spec.registry) {
+    // Exactly the DynamoDB actions of the operations listed, with the table key as a reader (and writer) needs it.
+    const { table, attentionIndex } = accessOf(spec.registry);
+    const dynamo = [...table, ...attentionIndex];
+    dynamo.forEach((a) => actions.add(`dynamodb:${a}`));
+    if (dynamo.length > 0) TABLE_KEY_READ.forEach((a) => actions.add(a));
+    if (dynamo.some((a) => !READ_ACTIONS.includes(a))) TABLE_KEY_WRITE.forEach((a) => actions.add(a));
+  } else {
+    if (has('table:read')) [...TABLE_READ, ...TABLE_KEY_READ].forEach((a) => actions.add(a));
+    if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
+  }
   if (has('signing-key:read')) SECRET_READ.forEach((a) => actions.add(a));
   if (has('workflow:start')) actions.add('states:StartExecution');
   if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
@@ -183,12 +193,12 @@ describe('HandlerFunctions', () => {
     });
 
     it('is allowed exactly the actions its capabilities need', () => {
-      expect([...new Set(actionsOfRole(template, roleId(name)))].sort()).toEqual(expectedActions(spec.capabilities, BEYOND_CAPABILITIES[name]));
+      expect([...new Set(actionsOfRole(template, roleId(name)))].sort()).toEqual(expectedActions(spec, BEYOND_CAPABILITIES[name]));
     });
 
     it(`cannot write to the table unless it has table:write (${has('table:write') ? 'can' : 'cannot'})`, () => {
       const actions = actionsOfRole(template, roleId(name));
-      if (has('table:write')) expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+      if (has('table:write')) expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem']));
       else for (const write of WRITES) expect(actions).not.toContain(write);
       expect(actions.filter((a) => a.includes('*') && !a.startsWith('kms:'))).toEqual([]);
     });
@@ -200,7 +210,7 @@ describe('HandlerFunctions', () => {
         JSON.stringify(arnOf(stack.registry.encryptionKey)),
         JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }),
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
-        JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/*']] }),
+        JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/attention']] }),
         JSON.stringify(sesIdentityArn('bank.example')),
         JSON.stringify(stack.resolve(stack.clientSecrets.secretArnPattern)),
         JSON.stringify(arnOf(stack.handlers.functions['client-secret-rotation'])),
@@ -281,6 +291,23 @@ describe('HandlerFunctions', () => {
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
   });
 
+  it('lets the token function get, put and update registry items, on the table only: no query, scan or delete, no index', () => {
+    const dynamo = (statementsOfRole(template, roleId('token')) as Statement[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toEqual([{ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(stack.registry.table) }]);
+    // Registration-read only reads one consumer.
+    const reader = (statementsOfRole(template, roleId('registration-read')) as Statement[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(reader).toEqual([{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.registry.table) }]);
+  });
+
+  it('refuses registry operations its table capabilities do not cover', () => {
+    const readOnlyToken = bareHandlerFunctions('ReadOnlyToken', { functions: { ...FUNCTIONS, token: { ...FUNCTIONS.token, capabilities: ['table:read', 'signing-key:read'] } } });
+    expect(readOnlyToken).toThrow(/grantTableAccess: the registry operations getConsumer, recordScopes, recordUse, claimOnce need table:write/);
+    const writeOnlyAdmin = bareHandlerFunctions('WriteOnlyAdmin', {
+      functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: FUNCTIONS.admin.capabilities.filter((c) => c !== 'table:read') } },
+    });
+    expect(writeOnlyAdmin).toThrow(/need table:read$/);
+  });
+
   it('refuses a handler with the signing-key:rotate capability (only the rotation function restages the secret)', () => {
     const build = bareHandlerFunctions('NoRotate', {
       functions: { ...FUNCTIONS, discovery: { ...FUNCTIONS.discovery, capabilities: ['signing-key:read', 'signing-key:rotate'] } },
@@ -311,7 +338,7 @@ describe('HandlerFunctions', () => {
     });
     expect(manageWithoutRotation).toThrow(/admin has client-secrets:manage but no function has client-secrets:rotate/);
     const twoRotations = bareHandlerFunctions('TwoRotations', {
-      functions: { ...FUNCTIONS, revocation: { ...FUNCTIONS.revocation, capabilities: ['table:read', 'client-secrets:rotate'] } },
+      functions: { ...FUNCTIONS, revocation: { ...FUNCTIONS.revocation, capabilities: ['table:read', 'table:write', 'client-secrets:rotate'] } },
     });
     expect(twoRotations).toThrow(/only one function may have client-secrets:rotate .* got revocation, client-secret-rotation/);
   });

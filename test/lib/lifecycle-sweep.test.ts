@@ -68,6 +68,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     expect(FUNCTIONS.sweep).toEqual({
       entry: 'lambdas/functions/sweep.ts',
       capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
+      registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
       memorySize: 512,
       timeoutSeconds: 300,
       reservedConcurrency: 2,
@@ -98,10 +99,14 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     expect(actions).not.toContain('lambda:InvokeFunction');
   });
 
-  it('lets the sweep query the attention index (the table grants cover its indexes)', () => {
+  it('lets the sweep query the attention index, and no other index (only listDue reads it)', () => {
     const statements = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role));
     const query = statements.filter((s) => [s.Action].flat().includes('dynamodb:Query'));
-    expect(query.map((s) => s.Resource)).toEqual([[arnOf(stack.registry.table), { 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/*']] }]]);
+    expect(query.map((s) => s.Resource)).toEqual([arnOf(stack.registry.table), { 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/attention']] }]);
+    expect(query.map((s) => s.Action)).toEqual([
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+      'dynamodb:Query',
+    ]);
   });
 
   it('encrypts the dead-letter queue with its own rotating key, requires TLS and keeps messages 14 days', () => {
