@@ -26,10 +26,25 @@ export function registryTable(options: DynamoRegistryOptions): RegistryTable {
  * list against every operation its code names).
  */
 export function registryWith(table: RegistryTable, given: Partial<RegistryOperations>): TableRegistry {
-  const bound: Record<string | symbol, unknown> = {};
+  const bound: Record<string, unknown> = {};
   for (const [name, operation] of Object.entries(given) as Array<[string, (table: RegistryTable, ...args: unknown[]) => unknown]>) {
     bound[name] = (...args: unknown[]) => operation(table, ...args);
   }
+  return failingBeyond(bound);
+}
+
+/**
+ * Local mode's registry of one function: the named operations of the shared registry (looked up at each call, so a test
+ * that stubs the shared registry reaches every function), the others failing as they would in that function's Lambda.
+ */
+export function registryView(full: TableRegistry, names: readonly (keyof TableRegistry)[]): TableRegistry {
+  const bound: Record<string, unknown> = {};
+  for (const name of names) bound[name] = (...args: unknown[]) => (full[name] as (...a: unknown[]) => unknown)(...args);
+  return failingBeyond(bound);
+}
+
+/** `bound` as a whole registry: any operation not in it fails loudly when called. */
+function failingBeyond(bound: Record<string | symbol, unknown>): TableRegistry {
   const missing = (name: string) => () => {
     throw new Error(`This function's registry has no ${name} operation: add it to those its entry (lambdas/functions) gives dynamoRegistryFromEnv.`);
   };

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FUNCTIONS } from '../../../lib/functions.js';
 import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
@@ -24,6 +25,7 @@ import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { startDynalite } from './dynalite.js';
 import { FileClientSecrets } from './file-client-secrets.js';
+import { functionServices } from './function-services.js';
 import { FileVault } from './file-vault.js';
 import { startHttpServer } from './http-server.js';
 import { LocalWorkflow } from './local-workflow.js';
@@ -204,7 +206,9 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
     metrics,
   };
-  reviewTask = createReviewTaskHandler(services);
+  // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
+  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], { ...services, registry });
+  reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
   const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {
     try {
@@ -242,9 +246,10 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const rotationTimer =
     every === undefined ? undefined : setInterval(() => void rotateSigningKeyIfDue(), Math.min(Math.max(every / 4, 1000), 3_600_000));
   rotationTimer?.unref();
+  const rotationServices = servicesOf('client-secret-rotation');
   const rotateClientSecret = async (clientId: string): Promise<string> => {
     const token = randomUUID();
-    await counted('client_secret', () => rotateClientSecretFully(token, clientSecrets.staged(clientId), services));
+    await counted('client_secret', () => rotateClientSecretFully(token, clientSecrets.staged(clientId), rotationServices));
     return token;
   };
   clientSecrets.setRotator(rotateClientSecret);
@@ -267,7 +272,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const secretCheck = options.clientSecretRotationCheckMs;
   const secretTimer = secretCheck === undefined ? undefined : setInterval(() => void rotateClientSecretsIfDue(), Math.max(secretCheck, 1000));
   secretTimer?.unref();
-  const runSweep = createSweepHandler(services, registry);
+  const sweepServices = servicesOf('sweep');
+  const runSweep = createSweepHandler(sweepServices, sweepServices.registry);
   const sweepNow = (): Promise<SweepResult> => runSweep({});
   const sweepTimer =
     options.sweepEveryMs === undefined
@@ -276,7 +282,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   sweepTimer?.unref();
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
-  http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](services)])) as Record<HttpHandlerName, HttpLambda>);
+  http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>);
 
   return {
     url: http.url,

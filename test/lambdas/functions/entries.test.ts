@@ -2,18 +2,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { absentPort } from '../../../lambdas/adapters/aws/services.js';
+import { PORT_CAPABILITIES } from '../../../lambdas/adapters/local/function-services.js';
 import type { Mailer, Registry, Vault, Workflow } from '../../../lambdas/core/ports.js';
 import { FUNCTIONS, type Capability } from '../../../lib/functions.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Which adapter each capability needs: the awsServices part and the factory the entry builds it with. */
+/** The awsServices part each port is, and the factory the entry builds it with; which capabilities need it is local mode's rule too. */
 const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string, string]> = [
-  [(c) => c.startsWith('table:'), 'registry', 'dynamoRegistryFromEnv'],
-  [(c) => c === 'signing-key:read', 'vault', 'secretsVaultFromEnv'],
-  [(c) => c.startsWith('workflow:'), 'workflow', 'sfnWorkflowFromEnv'],
-  [(c) => c === 'mail:send', 'mailer', 'sesMailerFromEnv'],
-  [(c) => c.startsWith('client-secrets:'), 'clientSecrets', 'clientSecretsFromEnv'],
+  [PORT_CAPABILITIES.registry, 'registry', 'dynamoRegistryFromEnv'],
+  [PORT_CAPABILITIES.vault, 'vault', 'secretsVaultFromEnv'],
+  [PORT_CAPABILITIES.workflow, 'workflow', 'sfnWorkflowFromEnv'],
+  [PORT_CAPABILITIES.mailer, 'mailer', 'sesMailerFromEnv'],
+  [PORT_CAPABILITIES.clientSecrets, 'clientSecrets', 'clientSecretsFromEnv'],
 ];
 
 describe('Lambda entry points', () => {

@@ -1,0 +1,45 @@
+import { describe, expect, it, vi } from 'vitest';
+import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
+import type { TableRegistry } from '../../../../lambdas/adapters/aws/dynamo-operations.js';
+import { functionServices, PORT_CAPABILITIES } from '../../../../lambdas/adapters/local/function-services.js';
+import type { Services } from '../../../../lambdas/core/services.js';
+import { FUNCTIONS } from '../../../../lib/functions.js';
+
+const OPERATIONS = Object.keys(operations) as Array<keyof TableRegistry>;
+
+/** A shared registry whose every operation records its name, and stand-ins for the other ports. */
+function sharedServices(): { services: Services & { readonly registry: TableRegistry }; calls: string[] } {
+  const calls: string[] = [];
+  const registry = Object.fromEntries(OPERATIONS.map((name) => [name, async () => calls.push(name)])) as unknown as TableRegistry;
+  const services = { registry, vault: { port: 'vault' }, workflow: { port: 'workflow' }, mailer: { port: 'mailer' }, clientSecrets: { port: 'clientSecrets' } };
+  return { services: services as unknown as Services & { readonly registry: TableRegistry }, calls };
+}
+
+describe('functionServices (local mode gives each handler what its function has in AWS)', () => {
+  it.each(Object.entries(FUNCTIONS))('%s: the ports its capabilities allow, and only the registry operations its spec lists', async (name, spec) => {
+    const { services, calls } = sharedServices();
+    const own = functionServices(spec, services) as unknown as Record<string, Record<string, () => unknown>>;
+    for (const [port, needs] of Object.entries(PORT_CAPABILITIES)) {
+      if (!spec.capabilities.some(needs)) expect(() => own[port]!['anything']!(), `${name} ${port}`).toThrow(/has no .* capability/);
+      else if (port !== 'registry') expect(own[port], `${name} ${port}`).toBe((services as unknown as Record<string, unknown>)[port]);
+    }
+    if (!spec.capabilities.some(PORT_CAPABILITIES.registry)) return;
+    expect(spec.registry, name).toBeDefined();
+    for (const operation of OPERATIONS) {
+      if (spec.registry!.includes(operation)) {
+        await own['registry']![operation]!();
+        expect(calls.at(-1), `${name} ${operation}`).toBe(operation);
+      } else {
+        expect(() => own['registry']![operation]!(), `${name} ${operation}`).toThrow(`This function's registry has no ${operation} operation`);
+      }
+    }
+  });
+
+  it('looks operations up on the shared registry at each call, so a stub set on it later reaches every function', async () => {
+    const { services } = sharedServices();
+    const token = functionServices(FUNCTIONS.token, services);
+    const stub = vi.spyOn(services.registry, 'getConsumer').mockResolvedValueOnce(undefined);
+    await expect(token.registry.getConsumer('client-1')).resolves.toBeUndefined();
+    expect(stub).toHaveBeenCalledWith('client-1');
+  });
+});
