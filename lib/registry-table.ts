@@ -187,7 +187,8 @@ export function grantTableAccess(
     if (access.write) table.grantWriteData(fn.function);
     if (access.read || access.write) acknowledgeTableGrants(fn.role, table, access.write);
   }
-  if (access.appendSystemAudit && !(access.read && access.write)) grantSystemAuditAppend(fn, table);
+  // CDK's full read and write grants already cover the audit stream; a list of operations need not.
+  if (access.appendSystemAudit && (access.operations !== undefined || !(access.read && access.write))) grantSystemAuditAppend(fn, table);
 }
 
 /** The actions of `operations`, refused where the function's table capabilities do not cover them. */

@@ -79,7 +79,7 @@ describe('DynamoRegistry', () => {
     it('fails loudly, before any call to DynamoDB, on an operation the entry did not give', () => {
       const picked = registryWith(table(), { getConsumer: operations.getConsumer });
 
-      expect(() => picked.getReview(REVIEW_ID)).toThrow(/registry has no getReview operation: add it to those its entry \(lambdas\/functions\) gives/);
+      expect(() => picked.getReview(REVIEW_ID)).toThrow(/registry has no getReview operation: add it to the function's registry list in lib\/functions.ts .* and to those its entry gives/);
       expect(ddb.calls()).toHaveLength(0);
     });
 
