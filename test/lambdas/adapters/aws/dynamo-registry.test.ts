@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
@@ -139,6 +139,7 @@ describe('DynamoRegistry', () => {
         const attentionIndex = new Set<string>();
         for (const sent of ddb.calls()) {
           const command = sent.args[0] as { constructor: { name: string }; input: { IndexName?: string; TransactItems?: Record<string, unknown>[] } };
+          // A command class the map below lacks is kept by its own name, and so fails the comparison.
           const actions = command.input.TransactItems
             ? command.input.TransactItems.flatMap(actionsOfTransactionItem)
             : [({ GetCommand: 'GetItem', PutCommand: 'PutItem', UpdateCommand: 'UpdateItem', DeleteCommand: 'DeleteItem', QueryCommand: 'Query', ScanCommand: 'Scan' } as Record<string, string>)[command.constructor.name] ?? command.constructor.name];
@@ -150,10 +151,6 @@ describe('DynamoRegistry', () => {
           attentionIndex: [...(REGISTRY_OPERATION_ACCESS[name].attentionIndex ?? [])].sort(),
         });
       }
-      // The recording sees each kind of command (so a class the map above lacked would show up by its name, and fail).
-      expect([GetCommand, PutCommand, UpdateCommand, QueryCommand, ScanCommand, TransactWriteCommand, DeleteCommand].map((c) => c.name)).toEqual([
-        'GetCommand', 'PutCommand', 'UpdateCommand', 'QueryCommand', 'ScanCommand', 'TransactWriteCommand', 'DeleteCommand',
-      ]);
     });
 
     it('gives the full DynamoRegistry every operation dynamo-operations.ts defines', () => {
