@@ -194,7 +194,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   });
   const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
   const metrics = new MemoryMetrics();
-  const services: Services = {
+  const services: Services & { readonly registry: DynamoRegistry } = {
     registry,
     vault,
     clientSecrets,
@@ -207,7 +207,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     metrics,
   };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
-  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], { ...services, registry });
+  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
   const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {
