@@ -22,6 +22,11 @@ export interface GatehouseDashboardProps {
   /** The review state machine. */
   readonly stateMachine: sfn.IStateMachine;
   /**
+   * The consumer-notice state machine.
+   * @default - no notice graph
+   */
+  readonly noticeStateMachine?: sfn.IStateMachine;
+  /**
    * Alarms whose state the dashboard shows at the top.
    * @default - none (no alarm status widget)
    */
@@ -178,5 +183,15 @@ export class GatehouseDashboard extends Construct {
       ]),
       graph('Review executions started and succeeded', [machine.metricStarted({ period, label: 'Started' }), machine.metricSucceeded({ period, label: 'Succeeded' })]),
     );
+    const notices = props.noticeStateMachine;
+    if (notices) {
+      this.dashboard.addWidgets(
+        graph('Consumer notices', [
+          notices.metricStarted({ period, label: 'Started' }),
+          notices.metricSucceeded({ period, label: 'Sent' }),
+          notices.metricFailed({ period, label: 'Failed (alarm)' }),
+        ]),
+      );
+    }
   }
 }

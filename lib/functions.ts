@@ -18,8 +18,18 @@ export type Capability =
   | 'workflow:start'
   /** states:SendTaskSuccess / SendTaskFailure on the review state machine. */
   | 'workflow:callback'
-  /** ses:SendEmail from the configured sender identity. */
+  /**
+   * ses:SendEmail from the configured sender identity. Only review-task holds it: its reviewer emails carry signed review
+   * links, which must not sit in an execution history, and it runs as a task of the review workflow, whose Retry already
+   * covers a failed send.
+   */
   | 'mail:send'
+  /**
+   * Lifecycle notices to a consumer's contacts: states:StartExecution on the consumer-notice state machine (and its ARN in
+   * the environment), which sends the plain-text notice through SES and retries it (statemachines/consumer-notice.asl.json).
+   * The function holds no SES permission and carries no SES client.
+   */
+  | 'notice:send'
   /**
    * Issues a consumer's client secret: secretsmanager:CreateSecret (with its tag), RotateSecret and DeleteSecret on
    * `<prefix>*` secrets, lambda:InvokeFunction on the client-secret rotation function (RotateSecret requires it of the
@@ -158,7 +168,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'client-secret-rotation': {
     entry: 'lambdas/functions/client-secret-rotation.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'mail:send'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'notice:send'],
     registry: ['getConsumer', 'updateConsumer'],
     memorySize: 256,
     timeoutSeconds: 30,
@@ -166,10 +176,10 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     invokedBy: 'secrets-manager',
   },
   // Starts review workflows (exceptions, reinstatement), rotates a consumer's secret on request or deletes it with the
-  // consumer (client-secrets:manage), and emails the contacts of a consumer it suspends or terminates.
+  // consumer (client-secrets:manage), and notifies the contacts of a consumer it suspends or terminates (notice:send).
   admin: {
     entry: 'lambdas/functions/admin.ts',
-    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'mail:send'],
+    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'notice:send'],
     registry: ['getConsumer', 'updateConsumer', 'listAudit', 'listConsumers', 'getRequest', 'listRequests', 'listAllRequests'],
     memorySize: 256,
     timeoutSeconds: 10,
@@ -181,7 +191,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start'],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,

@@ -20,6 +20,7 @@ import { HandlerFunctions, type HandlerFunctionName } from './handler-functions.
 import { LifecycleSweep } from './lifecycle-sweep.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
 import { MailSender } from './mail-sender.js';
+import { NoticeWorkflow } from './notice-workflow.js';
 import { OperationalAlarms } from './operational-alarms.js';
 import { RegistryTable } from './registry-table.js';
 import { ReviewWorkflow } from './review-workflow.js';
@@ -145,6 +146,8 @@ export class GatehouseStack extends Stack {
   public readonly mail: MailSender;
   public readonly handlers: HandlerFunctions;
   public readonly reviewWorkflow: ReviewWorkflow;
+  /** Sends consumers' lifecycle notices through SES, with retries. */
+  public readonly noticeWorkflow: NoticeWorkflow;
   public readonly lifecycleSweep: LifecycleSweep;
   public readonly api: GatehouseApi;
   /** The topic every alarm notifies. */
@@ -179,6 +182,7 @@ export class GatehouseStack extends Stack {
     // Named gatehouse/<stack name>/clients/<client_id>, so two Gatehouse stacks in one account never share secrets.
     this.clientSecrets = new ClientSecrets(this, 'ClientSecrets', { alarmTopic });
     this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
+    this.noticeWorkflow = new NoticeWorkflow(this, 'NoticeWorkflow', { mail: this.mail, logEncryptionKey, logRetention });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {
       policy: props.policy,
@@ -192,6 +196,7 @@ export class GatehouseStack extends Stack {
         reviewers: props.reviewers,
       },
       mail: this.mail,
+      noticeWorkflow: this.noticeWorkflow.stateMachine,
       clientSecrets: this.clientSecrets,
       logEncryptionKey,
       logRetention,
@@ -235,6 +240,7 @@ export class GatehouseStack extends Stack {
       table: this.registry.table,
       tableIndexes: TABLE_SCHEMA.indexes.map((index) => index.name),
       stateMachine: this.reviewWorkflow.stateMachine,
+      noticeStateMachine: this.noticeWorkflow.stateMachine,
       restApi: this.api.restApi,
     });
 
@@ -248,6 +254,7 @@ export class GatehouseStack extends Stack {
       table: this.registry.table,
       tableIndexes: TABLE_SCHEMA.indexes.map((index) => index.name),
       stateMachine: this.reviewWorkflow.stateMachine,
+      noticeStateMachine: this.noticeWorkflow.stateMachine,
       // Every alarm of the stack, whichever construct made it.
       alarms: this.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm),
     });
@@ -256,6 +263,7 @@ export class GatehouseStack extends Stack {
     new CfnOutput(this, 'Issuer', { description: 'Issuer identifier (RFC 8414) and iss of access tokens', value: this.api.issuerUrl });
     new CfnOutput(this, 'TableName', { description: 'Registry table', value: this.registry.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { description: 'Onboarding review workflow', value: this.reviewWorkflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'NoticeStateMachineArn', { description: 'Consumer notice workflow (failed notices can be redriven here)', value: this.noticeWorkflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SigningKeySecretArn', { description: 'Token-signing key set', value: this.signingKey.secret.secretArn });
     new CfnOutput(this, 'SigningKeyRotationAlarmName', { description: 'In alarm when a signing-key rotation fails', value: this.signingKey.rotationAlarm.alarmName });
     new CfnOutput(this, 'ClientSecretPrefix', { description: 'Client secrets are the Secrets Manager secrets named <prefix><client_id>', value: this.clientSecrets.prefix });

@@ -104,6 +104,11 @@ export interface HandlerFunctionsProps {
    */
   readonly mail?: MailAccess;
   /**
+   * The consumer-notice state machine (lib/notice-workflow.ts), for `notice:send` capabilities.
+   * @default - none; required when a function has `notice:send`
+   */
+  readonly noticeWorkflow?: sfn.IStateMachine;
+  /**
    * Consumers' client secrets, for `client-secrets:*` capabilities.
    * @default - none; required when a function has a `client-secrets:*` capability
    */
@@ -141,7 +146,7 @@ export interface HandlerFunctionsProps {
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
  * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
- * from that address only), `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate,
+ * from that address only), `notice:send` → the notice state machine's ARN + grantStartExecution on it, `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate,
  * grantRead, grantManage, grantDelete or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
  * (issuer, audience, software statement issuer and JWKS, consumer cache, reviewer groups) are public values that every
  * handler's start-up configuration reads, so every handler gets them; the issuer is added by
@@ -184,6 +189,12 @@ export class HandlerFunctions extends Construct {
         if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
         environment[MAIL_FROM_ENV] = props.mail.from;
       }
+      if (has(spec, 'notice:send')) {
+        if (!props.noticeWorkflow) throw new Error(`HandlerFunctions: ${name} has the notice:send capability but no notice workflow was given`);
+        // One mailer per function: its entry builds either the SES mailer or the notice-workflow one.
+        if (has(spec, 'mail:send')) throw new Error(`HandlerFunctions: ${name} has both mail:send and notice:send; a function sends email one way`);
+        environment[ENV.noticeStateMachineArn] = props.noticeWorkflow.stateMachineArn;
+      }
       if (CLIENT_SECRET_CAPABILITIES.some((c) => has(spec, c))) {
         if (!props.clientSecrets) throw new Error(`HandlerFunctions: ${name} has a client-secrets capability but no client secrets were given`);
         environment[ENV.clientSecretPrefix] = props.clientSecrets.prefix;
@@ -210,6 +221,7 @@ export class HandlerFunctions extends Construct {
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
       if (has(spec, 'mail:send')) props.mail?.grantSend(fn.function);
+      if (has(spec, 'notice:send')) props.noticeWorkflow?.grantStartExecution(fn.function);
       built[name] = fn;
     }
     this.constructsByName = built;

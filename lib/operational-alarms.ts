@@ -66,6 +66,8 @@ export interface OperationalAlarmsProps {
   readonly tableIndexes: readonly string[];
   /** The review state machine. */
   readonly stateMachine: sfn.IStateMachine;
+  /** The consumer-notice state machine. */
+  readonly noticeStateMachine: sfn.IStateMachine;
   /** The API (its 5xx responses). */
   readonly restApi: apigateway.RestApiBase;
 }
@@ -78,7 +80,8 @@ const FIVE_MINUTES = Duration.minutes(5);
  *   the handlers catch and log, e.g. a notice not sent), on the first occurrence in five minutes;
  * - SES: sending failures in the mail senders' logs, and the account's bounce rate;
  * - DynamoDB: throttled reads/writes (table and indexes) and system errors;
- * - Step Functions: failed, timed-out, aborted or throttled review executions;
+ * - Step Functions: failed, timed-out, aborted or throttled review executions, and the same of notice executions (a
+ *   notice SES refused for good or past its retries);
  * - API Gateway: 5xx responses.
  * Secrets Manager rotation failures raise the rotation alarms of SigningKey and ClientSecrets; a failed GetSecretValue
  * shows as a logged error or a Lambda error of the function that called it.
@@ -96,6 +99,8 @@ export class OperationalAlarms extends Construct {
   public readonly tableSystemErrors: cloudwatch.Alarm;
   /** A review execution failed, timed out, was aborted or was throttled. */
   public readonly workflowFailures: cloudwatch.Alarm;
+  /** A consumer notice was not delivered: its execution failed (after its retries), timed out, was aborted or was throttled. */
+  public readonly noticeFailures: cloudwatch.Alarm;
   /** The API answered {@link API_5XX_THRESHOLD} or more 5xx responses in five minutes. */
   public readonly apiServerErrors: cloudwatch.Alarm;
 
@@ -129,7 +134,7 @@ export class OperationalAlarms extends Construct {
       });
     }
     this.mailFailures = this.alarm('MailFailuresAlarm', mailFailures, {
-      description: `Gatehouse: SES refused to send an email (${SES_FAILURE_ERRORS.join(', ')}) in ${props.mailSenders.join(', ')}. Review requests, outcomes and lifecycle notices are not reaching people; check the SES identity, sending quota and account status.`,
+      description: `Gatehouse: SES refused to send an email (${SES_FAILURE_ERRORS.join(', ')}) in ${props.mailSenders.join(', ')}. Review requests and outcomes are not reaching people (lifecycle notices have the NoticeFailures alarm); check the SES identity, sending quota and account status.`,
     });
     this.mailBounceRate = this.alarm(
       'MailBounceRateAlarm',
@@ -160,20 +165,14 @@ export class OperationalAlarms extends Construct {
       { description: 'Gatehouse: DynamoDB answered the registry calls with system errors (HTTP 500 on the AWS side). Check the AWS Health Dashboard.' },
     );
 
-    const machine = props.stateMachine;
-    this.workflowFailures = this.alarm(
-      'WorkflowFailuresAlarm',
-      sumOf({
-        f: machine.metricFailed({ period: FIVE_MINUTES }),
-        t: machine.metricTimedOut({ period: FIVE_MINUTES }),
-        a: machine.metricAborted({ period: FIVE_MINUTES }),
-        h: machine.metricThrottled({ period: FIVE_MINUTES }),
-      }),
-      {
-        description:
-          'Gatehouse: a review execution failed, timed out, was aborted or was throttled. The request stays pending or failed; see the execution history (no data is logged) and the review-task logs.',
-      },
-    );
+    this.workflowFailures = this.alarm('WorkflowFailuresAlarm', executionFaults(props.stateMachine), {
+      description:
+        'Gatehouse: a review execution failed, timed out, was aborted or was throttled. The request stays pending or failed; see the execution history (no data is logged) and the review-task logs.',
+    });
+    this.noticeFailures = this.alarm('NoticeFailuresAlarm', executionFaults(props.noticeStateMachine), {
+      description:
+        'Gatehouse: a consumer notice (suspension, revocation, warning, rotated secret) was not delivered: SES refused it for good (message or recipient rejected, sender not verified, account suspended) or kept refusing it for 90 minutes of retries. The change it reported stands. Fix the cause (SES alarms, the consumer\'s contacts), then redrive the failed execution of the notice state machine.',
+    });
 
     this.apiServerErrors = this.alarm('ApiServerErrorsAlarm', props.restApi.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), {
       threshold: API_5XX_THRESHOLD,
@@ -213,6 +212,16 @@ export class OperationalAlarms extends Construct {
     alarm.addOkAction(this.action);
     return alarm;
   }
+}
+
+/** Executions of a state machine that failed, timed out, were aborted or were throttled. */
+function executionFaults(machine: sfn.IStateMachine): cloudwatch.MathExpression {
+  return sumOf({
+    f: machine.metricFailed({ period: FIVE_MINUTES }),
+    t: machine.metricTimedOut({ period: FIVE_MINUTES }),
+    a: machine.metricAborted({ period: FIVE_MINUTES }),
+    h: machine.metricThrottled({ period: FIVE_MINUTES }),
+  });
 }
 
 /** The sum of metrics that may have no data points (a missing one counts as 0). */

@@ -53,18 +53,7 @@ export class ReviewWorkflow extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
-    const stack = Stack.of(this);
-    // Its grants go to a customer-managed policy, not an inline one (NIST/PCI IAMNoInlinePolicy).
-    const role = new ManagedPolicyRole(this, 'Role', {
-      // As the role StateMachine would create: only Step Functions acting for a state machine of this account.
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
-        conditions: {
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-          StringEquals: { 'aws:SourceAccount': stack.account },
-        },
-      }),
-      description: 'Gatehouse onboarding review state machine',
-    });
+    const role = stateMachineRole(this, 'Role', 'Gatehouse onboarding review state machine');
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role,
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -77,17 +66,34 @@ export class ReviewWorkflow extends Construct {
     // The definition is opaque to CDK, so the one function it calls is granted here: the function and its versions.
     props.reviewTaskFunction.grantInvoke(this.stateMachine);
 
-    Validations.of(role).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[${arnWildcardFinding(props.reviewTaskFunction)}]`,
-        reason:
-          'lambda:InvokeFunction on `<review-task ARN>:*` covers only versions and aliases of the one review-task function, which the state machine may call qualified.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Resource "*" only for actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery etc.), as documented for Step Functions logging; no other statement uses "*" (asserted in test/lib/review-workflow.test.ts).',
-      },
-    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[${arnWildcardFinding(props.reviewTaskFunction)}]`,
+      reason:
+        'lambda:InvokeFunction on `<review-task ARN>:*` covers only versions and aliases of the one review-task function, which the state machine may call qualified.',
+    });
   }
+}
+
+/**
+ * The role of a Gatehouse state machine: assumable only by Step Functions acting for a state machine of this account (as
+ * the role StateMachine would create), its grants in a customer-managed policy, not an inline one (NIST/PCI
+ * IAMNoInlinePolicy). The `*` resource StateMachine's logging and tracing grants need is acknowledged here.
+ */
+export function stateMachineRole(scope: Construct, id: string, description: string): ManagedPolicyRole {
+  const stack = Stack.of(scope);
+  const role = new ManagedPolicyRole(scope, id, {
+    assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+      conditions: {
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        StringEquals: { 'aws:SourceAccount': stack.account },
+      },
+    }),
+    description,
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Resource "*" only for actions without resource-level permissions: X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery etc.), as documented for Step Functions logging; no other statement uses "*" (asserted in test/lib/review-workflow.test.ts and test/lib/notice-workflow.test.ts).',
+  });
+  return role;
 }

@@ -2,8 +2,8 @@ import { getConsumer, updateConsumer } from '../adapters/aws/dynamo-operations.j
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
-import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
+import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
 import { createClientSecretRotationHandler } from '../handlers/client-secret-rotation.js';
 
 /** Lambda entry point of the client-secret rotation function (Secrets Manager invokes it for every consumer's secret). */
-export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: sesMailerFromEnv }));
+export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }));

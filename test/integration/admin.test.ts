@@ -2,6 +2,7 @@ import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
+import { readOutbox } from './outbox.js';
 
 let plane: LocalControlPlane;
 
@@ -102,6 +103,14 @@ describe('local mode: admin API', () => {
     // Terminating twice is harmless; suspending a revoked consumer is a conflict.
     expect((await admin('POST', `/admin/consumers/${a.clientId}/terminate`, { reason: 'again' })).status).toBe(200);
     expect((await admin('POST', `/admin/consumers/${a.clientId}/suspend`, { reason: 'late' })).status).toBe(409);
+    // The contacts were told of each change once, through the notice workflow (the ASL file the stack deploys).
+    await plane.notices.drain();
+    const notices = readOutbox(plane.outboxDir).filter((m) => m.text.includes(a.clientId));
+    expect(notices.map((m) => [m.to, m.subject.replace(/ for .*$/, '')])).toEqual([
+      [['dev@fintech.example'], '[Gatehouse] Access suspended'],
+      [['dev@fintech.example'], '[Gatehouse] Access revoked'],
+    ]);
+    expect(notices[0]!.text).toContain('incident INC-42');
 
     const b = await registered();
     const rotate = await admin('POST', `/admin/consumers/${b.clientId}/rotate-secret`, { reason: 'suspected leak in CI logs' });

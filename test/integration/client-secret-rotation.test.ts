@@ -62,7 +62,9 @@ describe('local mode: client-secret rotation with a grace window', () => {
     expect((await tokenStatus(clientId, oldSecret)).status).toBe(200);
     expect((await readRegistration(clientId, registrationToken))['client_secret']).toBe(newSecret);
 
-    // The notice tells the contacts where to fetch it and until when the old one works; it never carries a secret.
+    // The notice (through the notice workflow) tells the contacts where to fetch it and until when the old one works; it
+    // never carries a secret.
+    await plane.notices.drain();
     const notice = readOutbox(plane.outboxDir).find((m) => m.subject.includes('Client secret rotated'));
     expect(notice).toBeDefined();
     expect(notice!.to).toEqual(['dev@fintech.example']);

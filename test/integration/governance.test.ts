@@ -64,7 +64,11 @@ async function admin(method: 'GET' | 'POST', path: string, body?: unknown): Prom
 
 const consumer = (clientId: string) => plane.services.registry.getConsumer(clientId);
 const auditTypes = async (clientId: string) => (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
-const mailsTo = (name: string): OutboxMail[] => readOutbox(plane.outboxDir).filter((m) => m.to.includes(contact(name)));
+/** The emails to a consumer's contact, once the lifecycle notices under way have been delivered (the notice workflow). */
+const mailsTo = async (name: string): Promise<OutboxMail[]> => {
+  await plane.notices.drain();
+  return readOutbox(plane.outboxDir).filter((m) => m.to.includes(contact(name)));
+};
 
 /** Approves a change request from its review emails, one distinct reviewer per round. */
 /**
@@ -132,8 +136,8 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect(a!.attentionAt).toBe(a!.outOfPolicy!.suspendAt);
     expect(await consumer(post.clientId)).toMatchObject({ status: 'active', policyVersion: plane.services.policy.version });
     expect(await auditTypes(post.clientId)).toContain('consumer.reevaluated');
-    expect(mailsTo('basic-a').filter((m) => m.subject.includes('out of policy'))).toHaveLength(1);
-    expect(mailsTo('basic-a')[0]!.text).toContain('auth_method_too_weak');
+    expect((await mailsTo('basic-a')).filter((m) => m.subject.includes('out of policy'))).toHaveLength(1);
+    expect((await mailsTo('basic-a'))[0]!.text).toContain('auth_method_too_weak');
     // Within the grace period the consumer keeps working.
     expect(await token(basicA)).toBe(200);
 
@@ -193,7 +197,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect(b!.exceptions).toEqual([expect.objectContaining({ exceptionId, rule: 'auth_method', value: 'client_secret_basic', approvers })]);
     expect(b!.outOfPolicy).toBeUndefined();
     expect(await auditTypes(basicB.clientId)).toEqual(expect.arrayContaining(['request.created', 'request.review_requested', 'request.review_approved', 'exception.granted']));
-    expect(mailsTo('basic-b').some((m) => m.subject.includes('exception approved'))).toBe(true);
+    expect((await mailsTo('basic-b')).some((m) => m.subject.includes('exception approved'))).toBe(true);
 
     const listed = await admin('GET', `/admin/exceptions?client_id=${basicB.clientId}&status=active`);
     expect(listed.json['exceptions']).toEqual([expect.objectContaining({ request_id: exceptionId, status: 'active' })]);
@@ -223,8 +227,8 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     offset = 18 * DAY; // past the warning time (midpoint of a 30-day exception, later than 14 days before its end)
     await plane.sweep();
     await plane.sweep();
-    expect(mailsTo('basic-b').filter((m) => m.subject.includes('action needed'))).toHaveLength(1);
-    expect(mailsTo('basic-b').find((m) => m.subject.includes('action needed'))!.text).toContain('exception to the access policy ends');
+    expect((await mailsTo('basic-b')).filter((m) => m.subject.includes('action needed'))).toHaveLength(1);
+    expect((await mailsTo('basic-b')).find((m) => m.subject.includes('action needed'))!.text).toContain('exception to the access policy ends');
 
     offset = 31 * DAY + 1000;
     // Two sweeps at once: the exception ends once, with one audit event.
@@ -240,7 +244,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
       data: { exceptionId, reason: 'expired', outcome: 'suspended', reasons: ['auth_method_too_weak'] },
     });
     expect(await token(basicB)).toBe(401);
-    expect(mailsTo('basic-b').some((m) => m.subject.includes('exception ended, access suspended'))).toBe(true);
+    expect((await mailsTo('basic-b')).some((m) => m.subject.includes('exception ended, access suspended'))).toBe(true);
     expect((await plane.sweep()).exceptionsEnded).toBe(0);
   });
 

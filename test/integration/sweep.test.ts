@@ -38,7 +38,11 @@ async function token(c: Registered): Promise<number> {
   return res.status;
 }
 
-const mailsTo = (contact: string) => readOutbox(plane.outboxDir).filter((m) => m.to.includes(contact));
+/** The emails to a contact, once the lifecycle notices under way have been delivered (they go through the notice workflow). */
+const mailsTo = async (contact: string) => {
+  await plane.notices.drain();
+  return readOutbox(plane.outboxDir).filter((m) => m.to.includes(contact));
+};
 const auditTypes = async (clientId: string) => (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
 
 describe('local mode: lifecycle sweeps, clock-driven', () => {
@@ -51,7 +55,7 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     offset = 17 * DAY;
     await plane.sweep();
     await plane.sweep(); // a second run must not warn again
-    const warnings = mailsTo('expiring@fintech.example').filter((m) => m.subject.includes('action needed'));
+    const warnings = (await mailsTo('expiring@fintech.example')).filter((m) => m.subject.includes('action needed'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.text).toContain('grant ends on');
     expect((await auditTypes(expiring.clientId)).filter((t) => t === 'consumer.warned')).toHaveLength(1);
@@ -73,7 +77,7 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
       // The trail keeps what the consumer actually used when its access ended.
       data: { reason: 'grant_expired', scopeUsage: { used: ['reference-data:read'], unused: [] } },
     });
-    expect(mailsTo('expiring@fintech.example').some((m) => m.subject.includes('Access revoked'))).toBe(true);
+    expect((await mailsTo('expiring@fintech.example')).some((m) => m.subject.includes('Access revoked'))).toBe(true);
     // The registration still reads, without a secret.
     const read = await fetch(`${plane.url}/register/${expiring.clientId}`, { headers: { authorization: `Bearer ${expiring.registrationToken}` } });
     const body = (await read.json()) as Record<string, unknown>;
@@ -89,8 +93,8 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     offset = 40 * DAY + 77 * DAY; // 13 days before the 90-day dormancy cutoff
     expect(await token(busy)).toBe(200);
     await plane.sweep();
-    expect(mailsTo('idle@fintech.example').filter((m) => m.subject.includes('action needed'))).toHaveLength(1);
-    expect(mailsTo('busy@fintech.example').filter((m) => m.subject.includes('action needed'))).toHaveLength(0);
+    expect((await mailsTo('idle@fintech.example')).filter((m) => m.subject.includes('action needed'))).toHaveLength(1);
+    expect((await mailsTo('busy@fintech.example')).filter((m) => m.subject.includes('action needed'))).toHaveLength(0);
 
     offset = 40 * DAY + 91 * DAY;
     await plane.sweep();
@@ -98,7 +102,7 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     expect((await plane.services.registry.getConsumer(busy.clientId))!.status).toBe('active');
     expect(await token(idle)).toBe(401);
     expect(await token(busy)).toBe(200);
-    expect(mailsTo('idle@fintech.example').some((m) => m.subject.includes('suspended'))).toBe(true);
+    expect((await mailsTo('idle@fintech.example')).some((m) => m.subject.includes('suspended'))).toBe(true);
     expect((await plane.services.registry.listAudit(idle.clientId)).at(-1)).toMatchObject({ type: 'consumer.suspended', data: { reason: 'dormant' } });
   });
 
@@ -111,7 +115,7 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     for (const [i, c] of batch.entries()) {
       const types = await auditTypes(c.clientId);
       expect(types.filter((t) => t === 'consumer.revoked')).toHaveLength(1);
-      expect(mailsTo(`batch${i}@fintech.example`).filter((m) => m.subject.includes('Access revoked'))).toHaveLength(1);
+      expect((await mailsTo(`batch${i}@fintech.example`)).filter((m) => m.subject.includes('Access revoked'))).toHaveLength(1);
     }
     // Nothing is due any more: the next sweep reads no consumer.
     expect((await plane.sweep()).read).toBe(0);

@@ -49,6 +49,7 @@ describe('GatehouseStack', () => {
     template.hasOutput('Issuer', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi) }, '/v1'])] } });
     template.hasOutput('TableName', { Value: { Ref: logicalId(stack.registry.table) } });
     template.hasOutput('StateMachineArn', { Value: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
+    template.hasOutput('NoticeStateMachineArn', { Value: { Ref: logicalId(stack.noticeWorkflow.stateMachine) } });
     template.hasOutput('SigningKeySecretArn', { Value: { Ref: logicalId(stack.signingKey.secret) } });
     template.hasOutput('SigningKeyRotationAlarmName', { Value: { Ref: logicalId(stack.signingKey.rotationAlarm) } });
     template.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse/clients/' });
@@ -83,9 +84,9 @@ describe('GatehouseStack', () => {
 
   it('sends every alarm of the stack to the alarm topic, in alarm and back to OK', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    // Rotation (2), sweep (2), one fault alarm per handler and the signing-key rotation, mail (2), table (2), workflow, API,
-    // and on Gatehouse's own metrics: reviews expired, sweep stalled.
-    expect(alarms).toHaveLength(4 + Object.keys(FUNCTIONS).length + 1 + 6 + 2);
+    // Rotation (2), sweep (2), one fault alarm per handler and the signing-key rotation, mail (2), table (2), workflow,
+    // notices, API, and on Gatehouse's own metrics: reviews expired, sweep stalled.
+    expect(alarms).toHaveLength(4 + Object.keys(FUNCTIONS).length + 1 + 7 + 2);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], OKActions: [{ Ref: logicalId(stack.alarmTopic) }] });
     expect(Object.keys(stack.alarms.functionFaults).sort()).toEqual([...Object.keys(FUNCTIONS), 'signing-key-rotation'].sort());
   });
@@ -138,9 +139,9 @@ describe('GatehouseStack', () => {
 
   it('encrypts every log group with the logs key and sends every function to one of them', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // One per handler in FUNCTIONS + seeding function + rotation function + provider framework + state machine + API access
-    // logs + WAF logs.
-    expect(logGroups).toHaveLength(Object.keys(FUNCTIONS).length + 6);
+    // One per handler in FUNCTIONS + seeding function + rotation function + provider framework + two state machines + API
+    // access logs + WAF logs.
+    expect(logGroups).toHaveLength(Object.keys(FUNCTIONS).length + 7);
     for (const group of logGroups) expect(group.Properties.KmsKeyId).toEqual(arnOf(stack.logEncryptionKey.key));
     // Every Lambda writes to one of them (none falls back to an unencrypted /aws/lambda/* group).
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.LoggingConfig.LogGroup).toHaveProperty('Ref');

@@ -6,6 +6,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import {
@@ -57,7 +58,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
     if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
   }
   if (has('signing-key:read')) SECRET_READ.forEach((a) => actions.add(a));
-  if (has('workflow:start')) actions.add('states:StartExecution');
+  if (has('workflow:start') || has('notice:send')) actions.add('states:StartExecution');
   if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
   if (has('mail:send')) actions.add('ses:SendEmail');
   if (has('client-secrets:create')) [...CLIENT_SECRET_CREATE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
@@ -92,6 +93,7 @@ function bareHandlerFunctions(id: string, overrides: Partial<HandlerFunctionsPro
       config: { ...config, consumerCacheMs: 5000 },
       logEncryptionKey: new kms.Key(scope, 'Key'),
       mail: { from: config.mailFrom, grantSend: () => undefined },
+      noticeWorkflow: sfn.StateMachine.fromStateMachineName(scope, 'Notices', 'notices'),
       clientSecrets,
       ...(typeof overrides === 'function' ? overrides(scope) : overrides),
     });
@@ -149,6 +151,11 @@ describe('HandlerFunctions', () => {
     it(`has the sender address only with mail:send (${has('mail:send') ? 'has' : 'none'})`, () => {
       if (has('mail:send')) expect(env(name)[MAIL_FROM_ENV]).toBe(defaultConfig().mailFrom);
       else expect(env(name)).not.toHaveProperty(MAIL_FROM_ENV);
+    });
+
+    it(`has the notice state machine ARN only with notice:send (${has('notice:send') ? 'has' : 'none'})`, () => {
+      if (has('notice:send')) expect(env(name)[ENV.noticeStateMachineArn]).toEqual({ Ref: logicalId(stack.noticeWorkflow.stateMachine) });
+      else expect(env(name)).not.toHaveProperty(ENV.noticeStateMachineArn);
     });
 
     it(`has the table name only with a table capability (${has('table:read') || has('table:write') ? 'has' : 'none'})`, () => {
@@ -210,6 +217,7 @@ describe('HandlerFunctions', () => {
         JSON.stringify(arnOf(stack.registry.encryptionKey)),
         JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }),
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
+        JSON.stringify({ Ref: logicalId(stack.noticeWorkflow.stateMachine) }),
         JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/attention']] }),
         JSON.stringify(sesIdentityArn('bank.example')),
         JSON.stringify(stack.resolve(stack.clientSecrets.secretArnPattern)),
@@ -265,8 +273,19 @@ describe('HandlerFunctions', () => {
   it('lets only the functions with mail:send use SES', () => {
     const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
     expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
-    // Review requests and outcomes; rotation notices; admin changes and lifecycle notices (suspension, revocation, warnings).
-    expect(senders).toEqual(['review-task', 'client-secret-rotation', 'admin', 'sweep']);
+    // Review requests (signed links) and review outcomes, within the review workflow's retries.
+    expect(senders).toEqual(['review-task']);
+  });
+
+  it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, lifecycle notices', () => {
+    const notice = { Ref: logicalId(stack.noticeWorkflow.stateMachine) };
+    const starters = names.filter((n) => JSON.stringify(statementsOfRole(template, roleId(n))).includes(JSON.stringify(notice)));
+    expect(starters).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('notice:send')));
+    expect(starters).toEqual(['client-secret-rotation', 'admin', 'sweep']);
+    for (const name of starters) {
+      const grants = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => JSON.stringify(st.Resource).includes(JSON.stringify(notice)));
+      expect(grants.flatMap((st) => [st.Action].flat()), name).toEqual(['states:StartExecution']);
+    }
   });
 
   it('acknowledges the task-callback "*" on the review role only, naming the two actions', () => {
@@ -317,6 +336,12 @@ describe('HandlerFunctions', () => {
 
   it('refuses a mail:send function without a mail sender', () => {
     expect(bareHandlerFunctions('NoMail', { mail: undefined })).toThrow(/review-task has the mail:send capability but no mail sender was given/);
+  });
+
+  it('refuses a notice:send function without the notice workflow, and a function that would send both ways', () => {
+    expect(bareHandlerFunctions('NoNotices', { noticeWorkflow: undefined })).toThrow(/client-secret-rotation has the notice:send capability but no notice workflow was given/);
+    const both = bareHandlerFunctions('BothWays', { functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: [...FUNCTIONS.admin.capabilities, 'mail:send'] } } });
+    expect(both).toThrow(/admin has both mail:send and notice:send/);
   });
 
   it('refuses a client-secrets function without the client secrets', () => {
@@ -389,7 +414,8 @@ describe('HandlerFunctions', () => {
     expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
     // Both start review workflows: admin for exceptions and reinstatements, the sweep to restart a stalled registration's.
     for (const name of ['admin', 'sweep'] as const) {
-      expect(statementsOfRole(template, roleId(name))).toContainEqual({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: logicalId(stack.reviewWorkflow.stateMachine) } });
+      const starts = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => [st.Action].flat().includes('states:StartExecution'));
+      expect(starts.flatMap((st) => [st.Resource].flat())).toContainEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
       expect(env(name)[ENV.stateMachineArn]).toEqual({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
     }
     for (const name of ['admin', 'review-task'] as const) {

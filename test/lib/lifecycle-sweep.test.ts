@@ -67,7 +67,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
   it('builds the sweep function from its FUNCTIONS entry, wires it to no route and caps it at two concurrent runs', () => {
     expect(FUNCTIONS.sweep).toEqual({
       entry: 'lambdas/functions/sweep.ts',
-      capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'mail:send', 'workflow:start'],
+      capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start'],
       registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
       memorySize: 512,
       timeoutSeconds: 300,

@@ -35,6 +35,7 @@ function alarmsAlone(overrides: Partial<OperationalAlarmsProps> = {}): { stack: 
     table,
     tableIndexes: ['attention'],
     stateMachine: new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')) }),
+    noticeStateMachine: new sfn.StateMachine(stack, 'Notices', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Send')) }),
     restApi: api,
     ...overrides,
   });
@@ -56,8 +57,8 @@ describe('OperationalAlarms', () => {
 
   it('tells the topic when every alarm fires and when it clears, on the first occurrence in five minutes', () => {
     const all = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    // 3 functions + mail failures + bounce rate + table throttles + table system errors + workflow + API 5xx.
-    expect(all).toHaveLength(9);
+    // 3 functions + mail failures + bounce rate + table throttles + table system errors + workflow + notices + API 5xx.
+    expect(all).toHaveLength(10);
     for (const a of all) {
       expect(a.Properties).toMatchObject({
         AlarmActions: [{ Ref: logicalId(built.topic) }],
@@ -107,10 +108,15 @@ describe('OperationalAlarms', () => {
     for (const q of system) expect(q.MetricStat!.Metric).toMatchObject({ Namespace: 'AWS/DynamoDB', MetricName: 'SystemErrors' });
   });
 
-  it('raises the workflow alarm on failed, timed-out, aborted or throttled executions', () => {
-    expect(metricNames(built.alarms.workflowFailures).sort()).toEqual(
-      ['AWS/States ExecutionThrottled', 'AWS/States ExecutionsAborted', 'AWS/States ExecutionsFailed', 'AWS/States ExecutionsTimedOut'].sort(),
-    );
+  it('raises the workflow alarm and the notice alarm on failed, timed-out, aborted or throttled executions of their own state machine', () => {
+    const faults = ['AWS/States ExecutionThrottled', 'AWS/States ExecutionsAborted', 'AWS/States ExecutionsFailed', 'AWS/States ExecutionsTimedOut'].sort();
+    const machineOf = (construct: Parameters<typeof logicalId>[0]) => [
+      ...new Set(queries(construct).flatMap((q) => (q.MetricStat?.Metric.Dimensions ?? []) as Array<{ Value: unknown }>).map((d) => JSON.stringify(d.Value))),
+    ];
+    expect(metricNames(built.alarms.workflowFailures).sort()).toEqual(faults);
+    expect(metricNames(built.alarms.noticeFailures).sort()).toEqual(faults);
+    expect(machineOf(built.alarms.workflowFailures)).toEqual([JSON.stringify({ Ref: logicalId(built.stack.node.findChild('Machine') as sfn.StateMachine) })]);
+    expect(machineOf(built.alarms.noticeFailures)).toEqual([JSON.stringify({ Ref: logicalId(built.stack.node.findChild('Notices') as sfn.StateMachine) })]);
   });
 
   it(`raises the API alarm on ${API_5XX_THRESHOLD} or more 5xx responses in five minutes`, () => {

@@ -33,9 +33,10 @@ describe('ReviewWorkflow', () => {
 
   const machine = () => resources[logicalId(stack.reviewWorkflow.stateMachine)]!.Properties;
 
-  it('is one STANDARD state machine', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  it('is one STANDARD state machine (the stack\'s other is the notice workflow)', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     expect(machine().StateMachineType).toBe('STANDARD');
+    expect(logicalId(stack.noticeWorkflow.stateMachine)).not.toBe(logicalId(stack.reviewWorkflow.stateMachine));
   });
 
   it('deploys the shared ASL file unchanged as its definition', () => {
@@ -96,9 +97,12 @@ describe('ReviewWorkflow', () => {
   });
 
   it('lets only the functions with workflow:start start executions', () => {
+    const review = JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) });
     const starters = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
-      .filter((r) => JSON.stringify(r.Properties.PolicyDocument).includes('states:StartExecution'))
+      .filter((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((st) => [st.Action].flat().includes('states:StartExecution') && JSON.stringify(st.Resource).includes(review)),
+      )
       .map((r) => (r.Properties.Roles as Array<{ Ref: string }>)[0]!.Ref);
     const expected = (Object.keys(FUNCTIONS) as HandlerFunctionName[])
       .filter((n) => FUNCTIONS[n].capabilities.includes('workflow:start'))

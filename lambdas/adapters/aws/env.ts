@@ -3,6 +3,8 @@ export const ENV = {
   tableName: 'GATEHOUSE_TABLE_NAME',
   signingKeySecretId: 'GATEHOUSE_SIGNING_KEY_SECRET_ID',
   stateMachineArn: 'GATEHOUSE_STATE_MACHINE_ARN',
+  /** The consumer-notice state machine (`notice:send`). */
+  noticeStateMachineArn: 'GATEHOUSE_NOTICE_STATE_MACHINE_ARN',
   issuer: 'GATEHOUSE_ISSUER',
   tokenAudience: 'GATEHOUSE_TOKEN_AUDIENCE',
   softwareStatementIssuer: 'GATEHOUSE_SOFTWARE_STATEMENT_ISSUER',

@@ -29,7 +29,10 @@ export interface AwsParts {
   readonly vault?: () => Vault;
   /** `workflow:start` or `workflow:callback`: lambdas/adapters/aws/sfn-workflow.ts `sfnWorkflowFromEnv`. */
   readonly workflow?: () => Workflow;
-  /** `mail:send`: lambdas/adapters/aws/ses-mailer.ts `sesMailerFromEnv`. */
+  /**
+   * `mail:send`: lambdas/adapters/aws/ses-mailer.ts `sesMailerFromEnv`; `notice:send`: lambdas/adapters/aws/sfn-notice-mailer.ts
+   * `noticeMailerFromEnv` (the consumer-notice workflow sends and retries).
+   */
   readonly mailer?: () => Mailer;
   /** Any `client-secrets:*`: lambdas/adapters/aws/secrets-client-secrets.ts `clientSecretsFromEnv`. */
   readonly clientSecrets?: () => ClientSecretStore;

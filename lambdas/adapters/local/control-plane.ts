@@ -28,6 +28,7 @@ import { FileClientSecrets } from './file-client-secrets.js';
 import { functionServices } from './function-services.js';
 import { FileVault } from './file-vault.js';
 import { startHttpServer } from './http-server.js';
+import { LocalNoticeWorkflow } from './local-notices.js';
 import { LocalWorkflow } from './local-workflow.js';
 import { MemoryMetrics } from './memory-metrics.js';
 import { OutboxMailer } from './outbox-mailer.js';
@@ -68,6 +69,8 @@ export interface LocalOptions {
   readonly adminToken?: string;
   /** Called for each email written to the outbox. */
   readonly onEmail?: (file: string, email: Email) => void;
+  /** Replaces the consumer-notice workflow's retry intervals (milliseconds), e.g. so a test sees a notice retried at once. @default the definition's */
+  readonly noticeRetryIntervalMs?: number;
 }
 
 export interface LocalControlPlane {
@@ -77,6 +80,8 @@ export interface LocalControlPlane {
   readonly dataDir: string | undefined;
   readonly softwareStatements: SoftwareStatementSigner;
   readonly workflow: LocalWorkflow;
+  /** The consumer-notice workflow (lifecycle notices): `notices.drain()` waits for the notices under way. */
+  readonly notices: LocalNoticeWorkflow;
   readonly tableName: string;
   /** What the plane counted since it started (the same metrics Lambda publishes as EMF): `metrics.snapshot()`, `metrics.total(name, dims)`. */
   readonly metrics: MemoryMetrics;
@@ -194,12 +199,16 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   });
   const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
   const metrics = new MemoryMetrics();
+  const mailFrom = 'gatehouse@localhost';
+  const mailer = new OutboxMailer({ dir: outboxDir, from: mailFrom, ...(options.onEmail ? { onSend: options.onEmail } : {}) });
+  // Lifecycle notices go through the consumer-notice ASL file, as in AWS, its SES task writing to the same outbox.
+  const notices = new LocalNoticeWorkflow({ definitionFile: join(ROOT, 'statemachines', 'consumer-notice.asl.json'), substitutions: { MailFrom: mailFrom }, deliver: mailer, log, retryIntervalMs: options.noticeRetryIntervalMs });
   const services: Services & { readonly registry: DynamoRegistry } = {
     registry,
     vault,
     clientSecrets,
     workflow,
-    mailer: new OutboxMailer({ dir: outboxDir, from: 'gatehouse@localhost', ...(options.onEmail ? { onSend: options.onEmail } : {}) }),
+    mailer,
     clock,
     policy,
     config,
@@ -207,7 +216,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     metrics,
   };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
-  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services);
+  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services, notices);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
   const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {
@@ -291,6 +300,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     dataDir,
     softwareStatements,
     workflow,
+    notices,
     tableName,
     metrics,
     adminToken,
@@ -304,6 +314,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
       if (sweepTimer) clearInterval(sweepTimer);
       if (rotationTimer) clearInterval(rotationTimer);
       if (secretTimer) clearInterval(secretTimer);
+      notices.close();
       await http.close();
       await dynamo.close();
     },

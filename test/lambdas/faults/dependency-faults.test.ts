@@ -18,7 +18,7 @@ import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { ALICE, BOB, linkFor, pendingConsumer, REVIEW_ID, reviewFixture, TASK_TOKEN } from '../core/review/fixtures.js';
 import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration, REGISTRATION_TOKEN, reviewRegistration } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext, statementSigner, type StatementSigner } from '../handlers/fixtures.js';
-import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, openApproval, OPERATOR, operatorSuspension, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
+import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, NOTICE_STATE_MACHINE_ARN, openApproval, OPERATOR, operatorSuspension, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
 
 /**
  * Secrets Manager, Step Functions and SES failing under the real AWS adapters: each route either answers 503 with
@@ -202,6 +202,31 @@ describe('Step Functions unavailable', () => {
     });
   });
 
+  describe('POST /admin/consumers/{client_id}/suspend: the notice execution cannot start', () => {
+    it('suspends, answers 200 and logs the notice it could not hand over; SES is never called by admin', async () => {
+      plane.ddb.table.putConsumer(consumerFixture());
+      plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
+      plane.sfn.on(StartExecutionCommand, { stateMachineArn: NOTICE_STATE_MACHINE_ARN }).rejects(sfnThrottled());
+      const response = await operatorSuspension(plane)();
+
+      expect(response.statusCode).toBe(200);
+      expect(plane.ddb.table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'suspended' });
+      expect(plane.ddb.table.auditTrail(CLIENT_ID).at(-1)).toMatchObject({ type: 'consumer.suspended', actor: { kind: 'operator', id: OPERATOR } });
+      expect(plane.services.log.error).toHaveBeenCalledWith('lifecycle notice not sent', { clientId: CLIENT_ID, error: 'ThrottlingException' });
+      expect(plane.sentEmails()).toEqual([]);
+    });
+
+    it('hands the notice to the notice workflow when Step Functions answers', async () => {
+      plane.ddb.table.putConsumer(consumerFixture());
+      plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
+      expect((await operatorSuspension(plane)()).statusCode).toBe(200);
+      const started = plane.sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+      expect(started.map((input) => input.stateMachineArn)).toEqual([NOTICE_STATE_MACHINE_ARN]);
+      expect(JSON.parse(started[0]!.input!)).toMatchObject({ to: consumerFixture().contacts, subject: expect.stringContaining('Access suspended') });
+      expect(plane.sentEmails()).toEqual([]);
+    });
+  });
+
   describe('POST /reviews/{review_id}: SendTaskSuccess fails', () => {
     let decide: () => Promise<APIGatewayProxyResult>;
 
@@ -279,20 +304,6 @@ describe('SES unavailable', () => {
 
       await expect(createReviewTaskHandler(plane.services)({ action: 'notify', clientId: CLIENT_ID })).rejects.toMatchObject({ name: 'TooManyRequestsException' });
       expect(plane.state()).toBe(before);
-    });
-  });
-
-  describe('POST /admin/consumers/{client_id}/suspend', () => {
-    it('suspends, answers 200 and logs the notice it could not send', async () => {
-      plane.ddb.table.putConsumer(consumerFixture());
-      plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
-      plane.ses.on(SendEmailCommand).rejects(sesThrottled());
-      const response = await operatorSuspension(plane)();
-
-      expect(response.statusCode).toBe(200);
-      expect(plane.ddb.table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'suspended' });
-      expect(plane.ddb.table.auditTrail(CLIENT_ID).at(-1)).toMatchObject({ type: 'consumer.suspended', actor: { kind: 'operator', id: OPERATOR } });
-      expect(plane.services.log.error).toHaveBeenCalledWith('lifecycle notice not sent', { clientId: CLIENT_ID, error: 'TooManyRequestsException' });
     });
   });
 });

@@ -39,7 +39,10 @@ import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js
 import { SecretsManagerClientSecrets } from '../../../lambdas/adapters/aws/secrets-client-secrets.js';
 import { SecretsVault } from '../../../lambdas/adapters/aws/secrets-vault.js';
 import { SesMailer } from '../../../lambdas/adapters/aws/ses-mailer.js';
+import { NoticeWorkflowMailer } from '../../../lambdas/adapters/aws/sfn-notice-mailer.js';
 import { SfnWorkflow } from '../../../lambdas/adapters/aws/sfn-workflow.js';
+import { FUNCTIONS } from '../../../lib/functions.js';
+import type { HandlerFunctionName } from '../../../lib/handler-functions.js';
 import { MemoryMetrics } from '../../../lambdas/adapters/local/memory-metrics.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
@@ -53,6 +56,7 @@ import { secretsManagerFake } from '../handlers/secrets-manager-fake.js';
 
 export const SIGNING_SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/signing-key-AbCdEf';
 export const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:gatehouse-onboarding';
+export const NOTICE_STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:gatehouse-notices';
 export const CLIENT_SECRET_PREFIX = 'gatehouse/test/clients/';
 export const MAIL_FROM = 'gatehouse@bank.example';
 
@@ -204,6 +208,8 @@ export class FakeClientSecretStore {
 export interface FaultPlane {
   /** The real AWS adapters (DynamoRegistry, SecretsVault, SecretsManagerClientSecrets, SfnWorkflow, SesMailer). */
   readonly services: Services & { readonly clock: TestClock; readonly log: RecordingLog; readonly metrics: MemoryMetrics };
+  /** The services one function's entry builds: with `notice:send` its mailer starts notice executions instead of calling SES. */
+  readonly servicesOf: (name: HandlerFunctionName) => FaultPlane['services'];
   readonly ddb: FaultyTable;
   /** The signing-key secret the vault reads (a Secrets Manager fake holding one ES256 key as AWSCURRENT). */
   readonly vaultSm: AwsClientStub<SecretsManagerClient>;
@@ -261,8 +267,10 @@ export async function faultPlane(options: { readonly jwks?: { keys: JWK[] } } = 
     metrics: new MemoryMetrics(),
   };
 
+  const notices = new NoticeWorkflowMailer({ stateMachineArn: NOTICE_STATE_MACHINE_ARN, client: sfnClient });
   return {
     services,
+    servicesOf: (name) => (FUNCTIONS[name].capabilities.includes('notice:send') ? { ...services, mailer: notices } : services),
     ddb,
     vaultSm,
     healVault,
@@ -317,5 +325,5 @@ export function operatorSuspension(plane: FaultPlane): () => Promise<APIGatewayP
     body: JSON.stringify({ reason: 'Credential leak reported by the partner' }),
   });
   const asOperator = { ...event, requestContext: { ...event.requestContext, identity: { userArn: OPERATOR } } as APIGatewayProxyEvent['requestContext'] };
-  return () => createAdminHandler(plane.services)(asOperator, lambdaContext);
+  return () => createAdminHandler(plane.servicesOf('admin'))(asOperator, lambdaContext);
 }

@@ -8,12 +8,16 @@ import { FUNCTIONS, type Capability } from '../../../lib/functions.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The awsServices part each port is, and the factory the entry builds it with; which capabilities need it is local mode's rule too. */
+/**
+ * The awsServices part each port is, and the factory the entry builds it with; which capabilities need the part is local
+ * mode's rule too. The mailer is built one of two ways: SES (`mail:send`) or the notice workflow (`notice:send`).
+ */
 const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string, string]> = [
   [PORT_CAPABILITIES.registry, 'registry', 'dynamoRegistryFromEnv'],
   [PORT_CAPABILITIES.vault, 'vault', 'secretsVaultFromEnv'],
   [PORT_CAPABILITIES.workflow, 'workflow', 'sfnWorkflowFromEnv'],
-  [PORT_CAPABILITIES.mailer, 'mailer', 'sesMailerFromEnv'],
+  [(c) => c === 'mail:send', 'mailer', 'sesMailerFromEnv'],
+  [(c) => c === 'notice:send', 'mailer', 'noticeMailerFromEnv'],
   [PORT_CAPABILITIES.clientSecrets, 'clientSecrets', 'clientSecretsFromEnv'],
 ];
 
@@ -26,9 +30,13 @@ describe('Lambda entry points', () => {
         expect(source, part).toContain(`${part}: `);
         expect(source, part).toContain(factory);
       } else {
-        expect(source, part).not.toContain(`${part}: `);
         expect(source, part).not.toContain(factory);
       }
+    }
+    for (const part of new Set(PART_OF.map(([, p]) => p))) {
+      const needed = PART_OF.some(([needs, p]) => p === part && spec.capabilities.some(needs));
+      expect(needed, part).toBe(spec.capabilities.some(PORT_CAPABILITIES[part as keyof typeof PORT_CAPABILITIES]));
+      if (!needed) expect(source, part).not.toContain(`${part}: `);
     }
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
 import type { TableRegistry } from '../../../../lambdas/adapters/aws/dynamo-operations.js';
 import { functionServices, PORT_CAPABILITIES } from '../../../../lambdas/adapters/local/function-services.js';
+import type { Mailer } from '../../../../lambdas/core/ports.js';
 import type { Services } from '../../../../lambdas/core/services.js';
 import { FUNCTIONS } from '../../../../lib/functions.js';
 
@@ -18,9 +19,12 @@ function sharedServices(): { services: Services & { readonly registry: TableRegi
 describe('functionServices (local mode gives each handler what its function has in AWS)', () => {
   it.each(Object.entries(FUNCTIONS))('%s: the ports its capabilities allow, and only the registry operations its spec lists', async (name, spec) => {
     const { services, calls } = sharedServices();
-    const own = functionServices(spec, services) as unknown as Record<string, Record<string, () => unknown>>;
+    const notices = { port: 'notices' } as unknown as Mailer;
+    const own = functionServices(spec, services, notices) as unknown as Record<string, Record<string, () => unknown>>;
     for (const [port, needs] of Object.entries(PORT_CAPABILITIES)) {
       if (!spec.capabilities.some(needs)) expect(() => own[port]!['anything']!(), `${name} ${port}`).toThrow(/has no .* capability/);
+      // Lifecycle notices go through the notice workflow; only mail:send reaches the mailer directly.
+      else if (port === 'mailer') expect(own[port], name).toBe(spec.capabilities.includes('notice:send') ? notices : services.mailer);
       else if (port !== 'registry') expect(own[port], `${name} ${port}`).toBe((services as unknown as Record<string, unknown>)[port]);
     }
     if (!spec.capabilities.some(PORT_CAPABILITIES.registry)) return;
@@ -37,7 +41,7 @@ describe('functionServices (local mode gives each handler what its function has 
 
   it('looks operations up on the shared registry at each call, so a stub set on it later reaches every function', async () => {
     const { services } = sharedServices();
-    const token = functionServices(FUNCTIONS.token, services);
+    const token = functionServices(FUNCTIONS.token, services, services.mailer);
     const stub = vi.spyOn(services.registry, 'getConsumer').mockResolvedValueOnce(undefined);
     await expect(token.registry.getConsumer('client-1')).resolves.toBeUndefined();
     expect(stub).toHaveBeenCalledWith('client-1');

@@ -1,0 +1,106 @@
+import './polyfills.js';
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Email, Mailer } from '../../core/ports.js';
+import type { Log } from '../../core/services.js';
+import { noticeInput } from '../aws/sfn-notice-mailer.js';
+
+/** The SES v2 SendEmail parameters the notice definition builds (only the fields it sets). */
+interface SendEmailParameters {
+  readonly Destination: { readonly ToAddresses: string[] };
+  readonly Content: { readonly Simple: { readonly Subject: { readonly Data: string }; readonly Body: { readonly Text: { readonly Data: string } } } };
+}
+
+/** What SES's SDK integration fails with in Step Functions: `SesV2.<error>`, which the definition's Retry matches. */
+class SesIntegrationError extends Error {
+  constructor(cause: Error) {
+    super(cause.message);
+    this.name = `SesV2.${cause.name}`;
+  }
+}
+
+/**
+ * The `notice:send` Mailer port for local mode: runs the consumer-notice ASL file the stack deploys with
+ * aws-local-stepfunctions, its SES task writing to `deliver` (the outbox) instead. As with StartExecution in AWS, `send`
+ * returns once the execution has started; the notice arrives (or retries, or fails and is logged) on its own.
+ */
+export class LocalNoticeWorkflow implements Mailer {
+  readonly #machine: StateMachine;
+  readonly #overrides: Record<string, (input: unknown) => Promise<unknown>>;
+  readonly #retryIntervalMs: number | undefined;
+  readonly #taskStates: string[];
+  readonly #running = new Map<Promise<void>, () => void>();
+  #closed = false;
+  readonly #log: Log;
+
+  constructor(options: {
+    readonly definitionFile: string;
+    readonly substitutions: Readonly<Record<string, string>>;
+    /** Where the SES task's email goes. */
+    readonly deliver: Mailer;
+    readonly log: Log;
+    /** Replaces every retry interval (milliseconds), so a test can watch retries without waiting for them. */
+    readonly retryIntervalMs?: number | undefined;
+  }) {
+    let text = readFileSync(options.definitionFile, 'utf8');
+    for (const [name, value] of Object.entries(options.substitutions)) text = text.replaceAll(`\${${name}}`, value);
+    const definition = JSON.parse(text) as { States: Record<string, { Type: string; Resource?: string }> };
+    this.#machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    this.#log = options.log;
+    this.#retryIntervalMs = options.retryIntervalMs;
+    const sendEmail = async (input: unknown): Promise<unknown> => {
+      const parameters = input as SendEmailParameters;
+      const email: Email = { to: parameters.Destination.ToAddresses, subject: parameters.Content.Simple.Subject.Data, text: parameters.Content.Simple.Body.Text.Data };
+      // An aborted execution still runs the attempt its retry wait was cut short for: a closed plane delivers nothing.
+      if (this.#closed) throw new Error('The local notice workflow is closed.');
+      try {
+        await options.deliver.send(email);
+      } catch (error) {
+        throw new SesIntegrationError(error as Error);
+      }
+      return { MessageId: `local-${Date.now()}` };
+    };
+    this.#overrides = Object.fromEntries(
+      Object.entries(definition.States)
+        .filter(([, state]) => state.Type === 'Task')
+        .map(([name, state]) => {
+          if (state.Resource !== 'arn:aws:states:::aws-sdk:sesv2:sendEmail') throw new Error(`Local mode runs no ${state.Resource} task (state ${name})`);
+          return [name, sendEmail];
+        }),
+    );
+    this.#taskStates = Object.keys(this.#overrides);
+  }
+
+  async send(email: Email): Promise<void> {
+    const input = noticeInput(email);
+    if (this.#closed) throw new Error('The local notice workflow is closed.');
+    const execution = this.#machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: this.#overrides as never,
+        ...(this.#retryIntervalMs === undefined ? {} : { retryIntervalOverrides: Object.fromEntries(this.#taskStates.map((s) => [s, this.#retryIntervalMs!])) }),
+      },
+    });
+    const done = execution.result.then(
+      () => undefined,
+      // A failed execution in AWS raises the NoticeFailures alarm; here it is an error line naming the recipients' count.
+      (error: unknown) => {
+        if (this.#closed) return;
+        const failed = ((error as Error).cause ?? error) as Error;
+        this.#log.error('consumer notice failed', { error: failed.name, recipients: input.to.length });
+      },
+    );
+    this.#running.set(done, () => execution.abort());
+    void done.finally(() => this.#running.delete(done));
+  }
+
+  /** Resolves when every notice started so far has been delivered or has failed (tests). */
+  async drain(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running.keys()]);
+  }
+
+  /** Stops the notices still retrying (the plane is shutting down) and refuses new ones. */
+  close(): void {
+    this.#closed = true;
+    for (const abort of this.#running.values()) abort();
+  }
+}
