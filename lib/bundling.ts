@@ -2,6 +2,7 @@ import type { BuildOptions } from 'esbuild';
 import { POLICY_DEFINE } from '../lambdas/adapters/aws/env.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { sdkTreeShaking } from './sdk-tree-shaking.js';
+import { sdkLambdaOnly } from './sdk-lambda-only.js';
 
 /** Lets CommonJS dependencies inside an ESM bundle call `require` for Node built-ins. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
@@ -78,7 +79,8 @@ export function gatehouseEsbuildOptions(policy?: LoadedPolicy): GatehouseEsbuild
 
 /**
  * The same options for esbuild's JS API, bundling `entry` (relative to `projectRoot`) into `<outdir>/index.mjs`, with the
- * SDK tree-shaking plugin (lib/sdk-tree-shaking.ts) that every Gatehouse bundle is built with.
+ * SDK plugins every Gatehouse bundle is built with: tree-shaking (lib/sdk-tree-shaking.ts) and the Lambda-only rewrites
+ * (lib/sdk-lambda-only.ts).
  */
 export function esbuildBuildOptions(
   options: GatehouseEsbuildOptions,
@@ -100,6 +102,6 @@ export function esbuildBuildOptions(
     external: [...options.external],
     alias: { ...options.alias },
     define: { ...options.define },
-    plugins: [sdkTreeShaking()],
+    plugins: [sdkTreeShaking(), sdkLambdaOnly()],
   };
 }

@@ -153,6 +153,12 @@ describe('HandlerFunctions', () => {
       else expect(env(name)).not.toHaveProperty(MAIL_FROM_ENV);
     });
 
+    it('sets none of the SDK settings its bundle leaves out (lib/sdk-lambda-only.ts): adaptive retries, shared config files, IMDS', () => {
+      for (const setting of ['AWS_RETRY_MODE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_PROFILE', 'AWS_EC2_METADATA_SERVICE_ENDPOINT']) {
+        expect(env(name), setting).not.toHaveProperty(setting);
+      }
+    });
+
     it(`has the notice state machine ARN only with notice:send (${has('notice:send') ? 'has' : 'none'})`, () => {
       if (has('notice:send')) expect(env(name)[ENV.noticeStateMachineArn]).toEqual({ Ref: logicalId(stack.noticeWorkflow.stateMachine) });
       else expect(env(name)).not.toHaveProperty(ENV.noticeStateMachineArn);
