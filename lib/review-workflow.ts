@@ -13,16 +13,10 @@ import { arnWildcardFinding } from './nag.js';
 /** The onboarding state machine definition shared with local mode (resolved from this file, not the working directory). */
 export const ONBOARDING_DEFINITION_PATH = fileURLToPath(new URL('../statemachines/onboarding.asl.json', import.meta.url));
 
-export interface ReviewWorkflowProps {
-  /** The function every task state of the definition invokes (`${ReviewTaskFunctionArn}`). */
-  readonly reviewTaskFunction: lambda.IFunction;
+/** Where a Gatehouse state machine logs its executions. */
+export interface ExecutionLogProps {
   /** Key the execution log group is encrypted with. */
   readonly logEncryptionKey: kms.IKey;
-  /**
-   * The ASL definition file.
-   * @default ONBOARDING_DEFINITION_PATH
-   */
-  readonly definitionPath?: string;
   /**
    * How long execution logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
@@ -33,6 +27,16 @@ export interface ReviewWorkflowProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export interface ReviewWorkflowProps extends ExecutionLogProps {
+  /** The function every task state of the definition invokes (`${ReviewTaskFunctionArn}`). */
+  readonly reviewTaskFunction: lambda.IFunction;
+  /**
+   * The ASL definition file.
+   * @default ONBOARDING_DEFINITION_PATH
+   */
+  readonly definitionPath?: string;
 }
 
 /**
@@ -47,22 +51,13 @@ export class ReviewWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ReviewWorkflowProps) {
     super(scope, id);
-    this.logGroup = encryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.logEncryptionKey,
-      retention: props.logRetention,
-      removalPolicy: props.logRemovalPolicy,
-    });
-
     const role = stateMachineRole(this, 'Role', 'Gatehouse onboarding review state machine');
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    ({ stateMachine: this.stateMachine, logGroup: this.logGroup } = standardStateMachine(this, props, {
       role,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(props.definitionPath ?? ONBOARDING_DEFINITION_PATH),
+      definitionPath: props.definitionPath ?? ONBOARDING_DEFINITION_PATH,
       definitionSubstitutions: { ReviewTaskFunctionArn: props.reviewTaskFunction.functionArn },
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
       comment: 'Gatehouse onboarding review',
-    });
+    }));
     // The definition is opaque to CDK, so the one function it calls is granted here: the function and its versions.
     props.reviewTaskFunction.grantInvoke(this.stateMachine);
 
@@ -72,6 +67,28 @@ export class ReviewWorkflow extends Construct {
         'lambda:InvokeFunction on `<review-task ARN>:*` covers only versions and aliases of the one review-task function, which the state machine may call qualified.',
     });
   }
+}
+
+/**
+ * A Gatehouse state machine (`StateMachine` and its `Logs` in `scope`): STANDARD, from a shared ASL file, under `role`,
+ * logging every event but never execution data to a log group under the logs key, and traced with X-Ray.
+ */
+export function standardStateMachine(
+  scope: Construct,
+  log: ExecutionLogProps,
+  machine: { readonly role: iam.IRole; readonly definitionPath: string; readonly definitionSubstitutions: Record<string, string>; readonly comment: string },
+): { stateMachine: sfn.StateMachine; logGroup: logs.LogGroup } {
+  const logGroup = encryptedLogGroup(scope, 'Logs', { encryptionKey: log.logEncryptionKey, retention: log.logRetention, removalPolicy: log.logRemovalPolicy });
+  const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
+    role: machine.role,
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromFile(machine.definitionPath),
+    definitionSubstitutions: machine.definitionSubstitutions,
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    tracingEnabled: true,
+    comment: machine.comment,
+  });
+  return { stateMachine, logGroup };
 }
 
 /**

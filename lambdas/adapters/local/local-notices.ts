@@ -1,9 +1,9 @@
 import './polyfills.js';
-import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Email, Mailer } from '../../core/ports.js';
 import type { Log } from '../../core/services.js';
 import { noticeInput } from '../aws/sfn-notice-mailer.js';
+import { substitutedDefinition } from './local-workflow.js';
 
 /** The SES v2 SendEmail parameters the notice definition builds (only the fields it sets). */
 interface SendEmailParameters {
@@ -42,9 +42,7 @@ export class LocalNoticeWorkflow implements Mailer {
     /** Replaces every retry interval (milliseconds), so a test can watch retries without waiting for them. */
     readonly retryIntervalMs?: number | undefined;
   }) {
-    let text = readFileSync(options.definitionFile, 'utf8');
-    for (const [name, value] of Object.entries(options.substitutions)) text = text.replaceAll(`\${${name}}`, value);
-    const definition = JSON.parse(text) as { States: Record<string, { Type: string; Resource?: string }> };
+    const definition = substitutedDefinition<{ States: Record<string, { Type: string; Resource?: string }> }>(options.definitionFile, options.substitutions);
     this.#machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
     this.#log = options.log;
     this.#retryIntervalMs = options.retryIntervalMs;

@@ -19,6 +19,13 @@ type Definition = { States: Record<string, StateDef> };
 
 const TOKEN_PLACEHOLDER = '__gatehouse_local_task_token__';
 
+/** An ASL file with its `${Name}` placeholders replaced, as CloudFormation's definition substitutions replace them. */
+export function substitutedDefinition<T>(file: string, substitutions: Readonly<Record<string, string>>): T {
+  let text = readFileSync(file, 'utf8');
+  for (const [name, value] of Object.entries(substitutions)) text = text.replaceAll(`\${${name}}`, value);
+  return JSON.parse(text) as T;
+}
+
 class TaskFailure extends Error {
   constructor(name: string, cause: string) {
     super(cause);
@@ -48,9 +55,7 @@ export class LocalWorkflow implements Workflow {
     readonly taskTimeoutSeconds?: number | undefined;
   }) {
     this.#timeoutOverride = options.taskTimeoutSeconds;
-    let text = readFileSync(options.definitionFile, 'utf8');
-    for (const [name, value] of Object.entries(options.substitutions)) text = text.replaceAll(`\${${name}}`, value);
-    const definition = JSON.parse(text) as Definition;
+    const definition = substitutedDefinition<Definition>(options.definitionFile, options.substitutions);
     this.#definition = definition;
     new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } }); // fail fast on a bad file
     this.#log = options.log;
