@@ -225,7 +225,10 @@ export interface Email {
   readonly html?: string | undefined;
 }
 
-/** Mailer port: SES in AWS, `.eml` files in a local outbox. */
+/**
+ * Mailer port: `.eml` files in a local outbox; in AWS, SES itself (`mail:send`: review-task) or, for consumer notices
+ * (`notice:send`), the notice workflow, which sends through SES and retries, `send` resolving once it holds the notice.
+ */
 export interface Mailer {
   send(email: Email): Promise<void>;
 }
