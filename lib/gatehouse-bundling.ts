@@ -24,8 +24,8 @@ export class BundlingError extends Error {
 
 /**
  * Bundles a Gatehouse function on this machine, never in Docker. CDK's local bundling hook is synchronous and esbuild's
- * plugins (lib/sdk-tree-shaking.ts, lib/sdk-lambda-only.ts) run only through its asynchronous JS API, so the build runs in a child Node process
- * (bin/bundle.ts, through tsx) that CDK waits for. The fields are what CDK's asset cache key is computed from: one entry
+ * plugins (lib/sdk-tree-shaking.ts, lib/sdk-lambda-only.ts) run only through its asynchronous JS API, so the build runs
+ * in a child Node process (bin/bundle.ts, through tsx) that CDK waits for. The fields are what CDK's asset cache key is computed from: one entry
  * with one set of options is bundled once per synth.
  */
 export class GatehouseLocalBundling implements ILocalBundling {

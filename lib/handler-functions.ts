@@ -146,8 +146,9 @@ export interface HandlerFunctionsProps {
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
  * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
- * from that address only), `notice:send` → the notice state machine's ARN + grantStartExecution on it, `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate,
- * grantRead, grantManage, grantDelete or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
+ * from that address only), `notice:send` → the notice state machine's ARN + grantStartExecution on it,
+ * `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate, grantRead, grantManage,
+ * grantDelete or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
  * (issuer, audience, software statement issuer and JWKS, consumer cache, reviewer groups) are public values that every
  * handler's start-up configuration reads, so every handler gets them; the issuer is added by
  * {@link HandlerFunctions.useIssuer} once the API exists.

@@ -133,6 +133,8 @@ describe('an SDK bundle built with the Lambda-only rewrites', () => {
   let server: Server;
   let outdir: string;
   let failuresLeft = 0;
+  /** Every request the scripted endpoint received, by path (an IMDS lookup would ask for `/latest/api/token`). */
+  const paths: string[] = [];
   const lambdaEnv = (extra: Record<string, string> = {}) => ({
     PATH: process.env['PATH'],
     HOME: mkdtempSync(join(tmpdir(), 'no-aws-home-')),
@@ -148,6 +150,7 @@ describe('an SDK bundle built with the Lambda-only rewrites', () => {
     server = createServer((request, response) => {
       request.resume();
       request.on('end', () => {
+        paths.push(request.url ?? '');
         const fail = failuresLeft > 0;
         failuresLeft -= fail ? 1 : 0;
         response.writeHead(fail ? 500 : 200, { 'content-type': 'application/x-amz-json-1.1', ...(fail ? { 'x-amzn-errortype': 'InternalServiceError' } : {}) });
@@ -176,13 +179,16 @@ describe('an SDK bundle built with the Lambda-only rewrites', () => {
     expect(await probe(lambdaEnv())).toEqual({ secretString: 's3cret', attempts: 3, region: 'eu-west-1' });
   });
 
-  it('fails at once with the SDK\'s own error when AWS_REGION is missing, reading no config file and asking no metadata service', async () => {
+  it('fails with the SDK\'s own error when AWS_REGION is missing, reading no config file and asking no metadata service', async () => {
     const home = mkdtempSync(join(tmpdir(), 'aws-home-'));
     writeFileSync(join(home, 'config'), '[default]\nregion = xx-config-1\n');
-    const { AWS_REGION: _region, ...env } = lambdaEnv({ AWS_CONFIG_FILE: join(home, 'config') });
+    // An instance metadata service is offered (the scripted endpoint), as the SDK would find one on EC2.
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { AWS_REGION: _region, ...env } = lambdaEnv({ AWS_CONFIG_FILE: join(home, 'config'), AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoint });
+    paths.length = 0;
     const result = await probe(env);
     expect(result).toMatchObject({ error: 'Error', message: 'Region is missing' });
-    expect(result['ms']).toBeLessThan(900); // the SDK's metadata lookup alone would wait up to 1 s for an answer
+    expect(paths).toEqual([]); // no metadata lookup, and no call to the service without a region
   });
 
   it('refuses the adaptive retry mode with a clear error instead of retrying otherwise', async () => {

@@ -26,9 +26,8 @@ class SesIntegrationError extends Error {
  */
 export class LocalNoticeWorkflow implements Mailer {
   readonly #machine: StateMachine;
-  readonly #overrides: Record<string, (input: unknown) => Promise<unknown>>;
-  readonly #retryIntervalMs: number | undefined;
-  readonly #taskStates: string[];
+  /** What every execution runs with: the SES task writing to `deliver`, and the test's retry interval if any. */
+  readonly #runOptions: NonNullable<Parameters<StateMachine['run']>[1]>;
   readonly #running = new Map<Promise<void>, () => void>();
   #closed = false;
   readonly #log: Log;
@@ -45,7 +44,6 @@ export class LocalNoticeWorkflow implements Mailer {
     const definition = substitutedDefinition<{ States: Record<string, { Type: string; Resource?: string }> }>(options.definitionFile, options.substitutions);
     this.#machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
     this.#log = options.log;
-    this.#retryIntervalMs = options.retryIntervalMs;
     const sendEmail = async (input: unknown): Promise<unknown> => {
       const parameters = input as SendEmailParameters;
       const email: Email = { to: parameters.Destination.ToAddresses, subject: parameters.Content.Simple.Subject.Data, text: parameters.Content.Simple.Body.Text.Data };
@@ -58,26 +56,23 @@ export class LocalNoticeWorkflow implements Mailer {
       }
       return { MessageId: `local-${Date.now()}` };
     };
-    this.#overrides = Object.fromEntries(
-      Object.entries(definition.States)
-        .filter(([, state]) => state.Type === 'Task')
-        .map(([name, state]) => {
-          if (state.Resource !== 'arn:aws:states:::aws-sdk:sesv2:sendEmail') throw new Error(`Local mode runs no ${state.Resource} task (state ${name})`);
-          return [name, sendEmail];
-        }),
-    );
-    this.#taskStates = Object.keys(this.#overrides);
+    const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+    for (const [name, state] of tasks) {
+      if (state.Resource !== 'arn:aws:states:::aws-sdk:sesv2:sendEmail') throw new Error(`Local mode runs no ${state.Resource} task (state ${name})`);
+    }
+    const retryIntervalMs = options.retryIntervalMs;
+    this.#runOptions = {
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(tasks.map(([name]) => [name, sendEmail])) as never,
+        ...(retryIntervalMs === undefined ? {} : { retryIntervalOverrides: Object.fromEntries(tasks.map(([name]) => [name, retryIntervalMs])) }),
+      },
+    };
   }
 
   async send(email: Email): Promise<void> {
     const input = noticeInput(email);
     if (this.#closed) throw new Error('The local notice workflow is closed.');
-    const execution = this.#machine.run(input as never, {
-      overrides: {
-        taskResourceLocalHandlers: this.#overrides as never,
-        ...(this.#retryIntervalMs === undefined ? {} : { retryIntervalOverrides: Object.fromEntries(this.#taskStates.map((s) => [s, this.#retryIntervalMs!])) }),
-      },
-    });
+    const execution = this.#machine.run(input as never, this.#runOptions);
     const done = execution.result.then(
       () => undefined,
       // A failed execution in AWS raises the NoticeFailures alarm; here it is an error line naming the recipients' count.
