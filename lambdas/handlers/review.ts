@@ -20,8 +20,9 @@ function html(statusCode: number, body: string, headers: Record<string, string> 
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      // The link token is in the URL: never leak it through Referer; no scripts, no framing, forms post only here.
-      'referrer-policy': 'no-referrer',
+      // The link token is in the URL: `strict-origin` sends at most the origin as Referer, never the path and token, and
+      // (unlike `no-referrer`, under which browsers send `Origin: null`) keeps the real Origin on the page's own form POST.
+      'referrer-policy': 'strict-origin',
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
@@ -65,8 +66,14 @@ function reviewPage(view: ReviewView, services: Services, token: string, csrf: s
   );
 }
 
-function errorPage(error: unknown): APIGatewayProxyResult {
-  if (error instanceof ReviewError) return html(error.status, page('Review not available', `<p>${escapeHtml(error.message)}</p>`));
+function errorPage(error: unknown, services: Services, event: APIGatewayProxyEvent): APIGatewayProxyResult {
+  if (error instanceof ReviewError) {
+    // A refused decision is something operators must see (a broken page or an attack); the link token is never logged.
+    if (event.httpMethod === 'POST') {
+      services.log.warn('review decision refused', { reviewId: event.pathParameters?.['review_id'], code: error.code, origin: header(event, 'origin') ?? null });
+    }
+    return html(error.status, page('Review not available', `<p>${escapeHtml(error.message)}</p>`));
+  }
   // A dependency that refused the call for good (permanentServiceCause) falls through to the 500 every handler gives.
   if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
     return html(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
@@ -121,7 +128,7 @@ export function createReviewHandler(services: Services): HttpLambda {
         'set-cookie': `${CSRF_COOKIE}=; Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`,
       });
     } catch (error) {
-      return errorPage(error);
+      return errorPage(error, services, event);
     }
   });
 }

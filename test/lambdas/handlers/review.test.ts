@@ -111,7 +111,7 @@ function expectStrictHtml(response: APIGatewayProxyResult, status: number): void
   expect(response.headers).toMatchObject({
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'strict-origin',
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
   });

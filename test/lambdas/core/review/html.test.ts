@@ -23,6 +23,6 @@ describe('page', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>');
     expect(html).toContain('<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1><p>body</p>');
-    expect(html).toContain('<meta name="referrer" content="no-referrer">');
+    expect(html).toContain('<meta name="referrer" content="strict-origin">');
   });
 });
