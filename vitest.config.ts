@@ -1,8 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+/** Test layers, each with its own script (`npm run test:<name>`); `npm test` runs them all. */
+const layers = {
+  unit: ['test/lambdas/**/*.test.ts', 'test/bin/**/*.test.ts', 'test/statemachines/**/*.test.ts'],
+  cdk: ['test/lib/**/*.test.ts'],
+  integration: ['test/integration/**/*.test.ts'],
+  browser: ['test/browser/**/*.test.ts'],
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // CDK synthesis and local-mode integration tests are CPU heavy on a 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -10,5 +17,6 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
+    projects: Object.entries(layers).map(([name, include]) => ({ extends: true, test: { name, include } })),
   },
 });
