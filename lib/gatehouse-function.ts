@@ -1,15 +1,16 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_SERVICE } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
-import { gatehouseEsbuildOptions } from './bundling.js';
+import { gatehouseBundling } from './bundling.js';
 import type { FunctionSpec } from './functions.js';
-import { gatehouseCode } from './gatehouse-bundling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
 
@@ -87,8 +88,11 @@ const NO_DLQ_REASON: Readonly<Record<Exclude<FunctionSpec['invokedBy'], 'schedul
 export const OUTSIDE_VPC_REASON =
   'Gatehouse functions reach only AWS service APIs (DynamoDB, Secrets Manager, KMS, SES, Step Functions, X-Ray, CloudWatch Logs) over TLS with SigV4-signed, IAM-scoped calls, and no resource in a VPC (no database, cache or private endpoint); attaching a VPC would add NAT or seven interface endpoints and ENI cold starts without adding a control: network reach is not what authorises any of those calls, the function roles are.';
 
+/** The Lambda runtime of every Gatehouse function; the bundles' esbuild target follows it. */
+export const GATEHOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
 /**
- * One Gatehouse Lambda: Node 22 on arm64, X-Ray active, an encrypted log group with retention, a local esbuild ESM bundle
+ * One Gatehouse Lambda: Node 24 on arm64, X-Ray active, an encrypted log group with retention, a NodejsFunction ESM bundle
  * (with the policy compiled in when given), reserved concurrency from its spec, and its own role (permissions in a
  * customer-managed policy) that starts with nothing but writing to its own log group.
  */
@@ -118,10 +122,13 @@ export class GatehouseFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new lambda.Function(this, 'Function', {
-      code: gatehouseCode(projectRoot, props.spec.entry, gatehouseEsbuildOptions(props.policy)),
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(projectRoot, props.spec.entry),
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      bundling: gatehouseBundling(props.policy),
+      runtime: GATEHOUSE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.spec.memorySize,
       timeout: Duration.seconds(props.spec.timeoutSeconds),
@@ -142,7 +149,7 @@ export class GatehouseFunction extends Construct {
     });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: `Gatehouse targets Node.js 22 (${lambda.Runtime.NODEJS_22_X.name}), the runtime the handlers, the esbuild target and the tests are built for; moving to a newer runtime is a deliberate upgrade, not a side effect of a CDK bump.`,
+      reason: `Gatehouse targets ${GATEHOUSE_RUNTIME.name}, the runtime the handlers and the esbuild target are built for; moving to a newer runtime is a deliberate upgrade, not a side effect of a CDK bump.`,
     });
   }
 }

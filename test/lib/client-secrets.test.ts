@@ -103,7 +103,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       reservedConcurrency: 5,
       invokedBy: 'secrets-manager',
     });
-    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30, ReservedConcurrentExecutions: 5 });
+    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30, ReservedConcurrentExecutions: 5 });
     expect(ROUTES.map((r) => r.handler)).not.toContain('client-secret-rotation');
     const apiPermissions = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(rotationFunction())),

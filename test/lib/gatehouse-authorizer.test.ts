@@ -120,9 +120,9 @@ describe('GatehouseAuthorizer', () => {
     });
   });
 
-  it('runs the authorizer entry on Node.js 22 arm64 with active tracing and the AUTHORIZER spec', () => {
+  it('runs the authorizer entry on Node.js 24 arm64 with active tracing and the AUTHORIZER spec', () => {
     expect(fnProps()).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       MemorySize: AUTHORIZER.memorySize,

@@ -7,45 +7,36 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { POLICY_DEFINE } from '../../lambdas/adapters/aws/env.js';
 import { loadPolicyFile } from '../../lambdas/core/policy/load.js';
-import { gatehouseEsbuildOptions } from '../../lib/bundling.js';
+import { BUNDLE_ALIASES, gatehouseBundling } from '../../lib/bundling.js';
 import { ESM_REQUIRE_BANNER, GatehouseFunction, OUTSIDE_VPC_REASON, PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { arnOf, logicalId, sortedActions, statementsOfRole, testApp } from './stack-fixture.js';
 
 const policy = loadPolicyFile(join(PROJECT_ROOT, 'policy/policy.json'));
 const probeSpec = { entry: 'test/lib/fixtures/policy-probe.ts', capabilities: [], memorySize: 128, timeoutSeconds: 3, reservedConcurrency: 7, invokedBy: 'api' } as const;
 
-describe('gatehouseEsbuildOptions', () => {
-  it('bundles as minified ESM for node22 with source maps, the createRequire banner and the module aliases', () => {
-    expect(gatehouseEsbuildOptions(policy)).toMatchObject({
-      bundle: true,
-      platform: 'node',
+describe('gatehouseBundling', () => {
+  it('bundles as minified ESM with source maps, the createRequire banner, the SDK bundled and only the credential-chain alias', () => {
+    expect(gatehouseBundling(policy)).toMatchObject({
       format: 'esm',
-      target: 'node22',
       minify: true,
-      sourcemap: true,
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-      external: [],
-      alias: {
-        '@aws-sdk/credential-provider-node': './lambdas/adapters/aws/lambda-credentials.ts',
-        '@smithy/core/event-streams': './lambdas/adapters/aws/without-event-streams.ts',
-        '@aws-sdk/middleware-endpoint-discovery': './lambdas/adapters/aws/without-endpoint-discovery.ts',
-        '@aws-sdk/signature-v4-multi-region': './lambdas/adapters/aws/sigv4-only.ts',
-        '@smithy/core/checksum': './lambdas/adapters/aws/native-sha256.ts',
-      },
+      sourceMap: true,
+      banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      externalModules: [],
+      esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': './lambdas/adapters/aws/lambda-credentials.ts' },
     });
-    // The alias targets are resolved from the directory esbuild runs in: the project root.
-    for (const target of Object.values(gatehouseEsbuildOptions().alias)) {
+    // The alias target is resolved from the directory esbuild runs in: the project root.
+    for (const target of Object.values(BUNDLE_ALIASES)) {
       expect(existsSync(join(PROJECT_ROOT, target)), target).toBe(true);
     }
   });
 
   it('defines the policy as a JS string literal whose value is the policy JSON', () => {
-    const expression = gatehouseEsbuildOptions(policy).define[POLICY_DEFINE];
+    const expression = gatehouseBundling(policy).define?.[POLICY_DEFINE];
     expect(expression).toBeDefined();
     const value: unknown = new Function(`return ${expression};`)();
     expect(typeof value).toBe('string');
     expect(JSON.parse(value as string)).toEqual(policy.document);
-    expect(gatehouseEsbuildOptions().define).toEqual({});
+    expect(gatehouseBundling().define).toEqual({});
   });
 });
 
@@ -57,10 +48,10 @@ describe('GatehouseFunction', () => {
     return { stack, fn, key, template: Template.fromStack(stack) };
   }
 
-  it('runs Node.js 22 on arm64 with active tracing, JSON logs to its own log group, and the base environment', () => {
+  it('runs Node.js 24 on arm64 with active tracing, JSON logs to its own log group, and the base environment', () => {
     const { fn, template } = build();
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       MemorySize: 128,
@@ -123,7 +114,7 @@ describe('GatehouseFunction', () => {
     expect(JSON.stringify(metadata)).not.toContain('LambdaDLQ');
   });
 
-  it('compiles the policy into a runnable ESM bundle with esbuild (real bundling, no Docker)', async () => {
+  it('compiles the policy into a runnable ESM bundle with NodejsFunction’s local esbuild (real bundling, no Docker)', async () => {
     const app = testApp(true);
     const stack = new Stack(app, 'Bundled');
     const fn = new GatehouseFunction(stack, 'Probe', { spec: probeSpec, policy, logEncryptionKey: new kms.Key(stack, 'LogKey') });

@@ -75,7 +75,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
       invokedBy: 'schedule',
     });
     const fn = properties(sweepFunction());
-    expect(fn).toMatchObject({ MemorySize: 512, Timeout: 300, Runtime: 'nodejs22.x' });
+    expect(fn).toMatchObject({ MemorySize: 512, Timeout: 300, Runtime: 'nodejs24.x' });
     // Safe to run concurrently with itself (conditional, audited transitions); the cap only bounds overlapping runs.
     expect(fn.ReservedConcurrentExecutions).toBe(2);
     const permissions = Object.values(resources).filter(

@@ -70,7 +70,7 @@ describe('SigningKey', () => {
 
   it('runs the seeding in the SIGNING_KEY_INIT function behind the custom-resource provider', () => {
     expect(resources[logicalId(stack.signingKey.initFunction.function)]!.Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: SIGNING_KEY_INIT.memorySize,
       Timeout: SIGNING_KEY_INIT.timeoutSeconds,
@@ -126,7 +126,7 @@ describe('SigningKey', () => {
 
   it('runs the rotation in the SIGNING_KEY_ROTATION function with the publish delay and the policy\'s overlap in its environment', () => {
     expect(resources[logicalId(stack.signingKey.rotationFunction.function)]!.Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: SIGNING_KEY_ROTATION.memorySize,
       Timeout: SIGNING_KEY_ROTATION.timeoutSeconds,

@@ -22,7 +22,7 @@ export function registryTable(options: DynamoRegistryOptions): RegistryTable {
 /**
  * A registry with only the given operations bound to the table. Esbuild keeps only what an entry imports, so a Lambda
  * bundle carries the registry code (and DynamoDB commands) its handler calls and no more. Calling an operation that was
- * not given is a bug in the entry's list and fails loudly (test/lib/handler-functions.bundling.test.ts checks each bundle's
+ * not given is a bug in the entry's list and fails loudly (the built-bundle tests check each bundle's
  * list against every operation its code names).
  */
 export function registryWith(table: RegistryTable, given: Partial<RegistryOperations>): TableRegistry {

@@ -1,5 +1,4 @@
 import {
-  ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -31,7 +30,8 @@ export class SfnWorkflow implements Workflow {
       const out = await this.#client.send(new StartExecutionCommand({ stateMachineArn: this.#arn, name, input: JSON.stringify(request) }));
       return out.executionArn ?? name;
     } catch (error) {
-      if (error instanceof ExecutionAlreadyExists) return `${this.#arn.replace(':stateMachine:', ':execution:')}:${name}`;
+      // By name: the SDK's documented contract, which holds whether or not the error's class is in the client's registry.
+      if ((error as Error).name === 'ExecutionAlreadyExists') return `${this.#arn.replace(':stateMachine:', ':execution:')}:${name}`;
       throw error;
     }
   }

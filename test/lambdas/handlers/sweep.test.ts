@@ -1,8 +1,17 @@
-import { describe, expect, it, vi } from 'vitest';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SfnWorkflow } from '../../../lambdas/adapters/aws/sfn-workflow.js';
+import { STALLED_REVIEW_MS } from '../../../lambdas/core/lifecycle/attention.js';
 import type { AttentionIndex, PolicyRollout, PolicyRolloutStore } from '../../../lambdas/core/ports.js';
 import { createSweepHandler } from '../../../lambdas/handlers/sweep.js';
-import { consumerFixture, DAY_MS, NOW } from '../fixtures.js';
-import { buildServices } from './fixtures.js';
+import { pendingConsumer } from '../core/review/fixtures.js';
+import { auditTrailFor, AWS_TEST_CLIENT_CONFIG, CLIENT_ID, consumerFixture, DAY_MS, NOW, TestClock } from '../fixtures.js';
+import { buildServices, FakeTable } from './fixtures.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
 
 /** An attention index and rollout store in memory: `due` consumers, and a rollout already complete for the deployed policy. */
 function index(options: { readonly due?: ReturnType<typeof consumerFixture>[]; readonly fail?: Error; readonly rolloutVersion: string }): AttentionIndex & PolicyRolloutStore {
@@ -19,6 +28,11 @@ function index(options: { readonly due?: ReturnType<typeof consumerFixture>[]; r
 }
 
 describe('createSweepHandler', () => {
+  afterEach(() => {
+    ddb.reset();
+    sfn.reset();
+  });
+
   it('records every count of the run, zeros included, and the policy rollout\'s', async () => {
     const services = buildServices({ jwks: { keys: [] } });
     // Due and used since: nothing to do but move its attention time.
@@ -48,5 +62,24 @@ describe('createSweepHandler', () => {
 
     expect(flush).toHaveBeenCalledTimes(1);
     expect(services.metrics.snapshot()).toEqual([]);
+  });
+
+  it('resumes a stalled review whose execution already exists, recognising the error by name as a bundled SDK throws it', async () => {
+    const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:gatehouse-onboarding';
+    const table = new FakeTable(ddb);
+    // Registration stored the request but recorded no workflow; the execution itself did start.
+    const stalled = pendingConsumer({ openReviewId: undefined, reviewExecution: undefined, createdAt: NOW.toISOString(), attentionAt: new Date(NOW.getTime() + STALLED_REVIEW_MS).toISOString() });
+    table.putConsumer(stalled);
+    table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
+    // Not the SDK's ExecutionAlreadyExists class: an error that only carries its name, as a client whose error registry lacks the class throws it.
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const clock = new TestClock(new Date(NOW.getTime() + STALLED_REVIEW_MS + 1000));
+    const services = buildServices({ jwks: { keys: [] }, clock, workflow: new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) }) });
+
+    const result = await createSweepHandler(services, index({ due: [stalled], rolloutVersion: services.policy.version }))({});
+
+    expect(result).toMatchObject({ reviewsResumed: 1, failed: 0 });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(table.consumerItem(CLIENT_ID)).toMatchObject({ reviewExecution: `arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-${CLIENT_ID}` });
   });
 });

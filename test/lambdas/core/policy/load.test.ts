@@ -6,7 +6,7 @@ import { PolicyError } from '../../../../lambdas/core/policy/errors.js';
 import { compiledPolicy } from '../../../../lambdas/core/policy/compiled.js';
 import { loadPolicy, loadPolicyFile } from '../../../../lambdas/core/policy/load.js';
 import { POLICY_DEFINE } from '../../../../lambdas/adapters/aws/env.js';
-import { gatehouseEsbuildOptions } from '../../../../lib/bundling.js';
+import { gatehouseBundling } from '../../../../lib/bundling.js';
 import type { PolicyDocument, RiskRequirements } from '../../../../lambdas/core/policy/schema.js';
 import { DEFAULT_POLICY_PATH, defaultDocument } from './fixtures.js';
 
@@ -418,7 +418,7 @@ describe('compiledPolicy', () => {
   it('gives a Lambda function the version the stack was synthesized with, from the document compiled into its bundle', () => {
     const loaded = loadPolicyFile(DEFAULT_POLICY_PATH);
     // What esbuild's define puts in the bundle: a JS string literal holding the validated document's JSON.
-    const literal = gatehouseEsbuildOptions(loaded).define[POLICY_DEFINE]!;
+    const literal = gatehouseBundling(loaded).define![POLICY_DEFINE]!;
     const inBundle = compiledPolicy(JSON.parse(JSON.parse(literal) as string) as PolicyDocument);
     expect(inBundle).toEqual(loaded);
     expect(inBundle.version).toMatch(/^gatehouse-bank-default@[0-9a-f]{16}$/);
