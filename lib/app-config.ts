@@ -87,7 +87,9 @@ export const AppContextSchema = z.object({
   signingKeyPublishDelaySeconds: optional(
     z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
   ).default(900),
-  /** Concurrent executions reserved for the token function. */
+  /** Whether the functions reserve concurrency (off by default: a new account's quota cannot hold it). */
+  reservedConcurrency: optional(flag).default(false),
+  /** Concurrent executions reserved for the token function, when reservedConcurrency is on. */
   tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(FUNCTIONS.token.reservedConcurrency ?? 100),
   /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
   apiRouteThrottling: optional(
@@ -190,6 +192,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     signingKeyRotation: Duration.days(context.signingKeyRotationDays),
     signingKeyPublishDelay: Duration.seconds(context.signingKeyPublishDelaySeconds),
     sweepInterval: Duration.minutes(context.sweepIntervalMinutes),
+    reservedConcurrency: context.reservedConcurrency,
     tokenReservedConcurrency: context.tokenReservedConcurrency,
     apiRouteThrottling: loadRouteThrottling(context.apiRouteThrottling),
     apiMaxBodyKiB: context.apiMaxBodyKiB,

@@ -49,6 +49,7 @@ describe('loadAppConfig', () => {
       signingKeyRotation: Duration.days(30),
       signingKeyPublishDelay: Duration.seconds(900),
       sweepInterval: Duration.minutes(60),
+      reservedConcurrency: false,
       tokenReservedConcurrency: 100,
       apiRouteThrottling: DEFAULT_ROUTE_THROTTLING,
       apiMaxBodyKiB: 64,
@@ -65,6 +66,7 @@ describe('loadAppConfig', () => {
         apiRouteThrottling: '{"POST /oauth2/token":{"rateLimit":400,"burstLimit":800},"POST /oauth2/introspect":{"rateLimit":200,"burstLimit":400}}',
         apiMaxBodyKiB: '32',
         apiRequestsPerIpPer5Minutes: '1000',
+        reservedConcurrency: 'true',
         tokenReservedConcurrency: '250',
         alarmEmails: 'oncall@bank.example,risk@bank.example',
         registryBackup: 'false',
@@ -76,7 +78,7 @@ describe('loadAppConfig', () => {
       'POST /oauth2/token': { rateLimit: 400, burstLimit: 800 },
       'POST /oauth2/introspect': { rateLimit: 200, burstLimit: 400 },
     });
-    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
+    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, reservedConcurrency: true, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
   });
 
   it.each([

@@ -59,13 +59,25 @@ describe('GatehouseStack', () => {
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
   });
 
-  it('reserves 253 concurrent executions in all (the account needs 353 with its 100 unreserved), and says so', () => {
-    const reserved = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
+  it('reserves no concurrency by default (a new account\'s quota cannot hold it), and says so', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(stack.reservedConcurrency()).toBe(0);
+    template.hasOutput('ReservedConcurrency', { Value: '0' });
+  });
+
+  it('reserves 253 concurrent executions in all when the reservedConcurrency context value is on (the account needs 353 with its 100 unreserved)', () => {
+    const config = loadAppConfig((key) => ({ reservedConcurrency: 'true' })[key], PROJECT_ROOT);
+    const reservedApp = testApp();
+    const reservedStack = new GatehouseStack(reservedApp, 'Gatehouse', config);
+    const reservedTemplate = Template.fromStack(reservedStack);
+    const reserved = Object.values(reservedTemplate.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
     expect(reserved.every((r) => typeof r === 'number' && r > 0)).toBe(true);
     const total = reserved.reduce<number>((sum, r) => sum + r!, 0);
     expect(total).toBe(253);
-    expect(stack.reservedConcurrency()).toBe(total);
-    template.hasOutput('ReservedConcurrency', { Value: '253' });
+    expect(reservedStack.reservedConcurrency()).toBe(total);
+    reservedTemplate.hasOutput('ReservedConcurrency', { Value: '253' });
   });
 
   it('creates a KMS-encrypted, TLS-only alarm topic that only this account\'s alarms may publish to', () => {
@@ -165,7 +177,7 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
 
   it('has no unacknowledged findings when the stack creates the SES identity, takes context settings and leaves backups to the organisation', () => {
     const config = loadAppConfig(
-      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
+      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', reservedConcurrency: 'true', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
       PROJECT_ROOT,
     );
     const otherApp = testApp();
@@ -219,6 +231,7 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
       'AwsSolutions-SQS3',
       'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
       'NIST.800.53.R5-APIGWSSLEnabled',
+      'NIST.800.53.R5-LambdaConcurrency',
       'NIST.800.53.R5-LambdaDLQ',
       'NIST.800.53.R5-LambdaInsideVPC',
       'PCI.DSS.321-APIGWCacheEnabledAndEncrypted',
