@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { deploymentName } from './deployment-names.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 
 /**
@@ -47,7 +48,7 @@ export interface ApiFirewallProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the WAF log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -147,8 +148,9 @@ export class ApiFirewall extends Construct {
 
     new wafv2.CfnWebACLAssociation(this, 'Association', { resourceArn: props.stage.stageArn, webAclArn: this.webAcl.attrArn });
 
-    // WAF delivers only to log groups named aws-waf-logs-*, given by ARN without the `:*` suffix.
-    const logGroupName = `aws-waf-logs-${stack.stackName}-api`;
+    // WAF delivers only to log groups named aws-waf-logs-*, given by ARN without the `:*` suffix. The group outlives the
+    // stack, so its name carries the deployment's suffix: a later deployment of the same stack name creates its own.
+    const logGroupName = deploymentName(this, 'api', { prefix: 'aws-waf-logs-', maxLength: 512 });
     this.logGroup = encryptedLogGroup(this, 'Logs', {
       logGroupName,
       encryptionKey: props.logEncryptionKey,

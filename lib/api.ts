@@ -70,7 +70,7 @@ export interface GatehouseApiProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the access-log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**

@@ -24,7 +24,7 @@ export interface ExecutionLogProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the execution log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }

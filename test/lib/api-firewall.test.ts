@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiFirewall, COMMON_RULE_SET_COUNTED, type ApiFirewallProps, type WafBodyLimitKiB } from '../../lib/api-firewall.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, logicalId, testApp } from './stack-fixture.js';
 
 type Rule = { Name: string; Priority: number; Action?: Record<string, unknown>; OverrideAction?: unknown; Statement: Record<string, Record<string, unknown>> };
@@ -82,15 +83,15 @@ describe('ApiFirewall', () => {
     expect(Object.keys(COMMON_RULE_SET_COUNTED).sort()).toEqual(['NoUserAgent_HEADER', 'SizeRestrictions_BODY']);
   });
 
-  it('logs blocked and counted requests to an encrypted aws-waf-logs-* group, redacting credentials and the query string', () => {
+  it('logs blocked and counted requests to an encrypted aws-waf-logs-* group named per deployment, redacting credentials and the query string', () => {
     expect(template.toJSON().Resources[logicalId(firewall.logGroup)].Properties).toEqual({
-      LogGroupName: 'aws-waf-logs-Firewalled-api',
+      LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-Firewalled-api-', DEPLOYMENT_SUFFIX]] },
       KmsKeyId: arnOf(key),
       RetentionInDays: 365,
     });
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [logicalId(firewall.webAcl), 'Arn'] },
-      LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:aws-waf-logs-Firewalled-api'])] }],
+      LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:aws-waf-logs-Firewalled-api-', DEPLOYMENT_SUFFIX])] }],
       RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'dpop' } }, { QueryString: {} }],
       LoggingFilter: {
         DefaultBehavior: 'DROP',

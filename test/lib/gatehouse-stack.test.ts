@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { REGISTRY_BACKUP_RETENTION } from '../../lib/registry-table.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, defaultConfig, logicalId, synthGatehouse, testApp } from './stack-fixture.js';
 
 /** The three packs Gatehouse is checked with, as bin/gatehouse.ts registers them. */
@@ -142,7 +143,34 @@ describe('GatehouseStack', () => {
     template.hasResourceProperties('AWS::Backup::BackupSelection', {
       BackupSelection: Match.objectLike({ Resources: [arnOf(stack.registry.table)] }),
     });
-    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'RetainExceptOnCreate' });
+  });
+
+  it('keeps what it retains only after a successful create, except the deletion-protected table, its key and the account-level API Gateway role', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
+    const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === 'Retain').map(([id]) => id).sort();
+    const apiAccount = stack.api.restApi.node.findChild('Account').node.defaultChild ?? stack.api.restApi.node.findChild('Account');
+    expect(retained).toEqual(
+      [logicalId(stack.registry.table), logicalId(stack.registry.encryptionKey), logicalId(stack.api.restApi.node.findChild('CloudWatchRole')), logicalId(apiAccount)].sort(),
+    );
+    const retainedExceptOnCreate = Object.values(resources).filter((r) => r.DeletionPolicy === 'RetainExceptOnCreate');
+    expect(new Set(retainedExceptOnCreate.map((r) => r.Type))).toEqual(
+      new Set(['AWS::KMS::Key', 'AWS::Logs::LogGroup', 'AWS::Backup::BackupVault', 'AWS::SecretsManager::Secret', 'Custom::GatehouseSigningKeyInit']),
+    );
+  });
+
+  it('names no retained resource with a fixed name: a name it must have carries the deployment suffix, so a re-deploy after a delete does not collide', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
+    const named: string[] = [];
+    for (const [id, resource] of Object.entries(resources)) {
+      if (resource.DeletionPolicy === undefined || resource.DeletionPolicy === 'Delete') continue;
+      for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+        if (!/Name$/.test(key)) continue;
+        named.push(`${resource.Type} ${key}`);
+        expect(JSON.stringify(value), `${id}.${key}`).toContain(JSON.stringify(DEPLOYMENT_SUFFIX));
+      }
+    }
+    expect(named.sort()).toEqual(['AWS::Backup::BackupVault BackupVaultName', 'AWS::Logs::LogGroup LogGroupName']);
   });
   it('is environment-agnostic (no account or region needed to synthesize)', () => {
     expect(stack.environment).toBe('aws://unknown-account/unknown-region');
