@@ -52,10 +52,26 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), 'must be an https URL')
   .refine((u) => !u.endsWith('/'), 'must not end with a slash');
 
+/** A stage name: the stack is `Gatehouse-<stage>`, which CloudFormation allows up to 128 characters. */
+const STAGE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/;
+
+/** The stack name of a deployment without a stage (the one existing deployments have). */
+export const DEFAULT_STACK_NAME = 'Gatehouse';
+
 const SWEEP_INTERVAL_MESSAGE = `must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}`;
 
 /** CDK context the app reads (cdk.json `context` or `-c key=value`; command-line values arrive as strings). */
 export const AppContextSchema = z.object({
+  /**
+   * The deployment's stage: the stack is `Gatehouse-<stage>`, and every name, metric namespace and secret prefix follows
+   * the stack name, so stages share an account and region. Without it the stack is `Gatehouse`.
+   */
+  stage: optional(z.string().regex(STAGE, 'must be 1 to 64 letters, digits and inner hyphens')),
+  /**
+   * Whether this stack sets the account's API Gateway CloudWatch role (AWS::ApiGateway::Account, one per account and
+   * region): true in one stack per account and region, false in the others or where the landing zone sets it.
+   */
+  manageApiGatewayAccount: optional(flag).default(true),
   policyFile: optional(z.string().min(1)).default('policy/policy.json'),
   tokenAudience: optional(z.url()).default('https://api.bank.example'),
   softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
@@ -199,7 +215,20 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     apiRequestsPerIpPer5Minutes: context.apiRequestsPerIpPer5Minutes,
     alarmEmails: context.alarmEmails,
     registryBackup: context.registryBackup,
+    apiCloudWatchRole: context.manageApiGatewayAccount,
   };
+}
+
+/** The stack name the context asks for: `Gatehouse-<stage>`, or `Gatehouse` without a stage. Throws AppConfigError. */
+export function loadStackName(tryGetContext: (key: string) => unknown): string {
+  const parsed = AppContextSchema.shape.stage.safeParse(tryGetContext('stage'));
+  if (!parsed.success) throw new AppConfigError('The Gatehouse CDK context is invalid', parsed.error.issues.map((i) => `stage: ${i.message}`));
+  return stackNameOf(parsed.data);
+}
+
+/** `Gatehouse-<stage>`, or `Gatehouse` without a stage. */
+export function stackNameOf(stage: string | undefined): string {
+  return stage === undefined ? DEFAULT_STACK_NAME : `${DEFAULT_STACK_NAME}-${stage}`;
 }
 
 /** `-c key={...}` arrives as a string; cdk.json gives an object. */

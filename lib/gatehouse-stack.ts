@@ -135,7 +135,9 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly registryBackup?: boolean;
   /**
-   * Whether to create the account-level API Gateway logging role.
+   * Whether to create the account-level API Gateway logging role and set it as the account's (AWS::ApiGateway::Account,
+   * one per account and region): one stack per account and region owns it (context `manageApiGatewayAccount`); the
+   * others, or every stack where the landing zone sets it, pass false.
    * @default true
    */
   readonly apiCloudWatchRole?: boolean;

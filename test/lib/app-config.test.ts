@@ -56,6 +56,7 @@ describe('loadAppConfig', () => {
       apiRequestsPerIpPer5Minutes: 3000,
       alarmEmails: undefined,
       registryBackup: true,
+      apiCloudWatchRole: true,
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
   });

@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../lib/app-config.js';
+import { loadAppConfig, loadStackName } from '../../lib/app-config.js';
 import { compliancePacks } from '../../lib/compliance-packs.js';
 import { FUNCTIONS } from '../../lib/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
@@ -277,5 +277,48 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
       expect(ids.has('NIST.800.53.R5-LambdaInsideVPC') && ids.has('PCI.DSS.321-LambdaInsideVPC'), fn.node.path).toBe(true);
       expect(ids.has('NIST.800.53.R5-LambdaDLQ'), fn.node.path).toBe(fn !== stack.handlers.functions.sweep.node.defaultChild);
     }
+  });
+});
+
+describe('GatehouseStack stages', () => {
+  /** Names that must be unique in an account and region: named resources, exports, the client-secret prefix, the metric namespace. */
+  function accountWideNames(template: Template): string[] {
+    const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+    const names: string[] = [];
+    for (const resource of Object.values(json.Resources)) {
+      const props = resource.Properties ?? {};
+      for (const key of ['LogGroupName', 'BackupVaultName', 'Name', 'DashboardName', 'TopicName', 'TableName', 'StateMachineName', 'RoleName', 'QueueName', 'AlarmName']) {
+        // A reference names another resource of the same template, which is checked where it is defined.
+        if (props[key] !== undefined && !JSON.stringify(props[key]).startsWith('{"Ref"') && resource.Type !== 'AWS::ApiGateway::RestApi') names.push(JSON.stringify(props[key]));
+      }
+      const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      if (variables?.POWERTOOLS_METRICS_NAMESPACE !== undefined) names.push(JSON.stringify(variables.POWERTOOLS_METRICS_NAMESPACE));
+    }
+    for (const output of Object.values(json.Outputs ?? {})) if (output.Export) names.push(JSON.stringify(output.Export.Name));
+    names.push(JSON.stringify(json.Outputs?.ClientSecretPrefix?.Value));
+    return [...new Set(names)];
+  }
+
+  it('names the stack Gatehouse-<stage> from the stage context value, and Gatehouse without one', () => {
+    expect(loadStackName(() => undefined)).toBe('Gatehouse');
+    expect(loadStackName((key) => ({ stage: 'staging' })[key])).toBe('Gatehouse-staging');
+    expect(() => loadStackName((key) => ({ stage: 'staging/eu' })[key])).toThrow(/stage: /);
+  });
+
+  it('synthesizes two stages side by side in one app, sharing no name, prefix or namespace, with one owner of the API Gateway account role', () => {
+    const app = testApp();
+    const [staging, production] = (['staging', 'production'] as const).map((stage) => {
+      const config = loadAppConfig((key) => ({ stage, manageApiGatewayAccount: stage === 'production' ? 'true' : 'false' })[key], PROJECT_ROOT);
+      return new GatehouseStack(app, loadStackName((key) => ({ stage })[key]), config);
+    });
+    expect(() => app.synth()).not.toThrow();
+    const [stagingTemplate, productionTemplate] = [Template.fromStack(staging!), Template.fromStack(production!)];
+    const [stagingNames, productionNames] = [accountWideNames(stagingTemplate), accountWideNames(productionTemplate)];
+    expect(stagingNames.length).toBeGreaterThanOrEqual(5);
+    expect(stagingNames.filter((name) => productionNames.includes(name))).toEqual([]);
+    stagingTemplate.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse-staging/clients/' });
+    productionTemplate.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse-production/clients/' });
+    stagingTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
+    productionTemplate.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 });
