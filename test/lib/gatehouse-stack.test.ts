@@ -161,16 +161,16 @@ describe('GatehouseStack', () => {
 
   it('names no retained resource with a fixed name: a name it must have carries the deployment suffix, so a re-deploy after a delete does not collide', () => {
     const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
-    const named: string[] = [];
+    const named = new Set<string>();
     for (const [id, resource] of Object.entries(resources)) {
       if (resource.DeletionPolicy === undefined || resource.DeletionPolicy === 'Delete') continue;
       for (const [key, value] of Object.entries(resource.Properties ?? {})) {
         if (!/Name$/.test(key)) continue;
-        named.push(`${resource.Type} ${key}`);
+        named.add(`${resource.Type} ${key}`);
         expect(JSON.stringify(value), `${id}.${key}`).toContain(JSON.stringify(DEPLOYMENT_SUFFIX));
       }
     }
-    expect(named.sort()).toEqual(['AWS::Backup::BackupVault BackupVaultName', 'AWS::Logs::LogGroup LogGroupName']);
+    expect([...named].sort()).toEqual(['AWS::Backup::BackupVault BackupVaultName', 'AWS::Logs::LogGroup LogGroupName']);
   });
   it('is environment-agnostic (no account or region needed to synthesize)', () => {
     expect(stack.environment).toBe('aws://unknown-account/unknown-region');
