@@ -15,6 +15,7 @@ import type { WafBodyLimitKiB } from './api-firewall.js';
 import type { RouteThrottling } from './api-throttling.js';
 import { ClientSecrets } from './client-secrets.js';
 import { GatehouseDashboard } from './dashboard.js';
+import { checkEnvironmentSizes } from './environment-size.js';
 import { FUNCTIONS } from './functions.js';
 import { HandlerFunctions, type HandlerFunctionName } from './handler-functions.js';
 import { LifecycleSweep } from './lifecycle-sweep.js';
@@ -284,6 +285,7 @@ export class GatehouseStack extends Stack {
     new CfnOutput(this, 'SweepAlarmName', { description: 'In alarm when a lifecycle sweep run fails', value: this.lifecycleSweep.errorsAlarm.alarmName });
     new CfnOutput(this, 'AlarmTopicArn', { description: 'Every Gatehouse alarm notifies this topic (in alarm and OK)', value: alarmTopic.topicArn });
     if (!(props.reservedConcurrency ?? false)) releaseReservedConcurrency(this);
+    checkEnvironmentSizes(this);
     new CfnOutput(this, 'ReservedConcurrency', {
       description: 'Lambda concurrency this stack reserves; the account needs at least this plus 100 unreserved',
       value: String(this.reservedConcurrency()),
