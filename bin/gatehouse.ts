@@ -2,6 +2,7 @@
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
  * stage (the stack is `Gatehouse-<stage>`, `Gatehouse` without one), manageApiGatewayAccount, policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
  * apiThrottleRateLimit, apiThrottleBurstLimit, apiRouteThrottling, apiMaxBodyKiB, apiRequestsPerIpPer5Minutes,
+ * apiRouteRequestsPerIpPer5Minutes,
  * reservedConcurrency, tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,
  * createSesIdentity, signingKeyRotationDays, signingKeyPublishDelaySeconds, sweepIntervalMinutes (see lib/app-config.ts),
  * and skipBundling.

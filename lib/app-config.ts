@@ -8,7 +8,7 @@ import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.j
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
-import { HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
+import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
 import { FUNCTIONS } from './functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
@@ -122,7 +122,17 @@ export const AppContextSchema = z.object({
       .number()
       .refine((kib): kib is WafBodyLimitKiB => (WAF_BODY_LIMITS_KIB as readonly number[]).includes(kib), `must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}`),
   ).default(HANDLER_BODY_LIMIT_KIB),
-  /** Requests one client IP may send in 5 minutes before WAF answers 429. */
+  /** Per-IP WAF limits (requests in 5 minutes) of oauth2, register and reviews, merged over DEFAULT_ROUTE_RATE_LIMITS. */
+  apiRouteRequestsPerIpPer5Minutes: optional(
+    z.preprocess(
+      parseJsonString,
+      z.strictObject(
+        { oauth2: z.number().int().min(10).optional(), register: z.number().int().min(10).optional(), reviews: z.number().int().min(10).optional() },
+        { error: 'must be an object of oauth2, register and reviews to whole numbers of at least 10' },
+      ),
+    ),
+  ),
+  /** Requests one client IP may send in 5 minutes to the other routes before WAF answers 429. */
   apiRequestsPerIpPer5Minutes: optional(z.coerce.number({ error: 'must be a whole number of at least 10' }).int().min(10)).default(3000),
   /** Who the alarm topic emails: a list, or comma-separated. */
   alarmEmails: optional(
@@ -213,6 +223,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     apiRouteThrottling: loadRouteThrottling(context.apiRouteThrottling),
     apiMaxBodyKiB: context.apiMaxBodyKiB,
     apiRequestsPerIpPer5Minutes: context.apiRequestsPerIpPer5Minutes,
+    apiRouteRequestsPerIpPer5Minutes: { ...DEFAULT_ROUTE_RATE_LIMITS, ...context.apiRouteRequestsPerIpPer5Minutes },
     alarmEmails: context.alarmEmails,
     registryBackup: context.registryBackup,
     apiCloudWatchRole: context.manageApiGatewayAccount,

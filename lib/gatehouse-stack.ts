@@ -11,7 +11,7 @@ import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ApplicationAlarms } from './application-alarms.js';
 import { GatehouseApi } from './api.js';
-import type { WafBodyLimitKiB } from './api-firewall.js';
+import type { RateLimitedRoute, WafBodyLimitKiB } from './api-firewall.js';
 import type { RouteThrottling } from './api-throttling.js';
 import { ClientSecrets } from './client-secrets.js';
 import { GatehouseDashboard } from './dashboard.js';
@@ -131,6 +131,12 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly apiRequestsPerIpPer5Minutes?: number;
   /**
+   * Per-IP WAF limits (requests in any 5 minutes) of the route groups with their own: `oauth2` (token, introspection,
+   * revocation), `register`, `reviews`; `apiRequestsPerIpPer5Minutes` covers the other routes.
+   * @default DEFAULT_ROUTE_RATE_LIMITS (300,000; 100; 300)
+   */
+  readonly apiRouteRequestsPerIpPer5Minutes?: Readonly<Partial<Record<RateLimitedRoute, number>>>;
+  /**
    * Whether the stack backs the registry table up with AWS Backup (false only where an organisation backup policy does).
    * @default true
    */
@@ -238,6 +244,7 @@ export class GatehouseStack extends Stack {
       routeThrottling: props.apiRouteThrottling,
       maxBodyKiB: props.apiMaxBodyKiB,
       requestsPerIpPer5Minutes: props.apiRequestsPerIpPer5Minutes,
+      routeRequestsPerIpPer5Minutes: props.apiRouteRequestsPerIpPer5Minutes,
     });
     this.handlers.useIssuer(this.api.issuerUrl);
 
