@@ -1,8 +1,9 @@
 /**
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
- * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
+ * stage (the stack is `Gatehouse-<stage>`, `Gatehouse` without one), manageApiGatewayAccount, policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
  * apiThrottleRateLimit, apiThrottleBurstLimit, apiRouteThrottling, apiMaxBodyKiB, apiRequestsPerIpPer5Minutes,
- * tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,
+ * apiRouteRequestsPerIpPer5Minutes,
+ * reservedConcurrency, tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,
  * createSesIdentity, signingKeyRotationDays, signingKeyPublishDelaySeconds, sweepIntervalMinutes (see lib/app-config.ts),
  * and skipBundling.
  *
@@ -11,7 +12,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
-import { AppConfigError, loadAppConfig, type GatehouseAppConfig } from '../lib/app-config.js';
+import { AppConfigError, loadAppConfig, loadStackName, type GatehouseAppConfig } from '../lib/app-config.js';
 import { compliancePacks } from '../lib/compliance-packs.js';
 import { GatehouseStack } from '../lib/gatehouse-stack.js';
 
@@ -25,7 +26,9 @@ if (String(app.node.tryGetContext('skipBundling')) === 'true') {
 }
 
 let config: GatehouseAppConfig;
+let stackName: string;
 try {
+  stackName = loadStackName((key) => app.node.tryGetContext(key));
   config = loadAppConfig((key) => app.node.tryGetContext(key));
 } catch (error) {
   if (error instanceof PolicyError || error instanceof AppConfigError) {
@@ -35,7 +38,7 @@ try {
   throw error;
 }
 
-new GatehouseStack(app, 'Gatehouse', {
+new GatehouseStack(app, stackName, {
   description: `Gatehouse: governed onboarding and credentials for API consumers (policy ${config.policy.version})`,
   ...config,
 });

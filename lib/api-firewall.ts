@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { deploymentName } from './deployment-names.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 
 /**
@@ -24,6 +25,29 @@ export const COMMON_RULE_SET_COUNTED: Readonly<Record<string, string>> = {
   NoUserAgent_HEADER: 'blocks requests without a User-Agent, which several OAuth client stacks (.NET HttpClient) do not send by default',
 };
 
+/** Routes with a per-IP rate limit of their own; every other route shares `requestsPerIpPer5Minutes`. */
+export type RateLimitedRoute = 'oauth2' | 'register' | 'reviews';
+
+/**
+ * Requests one client IP may send to each route group in any 5 minutes. `oauth2` (token, introspection, revocation) is
+ * the hot path: one partner, or one resource server, behind a NAT sends its whole load from one address, so its limit
+ * sits well above the token route's designed 1,000 requests per second (300,000 in 5 minutes) and only stops a flood.
+ * `register` and `reviews` are used by people and the commercial side a few times a day, so their limits are tight.
+ */
+export const DEFAULT_ROUTE_RATE_LIMITS: Readonly<Record<RateLimitedRoute, number>> = { oauth2: 300_000, register: 100, reviews: 300 };
+
+/**
+ * How WAF recognises each route group in the URI path. API Gateway's path starts with the stage (`/v1`) on the
+ * execute-api domain and with a base path (or nothing) on a custom domain, so the match is on what follows.
+ */
+const ROUTE_MATCHES: Readonly<Record<RateLimitedRoute, { readonly searchString: string; readonly positionalConstraint: 'CONTAINS' }>> = {
+  oauth2: { searchString: '/oauth2/', positionalConstraint: 'CONTAINS' },
+  register: { searchString: '/register', positionalConstraint: 'CONTAINS' },
+  reviews: { searchString: '/reviews/', positionalConstraint: 'CONTAINS' },
+};
+
+const RULE_NAMES: Readonly<Record<RateLimitedRoute, string>> = { oauth2: 'RateLimitOAuth2PerIp', register: 'RateLimitRegisterPerIp', reviews: 'RateLimitReviewsPerIp' };
+
 export interface ApiFirewallProps {
   /** The stage the web ACL protects. */
   readonly stage: apigateway.Stage;
@@ -36,10 +60,16 @@ export interface ApiFirewallProps {
    */
   readonly maxBodyKiB?: WafBodyLimitKiB;
   /**
-   * Requests one client IP may send in any 5-minute window before WAF answers 429 (AWS WAF rate-based rule, 10 or more).
+   * Requests one client IP may send in any 5-minute window to the routes without a limit of their own (discovery, admin)
+   * before WAF answers 429 (AWS WAF rate-based rule, 10 or more).
    * @default 3000
    */
   readonly requestsPerIpPer5Minutes?: number;
+  /**
+   * Per-IP limits (requests in any 5 minutes) of the route groups with their own, merged over DEFAULT_ROUTE_RATE_LIMITS.
+   * @default DEFAULT_ROUTE_RATE_LIMITS
+   */
+  readonly routeRequestsPerIpPer5Minutes?: Readonly<Partial<Record<RateLimitedRoute, number>>>;
   /**
    * How long WAF logs (blocked and counted requests) are kept.
    * @default logs.RetentionDays.ONE_YEAR
@@ -47,7 +77,7 @@ export interface ApiFirewallProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the WAF log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -60,7 +90,8 @@ function problemBody(type: string, title: string, status: number, detail: string
 const NO_STORE = [{ name: 'cache-control', value: 'no-store' }];
 
 /**
- * AWS WAF in front of the API stage: a body-size limit (evaluated first), a per-IP rate limit, the Amazon IP reputation
+ * AWS WAF in front of the API stage: a body-size limit (evaluated first), per-IP rate limits by route group
+ * (DEFAULT_ROUTE_RATE_LIMITS, and `requestsPerIpPer5Minutes` for the other routes), the Amazon IP reputation
  * list, the Common Rule Set (with {@link COMMON_RULE_SET_COUNTED} counted) and the Known Bad Inputs rules. Blocked and
  * counted requests are logged to an encrypted log group, with the Authorization and DPoP headers and the query string
  * (review links carry their token in `?t=`) redacted; allowed requests are already in the API access log.
@@ -84,14 +115,21 @@ export class ApiFirewall extends Construct {
     if (!WAF_BODY_LIMITS_KIB.includes(maxBodyKiB)) throw new Error(`ApiFirewall: maxBodyKiB must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}, got ${maxBodyKiB}`);
     const maxBodyBytes = maxBodyKiB * 1024;
     const rateLimit = props.requestsPerIpPer5Minutes ?? 3000;
-    if (!Number.isInteger(rateLimit) || rateLimit < 10 || rateLimit > 2_000_000_000) {
-      throw new Error(`ApiFirewall: requestsPerIpPer5Minutes must be a whole number from 10 to 2000000000, got ${rateLimit}`);
-    }
+    checkRateLimit('requestsPerIpPer5Minutes', rateLimit);
+    const routeLimits = { ...DEFAULT_ROUTE_RATE_LIMITS, ...props.routeRequestsPerIpPer5Minutes };
+    for (const [route, limit] of Object.entries(routeLimits)) checkRateLimit(`routeRequestsPerIpPer5Minutes.${route}`, limit);
 
     const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       metricName,
       sampledRequestsEnabled: true,
+    });
+    const rateRule = (name: string, priority: number, limit: number, scopeDownStatement: wafv2.CfnWebACL.StatementProperty): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'rate-limited', responseHeaders: NO_STORE } } },
+      statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement } },
+      visibilityConfig: visibility(name),
     });
     const managed = (priority: number, name: string, counted: readonly string[] = []): wafv2.CfnWebACL.RuleProperty => ({
       name,
@@ -108,7 +146,7 @@ export class ApiFirewall extends Construct {
     });
 
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      description: 'Gatehouse API: body size, per-IP rate, IP reputation, common and known-bad-input rules',
+      description: 'Gatehouse API: body size, per-route per-IP rates, IP reputation, common and known-bad-input rules',
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       visibilityConfig: visibility('GatehouseApi'),
@@ -132,23 +170,20 @@ export class ApiFirewall extends Construct {
           },
           visibilityConfig: visibility('BodySizeLimit'),
         },
-        {
-          name: 'RateLimitPerIp',
-          priority: 1,
-          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'rate-limited', responseHeaders: NO_STORE } } },
-          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
-          visibilityConfig: visibility('RateLimitPerIp'),
-        },
-        managed(2, 'AWSManagedRulesAmazonIpReputationList'),
-        managed(3, 'AWSManagedRulesCommonRuleSet', Object.keys(COMMON_RULE_SET_COUNTED)),
-        managed(4, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        // One rate-based rule per route group, each counting only its own requests (scope-down), then one for the rest.
+        ...(Object.keys(ROUTE_MATCHES) as RateLimitedRoute[]).map((route, i) => rateRule(RULE_NAMES[route], 1 + i, routeLimits[route], routeMatch(route))),
+        rateRule('RateLimitPerIp', 4, rateLimit, { notStatement: { statement: { orStatement: { statements: (Object.keys(ROUTE_MATCHES) as RateLimitedRoute[]).map(routeMatch) } } } }),
+        managed(5, 'AWSManagedRulesAmazonIpReputationList'),
+        managed(6, 'AWSManagedRulesCommonRuleSet', Object.keys(COMMON_RULE_SET_COUNTED)),
+        managed(7, 'AWSManagedRulesKnownBadInputsRuleSet'),
       ],
     });
 
     new wafv2.CfnWebACLAssociation(this, 'Association', { resourceArn: props.stage.stageArn, webAclArn: this.webAcl.attrArn });
 
-    // WAF delivers only to log groups named aws-waf-logs-*, given by ARN without the `:*` suffix.
-    const logGroupName = `aws-waf-logs-${stack.stackName}-api`;
+    // WAF delivers only to log groups named aws-waf-logs-*, given by ARN without the `:*` suffix. The group outlives the
+    // stack, so its name carries the deployment's suffix: a later deployment of the same stack name creates its own.
+    const logGroupName = deploymentName(this, 'api', { prefix: 'aws-waf-logs-', maxLength: 512 });
     this.logGroup = encryptedLogGroup(this, 'Logs', {
       logGroupName,
       encryptionKey: props.logEncryptionKey,
@@ -173,4 +208,15 @@ export class ApiFirewall extends Construct {
     });
     logging.node.addDependency(this.logGroup);
   }
+}
+
+/** The statement matching a route group's requests by URI path. */
+function routeMatch(route: RateLimitedRoute): wafv2.CfnWebACL.StatementProperty {
+  const { searchString, positionalConstraint } = ROUTE_MATCHES[route];
+  return { byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint, searchString, textTransformations: [{ priority: 0, type: 'LOWERCASE' }] } };
+}
+
+/** AWS WAF rate-based rules take 10 to 2,000,000,000 requests per window. */
+function checkRateLimit(name: string, limit: number): void {
+  if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) throw new Error(`ApiFirewall: ${name} must be a whole number from 10 to 2000000000, got ${limit}`);
 }

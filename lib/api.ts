@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ApiFirewall, type WafBodyLimitKiB } from './api-firewall.js';
+import { ApiFirewall, type RateLimitedRoute, type WafBodyLimitKiB } from './api-firewall.js';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ROUTES, type HttpHandlerName, type Route } from './routes.js';
@@ -70,7 +70,7 @@ export interface GatehouseApiProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the access-log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
@@ -94,6 +94,11 @@ export interface GatehouseApiProps {
    * @default 3000
    */
   readonly requestsPerIpPer5Minutes?: number;
+  /**
+   * Per-IP limits of the route groups with their own (token/introspection/revocation, registration, reviews).
+   * @default DEFAULT_ROUTE_RATE_LIMITS
+   */
+  readonly routeRequestsPerIpPer5Minutes?: Readonly<Partial<Record<RateLimitedRoute, number>>>;
 }
 
 /**
@@ -193,6 +198,7 @@ export class GatehouseApi extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       maxBodyKiB: props.maxBodyKiB,
       requestsPerIpPer5Minutes: props.requestsPerIpPer5Minutes,
+      routeRequestsPerIpPer5Minutes: props.routeRequestsPerIpPer5Minutes,
     });
 
     this.issuerUrl = props.issuer ?? `https://${this.restApi.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${STAGE_NAME}`;

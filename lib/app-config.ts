@@ -8,7 +8,7 @@ import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.j
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
-import { HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
+import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
 import { FUNCTIONS } from './functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
@@ -52,10 +52,26 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), 'must be an https URL')
   .refine((u) => !u.endsWith('/'), 'must not end with a slash');
 
+/** A stage name: the stack is `Gatehouse-<stage>`, which CloudFormation allows up to 128 characters. */
+const STAGE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/;
+
+/** The stack name of a deployment without a stage (the one existing deployments have). */
+export const DEFAULT_STACK_NAME = 'Gatehouse';
+
 const SWEEP_INTERVAL_MESSAGE = `must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}`;
 
 /** CDK context the app reads (cdk.json `context` or `-c key=value`; command-line values arrive as strings). */
 export const AppContextSchema = z.object({
+  /**
+   * The deployment's stage: the stack is `Gatehouse-<stage>`, and every name, metric namespace and secret prefix follows
+   * the stack name, so stages share an account and region. Without it the stack is `Gatehouse`.
+   */
+  stage: optional(z.string().regex(STAGE, 'must be 1 to 64 letters, digits and inner hyphens')),
+  /**
+   * Whether this stack sets the account's API Gateway CloudWatch role (AWS::ApiGateway::Account, one per account and
+   * region): true in one stack per account and region, false in the others or where the landing zone sets it.
+   */
+  manageApiGatewayAccount: optional(flag).default(true),
   policyFile: optional(z.string().min(1)).default('policy/policy.json'),
   tokenAudience: optional(z.url()).default('https://api.bank.example'),
   softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
@@ -87,7 +103,9 @@ export const AppContextSchema = z.object({
   signingKeyPublishDelaySeconds: optional(
     z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
   ).default(900),
-  /** Concurrent executions reserved for the token function. */
+  /** Whether the functions reserve concurrency (off by default: a new account's quota cannot hold it). */
+  reservedConcurrency: optional(flag).default(false),
+  /** Concurrent executions reserved for the token function, when reservedConcurrency is on. */
   tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(FUNCTIONS.token.reservedConcurrency ?? 100),
   /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
   apiRouteThrottling: optional(
@@ -104,7 +122,17 @@ export const AppContextSchema = z.object({
       .number()
       .refine((kib): kib is WafBodyLimitKiB => (WAF_BODY_LIMITS_KIB as readonly number[]).includes(kib), `must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}`),
   ).default(HANDLER_BODY_LIMIT_KIB),
-  /** Requests one client IP may send in 5 minutes before WAF answers 429. */
+  /** Per-IP WAF limits (requests in 5 minutes) of oauth2, register and reviews, merged over DEFAULT_ROUTE_RATE_LIMITS. */
+  apiRouteRequestsPerIpPer5Minutes: optional(
+    z.preprocess(
+      parseJsonString,
+      z.strictObject(
+        { oauth2: z.number().int().min(10).optional(), register: z.number().int().min(10).optional(), reviews: z.number().int().min(10).optional() },
+        { error: 'must be an object of oauth2, register and reviews to whole numbers of at least 10' },
+      ),
+    ),
+  ),
+  /** Requests one client IP may send in 5 minutes to the other routes before WAF answers 429. */
   apiRequestsPerIpPer5Minutes: optional(z.coerce.number({ error: 'must be a whole number of at least 10' }).int().min(10)).default(3000),
   /** Who the alarm topic emails: a list, or comma-separated. */
   alarmEmails: optional(
@@ -190,13 +218,28 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     signingKeyRotation: Duration.days(context.signingKeyRotationDays),
     signingKeyPublishDelay: Duration.seconds(context.signingKeyPublishDelaySeconds),
     sweepInterval: Duration.minutes(context.sweepIntervalMinutes),
+    reservedConcurrency: context.reservedConcurrency,
     tokenReservedConcurrency: context.tokenReservedConcurrency,
     apiRouteThrottling: loadRouteThrottling(context.apiRouteThrottling),
     apiMaxBodyKiB: context.apiMaxBodyKiB,
     apiRequestsPerIpPer5Minutes: context.apiRequestsPerIpPer5Minutes,
+    apiRouteRequestsPerIpPer5Minutes: { ...DEFAULT_ROUTE_RATE_LIMITS, ...context.apiRouteRequestsPerIpPer5Minutes },
     alarmEmails: context.alarmEmails,
     registryBackup: context.registryBackup,
+    apiCloudWatchRole: context.manageApiGatewayAccount,
   };
+}
+
+/** The stack name the context asks for: `Gatehouse-<stage>`, or `Gatehouse` without a stage. Throws AppConfigError. */
+export function loadStackName(tryGetContext: (key: string) => unknown): string {
+  const parsed = AppContextSchema.shape.stage.safeParse(tryGetContext('stage'));
+  if (!parsed.success) throw new AppConfigError('The Gatehouse CDK context is invalid', parsed.error.issues.map((i) => `stage: ${i.message}`));
+  return stackNameOf(parsed.data);
+}
+
+/** `Gatehouse-<stage>`, or `Gatehouse` without a stage. */
+export function stackNameOf(stage: string | undefined): string {
+  return stage === undefined ? DEFAULT_STACK_NAME : `${DEFAULT_STACK_NAME}-${stage}`;
 }
 
 /** `-c key={...}` arrives as a string; cdk.json gives an object. */

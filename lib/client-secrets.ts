@@ -61,7 +61,7 @@ export interface ClientSecretsProps {
   /**
    * What happens to a key created here when it leaves the stack. Client secrets are created at run time, outlive the
    * stack and stay readable only while their key exists.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -99,7 +99,7 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
       new kms.Key(this, 'Key', {
         description: 'Gatehouse: encrypts consumers\' client secrets (Secrets Manager secrets created at registration)',
         enableKeyRotation: true,
-        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
     this.alarmTopic = props.alarmTopic;
 

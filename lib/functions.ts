@@ -72,7 +72,7 @@ export interface FunctionSpec {
   /**
    * Concurrent executions reserved for (and capping) the function: a flood on one route cannot starve the others, and no
    * function can exhaust the account's concurrency (cdk-nag NIST.800.53.R5-LambdaConcurrency). Every function of the
-   * Gatehouse stack has one; the account must keep 100 unreserved executions on top of the sum (the stack's ReservedConcurrency output).
+   * Gatehouse stack has one when its `reservedConcurrency` context value is on (off by default); the account must then keep 100 unreserved executions on top of the sum (the stack's ReservedConcurrency output).
    * @default - none (the function shares the account's unreserved pool)
    */
   readonly reservedConcurrency?: number;

@@ -46,7 +46,7 @@ export interface GatehouseAuthorizerProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**

@@ -42,7 +42,7 @@ export interface GatehouseFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**

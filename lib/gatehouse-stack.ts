@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations, type Duration, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,10 +11,11 @@ import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ApplicationAlarms } from './application-alarms.js';
 import { GatehouseApi } from './api.js';
-import type { WafBodyLimitKiB } from './api-firewall.js';
+import type { RateLimitedRoute, WafBodyLimitKiB } from './api-firewall.js';
 import type { RouteThrottling } from './api-throttling.js';
 import { ClientSecrets } from './client-secrets.js';
 import { GatehouseDashboard } from './dashboard.js';
+import { checkEnvironmentSizes } from './environment-size.js';
 import { FUNCTIONS } from './functions.js';
 import { HandlerFunctions, type HandlerFunctionName } from './handler-functions.js';
 import { LifecycleSweep } from './lifecycle-sweep.js';
@@ -102,7 +103,15 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly alarmEmails?: readonly string[];
   /**
-   * Concurrent executions reserved for the token function (the hot path); the other functions keep their spec's.
+   * Whether the functions reserve concurrency (each its spec's, the token function `tokenReservedConcurrency`). Off, no
+   * function reserves any: a new account's Lambda concurrency quota (as low as 10) cannot hold the reservations, and the
+   * token route stays throttled by API Gateway.
+   * @default false
+   */
+  readonly reservedConcurrency?: boolean;
+  /**
+   * Concurrent executions reserved for the token function (the hot path) when `reservedConcurrency` is on; the other
+   * functions keep their spec's.
    * @default FUNCTIONS.token.reservedConcurrency (100)
    */
   readonly tokenReservedConcurrency?: number;
@@ -122,12 +131,20 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly apiRequestsPerIpPer5Minutes?: number;
   /**
+   * Per-IP WAF limits (requests in any 5 minutes) of the route groups with their own: `oauth2` (token, introspection,
+   * revocation), `register`, `reviews`; `apiRequestsPerIpPer5Minutes` covers the other routes.
+   * @default DEFAULT_ROUTE_RATE_LIMITS (300,000; 100; 300)
+   */
+  readonly apiRouteRequestsPerIpPer5Minutes?: Readonly<Partial<Record<RateLimitedRoute, number>>>;
+  /**
    * Whether the stack backs the registry table up with AWS Backup (false only where an organisation backup policy does).
    * @default true
    */
   readonly registryBackup?: boolean;
   /**
-   * Whether to create the account-level API Gateway logging role.
+   * Whether to create the account-level API Gateway logging role and set it as the account's (AWS::ApiGateway::Account,
+   * one per account and region): one stack per account and region owns it (context `manageApiGatewayAccount`); the
+   * others, or every stack where the landing zone sets it, pass false.
    * @default true
    */
   readonly apiCloudWatchRole?: boolean;
@@ -227,6 +244,7 @@ export class GatehouseStack extends Stack {
       routeThrottling: props.apiRouteThrottling,
       maxBodyKiB: props.apiMaxBodyKiB,
       requestsPerIpPer5Minutes: props.apiRequestsPerIpPer5Minutes,
+      routeRequestsPerIpPer5Minutes: props.apiRouteRequestsPerIpPer5Minutes,
     });
     this.handlers.useIssuer(this.api.issuerUrl);
 
@@ -273,6 +291,8 @@ export class GatehouseStack extends Stack {
     });
     new CfnOutput(this, 'SweepAlarmName', { description: 'In alarm when a lifecycle sweep run fails', value: this.lifecycleSweep.errorsAlarm.alarmName });
     new CfnOutput(this, 'AlarmTopicArn', { description: 'Every Gatehouse alarm notifies this topic (in alarm and OK)', value: alarmTopic.topicArn });
+    if (!(props.reservedConcurrency ?? false)) releaseReservedConcurrency(this);
+    checkEnvironmentSizes(this);
     new CfnOutput(this, 'ReservedConcurrency', {
       description: 'Lambda concurrency this stack reserves; the account needs at least this plus 100 unreserved',
       value: String(this.reservedConcurrency()),
@@ -290,5 +310,21 @@ export class GatehouseStack extends Stack {
       if (fn instanceof lambda.CfnFunction && typeof fn.reservedConcurrentExecutions === 'number') total += fn.reservedConcurrentExecutions;
     }
     return total;
+  }
+}
+
+/**
+ * Clears the reserved concurrency every function construct sets by default (specs, the custom-resource framework), so a
+ * deployment reserves none unless it asks to, and acknowledges the NIST rule that wants it on each function.
+ */
+function releaseReservedConcurrency(stack: Stack): void {
+  for (const fn of stack.node.findAll()) {
+    if (!(fn instanceof lambda.CfnFunction)) continue;
+    fn.reservedConcurrentExecutions = undefined;
+    Validations.of(fn).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason:
+        'reserved concurrency is off for this deployment (the reservedConcurrency context value): a new account\'s Lambda concurrency quota cannot hold the reservations and the stack would fail to create; API Gateway throttles every route (stage and per-route limits) and WAF rate-limits per IP, which bound the load on each function instead.',
+    });
   }
 }

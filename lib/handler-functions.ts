@@ -122,7 +122,7 @@ export interface HandlerFunctionsProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to function log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**

@@ -6,8 +6,9 @@ import { Construct } from 'constructs';
 
 export interface LogEncryptionKeyProps {
   /**
-   * What happens to the key when the stack is deleted. Log groups kept after deletion stay readable only while the key exists.
-   * @default RemovalPolicy.RETAIN
+   * What happens to the key when the stack is deleted. Log groups kept after deletion stay readable only while the key
+   * exists; a create that fails and rolls back deletes it (no log worth keeping was written yet).
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -27,7 +28,7 @@ export class LogEncryptionKey extends Construct {
     this.key = new kms.Key(this, 'Key', {
       description: 'Gatehouse: encrypts CloudWatch log groups (functions, workflow, API access logs)',
       enableKeyRotation: true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // CloudWatch Logs encrypts with the key as the logs service principal; the encryption context binds it to this account's log groups.
     this.key.addToResourcePolicy(
@@ -53,12 +54,13 @@ export interface EncryptedLogGroupProps {
    */
   readonly retention?: logs.RetentionDays;
   /**
-   * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * What happens to the log group when the stack is deleted (kept), or when the create that made it rolls back (deleted).
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * The log group's name, where a service requires one (WAF delivers only to `aws-waf-logs-*`).
+   * The log group's name, where a service requires one (WAF delivers only to `aws-waf-logs-*`). A retained group's name must
+   * differ per deployment (deploymentName), or the next deployment collides with it.
    * @default - a name CloudFormation generates
    */
   readonly logGroupName?: string;
@@ -70,7 +72,7 @@ export function encryptedLogGroup(scope: Construct, id: string, props: Encrypted
     logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retention ?? logs.RetentionDays.ONE_YEAR,
-    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
 }
 

@@ -37,6 +37,7 @@ export class NoticeWorkflow extends Construct {
       definitionPath: NOTICE_DEFINITION_PATH,
       definitionSubstitutions: { MailFrom: props.mail.from },
       comment: 'Gatehouse consumer notices',
+      logName: 'notice',
     }));
   }
 }

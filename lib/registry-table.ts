@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { accessOf, READ_ACTIONS, type RegistryOperationName } from '../lambdas/adapters/aws/registry-access.js';
 import { keys, TABLE_SCHEMA, type TableSchema } from '../lambdas/adapters/aws/table-schema.js';
 import { SIGNING_KEY_AUDIT_STREAM } from '../lambdas/core/rotation/signing-key-rotation.js';
+import { deploymentName } from './deployment-names.js';
 import { arnWildcardFinding } from './nag.js';
 
 /** How long AWS Backup keeps the registry's daily and monthly recovery points. */
@@ -42,7 +43,10 @@ export interface RegistryTableProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * What happens to the table (and a key created here) when it leaves the stack. The registry is the evidence of who was
-   * allowed what, so it outlives the stack by default.
+   * allowed what, so it outlives the stack by default. RETAIN rather than RETAIN_ON_UPDATE_OR_DELETE: the table has deletion
+   * protection, so a rolled-back create could not delete it and the stack would end in ROLLBACK_FAILED; the table has no
+   * fixed name, so the empty table such a rollback leaves does not block the next create. The backup vault and its key are
+   * kept only after a successful create (RETAIN_ON_UPDATE_OR_DELETE).
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -122,7 +126,8 @@ export class RegistryTable extends Construct {
     }
 
     if (props.backup ?? true) {
-      ({ plan: this.backupPlan, vault: this.backupVault, key: this.backupKey } = backUp(this, this.table, removalPolicy));
+      const backupRemovalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+      ({ plan: this.backupPlan, vault: this.backupVault, key: this.backupKey } = backUp(this, this.table, backupRemovalPolicy));
     } else {
       Validations.of(this.table).acknowledge({
         id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
@@ -139,7 +144,8 @@ export class RegistryTable extends Construct {
  */
 function backUp(scope: Construct, table: dynamodb.Table, removalPolicy: RemovalPolicy): { plan: backup.BackupPlan; vault: backup.BackupVault; key: kms.Key } {
   const key = new kms.Key(scope, 'BackupKey', { description: 'Gatehouse: encrypts the registry table\'s backup vault', enableKeyRotation: true, removalPolicy });
-  const vault = new backup.BackupVault(scope, 'BackupVault', { encryptionKey: key, removalPolicy });
+  // A vault needs a name, and it outlives the stack: the deployment's suffix keeps the next deployment from colliding with it.
+  const vault = new backup.BackupVault(scope, 'BackupVault', { backupVaultName: deploymentName(scope, 'registry', { maxLength: 50 }), encryptionKey: key, removalPolicy });
   const plan = new backup.BackupPlan(scope, 'BackupPlan', {
     backupVault: vault,
     backupPlanRules: [

@@ -6,6 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { deploymentName } from './deployment-names.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
 import { arnWildcardFinding } from './nag.js';
@@ -24,7 +25,7 @@ export interface ExecutionLogProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the execution log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -57,6 +58,7 @@ export class ReviewWorkflow extends Construct {
       definitionPath: props.definitionPath ?? ONBOARDING_DEFINITION_PATH,
       definitionSubstitutions: { ReviewTaskFunctionArn: props.reviewTaskFunction.functionArn },
       comment: 'Gatehouse onboarding review',
+      logName: 'review',
     }));
     // The definition is opaque to CDK, so the one function it calls is granted here: the function and its versions.
     props.reviewTaskFunction.grantInvoke(this.stateMachine);
@@ -71,14 +73,29 @@ export class ReviewWorkflow extends Construct {
 
 /**
  * A Gatehouse state machine (`StateMachine` and its `Logs` in `scope`): STANDARD, from a shared ASL file, under `role`,
- * logging every event but never execution data to a log group under the logs key, and traced with X-Ray.
+ * logging every event but never execution data to a log group under the logs key, and traced with X-Ray. The log group
+ * is `/aws/vendedlogs/states/<stack>-<logName>-<deployment suffix>`: under that prefix CloudWatch Logs needs no resource
+ * policy entry per log group, so the state machine is created even where the account's logs resource policy (5,120
+ * characters) is full; the suffix keeps a retained group from colliding with the next deployment's.
  */
 export function standardStateMachine(
   scope: Construct,
   log: ExecutionLogProps,
-  machine: { readonly role: iam.IRole; readonly definitionPath: string; readonly definitionSubstitutions: Record<string, string>; readonly comment: string },
+  machine: {
+    readonly role: iam.IRole;
+    readonly definitionPath: string;
+    readonly definitionSubstitutions: Record<string, string>;
+    readonly comment: string;
+    /** What the log group name calls the state machine (`review`, `notice`). */
+    readonly logName: string;
+  },
 ): { stateMachine: sfn.StateMachine; logGroup: logs.LogGroup } {
-  const logGroup = encryptedLogGroup(scope, 'Logs', { encryptionKey: log.logEncryptionKey, retention: log.logRetention, removalPolicy: log.logRemovalPolicy });
+  const logGroup = encryptedLogGroup(scope, 'Logs', {
+    logGroupName: deploymentName(scope, machine.logName, { prefix: '/aws/vendedlogs/states/', maxLength: 512 }),
+    encryptionKey: log.logEncryptionKey,
+    retention: log.logRetention,
+    removalPolicy: log.logRemovalPolicy,
+  });
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     role: machine.role,
     stateMachineType: sfn.StateMachineType.STANDARD,

@@ -89,13 +89,13 @@ export interface SigningKeyProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
    * What happens to the secret (and a key created here) when it leaves the stack. Deleting it would invalidate every
    * access token in flight and the JWKS relying parties cache.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -125,7 +125,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const rotationInterval = props.rotationInterval ?? Duration.days(30);
     const publishDelay = props.publishDelay ?? Duration.seconds(900);
     const overlap = previousKeyOverlap(props.policy);
@@ -180,7 +180,8 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::GatehouseSigningKeyInit',
       properties: { SecretId: this.secret.secretArn },
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted (no Delete reaches the seeding); a rolled-back create sends it a Delete, a no-op.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     const rotationSpec = props.rotationFunction ?? SIGNING_KEY_ROTATION;

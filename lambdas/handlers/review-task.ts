@@ -19,7 +19,7 @@ const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 const nonEmpty = () => z.string().check(z.minLength(1));
 const base = { clientId: nonEmpty(), requestId: z._default(z.nullable(nonEmpty()), null) };
 export const ReviewTaskSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('request_approval'), ...base, taskToken: nonEmpty() }),
+  z.object({ action: z.literal('request_approval'), ...base, taskToken: nonEmpty(), startedAt: z.optional(z.iso.datetime()) }),
   z.object({ action: z.literal('activate'), ...base }),
   z.object({ action: z.literal('deny'), ...base, cause: z.optional(z.string()) }),
   z.object({ action: z.literal('expire'), ...base }),

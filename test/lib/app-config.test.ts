@@ -49,12 +49,15 @@ describe('loadAppConfig', () => {
       signingKeyRotation: Duration.days(30),
       signingKeyPublishDelay: Duration.seconds(900),
       sweepInterval: Duration.minutes(60),
+      reservedConcurrency: false,
       tokenReservedConcurrency: 100,
       apiRouteThrottling: DEFAULT_ROUTE_THROTTLING,
       apiMaxBodyKiB: 64,
       apiRequestsPerIpPer5Minutes: 3000,
+      apiRouteRequestsPerIpPer5Minutes: { oauth2: 300_000, register: 100, reviews: 300 },
       alarmEmails: undefined,
       registryBackup: true,
+      apiCloudWatchRole: true,
     });
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
   });
@@ -65,6 +68,8 @@ describe('loadAppConfig', () => {
         apiRouteThrottling: '{"POST /oauth2/token":{"rateLimit":400,"burstLimit":800},"POST /oauth2/introspect":{"rateLimit":200,"burstLimit":400}}',
         apiMaxBodyKiB: '32',
         apiRequestsPerIpPer5Minutes: '1000',
+        apiRouteRequestsPerIpPer5Minutes: '{"register":50}',
+        reservedConcurrency: 'true',
         tokenReservedConcurrency: '250',
         alarmEmails: 'oncall@bank.example,risk@bank.example',
         registryBackup: 'false',
@@ -76,7 +81,7 @@ describe('loadAppConfig', () => {
       'POST /oauth2/token': { rateLimit: 400, burstLimit: 800 },
       'POST /oauth2/introspect': { rateLimit: 200, burstLimit: 400 },
     });
-    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
+    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, apiRouteRequestsPerIpPer5Minutes: { oauth2: 300_000, register: 50, reviews: 300 }, reservedConcurrency: true, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
   });
 
   it.each([
@@ -84,6 +89,7 @@ describe('loadAppConfig', () => {
     ['route limits without a burst', { apiRouteThrottling: { '/admin/*': { rateLimit: 1 } } }, /apiRouteThrottling\.\/admin\/\*\.burstLimit/],
     ['a body limit WAF cannot inspect', { apiMaxBodyKiB: '20' }, /apiMaxBodyKiB: must be one of 16, 32, 48, 64/],
     ['a per-IP rate under 10', { apiRequestsPerIpPer5Minutes: '5' }, /apiRequestsPerIpPer5Minutes: /],
+    ['a route rate for an unknown route', { apiRouteRequestsPerIpPer5Minutes: { token: 1000 } }, /apiRouteRequestsPerIpPer5Minutes: /],
     ['no reserved concurrency for the token function', { tokenReservedConcurrency: '0' }, /tokenReservedConcurrency: /],
     ['an alarm address that is not one', { alarmEmails: 'oncall' }, /alarmEmails\.0: /],
   ])('refuses %s', (_what, values, message) => {

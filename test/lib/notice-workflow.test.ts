@@ -4,6 +4,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { NOTICE_DEFINITION_PATH } from '../../lib/notice-workflow.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -49,13 +50,17 @@ describe('NoticeWorkflow', () => {
     expect(retry.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 8, JitterStrategy: 'FULL' });
   });
 
-  it('logs all events without execution data (contact addresses) to an encrypted log group kept a year, and traces with X-Ray', () => {
+  it('logs all events without execution data (contact addresses) to an encrypted log group kept a year under /aws/vendedlogs/states/<stack>-, and traces with X-Ray', () => {
     expect(machine().LoggingConfiguration).toEqual({
       Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: arnOf(stack.noticeWorkflow.logGroup) } }],
       IncludeExecutionData: false,
       Level: 'ALL',
     });
-    expect(resources[logicalId(stack.noticeWorkflow.logGroup)]!.Properties).toEqual({ KmsKeyId: arnOf(stack.logEncryptionKey.key), RetentionInDays: 365 });
+    expect(resources[logicalId(stack.noticeWorkflow.logGroup)]!.Properties).toEqual({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/vendedlogs/states/Gatehouse-notice-', DEPLOYMENT_SUFFIX]] },
+      KmsKeyId: arnOf(stack.logEncryptionKey.key),
+      RetentionInDays: 365,
+    });
     expect(machine().TracingConfiguration).toEqual({ Enabled: true });
   });
 

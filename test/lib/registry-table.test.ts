@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '../../lambdas/adapters/aws/table-schema.js';
 import { ManagedPolicyRole } from '../../lib/managed-policy-role.js';
 import { grantTableAccess, RegistryTable, SIGNING_KEY_AUDIT_PARTITION, SYSTEM_AUDIT_ACTIONS } from '../../lib/registry-table.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, logicalId, statementsOfRole, testApp } from './stack-fixture.js';
 
 describe('RegistryTable', () => {
@@ -77,9 +78,12 @@ describe('RegistryTable', () => {
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
   });
 
-  it('is selected by an AWS Backup plan writing to a retained vault under its own rotating key', () => {
+  it('is selected by an AWS Backup plan writing to a retained vault under its own rotating key, named per deployment', () => {
     template.hasResourceProperties('AWS::Backup::BackupSelection', { BackupSelection: Match.objectLike({ Resources: [arnOf(registry.table)] }) });
-    template.hasResource('AWS::Backup::BackupVault', { Properties: Match.objectLike({ EncryptionKeyArn: arnOf(registry.backupKey!) }), DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::Backup::BackupVault', { Properties: Match.objectLike({ EncryptionKeyArn: arnOf(registry.backupKey!) }), DeletionPolicy: 'RetainExceptOnCreate' });
+    template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ Description: Match.stringLikeRegexp('backup vault') }), DeletionPolicy: 'RetainExceptOnCreate' });
+    const vault = Object.values(template.findResources('AWS::Backup::BackupVault'))[0]!;
+    expect(vault.Properties.BackupVaultName).toEqual({ 'Fn::Join': ['', [expect.stringMatching(/-registry-$/), DEPLOYMENT_SUFFIX]] });
     expect(registry.backupKey).not.toBe(registry.encryptionKey);
     template.hasResourceProperties('AWS::Backup::BackupPlan', {
       BackupPlan: { BackupPlanRule: [Match.objectLike({ RuleName: 'Daily', Lifecycle: { DeleteAfterDays: 35 } }), Match.objectLike({ RuleName: 'Monthly', Lifecycle: { DeleteAfterDays: 365 } })] },

@@ -6,6 +6,7 @@ import { FUNCTIONS } from '../../lib/functions.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { ONBOARDING_DEFINITION_PATH } from '../../lib/review-workflow.js';
+import { DEPLOYMENT_SUFFIX } from './deployment-fixture.js';
 import { arnOf, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -62,13 +63,14 @@ describe('ReviewWorkflow', () => {
     }
   });
 
-  it('logs all events without execution data to an encrypted log group kept a year', () => {
+  it('logs all events without execution data to an encrypted log group kept a year, under /aws/vendedlogs/states/<stack>-', () => {
     expect(machine().LoggingConfiguration).toEqual({
       Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: arnOf(stack.reviewWorkflow.logGroup) } }],
       IncludeExecutionData: false,
       Level: 'ALL',
     });
     expect(resources[logicalId(stack.reviewWorkflow.logGroup)]!.Properties).toEqual({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/vendedlogs/states/Gatehouse-review-', DEPLOYMENT_SUFFIX]] },
       KmsKeyId: arnOf(stack.logEncryptionKey.key),
       RetentionInDays: 365,
     });

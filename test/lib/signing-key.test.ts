@@ -56,7 +56,7 @@ describe('SigningKey', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     const secret = resources[logicalId(stack.signingKey.secret)]!;
     expect(secret.Properties).toMatchObject({ KmsKeyId: arnOf(stack.signingKey.encryptionKey), GenerateSecretString: expect.any(Object) });
-    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(resources[logicalId(stack.signingKey.encryptionKey)]!.Properties).toMatchObject({ EnableKeyRotation: true });
   });
 
@@ -240,7 +240,8 @@ describe('SigningKey', () => {
     const providerFn = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'framework.onEvent')!;
     const roleId = (providerFn[1].Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     expect(resources[roleId]!.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(providerFn[1].Properties.ReservedConcurrentExecutions).toBe(2);
+    // Its 2 reserved executions apply only with the stack's reservedConcurrency on (off by default).
+    expect(providerFn[1].Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     const actions = [...new Set(actionsOfRole(template, roleId))].sort();
     expect(actions).toEqual(['lambda:GetFunction', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents']);
   });

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import '../../lambdas/adapters/local/polyfills.js';
+import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
@@ -49,6 +51,39 @@ describe('statemachines/onboarding.asl.json', () => {
     const routes = Object.fromEntries((wait.Catch ?? []).map((c) => [c.ErrorEquals[0], c.Next]));
     expect(routes).toMatchObject({ 'States.Timeout': 'Expire', 'Gatehouse.Denied': 'Deny', 'States.ALL': 'RecordFailure' });
     expect(TEXT).toContain('"taskToken.$": "$$.Task.Token"');
+  });
+
+  it('gives every round the execution\'s start time and the next round only what is left of the one review deadline', () => {
+    expect(TEXT).toContain('"startedAt.$": "$$.Execution.StartTime"');
+    expect(definition.States['EnoughApprovals']).toMatchObject({ Default: 'NextRound' });
+    expect(definition.States['NextRound']).toEqual(expect.objectContaining({ Type: 'Pass', InputPath: '$.approval.remainingSeconds', ResultPath: '$.reviewSlaSeconds', Next: 'AwaitApproval' }));
+  });
+
+  it('runs two rounds with one start time, the second waiting the time the first decision left', async () => {
+    const payloads: Array<Record<string, unknown>> = [];
+    const input = { clientId: 'gh_1', requestId: null, approvals: 2, reviewSlaSeconds: 72 * 3600 };
+    const decisions = [{ approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 }, { approvalsGranted: 2, reviewId: 'r2', remainingSeconds: 99 }];
+    // aws-local-stepfunctions reads TimeoutSecondsPath from the task's Parameters, so the wait is fixed here (as in local mode).
+    const { TimeoutSecondsPath: _path, ...await_ } = definition.States['AwaitApproval'] as State & Record<string, unknown>;
+    const machine = new StateMachine({ ...definition, States: { ...definition.States, AwaitApproval: { ...await_, TimeoutSeconds: 60 } } } as never, { validationOptions: { noValidate: true } });
+    const execution = machine.run(input as never, {
+      context: { Execution: { Id: 'e', Name: 'e', Input: input }, Task: { Token: 'token' } } as never,
+      overrides: {
+        taskResourceLocalHandlers: {
+          // Every other task answers as review-task does when it succeeds.
+          ...Object.fromEntries(Object.entries(definition.States).filter(([, s]) => s.Type === 'Task').map(([name]) => [name, async () => ({ Payload: { status: 'active' } })])),
+          AwaitApproval: async (input: { Payload: Record<string, unknown> }) => {
+            payloads.push(input.Payload);
+            return decisions[payloads.length - 1];
+          },
+        } as never,
+      },
+    });
+    const output = (await execution.result) as Record<string, unknown>;
+    expect(payloads).toHaveLength(2);
+    expect(payloads[0]!['startedAt']).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
+    expect(payloads[1]!['startedAt']).toBe(payloads[0]!['startedAt']);
+    expect(output['reviewSlaSeconds']).toBe(1234);
   });
 
   it('notifies the requester after every outcome', () => {

@@ -196,6 +196,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     task: (payload) => reviewTask!(payload),
     log,
     taskTimeoutSeconds: options.reviewTimeoutSeconds,
+    clock,
   });
   const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
   const metrics = new MemoryMetrics();

@@ -2,7 +2,7 @@ import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { ReviewRequest, Workflow } from '../../core/ports.js';
+import type { Clock, ReviewRequest, Workflow } from '../../core/ports.js';
 import { reviewExecutionName } from '../../core/review/execution-name.js';
 import type { Log } from '../../core/services.js';
 
@@ -45,6 +45,7 @@ export class LocalWorkflow implements Workflow {
   readonly #log: Log;
 
   readonly #timeoutOverride: number | undefined;
+  readonly #clock: Clock;
 
   constructor(options: {
     readonly definitionFile: string;
@@ -53,8 +54,11 @@ export class LocalWorkflow implements Workflow {
     readonly log: Log;
     /** Replaces every task timeout (seconds), so a test can watch a review expire. */
     readonly taskTimeoutSeconds?: number | undefined;
+    /** The time executions start at (`$$.Execution.StartTime`, which sets a review's deadline). */
+    readonly clock?: Clock | undefined;
   }) {
     this.#timeoutOverride = options.taskTimeoutSeconds;
+    this.#clock = options.clock ?? { now: () => new Date() };
     const definition = substitutedDefinition<Definition>(options.definitionFile, options.substitutions);
     this.#definition = definition;
     new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } }); // fail fast on a bad file
@@ -82,9 +86,15 @@ export class LocalWorkflow implements Workflow {
   async startReview(request: ReviewRequest): Promise<string> {
     const name = reviewExecutionName(request);
     if (this.#running.has(name)) return name;
+    // aws-local-stepfunctions sets $$.Execution.StartTime from the wall clock, whatever the context says; the review
+    // deadline derives from it, so local mode hands the tasks this execution's start on the plane's clock instead.
+    const startedAt = this.#clock.now().toISOString();
+    const overrides = Object.fromEntries(
+      Object.entries(this.#overrides).map(([state, handler]) => [state, (input: unknown) => handler(withStartTime(input, startedAt))]),
+    );
     const execution = this.#machineFor(request).run(request as never, {
-      overrides: { taskResourceLocalHandlers: this.#overrides as never },
-      context: { Execution: { Id: name, Name: name, Input: request, StartTime: new Date().toISOString() }, Task: { Token: TOKEN_PLACEHOLDER } } as never,
+      overrides: { taskResourceLocalHandlers: overrides as never },
+      context: { Execution: { Id: name, Name: name, Input: request, StartTime: startedAt }, Task: { Token: TOKEN_PLACEHOLDER } } as never,
     });
     const done = execution.result.then(
       (output: unknown) => this.#log.info('review workflow ended', { execution: name, output: output as Record<string, unknown> }),
@@ -135,4 +145,11 @@ export class LocalWorkflow implements Workflow {
     this.#waiting.delete(taskToken);
     return waiting;
   }
+}
+
+/** A task input whose payload carries the execution's start (`startedAt`), with `startedAt` set to the given time. */
+function withStartTime(input: unknown, startedAt: string): unknown {
+  const payload = (input as { Payload?: Record<string, unknown> }).Payload;
+  if (!payload || !('startedAt' in payload)) return input;
+  return { ...(input as object), Payload: { ...payload, startedAt } };
 }

@@ -125,7 +125,9 @@ export async function decideReview(
 async function deliver(services: Services, review: Review, approvalsGranted: number): Promise<void> {
   try {
     if (review.status === 'approved') {
-      await services.workflow.sendTaskSuccess(review.taskToken, { approvalsGranted, reviewId: review.reviewId });
+      // The next round's wait (statemachines/onboarding.asl.json NextRound): what is left of the request's one deadline.
+      const remainingSeconds = Math.max(1, Math.ceil((Date.parse(review.deadline) - services.clock.now().getTime()) / 1000));
+      await services.workflow.sendTaskSuccess(review.taskToken, { approvalsGranted, reviewId: review.reviewId, remainingSeconds });
     } else {
       await services.workflow.sendTaskFailure(review.taskToken, DENIED_ERROR, JSON.stringify({ reviewer: review.decidedBy, comment: review.comment ?? '' }));
     }

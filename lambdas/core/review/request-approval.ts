@@ -56,7 +56,7 @@ async function openRound(services: Services, reviewId: string, input: ApprovalTa
     reviewers: eligible.map((email) => ({ email, linkId: randomUUID() })),
     status: 'open',
     createdAt: now.toISOString(),
-    deadline: new Date(now.getTime() + subject.reviewSlaHours * 3_600_000).toISOString(),
+    deadline: reviewDeadline(input, subject.reviewSlaHours, now).toISOString(),
   };
   const audit = chainEvent(
     { seq: consumer.auditSeq, head: consumer.auditHead },
@@ -87,6 +87,20 @@ export interface ApprovalTask {
   readonly clientId: string;
   readonly requestId?: string | null | undefined;
   readonly taskToken: string;
+  /**
+   * When the review workflow's execution started (`$$.Execution.StartTime`): every round of the request, and every retry
+   * of one, shares the deadline it sets. Without it (an execution started before the field existed), the round's own start.
+   */
+  readonly startedAt?: string | undefined;
+}
+
+/**
+ * The one deadline of a request's review: the execution's start plus the review SLA, whichever round this is and however
+ * often it was retried, so a request needing several approvals is decided (or expires) within one SLA, not one per round.
+ */
+export function reviewDeadline(input: Pick<ApprovalTask, 'startedAt'>, reviewSlaHours: number, now: Date): Date {
+  const started = input.startedAt === undefined ? Number.NaN : Date.parse(input.startedAt);
+  return new Date((Number.isNaN(started) ? now.getTime() : started) + reviewSlaHours * 3_600_000);
 }
 
 /**

@@ -166,6 +166,44 @@ describe('createReviewTaskHandler', () => {
       expect(storedReview(round2)).toMatchObject({ round: 2, reviewers: [{ email: BOB }] });
     });
 
+    it('gives a later round the deadline of the first: the execution start plus the review SLA, not its own start', async () => {
+      // Round 1 was opened when the execution started and approved since; round 2 opens 30 hours later.
+      const startedAt = NOW.toISOString();
+      const sla = pendingConsumer().requirements.reviewSlaHours * HOUR_MS;
+      setUp({ approvals: [{ reviewer: ALICE, round: 1, at: new Date(NOW.getTime() + 29 * HOUR_MS).toISOString() }] });
+      services.clock.advance(30 * HOUR_MS);
+      await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: 'sfn-task-token-round-2', startedAt });
+
+      const round2 = storedReview(sha256Hex('review:sfn-task-token-round-2').slice(0, 32))!;
+      expect(round2.round).toBe(2);
+      expect(round2.deadline).toBe(new Date(NOW.getTime() + sla).toISOString());
+      // The link mailed for round 2 expires with the request's deadline too.
+      const [, token] = linksIn(mailer.sent.at(-1)!.text)[0]!;
+      await expect(verifyReviewLink(keys, ISSUER, token, round2.reviewId, new Date(Date.parse(round2.deadline) + 1000))).rejects.toThrow();
+    });
+
+    it('keeps the deadline when the workflow retries a round with a new task token later', async () => {
+      setUp();
+      const startedAt = NOW.toISOString();
+      await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN, startedAt });
+      const first = storedReview()!;
+      expect(first.deadline).toBe(new Date(NOW.getTime() + pendingConsumer().requirements.reviewSlaHours * HOUR_MS).toISOString());
+
+      services.clock.advance(2 * HOUR_MS);
+      await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: 'sfn-task-token-retry', startedAt });
+
+      const retried = storedReview(sha256Hex('review:sfn-task-token-retry').slice(0, 32))!;
+      expect(retried.round).toBe(1);
+      expect(retried.createdAt).toBe(services.clock.now().toISOString());
+      expect(retried.deadline).toBe(first.deadline);
+    });
+
+    it('refuses a start time that is not an ISO timestamp, writing nothing', async () => {
+      setUp();
+      await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN, startedAt: 'yesterday' })).rejects.toThrow();
+      expect(writes()).toHaveLength(0);
+    });
+
     it('asks the group for the consumer’s risk when there is one', async () => {
       setUp({}, { default: [ALICE], high: [BOB] });
 

@@ -252,7 +252,7 @@ describe('createReviewHandler', () => {
       expect(response.headers!['set-cookie']).toBe(`gh_csrf=; Path=/reviews/${REVIEW_ID}; HttpOnly; SameSite=Strict; Max-Age=0; Secure`);
       expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
       expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
-        { taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID }) },
+        { taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) },
       ]);
       expect(table.reviewItem(REVIEW_ID)).toMatchObject({ status: 'approved', decidedBy: ALICE, comment: 'Contract checked' });
     });

@@ -149,6 +149,16 @@ describe('decideReview', () => {
       expect(verifyChain(trail())).toEqual({ ok: true });
     });
 
+    it('tells the workflow how much of the request\'s one deadline is left, so the next round waits no longer', async () => {
+      seed();
+      services.clock.advance(10 * HOUR_MS + 500);
+
+      await decide(ALICE, 'approve');
+
+      const output = JSON.parse(successes()[0]!.output!) as { remainingSeconds: number };
+      expect(output.remainingSeconds).toBe(Math.ceil((Date.parse(reviewFixture().deadline) - NOW.getTime() - 10 * HOUR_MS - 500) / 1000));
+    });
+
     it('resumes the workflow with the number of approvals, after the decision is stored, and marks it delivered', async () => {
       seed();
       let storedWhenSent: unknown;
@@ -159,7 +169,7 @@ describe('decideReview', () => {
 
       const result = await decide(ALICE, 'approve');
 
-      expect(successes()).toEqual([{ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID }) }]);
+      expect(successes()).toEqual([{ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) }]);
       expect(failures()).toHaveLength(0);
       expect(storedWhenSent).toBe('approved');
       expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
@@ -182,7 +192,7 @@ describe('decideReview', () => {
 
       await decide(ALICE, 'approve', '', round2);
 
-      expect(successes()).toEqual([{ taskToken: 'sfn-task-token-round-2', output: JSON.stringify({ approvalsGranted: 2, reviewId: REVIEW_ID }) }]);
+      expect(successes()).toEqual([{ taskToken: 'sfn-task-token-round-2', output: JSON.stringify({ approvalsGranted: 2, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) }]);
       expect(table.consumerItem(CLIENT_ID)!['approvals']).toEqual([earlier, { reviewer: ALICE, round: 2, at: NOW.toISOString() }]);
     });
 
@@ -336,7 +346,7 @@ describe('decideReview', () => {
 
       expect(transactions()).toHaveLength(1);
       expect(successes()).toHaveLength(2);
-      expect(successes()[1]).toEqual({ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID }) });
+      expect(successes()[1]).toEqual({ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) });
       expect(table.reviewItem(REVIEW_ID)).toMatchObject({ deliveredAt: NOW.toISOString() });
       expect(table.consumerItem(CLIENT_ID)!['approvals']).toHaveLength(1);
       expect(trail().filter((e) => e.type === 'consumer.review_approved')).toHaveLength(1);
