@@ -1,6 +1,6 @@
 /**
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
- * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
+ * policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, serviceDocumentation, consumerCacheMs,
  * apiThrottleRateLimit, apiThrottleBurstLimit, apiRouteThrottling, apiMaxBodyKiB, apiRequestsPerIpPer5Minutes,
  * tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,
  * createSesIdentity, signingKeyRotationDays, signingKeyPublishDelaySeconds, sweepIntervalMinutes (see lib/app-config.ts),
