@@ -80,7 +80,7 @@ export async function authenticateClient(
     if (matched === 'previous') services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
   }
   if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
-  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse('This client’s grant has expired.');
+  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse("This client's grant has expired.");
   if (consumer.secretExpiresAt !== undefined && Date.parse(consumer.secretExpiresAt) <= now.getTime()) {
     throw refuse('This client secret has expired.');
   }

@@ -99,8 +99,8 @@ export const PolicyDocumentSchema = z
     // The article's rule: higher risk never gets weaker controls than lower risk.
     const [low, medium, high] = RISK_LEVELS.map((r) => doc.risks[r]);
     const pairs: Array<[string, RiskRequirements, RiskRequirements]> = [
-      ['low→medium', low!, medium!],
-      ['medium→high', medium!, high!],
+      ['low to medium', low!, medium!],
+      ['medium to high', medium!, high!],
     ];
     for (const [label, lo, hi] of pairs) {
       if (hi.approvals < lo.approvals) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: approvals must not decrease` });

@@ -199,7 +199,7 @@ describe('authenticateClient', () => {
     it.each([
       ['suspended', { status: 'suspended' }, 'This client is suspended.'],
       ['pending review', { status: 'pending_review' }, 'This client is pending review.'],
-      ['past its grant expiry', { expiresAt: NOW.toISOString() }, 'This client’s grant has expired.'],
+      ['past its grant expiry', { expiresAt: NOW.toISOString() }, "This client's grant has expired."],
       ['holding an expired secret', { secretExpiresAt: NOW.toISOString() }, 'This client secret has expired.'],
     ] satisfies [string, Partial<Consumer>, string][])('refuses a client %s', async (_name, overrides, message) => {
       seed(consumerFixture(overrides));
