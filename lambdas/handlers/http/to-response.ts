@@ -171,6 +171,9 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return json(status, { error: error.code, error_description: asciiDescription(error.message), ...(error.field ? { field: error.field } : {}) });
   }
   if (error instanceof RegistrationDeniedError) {
+    // RFC 7591 registers no code for a policy refusal (its codes are about malformed metadata and statements);
+    // `access_denied` is RFC 6749's registered code for "the request was refused", so a client reading only `error`
+    // sees a refusal, and the 403 with `reasons` says which rules were broken.
     const d = error.decision;
     return json(403, {
       error: 'access_denied',
