@@ -53,6 +53,12 @@ describe('local mode over HTTP: bad input', () => {
     expect(await tableSnapshot(plane)).toEqual(before);
   });
 
+  it('writes error descriptions in plain ASCII, with no ? standing in for a character', async () => {
+    const res = await postJson(`${plane.url}/register`, publicRequest({ scope: 'reference-data:read  double-space' }));
+    expect(res.status).toBe(400);
+    expect(res.json['error_description']).toBe('scope: space-separated scope tokens (RFC 6749 section 3.3)');
+  });
+
   it('refuses unknown scopes as a policy denial naming the scope', async () => {
     const res = await postJson(`${plane.url}/register`, publicRequest({ scope: 'reference-data:read gold:mine' }));
     expect(res.status).toBe(403);
