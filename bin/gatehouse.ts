@@ -1,6 +1,6 @@
 /**
  * The Gatehouse CDK app (`npx cdk synth`). Configuration comes from cdk.json context or `-c key=value`:
- * stage (the stack is `Gatehouse-<stage>`, `Gatehouse` without one), manageApiGatewayAccount, policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, consumerCacheMs,
+ * stage (the stack is `Gatehouse-<stage>`, `Gatehouse` without one), manageApiGatewayAccount, policyFile, tokenAudience, softwareStatementIssuer, softwareStatementJwks, issuer, serviceDocumentation, consumerCacheMs,
  * apiThrottleRateLimit, apiThrottleBurstLimit, apiRouteThrottling, apiMaxBodyKiB, apiRequestsPerIpPer5Minutes,
  * apiRouteRequestsPerIpPer5Minutes,
  * reservedConcurrency, tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,

@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
 
-/** `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR and GATEHOUSE_POLICY_FILE configure it. */
+/**
+ * `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_POLICY_FILE and
+ * GATEHOUSE_SERVICE_DOCUMENTATION (the metadata's service_documentation URL) configure it.
+ */
 async function main(): Promise<void> {
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
   const port = Number(process.env['PORT'] ?? 3000);
@@ -13,6 +16,7 @@ async function main(): Promise<void> {
     dataDir,
     ...(process.env['GATEHOUSE_POLICY_FILE'] ? { policyFile: resolve(process.env['GATEHOUSE_POLICY_FILE']) } : {}),
     ...(rotationDays > 0 ? { signingKeyRotationEveryMs: rotationDays * 86_400_000 } : {}),
+    ...(process.env['GATEHOUSE_SERVICE_DOCUMENTATION'] ? { serviceDocumentation: process.env['GATEHOUSE_SERVICE_DOCUMENTATION'] } : {}),
     // As in AWS: client secrets rotate on the policy's period (checked hourly) and the lifecycle sweep runs on a schedule.
     ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
     sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,

@@ -77,6 +77,8 @@ export const AppContextSchema = z.object({
   softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
   softwareStatementJwks: optional(z.string().min(1)).default(EXAMPLE_SOFTWARE_STATEMENT_JWKS),
   issuer: optional(httpsUrl),
+  /** Documentation for client developers, published as RFC 8414 `service_documentation`; none by default. */
+  serviceDocumentation: optional(z.url().refine((u) => u.startsWith('https://'), 'must be an https URL')),
   consumerCacheMs: optional(z.coerce.number().int().min(0).max(300_000)).default(5000),
   apiThrottleRateLimit: optional(z.coerce.number().positive()).default(50),
   apiThrottleBurstLimit: optional(z.coerce.number().int().positive()).default(100),
@@ -211,6 +213,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     softwareStatementIssuer: context.softwareStatementIssuer,
     softwareStatementJwks: loadJwksFile(resolve(cwd, context.softwareStatementJwks)),
     issuer: context.issuer,
+    ...(context.serviceDocumentation ? { serviceDocumentation: context.serviceDocumentation } : {}),
     consumerCacheMs: context.consumerCacheMs,
     apiThrottlingRateLimit: context.apiThrottleRateLimit,
     apiThrottlingBurstLimit: context.apiThrottleBurstLimit,

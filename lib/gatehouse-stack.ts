@@ -52,6 +52,11 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly createSesIdentity?: boolean;
   /**
+   * Documentation for client developers, published in the authorization server metadata (RFC 8414 `service_documentation`).
+   * @default - none published
+   */
+  readonly serviceDocumentation?: string;
+  /**
    * Issuer identifier when the API is served from a custom domain.
    * @default - the execute-api URL of the `v1` stage
    */
@@ -211,6 +216,7 @@ export class GatehouseStack extends Stack {
         softwareStatementJwks: props.softwareStatementJwks,
         consumerCacheMs: props.consumerCacheMs ?? 5000,
         reviewers: props.reviewers,
+        ...(props.serviceDocumentation ? { serviceDocumentation: props.serviceDocumentation } : {}),
       },
       mail: this.mail,
       noticeWorkflow: this.noticeWorkflow.stateMachine,

@@ -31,6 +31,11 @@ export interface HandlerConfig {
   readonly consumerCacheMs: number;
   /** Who reviews requests, by risk (email addresses; not secret). */
   readonly reviewers: ReviewerGroups;
+  /**
+   * Documentation for client developers, published as RFC 8414 `service_documentation`.
+   * @default - none published
+   */
+  readonly serviceDocumentation?: string;
 }
 
 /** How a function is given access to the token-signing key; implemented by SigningKey. */
@@ -175,6 +180,7 @@ export class HandlerFunctions extends Construct {
       [ENV.softwareStatementJwks]: JSON.stringify(props.config.softwareStatementJwks),
       [ENV.consumerCacheMs]: String(props.config.consumerCacheMs),
       [ENV.reviewers]: JSON.stringify(props.config.reviewers),
+      ...(props.config.serviceDocumentation ? { [ENV.serviceDocumentation]: props.config.serviceDocumentation } : {}),
     };
 
     const built = {} as Record<HandlerFunctionName, GatehouseFunction>;

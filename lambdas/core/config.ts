@@ -10,6 +10,8 @@ export interface GatehouseConfig {
   readonly softwareStatement: { readonly issuer: string; readonly jwks: JSONWebKeySet };
   /** How long a token endpoint instance may serve a consumer record from memory; bounds how late a revocation bites. */
   readonly consumerCacheMs: number;
+  /** Human-readable documentation for client developers (RFC 8414 `service_documentation`); omitted when undefined. */
+  readonly serviceDocumentation?: string | undefined;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
   /** Who reviews requests: a group per risk, falling back to `default`. */

@@ -24,7 +24,12 @@ import { json } from './http/respond.js';
 export function operatorOf(event: APIGatewayProxyEvent): Operator {
   const identity = event.requestContext?.identity as { userArn?: string | null; caller?: string | null } | undefined;
   const id = identity?.userArn ?? identity?.caller ?? undefined;
-  if (!id) throw new HttpError('unauthorized', 'Admin calls must be signed (IAM SigV4); in local mode, send the admin token printed at start-up.');
+  if (!id) {
+    // SigV4's Authorization scheme: in AWS the admin routes take nothing else (local mode's server checks its token first).
+    throw new HttpError('unauthorized', 'Admin calls must be signed (IAM SigV4); in local mode, send the admin token printed at start-up.', {
+      challenge: 'AWS4-HMAC-SHA256 realm="gatehouse-admin"',
+    });
+  }
   return { id };
 }
 

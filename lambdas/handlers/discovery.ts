@@ -16,7 +16,9 @@ export function serverMetadata(services: Services): Record<string, unknown> {
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     registration_endpoint: `${issuer}/register`,
     grant_types_supported: ['client_credentials'],
-    response_types_supported: [],
+    // No response_types_supported: RFC 8414 erratum 7793 reads it as REQUIRED only when a grant type using the
+    // authorization endpoint is supported (none is here), and section 3.2 says claims with zero elements MUST be omitted.
+    // So neither [] (omitted by 3.2) nor ["none"] (a response type of the authorization endpoint this server lacks).
     introspection_endpoint: `${issuer}/oauth2/introspect`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
     token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
@@ -28,7 +30,9 @@ export function serverMetadata(services: Services): Record<string, unknown> {
     dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     scopes_supported: Object.keys(services.policy.document.scopes),
     access_token_signing_alg_values_supported: [SIGNING_ALG],
-    service_documentation: 'https://github.com/gatehouse/gatehouse#readme',
+    ...(services.config.serviceDocumentation ? { service_documentation: services.config.serviceDocumentation } : {}),
+    // The `aud` of every access token (RFC 9068): what a resource server checks, published so it needs no side channel.
+    gatehouse_access_token_audience: services.config.tokenAudience,
     gatehouse_policy_version: services.policy.version,
   };
 }

@@ -3,6 +3,7 @@ import { introspect } from '../core/oauth/introspect.js';
 import type { Services } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/introspect — RFC 7662, for resource servers holding `tokens:introspect`. */
@@ -11,5 +12,5 @@ export function createIntrospectionHandler(services: Services): HttpLambda {
   return httpHandler(services, async (event) => {
     const form = oauthForm(event, services.config.maxBodyBytes);
     return json(200, await introspect(services, deps, { authorization: header(event, 'authorization'), form }));
-  }, { protocol: 'oauth' });
+  }, { protocol: HANDLER_PROTOCOLS.introspection });
 }

@@ -4,6 +4,7 @@ import { register } from '../core/registration/register.js';
 import type { Services } from '../core/services.js';
 import { header, jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /register — RFC 7591 registration, decided by policy. */
@@ -26,5 +27,5 @@ export function createRegisterHandler(services: Services): HttpLambda {
       ...(typeof location === 'string' ? { location } : {}),
       ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
     });
-  });
+  }, { protocol: HANDLER_PROTOCOLS.register });
 }

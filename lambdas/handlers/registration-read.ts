@@ -2,6 +2,7 @@ import { readRegistration } from '../core/registration/read.js';
 import type { Services } from '../core/services.js';
 import { header } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** GET /register/{client_id} — RFC 7592 read with the registration access token. */
@@ -11,5 +12,5 @@ export function createRegistrationReadHandler(services: Services): HttpLambda {
     const bearer = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
     const clientId = event.pathParameters?.['client_id'] ?? '';
     return json(200, await readRegistration(services, clientId, bearer));
-  });
+  }, { protocol: HANDLER_PROTOCOLS['registration-read'] });
 }

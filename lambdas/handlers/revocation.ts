@@ -3,6 +3,7 @@ import { revoke } from '../core/oauth/introspect.js';
 import type { Services } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/revoke — RFC 7009: a client revokes its own access token. */
@@ -12,5 +13,5 @@ export function createRevocationHandler(services: Services): HttpLambda {
     const form = oauthForm(event, services.config.maxBodyBytes);
     await revoke(services, deps, { authorization: header(event, 'authorization'), form });
     return json(200, {});
-  }, { protocol: 'oauth' });
+  }, { protocol: HANDLER_PROTOCOLS.revocation });
 }

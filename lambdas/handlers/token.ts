@@ -4,6 +4,7 @@ import { OAuthError } from '../core/oauth/errors.js';
 import type { Services } from '../core/services.js';
 import { header, headerValues, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/token — the client credentials grant (RFC 6749 §4.4), DPoP-bound where asked or required. */
@@ -19,5 +20,5 @@ export function createTokenHandler(services: Services): HttpLambda {
       if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });
       throw error;
     }
-  }, { protocol: 'oauth' });
+  }, { protocol: HANDLER_PROTOCOLS.token });
 }

@@ -21,15 +21,19 @@ async function raw(path: string, init: RequestInit): Promise<{ status: number; t
 
 describe('local mode over HTTP: bad input', () => {
   it.each([
-    ['malformed JSON', '{"client_name": ', 400, 'malformed-body'],
-    ['a JSON array', '[1,2]', 400, 'malformed-body'],
-    ['a JSON string', '"hello"', 400, 'malformed-body'],
-  ])('refuses %s with RFC 9457 problem JSON', async (_name, body, status, type) => {
+    ['malformed JSON', '{"client_name": ', /not valid JSON/],
+    ['an empty body', '', /not valid JSON/],
+    ['a JSON array', '[1,2]', /JSON object/],
+    ['JSON null', 'null', /JSON object/],
+    ['a JSON string', '"hello"', /JSON object/],
+    ['a JSON number', '42', /JSON object/],
+  ])('refuses %s with RFC 7591 invalid_client_metadata, writing nothing', async (_name, body, description) => {
+    const before = await tableSnapshot(plane);
     const res = await raw('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    expect(res.status).toBe(status);
-    expect(res.type).toBe('application/problem+json');
-    expect(res.body['type']).toContain(type);
-    expect(res.body['status']).toBe(status);
+    expect(res.status).toBe(400);
+    expect(res.type).toBe('application/json');
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringMatching(description) });
+    expect(await tableSnapshot(plane)).toEqual(before);
   });
 
   it.each([
@@ -49,6 +53,12 @@ describe('local mode over HTTP: bad input', () => {
     expect(await tableSnapshot(plane)).toEqual(before);
   });
 
+  it('writes error descriptions in plain ASCII, with no ? standing in for a character', async () => {
+    const res = await postJson(`${plane.url}/register`, publicRequest({ scope: 'reference-data:read  double-space' }));
+    expect(res.status).toBe(400);
+    expect(res.json['error_description']).toBe('scope: space-separated scope tokens (RFC 6749 section 3.3)');
+  });
+
   it('refuses unknown scopes as a policy denial naming the scope', async () => {
     const res = await postJson(`${plane.url}/register`, publicRequest({ scope: 'reference-data:read gold:mine' }));
     expect(res.status).toBe(403);
@@ -61,20 +71,55 @@ describe('local mode over HTTP: bad input', () => {
     expect(res.json['error']).toBe('invalid_software_statement');
   });
 
-  it('refuses oversized bodies with 413 before parsing', async () => {
+  it('refuses oversized bodies with 413 before parsing, as RFC 7591 JSON (the handler\'s limit and the server\'s cap)', async () => {
     const before = await tableSnapshot(plane);
     const big = JSON.stringify(publicRequest({ purpose: 'x'.repeat(100 * 1024) }));
     const res = await raw('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
     expect(res.status).toBe(413);
-    expect(res.type).toBe('application/problem+json');
+    expect(res.type).toBe('application/json');
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/exceeds \d+ bytes/) });
     const huge = await raw('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) });
     expect(huge.status).toBe(413);
+    expect(huge.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/exceeds \d+ bytes/) });
     expect(await tableSnapshot(plane)).toEqual(before);
   });
 
-  it('refuses a non-JSON registration with 415', async () => {
-    const res = await raw('/register', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['no content type', {}],
+  ])('refuses a registration sent as %s with 415 and RFC 7591 JSON', async (_name, headers) => {
+    const res = await raw('/register', { method: 'POST', headers, body: 'hello' });
     expect(res.status).toBe(415);
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('application/json') });
+  });
+
+  it.each([
+    ['GET /register', 'GET', '/register', 405],
+    ['PUT /register/{client_id}', 'PUT', '/register/gh_nobody', 405],
+    ['DELETE /register/{client_id}', 'DELETE', '/register/gh_nobody', 405],
+    ['a path under /register that no route has', 'GET', '/register/a/b', 404],
+  ])('answers %s with RFC 7591 JSON, not problem JSON', async (_name, method, path, status) => {
+    const res = await raw(path, { method });
+    expect(res.status).toBe(status);
+    expect(res.type).toBe('application/json');
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  });
+
+  it('answers the Idempotency-Key conflicts in RFC 7591 JSON', async () => {
+    const key = crypto.randomUUID();
+    expect((await postJson(`${plane.url}/register`, publicRequest({ client_name: 'Idempotent widget' }), { 'idempotency-key': key })).status).toBe(201);
+    const reused = await postJson(`${plane.url}/register`, publicRequest({ client_name: 'Another widget' }), { 'idempotency-key': key });
+    expect(reused.status).toBe(422);
+    expect(reused.json).toMatchObject({ error: 'idempotency_key_reused', error_description: expect.any(String) });
+    const invalid = await postJson(`${plane.url}/register`, publicRequest(), { 'idempotency-key': 'x'.repeat(1000) });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ error: 'idempotency_key_invalid', error_description: expect.any(String) });
+  });
+
+  it('keeps policy refusals at 403 with reasons and the access_denied code', async () => {
+    const res = await postJson(`${plane.url}/register`, publicRequest({ scope: 'payments:initiate', data_classes: ['payment'] }));
+    expect(res.status).toBe(403);
+    expect(res.json).toMatchObject({ error: 'access_denied', error_description: expect.any(String), reasons: expect.any(Array) });
   });
 
   it('answers unknown routes with 404 and wrong methods with 405, as problem JSON', async () => {
@@ -116,9 +161,10 @@ describe('local mode over HTTP: bad input', () => {
           expect(res.status).toBeLessThan(500);
           const json = (await res.json()) as Record<string, unknown>;
           if (res.status >= 400) {
-            const isProblem = res.headers.get('content-type') === 'application/problem+json' && typeof json['type'] === 'string';
-            const isOAuth = typeof json['error'] === 'string' && (RFC7591_CODES.includes(String(json['error'])) || json['error'] === 'access_denied');
-            expect(isProblem || isOAuth).toBe(true);
+            // RFC 7591 section 3.2.2 on every 4xx, whichever stage refused the body.
+            expect(res.headers.get('content-type')).toBe('application/json');
+            expect(RFC7591_CODES.includes(String(json['error'])) || json['error'] === 'access_denied').toBe(true);
+            expect(json['error_description']).toMatch(/^[\x20-\x7E]+$/);
           }
         },
       ),

@@ -49,7 +49,7 @@ describe('local mode over HTTP: onboarding and tokens', () => {
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('reads a registration back with its registration access token (RFC 7592), with the current secret but never the token', async () => {
+  it('reads a registration back with its registration access token (RFC 7592), with the current secret and that token', async () => {
     const reg = await postJson(`${plane.url}/register`, publicRequest());
     const res = await fetch(String(reg.json['registration_client_uri']), {
       headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
@@ -57,9 +57,12 @@ describe('local mode over HTTP: onboarding and tokens', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ client_id: reg.json['client_id'], status: 'active' });
-    // The secret comes from the secret store (how a rotated one is picked up); the access token is never shown again.
+    // The secret comes from the secret store (how a rotated one is picked up); RFC 7592 section 3 requires the
+    // registration access token in the response, and it is the one presented (not rotated).
     expect(body['client_secret']).toBe(reg.json['client_secret']);
-    expect(body).not.toHaveProperty('registration_access_token');
+    expect(body['registration_access_token']).toBe(reg.json['registration_access_token']);
+    const again = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(body['registration_access_token'])}` } });
+    expect(again.status).toBe(200);
 
     const wrong = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);

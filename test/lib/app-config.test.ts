@@ -238,6 +238,14 @@ describe('loadAppConfig', () => {
     expect(load).toThrow(/- logRetentionDays: must be one of 1, 3, 5/);
   });
 
+  it('publishes no service documentation unless told, and an https URL when told', () => {
+    expect(loadAppConfig(context({}), PROJECT_ROOT)).not.toHaveProperty('serviceDocumentation');
+    expect(loadAppConfig(context({ serviceDocumentation: 'https://developer.bank.example/gatehouse' }), PROJECT_ROOT)).toMatchObject({
+      serviceDocumentation: 'https://developer.bank.example/gatehouse',
+    });
+    expect(() => loadAppConfig(context({ serviceDocumentation: 'http://developer.bank.example' }), PROJECT_ROOT)).toThrow(/- serviceDocumentation: must be an https URL/);
+  });
+
   it('treats an empty command-line value as not given', () => {
     expect(loadAppConfig(context({ issuer: '', consumerCacheMs: '' }), PROJECT_ROOT)).toMatchObject({ issuer: undefined, consumerCacheMs: 5000 });
   });

@@ -334,6 +334,15 @@ describe('HandlerFunctions', () => {
     expect(build).toThrow(/discovery has the signing-key:rotate capability, which only SigningKey's rotation function holds/);
   });
 
+  it('sets the service documentation URL only when one is configured', () => {
+    expect(env('discovery')).not.toHaveProperty(ENV.serviceDocumentation);
+
+    const url = 'https://developer.bank.example/gatehouse';
+    const handlers = bareHandlerFunctions('Documented', { config: { ...defaultConfig(), consumerCacheMs: 5000, serviceDocumentation: url } })();
+    const cfn = handlers.functions.discovery.node.defaultChild as lambda.CfnFunction;
+    expect(Stack.of(handlers).resolve(cfn.environment)).toMatchObject({ variables: { [ENV.serviceDocumentation]: url } });
+  });
+
   it('refuses a mail:send function without a mail sender', () => {
     expect(bareHandlerFunctions('NoMail', { mail: undefined })).toThrow(/review-task has the mail:send capability but no mail sender was given/);
   });

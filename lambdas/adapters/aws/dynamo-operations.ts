@@ -291,7 +291,7 @@ export async function savePolicyRollout(t: RegistryTable, next: PolicyRollout, e
     return true;
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw new RegistryError('unavailable', 'Could not record the policy rollout’s progress', { cause: error });
+    throw new RegistryError('unavailable', "Could not record the policy rollout's progress", { cause: error });
   }
 }
 
@@ -339,7 +339,7 @@ export async function rearm(t: RegistryTable, clientId: string, attentionAt: str
     return true;
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw new RegistryError('unavailable', 'Could not re-arm the consumer’s attention time', { cause: error });
+    throw new RegistryError('unavailable', "Could not re-arm the consumer's attention time", { cause: error });
   }
 }
 

@@ -10,6 +10,8 @@ export const ENV = {
   softwareStatementIssuer: 'GATEHOUSE_SOFTWARE_STATEMENT_ISSUER',
   softwareStatementJwks: 'GATEHOUSE_SOFTWARE_STATEMENT_JWKS',
   consumerCacheMs: 'GATEHOUSE_CONSUMER_CACHE_MS',
+  /** RFC 8414 `service_documentation` URL; unset, the metadata has none. */
+  serviceDocumentation: 'GATEHOUSE_SERVICE_DOCUMENTATION',
   /** JSON: reviewer groups by risk, e.g. {"default": ["a@bank"], "high": ["b@bank", "c@bank"]}. */
   reviewers: 'GATEHOUSE_REVIEWERS',
   /** Client secrets are Secrets Manager secrets named `<prefix><client_id>`. */

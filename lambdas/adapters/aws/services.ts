@@ -68,6 +68,7 @@ export function awsServices(parts: AwsParts = {}): Services {
         jwks: JSON.parse(required(ENV.softwareStatementJwks)),
       },
       consumerCacheMs: Number(env[ENV.consumerCacheMs] ?? 5000),
+      serviceDocumentation: env[ENV.serviceDocumentation] || undefined,
       maxBodyBytes: 64 * 1024,
       reviewers: JSON.parse(env[ENV.reviewers] ?? '{"default":[]}'),
     },

@@ -52,6 +52,8 @@ export interface LocalOptions {
   readonly consumerCacheMs?: number;
   /** @default https://api.bank.example */
   readonly tokenAudience?: string;
+  /** Published as RFC 8414 `service_documentation`. @default none */
+  readonly serviceDocumentation?: string | undefined;
   /** Reviewer groups. @default three local reviewers for every risk */
   readonly reviewers?: ReviewerGroups;
   /** Rotates the signing key on its own once the current key is this old (checked periodically). @default never */
@@ -183,6 +185,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     tokenAudience: options.tokenAudience ?? 'https://api.bank.example',
     softwareStatement: { issuer: softwareStatements.issuer, jwks: softwareStatements.jwks },
     consumerCacheMs: options.consumerCacheMs ?? 5000,
+    serviceDocumentation: options.serviceDocumentation,
     maxBodyBytes: 64 * 1024,
     reviewers: options.reviewers ?? LOCAL_REVIEWERS,
   };

@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { matchPath, ROUTES, type HttpHandlerName } from '../../../lib/routes.js';
+import { HttpError } from '../../handlers/http/errors.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
+import { HANDLER_PROTOCOLS } from '../../handlers/http/protocols.js';
 import { problem } from '../../handlers/http/respond.js';
+import { httpErrorResponse, type ResponseFormat } from '../../handlers/http/to-response.js';
 
 /** Like API Gateway's own cap, but far lower: the handlers refuse much less already. */
 export const MAX_READ_BYTES = 1024 * 1024;
@@ -83,12 +86,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
   const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, url.pathname) })).filter((c) => c.params !== undefined);
   if (candidates.length === 0) {
     discard(req);
-    return send(res, problem(404, 'not-found', 'Not found', `No route for ${url.pathname}.`));
+    return send(res, httpErrorResponse(new HttpError('not_found', `No route for ${url.pathname}.`), familyFormat(url.pathname)));
   }
   const match = candidates.find((c) => c.route.method === req.method);
   if (!match) {
     discard(req);
-    return send(res, problem(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not allowed here.`, { allow: candidates.map((c) => c.route.method).join(', ') }));
+    const allow = candidates.map((c) => c.route.method).join(', ');
+    return send(res, httpErrorResponse(new HttpError('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`), { protocol: HANDLER_PROTOCOLS[candidates[0]!.route.handler] }, { allow }));
   }
   // API Gateway refuses an unsigned call to an IAM route before any Lambda runs; locally the admin token plays SigV4.
   const admin = match.route.auth === 'iam';
@@ -108,7 +112,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
     // The connection stays open while the rest is dropped: closing it on unread data would reset it, and the client
     // could lose this answer.
     discard(req);
-    return send(res, problem(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${MAX_READ_BYTES} bytes.`));
+    return send(res, httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), { protocol: HANDLER_PROTOCOLS[match.route.handler] }));
   }
 
   // Collected in Maps: a header or query parameter named `constructor` or `__proto__` is data, not a property lookup.
@@ -144,6 +148,16 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
   } as unknown as APIGatewayProxyEvent;
   const context = { awsRequestId: requestId, functionName: `gatehouse-${match.route.handler}`, getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
   send(res, await handlers[match.route.handler](event, context));
+}
+
+/**
+ * The format of a refusal for a path no route matches: that of the routes under the same first segment when they all
+ * speak one protocol (`/register/` and `/register/a/b` are registration clients' mistakes), problem JSON otherwise.
+ */
+function familyFormat(pathname: string): ResponseFormat {
+  const first = pathname.split('/')[1];
+  const protocols = new Set(ROUTES.filter((r) => r.path.split('/')[1] === first).map((r) => HANDLER_PROTOCOLS[r.handler]));
+  return protocols.size === 1 ? { protocol: [...protocols][0]! } : {};
 }
 
 function append(map: Map<string, string[]>, key: string, value: string): void {

@@ -43,7 +43,7 @@ export async function requestSecretRotation(services: Services, clientId: string
   const consumer = await services.registry.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
   if (consumer.secretHash === undefined) throw new ServiceError('conflict', `${clientId} authenticates with ${consumer.authMethod}; it has no client secret to rotate.`);
-  if (consumer.status !== 'active' && consumer.status !== 'suspended') throw new ServiceError('conflict', `A ${consumer.status} consumer’s secret is not rotated.`);
+  if (consumer.status !== 'active' && consumer.status !== 'suspended') throw new ServiceError('conflict', `A ${consumer.status} consumer's secret is not rotated.`);
   const now = services.clock.now();
   if (consumer.previousSecretExpiresAt !== undefined && Date.parse(consumer.previousSecretExpiresAt) > now.getTime()) {
     throw new ServiceError('conflict', `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short.`);

@@ -34,7 +34,7 @@ export const ENDPOINT_PATHS: Readonly<Record<ClientEndpoint, string>> = {
 
 /**
  * Authenticates the calling client by the method it registered (and only that one), and checks it is active and within
- * its grant. Every failure is `invalid_client` (401), with a Basic challenge when Basic was tried.
+ * its grant. Every failure is `invalid_client` (401), challenged for the method the client tried (see Challenge).
  */
 export async function authenticateClient(
   services: Services,
@@ -45,8 +45,9 @@ export async function authenticateClient(
     if (request.form.getAll(name).length > 1) throw new OAuthError('invalid_request', `Parameter ${name} is repeated.`);
   }
   const presented = presentedCredentials(request.authorization, request.form);
-  // RFC 6749 §5.2: a Basic challenge answers a client that tried the Authorization header, and only that.
-  const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge: presented.method === 'client_secret_basic' ? 'Basic' : null });
+  // RFC 6749 section 5.2: a Basic challenge answers a client that tried the Authorization header, and only that.
+  const challenge = presented.method === 'client_secret_basic' ? 'Basic' : presented.method;
+  const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge });
   const now = services.clock.now();
 
   const consumer = plausibleClientId(presented.clientId) ? await consumers.get(presented.clientId) : undefined;
@@ -60,13 +61,18 @@ export async function authenticateClient(
   if (presented.method === 'private_key_jwt') {
     if (!consumer.jwks) throw refuse('This client has no registered keys.');
     const issuer = services.config.issuer;
-    await verifyClientAssertion(presented.assertion, {
-      clientId: consumer.clientId,
-      jwks: { keys: consumer.jwks.keys.map((k) => ({ ...k })) },
-      audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
-      now,
-      registry: services.registry,
-    });
+    try {
+      await verifyClientAssertion(presented.assertion, {
+        clientId: consumer.clientId,
+        jwks: { keys: consumer.jwks.keys.map((k) => ({ ...k })) },
+        audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
+        now,
+        registry: services.registry,
+        maxLifetimeSeconds: services.policy.document.clientAssertions.maxLifetimeSeconds,
+      });
+    } catch (error) {
+      throw error instanceof OAuthError ? error.withChallenge(challenge) : error;
+    }
   } else {
     const matched = matchingSecret(consumer, presented.secret, now);
     if (matched === undefined) throw refuse('Client authentication failed.');
@@ -74,7 +80,7 @@ export async function authenticateClient(
     if (matched === 'previous') services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
   }
   if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
-  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse('This client’s grant has expired.');
+  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse("This client's grant has expired.");
   if (consumer.secretExpiresAt !== undefined && Date.parse(consumer.secretExpiresAt) <= now.getTime()) {
     throw refuse('This client secret has expired.');
   }

@@ -8,8 +8,7 @@ export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'EdDSA'] as const;
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** Longest lifetime accepted for an assertion, and the clock skew tolerated. */
-const MAX_LIFETIME_S = 300;
+/** The clock skew tolerated (the longest lifetime accepted is the policy's `clientAssertions.maxLifetimeSeconds`). */
 const SKEW_S = 60;
 
 /** The client an assertion claims to come from, read before verification only to find its keys. */
@@ -25,11 +24,19 @@ export function assertedClientId(assertion: string): string {
 
 /**
  * Verifies an RFC 7523 client assertion (private_key_jwt): signature by a registered key, `iss` = `sub` = client id,
- * `aud` = the issuer or the token endpoint, a short `exp`, `iat`/`nbf` within the skew, and a `jti` used only once.
+ * `aud` = the issuer or the token endpoint, an `exp` at most `maxLifetimeSeconds` away, `iat`/`nbf` within the skew, and a
+ * `jti` used only once.
  */
 export async function verifyClientAssertion(
   assertion: string,
-  expected: { readonly clientId: string; readonly jwks: JSONWebKeySet; readonly audiences: readonly string[]; readonly now: Date; readonly registry: Registry },
+  expected: {
+    readonly clientId: string;
+    readonly jwks: JSONWebKeySet;
+    readonly audiences: readonly string[];
+    readonly now: Date;
+    readonly registry: Registry;
+    readonly maxLifetimeSeconds: number;
+  },
 ): Promise<void> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -56,8 +63,11 @@ export async function verifyClientAssertion(
   }
   const nowS = Math.floor(expected.now.getTime() / 1000);
   const exp = payload.exp!;
-  if (exp - nowS > MAX_LIFETIME_S + SKEW_S || (payload.iat !== undefined && exp - payload.iat > MAX_LIFETIME_S)) {
-    throw new OAuthError('invalid_client', `Client assertions may live at most ${MAX_LIFETIME_S} seconds.`);
+  const max = expected.maxLifetimeSeconds;
+  // Measured from iat when the client states it, else from now (the skew allowed for a clock running behind ours).
+  const lifetime = payload.iat !== undefined ? exp - payload.iat : exp - nowS;
+  if (exp - nowS > max + SKEW_S || (payload.iat !== undefined && lifetime > max)) {
+    throw new OAuthError('invalid_client', `Client assertions may live at most ${max} seconds; this one lives ${lifetime} seconds.`);
   }
   if (payload.iat !== undefined && payload.iat > nowS + SKEW_S) {
     throw new OAuthError('invalid_client', 'The client assertion was issued in the future.');

@@ -25,24 +25,30 @@ export function presentedCredentials(authorization: string | undefined, form: UR
 
   if (assertion !== undefined || assertionType !== undefined) {
     if (basic || bodySecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');
-    if (assertionType !== CLIENT_ASSERTION_TYPE) throw new OAuthError('invalid_client', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
-    if (!assertion) throw new OAuthError('invalid_client', 'client_assertion is empty.');
-    const clientId = assertedClientId(assertion);
-    if (bodyId !== undefined && bodyId !== clientId) throw new OAuthError('invalid_client', 'client_id differs from the assertion issuer.');
+    const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge: 'private_key_jwt' });
+    if (assertionType !== CLIENT_ASSERTION_TYPE) throw refuse(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
+    if (!assertion) throw refuse('client_assertion is empty.');
+    let clientId: string;
+    try {
+      clientId = assertedClientId(assertion);
+    } catch (error) {
+      throw error instanceof OAuthError ? error.withChallenge('private_key_jwt') : error;
+    }
+    if (bodyId !== undefined && bodyId !== clientId) throw refuse('client_id differs from the assertion issuer.');
     return { method: 'private_key_jwt', clientId, assertion };
   }
   if (basic) {
     if (bodySecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 1) throw new OAuthError('invalid_client', 'Malformed Basic credentials.');
+    if (colon < 1) throw new OAuthError('invalid_client', 'Malformed Basic credentials.', { challenge: 'Basic' });
     let clientId: string;
     let secret: string;
     try {
       clientId = formDecode(decoded.slice(0, colon));
       secret = formDecode(decoded.slice(colon + 1));
     } catch (cause) {
-      throw new OAuthError('invalid_client', 'Malformed Basic credentials.', { cause });
+      throw new OAuthError('invalid_client', 'Malformed Basic credentials.', { cause, challenge: 'Basic' });
     }
     if (bodyId !== undefined && bodyId !== clientId) throw new OAuthError('invalid_request', 'client_id in the body differs from the authenticated client.');
     return { method: 'client_secret_basic', clientId, secret };

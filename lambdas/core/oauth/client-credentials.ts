@@ -64,7 +64,7 @@ export async function clientCredentials(
       claimOnce: (marker, exp, at) => services.registry.claimOnce(marker, exp, at),
     });
   } else if (requirements.senderConstraint === 'dpop') {
-    throw new OAuthError('invalid_dpop_proof', 'This client’s tokens must be sender-constrained: send a DPoP proof.');
+    throw new OAuthError('invalid_dpop_proof', "This client's tokens must be sender-constrained: send a DPoP proof.");
   }
 
   const ttl = requirements.accessTokenTtlSeconds;

@@ -22,20 +22,37 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unsupported_token_type: 400,
 };
 
+/**
+ * The WWW-Authenticate challenge a 401 answers with (RFC 9110 section 11.6.1: every 401 carries one), matching how the
+ * client tried to authenticate:
+ * - `Basic`: client_secret_basic, the one client authentication that is an HTTP scheme (RFC 6749 section 2.3.1).
+ * - `private_key_jwt` / `client_secret_post`: the client authenticated in the form body, which no HTTP scheme describes.
+ *   The challenge names the OAuth client authentication method it used (IANA "OAuth Token Endpoint Authentication
+ *   Methods") as an extension scheme: RFC 6749 section 5.2 asks for a challenge only when the Authorization header was
+ *   used, but a Basic challenge would tell a key-bound client to send a password. Clients ignore schemes they do not know.
+ * - `client`: no credentials at all; every method the endpoint takes is offered.
+ * - `Bearer`: a bearer-protected endpoint (RFC 6750 section 3), here RFC 7592's registration access token.
+ */
+export type Challenge = 'Basic' | 'private_key_jwt' | 'client_secret_post' | 'client' | 'Bearer';
+
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';
   readonly code: OAuthErrorCode;
   readonly status: number;
-  /** The authentication scheme the client tried, echoed in WWW-Authenticate on 401. */
-  readonly challenge: 'Basic' | 'Bearer' | undefined;
+  /** The challenge sent in WWW-Authenticate on 401 (see Challenge). */
+  readonly challenge: Challenge | undefined;
 
-  /** `challenge: null` sends no WWW-Authenticate (a client that did not use the Authorization header). */
-  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: 'Basic' | 'Bearer' | null }) {
+  /** `challenge` defaults to `Bearer` for invalid_token and to `client` (every method) for invalid_client. */
+  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: Challenge }) {
     super(description, options);
     this.code = code;
     this.status = STATUS[code];
-    this.challenge =
-      options?.challenge === null ? undefined : (options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'Basic' : undefined));
+    this.challenge = options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'client' : undefined);
+  }
+
+  /** The same refusal answered with another challenge (the method the client used is known only once it is parsed). */
+  withChallenge(challenge: Challenge): OAuthError {
+    return new OAuthError(this.code, this.message, { cause: this.cause, challenge });
   }
 }

@@ -61,6 +61,15 @@ export const PolicyDocumentSchema = z
     scopes: z.record(nameKey, ScopeDefinitionSchema),
     tiers: z.strictObject({ public: TierDefinitionSchema, partner: TierDefinitionSchema, internal: TierDefinitionSchema }),
     risks: z.strictObject({ low: RiskRequirementsSchema, medium: RiskRequirementsSchema, high: RiskRequirementsSchema }),
+    /** How clients authenticating with private_key_jwt sign their assertions (RFC 7523). */
+    clientAssertions: z.strictObject({
+      /**
+       * Longest lifetime (`exp` - `iat`, or `exp` - now without `iat`) of a client assertion, in seconds. Short lifetimes
+       * bound how long a leaked assertion can be replayed before its `jti` is claimed; an hour is the most allowed, for
+       * client libraries that cannot sign shorter ones.
+       */
+      maxLifetimeSeconds: z.number().int().min(30).max(3600),
+    }),
     /** How the lifecycle sweep treats consumers. */
     lifecycle: z.strictObject({
       /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */
@@ -90,8 +99,8 @@ export const PolicyDocumentSchema = z
     // The article's rule: higher risk never gets weaker controls than lower risk.
     const [low, medium, high] = RISK_LEVELS.map((r) => doc.risks[r]);
     const pairs: Array<[string, RiskRequirements, RiskRequirements]> = [
-      ['low→medium', low!, medium!],
-      ['medium→high', medium!, high!],
+      ['low to medium', low!, medium!],
+      ['medium to high', medium!, high!],
     ];
     for (const [label, lo, hi] of pairs) {
       if (hi.approvals < lo.approvals) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: approvals must not decrease` });

@@ -9,7 +9,7 @@ import type { Services } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
 import { registrationResponse } from './response.js';
 
-/** RFC 7592 read: the registration access token proves the caller owns the registration. */
+/** RFC 7592 read: the registration access token proves the caller owns the registration, and comes back in the answer. */
 export async function readRegistration(services: Services, clientId: string, bearer: string | undefined): Promise<Record<string, unknown>> {
   if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).');
   const consumer = plausibleClientId(clientId) ? await services.registry.getConsumer(clientId) : undefined;
@@ -17,7 +17,9 @@ export async function readRegistration(services: Services, clientId: string, bea
   if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) {
     throw new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
   }
-  return registrationResponse(consumer, services.config.issuer, { clientSecret: await deliverableSecret(services, consumer) });
+  // RFC 7592 section 3 puts registration_access_token in every client information response. Only its hash is stored, so
+  // the token echoed is the one just presented (and checked against that hash); it is not rotated on read.
+  return registrationResponse(consumer, services.config.issuer, { clientSecret: await deliverableSecret(services, consumer), registrationToken: bearer });
 }
 
 /**

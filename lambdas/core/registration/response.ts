@@ -3,7 +3,8 @@ import type { Consumer } from '../consumer/consumer.js';
 const epoch = (iso: string | undefined): number => (iso === undefined ? 0 : Math.floor(Date.parse(iso) / 1000));
 
 /**
- * The RFC 7591 / 7592 client information response. Secrets appear only when passed in, i.e. at the moment they are issued.
+ * The RFC 7591 / 7592 client information response. Secrets appear only when passed in: when they are issued, and on an
+ * RFC 7592 read (the current client secret, and the registration access token the reader presented).
  */
 export function registrationResponse(
   consumer: Consumer,

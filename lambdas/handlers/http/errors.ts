@@ -10,15 +10,21 @@ const STATUS: Record<HttpErrorCode, number> = {
   method_not_allowed: 405,
 };
 
-/** A transport-level refusal at the edge, before any protocol is involved; rendered as RFC 9457 problem JSON. */
+/**
+ * A transport-level refusal at the edge, before any protocol is involved; rendered as RFC 9457 problem JSON, or as
+ * RFC 7591 error JSON on registration routes.
+ */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   readonly code: HttpErrorCode;
   readonly status: number;
+  /** The WWW-Authenticate challenge of an `unauthorized` refusal (RFC 9110 section 11.6.1). @default Bearer */
+  readonly challenge: string | undefined;
 
-  constructor(code: HttpErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: HttpErrorCode, message: string, options?: { cause?: unknown; challenge?: string }) {
     super(message, options);
     this.code = code;
     this.status = STATUS[code];
+    this.challenge = options?.challenge;
   }
 }

@@ -10,7 +10,8 @@ export type HttpLambda = (event: APIGatewayProxyEvent, context: Context) => Prom
 
 /**
  * Wraps a small request function in the shared middy chain: every thrown error is mapped to HTTP in one place, in the
- * route's protocol (`oauth` for the RFC 6749 endpoints, whose outages answer `temporarily_unavailable`); the metrics the
+ * route's protocol (`oauth` for the RFC 6749 endpoints, whose outages answer `temporarily_unavailable`; `registration`
+ * for RFC 7591/7592, whose edge refusals answer RFC 7591 JSON; see HANDLER_PROTOCOLS); the metrics the
  * request recorded are published once, whichever way it ended; every log line written while it runs (the core's
  * included) carries API Gateway's request id as `correlation_id`; and once middy has answered 503 just before the
  * function's timeout, the request's AWS calls are abandoned (lambdas/core/caller-scope.ts).

@@ -1,12 +1,12 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../../core/errors.js';
-import { OAuthError } from '../../core/oauth/errors.js';
+import { OAuthError, type Challenge } from '../../core/oauth/errors.js';
 import { RegistrationDeniedError, RegistrationError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
 import { RequestError } from '../../core/requests/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
-import { HttpError } from './errors.js';
+import { HttpError, type HttpErrorCode } from './errors.js';
 import { json, problem } from './respond.js';
 
 /**
@@ -77,9 +77,14 @@ function dependencyFault(cause: Error, log: Log, detail = 'Something went wrong 
   return problem(500, 'internal', 'Internal error', detail);
 }
 
-/** How a response is written: RFC 9457 problem JSON (default), or RFC 6749 §5.2 error JSON for the OAuth endpoints. */
+/**
+ * How a route's refusals are written: RFC 9457 problem JSON (default); RFC 6749 section 5.2 error JSON for the OAuth
+ * endpoints; RFC 7591 section 3.2.2 error JSON for registration (RFC 7591 and 7592 routes), whose clients read `error`
+ * and `error_description` from every 4xx, transport refusals (size, media type, method) included.
+ */
+export type Protocol = 'problem' | 'oauth' | 'registration';
 export interface ResponseFormat {
-  readonly protocol?: 'problem' | 'oauth';
+  readonly protocol?: Protocol;
 }
 
 /** 503 with Retry-After: problem JSON, or `temporarily_unavailable` (RFC 6749 §4.1.2.1's code) for OAuth endpoints. */
@@ -109,14 +114,56 @@ function asciiDescription(message: string): string {
   return plainQuotes(message).replace(/[^\x20-\x7E]/gu, '?');
 }
 
+const REALM = 'realm="gatehouse"';
+const BASIC_CHALLENGE = `Basic ${REALM}, charset="UTF-8"`;
+
+/** The WWW-Authenticate value for a challenge (see Challenge for why body-based methods get their own scheme names). */
+function challengeHeader(challenge: Challenge, code: string): string {
+  switch (challenge) {
+    case 'Basic':
+      return BASIC_CHALLENGE;
+    case 'private_key_jwt':
+    case 'client_secret_post':
+      return `${challenge} ${REALM}`;
+    case 'client':
+      return `private_key_jwt ${REALM}, ${BASIC_CHALLENGE}, client_secret_post ${REALM}`;
+    case 'Bearer':
+      return `Bearer ${REALM}, error="${code}"`;
+  }
+}
+
+/**
+ * RFC 7591 section 3.2.2 bodies for the edge's own refusals on registration routes. RFC 7591 registers no code for a
+ * body that is not JSON, too large or of another media type: the metadata could not be read, so `invalid_client_metadata`
+ * (the status says which); a wrong method or path is `invalid_request`; a missing registration access token is RFC 6750's
+ * `invalid_token` with a Bearer challenge (RFC 7592 section 2).
+ */
+const REGISTRATION_CODES: Readonly<Record<HttpErrorCode, 'invalid_client_metadata' | 'invalid_request' | 'invalid_token'>> = {
+  payload_too_large: 'invalid_client_metadata',
+  unsupported_media_type: 'invalid_client_metadata',
+  malformed_body: 'invalid_client_metadata',
+  invalid_request: 'invalid_client_metadata',
+  unauthorized: 'invalid_token',
+  not_found: 'invalid_request',
+  method_not_allowed: 'invalid_request',
+};
+
+/** An edge refusal (HttpError) in the route's protocol: RFC 7591 JSON on registration routes, problem JSON elsewhere. */
+export function httpErrorResponse(error: HttpError, format: ResponseFormat = {}, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  if (format.protocol === 'registration') {
+    const code = REGISTRATION_CODES[error.code];
+    const challenge: Record<string, string> = error.status === 401 ? { 'www-authenticate': challengeHeader('Bearer', code) } : {};
+    return json(error.status, { error: code, error_description: asciiDescription(error.message) }, { ...headers, ...challenge });
+  }
+  const challenge: Record<string, string> = error.status === 401 ? { 'www-authenticate': error.challenge ?? `Bearer ${REALM}` } : {};
+  return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message, { ...headers, ...challenge });
+}
+
 /** The one place where errors become HTTP responses, each in its protocol's format. */
 export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat = {}): APIGatewayProxyResult {
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {};
-    if (error.status === 401 && error.challenge) {
-      headers['www-authenticate'] =
-        error.challenge === 'Basic' ? 'Basic realm="gatehouse", charset="UTF-8"' : `Bearer realm="gatehouse", error="${error.code}"`;
-    }
+    if (error.status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
     return json(error.status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
@@ -124,6 +171,9 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return json(status, { error: error.code, error_description: asciiDescription(error.message), ...(error.field ? { field: error.field } : {}) });
   }
   if (error instanceof RegistrationDeniedError) {
+    // RFC 7591 registers no code for a policy refusal (its codes are about malformed metadata and statements);
+    // `access_denied` is RFC 6749's registered code for "the request was refused", so a client reading only `error`
+    // sees a refusal, and the 403 with `reasons` says which rules were broken.
     const d = error.decision;
     return json(403, {
       error: 'access_denied',
@@ -133,9 +183,7 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
       reasons: d.reasons.map((r) => ({ code: r.code, message: r.message, ...(r.subject ? { subject: r.subject } : {}) })),
     });
   }
-  if (error instanceof HttpError) {
-    return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
-  }
+  if (error instanceof HttpError) return httpErrorResponse(error, format);
   if (error instanceof ServiceError && error.code === 'dependency_unavailable') {
     const permanent = permanentServiceCause(error);
     // The core's message says what state it left (e.g. a review decision recorded but not delivered).

@@ -49,7 +49,7 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     type: 'object',
     description: 'RFC 7591 §3.2.2 error response; `field` names the offending metadata member when known.',
     properties: {
-      error: { type: 'string', enum: ['invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement', 'idempotency_key_reused', 'idempotency_key_invalid'] },
+      error: { type: 'string', enum: ['invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement', 'idempotency_key_reused', 'idempotency_key_invalid', 'invalid_request'] },
       error_description: string,
       field: string,
     },
@@ -86,7 +86,7 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   ClientInformation: {
     type: 'object',
     description:
-      'RFC 7591 §3.2.1 / RFC 7592 client information response with Gatehouse governance fields. client_secret and registration_access_token appear only when issued.',
+      'RFC 7591 §3.2.1 / RFC 7592 client information response with Gatehouse governance fields. client_secret and registration_access_token appear when issued, and on an RFC 7592 read (the current secret; the token presented).',
     properties: {
       client_id: string,
       client_id_issued_at: integer,
@@ -174,7 +174,8 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   AuthorizationServerMetadata: {
     type: 'object',
-    description: 'RFC 8414 authorization server metadata.',
+    description:
+      'RFC 8414 authorization server metadata. No response_types_supported: RFC 8414 erratum 7793 requires it only of servers with a grant type that uses the authorization endpoint, and this one has none.',
     properties: {
       issuer: { type: 'string', format: 'uri' },
       token_endpoint: { type: 'string', format: 'uri' },
@@ -183,13 +184,14 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       introspection_endpoint: { type: 'string', format: 'uri' },
       revocation_endpoint: { type: 'string', format: 'uri' },
       grant_types_supported: stringArray,
-      response_types_supported: stringArray,
       token_endpoint_auth_methods_supported: stringArray,
       scopes_supported: stringArray,
       dpop_signing_alg_values_supported: stringArray,
+      service_documentation: { type: 'string', format: 'uri', description: 'Present only when the deployment configures it.' },
+      gatehouse_access_token_audience: { type: 'string', description: 'The `aud` of every access token (RFC 9068), for resource servers to check.' },
       gatehouse_policy_version: string,
     },
-    required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported', 'response_types_supported'],
+    required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported', 'gatehouse_access_token_audience'],
   },
   ReviewDecision: {
     type: 'object',
@@ -355,7 +357,18 @@ export function htmlPage(description: string, headers?: ResponseSpec['headers'])
 }
 
 export const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } as const;
-export const WWW_AUTHENTICATE = { 'WWW-Authenticate': { description: 'The challenge for the scheme the client tried (RFC 6749 §5.2, RFC 6750 §3).', schema: { type: 'string' } } } as const;
+export const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    description:
+      'The challenge for the way the client authenticated (RFC 9110 §11.6.1, RFC 6749 §5.2, RFC 6750 §3): Basic for client_secret_basic; `private_key_jwt` or `client_secret_post` (the method as scheme name) for the form-body methods; every method when none was tried; Bearer for a registration access token.',
+    schema: { type: 'string' },
+  },
+} as const;
+
+/** An RFC 7591 error body, for the edge's refusals on registration routes (413, 415, 400). */
+export function registrationRefusal(description: string): ResponseSpec {
+  return { description, content: { [MEDIA.json]: { schema: ref('RegistrationError') } } };
+}
 export const CACHE_CONTROL = { 'Cache-Control': { description: 'How long the document may be cached.', schema: { type: 'string' } } } as const;
 
 /**

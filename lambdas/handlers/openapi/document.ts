@@ -1,6 +1,7 @@
 import pkg from '../../../package.json' with { type: 'json' };
 import { ROUTES, type Route } from '../../../lib/routes.js';
-import { MEDIA, problemBody, ref, responses, SCHEMAS, SECURITY_SCHEMES, type ParameterSpec, type ResponseSpec, type Responses } from './components.js';
+import { HANDLER_PROTOCOLS } from '../http/protocols.js';
+import { MEDIA, problemBody, ref, registrationRefusal, responses, SCHEMAS, SECURITY_SCHEMES, type ParameterSpec, type ResponseSpec, type Responses } from './components.js';
 import { queryParameters, requestJsonSchema, type JsonSchema } from './json-schema.js';
 import { CHECKED_SCHEMAS, OPERATIONS, PATH_PARAMETERS, routeKey, type OperationSpec, type Tag } from './operations.js';
 
@@ -137,9 +138,11 @@ function operation(route: Route, spec: OperationSpec, generated: Record<string, 
       throw new Error(`OpenAPI: ${where} names request schema ${name}, which components do not have`);
     }
     requestBody = { required: true, content: { [mediaType]: { schema: ref(name) } } };
-    extra.push(['413', problemBody('The request body is larger than the API accepts.')]);
+    // Registration routes answer these in RFC 7591's format too (lambdas/handlers/http/protocols.ts).
+    const refusal = HANDLER_PROTOCOLS[route.handler] === 'registration' ? registrationRefusal : problemBody;
+    extra.push(['413', refusal('The request body is larger than the API accepts.')]);
     if (mediaType === MEDIA.json) {
-      extra.push(['400', problemBody('The body is not a JSON object.')], ['415', problemBody('The body is not application/json.')]);
+      extra.push(['400', refusal('The body is not a JSON object.')], ['415', refusal('The body is not application/json.')]);
     }
   }
   if (route.auth === 'iam') {

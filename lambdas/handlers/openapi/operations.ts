@@ -123,7 +123,8 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
   'GET /register/{client_id}': {
     operationId: 'readRegistration',
     tag: 'Registration',
-    description: 'RFC 7592 read: the registration and its status; a client_secret appears when the client holds one (how a rotated secret is picked up).',
+    description:
+      'RFC 7592 read: the registration and its status, with the registration_access_token presented (RFC 7592 §3; not rotated); a client_secret appears when the client holds one (how a rotated secret is picked up).',
     security: [{ registrationAccessToken: [] }],
     responses: responses(
       ['200', jsonBody('The client information.', 'ClientInformation')],

@@ -8,7 +8,7 @@ import { tableSnapshot } from '../local-mode.js';
 import { startFixture, stopFixture, type Fixture } from './fixture.js';
 import { b64, deepJson } from './generators.js';
 import { send, type WireRequest } from './http-client.js';
-import { expectProtocolAnswer, fuzzParams, isProblem, PROTOCOL } from './oracle.js';
+import { expectProtocolAnswer, fuzzParams, isEdgeRefusal, isProblem, PROTOCOL } from './oracle.js';
 import { modelFor, routeKey } from './route-models.js';
 
 /**
@@ -83,7 +83,7 @@ function answerBeforeUploadEnds(path: string, headers: Record<string, string>, w
 }
 
 describe('local mode size limits', () => {
-  it.each(POSTS)('%s refuses a body over the handlers’ limit with 413 problem JSON, and reads one at the limit', async (_key, route) => {
+  it.each(POSTS)('%s refuses a body over the handlers’ limit with 413 in its format, and reads one at the limit', async (_key, route) => {
     const limit = fx.plane.services.config.maxBodyBytes;
     const model = modelFor(route);
     const examples: [number, string][] = [
@@ -99,7 +99,7 @@ describe('local mode size limits', () => {
         const what = `${bytes} bytes of ${unit} → ${res.status} ${res.text.slice(0, 200)}`;
         if (bytes > limit) {
           expect(res.status, what).toBe(413);
-          expect(isProblem(res), what).toBe(true);
+          expect(isEdgeRefusal(route, res), what).toBe(true);
         } else {
           expect(res.status, what).not.toBe(413);
           expectProtocolAnswer(route, wire, res, { mayAccept: model.mayAccept, secrets: fx.secrets });
@@ -110,7 +110,7 @@ describe('local mode size limits', () => {
     );
   });
 
-  it.each(ALL)('%s refuses a body over the server’s cap with 413 problem JSON, with Content-Length or chunked', async (_key, route) => {
+  it.each(ALL)('%s refuses a body over the server’s cap with 413 in its format, with Content-Length or chunked', async (_key, route) => {
     for (const chunkBytes of [undefined, 64 * 1024]) {
       const res = await send(fx.plane.url, {
         method: route.method,
@@ -120,7 +120,7 @@ describe('local mode size limits', () => {
         chunkBytes,
       });
       expect(res.status, res.text).toBe(413);
-      expect(isProblem(res), res.text).toBe(true);
+      expect(isEdgeRefusal(route, res), res.text).toBe(true);
     }
     await expectUnchanged(routeKey(route));
   });
@@ -128,7 +128,7 @@ describe('local mode size limits', () => {
   it('answers 413 from Content-Length alone, before any of the body arrives', async () => {
     const res = await answerBeforeUploadEnds('/register', { 'content-type': 'application/json', 'content-length': String(10 * 1024 ** 3) }, (req) => req.flushHeaders());
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.text)).toMatchObject({ status: 413, title: 'Payload too large' });
+    expect(JSON.parse(res.text)).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('exceeds') });
   });
 
   it('answers 413 as soon as a chunked body passes the cap, without waiting for its end', async () => {
@@ -151,13 +151,13 @@ describe('local mode size limits', () => {
 });
 
 describe('local mode HTTP edge cases', () => {
-  it.each(ALL)('%s answers other methods with 405 problem JSON and Allow', async (_key, route) => {
+  it.each(ALL)('%s answers other methods with 405 in its format and Allow', async (_key, route) => {
     for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS', route.method === 'GET' ? 'POST' : 'GET']) {
       const res = await send(fx.plane.url, { method, path: concrete(route), headers: auth(route) });
       // `/reviews/{id}` and `/admin/exceptions` serve both GET and POST.
       if (ROUTES.some((r) => r.path === route.path && r.method === method)) continue;
       expect(res.status, `${method} ${route.path}`).toBe(405);
-      expect(isProblem(res)).toBe(true);
+      expect(isEdgeRefusal(route, res), res.text).toBe(true);
       expect(String(res.headers['allow'])).toContain(route.method);
     }
     await expectUnchanged(routeKey(route));

@@ -25,8 +25,12 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
 const RFC7591_ERRORS = ['invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement', 'idempotency_key_reused', 'idempotency_key_invalid', 'access_denied'];
 /** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 9449 §7 error codes. */
 const OAUTH_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_token', 'unsupported_token_type', 'invalid_dpop_proof'];
-/** Refusals of the HTTP layer itself (no route, wrong method, too large): problem JSON whatever the route's protocol. */
+/** Refusals of the HTTP layer itself (no route, wrong method, too large): problem JSON outside registration. */
 const TRANSPORT_STATUSES = [404, 405, 413, 431];
+/** What the server answers before it knows the route (unparsable HTTP, oversized headers): problem JSON on every route. */
+const PRE_ROUTING_STATUSES = [400, 408, 417, 431];
+/** RFC 7591 JSON codes for the edge's refusals on registration routes (to-response.ts REGISTRATION_CODES). */
+const REGISTRATION_TRANSPORT_ERRORS = ['invalid_client_metadata', 'invalid_request'];
 
 /** A Node/V8 stack frame, a source location or an internal path: none may leak into an answer. */
 const STACK_TRACE = /\bat [\w$.<>[\] ]+ \(|\.ts:\d+:\d+|\.js:\d+:\d+|node_modules|node:internal/;
@@ -58,6 +62,12 @@ export function isProblem(res: WireResponse): boolean {
   );
 }
 
+/** An edge refusal (413, 405, 404) in the route's format: RFC 7591 JSON on registration routes, problem JSON elsewhere. */
+export function isEdgeRefusal(route: Route, res: WireResponse): boolean {
+  const protocol = PROTOCOL[route.handler];
+  return protocol === 'rfc7591' || protocol === 'rfc7592' ? isErrorJson(res, REGISTRATION_TRANSPORT_ERRORS, ASCII_DESCRIPTION) : isProblem(res);
+}
+
 /** RFC 6749 §5.2 / RFC 6750 §3: the characters error_description may hold. */
 const OAUTH_DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
 /** RFC 7591 §3.2.2: human-readable ASCII. */
@@ -72,6 +82,15 @@ function isErrorJson(res: WireResponse, codes: readonly string[], description: R
     typeof body['error_description'] === 'string' &&
     description.test(body['error_description'])
   );
+}
+
+/** Whether the request, once its percent-encoding and Basic credentials are decoded, is printable ASCII without '?'. */
+function printableAsciiWithoutQuestionMark(req: WireRequest): boolean {
+  const percentDecoded = (text: string) => text.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const headers = Object.values(req.headers).flat();
+  const basic = headers.map((v) => /^basic\s+(\S*)/i.exec(v)?.[1]).filter((v): v is string => v !== undefined).map((v) => Buffer.from(v, 'base64').toString('latin1'));
+  const text = [percentDecoded(req.path), ...headers, ...basic, percentDecoded(req.body?.toString('latin1') ?? '')].join('');
+  return /^[\x20-\x3E\x40-\x7E\r\n\t]*$/.test(text);
 }
 
 function requestHeader(req: WireRequest, name: string): string | undefined {
@@ -91,17 +110,35 @@ export function expectProtocolAnswer(route: Route, req: WireRequest, res: WireRe
   expect(res.text, `stack trace in ${what}`).not.toMatch(STACK_TRACE);
   for (const secret of options.secrets) expect(res.text.includes(secret), `a secret in ${what}`).toBe(false);
 
+  // RFC 9110 section 11.6.1: every 401 carries a challenge.
+  if (res.status === 401) expect(String(res.headers['www-authenticate'] ?? ''), `401 without WWW-Authenticate: ${what}`).not.toBe('');
+  // Descriptions are plain ASCII written as such: for a request in printable ASCII without '?', no '?' stands in for a character.
+  const description = jsonOf(res)?.['error_description'];
+  if (typeof description === 'string' && printableAsciiWithoutQuestionMark(req)) expect(description, `a '?' substitution in ${what}`).not.toContain('?');
+
   const protocol = PROTOCOL[route.handler];
   const transport = TRANSPORT_STATUSES.includes(res.status) && isProblem(res);
+  const preRouting = PRE_ROUTING_STATUSES.includes(res.status) && isProblem(res);
   switch (protocol) {
     case 'problem':
       expect(isProblem(res), `not problem JSON: ${what}`).toBe(true);
       return;
     case 'rfc7591':
-      expect(isProblem(res) || (isErrorJson(res, RFC7591_ERRORS, ASCII_DESCRIPTION) && [400, 403, 422].includes(res.status)), `not an RFC 7591 error or problem JSON: ${what}`).toBe(true);
+      // RFC 7591 section 3.2.2 on every 4xx the route's handler or its edge answers (a path whose dot segments lead out
+      // of /register is no registration request: its 404 is problem JSON).
+      if (preRouting || (res.status === 404 && isProblem(res))) return;
+      expect(
+        (isErrorJson(res, RFC7591_ERRORS, ASCII_DESCRIPTION) && [400, 403, 422].includes(res.status)) ||
+          (isErrorJson(res, REGISTRATION_TRANSPORT_ERRORS, ASCII_DESCRIPTION) && [400, 404, 405, 413, 415].includes(res.status)),
+        `not an RFC 7591 error: ${what}`,
+      ).toBe(true);
       return;
     case 'rfc7592': {
-      if (transport) return;
+      if (preRouting || (res.status === 404 && isProblem(res))) return;
+      if ([404, 405, 413].includes(res.status)) {
+        expect(isErrorJson(res, REGISTRATION_TRANSPORT_ERRORS, ASCII_DESCRIPTION), `not an RFC 7591 error: ${what}`).toBe(true);
+        return;
+      }
       expect(res.status, what).toBe(401);
       expect(isErrorJson(res, ['invalid_token'], OAUTH_DESCRIPTION), `not an RFC 6750 invalid_token: ${what}`).toBe(true);
       expect(String(res.headers['www-authenticate']), what).toMatch(/^Bearer /);
@@ -118,6 +155,10 @@ export function expectProtocolAnswer(route: Route, req: WireRequest, res: WireRe
       if (error === 'invalid_client' && /^basic /i.test(requestHeader(req, 'authorization') ?? '')) {
         expect(res.status, what).toBe(401);
         expect(String(res.headers['www-authenticate']), what).toMatch(/^Basic /);
+      }
+      // A client that authenticated in the body (an assertion or a posted secret) is never challenged with Basic alone.
+      if (error === 'invalid_client' && requestHeader(req, 'authorization') === undefined && /client_assertion=|client_secret=/.test(req.body?.toString('latin1') ?? '')) {
+        expect(String(res.headers['www-authenticate']), what).toMatch(/^(private_key_jwt|client_secret_post) /);
       }
       return;
     }

@@ -7,7 +7,7 @@ import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js
 import { createDiscoveryHandler, serverMetadata } from '../../../lambdas/handlers/discovery.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { defaultPolicy, TestClock } from '../fixtures.js';
-import { bodyOf, buildServices, httpEvent, ISSUER, lambdaContext } from './fixtures.js';
+import { bodyOf, buildServices, httpEvent, ISSUER, lambdaContext, TOKEN_AUDIENCE } from './fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -95,6 +95,22 @@ describe('createDiscoveryHandler', () => {
     for (const [, algs] of algLists) {
       for (const alg of algs as string[]) expect(alg).not.toMatch(/^(none|HS\d+|RS\d+)$/);
     }
+  });
+
+  it('publishes the access-token audience, so resource servers need no side channel', () => {
+    expect(serverMetadata(services)['gatehouse_access_token_audience']).toBe(TOKEN_AUDIENCE);
+  });
+
+  it('omits response_types_supported (RFC 8414 erratum 7793: no grant type here uses the authorization endpoint)', () => {
+    expect(serverMetadata(services)).not.toHaveProperty('response_types_supported');
+    expect(serverMetadata(services)).not.toHaveProperty('authorization_endpoint');
+  });
+
+  it('publishes service_documentation only when configured, and then as configured', () => {
+    expect(serverMetadata(services)).not.toHaveProperty('service_documentation');
+
+    const documented = { ...services, config: { ...services.config, serviceDocumentation: 'https://developer.bank.example/gatehouse' } };
+    expect(serverMetadata(documented)['service_documentation']).toBe('https://developer.bank.example/gatehouse');
   });
 
   it('lists the introspection scope among the supported scopes', () => {

@@ -524,41 +524,37 @@ describe('createRegisterHandler', () => {
 
   describe('transport errors', () => {
     const problemType = (response: APIGatewayProxyResult) => String(bodyOf(response)['type']).split('/').at(-1);
-
-    it('answers 415 for a body that is not JSON', async () => {
-      const response = await post('client_name=x', { 'Content-Type': 'application/x-www-form-urlencoded' });
-
-      expect(response.statusCode).toBe(415);
-      expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json' });
-      expect(problemType(response)).toBe('unsupported-media-type');
+    /** RFC 7591 section 3.2.2: every refusal is { error, error_description } JSON, whatever stage refused it. */
+    const expectRfc7591 = (response: APIGatewayProxyResult, status: number, description: RegExp) => {
+      expect(response.statusCode).toBe(status);
+      expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+      expect(bodyOf(response)).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringMatching(description) });
       expect(ddb.calls()).toHaveLength(0);
+    };
+
+    it('answers 415 invalid_client_metadata for a body that is not JSON', async () => {
+      expectRfc7591(await post('client_name=x', { 'Content-Type': 'application/x-www-form-urlencoded' }), 415, /application\/json/);
     });
 
-    it('answers 415 when the content type is missing', async () => {
+    it('answers 415 invalid_client_metadata when the content type is missing', async () => {
       const response = await handler(httpEvent({ method: 'POST', resource: '/register', body: JSON.stringify(publicRegistration()) }), lambdaContext);
 
-      expect(response.statusCode).toBe(415);
-      expect(ddb.calls()).toHaveLength(0);
+      expectRfc7591(response, 415, /application\/json/);
     });
 
     it.each([
-      ['malformed JSON', '{"client_name": "x",'],
-      ['a JSON array', '[]'],
-      ['JSON null', 'null'],
-    ])('answers 400 malformed-body for %s', async (_name, text) => {
-      const response = await post(text);
-
-      expect(response.statusCode).toBe(400);
-      expect(problemType(response)).toBe('malformed-body');
-      expect(ddb.calls()).toHaveLength(0);
+      ['malformed JSON', '{"client_name": "x",', /not valid JSON/],
+      ['an empty body', '', /not valid JSON/],
+      ['a JSON array', '[]', /JSON object/],
+      ['JSON null', 'null', /JSON object/],
+      ['a JSON string', '"hello"', /JSON object/],
+      ['a JSON number', '42', /JSON object/],
+    ])('answers 400 invalid_client_metadata for %s', async (_name, text, description) => {
+      expectRfc7591(await post(text), 400, description);
     });
 
-    it('answers 413 for a body over maxBodyBytes', async () => {
-      const response = await post(publicRegistration({ purpose: 'x'.repeat(services.config.maxBodyBytes) }));
-
-      expect(response.statusCode).toBe(413);
-      expect(problemType(response)).toBe('payload-too-large');
-      expect(ddb.calls()).toHaveLength(0);
+    it('answers 413 invalid_client_metadata for a body over maxBodyBytes', async () => {
+      expectRfc7591(await post(publicRegistration({ purpose: 'x'.repeat(services.config.maxBodyBytes) })), 413, new RegExp(`exceeds ${services.config.maxBodyBytes} bytes`));
     });
 
     it('answers 503 with Retry-After when the registry cannot write', async () => {

@@ -60,7 +60,8 @@ describe('createRegistrationReadHandler', () => {
       client_secret: CLIENT_SECRET,
       client_secret_expires_at: Math.floor(Date.parse(consumerFixture().secretExpiresAt!) / 1000),
     });
-    expect(body).not.toHaveProperty('registration_access_token');
+    // RFC 7592 section 3: the client information response carries the registration access token (the one presented).
+    expect(body['registration_access_token']).toBe(REGISTRATION_TOKEN);
     expect(response.body).not.toContain('secretHash');
     expect(response.body).not.toContain('registrationTokenHash');
     expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
@@ -129,9 +130,8 @@ describe('createRegistrationReadHandler', () => {
     const response = await read(clientId, { Authorization: `Bearer ${String(created['registration_access_token'])}` });
 
     expect(response.statusCode).toBe(200);
-    // Everything but the one-time registration access token, the secret included (it is the same secret, from the store).
-    const { registration_access_token: _t, ...published } = created;
-    expect(bodyOf(response)).toEqual(published);
+    // Everything registration returned, the secret (the same secret, from the store) and the registration access token included.
+    expect(bodyOf(response)).toEqual(created);
   });
 
   it('answers 401 invalid_token for a wrong token', async () => {

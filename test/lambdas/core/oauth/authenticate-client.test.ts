@@ -6,6 +6,7 @@ import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
 import { sha256B64u } from '../../../../lambdas/core/util/hash.js';
 import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../../fixtures.js';
 import { ISSUER } from '../../handlers/fixtures.js';
+import { policyWith } from '../policy/fixtures.js';
 import { clientKey, coreServices, JWT_BEARER, keyBoundConsumer, NOW_S, signAssertion, type ClientKey, type CoreServices } from './fixtures.js';
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -75,7 +76,25 @@ describe('authenticateClient', () => {
     it('refuses client_secret_post for a key-bound client', async () => {
       const error = await refused(authenticate({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET }));
 
-      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.', challenge: 'client_secret_post' });
+    });
+
+    it.each([
+      ['a replayed or foreign-audience assertion', { aud: 'https://elsewhere.example' }],
+      ['an expired assertion', { exp: NOW_S - 120 }],
+    ])('challenges a failed assertion (%s) with private_key_jwt, never Basic', async (_name, changes) => {
+      const error = await refused(withAssertion(changes));
+
+      expect(error).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'private_key_jwt' });
+    });
+
+    it('takes the longest assertion lifetime from the policy', async () => {
+      const hour = { iat: NOW_S, exp: NOW_S + 3600 };
+      const refusal = await refused(withAssertion(hour));
+      expect(refusal.message).toBe('Client assertions may live at most 300 seconds; this one lives 3600 seconds.');
+
+      services = { ...services, policy: policyWith((doc) => void (doc.clientAssertions.maxLifetimeSeconds = 3600)) };
+      await expect(withAssertion(hour)).resolves.toMatchObject({ clientId: CLIENT_ID });
     });
 
     it('refuses a key-bound client with no registered keys', async () => {
@@ -180,7 +199,7 @@ describe('authenticateClient', () => {
     it.each([
       ['suspended', { status: 'suspended' }, 'This client is suspended.'],
       ['pending review', { status: 'pending_review' }, 'This client is pending review.'],
-      ['past its grant expiry', { expiresAt: NOW.toISOString() }, 'This client’s grant has expired.'],
+      ['past its grant expiry', { expiresAt: NOW.toISOString() }, "This client's grant has expired."],
       ['holding an expired secret', { secretExpiresAt: NOW.toISOString() }, 'This client secret has expired.'],
     ] satisfies [string, Partial<Consumer>, string][])('refuses a client %s', async (_name, overrides, message) => {
       seed(consumerFixture(overrides));
@@ -280,8 +299,8 @@ describe('authenticateClient', () => {
       },
     );
 
-    it('refuses a request without credentials as invalid_client', async () => {
-      await expect(authenticate({ grant_type: 'client_credentials' })).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    it('refuses a request without credentials as invalid_client, offering every method', async () => {
+      await expect(authenticate({ grant_type: 'client_credentials' })).rejects.toMatchObject({ code: 'invalid_client', status: 401, challenge: 'client' });
       expect(services.registry.reads).toBe(0);
     });
   });

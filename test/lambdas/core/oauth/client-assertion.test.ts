@@ -32,13 +32,14 @@ describe('verifyClientAssertion', () => {
   });
 
   const jwksOf = (...ks: ClientKey[]) => ({ keys: ks.map((k) => ({ ...k.registered })) });
-  const verify = (assertion: string, registry = new MemoryRegistry(), options: { now?: Date; jwks?: ReturnType<typeof jwksOf> } = {}) =>
+  const verify = (assertion: string, registry = new MemoryRegistry(), options: { now?: Date; jwks?: ReturnType<typeof jwksOf>; maxLifetimeSeconds?: number } = {}) =>
     verifyClientAssertion(assertion, {
       clientId: CLIENT_ID,
       jwks: options.jwks ?? jwksOf(keys.ES256, keys.PS256, keys.EdDSA),
       audiences: AUDIENCES,
       now: options.now ?? NOW,
       registry: registry.port,
+      maxLifetimeSeconds: options.maxLifetimeSeconds ?? 300,
     });
 
   /** Verifies and expects an invalid_client refusal that claimed no jti. */
@@ -166,14 +167,24 @@ describe('verifyClientAssertion', () => {
     });
 
     it.each([
-      ['exp - iat of 301 seconds', { iat: NOW_S, exp: NOW_S + 301 }],
-      ['an exp an hour away and no iat', { iat: undefined, exp: NOW_S + 3600 }],
-      ['an exp 361 seconds away and no iat', { iat: undefined, exp: NOW_S + 361 }],
-      ['an iat in the past and a long exp', { iat: NOW_S - 250, exp: NOW_S + 60 }],
-    ])('refuses a lifetime over 5 minutes: %s', async (_name, changes) => {
+      ['exp - iat of 301 seconds', { iat: NOW_S, exp: NOW_S + 301 }, 301],
+      ['an exp an hour away and no iat', { iat: undefined, exp: NOW_S + 3600 }, 3600],
+      ['an exp 361 seconds away and no iat', { iat: undefined, exp: NOW_S + 361 }, 361],
+      ['an iat in the past and a long exp', { iat: NOW_S - 250, exp: NOW_S + 60 }, 310],
+    ])('refuses a lifetime over 5 minutes, saying how long it was: %s', async (_name, changes, lifetime) => {
       const error = await refused(await signAssertion(keys.ES256, changes));
 
-      expect(error.message).toContain('at most 300 seconds');
+      expect(error.message).toBe(`Client assertions may live at most 300 seconds; this one lives ${lifetime} seconds.`);
+    });
+
+    it('takes the longest lifetime from its caller (the policy), accepting a 1-hour assertion when allowed', async () => {
+      const hour = await signAssertion(keys.ES256, { iat: NOW_S, exp: NOW_S + 3600 });
+      await expect(verify(hour, new MemoryRegistry(), { maxLifetimeSeconds: 3600 })).resolves.toBeUndefined();
+
+      const registry = new MemoryRegistry();
+      const error = await verify(await signAssertion(keys.ES256, { iat: NOW_S, exp: NOW_S + 121 }), registry, { maxLifetimeSeconds: 120 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client assertions may live at most 120 seconds; this one lives 121 seconds.' });
+      expect(registry.markers.size).toBe(0);
     });
 
     it('refuses an unsigned assertion (alg none)', async () => {

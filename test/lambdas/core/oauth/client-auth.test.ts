@@ -145,6 +145,15 @@ describe('presentedCredentials', () => {
       expect(refusal(() => presentedCredentials(undefined, body))).toMatchObject({ code: 'invalid_client', status: 401 });
     });
 
+    it.each([
+      ['a client_id other than the issuer', withAssertion({ client_id: 'gh_xyz' })],
+      ['another assertion type', withAssertion({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' })],
+      ['an assertion that is not a JWT', form({ client_assertion_type: JWT_BEARER, client_assertion: 'not-a-jwt' })],
+      ['an empty assertion', form({ client_assertion_type: JWT_BEARER, client_assertion: '' })],
+    ])('challenges %s with private_key_jwt, not Basic', (_name, body) => {
+      expect(refusal(() => presentedCredentials(undefined, body))).toMatchObject({ code: 'invalid_client', challenge: 'private_key_jwt' });
+    });
+
     it('refuses an assertion type without an assertion as invalid_client', () => {
       expect(refusal(() => presentedCredentials(undefined, form({ client_assertion_type: JWT_BEARER }))).code).toBe('invalid_client');
     });

@@ -161,32 +161,32 @@ describe('loadPolicy', () => {
     {
       label: 'higher risk with a longer token TTL',
       mutate: (d) => void (d.risks.high.accessTokenTtlSeconds = d.risks.medium.accessTokenTtlSeconds + 1),
-      issue: 'risks: medium→high: access-token TTL must not grow',
+      issue: 'risks: medium to high: access-token TTL must not grow',
     },
     {
       label: 'medium risk with a longer token TTL than low',
       mutate: (d) => void (d.risks.medium.accessTokenTtlSeconds = d.risks.low.accessTokenTtlSeconds + 1),
-      issue: 'risks: low→medium: access-token TTL must not grow',
+      issue: 'risks: low to medium: access-token TTL must not grow',
     },
     {
       label: 'higher risk with fewer approvals',
       mutate: (d) => void (d.risks.low.approvals = d.risks.medium.approvals + 1),
-      issue: 'risks: low→medium: approvals must not decrease',
+      issue: 'risks: low to medium: approvals must not decrease',
     },
     {
       label: 'higher risk with a longer maximum grant',
       mutate: (d) => void (d.risks.high.maxGrantDays = d.risks.medium.maxGrantDays + 1),
-      issue: 'risks: medium→high: maximum grant must not grow',
+      issue: 'risks: medium to high: maximum grant must not grow',
     },
     {
       label: 'higher risk with a longer dormancy window',
       mutate: (d) => void (d.risks.high.dormancyDays = d.risks.medium.dormancyDays + 1),
-      issue: 'risks: medium→high: dormancy window must not grow',
+      issue: 'risks: medium to high: dormancy window must not grow',
     },
     {
       label: 'higher risk with a longer secret rotation period',
       mutate: (d) => void (d.risks.medium.secretRotationDays = d.risks.low.secretRotationDays + 1),
-      issue: 'risks: low→medium: secret rotation period must not grow',
+      issue: 'risks: low to medium: secret rotation period must not grow',
     },
     {
       label: 'higher risk without the sender constraint of a lower one',
@@ -194,7 +194,7 @@ describe('loadPolicy', () => {
         d.risks.medium.senderConstraint = 'dpop';
         d.risks.high.senderConstraint = 'none';
       },
-      issue: 'risks: medium→high: sender constraint must not be dropped',
+      issue: 'risks: medium to high: sender constraint must not be dropped',
     },
     {
       label: 'a reviewed risk that allows client secrets',
@@ -323,7 +323,7 @@ describe('loadPolicy', () => {
       expect.arrayContaining([
         'tiers.public.scopes.1: unknown scope "nope:read"',
         'scopes.accounts:read.dataClass: unknown data class "secret"',
-        'risks: medium→high: access-token TTL must not grow',
+        'risks: medium to high: access-token TTL must not grow',
       ]),
     );
     expect(error.issues).toHaveLength(3);

@@ -31,6 +31,55 @@ describe('toHttpResponse', () => {
     expect(bearer.headers).toMatchObject({ 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
   });
 
+  it.each([
+    ['private_key_jwt', 'private_key_jwt realm="gatehouse"'],
+    ['client_secret_post', 'client_secret_post realm="gatehouse"'],
+    ['client', 'private_key_jwt realm="gatehouse", Basic realm="gatehouse", charset="UTF-8", client_secret_post realm="gatehouse"'],
+  ] as const)('challenges a failed %s authentication with its own scheme, never Basic alone', (challenge, header) => {
+    const response = toHttpResponse(new OAuthError('invalid_client', 'x', { challenge }), recordingLog());
+
+    expect(response.statusCode).toBe(401);
+    expect(response.headers).toMatchObject({ 'www-authenticate': header });
+  });
+
+  it('challenges every invalid_client, even one built without a challenge', () => {
+    const response = toHttpResponse(new OAuthError('invalid_client', 'x'), recordingLog(), { protocol: 'oauth' });
+
+    expect(String(response.headers?.['www-authenticate'])).toMatch(/^private_key_jwt /);
+  });
+
+  it.each([
+    ['payload_too_large', 413, 'invalid_client_metadata'],
+    ['unsupported_media_type', 415, 'invalid_client_metadata'],
+    ['malformed_body', 400, 'invalid_client_metadata'],
+    ['invalid_request', 400, 'invalid_client_metadata'],
+    ['not_found', 404, 'invalid_request'],
+    ['method_not_allowed', 405, 'invalid_request'],
+  ] as const)('renders HttpError %s on registration routes as RFC 7591 JSON with status %i', (code, status, error) => {
+    const response = toHttpResponse(new HttpError(code, 'What went wrong.'), recordingLog(), { protocol: 'registration' });
+
+    expect(response.statusCode).toBe(status);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    expect(body(response)).toEqual({ error, error_description: 'What went wrong.' });
+  });
+
+  it('renders HttpError unauthorized on registration routes as invalid_token with a Bearer challenge', () => {
+    const response = toHttpResponse(new HttpError('unauthorized', 'Token needed.'), recordingLog(), { protocol: 'registration' });
+
+    expect(response.statusCode).toBe(401);
+    expect(body(response)).toEqual({ error: 'invalid_token', error_description: 'Token needed.' });
+    expect(response.headers).toMatchObject({ 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
+  });
+
+  it('challenges HttpError unauthorized as problem JSON, with the scheme it names or Bearer', () => {
+    const sigv4 = toHttpResponse(new HttpError('unauthorized', 'Sign it.', { challenge: 'AWS4-HMAC-SHA256 realm="gatehouse-admin"' }), recordingLog());
+    const plain = toHttpResponse(new HttpError('unauthorized', 'Sign it.'), recordingLog());
+
+    expect(sigv4.statusCode).toBe(401);
+    expect(sigv4.headers).toMatchObject({ 'content-type': 'application/problem+json', 'www-authenticate': 'AWS4-HMAC-SHA256 realm="gatehouse-admin"' });
+    expect(plain.headers).toMatchObject({ 'www-authenticate': 'Bearer realm="gatehouse"' });
+  });
+
   it('renders a registration error as RFC 7591 JSON with the field, and key reuse as 422', () => {
     const bad = toHttpResponse(new RegistrationError('invalid_client_metadata', 'scope: bad', { field: 'scope' }), recordingLog());
     const reused = toHttpResponse(new RegistrationError('idempotency_key_reused', 'reused'), recordingLog());

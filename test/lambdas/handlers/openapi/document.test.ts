@@ -179,7 +179,11 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
     const mediaOf = (where: string, status: string) => Object.keys(ops.get(where)!.responses[status]?.content ?? {});
     expect(mediaOf('POST /oauth2/token', '401')).toEqual(['application/json']);
     expect(ops.get('POST /oauth2/token')!.responses['401']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/OAuthError' });
-    expect(mediaOf('POST /register', '400').sort()).toEqual(['application/json', 'application/problem+json']);
+    // RFC 7591 section 3.2.2 for every registration 4xx, the edge's own refusals (400, 413, 415) included.
+    for (const status of ['400', '413', '415', '422']) {
+      expect(mediaOf('POST /register', status), status).toEqual(['application/json']);
+      expect(ops.get('POST /register')!.responses[status]!.content!['application/json']!.schema, status).toEqual({ $ref: '#/components/schemas/RegistrationError' });
+    }
     expect(mediaOf('POST /admin/consumers/{client_id}/suspend', '404')).toEqual(['application/problem+json']);
     expect(mediaOf('GET /reviews/{review_id}', '410')).toEqual(['text/html']);
     for (const where of ops.keys()) expect(mediaOf(where, '500'), where).toEqual(['application/problem+json']);
