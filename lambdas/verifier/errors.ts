@@ -1,3 +1,5 @@
+import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
+
 export type AccessErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof';
 
 /** Why a resource server refuses a request (RFC 6750 §3.1, RFC 9449 §7.1); carries the WWW-Authenticate challenge to send. */
@@ -13,7 +15,7 @@ export class AccessError extends Error {
     this.status = code === 'insufficient_scope' ? 403 : code === 'invalid_request' ? 400 : 401;
     const params = [`realm="api"`, `error="${code}"`, `error_description="${description.replace(/["\\]/g, '')}"`];
     if (code === 'insufficient_scope' && options.requiredScopes?.length) params.push(`scope="${options.requiredScopes.join(' ')}"`);
-    if (options.scheme === 'DPoP') params.push('algs="ES256 PS256 EdDSA"');
+    if (options.scheme === 'DPoP') params.push(`algs="${ASYMMETRIC_ALGS.join(' ')}"`);
     this.wwwAuthenticate = `${options.scheme} ${params.join(', ')}`;
   }
 }

@@ -3,8 +3,20 @@ import type { Registry } from '../ports.js';
 import { plausibleClientId } from './client-id.js';
 import { OAuthError } from './errors.js';
 
-/** Algorithms accepted for client assertions and DPoP proofs (FAPI 2.0: no RSA PKCS#1 v1.5, no HMAC, never `none`). */
-export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'EdDSA'] as const;
+/**
+ * Algorithms accepted for client assertions and DPoP proofs (FAPI 2.0: no RSA PKCS#1 v1.5, no HMAC, never `none`).
+ * `Ed25519` is RFC 9864's fully-specified name for what older clients call `EdDSA`; both are accepted.
+ */
+export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'Ed25519', 'EdDSA'] as const;
+
+/** One signature algorithm under two names: a key registered under either name verifies assertions signed under the other. */
+const ED25519_NAMES: readonly string[] = ['Ed25519', 'EdDSA'];
+
+/** The registered keys as seen for `alg`: a client that registered an `EdDSA` key and now signs as `Ed25519` (or back) is not locked out. */
+function keysUsableWith(jwks: JSONWebKeySet, alg: string): JSONWebKeySet {
+  if (!ED25519_NAMES.includes(alg)) return jwks;
+  return { keys: jwks.keys.map((k) => (typeof k.alg === 'string' && ED25519_NAMES.includes(k.alg) ? { ...k, alg } : k)) };
+}
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -49,7 +61,7 @@ export async function verifyClientAssertion(
   }
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
-    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(expected.jwks), {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(keysUsableWith(expected.jwks, header.alg!)), {
       algorithms: [...ASYMMETRIC_ALGS],
       issuer: expected.clientId,
       subject: expected.clientId,

@@ -126,7 +126,7 @@ describe('requireAccessToken', () => {
       const response = await call(apiEvent({ authorization: `DPoP ${await token({ jkt })}` }));
 
       expectRefusal(response, 401, 'invalid_dpop_proof');
-      expect(response.headers!['www-authenticate']).toMatch(/^DPoP realm="api", .*algs="ES256 PS256 EdDSA"$/);
+      expect(response.headers!['www-authenticate']).toMatch(/^DPoP realm="api", .*algs="ES256 PS256 Ed25519 EdDSA"$/);
     });
 
     it('answers 401 invalid_dpop_proof for a proof made for another URL', async () => {

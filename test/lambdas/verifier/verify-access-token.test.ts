@@ -103,7 +103,7 @@ describe('createAccessTokenVerifier', () => {
     it('answers a DPoP challenge when a proof came without a token', async () => {
       const error = await refused(verify(request({ dpop: 'proof' })), 'invalid_token');
 
-      expect(error.wwwAuthenticate).toMatch(/^DPoP realm="api", error="invalid_token", .*algs="ES256 PS256 EdDSA"$/);
+      expect(error.wwwAuthenticate).toMatch(/^DPoP realm="api", error="invalid_token", .*algs="ES256 PS256 Ed25519 EdDSA"$/);
     });
 
     it.each([

@@ -35,7 +35,7 @@ describe('verifyClientAssertion', () => {
   const verify = (assertion: string, registry = new MemoryRegistry(), options: { now?: Date; jwks?: ReturnType<typeof jwksOf>; maxLifetimeSeconds?: number } = {}) =>
     verifyClientAssertion(assertion, {
       clientId: CLIENT_ID,
-      jwks: options.jwks ?? jwksOf(keys.ES256, keys.PS256, keys.EdDSA),
+      jwks: options.jwks ?? jwksOf(keys.ES256, keys.PS256, keys.Ed25519, keys.EdDSA),
       audiences: AUDIENCES,
       now: options.now ?? NOW,
       registry: registry.port,
@@ -90,11 +90,20 @@ describe('verifyClientAssertion', () => {
     });
 
     it('finds the key without a kid when one registered key fits the algorithm', async () => {
-      await expect(verify(await signAssertion(keys.EdDSA, {}, { kid: undefined }))).resolves.toBeUndefined();
+      await expect(verify(await signAssertion(keys.EdDSA, {}, { kid: undefined }), undefined, { jwks: jwksOf(keys.ES256, keys.EdDSA) })).resolves.toBeUndefined();
     });
 
-    it('only allows ES256, PS256 and EdDSA', () => {
-      expect([...ASYMMETRIC_ALGS]).toEqual(['ES256', 'PS256', 'EdDSA']);
+    it.each([
+      ['Ed25519', 'EdDSA'],
+      ['EdDSA', 'Ed25519'],
+    ] as const)('accepts an assertion signed as %s by an Ed25519 key registered under alg %s', async (signedAs, registeredAs) => {
+      const key = keys[registeredAs];
+
+      await expect(verify(await signAssertion({ ...key, alg: signedAs }), undefined, { jwks: jwksOf(keys.ES256, key) })).resolves.toBeUndefined();
+    });
+
+    it('only allows ES256, PS256 and Ed25519 (under its RFC 9864 name and as EdDSA)', () => {
+      expect([...ASYMMETRIC_ALGS]).toEqual(['ES256', 'PS256', 'Ed25519', 'EdDSA']);
       expect(CLIENT_ASSERTION_TYPE).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     });
   });
@@ -190,7 +199,7 @@ describe('verifyClientAssertion', () => {
     it('refuses an unsigned assertion (alg none)', async () => {
       const error = await refused(unsignedJwt(assertionClaims(), { kid: keys.ES256.kid }));
 
-      expect(error.message).toContain('ES256, PS256, EdDSA');
+      expect(error.message).toContain('ES256, PS256, Ed25519, EdDSA');
     });
 
     it.each(['jwk', 'spki'] as const)('refuses HS256 keyed with the registered public key (%s bytes): alg confusion', async (form) => {
@@ -225,6 +234,14 @@ describe('verifyClientAssertion', () => {
       const error = await verify(await signAssertion(keys.PS256, {}, { kid: undefined }), registry, { jwks: jwksOf(keys.ES256) }).catch((e: unknown) => e);
 
       expect(error).toMatchObject({ code: 'invalid_client' });
+      expect(registry.markers.size).toBe(0);
+    });
+
+    it('refuses an Ed25519 assertion whose kid names a key of another type', async () => {
+      const registry = new MemoryRegistry();
+      const error = await verify(await signAssertion(keys.Ed25519, {}, { kid: keys.ES256.kid }), registry).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: expect.stringContaining('no registered key') });
       expect(registry.markers.size).toBe(0);
     });
 

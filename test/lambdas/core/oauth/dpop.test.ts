@@ -52,6 +52,14 @@ describe('verifyDpopProof', () => {
       expect(jkt).toBe(await calculateJwkThumbprint(keys[alg].jwk, 'sha256'));
     });
 
+    it('binds an Ed25519 key to one thumbprint whether the proof names its alg Ed25519 (RFC 9864) or EdDSA', async () => {
+      const asEd25519 = await verifyDpopProof(await signProof(keys.Ed25519), check());
+      const asEdDsa = await verifyDpopProof(await signProof({ ...keys.Ed25519, alg: 'EdDSA' }), check());
+
+      expect(asEd25519).toBe(await calculateJwkThumbprint(keys.Ed25519.jwk, 'sha256'));
+      expect(asEdDsa).toBe(asEd25519);
+    });
+
     it('claims the jti under the key thumbprint until two iat windows have passed', async () => {
       const c = check();
 
@@ -125,6 +133,13 @@ describe('verifyDpopProof', () => {
       await verifyDpopProof(await signProof(keys.EdDSA, { jti: 'j' }), c);
 
       await expect(verifyDpopProof(await signProof(keys.EdDSA, { jti: 'j', iat: NOW_S - 5 }), c)).rejects.toMatchObject({ code: 'invalid_dpop_proof' });
+    });
+
+    it('refuses a jti reused by the same Ed25519 key under its other alg name', async () => {
+      const c = check();
+      await verifyDpopProof(await signProof(keys.Ed25519, { jti: 'j' }), c);
+
+      await expect(verifyDpopProof(await signProof({ ...keys.Ed25519, alg: 'EdDSA' }, { jti: 'j' }), c)).rejects.toMatchObject({ code: 'invalid_dpop_proof', message: expect.stringContaining('already used') });
     });
 
     it.each([

@@ -15,8 +15,8 @@ export const INTROSPECTION_ENDPOINT = `${ISSUER}/oauth2/introspect`;
 export const REVOCATION_ENDPOINT = `${ISSUER}/oauth2/revoke`;
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** The algorithms a client may sign assertions and DPoP proofs with. */
-export const CLIENT_ALGS = ['ES256', 'PS256', 'EdDSA'] as const;
+/** The algorithms a client may sign assertions and DPoP proofs with (`Ed25519` and `EdDSA` name one algorithm, RFC 9864). */
+export const CLIENT_ALGS = ['ES256', 'PS256', 'Ed25519', 'EdDSA'] as const;
 export type ClientAlg = (typeof CLIENT_ALGS)[number];
 
 /** A client's key pair: `registered` is what it puts in its JWKS, `jwk` the bare public key a DPoP proof carries. */
