@@ -61,7 +61,7 @@ ${warningsHtml(facts)}
 ${factsHtml(facts)}
 <h2>Your decision</h2>
 <form method="post"><input type="hidden" name="decision" value="approve">${hidden}
-<label>Comment (optional; the next reviewer reads it)<br><textarea name="comment" maxlength="2000"></textarea></label><br><button class="approve" type="submit">Approve</button></form>
+<label>Comment (optional; ${review.round < review.approvalsRequired ? 'the next reviewer reads it' : 'kept in the audit trail'})<br><textarea name="comment" maxlength="2000"></textarea></label><br><button class="approve" type="submit">Approve</button></form>
 <form method="post"><input type="hidden" name="decision" value="deny">${hidden}
 <label>Reason (required; the requester is told it)<br><textarea name="comment" maxlength="2000" required></textarea></label><br><button class="deny" type="submit">Deny</button></form>
 <p class="note">Opening this page changed nothing. Your decision is recorded with your address in the audit trail.</p>`,

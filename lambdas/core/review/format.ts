@@ -41,12 +41,13 @@ export function relativeDay(iso: string, now: Date): string {
   return days > 0 ? `in ${days} days` : `${-days} days ago`;
 }
 
-/** "in 3 days", "in 5 hours", "in 20 minutes", "2 hours ago": a moment relative to `now`, rounded down. */
+/** "in 3 days", "in 5 hours", "in 20 minutes", "2 hours ago": a moment relative to `now`. */
 export function relativeTime(iso: string, now: Date): string {
   const ms = Date.parse(iso) - now.getTime();
   if (Number.isNaN(ms)) return '';
   const abs = Math.abs(ms);
-  const span = abs >= 2 * DAY_MS ? plural(Math.floor(abs / DAY_MS), 'day') : abs >= 2 * HOUR_MS ? plural(Math.floor(abs / HOUR_MS), 'hour') : plural(Math.max(1, Math.floor(abs / MINUTE_MS)), 'minute');
+  // Days and hours to the nearest: a deadline 71 h 59 min away reads "in 3 days", as the email that set it said.
+  const span = abs >= 2 * DAY_MS ? plural(Math.round(abs / DAY_MS), 'day') : abs >= 2 * HOUR_MS ? plural(Math.round(abs / HOUR_MS), 'hour') : plural(Math.max(1, Math.floor(abs / MINUTE_MS)), 'minute');
   return ms >= 0 ? `in ${span}` : `${span} ago`;
 }
 
@@ -75,9 +76,12 @@ export function formatDays(days: number): string {
   return plural(days, 'day');
 }
 
-/** A policy message as one sentence: capital first letter, exactly one full stop (messages already end with one). */
+/** A policy message as one sentence: capital first letter, exactly one full stop, "2 approval(s)" as "2 approvals". */
 export function sentence(text: string): string {
-  const trimmed = text.trim().replace(/[\s.;:,]+$/, '');
+  const trimmed = text
+    .trim()
+    .replace(/[\s.;:,]+$/, '')
+    .replace(/\b(\d+) (\w+)\(s\)/g, (_all, n: string, word: string) => `${n} ${word}${n === '1' ? '' : 's'}`);
   if (trimmed === '') return '';
   const end = /[!?]$/.test(trimmed) ? '' : '.';
   return `${trimmed[0]!.toUpperCase()}${trimmed.slice(1)}${end}`;

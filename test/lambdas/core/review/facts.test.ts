@@ -57,7 +57,7 @@ describe('reviewFacts', () => {
       NOW,
     );
 
-    expect(lines(facts, 'Why review')).toEqual(['High risk needs 2 approval(s).', 'Scope "payments:initiate" is payment initiation.']);
+    expect(lines(facts, 'Why review')).toEqual(['High risk needs 2 approvals.', 'Scope "payments:initiate" is payment initiation.']);
   });
 
   it('gives the grant length from registration and the time left from now', () => {

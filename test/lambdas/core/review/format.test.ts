@@ -34,11 +34,12 @@ describe('relativeDay', () => {
 describe('relativeTime', () => {
   it.each([
     ['2026-12-08T23:30:00Z', 'in 3 days'],
+    ['2026-12-08T23:29:00Z', 'in 3 days'],
     ['2026-12-06T04:45:00Z', 'in 5 hours'],
     ['2026-12-05T23:50:00Z', 'in 20 minutes'],
     ['2026-12-05T23:30:10Z', 'in 1 minute'],
-    ['2026-12-05T21:00:00Z', '2 hours ago'],
-  ])('rounds the time to %s down to %s', (iso, words) => {
+    ['2026-12-05T21:10:00Z', '2 hours ago'],
+  ])('reads the time to %s as %s', (iso, words) => {
     expect(relativeTime(iso, NOW)).toBe(words);
   });
 });
@@ -65,7 +66,8 @@ describe('formatSeconds', () => {
 
 describe('sentence', () => {
   it('capitalises and ends with exactly one full stop', () => {
-    expect(sentence('high risk needs 2 approval(s).')).toBe('High risk needs 2 approval(s).');
+    expect(sentence('high risk needs 2 approval(s).')).toBe('High risk needs 2 approvals.');
+    expect(sentence('medium risk needs 1 approval(s).')).toBe('Medium risk needs 1 approval.');
     expect(sentence('Scope "x" is payment initiation.; ')).toBe('Scope "x" is payment initiation.');
     expect(sentence('no stop')).toBe('No stop.');
     expect(sentence('Really?')).toBe('Really?');
