@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../core/errors.js';
-import { decideReview, openReview, type ReviewView } from '../core/review/decide.js';
-import { requestFacts } from '../core/review/emails.js';
+import { closedRoundError, decideReview, openReview, periodEndedError, type ReviewView } from '../core/review/decide.js';
 import { ReviewError } from '../core/review/errors.js';
-import { escapeHtml, page } from '../core/review/html.js';
+import { reviewFacts } from '../core/review/facts.js';
+import { dateTimeFromNow } from '../core/review/format.js';
+import { escapeHtml, factsHtml, page, warningsHtml } from '../core/review/html.js';
 import type { Services } from '../core/services.js';
 import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { randomToken } from '../core/util/hash.js';
@@ -49,19 +50,20 @@ function sameSecret(a: string | undefined, b: string | undefined): boolean {
 
 function reviewPage(view: ReviewView, services: Services, token: string, csrf: string): string {
   const { review, consumer, request, link } = view;
-  const rows = requestFacts(consumer, services.policy, request)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td${k === 'Risk' ? ` class="risk-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</td></tr>`)
-    .join('');
-  const approvals = ((request ? request.approvals : consumer.approvals) ?? []).map((a) => `${escapeHtml(a.reviewer)} (${escapeHtml(a.at)})`).join(', ') || 'none yet';
+  const now = services.clock.now();
+  const facts = reviewFacts(consumer, services.policy, review, now, request);
   const hidden = `<input type="hidden" name="t" value="${escapeHtml(token)}"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
   return page(
     `Review: ${request ? `${request.type} for ` : ''}${consumer.clientName}`,
-    `<p>Reviewer <strong>${escapeHtml(link.reviewer)}</strong> — approval ${review.round} of ${review.approvalsRequired}; earlier approvals: ${approvals}. Decide by ${escapeHtml(review.deadline)}.</p>
-<table>${rows}</table>
+    `<p class="org">Verified organisation: <strong>${escapeHtml(facts.organisation ?? 'none on record')}</strong></p>
+${warningsHtml(facts)}
+<p>Reviewer <strong>${escapeHtml(link.reviewer)}</strong> — approval ${review.round} of ${review.approvalsRequired}. Decide by <strong>${escapeHtml(dateTimeFromNow(review.deadline, now))}</strong>.</p>
+${factsHtml(facts)}
+<h2>Your decision</h2>
 <form method="post"><input type="hidden" name="decision" value="approve">${hidden}
-<label>Comment (optional)<br><textarea name="comment" maxlength="2000"></textarea></label><br><button class="approve" type="submit">Approve</button></form>
+<label>Comment (optional; ${review.round < review.approvalsRequired ? 'the next reviewer reads it' : 'kept in the audit trail'})<br><textarea name="comment" maxlength="2000"></textarea></label><br><button class="approve" type="submit">Approve</button></form>
 <form method="post"><input type="hidden" name="decision" value="deny">${hidden}
-<label>Reason (required)<br><textarea name="comment" maxlength="2000" required></textarea></label><br><button class="deny" type="submit">Deny</button></form>
+<label>Reason (required; the requester is told it)<br><textarea name="comment" maxlength="2000" required></textarea></label><br><button class="deny" type="submit">Deny</button></form>
 <p class="note">Opening this page changed nothing. Your decision is recorded with your address in the audit trail.</p>`,
   );
 }
@@ -72,7 +74,7 @@ function errorPage(error: unknown, services: Services, event: APIGatewayProxyEve
     if (event.httpMethod === 'POST') {
       services.log.warn('review decision refused', { reviewId: event.pathParameters?.['review_id'], code: error.code, origin: header(event, 'origin') ?? null });
     }
-    return html(error.status, page('Review not available', `<p>${escapeHtml(error.message)}</p>`));
+    return html(error.status, page('Review not available', `<p class="refusal">${escapeHtml(error.message)}</p><p class="next"><strong>What to do next:</strong> ${escapeHtml(error.next)}</p>`));
   }
   // A dependency that refused the call for good (permanentServiceCause) falls through to the 500 every handler gives.
   if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
@@ -95,9 +97,8 @@ export function createReviewHandler(services: Services): HttpLambda {
         const token = event.queryStringParameters?.['t'];
         if (!token) throw new ReviewError('link_invalid', 'This review link is incomplete.');
         const view = await openReview(services, keys, reviewId, token);
-        if (view.review.status === 'superseded') throw new ReviewError('link_expired', 'This link was replaced by a newer review email: use the latest one.');
-        if (view.review.status !== 'open') throw new ReviewError('already_decided', `This review was already ${view.review.status} by ${view.review.decidedBy}.`);
-        if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
+        if (view.review.status !== 'open') throw closedRoundError(view.review, view.link.reviewer);
+        if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw periodEndedError(view.review);
         const csrf = randomToken(24);
         const cookieAttrs = `Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=3600${secure ? '; Secure' : ''}`;
         return html(200, reviewPage(view, services, token, csrf), { 'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookieAttrs}` });
@@ -113,14 +114,14 @@ export function createReviewHandler(services: Services): HttpLambda {
         throw new ReviewError('csrf_failed', 'The decision did not come from the review page; open the link again.');
       }
       const decision = form.get('decision');
-      if (decision !== 'approve' && decision !== 'deny') throw new ReviewError('link_invalid', 'Choose approve or deny.');
+      if (decision !== 'approve' && decision !== 'deny') throw new ReviewError('link_invalid', 'Choose approve or deny.', { next: 'Open your review link again and press Approve or Deny.' });
       const { review, consumer, approvals } = await decideReview(services, keys, { reviewId, token: form.get('t') ?? '', decision, comment: form.get('comment') ?? '' });
       const remaining = review.approvalsRequired - approvals.length;
       const next =
         decision === 'deny'
           ? 'The request is denied; the requester is told your reason.'
           : remaining > 0
-            ? `${remaining} more approval(s) are needed from another reviewer.`
+            ? `${remaining === 1 ? '1 more approval is' : `${remaining} more approvals are`} needed from another reviewer, who gets their own email and sees your comment.`
             : review.requestId
               ? 'That was the last approval needed; the change is being applied.'
               : 'That was the last approval needed; the consumer is being activated.';

@@ -39,7 +39,8 @@ describe('local mode over HTTP: human review from emailed links', () => {
     expect(round1.subject).toContain('partner, high risk');
     expect(round1.text).toContain('payments:initiate (high risk)');
     expect(round1.text).toContain('Initiate supplier payments');
-    expect(round1.text).toContain('payment_initiation_requires_review');
+    expect(round1.text).toContain('Scope "payments:initiate" is payment initiation.');
+    expect(round1.text).not.toContain('payment_initiation_requires_review');
     expect(round1.html).toContain('Open the review');
 
     // Opening the page (as a mail scanner would) changes nothing.
@@ -63,6 +64,12 @@ describe('local mode over HTTP: human review from emailed links', () => {
     // Round 2 goes only to a reviewer who has not approved yet; every round-1 link is now spent.
     const round2 = await awaitReviewEmail(plane, BOB, clientId, 2);
     expect(reviewEmails(plane, clientId, 2).flatMap((m) => m.to)).toEqual([BOB]);
+    // The second reviewer reads who approved first and why, in the email and on the page.
+    expect(round2.text).toContain(`${ALICE} approved on `);
+    expect(round2.text).toContain('Comment: “Contract checked”');
+    const round2Page = await openReviewPage(reviewLink(round2));
+    expect(round2Page.html).toContain(`<p>${ALICE} approved on `);
+    expect(round2Page.html).toContain('Comment: “Contract checked”');
     // Replaying Alice's form exactly as it was (link token, CSRF field and cookie) is refused: the link was single use.
     const link1 = new URL(reviewLink(round1));
     const replay = await fetch(`${link1.origin}${link1.pathname}`, {
@@ -71,9 +78,13 @@ describe('local mode over HTTP: human review from emailed links', () => {
       body: new URLSearchParams({ decision: 'approve', comment: '', t: page.fields['t']!, csrf: page.fields['csrf']! }),
     });
     expect(replay.status).toBe(409);
-    expect((await openReviewPage(reviewLink(round1))).status).toBe(409);
+    const reopened = await openReviewPage(reviewLink(round1));
+    expect(reopened.status).toBe(409);
+    expect(reopened.html).toContain('This link was already used by you on ');
     const bobRound1 = reviewEmails(plane, clientId, 1).find((m) => m.to.includes(BOB))!;
-    expect((await openReviewPage(reviewLink(bobRound1))).status).toBe(409);
+    const bobPage = await openReviewPage(reviewLink(bobRound1));
+    expect(bobPage.status).toBe(409);
+    expect(bobPage.html).toContain(`Another reviewer, ${ALICE}, already approved this request on `);
     expect((await status(reg))['status']).toBe('pending_review');
 
     expect((await submitDecision(reviewLink(round2), 'approve', 'Second pair of eyes')).status).toBe(200);

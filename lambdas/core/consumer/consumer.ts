@@ -28,6 +28,8 @@ export interface Consumer {
   readonly policyVersion: string;
   readonly decisionReasons: readonly Reason[];
   readonly softwareId?: string | undefined;
+  /** The organisation (`org_name`) the verified software statement names: unlike `clientName`, vouched for by the bank. */
+  readonly organisation?: string | undefined;
   readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
   /** base64url SHA-256 of the client secret; the secret itself is never stored. */
   readonly secretHash?: string | undefined;

@@ -119,6 +119,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     policyVersion: decision.policyVersion,
     decisionReasons: decision.reasons,
     softwareId: statement?.softwareId ?? m.software_id,
+    organisation: statement?.orgName,
     jwks: m.jwks,
     secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),
     // The hard end of any secret of this consumer; rotation replaces the secret well before it (policy period).

@@ -55,7 +55,7 @@ export type RequestWrite =
     };
 
 /** The reviewers' task for a request, in words (emails, review page). */
-export function describeRequest(request: ChangeRequest): string {
+export function describeRequest(request: ChangeRequest, formatDate: (iso: string) => string = (iso) => iso): string {
   if (request.type === 'reinstatement') return 'Reinstate the suspended consumer';
   const g = request.grant!;
   const what: Record<ExceptionGrant['rule'], string> = {
@@ -64,5 +64,5 @@ export function describeRequest(request: ChangeRequest): string {
     dormancy_days: `stay active after up to ${String(g.value)} days without use`,
     access_token_ttl_seconds: `receive access tokens valid for ${String(g.value)} s`,
   };
-  return `Exception (${g.rule}): ${what[g.rule]}, until ${request.expiresAt}`;
+  return `Exception (${g.rule}): ${what[g.rule]}, until ${request.expiresAt === undefined ? 'an unset date' : formatDate(request.expiresAt)}`;
 }

@@ -5,6 +5,7 @@ import { RegistryError } from '../registry/errors.js';
 import type { Services } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { ReviewError } from './errors.js';
+import { formatDateTime } from './format.js';
 import { verifyReviewLink, type ReviewLinkClaims } from './link-token.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import { mayReview, type Approval, type Review } from './review.js';
@@ -19,6 +20,32 @@ export interface ReviewView {
   readonly request?: ChangeRequest | undefined;
   readonly link: ReviewLinkClaims;
 }
+
+/** The refusal for a link whose round is no longer open: who decided it and when, or which email replaced it. */
+export function closedRoundError(review: Review, reviewer: string): ReviewError {
+  if (review.status === 'superseded') {
+    return new ReviewError('link_expired', 'This link was replaced by a newer review email for the same request.', { next: 'Use the link in the latest review email.' });
+  }
+  const verb = review.status === 'approved' ? 'approved' : 'denied';
+  const when = review.decidedAt ? ` on ${formatDateTime(review.decidedAt)}` : '';
+  if (review.decidedBy !== undefined && review.decidedBy.toLowerCase() === reviewer.toLowerCase()) {
+    return new ReviewError('already_decided', `This link was already used by you${when}: you ${verb} the request.`);
+  }
+  const who = review.decidedBy ? `Another reviewer, ${review.decidedBy},` : 'Another reviewer';
+  const more = review.status === 'approved' && review.round < review.approvalsRequired;
+  return new ReviewError('already_decided', `${who} already ${verb} this request${when} (approval ${review.round} of ${review.approvalsRequired}).`, {
+    next: more ? 'Nothing more is needed from this link. The next approval is asked for in a new review email.' : 'Nothing more is needed from you.',
+  });
+}
+
+/** The refusal for a decision after the round's deadline. */
+export function periodEndedError(review: Review): ReviewError {
+  return new ReviewError('link_expired', `The review period ended on ${formatDateTime(review.deadline)}, so the request has expired.`, {
+    next: 'Nothing more is needed from you. The requester may submit the request again.',
+  });
+}
+
+const STATUS_WORDS: Record<string, string> = { active: 'approved and active', approved: 'approved', pending_review: 'waiting for review', failed: 'closed after a technical failure' };
 
 /** The error name the workflow catches to end a request as denied (statemachines/onboarding.asl.json). */
 export const DENIED_ERROR = 'Gatehouse.Denied';
@@ -54,18 +81,19 @@ export async function decideReview(
   const comment = input.comment.trim().slice(0, 2000);
   const status = input.decision === 'approve' ? 'approved' : 'denied';
 
-  if (review.status === 'superseded') throw new ReviewError('link_expired', 'This link was replaced by a newer review email: use the latest one.');
+  if (review.status === 'superseded') throw closedRoundError(review, link.reviewer);
   if (review.status !== 'open') {
     const resend = review.deliveredAt === undefined && review.decidedBy === link.reviewer && review.status === status;
-    if (!resend) throw new ReviewError('already_decided', `This review was already ${review.status}.`);
+    if (!resend) throw closedRoundError(review, link.reviewer);
     const approvals = (request ? request.approvals : consumer.approvals) ?? [];
     await deliver(services, review, approvals.length);
     return { review, consumer, approvals };
   }
-  if (Date.parse(review.deadline) <= now.getTime()) throw new ReviewError('link_expired', 'The review period has ended.');
+  if (Date.parse(review.deadline) <= now.getTime()) throw periodEndedError(review);
   const approvals = (request ? request.approvals : consumer.approvals) ?? [];
   if (request ? request.status !== 'pending_review' : consumer.status !== 'pending_review') {
-    throw new ReviewError('already_decided', `This request is already ${request ? request.status : consumer.status}.`);
+    const current = request ? request.status : consumer.status;
+    throw new ReviewError('already_decided', `This request is already ${STATUS_WORDS[current] ?? current}.`);
   }
   const excluded = request ? [...consumer.contacts, request.requestedBy] : consumer.contacts;
   if (!mayReview(link.reviewer, excluded, approvals)) {
@@ -112,7 +140,7 @@ export async function decideReview(
     );
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'condition_failed') {
-      throw new ReviewError('already_decided', 'Someone decided this review a moment ago.', { cause: error });
+      throw new ReviewError('already_decided', 'Someone decided this review a moment ago.', { cause: error, next: 'Open your review link again to see who decided it and how.' });
     }
     throw error;
   }
@@ -134,7 +162,10 @@ async function deliver(services: Services, review: Review, approvalsGranted: num
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'TaskTimedOut' || name === 'InvalidToken' || name === 'TaskDoesNotExist') {
-      throw new ReviewError('link_expired', 'The review period ended before your decision arrived.', { cause: error });
+      throw new ReviewError('link_expired', 'The review period ended before your decision arrived, so it was not counted.', {
+        cause: error,
+        next: 'Nothing more is needed from you. The request has expired; the requester may submit it again.',
+      });
     }
     services.log.error('review decision not delivered', { reviewId: review.reviewId, error: name });
     throw new ServiceError('dependency_unavailable', 'Your decision is recorded but could not reach the workflow yet; submit it again in a moment.', {

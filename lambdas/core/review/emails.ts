@@ -1,72 +1,70 @@
 import type { Consumer } from '../consumer/consumer.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { Email } from '../ports.js';
-import { escapeHtml } from './html.js';
 import { describeRequest, type ChangeRequest } from '../requests/change-request.js';
+import { reviewFacts, type ReviewFacts } from './facts.js';
+import { dateTimeFromNow, formatDate } from './format.js';
+import { escapeHtml, factsHtml, warningsHtml, type InlineStyles } from './html.js';
 import type { Review } from './review.js';
 
-/** The facts of a request a reviewer needs, as label/value pairs (shared by the email and the review page). */
-export function requestFacts(consumer: Consumer, policy: LoadedPolicy, request?: ChangeRequest): Array<[string, string]> {
-  const scopes = consumer.scopes.map((s) => `${s} (${policy.document.scopes[s]?.risk ?? 'unknown'} risk)`).join(', ');
-  const change: Array<[string, string]> = request
-    ? [
-        ['Request', `${describeRequest(request)} (${request.requestId})`],
-        ['Justification', request.justification],
-        ['Requested by', request.requestedBy],
-        ['Consumer status', consumer.status],
-        ...(consumer.outOfPolicy ? ([['Out of policy', consumer.outOfPolicy.reasons.map((r) => `${r.code}: ${r.message}`).join('; ')]] as Array<[string, string]>) : []),
-      ]
-    : [];
-  return [
-    ...change,
-    ['Consumer', `${consumer.clientName} (${consumer.clientId})`],
-    ['Tier', consumer.tier],
-    ['Risk', consumer.risk],
-    ['Scopes', scopes],
-    ['Purpose', consumer.purpose],
-    ['Data classes', consumer.dataClasses.join(', ')],
-    ['Requested expiry', consumer.expiresAt],
-    ['Contacts', consumer.contacts.join(', ')],
-    ['Software id', consumer.softwareId ?? '—'],
-    ['Policy', consumer.policyVersion],
-    ...(request ? [] : ([['Why review', consumer.decisionReasons.map((r) => `${r.code}: ${r.message}`).join('; ')]] as Array<[string, string]>)),
-  ];
+/** The facts of a review as plain text: one heading per section, one line per fact (a list for several). */
+export function factsText(facts: ReviewFacts): string[] {
+  const out: string[] = [];
+  for (const w of facts.warnings) out.push(`CHECK BEFORE APPROVING: ${w}`, '');
+  for (const section of facts.sections) {
+    out.push(section.heading.toUpperCase());
+    for (const f of section.facts) {
+      if (f.lines.length === 1) out.push(`${f.label}: ${f.lines[0]}`);
+      else out.push(`${f.label}:`, ...f.lines.map((l) => `  - ${l}`));
+    }
+    out.push('');
+  }
+  return out;
 }
 
-/** The email that asks one reviewer for a decision; the link is theirs alone. */
-export function reviewerEmail(consumer: Consumer, review: Review, reviewer: string, link: string, policy: LoadedPolicy, request?: ChangeRequest): Email {
-  const facts = requestFacts(consumer, policy, request);
+const MAIL_STYLES: InlineStyles = {
+  heading: 'font-size:16px;margin:20px 0 4px',
+  table: 'border-collapse:collapse;width:100%;max-width:720px',
+  th: 'text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #d0d7de;color:#57606a;width:170px',
+  td: 'text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #d0d7de',
+  warn: 'background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px',
+};
+
+/** The email that asks one reviewer for a decision; the link is theirs alone. Times read relative to `now`. */
+export function reviewerEmail(consumer: Consumer, review: Review, reviewer: string, link: string, policy: LoadedPolicy, now: Date, request?: ChangeRequest): Email {
+  const facts = reviewFacts(consumer, policy, review, now, request);
   const round = `approval ${review.round} of ${review.approvalsRequired}`;
   const what = request ? (request.type === 'exception' ? 'policy exception' : 'reinstatement') : 'new consumer';
   const subject = `[Gatehouse] Review needed: ${request ? `${what} for ` : ''}${consumer.clientName} (${consumer.tier}, ${consumer.risk} risk) — ${round}`;
-  const intro = request ? `A ${what} for an API consumer needs your review (${round}).` : `A request for API access needs your review (${round}).`;
+  const from = facts.organisation ? ` from ${facts.organisation}` : '';
+  const intro = request ? `A ${what} for an API consumer${from} needs your review (${round}).` : `A request for API access${from} needs your review (${round}).`;
+  const deadline = dateTimeFromNow(review.deadline, now);
   const text = [
     intro,
     '',
-    ...facts.map(([k, v]) => `${k}: ${v}`),
-    '',
-    `Review it here (this link is yours alone, works once, and expires ${review.deadline}):`,
+    `Review it here (this link is yours alone, works once, and expires ${deadline}):`,
     link,
     '',
+    ...factsText(facts),
     'Opening the link changes nothing; you approve or deny on the page.',
   ].join('\n');
-  const rows = facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
-  const html = `<p>${escapeHtml(intro)}</p><table>${rows}</table>
-<p><a href="${escapeHtml(link)}">Open the review</a> — this link is yours alone, works once, and expires ${escapeHtml(review.deadline)}.</p>
+  const html = `<p>${escapeHtml(intro)}</p>
+<p style="font-size:16px"><a href="${escapeHtml(link)}"><strong>Open the review</strong></a> — this link is yours alone, works once, and expires ${escapeHtml(deadline)}.</p>
+${warningsHtml(facts, MAIL_STYLES)}${factsHtml(facts, MAIL_STYLES)}
 <p>Opening the link changes nothing; you approve or deny on the page.</p>`;
   return { to: [reviewer], subject, text, html };
 }
 
-const OUTCOME_TEXT: Partial<Record<Consumer['status'], string>> = {
-  active: 'was approved. The consumer is active: request tokens at the token endpoint with your registered keys.',
-  denied: 'was denied.',
-  expired: 'expired: no decision was made within the review period. You may submit a new request.',
-  failed: 'could not be completed because of a technical problem. Nothing was approved; please submit it again.',
+const OUTCOME_TEXT: Partial<Record<Consumer['status'], (consumer: Consumer) => string>> = {
+  active: (c) => `was approved. The consumer is active until ${formatDate(c.expiresAt)}: request tokens at the token endpoint with your registered keys.`,
+  denied: () => 'was denied.',
+  expired: () => 'expired: no decision was made within the review period. You may submit a new request.',
+  failed: () => 'could not be completed because of a technical problem. Nothing was approved; please submit it again.',
 };
 
 /** The notice to the requester's contacts when a review ends. */
 export function outcomeEmail(consumer: Consumer, registrationUri: string): Email | undefined {
-  const outcome = OUTCOME_TEXT[consumer.status];
+  const outcome = OUTCOME_TEXT[consumer.status]?.(consumer);
   if (!outcome) return undefined;
   const reason = consumer.outcomeReason ? `Reason: ${consumer.outcomeReason}` : '';
   const subject = `[Gatehouse] Your request for ${consumer.clientName} ${consumer.status === 'active' ? 'was approved' : `is ${consumer.status}`}`;
@@ -77,12 +75,11 @@ export function outcomeEmail(consumer: Consumer, registrationUri: string): Email
   return { to: consumer.contacts, subject, text, html };
 }
 
-
 /** The notice to a consumer's contacts when a review of one of its change requests ends. */
 export function requestOutcomeEmail(consumer: Consumer, request: ChangeRequest): Email | undefined {
-  const what = describeRequest(request);
+  const what = describeRequest(request, formatDate);
   const outcome: Partial<Record<ChangeRequest['status'], string>> = {
-    active: `was approved and is in force until ${request.expiresAt}.`,
+    active: `was approved and is in force until ${request.expiresAt === undefined ? 'its end date' : formatDate(request.expiresAt)}.`,
     approved: 'was approved: the consumer is active again.',
     denied: `was denied.${request.outcomeReason ? ` Reason: ${request.outcomeReason}` : ''}`,
     expired: 'expired: no decision was made within the review period.',

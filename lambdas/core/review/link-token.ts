@@ -2,6 +2,7 @@ import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { SIGNING_ALG, type SigningKeyCache } from '../tokens/signing-keys.js';
 import { ServiceError } from '../errors.js';
 import { ReviewError } from './errors.js';
+import { formatDateTime } from './format.js';
 
 /** Its own `typ`, so a review link can never pass for an access token or the reverse. */
 const LINK_TYP = 'gatehouse-review+jwt';
@@ -48,7 +49,12 @@ export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, to
     return { reviewId, reviewer: String(payload.sub), linkId: String(payload.jti) };
   } catch (cause) {
     if (cause instanceof ReviewError) throw cause;
-    if ((cause as { code?: string }).code === 'ERR_JWT_EXPIRED') throw new ReviewError('link_expired', 'This review link has expired.', { cause });
+    if ((cause as { code?: string }).code === 'ERR_JWT_EXPIRED') {
+      // The link expires with its round's deadline, so its `exp` says when the review period ended.
+      const exp = (cause as { payload?: { exp?: unknown } }).payload?.exp;
+      const when = typeof exp === 'number' ? ` on ${formatDateTime(new Date(exp * 1000).toISOString())}` : '';
+      throw new ReviewError('link_expired', `This review link expired${when}, when the review period ended.`, { cause });
+    }
     throw new ReviewError('link_invalid', 'This review link is not valid.', { cause });
   }
 }

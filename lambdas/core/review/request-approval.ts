@@ -127,7 +127,7 @@ export async function requestApproval(services: Services, keys: SigningKeyCache,
   for (const { email, linkId } of review.reviewers) {
     const token = await signReviewLink(keys, services.config.issuer, { reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
     const link = `${services.config.issuer}/reviews/${reviewId}?t=${encodeURIComponent(token)}`;
-    await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, request));
+    await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
   }
   services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length });
   return review;

@@ -175,6 +175,7 @@ describe('createRegisterHandler', () => {
       expect(response.statusCode).toBe(201);
       expect(bodyOf(response)).toMatchObject({ tier: 'partner', software_id: 'fx-widget' });
       expect(transactions()[0]![0]!.Put!.Item).toMatchObject({ tier: 'partner', softwareId: 'fx-widget' });
+      expect(transactions()[0]![0]!.Put!.Item!['organisation']).toBeUndefined();
       expect(transactions()[0]![1]!.Put!.Item).toMatchObject({ type: 'consumer.requested', data: { softwareId: 'fx-widget', softwareStatementVerified: true } });
     });
   });
@@ -329,6 +330,14 @@ describe('createRegisterHandler', () => {
       expect(starts).toHaveLength(1);
       expect(starts[0]).toMatchObject({ stateMachineArn: STATE_MACHINE_ARN, name: `review-${clientId}` });
       expect(JSON.parse(starts[0]!.input!)).toEqual({ clientId, requestId: null, risk: 'medium', approvals: 1, reviewSlaSeconds: 72 * 3600 });
+    });
+
+    it('stores the organisation the software statement names, for reviewers to see', async () => {
+      sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: NOW });
+
+      const clientId = String(bodyOf(await post(await reviewRequest()))['client_id']);
+
+      expect(table.consumerItem(clientId)).toMatchObject({ organisation: 'Partner Ltd', softwareId: 'treasury-sync' });
     });
 
     it('stores the request pending review, then records review_started with the execution in a second transaction', async () => {

@@ -220,7 +220,10 @@ describe('createReviewHandler', () => {
       const token = await link();
       services.clock.advance(72 * HOUR_MS);
 
-      expectRefusal(await get(token), 410, 'This review link has expired.');
+      const response = await get(token);
+
+      expectRefusal(response, 410, 'This review link expired on 28 November 2026 at 10:00 UTC, when the review period ended.');
+      expect(response.body).toContain('<strong>What to do next:</strong> Nothing more is needed from you. If nobody decided in time, the request expired with the review period; the requester may submit it again.');
       expectNothingWrittenOrSent();
     });
 
@@ -229,14 +232,83 @@ describe('createReviewHandler', () => {
       const token = await linkFor(keys, ISSUER, review, ALICE, { expiresAt: new Date(NOW.getTime() + 72 * HOUR_MS) });
       services.clock.advance(2 * HOUR_MS);
 
-      expectRefusal(await get(token), 410, 'The review period has ended.');
+      const response = await get(token);
+
+      expectRefusal(response, 410, 'The review period ended on 25 November 2026 at 11:00 UTC, so the request has expired.');
+      expect(response.body).toContain('Nothing more is needed from you. The requester may submit the request again.');
     });
 
-    it('answers a decided round with 409 naming who decided it', async () => {
-      setUp({ review: { status: 'approved', decidedBy: BOB, decidedAt: NOW.toISOString(), comment: '' } });
+    it('answers a round another reviewer decided with 409 naming who decided it, when, and what comes next', async () => {
+      setUp({ review: { status: 'approved', decidedBy: BOB, decidedAt: new Date(NOW.getTime() + 4 * 60_000).toISOString(), comment: '' } });
 
-      expectRefusal(await get(await link()), 409, `This review was already approved by ${BOB}.`);
+      const response = await get(await link());
+
+      expectRefusal(response, 409, `Another reviewer, ${BOB}, already approved this request on 25 November 2026 at 10:04 UTC (approval 1 of 2).`);
+      expect(response.body).toContain('Nothing more is needed from this link. The next approval is asked for in a new review email.');
       expectNothingWrittenOrSent();
+    });
+
+    it('answers a reviewer who opens their own used link with 409 saying when they used it', async () => {
+      setUp({ review: { status: 'denied', decidedBy: ALICE, decidedAt: new Date(NOW.getTime() + 4 * 60_000).toISOString(), comment: 'No contract' } });
+
+      const response = await get(await link());
+
+      expectRefusal(response, 409, 'This link was already used by you on 25 November 2026 at 10:04 UTC: you denied the request.');
+      expect(response.body).toContain('<strong>What to do next:</strong> Nothing more is needed from you.');
+    });
+
+    it('answers a link of a superseded round with 410 pointing to the latest email', async () => {
+      setUp({ review: { status: 'superseded' } });
+
+      const response = await get(await link());
+
+      expectRefusal(response, 410, 'This link was replaced by a newer review email for the same request.');
+      expect(response.body).toContain('Use the link in the latest review email.');
+    });
+
+    it('shows the verified organisation, a warning when the application name differs from it, and the request in words', async () => {
+      setUp({ consumer: { organisation: 'Fintech Ltd' } });
+
+      const response = await get(await link());
+
+      expect(response.body).toContain('<p class="org">Verified organisation: <strong>Fintech Ltd</strong></p>');
+      expect(response.body).toContain(
+        '<p class="warn"><strong>Check before approving:</strong> The application calls itself &quot;SME payments&quot;, which does not contain the name of the verified organisation, &quot;Fintech Ltd&quot;.',
+      );
+      for (const words of [
+        'Decide by <strong>28 November 2026 at 10:00 UTC, in 3 days</strong>',
+        '<th>Scopes</th><td>payments:initiate (high risk): Initiate payments from customer accounts.</td>',
+        '<th>Data classes</th><td>payment (high risk): Payment orders and beneficiary details (PSD2 payment initiation).</td>',
+        '<th>Why review</th><td>Payment initiation needs two reviewers.</td>',
+        '<p>25 December 2026, in 30 days</p><p>A grant of 30 days from 25 November 2026; high risk allows at most 90 days.</p>',
+        '<th>None yet</th><td>This is approval 1 of 2.</td>',
+        '<th>Client authentication</th><td>Signed assertion from a private key only the client holds (private_key_jwt); no shared secret exists.</td>',
+        '<th>Token binding</th><td>Every access token is bound to the client’s key (DPoP)',
+        '<th>Access-token lifetime</th><td>5 minutes;',
+        '<th>Dormancy</th><td>Suspended automatically after 30 days without use.</td>',
+      ]) {
+        expect(response.body).toContain(words);
+      }
+      expect(response.body).not.toMatch(/\d{4}-\d\d-\d\dT/);
+      expect(response.body).not.toContain('payment_initiation_requires_review');
+    });
+
+    it('shows no warning when the application name carries the verified organisation', async () => {
+      setUp({ consumer: { organisation: 'Fintech Ltd', clientName: 'Fintech SME payments' } });
+
+      const response = await get(await link());
+
+      expect(response.statusCode).toBe(200);
+      expect(response.body).not.toContain('class="warn"');
+    });
+
+    it('shows the second reviewer who approved the first round, when, and their comment, escaped', async () => {
+      setUp({ consumer: { approvals: [{ reviewer: BOB, round: 1, at: NOW.toISOString(), comment: 'Contract <b>checked</b>' }] }, review: { round: 2 } });
+
+      const response = await get(await link());
+
+      expect(response.body).toContain(`<th>Approval 1</th><td><p>${BOB} approved on 25 November 2026 at 10:00 UTC.</p><p>Comment: “Contract &lt;b&gt;checked&lt;/b&gt;”</p></td>`);
+      expect(response.body).toContain('approval 2 of 2');
     });
   });
 
@@ -248,7 +320,7 @@ describe('createReviewHandler', () => {
 
       expectStrictHtml(response, 200);
       expect(response.body).toContain('<title>Decision recorded</title>');
-      expect(response.body).toContain('You approved <strong>SME payments</strong>. 1 more approval(s) are needed from another reviewer.');
+      expect(response.body).toContain('You approved <strong>SME payments</strong>. 1 more approval is needed from another reviewer, who gets their own email and sees your comment.');
       expect(response.headers!['set-cookie']).toBe(`gh_csrf=; Path=/reviews/${REVIEW_ID}; HttpOnly; SameSite=Strict; Max-Age=0; Secure`);
       expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
       expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
@@ -322,7 +394,10 @@ describe('createReviewHandler', () => {
     it('refuses a denial without a reason with 400, writing and sending nothing', async () => {
       setUp();
 
-      expectRefusal(await submit('deny', '   '), 400, 'Say why you deny the request.');
+      const response = await submit('deny', '   ');
+
+      expectRefusal(response, 400, 'Say why you deny the request.');
+      expect(response.body).toContain('Go back, write your reason in the box above the Deny button, and submit again.');
       expectNothingWrittenOrSent();
     });
 
@@ -346,7 +421,7 @@ describe('createReviewHandler', () => {
         cookie: page.cookie,
       });
 
-      expectRefusal(response, 410, 'This review link has expired.');
+      expectRefusal(response, 410, 'This review link expired on 28 November 2026 at 10:00 UTC, when the review period ended.');
       expectNothingWrittenOrSent();
     });
 
@@ -363,7 +438,7 @@ describe('createReviewHandler', () => {
         cookie: bob.cookie,
       });
 
-      expectRefusal(response, 409, 'This review was already approved.');
+      expectRefusal(response, 409, `Another reviewer, ${ALICE}, already approved this request on 25 November 2026 at 10:00 UTC (approval 1 of 2).`);
       expectNothingWrittenOrSent();
     });
 
@@ -392,7 +467,10 @@ describe('createReviewHandler', () => {
       setUp();
       sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
 
-      expectRefusal(await submit('approve'), 410, 'The review period ended before your decision arrived.');
+      const response = await submit('approve');
+
+      expectRefusal(response, 410, 'The review period ended before your decision arrived, so it was not counted.');
+      expect(response.body).toContain('The request has expired; the requester may submit it again.');
     });
 
     it('refuses a body over the size limit with 413, writing nothing', async () => {
