@@ -1,6 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { registerPartner, startTestPlane } from '../integration/local-mode.js';
+import { reviewLink } from '../integration/outbox.js';
+import { awaitReviewEmail } from '../integration/review-flow.js';
 import { launchChromium, type LaunchedBrowser } from './browser.js';
 
 /**
@@ -14,6 +18,7 @@ interface Posted {
 }
 
 let launched: LaunchedBrowser;
+let plane: LocalControlPlane;
 let server: Server;
 let base: string;
 const posts: Posted[] = [];
@@ -41,11 +46,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  launched = await launchChromium();
+  [launched, plane] = await Promise.all([launchChromium(), startTestPlane({ reviewers: { default: ['alice.reviewer@bank.example'] } })]);
 });
 
 afterAll(async () => {
   await launched?.close();
+  await plane?.close();
   await new Promise((resolve) => server?.close(resolve));
 });
 
@@ -79,5 +85,32 @@ describe('Chromium: the Origin of a same-origin form POST under each referrer po
   it('lets a <meta name="referrer"> override the header: the page’s last word is what the form POST uses', async () => {
     expect(await submitUnder({ header: 'strict-origin', meta: 'no-referrer' })).toEqual({ origin: 'null', referer: undefined });
     expect(await submitUnder({ header: 'no-referrer', meta: 'strict-origin' })).toEqual({ origin: base, referer: `${base}/` });
+  });
+});
+
+describe('review page: its declared referrer policies', () => {
+  // The header and the <meta> can each be changed on its own (and the <meta> wins while both exist), so each must on its
+  // own keep the browser's real Origin on the decision POST.
+  it('each, on its own, makes Chromium send the real Origin on the form POST', async () => {
+    const reg = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'] });
+    expect(reg.status).toBe(202);
+    const link = reviewLink(await awaitReviewEmail(plane, 'alice.reviewer@bank.example', reg.clientId, 1));
+    const context = await launched.browser.createBrowserContext();
+    let declared: string[];
+    try {
+      const page = await context.newPage();
+      const response = await page.goto(link);
+      expect(response?.status()).toBe(200);
+      const header = response?.headers()['referrer-policy'];
+      const metas = (await page.evaluate(`Array.from(document.querySelectorAll('meta[name="referrer"]'), (m) => m.content)`)) as string[];
+      declared = [...(header === undefined ? [] : [header]), ...metas];
+    } finally {
+      await context.close();
+    }
+    // Without any, the browser default would put the whole URL, link token included, in same-origin Referer headers.
+    expect(declared.length).toBeGreaterThan(0);
+    for (const policy of declared) {
+      expect(await submitUnder({ header: policy, meta: null }), `Referrer-Policy: ${policy}`).toMatchObject({ origin: base });
+    }
   });
 });
