@@ -5,6 +5,7 @@ import { registerPartner, startTestPlane } from '../integration/local-mode.js';
 import { readOutbox, reviewLink } from '../integration/outbox.js';
 import { awaitReviewEmail, reviewEmails } from '../integration/review-flow.js';
 import { launchChromium, type LaunchedBrowser } from './browser.js';
+import { startFormServer, type FormServer } from './form-origin.js';
 import { decide, decisionForm, pageText, watchPosts } from './review-page.js';
 
 /**
@@ -23,13 +24,19 @@ const log: Log = { info: () => {}, warn: (message, extra) => void warnings.push(
 
 let plane: LocalControlPlane;
 let launched: LaunchedBrowser;
+let forms: FormServer;
 
 beforeAll(async () => {
-  [plane, launched] = await Promise.all([startTestPlane({ reviewers: { default: [ALICE, BOB] }, clock: { now: () => new Date(Date.now() + offset) }, log }), launchChromium()]);
+  [plane, launched, forms] = await Promise.all([
+    startTestPlane({ reviewers: { default: [ALICE, BOB] }, clock: { now: () => new Date(Date.now() + offset) }, log }),
+    launchChromium(),
+    startFormServer(),
+  ]);
 });
 afterAll(async () => {
   await launched?.close();
   await plane?.close();
+  await forms?.close();
 });
 afterEach(() => {
   offset = 0;
@@ -200,5 +207,29 @@ describe('review page in Chromium: links that can no longer decide', () => {
     expect(await read()).toMatchObject({ status: 'pending_review', approvals_granted: 1 });
     const approvals = (await plane.services.registry.listAudit(clientId)).filter((e) => e.type === 'consumer.review_approved');
     expect(approvals.map((e) => e.actor.id)).toEqual([ALICE]);
+  });
+});
+
+describe('review page in Chromium: its declared referrer policies', () => {
+  // The header and the <meta> can each be changed on its own (and the <meta> wins while both exist), so each must on its
+  // own keep the browser's real Origin on the decision POST.
+  it('each, on its own, makes Chromium send the real Origin on a form POST', async () => {
+    const { clientId } = await partnerRequest('accounts:read', ['confidential']);
+    const reviewer = await reviewerPage();
+    let declared: string[];
+    try {
+      const response = await reviewer.page.goto(reviewLink(await awaitReviewEmail(plane, ALICE, clientId, 1)));
+      expect(response?.status()).toBe(200);
+      const header = response?.headers()['referrer-policy'];
+      const metas = (await reviewer.page.evaluate(`Array.from(document.querySelectorAll('meta[name="referrer"]'), (m) => m.content)`)) as string[];
+      declared = [...(header === undefined ? [] : [header]), ...metas];
+    } finally {
+      await reviewer.close();
+    }
+    // Without any, the browser default would put the whole URL, link token included, in same-origin Referer headers.
+    expect(declared.length).toBeGreaterThan(0);
+    for (const policy of declared) {
+      expect(await forms.submitUnder(launched.browser, { header: policy, meta: null }), `Referrer-Policy: ${policy}`).toMatchObject({ origin: forms.base });
+    }
   });
 });
