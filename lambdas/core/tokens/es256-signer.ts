@@ -4,9 +4,10 @@ import type { CryptoKey } from 'jose';
 const b64u = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
 /**
- * Signs JWTs in the JWS compact form (RFC 7515 §3.1) with ES256 (RFC 7518 §3.4) on `node:crypto`, whose synchronous
- * `sign` with a prepared KeyObject costs a fraction of a WebCrypto signature, which is most of a token request's CPU.
- * The key is converted and each protected header encoded once, not per token. Verification stays with `jose`.
+ * Signs JWTs in the JWS compact form (RFC 7515 §3.1) with ES256 (RFC 7518 §3.4) on `node:crypto`. The signature is made
+ * in libuv's thread pool (the callback form of `sign`), so the event loop, which bounds how many requests a process
+ * serves, only serializes and encodes. The KeyObject and each protected header are prepared once, and the per-call work
+ * WebCrypto adds through `jose` (algorithm normalization, key checks, JWT builder) is gone. Verification stays with `jose`.
  */
 export class Es256Signer {
   readonly kid: string;
@@ -24,7 +25,7 @@ export class Es256Signer {
   }
 
   /** The compact JWS of `payload` (serialized with JSON.stringify) under the header `{ alg: 'ES256', typ, kid }`. */
-  sign(typ: string, payload: object): string {
+  sign(typ: string, payload: object): Promise<string> {
     let header = this.#headers.get(typ);
     if (header === undefined) {
       header = b64u(JSON.stringify({ alg: 'ES256', typ, kid: this.kid }));
@@ -32,7 +33,11 @@ export class Es256Signer {
     }
     const signingInput = `${header}.${b64u(JSON.stringify(payload))}`;
     // JWS carries ECDSA signatures as R || S (RFC 7518 §3.4), not DER.
-    const signature = sign('sha256', Buffer.from(signingInput, 'utf8'), { key: this.#key, dsaEncoding: 'ieee-p1363' });
-    return `${signingInput}.${signature.toString('base64url')}`;
+    return new Promise((resolve, reject) => {
+      sign('sha256', Buffer.from(signingInput, 'utf8'), { key: this.#key, dsaEncoding: 'ieee-p1363' }, (error, signature) => {
+        if (error) reject(error);
+        else resolve(`${signingInput}.${signature.toString('base64url')}`);
+      });
+    });
   }
 }

@@ -59,5 +59,5 @@ export async function mintAccessToken(key: { readonly kid: string; readonly key:
     exp,
     jti,
   };
-  return { token: signerFor(key).sign(ACCESS_TOKEN_TYP, payload), jti, expiresAt: exp };
+  return { token: await signerFor(key).sign(ACCESS_TOKEN_TYP, payload), jti, expiresAt: exp };
 }

@@ -126,7 +126,7 @@ describe('Es256Signer', () => {
 
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 30 }), fc.object(), async (typ, payload) => {
-        const jws = signer.sign(typ, payload);
+        const jws = await signer.sign(typ, payload);
 
         const { payload: bytes, protectedHeader } = await compactVerify(jws, publicKey, { algorithms: ['ES256'] });
         expect(protectedHeader).toEqual({ alg: 'ES256', typ, kid: 'k1' });
@@ -147,6 +147,6 @@ describe('Es256Signer', () => {
   it('accepts the private JWK the vault stores, imported by node:crypto', async () => {
     const signer = new Es256Signer(signing.kid, createPrivateKey({ key: signing.privateJwk as JWK & { kty: 'EC' }, format: 'jwk' }));
 
-    await expect(jwtVerify(signer.sign('at+jwt', { sub: 'x' }), jwks)).resolves.toMatchObject({ payload: { sub: 'x' } });
+    await expect(jwtVerify(await signer.sign('at+jwt', { sub: 'x' }), jwks)).resolves.toMatchObject({ payload: { sub: 'x' } });
   });
 });
