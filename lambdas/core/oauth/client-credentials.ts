@@ -89,13 +89,15 @@ export async function clientCredentials(
       services.log.warn(`could not record ${what}`, { clientId: consumer.clientId, error: (error as Error).name });
     }
   };
-  const fresh = scopes.filter((s) => !(consumer.usedScopes ?? []).includes(s));
-  await Promise.all([
-    fresh.length > 0 ? record('scope use', () => services.registry.recordScopes(consumer.clientId, fresh)) : undefined,
-    consumer.lastUsedAt === undefined || now.getTime() - Date.parse(consumer.lastUsedAt) >= HOUR_MS
-      ? record('use', () => services.registry.recordUse(consumer.clientId, now, HOUR_MS))
-      : undefined,
-  ]);
+  const fresh = consumer.usedScopes === undefined ? scopes : scopes.filter((s) => !consumer.usedScopes!.includes(s));
+  const stale = consumer.lastUsedAt === undefined || now.getTime() - Date.parse(consumer.lastUsedAt) >= HOUR_MS;
+  // Most requests have nothing to record: they then await nothing.
+  if (fresh.length > 0 || stale) {
+    await Promise.all([
+      fresh.length > 0 ? record('scope use', () => services.registry.recordScopes(consumer.clientId, fresh)) : undefined,
+      stale ? record('use', () => services.registry.recordUse(consumer.clientId, now, HOUR_MS)) : undefined,
+    ]);
+  }
   services.metrics.record('TokensIssued', { tier: consumer.tier, risk: consumer.risk });
   return { access_token: minted.token, token_type: jkt ? 'DPoP' : 'Bearer', expires_in: ttl, scope: scopes.join(' ') };
 }

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { SignJWT, type CryptoKey } from 'jose';
-import { SIGNING_ALG } from './signing-keys.js';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { CryptoKey } from 'jose';
+import { Es256Signer } from './es256-signer.js';
 
 export interface AccessTokenClaims {
   readonly issuer: string;
@@ -21,20 +21,43 @@ export interface MintedToken {
   readonly expiresAt: number;
 }
 
+/** RFC 9068 §2.1: the media type that tells an access token from an ID token or any other JWT. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/**
+ * One signer per key object, so the key is converted and the header encoded once per key rather than per token. Keyed by
+ * the key object (the signing-key cache hands out the same one until a rotation), so a retired key is collected with it.
+ */
+const signers = new WeakMap<CryptoKey | KeyObject, Es256Signer>();
+
+function signerFor(key: { readonly kid: string; readonly key: CryptoKey | KeyObject }): Es256Signer {
+  let signer = signers.get(key.key);
+  if (signer?.kid !== key.kid) {
+    signer = new Es256Signer(key.kid, key.key);
+    signers.set(key.key, signer);
+  }
+  return signer;
+}
+
 /** Signs an RFC 9068 JWT access token (`typ: at+jwt`). */
-export async function mintAccessToken(key: { kid: string; key: CryptoKey }, claims: AccessTokenClaims): Promise<MintedToken> {
+export async function mintAccessToken(key: { readonly kid: string; readonly key: CryptoKey | KeyObject }, claims: AccessTokenClaims): Promise<MintedToken> {
   const iat = Math.floor(claims.now.getTime() / 1000);
   const exp = iat + claims.ttlSeconds;
+  // JSON would write a non-finite time as null: a token that never expires to some verifiers.
+  if (!Number.isFinite(exp)) throw new TypeError('An access token needs a finite issue time and lifetime.');
   const jti = randomUUID();
-  const body = { ...claims.extra, client_id: claims.clientId, scope: claims.scopes.join(' '), ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}) };
-  const token = await new SignJWT(body)
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.clientId)
-    .setAudience(claims.audience)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(jti)
-    .sign(key.key);
-  return { token, jti, expiresAt: exp };
+  // Extra claims come first, so none of them can override a registered claim.
+  const payload = {
+    ...claims.extra,
+    client_id: claims.clientId,
+    scope: claims.scopes.join(' '),
+    ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}),
+    iss: claims.issuer,
+    sub: claims.clientId,
+    aud: claims.audience,
+    iat,
+    exp,
+    jti,
+  };
+  return { token: await signerFor(key).sign(ACCESS_TOKEN_TYP, payload), jti, expiresAt: exp };
 }
