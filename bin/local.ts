@@ -8,6 +8,8 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
   const port = Number(process.env['PORT'] ?? 3000);
   const rotationDays = Number(process.env['GATEHOUSE_SIGNING_KEY_ROTATION_DAYS'] ?? 0);
+  // Crash tests: dies like kill -9 right after writing item k of a table transaction, to prove the next start undoes it.
+  const crashAfterItem = Number(process.env['GATEHOUSE_CRASH_AFTER_TX_ITEM'] ?? 0);
   const plane = await startLocalControlPlane({
     port,
     dataDir,
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
     ...(rotationDays > 0 ? { signingKeyRotationEveryMs: rotationDays * 86_400_000 } : {}),
     // As in AWS: client secrets rotate on the policy's period (checked hourly) and the lifecycle sweep runs on a schedule.
     ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
+    ...(crashAfterItem > 0 ? { afterTransactionItem: (k: number) => void (k === crashAfterItem && process.kill(process.pid, 'SIGKILL')) } : {}),
     sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,
     onEmail: (file, email) => {
       const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];

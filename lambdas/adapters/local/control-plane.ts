@@ -71,6 +71,8 @@ export interface LocalOptions {
   readonly onEmail?: (file: string, email: Email) => void;
   /** Replaces the consumer-notice workflow's retry intervals (milliseconds), e.g. so a test sees a notice retried at once. @default the definition's */
   readonly noticeRetryIntervalMs?: number;
+  /** Runs after the k-th item of each table transaction is written (where a crash test kills the process). */
+  readonly afterTransactionItem?: (k: number) => void | Promise<void>;
 }
 
 export interface LocalControlPlane {
@@ -169,7 +171,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const dataDir = options.dataDir;
   const tableName = 'gatehouse';
 
-  const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName });
+  const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName, afterTransactionItem: options.afterTransactionItem });
   const adminToken = options.adminToken ?? localAdminToken(dataDir);
   const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
     await dynamo.close();
