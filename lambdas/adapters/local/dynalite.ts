@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { TABLE_SCHEMA } from '../aws/table-schema.js';
@@ -78,7 +78,7 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
       }),
     );
   } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error; // persisted data dir: the table is already there
+    if ((error as Error).name !== 'ResourceInUseException') throw error; // persisted data dir: the table is already there
   }
   // dynalite turns a new table ACTIVE on the next tick; the waiter's default 20 s back-off would otherwise stall start-up
   // whenever its first look comes a moment too early.
