@@ -35,15 +35,28 @@ async function main(): Promise<void> {
   writeMetrics();
   setInterval(writeMetrics, 10_000).unref();
   // The signal handlers go in before the banner is printed: whoever reads the banner may signal at once.
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = () => {
-    // Ctrl-C reaches npm and tsx as well as this process, which may then get the signal twice.
-    if (stopping) return;
-    stopping = true;
-    writeMetrics();
-    const lines = plane.metrics.summary();
-    process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
-    void plane.close().then(() => process.exit(0));
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches npm and tsx as well as this process, which then gets one key press two or three times at once.
+      if (Date.now() - stoppingSince < 1000) return;
+      process.stderr.write('\nStopped at once: requests and workflow steps still under way were cut off.\n');
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
+    process.stdout.write('\nStopping: finishing the requests and workflow steps under way (up to 10 s; signal again to stop at once)...\n');
+    void plane
+      .close()
+      .then(() => {
+        writeMetrics();
+        const lines = plane.metrics.summary();
+        process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`\nStopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      });
   };
   // A failure inside one local workflow execution must not take the whole control plane down.
   process.on('unhandledRejection', (reason) => process.stderr.write(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}\n`));

@@ -101,7 +101,11 @@ export interface LocalControlPlane {
   sweep(): Promise<SweepResult>;
   /** The local table's client, for tools and tests that look inside. */
   readonly documentClient: DynamoDBDocumentClient;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: takes no more requests, lets the requests, workflow steps and scheduled jobs under way finish (for
+   * up to `graceMs`), then closes the table. @default graceMs 10 s
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -217,6 +221,17 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
     metrics,
   };
+  let stopping = false;
+  const jobs = new Set<Promise<unknown>>();
+  /** A scheduled job: none starts once the plane stops, close() waits for the one under way, and a failure is logged, never thrown. */
+  const scheduled =
+    (what: string, run: () => Promise<unknown>) =>
+    (): void => {
+      if (stopping) return;
+      const job = run().catch((error: unknown) => log.error(`${what} failed`, { error: (error as Error).message }));
+      jobs.add(job);
+      void job.finally(() => jobs.delete(job));
+    };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
   const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services, notices);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
@@ -255,7 +270,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     }
   };
   const rotationTimer =
-    every === undefined ? undefined : setInterval(() => void rotateSigningKeyIfDue(), Math.min(Math.max(every / 4, 1000), 3_600_000));
+    every === undefined ? undefined : setInterval(scheduled('scheduled signing-key rotation', rotateSigningKeyIfDue), Math.min(Math.max(every / 4, 1000), 3_600_000));
   rotationTimer?.unref();
   const rotationServices = servicesOf('client-secret-rotation');
   const rotateClientSecret = async (clientId: string): Promise<string> => {
@@ -281,7 +296,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     return rotated;
   };
   const secretCheck = options.clientSecretRotationCheckMs;
-  const secretTimer = secretCheck === undefined ? undefined : setInterval(() => void rotateClientSecretsIfDue(), Math.max(secretCheck, 1000));
+  const secretTimer = secretCheck === undefined ? undefined : setInterval(scheduled('scheduled client-secret rotation check', rotateClientSecretsIfDue), Math.max(secretCheck, 1000));
   secretTimer?.unref();
   const sweepServices = servicesOf('sweep');
   const runSweep = createSweepHandler(sweepServices, sweepServices.registry);
@@ -289,7 +304,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const sweepTimer =
     options.sweepEveryMs === undefined
       ? undefined
-      : setInterval(() => void sweepNow().catch((error: unknown) => log.error('lifecycle sweep failed', { error: (error as Error).message })), Math.max(options.sweepEveryMs, 1000));
+      : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
   sweepTimer?.unref();
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
@@ -312,12 +327,20 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     rotateClientSecret,
     rotateClientSecretsIfDue,
     sweep: sweepNow,
-    close: async () => {
+    close: async (graceMs = 10_000) => {
+      stopping = true;
       if (sweepTimer) clearInterval(sweepTimer);
       if (rotationTimer) clearInterval(rotationTimer);
       if (secretTimer) clearInterval(secretTimer);
+      const deadline = Date.now() + graceMs;
+      await http.close(graceMs);
+      // A step or job cut half-way could leave work for the next start to find; past the deadline, the table closes anyway.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+      await Promise.race([Promise.all([workflow.settle(), Promise.allSettled([...jobs])]), late]);
+      clearTimeout(timer);
+      workflow.close();
       notices.close();
-      await http.close();
       await dynamo.close();
     },
   };
