@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
+import { DataDirectoryError } from '../lambdas/adapters/local/data-dir.js';
 
 /** `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR and GATEHOUSE_POLICY_FILE configure it. */
 async function main(): Promise<void> {
@@ -29,8 +30,14 @@ async function main(): Promise<void> {
   let written = '';
   const writeMetrics = (): void => {
     const text = `${JSON.stringify(plane.metrics.snapshot(), null, 2)}\n`;
-    if (text !== written) writeFileSync(metricsFile, text);
-    written = text;
+    if (text === written) return;
+    try {
+      writeFileSync(metricsFile, text);
+      written = text;
+    } catch (error) {
+      // A full or read-only disk must not stop the control plane; the next tick tries again.
+      process.stderr.write(`could not write ${metricsFile}: ${(error as Error).message}\n`);
+    }
   };
   writeMetrics();
   setInterval(writeMetrics, 10_000).unref();
@@ -91,7 +98,7 @@ Stop with Ctrl-C.
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof PolicyError) process.stderr.write(`\n${error.message}\n\n`);
+  if (error instanceof PolicyError || error instanceof DataDirectoryError) process.stderr.write(`\n${error.message}\n\n`);
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`\nPort in use: set PORT to another port.\n\n`);
   else process.stderr.write(`\n${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);

@@ -23,6 +23,7 @@ import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
+import { checkDataDirectory } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
 import { FileClientSecrets } from './file-client-secrets.js';
 import { functionServices } from './function-services.js';
@@ -175,6 +176,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const dataDir = options.dataDir;
   const tableName = 'gatehouse';
 
+  if (dataDir !== undefined) await checkDataDirectory(dataDir);
   const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName, afterTransactionItem: options.afterTransactionItem });
   const adminToken = options.adminToken ?? localAdminToken(dataDir);
   const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
