@@ -308,6 +308,13 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
       ? undefined
       : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
   sweepTimer?.unref();
+  // A crash between storing a client secret and committing its consumer leaves a secret nobody was given: removed
+  // before serving, when no registration can be under way.
+  for (const clientId of clientSecrets.clientIds()) {
+    if (await registry.getConsumer(clientId)) continue;
+    await clientSecrets.remove(clientId);
+    log.info('removed the client secret of a registration that never committed', { clientId });
+  }
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>);
