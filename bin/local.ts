@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
+import { DataDirectoryError } from '../lambdas/adapters/local/data-dir.js';
 
 /**
  * `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_POLICY_FILE and
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
   const port = Number(process.env['PORT'] ?? 3000);
   const rotationDays = Number(process.env['GATEHOUSE_SIGNING_KEY_ROTATION_DAYS'] ?? 0);
+  // Crash tests: dies like kill -9 right after writing item k of a table transaction, to prove the next start undoes it.
+  const crashAfterItem = Number(process.env['GATEHOUSE_CRASH_AFTER_TX_ITEM'] ?? 0);
   const plane = await startLocalControlPlane({
     port,
     dataDir,
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
     ...(process.env['GATEHOUSE_SERVICE_DOCUMENTATION'] ? { serviceDocumentation: process.env['GATEHOUSE_SERVICE_DOCUMENTATION'] } : {}),
     // As in AWS: client secrets rotate on the policy's period (checked hourly) and the lifecycle sweep runs on a schedule.
     ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
+    ...(crashAfterItem > 0 ? { afterTransactionItem: (k: number) => void (k === crashAfterItem && process.kill(process.pid, 'SIGKILL')) } : {}),
     sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,
     onEmail: (file, email) => {
       const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];
@@ -30,21 +34,40 @@ async function main(): Promise<void> {
   let written = '';
   const writeMetrics = (): void => {
     const text = `${JSON.stringify(plane.metrics.snapshot(), null, 2)}\n`;
-    if (text !== written) writeFileSync(metricsFile, text);
-    written = text;
+    if (text === written) return;
+    try {
+      writeFileSync(metricsFile, text);
+      written = text;
+    } catch (error) {
+      // A full or read-only disk must not stop the control plane; the next tick tries again.
+      process.stderr.write(`could not write ${metricsFile}: ${(error as Error).message}\n`);
+    }
   };
   writeMetrics();
   setInterval(writeMetrics, 10_000).unref();
   // The signal handlers go in before the banner is printed: whoever reads the banner may signal at once.
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = () => {
-    // Ctrl-C reaches npm and tsx as well as this process, which may then get the signal twice.
-    if (stopping) return;
-    stopping = true;
-    writeMetrics();
-    const lines = plane.metrics.summary();
-    process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
-    void plane.close().then(() => process.exit(0));
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches npm and tsx as well as this process, which then gets one key press two or three times at once.
+      if (Date.now() - stoppingSince < 1000) return;
+      process.stderr.write('\nStopped at once: requests and workflow steps still under way were cut off.\n');
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
+    process.stdout.write('\nStopping: finishing the requests and workflow steps under way (up to 10 s; signal again to stop at once)...\n');
+    void plane
+      .close()
+      .then(() => {
+        writeMetrics();
+        const lines = plane.metrics.summary();
+        process.stdout.write(`\nMetrics since start${lines.length === 0 ? ': none recorded' : `:\n${lines.map((l) => `  ${l}`).join('\n')}`}\n`);
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`\nStopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      });
   };
   // A failure inside one local workflow execution must not take the whole control plane down.
   process.on('unhandledRejection', (reason) => process.stderr.write(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}\n`));
@@ -79,7 +102,7 @@ Stop with Ctrl-C.
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof PolicyError) process.stderr.write(`\n${error.message}\n\n`);
+  if (error instanceof PolicyError || error instanceof DataDirectoryError) process.stderr.write(`\n${error.message}\n\n`);
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`\nPort in use: set PORT to another port.\n\n`);
   else process.stderr.write(`\n${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,5 +59,18 @@ describe('local mode restart', () => {
     expect((await submitDecision(link, 'approve')).status).toBe(200);
     await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     expect(await plane.services.registry.getRequest(clientId, requestId)).toMatchObject({ status: 'approved' });
+  });
+
+  it('removes at start-up a client secret whose consumer was never committed, and keeps the others', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    plane = await startTestPlane({ dataDir });
+    const reg = await fetch(`${plane.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
+    const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
+    // What a crash between the two writes of a registration leaves behind.
+    await plane.services.clientSecrets.create({ clientId: 'gh_orphaned-by-a-crash', clientSecret: 'never handed out' }, 90);
+    await plane.close();
+
+    plane = await startTestPlane({ dataDir });
+    expect(readdirSync(join(dataDir, 'client-secrets')).sort()).toEqual([`${clientId}.json`]);
   });
 });

@@ -23,6 +23,7 @@ import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
+import { checkDataDirectory } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
 import { FileClientSecrets } from './file-client-secrets.js';
 import { functionServices } from './function-services.js';
@@ -73,6 +74,8 @@ export interface LocalOptions {
   readonly onEmail?: (file: string, email: Email) => void;
   /** Replaces the consumer-notice workflow's retry intervals (milliseconds), e.g. so a test sees a notice retried at once. @default the definition's */
   readonly noticeRetryIntervalMs?: number;
+  /** Runs after the k-th item of each table transaction is written (where a crash test kills the process). */
+  readonly afterTransactionItem?: (k: number) => void | Promise<void>;
 }
 
 export interface LocalControlPlane {
@@ -101,7 +104,11 @@ export interface LocalControlPlane {
   sweep(): Promise<SweepResult>;
   /** The local table's client, for tools and tests that look inside. */
   readonly documentClient: DynamoDBDocumentClient;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: takes no more requests, lets the requests, workflow steps and scheduled jobs under way finish (for
+   * up to `graceMs`), then closes the table. @default graceMs 10 s
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -171,7 +178,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const dataDir = options.dataDir;
   const tableName = 'gatehouse';
 
-  const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName });
+  if (dataDir !== undefined) await checkDataDirectory(dataDir);
+  const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName, afterTransactionItem: options.afterTransactionItem });
   const adminToken = options.adminToken ?? localAdminToken(dataDir);
   const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
     await dynamo.close();
@@ -219,6 +227,17 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     log,
     metrics,
   };
+  let stopping = false;
+  const jobs = new Set<Promise<unknown>>();
+  /** A scheduled job: none starts once the plane stops, close() waits for the one under way, and a failure is logged, never thrown. */
+  const scheduled =
+    (what: string, run: () => Promise<unknown>) =>
+    (): void => {
+      if (stopping) return;
+      const job = run().catch((error: unknown) => log.error(`${what} failed`, { error: (error as Error).message }));
+      jobs.add(job);
+      void job.finally(() => jobs.delete(job));
+    };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
   const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services, notices);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
@@ -257,7 +276,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     }
   };
   const rotationTimer =
-    every === undefined ? undefined : setInterval(() => void rotateSigningKeyIfDue(), Math.min(Math.max(every / 4, 1000), 3_600_000));
+    every === undefined ? undefined : setInterval(scheduled('scheduled signing-key rotation', rotateSigningKeyIfDue), Math.min(Math.max(every / 4, 1000), 3_600_000));
   rotationTimer?.unref();
   const rotationServices = servicesOf('client-secret-rotation');
   const rotateClientSecret = async (clientId: string): Promise<string> => {
@@ -283,7 +302,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     return rotated;
   };
   const secretCheck = options.clientSecretRotationCheckMs;
-  const secretTimer = secretCheck === undefined ? undefined : setInterval(() => void rotateClientSecretsIfDue(), Math.max(secretCheck, 1000));
+  const secretTimer = secretCheck === undefined ? undefined : setInterval(scheduled('scheduled client-secret rotation check', rotateClientSecretsIfDue), Math.max(secretCheck, 1000));
   secretTimer?.unref();
   const sweepServices = servicesOf('sweep');
   const runSweep = createSweepHandler(sweepServices, sweepServices.registry);
@@ -291,8 +310,15 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const sweepTimer =
     options.sweepEveryMs === undefined
       ? undefined
-      : setInterval(() => void sweepNow().catch((error: unknown) => log.error('lifecycle sweep failed', { error: (error as Error).message })), Math.max(options.sweepEveryMs, 1000));
+      : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
   sweepTimer?.unref();
+  // A crash between storing a client secret and committing its consumer leaves a secret nobody was given: removed
+  // before serving, when no registration can be under way.
+  for (const clientId of clientSecrets.clientIds()) {
+    if (await registry.getConsumer(clientId)) continue;
+    await clientSecrets.remove(clientId);
+    log.info('removed the client secret of a registration that never committed', { clientId });
+  }
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>);
@@ -314,12 +340,20 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     rotateClientSecret,
     rotateClientSecretsIfDue,
     sweep: sweepNow,
-    close: async () => {
+    close: async (graceMs = 10_000) => {
+      stopping = true;
       if (sweepTimer) clearInterval(sweepTimer);
       if (rotationTimer) clearInterval(rotationTimer);
       if (secretTimer) clearInterval(secretTimer);
+      const deadline = Date.now() + graceMs;
+      await http.close(graceMs);
+      // A step or job cut half-way could leave work for the next start to find; past the deadline, the table closes anyway.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+      await Promise.race([Promise.all([workflow.settle(), Promise.allSettled([...jobs])]), late]);
+      clearTimeout(timer);
+      workflow.close();
       notices.close();
-      await http.close();
       await dynamo.close();
     },
   };

@@ -3,7 +3,7 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilT
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { TABLE_SCHEMA } from '../aws/table-schema.js';
-import { startTransactionProxy } from './dynamo-transactions.js';
+import { recoverTransaction, startTransactionProxy } from './dynamo-transactions.js';
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -12,15 +12,31 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-/** Starts dynalite on a loopback port (persisted under `path`, in memory without it) and creates the table from the shared schema. */
-export async function startDynalite(options: { readonly path?: string | undefined; readonly tableName: string }): Promise<LocalDynamo> {
+/**
+ * Starts dynalite on a loopback port (persisted under `path`, in memory without it) and creates the table from the shared
+ * schema. A persisted table first gets back the pre-images of a transaction a crash interrupted, before anything is served.
+ */
+export async function startDynalite(options: {
+  readonly path?: string | undefined;
+  readonly tableName: string;
+  /** Runs after the k-th item of each transaction is written: where a crash can be injected. */
+  readonly afterTransactionItem?: ((k: number) => void | Promise<void>) | undefined;
+}): Promise<LocalDynamo> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const proxy = await startTransactionProxy(`http://127.0.0.1:${port}`, [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
+  const backend = `http://127.0.0.1:${port}`;
+  const intentFile = options.path && `${options.path}.transaction.json`;
+  if (intentFile) {
+    await recoverTransaction(backend, intentFile).catch(async (error: unknown) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    });
+  }
+  const proxy = await startTransactionProxy(backend, [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey], { intentFile, afterItem: options.afterTransactionItem });
   const endpoint = proxy.endpoint;
   // dynalite accepts any credentials; fixed dummy ones keep the SDK from searching the machine for real ones.
   const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { asStorageFault } from './storage-fault.js';
 import { STAGES, type StagedSecret } from '../../core/ports.js';
 
 interface Stored {
@@ -81,10 +82,14 @@ export class FileStagedSecret implements StagedSecret {
       this.#memory = stored;
       return;
     }
-    mkdirSync(dirname(this.#path), { recursive: true });
-    const tmp = `${this.#path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(stored, null, 2), { mode: 0o600 });
-    chmodSync(tmp, 0o600); // mode applies only to a new file; a leftover temp file keeps its own
-    renameSync(tmp, this.#path);
+    try {
+      mkdirSync(dirname(this.#path), { recursive: true });
+      const tmp = `${this.#path}.tmp`;
+      writeFileSync(tmp, JSON.stringify(stored, null, 2), { mode: 0o600 });
+      chmodSync(tmp, 0o600); // mode applies only to a new file; a leftover temp file keeps its own
+      renameSync(tmp, this.#path);
+    } catch (error) {
+      throw asStorageFault(error);
+    }
   }
 }

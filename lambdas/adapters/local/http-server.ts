@@ -22,7 +22,11 @@ export interface LocalHttpServer {
   readonly url: string;
   /** Plugs in the handlers once the URL (the issuer) is known. */
   setHandlers(handlers: Readonly<Record<HttpHandlerName, HttpLambda>>): void;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests (a request on an open connection is answered 503), lets the ones under way finish, and after
+   * `graceMs` cuts whatever connection is still open.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Serves the shared route table over HTTP on loopback, turning each request into the API Gateway proxy event Lambda gets. */
@@ -36,8 +40,17 @@ export async function startHttpServer(options: {
   readonly adminToken: string;
 }): Promise<LocalHttpServer> {
   let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
+  let closing = false;
+  const underWay = new Set<ServerResponse>();
   // Node answers a missing Host and an unknown Expect itself, with an empty body; here they become problem JSON too.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
+    if (closing) {
+      discard(req);
+      res.setHeader('connection', 'close');
+      return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }));
+    }
+    underWay.add(res);
+    res.on('close', () => underWay.delete(res));
     void dispatch(req, res, handlers, options.adminToken).catch(() => {
       if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
     });
@@ -60,10 +73,17 @@ export async function startHttpServer(options: {
     setHandlers: (h) => {
       handlers = h;
     },
-    close: () =>
+    close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        closing = true;
+        // Answers under way close their connection once sent, so the server can close without cutting any of them.
+        for (const res of underWay) if (!res.headersSent) res.setHeader('connection', 'close');
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

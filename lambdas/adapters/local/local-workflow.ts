@@ -42,6 +42,10 @@ export class LocalWorkflow implements Workflow {
   readonly #overrides: Record<string, (input: unknown) => Promise<unknown>>;
   readonly #waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly #running = new Map<string, Promise<unknown>>();
+  readonly #aborts = new Map<string, () => void>();
+  /** Task invocations under way (a review-task step writing records or sending links). */
+  readonly #steps = new Set<Promise<unknown>>();
+  #closed = false;
   readonly #log: Log;
 
   readonly #timeoutOverride: number | undefined;
@@ -69,12 +73,13 @@ export class LocalWorkflow implements Workflow {
       const waits = state.Resource.endsWith('.waitForTaskToken');
       this.#overrides[stateName] = async (input) => {
         const payload = { ...((input as { Payload?: Record<string, unknown> }).Payload ?? {}) };
-        if (!waits) return { StatusCode: 200, Payload: await options.task(payload) };
+        if (this.#closed) throw new Error('The local workflow is closed.');
+        if (!waits) return { StatusCode: 200, Payload: await this.#step(options.task(payload)) };
         const token = randomUUID();
         for (const [k, v] of Object.entries(payload)) if (v === TOKEN_PLACEHOLDER) payload[k] = token;
         const parked = new Promise((resolve, reject) => this.#waiting.set(token, { resolve, reject }));
         try {
-          await options.task(payload);
+          await this.#step(options.task(payload));
           return await parked;
         } finally {
           this.#waiting.delete(token);
@@ -98,10 +103,17 @@ export class LocalWorkflow implements Workflow {
     });
     const done = execution.result.then(
       (output: unknown) => this.#log.info('review workflow ended', { execution: name, output: output as Record<string, unknown> }),
-      (error: unknown) => this.#log.error('review workflow failed', { execution: name, error: (error as Error).message }),
+      (error: unknown) => {
+        // Closing abandons the executions waiting for reviewers: the next start resumes them from the table.
+        if (!this.#closed) this.#log.error('review workflow failed', { execution: name, error: (error as Error).message });
+      },
     );
     this.#running.set(name, done);
-    void done.finally(() => this.#running.delete(name));
+    this.#aborts.set(name, () => execution.abort());
+    void done.finally(() => {
+      this.#running.delete(name);
+      this.#aborts.delete(name);
+    });
     return name;
   }
 
@@ -116,6 +128,26 @@ export class LocalWorkflow implements Workflow {
   /** Resolves when every running execution has ended (tests, shutdown). */
   async drain(): Promise<void> {
     await Promise.all([...this.#running.values()]);
+  }
+
+  /** Resolves when no task step is under way, so that a step is not cut half-way by a shutdown. */
+  async settle(): Promise<void> {
+    while (this.#steps.size > 0) await Promise.allSettled([...this.#steps]);
+  }
+
+  /** Starts no more steps and abandons the executions still waiting (a stopping plane). */
+  close(): void {
+    this.#closed = true;
+    for (const abort of this.#aborts.values()) abort();
+  }
+
+  #step<T>(run: Promise<T>): Promise<T> {
+    this.#steps.add(run);
+    void run.then(
+      () => this.#steps.delete(run),
+      () => this.#steps.delete(run),
+    );
+    return run;
   }
 
   /**

@@ -36,13 +36,14 @@ export class OutboxMailer implements Mailer {
     this.#dir = options.dir;
     this.#from = options.from;
     this.#onSend = options.onSend;
-    mkdirSync(this.#dir, { recursive: true });
+    // Review links in the outbox are bearer credentials: only the operator's user may read them.
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
   }
 
   async send(email: Email): Promise<void> {
     const now = new Date();
     const file = join(this.#dir, `${now.toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`);
-    writeFileSync(file, renderEml(this.#from, email, now));
+    writeFileSync(file, renderEml(this.#from, email, now), { mode: 0o600 });
     this.#onSend?.(file, email);
   }
 }

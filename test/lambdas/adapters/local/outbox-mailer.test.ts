@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -82,5 +82,13 @@ describe('OutboxMailer', () => {
     expect(parts(eml)['text/plain']).toBe('Please review.');
     expect(onSend).toHaveBeenCalledTimes(2);
     expect(onSend).toHaveBeenCalledWith(expect.stringMatching(/\.eml$/), email);
+  });
+
+  it('lets only its owner read the outbox and each email (review links are credentials)', async () => {
+    const outbox = join(dir, 'outbox');
+    await new OutboxMailer({ dir: outbox, from: FROM }).send({ to: ['reviewer@bank.example'], subject: 'Review needed', text: 'Please review.' });
+
+    expect(statSync(outbox).mode & 0o777).toBe(0o700);
+    expect(statSync(join(outbox, readdirSync(outbox)[0]!)).mode & 0o777).toBe(0o600);
   });
 });
