@@ -58,7 +58,7 @@ describe('local mode restart', () => {
     const link = await currentLink(plane, requestId, 1);
     expect((await submitDecision(link, 'approve')).status).toBe(200);
     await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
-    // The request's own record is settled by the workflow's next step, after the consumer is active.
+    // Local transactions apply their items one at a time, so a read between two items sees the consumer active first.
     await expect.poll(async () => (await plane!.services.registry.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
   });
 
