@@ -1,4 +1,4 @@
-import type { Route } from './routes.js';
+import type { Route } from '../lambdas/contracts/routes.js';
 
 /** API Gateway throttling of one method: steady requests per second, and the burst (token bucket size) above it. */
 export interface ThrottleLimits {

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { ApiFirewall, type RateLimitedRoute, type WafBodyLimitKiB } from './api-firewall.js';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
-import { ROUTES, type HttpHandlerName, type Route } from './routes.js';
+import { ROUTES, type HttpHandlerName, type Route } from '../lambdas/contracts/routes.js';
 
 /** The API Gateway stage; part of the issuer URL. */
 export const STAGE_NAME = 'v1';

@@ -10,10 +10,10 @@ import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
 import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
-import { FUNCTIONS } from './functions.js';
+import { FUNCTIONS } from '../lambdas/contracts/functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
 import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
-import { ROUTES } from './routes.js';
+import { ROUTES } from '../lambdas/contracts/routes.js';
 import { MAX_KEY_PUBLISH_DELAY, previousKeyOverlap } from './signing-key.js';
 
 /**

@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
 import { AUTHORIZER_ENV, defaultJwksUri, HttpsUrlSchema, RouteScopesSchema } from '../lambdas/verifier/authorizer.js';
-import { AUTHORIZER, type FunctionSpec } from './functions.js';
+import { AUTHORIZER, type FunctionSpec } from '../lambdas/contracts/functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
 

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { METRICS_SERVICE } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { gatehouseBundling } from './bundling.js';
-import type { FunctionSpec } from './functions.js';
+import type { FunctionSpec } from '../lambdas/contracts/functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
 
@@ -26,7 +26,7 @@ export const BASE_ENVIRONMENT: Readonly<Record<string, string>> = {
 };
 
 export interface GatehouseFunctionProps {
-  /** Entry, memory and timeout of the function (from lib/functions.ts). */
+  /** Entry, memory and timeout of the function (from lambdas/contracts/functions.ts). */
   readonly spec: FunctionSpec;
   /**
    * The validated policy compiled into the bundle.

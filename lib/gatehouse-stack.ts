@@ -16,7 +16,7 @@ import type { RouteThrottling } from './api-throttling.js';
 import { ClientSecrets } from './client-secrets.js';
 import { GatehouseDashboard } from './dashboard.js';
 import { checkEnvironmentSizes } from './environment-size.js';
-import { FUNCTIONS } from './functions.js';
+import { FUNCTIONS } from '../lambdas/contracts/functions.js';
 import { HandlerFunctions, type HandlerFunctionName } from './handler-functions.js';
 import { LifecycleSweep } from './lifecycle-sweep.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
@@ -25,7 +25,7 @@ import { NoticeWorkflow } from './notice-workflow.js';
 import { OperationalAlarms } from './operational-alarms.js';
 import { RegistryTable } from './registry-table.js';
 import { ReviewWorkflow } from './review-workflow.js';
-import { ROUTES } from './routes.js';
+import { ROUTES } from '../lambdas/contracts/routes.js';
 import { SigningKey } from './signing-key.js';
 
 export interface GatehouseStackProps extends StackProps {

@@ -12,7 +12,7 @@ import { ENV, MAIL_FROM_ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/a
 import type { ReviewerGroups } from '../lambdas/core/config.js';
 import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
-import { FUNCTIONS, type Capability, type FunctionSpec } from './functions.js';
+import { FUNCTIONS, type Capability, type FunctionSpec } from '../lambdas/contracts/functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
 import { grantTableAccess } from './registry-table.js';
 

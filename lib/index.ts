@@ -12,5 +12,5 @@ export { OperationalAlarms, type OperationalAlarmsProps } from './operational-al
 export { ApplicationAlarms, type ApplicationAlarmsProps } from './application-alarms.js';
 export { GatehouseDashboard, type GatehouseDashboardProps } from './dashboard.js';
 export { ManagedPolicyRole, type ManagedPolicyRoleProps } from './managed-policy-role.js';
-export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type Capability, type FunctionSpec } from './functions.js';
-export { ROUTES, type HttpHandlerName, type Route } from './routes.js';
+export { AUTHORIZER, FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type Capability, type FunctionSpec } from '../lambdas/contracts/functions.js';
+export { ROUTES, type HttpHandlerName, type Route } from '../lambdas/contracts/routes.js';

@@ -14,7 +14,7 @@ import { ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/aws/env.js';
 import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
-import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from './functions.js';
+import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../lambdas/contracts/functions.js';
 import { GatehouseFunction, OUTSIDE_VPC_REASON } from './gatehouse-function.js';
 import type { SigningKeyAccess } from './handler-functions.js';
 import { encryptedLogGroup } from './log-encryption-key.js';

@@ -1,4 +1,4 @@
-import type { HttpHandlerName } from '../../lib/routes.js';
+import type { HttpHandlerName } from '../contracts/routes.js';
 import type { Services } from '../core/services.js';
 import { createAdminHandler } from './admin.js';
 import { createDiscoveryHandler } from './discovery.js';

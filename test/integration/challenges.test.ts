@@ -2,7 +2,7 @@ import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { ROUTES, type Route } from '../../lib/routes.js';
+import { ROUTES, type Route } from '../../lambdas/contracts/routes.js';
 import { registerPartner, startTestPlane } from './local-mode.js';
 
 /**

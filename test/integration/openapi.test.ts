@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../lib/routes.js';
+import { ROUTES } from '../../lambdas/contracts/routes.js';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import type { OpenApiDocument, OpenApiOperation } from '../../lambdas/handlers/openapi/document.js';
 import { publishedDocument } from '../../lambdas/handlers/openapi/published.js';

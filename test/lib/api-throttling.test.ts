@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTE_THROTTLING, routeThrottles } from '../../lib/api-throttling.js';
-import { ROUTES, type Route } from '../../lib/routes.js';
+import { ROUTES, type Route } from '../../lambdas/contracts/routes.js';
 
 const route = (method: Route['method'], path: string): Route => ({ method, path, handler: 'discovery', description: 'test', auth: 'public' });
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/adapters/aws/env.js';
 import { ACCESS_LOG_FORMAT, GatehouseApi, STAGE_NAME } from '../../lib/api.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
-import { HTTP_HANDLERS, ROUTES, type HttpHandlerName, type Route } from '../../lib/routes.js';
+import { HTTP_HANDLERS, ROUTES, type HttpHandlerName, type Route } from '../../lambdas/contracts/routes.js';
 import { arnOf, logicalId, synthGatehouse, testApp } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;

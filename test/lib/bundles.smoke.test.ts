@@ -14,7 +14,7 @@ import { STALLED_REVIEW_MS } from '../../lambdas/core/lifecycle/attention.js';
 import type { SigningKey } from '../../lambdas/core/ports.js';
 import { generateSigningKey } from '../../lambdas/core/tokens/generate-key.js';
 import { BUNDLE_FILE, ESM_REQUIRE_BANNER } from '../../lib/bundling.js';
-import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../../lib/functions.js';
+import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../../lambdas/contracts/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { SYSTEM_AUDIT_ACTIONS } from '../../lib/registry-table.js';
 import { pendingConsumer } from '../lambdas/core/review/fixtures.js';

@@ -16,11 +16,11 @@ import {
   ClientSecrets,
   type ClientSecretsProps,
 } from '../../lib/client-secrets.js';
-import { FUNCTIONS, type Capability } from '../../lib/functions.js';
+import { FUNCTIONS, type Capability } from '../../lambdas/contracts/functions.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { resourceWildcardFinding } from '../../lib/nag.js';
-import { ROUTES } from '../../lib/routes.js';
+import { ROUTES } from '../../lambdas/contracts/routes.js';
 import { arnOf, logicalId, statementsOfRole, synthGatehouse, testApp, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;

@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER_ENV } from '../../lambdas/verifier/authorizer.js';
-import { AUTHORIZER } from '../../lib/functions.js';
+import { AUTHORIZER } from '../../lambdas/contracts/functions.js';
 import { GatehouseAuthorizer, type GatehouseAuthorizerProps } from '../../lib/index.js';
 import { defaultConfig, logicalId, arnOf, sortedActions, statementsOfRole, testApp } from './stack-fixture.js';
 

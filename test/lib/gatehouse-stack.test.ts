@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig, loadStackName } from '../../lib/app-config.js';
 import { compliancePacks } from '../../lib/compliance-packs.js';
-import { FUNCTIONS } from '../../lib/functions.js';
+import { FUNCTIONS } from '../../lambdas/contracts/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';

@@ -19,7 +19,7 @@ import {
 import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { accessOf, READ_ACTIONS } from '../../lambdas/adapters/aws/registry-access.js';
-import { FUNCTIONS, type Capability, type FunctionSpec } from '../../lib/functions.js';
+import { FUNCTIONS, type Capability, type FunctionSpec } from '../../lambdas/contracts/functions.js';
 import { HandlerFunctions, type ClientSecretsAccess, type HandlerFunctionName, type HandlerFunctionsProps } from '../../lib/handler-functions.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 

@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../../lib/app-config.js';
-import { FUNCTIONS } from '../../lib/functions.js';
+import { FUNCTIONS } from '../../lambdas/contracts/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { LifecycleSweep, sweepRuleName, type LifecycleSweepProps } from '../../lib/lifecycle-sweep.js';

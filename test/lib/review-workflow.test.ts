@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../lib/functions.js';
+import { FUNCTIONS } from '../../lambdas/contracts/functions.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { ONBOARDING_DEFINITION_PATH } from '../../lib/review-workflow.js';

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/adapters/aws/env.js';
 import { loadAppConfig } from '../../lib/app-config.js';
 import { GatehouseStack } from '../../lib/gatehouse-stack.js';
-import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lib/functions.js';
+import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION } from '../../lambdas/contracts/functions.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { SIGNING_KEY_AUDIT_PARTITION } from '../../lib/registry-table.js';
 import { KEY_OVERLAP_ENV, KEY_PUBLISH_DELAY_ENV, previousKeyOverlap, SigningKey, type SigningKeyProps } from '../../lib/signing-key.js';

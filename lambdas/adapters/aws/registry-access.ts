@@ -1,6 +1,6 @@
 import type { TableRegistry } from './dynamo-operations.js';
 
-/** A registry operation's name: what a Lambda entry gives dynamoRegistryFromEnv, and what lib/functions.ts lists per function. */
+/** A registry operation's name: what a Lambda entry gives dynamoRegistryFromEnv, and what lambdas/contracts/functions.ts lists per function. */
 export type RegistryOperationName = keyof TableRegistry;
 
 /**

@@ -18,7 +18,7 @@ function required(name: string): string {
 let services: Services | undefined;
 
 /**
- * The adapters a function has capabilities for (lib/functions.ts): each entry file passes the factories it needs, so a
+ * The adapters a function has capabilities for (lambdas/contracts/functions.ts): each entry file passes the factories it needs, so a
  * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client, the
  * discovery function no DynamoDB client).
  */
@@ -42,7 +42,7 @@ export interface AwsParts {
 export function absentPort<T extends object>(port: string): T {
   return new Proxy({} as T, {
     get: (_target, member) => () => {
-      throw new Error(`This function has no ${port} capability (lib/functions.ts), so it cannot call ${port}.${String(member)}.`);
+      throw new Error(`This function has no ${port} capability (lambdas/contracts/functions.ts), so it cannot call ${port}.${String(member)}.`);
     },
   });
 }

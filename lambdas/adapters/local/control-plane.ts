@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS } from '../../../lib/functions.js';
-import { HTTP_HANDLERS, type HttpHandlerName } from '../../../lib/routes.js';
+import { FUNCTIONS } from '../../contracts/functions.js';
+import { HTTP_HANDLERS, type HttpHandlerName } from '../../contracts/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
 import { loadPolicyFile } from '../../core/policy/load.js';

@@ -1,11 +1,11 @@
-import type { Capability, FunctionSpec } from '../../../lib/functions.js';
+import type { Capability, FunctionSpec } from '../../contracts/functions.js';
 import type { Mailer } from '../../core/ports.js';
 import type { Services } from '../../core/services.js';
 import type { TableRegistry } from '../aws/dynamo-operations.js';
 import { registryView } from '../aws/dynamo-registry.js';
 import { absentPort } from '../aws/services.js';
 
-/** The ports a function's capabilities give it (lib/functions.ts): the same rule each Lambda entry follows with `awsServices`. */
+/** The ports a function's capabilities give it (lambdas/contracts/functions.ts): the same rule each Lambda entry follows with `awsServices`. */
 export const PORT_CAPABILITIES: Readonly<Record<'registry' | 'vault' | 'workflow' | 'mailer' | 'clientSecrets', (capability: Capability) => boolean>> = {
   registry: (c) => c.startsWith('table:'),
   vault: (c) => c === 'signing-key:read',

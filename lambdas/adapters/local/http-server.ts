@@ -3,7 +3,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { matchPath, ROUTES, type HttpHandlerName } from '../../../lib/routes.js';
+import { matchPath, ROUTES, type HttpHandlerName } from '../../contracts/routes.js';
 import { HttpError } from '../../handlers/http/errors.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { HANDLER_PROTOCOLS } from '../../handlers/http/protocols.js';

@@ -1,4 +1,4 @@
-import type { HttpHandlerName } from '../../../lib/routes.js';
+import type { HttpHandlerName } from '../../contracts/routes.js';
 import type { Protocol } from './to-response.js';
 
 /**

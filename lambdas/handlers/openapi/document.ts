@@ -1,5 +1,5 @@
 import pkg from '../../../package.json' with { type: 'json' };
-import { ROUTES, type Route } from '../../../lib/routes.js';
+import { ROUTES, type Route } from '../../contracts/routes.js';
 import { HANDLER_PROTOCOLS } from '../http/protocols.js';
 import { MEDIA, problemBody, ref, registrationRefusal, responses, SCHEMAS, SECURITY_SCHEMES, type ParameterSpec, type ResponseSpec, type Responses } from './components.js';
 import { queryParameters, requestJsonSchema, type JsonSchema } from './json-schema.js';

@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import type { Route } from '../../../lib/routes.js';
+import type { Route } from '../../contracts/routes.js';
 import { ExceptionGrantSchema } from '../../core/exceptions/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../core/idempotency/seal.js';
 import { ClientMetadataSchema } from '../../core/registration/metadata.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../../lib/routes.js';
+import { ROUTES } from '../../../lambdas/contracts/routes.js';
 import { startFixture, stopFixture, type Fixture } from './fixture.js';
 import { b64, junkAuthorization } from './generators.js';
 import { fuzzRoute } from './harness.js';
@@ -8,7 +8,7 @@ import { isProblem } from './oracle.js';
 import { junkRequest, modelFor, routeKey } from './route-models.js';
 
 /**
- * Every IAM (admin) route of lib/routes.ts, fuzzed twice: without the admin token (always 401 problem JSON before any
+ * Every IAM (admin) route of lambdas/contracts/routes.ts, fuzzed twice: without the admin token (always 401 problem JSON before any
  * handler runs) and with it (bad queries, bodies and path parameters: 4xx problem JSON, or 2xx for reads and dry runs).
  * Runs per route: UNAUTHENTICATED_RUNS + AUTHENTICATED_RUNS. FUZZ_SEED replays, FUZZ_SCALE multiplies.
  */

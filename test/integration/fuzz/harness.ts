@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { Route } from '../../../lib/routes.js';
+import type { Route } from '../../../lambdas/contracts/routes.js';
 import { tableSnapshot } from '../local-mode.js';
 import type { Fixture } from './fixture.js';
 import { send, type WireRequest, type WireResponse } from './http-client.js';

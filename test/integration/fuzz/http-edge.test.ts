@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HEADER_BYTES, MAX_READ_BYTES } from '../../../lambdas/adapters/local/http-server.js';
-import { ROUTES, type Route } from '../../../lib/routes.js';
+import { ROUTES, type Route } from '../../../lambdas/contracts/routes.js';
 import { tableSnapshot } from '../local-mode.js';
 import { startFixture, stopFixture, type Fixture } from './fixture.js';
 import { b64, deepJson } from './generators.js';
@@ -12,7 +12,7 @@ import { expectProtocolAnswer, fuzzParams, isEdgeRefusal, isProblem, PROTOCOL } 
 import { modelFor, routeKey } from './route-models.js';
 
 /**
- * Local mode's size limits and HTTP edge cases, for every route of lib/routes.ts: the handlers' body limit (64 KiB) just
+ * Local mode's size limits and HTTP edge cases, for every route of lambdas/contracts/routes.ts: the handlers' body limit (64 KiB) just
  * under and just over, the server's own cap (1 MiB) with and without Content-Length, refused before the body arrives,
  * absurd URLs and headers, odd methods and request targets, unparsable HTTP; then the fuzzers' findings, pinned.
  * Runs: SIZE_RUNS per POST route, plus four fixed boundary examples each.

@@ -1,6 +1,6 @@
 import type fc from 'fast-check';
 import { expect } from 'vitest';
-import type { HttpHandlerName, Route } from '../../../lib/routes.js';
+import type { HttpHandlerName, Route } from '../../../lambdas/contracts/routes.js';
 import type { WireRequest, WireResponse } from './http-client.js';
 
 /**

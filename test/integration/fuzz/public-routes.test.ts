@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { ROUTES } from '../../../lib/routes.js';
+import { ROUTES } from '../../../lambdas/contracts/routes.js';
 import { startFixture, stopFixture, type Fixture } from './fixture.js';
 import { fuzzRoute } from './harness.js';
 import { junkRequest, modelFor, routeKey } from './route-models.js';
 
 /**
- * Every public route of lib/routes.ts (new ones included: a route without a model fails), fuzzed with requests from its
+ * Every public route of lambdas/contracts/routes.ts (new ones included: a route without a model fails), fuzzed with requests from its
  * model (real records, mutated bodies, credentials) and with junk. Runs per route: MODEL_RUNS + JUNK_RUNS.
  * Replay a failure with FUZZ_SEED=<seed printed by fast-check>; go deeper with FUZZ_SCALE=10.
  */

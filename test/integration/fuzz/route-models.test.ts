@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../../lib/routes.js';
+import { ROUTES } from '../../../lambdas/contracts/routes.js';
 import { modelFor, ROUTE_MODELS, routeKey } from './route-models.js';
 
 describe('fuzz route models', () => {
-  it('has a model for every route in lib/routes.ts, so a new route cannot go unfuzzed', () => {
+  it('has a model for every route in lambdas/contracts/routes.ts, so a new route cannot go unfuzzed', () => {
     const missing = ROUTES.map(routeKey).filter((key) => !(key in ROUTE_MODELS));
     expect(missing, 'add a model to test/integration/fuzz/route-models.ts').toEqual([]);
   });

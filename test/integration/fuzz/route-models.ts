@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Route } from '../../../lib/routes.js';
+import type { Route } from '../../../lambdas/contracts/routes.js';
 import type { Fixture } from './fixture.js';
 import {
   asHeaderValue,
@@ -22,7 +22,7 @@ import type { WireRequest } from './http-client.js';
 import { PROTOCOL } from './oracle.js';
 
 /**
- * A fuzz model per route of lib/routes.ts: requests that the route must answer without writing anything, built from real
+ * A fuzz model per route of lambdas/contracts/routes.ts: requests that the route must answer without writing anything, built from real
  * records where that is safe. A route without a model fails route-models.test.ts (and every fuzz test that meets it).
  */
 

@@ -41,7 +41,7 @@ import { SecretsVault } from '../../../lambdas/adapters/aws/secrets-vault.js';
 import { SesMailer } from '../../../lambdas/adapters/aws/ses-mailer.js';
 import { NoticeWorkflowMailer } from '../../../lambdas/adapters/aws/sfn-notice-mailer.js';
 import { SfnWorkflow } from '../../../lambdas/adapters/aws/sfn-workflow.js';
-import { FUNCTIONS } from '../../../lib/functions.js';
+import { FUNCTIONS } from '../../../lambdas/contracts/functions.js';
 import type { HandlerFunctionName } from '../../../lib/handler-functions.js';
 import { MemoryMetrics } from '../../../lambdas/adapters/local/memory-metrics.js';
 import type { Services } from '../../../lambdas/core/services.js';

@@ -11,7 +11,7 @@ import type { Services } from '../../../lambdas/core/services.js';
 import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import { createTokenHandler } from '../../../lambdas/handlers/token.js';
-import { FUNCTIONS } from '../../../lib/functions.js';
+import { FUNCTIONS } from '../../../lambdas/contracts/functions.js';
 import { AWS_TEST_CLIENT_CONFIG, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration } from '../fixtures.js';
 import { buildServices, httpEvent, lambdaContext, TABLE } from '../handlers/fixtures.js';
 import { expectUnavailable, faultPlane, type FaultPlane } from './fault-plane.js';

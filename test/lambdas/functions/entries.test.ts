@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { absentPort } from '../../../lambdas/adapters/aws/services.js';
 import { PORT_CAPABILITIES } from '../../../lambdas/adapters/local/function-services.js';
 import type { Mailer, Registry, Vault, Workflow } from '../../../lambdas/core/ports.js';
-import { FUNCTIONS, type Capability } from '../../../lib/functions.js';
+import { FUNCTIONS, type Capability } from '../../../lambdas/contracts/functions.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

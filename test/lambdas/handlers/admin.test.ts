@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ACTIONS } from '../../../lambdas/core/metrics.js';
 import { ADMIN_ROUTE_ACTIONS } from '../../../lambdas/handlers/admin.js';
-import { ROUTES } from '../../../lib/routes.js';
+import { ROUTES } from '../../../lambdas/contracts/routes.js';
 
 describe('ADMIN_ROUTE_ACTIONS', () => {
   it('counts every admin route under its own action, and has no action without a route', () => {

@@ -4,7 +4,7 @@ import type { TableRegistry } from '../../../../lambdas/adapters/aws/dynamo-oper
 import { functionServices, PORT_CAPABILITIES } from '../../../../lambdas/adapters/local/function-services.js';
 import type { Mailer } from '../../../../lambdas/core/ports.js';
 import type { Services } from '../../../../lambdas/core/services.js';
-import { FUNCTIONS } from '../../../../lib/functions.js';
+import { FUNCTIONS } from '../../../../lambdas/contracts/functions.js';
 
 const OPERATIONS = Object.keys(operations) as Array<keyof TableRegistry>;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ROUTES, type Route } from '../../../../lib/routes.js';
+import { ROUTES, type Route } from '../../../../lambdas/contracts/routes.js';
 import { openApiDocument, pathParameterNames, type OpenApiDocument, type OpenApiOperation } from '../../../../lambdas/handlers/openapi/document.js';
 import { OPERATIONS } from '../../../../lambdas/handlers/openapi/operations.js';
 import { PUBLISHED_FILE, PUBLISHED_SERVERS, publishedDocument, serializeDocument } from '../../../../lambdas/handlers/openapi/published.js';

@@ -1,4 +1,4 @@
-import type { RegistryOperationName } from '../lambdas/adapters/aws/registry-access.js';
+import type { RegistryOperationName } from '../adapters/aws/registry-access.js';
 import type { HttpHandlerName } from './routes.js';
 
 /** What a function may touch; the stack turns each into a least-privilege grant. */
