@@ -79,6 +79,7 @@ async function quietly<T>(notices: string[], fn: () => Promise<T> | T): Promise<
   const { warn, info } = console;
   const capture = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
     const text = args.map(String).join(' ');
+    // eslint-disable-next-line no-control-regex -- strips the ANSI colours oidc-provider prints
     if (text.includes('oidc-provider')) notices.push(text.replace(/\x1b\[[0-9;]*m/g, ''));
     else original(...args);
   };

@@ -147,7 +147,7 @@ export function createAuthorizerHandler(options: AuthorizerOptions): AuthorizerH
       if (!(error instanceof AccessError)) throw error;
       log.info('authorizer.unauthorized', { route, error: error.code, reason: error.message });
       // The exact message API Gateway turns into a 401 (the UNAUTHORIZED gateway response).
-      throw new Error('Unauthorized');
+      throw new Error('Unauthorized', { cause: error });
     }
 
     // Scopes are checked here rather than in the verifier so that the Deny names the client it refuses.

@@ -29,6 +29,7 @@ const callerAbort: FinalizeRequestMiddleware<object, object> = (next) => async (
 };
 
 /** Adds the caller-abort middleware to an SDK client the adapter built (an injected client is left as it is). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any SDK client's stack, whatever its input and output types
 export function abortWithCaller<C extends { readonly middlewareStack: MiddlewareStack<any, any> }>(client: C): C {
   client.middlewareStack.add(callerAbort, { step: 'finalizeRequest', priority: 'low', name: 'gatehouseCallerAbort', override: true });
   return client;

@@ -55,7 +55,10 @@ function failingBeyond(bound: Record<string | symbol, unknown>): TableRegistry {
 const ALL_OPERATIONS: RegistryOperations = operations;
 
 /** The Registry port (and the sweep's, audit's and rollout's) over one DynamoDB table; the same code serves AWS and local mode (dynalite). */
+// The class binds the operations at run time (Object.assign); the interface gives them their types.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface DynamoRegistry extends TableRegistry {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DynamoRegistry {
   constructor(options: DynamoRegistryOptions) {
     Object.assign(this, registryWith(registryTable(options), ALL_OPERATIONS));

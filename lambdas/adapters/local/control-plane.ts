@@ -200,6 +200,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
 
   const vault = new FileVault(dataDir && join(dataDir, 'signing-keys.json'));
   const clientSecrets = new FileClientSecrets(dataDir && join(dataDir, 'client-secrets'));
+  // eslint-disable-next-line prefer-const -- assigned once the handlers exist; the workflow's task closure reads it later
   let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;
   const workflow = new LocalWorkflow({
     definitionFile: join(ROOT, 'statemachines', 'onboarding.asl.json'),

@@ -109,6 +109,7 @@ export function contentType(preferred: string): fc.Arbitrary<string | undefined>
 export function asHeaderValue(text: string): string {
   return Buffer.from(text, 'utf8')
     .toString('latin1')
+    // eslint-disable-next-line no-control-regex -- removes the control characters a header value cannot carry
     .replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '')
     .trim();
 }
