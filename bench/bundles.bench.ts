@@ -89,7 +89,8 @@ function importOnce(bundle: BuiltBundle): Promise<InitSample> {
       } catch {
         return reject(new BenchError(`${bundle.name}: unreadable report from the child: ${stdout.slice(0, 200)} ${stderr.slice(0, 200)}`));
       }
-      if (report.handler !== 'function') return reject(new BenchError(`${bundle.name}: the bundle exports no handler function (typeof handler = ${report.handler})`));
+      if (report.handler !== 'function')
+        return reject(new BenchError(`${bundle.name}: the bundle exports no handler function (typeof handler = ${report.handler})`));
       if (report.attempts.length > 0) return reject(new BenchError(`${bundle.name}: module init tried to connect to ${report.attempts.join(', ')}`));
       resolvePromise({ ms: report.ms, cpuMs: report.cpuMs });
     });
@@ -115,22 +116,40 @@ interface Row {
 
 function table(rows: readonly Row[]): string[] {
   const header = ['function', 'raw KB', 'gzip KB', 'zip KB', 'init med ms', 'init max ms', 'cpu med ms', `init < ${INIT_BUDGET_MS} ms`];
-  const body = rows.map((r) => [r.name, kb(r.rawBytes), kb(r.gzipBytes), kb(r.zipBytes), ms(r.init.medianMs), ms(r.init.maxMs), ms(r.init.cpuMedianMs), r.withinBudget ? 'yes' : 'NO']);
+  const body = rows.map((r) => [
+    r.name,
+    kb(r.rawBytes),
+    kb(r.gzipBytes),
+    kb(r.zipBytes),
+    ms(r.init.medianMs),
+    ms(r.init.maxMs),
+    ms(r.init.cpuMedianMs),
+    r.withinBudget ? 'yes' : 'NO',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const numeric = new Set([1, 2, 3, 4, 5, 6]);
-  const line = (cells: string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
 }
 
 async function main(): Promise<number> {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   const runs = intEnv('BENCH_RUNS', 5, 1, 50);
-  const only = (process.env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (process.env['BENCH_ONLY'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   out('Gatehouse Lambda bundles: size and cold module init');
   out(`  node ${process.version} here, ${availableParallelism()} CPU(s) (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`);
   const loadBefore = loadavg()[0]!;
-  out(`  load average (1 min) before: ${loadBefore.toFixed(2)}${loadBefore > 0.5 * availableParallelism() ? '  -- machine is busy: wall-clock init times will be noisy; compare "cpu med ms" too' : ''}`);
+  out(
+    `  load average (1 min) before: ${loadBefore.toFixed(2)}${loadBefore > 0.5 * availableParallelism() ? '  -- machine is busy: wall-clock init times will be noisy; compare "cpu med ms" too' : ''}`,
+  );
   out('  bundling: the assets `cdk synth` builds (NodejsFunction, local esbuild), synthesizing now...');
   const synthStart = performance.now();
   let all: BuiltBundle[];
@@ -142,7 +161,9 @@ async function main(): Promise<number> {
   const unknown = only.filter((name) => !all.some((b) => b.name === name));
   if (unknown.length > 0) throw new BenchError(`BENCH_ONLY names no function ${unknown.join(', ')}; known: ${all.map((b) => b.name).join(', ')}`);
   const chosen = only.length > 0 ? all.filter((b) => only.includes(b.name)) : all;
-  out(`  synthesized ${all.length} function(s) in ${((performance.now() - synthStart) / 1000).toFixed(1)} s; runtime ${[...new Set(all.map((b) => b.runtime))].join(', ')}`);
+  out(
+    `  synthesized ${all.length} function(s) in ${((performance.now() - synthStart) / 1000).toFixed(1)} s; runtime ${[...new Set(all.map((b) => b.runtime))].join(', ')}`,
+  );
   out(`  init: ${runs} fresh \`node\` process(es) per bundle, time of \`await import(bundle)\` with the function's environment`);
   out();
 
@@ -172,7 +193,9 @@ async function main(): Promise<number> {
   for (const line of table(rows)) out(`  ${line}`);
   out();
   const misses = rows.filter((r) => !r.withinBudget).map((r) => r.name);
-  out(`  init budget (informational): median < ${INIT_BUDGET_MS} ms met by ${rows.length - misses.length}/${rows.length}${misses.length > 0 ? ` (over: ${misses.join(', ')})` : ''}`);
+  out(
+    `  init budget (informational): median < ${INIT_BUDGET_MS} ms met by ${rows.length - misses.length}/${rows.length}${misses.length > 0 ? ` (over: ${misses.join(', ')})` : ''}`,
+  );
   out(`  load average (1 min) after: ${loadavg()[0]!.toFixed(2)}`);
 
   const jsonPath = process.env['BENCH_JSON'];

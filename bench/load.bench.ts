@@ -21,7 +21,20 @@ import { resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { LocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
 import { loadAutocannon, type Autocannon, type AutocannonResult } from './lib/autocannon.js';
-import { BenchError, closeBenchPlane, runBench, count, fmt, giveUpAfter, intEnv, machineLine, numberEnv, out, percentile, startBenchPlane } from './lib/common.js';
+import {
+  BenchError,
+  closeBenchPlane,
+  runBench,
+  count,
+  fmt,
+  giveUpAfter,
+  intEnv,
+  machineLine,
+  numberEnv,
+  out,
+  percentile,
+  startBenchPlane,
+} from './lib/common.js';
 import { basicAuth, Inbox, registerLowRisk, reviewFlow, type LowRiskConsumer, type ReviewFlowResult } from './lib/side-traffic.js';
 
 const SCOPE = 'reference-data:read';
@@ -39,7 +52,14 @@ interface TokenFigures {
   readonly errors: number;
   readonly timeouts: number;
   readonly statusCodes: Record<string, number>;
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p99_9: number; readonly max: number; readonly average: number };
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly p99_9: number;
+    readonly max: number;
+    readonly average: number;
+  };
   /** Delay of this thread's event loop during the measured run (set after the run). */
   eventLoopDelayMs?: { readonly p99: number; readonly max: number };
 }
@@ -64,7 +84,14 @@ function tokenFigures(rate: number, r: AutocannonResult): TokenFigures {
 
 const failuresOf = (f: TokenFigures): number => f.non2xx + f.errors; // autocannon counts timeouts among errors
 
-function tokenRun(autocannon: Autocannon, plane: LocalControlPlane, clients: readonly LowRiskConsumer[], rate: number, seconds: number, connections: number): Promise<AutocannonResult> {
+function tokenRun(
+  autocannon: Autocannon,
+  plane: LocalControlPlane,
+  clients: readonly LowRiskConsumer[],
+  rate: number,
+  seconds: number,
+  connections: number,
+): Promise<AutocannonResult> {
   return Promise.resolve(
     autocannon({
       url: plane.url,
@@ -96,7 +123,14 @@ interface SideFigures {
 }
 
 /** Registrations at a steady pace and review flows spread over the run, started at `t0` (performance.now()). */
-async function sideTraffic(plane: LocalControlPlane, inbox: Inbox, seconds: number, regsPerSecond: number, reviews: number, runEnded: () => boolean): Promise<SideFigures> {
+async function sideTraffic(
+  plane: LocalControlPlane,
+  inbox: Inbox,
+  seconds: number,
+  regsPerSecond: number,
+  reviews: number,
+  runEnded: () => boolean,
+): Promise<SideFigures> {
   const t0 = performance.now();
   const failures: string[] = [];
   const regMs: number[] = [];
@@ -149,9 +183,15 @@ async function main(): Promise<number> {
 
   out('Load test: token issuance at a fixed rate with registrations and reviews alongside (local mode, in memory, loopback)');
   out(`  ${machineLine()}`);
-  out(`  token load: autocannon in a worker thread, overallRate ${count(rate)} req/s for ${seconds} s (after ${warmup} s warm-up), ${connections} connections, POST /oauth2/token client_secret_basic over ${consumers} consumers`);
-  out(`  side traffic (this thread): ${regsPerSecond} low-risk registration(s)/s, ${reviews} review flow(s) (alternating medium: 1 approval, high: 2), approved from the emailed links`);
-  out("  note: autocannon's overallRate gives each connection a per-second budget, sent back to back at the start of each second (bursty, not evenly spaced); latency is 2xx only, 1 ms resolution");
+  out(
+    `  token load: autocannon in a worker thread, overallRate ${count(rate)} req/s for ${seconds} s (after ${warmup} s warm-up), ${connections} connections, POST /oauth2/token client_secret_basic over ${consumers} consumers`,
+  );
+  out(
+    `  side traffic (this thread): ${regsPerSecond} low-risk registration(s)/s, ${reviews} review flow(s) (alternating medium: 1 approval, high: 2), approved from the emailed links`,
+  );
+  out(
+    "  note: autocannon's overallRate gives each connection a per-second budget, sent back to back at the start of each second (bursty, not evenly spaced); latency is 2xx only, 1 ms resolution",
+  );
   out();
 
   const autocannon = await loadAutocannon();
@@ -165,7 +205,11 @@ async function main(): Promise<number> {
     const clients: LowRiskConsumer[] = [];
     for (let i = 0; i < consumers; i++) clients.push(await registerLowRisk(plane, i));
     for (const c of clients) {
-      const res = await fetch(`${plane.url}/oauth2/token`, { method: 'POST', headers: { authorization: basicAuth(c.clientId, c.secret), 'content-type': 'application/x-www-form-urlencoded' }, body: FORM_BODY });
+      const res = await fetch(`${plane.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(c.clientId, c.secret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: FORM_BODY,
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new BenchError(`sanity token request for ${c.clientId} answered ${res.status}`);
     }
@@ -192,28 +236,58 @@ async function main(): Promise<number> {
     // --- Report
     const t = token;
     out(`Token issuance (${fmt(t.seconds, 0)} s):`);
-    out(`  target rate ${count(rate)} req/s; achieved ${fmt(t.achievedRate, 1)} req/s (per-second samples: min ${count(t.perSecond.min)}, avg ${fmt(t.perSecond.average, 1)}, max ${count(t.perSecond.max)})`);
-    out(`  requests: ${count(t.completed + t.errors)} in all: ${count(t.ok2xx)} 2xx, ${count(t.non2xx)} non-2xx, ${count(t.errors)} socket errors (of which ${t.timeouts} timeouts)  status codes ${JSON.stringify(t.statusCodes)}`);
-    out(`  latency: p50 ${fmt(t.latencyMs.p50, 0)} ms, p90 ${fmt(t.latencyMs.p90, 0)} ms, p99 ${fmt(t.latencyMs.p99, 0)} ms, p99.9 ${fmt(t.latencyMs.p99_9, 0)} ms, max ${fmt(t.latencyMs.max, 0)} ms (mean ${fmt(t.latencyMs.average, 2)} ms)`);
-    out(`  server event loop (this thread: HTTP, handlers, dynalite, side traffic) delay during the run: p99 ${fmt(loop.p99, 0)} ms, max ${fmt(loop.max, 0)} ms`);
+    out(
+      `  target rate ${count(rate)} req/s; achieved ${fmt(t.achievedRate, 1)} req/s (per-second samples: min ${count(t.perSecond.min)}, avg ${fmt(t.perSecond.average, 1)}, max ${count(t.perSecond.max)})`,
+    );
+    out(
+      `  requests: ${count(t.completed + t.errors)} in all: ${count(t.ok2xx)} 2xx, ${count(t.non2xx)} non-2xx, ${count(t.errors)} socket errors (of which ${t.timeouts} timeouts)  status codes ${JSON.stringify(t.statusCodes)}`,
+    );
+    out(
+      `  latency: p50 ${fmt(t.latencyMs.p50, 0)} ms, p90 ${fmt(t.latencyMs.p90, 0)} ms, p99 ${fmt(t.latencyMs.p99, 0)} ms, p99.9 ${fmt(t.latencyMs.p99_9, 0)} ms, max ${fmt(t.latencyMs.max, 0)} ms (mean ${fmt(t.latencyMs.average, 2)} ms)`,
+    );
+    out(
+      `  server event loop (this thread: HTTP, handlers, dynalite, side traffic) delay during the run: p99 ${fmt(loop.p99, 0)} ms, max ${fmt(loop.max, 0)} ms`,
+    );
     if (warm) out(`  warm-up: ${count(warm.ok2xx)} 2xx, ${warm.non2xx} non-2xx, ${warm.errors} errors`);
     out(`  errors: ${failuresOf(t) + (warm ? failuresOf(warm) : 0)} -> ${failuresOf(t) + (warm ? failuresOf(warm) : 0) === 0 ? 'PASS (zero errors)' : 'FAIL'}`);
     out(`  p99 ${fmt(t.latencyMs.p99, 0)} ms vs bound ${p99Bound} ms -> ${t.latencyMs.p99 <= p99Bound ? 'within' : 'OVER'} (informational)`);
     out(`  rate ${fmt(t.achievedRate, 1)} vs target ${rate} req/s -> ${t.achievedRate >= 0.98 * rate ? 'held' : 'NOT HELD'} (informational; held = within 2%)`);
     out();
     out('Side traffic during the run:');
-    out(`  registrations (low risk, auto-approved): ${side.registrations.done} done of ${side.registrations.planned} planned, ${side.registrations.failed} failed`);
+    out(
+      `  registrations (low risk, auto-approved): ${side.registrations.done} done of ${side.registrations.planned} planned, ${side.registrations.failed} failed`,
+    );
     out(latencyLine('registration latency', side.registrations.ms));
     const med = side.reviews.filter((r) => r.risk === 'medium');
     const high = side.reviews.filter((r) => r.risk === 'high');
-    out(`  reviews completed: ${side.reviews.length} of ${side.reviewsPlanned} (medium ${med.length}, high ${high.length}); approvals posted ${side.reviews.reduce((n, r) => n + r.approvalMs.length, 0)}; medium-risk tokens after approval: ${med.filter((r) => r.tokenStatus === 200).length}/${med.length}`);
-    out(latencyLine('review, registration request to active (incl. workflow, emails, approvals)', side.reviews.map((r) => r.totalMs)));
-    out(latencyLine('review registration request (202)', side.reviews.map((r) => r.registerMs)));
-    out(latencyLine('approval (page load + form post)', side.reviews.flatMap((r) => r.approvalMs)));
+    out(
+      `  reviews completed: ${side.reviews.length} of ${side.reviewsPlanned} (medium ${med.length}, high ${high.length}); approvals posted ${side.reviews.reduce((n, r) => n + r.approvalMs.length, 0)}; medium-risk tokens after approval: ${med.filter((r) => r.tokenStatus === 200).length}/${med.length}`,
+    );
+    out(
+      latencyLine(
+        'review, registration request to active (incl. workflow, emails, approvals)',
+        side.reviews.map((r) => r.totalMs),
+      ),
+    );
+    out(
+      latencyLine(
+        'review registration request (202)',
+        side.reviews.map((r) => r.registerMs),
+      ),
+    );
+    out(
+      latencyLine(
+        'approval (page load + form post)',
+        side.reviews.flatMap((r) => r.approvalMs),
+      ),
+    );
     if (side.lateTasks > 0) out(`  note: ${side.lateTasks} side task(s) finished after the token run ended`);
-    out(`  emails sent by the plane: ${inbox.size}; load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} CPUs)`);
+    out(
+      `  emails sent by the plane: ${inbox.size}; load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} CPUs)`,
+    );
 
-    if (failuresOf(t) > 0) broken.push(`${failuresOf(t)} token request(s) failed during the measured run: ${JSON.stringify(t.statusCodes)}, ${t.errors} socket errors`);
+    if (failuresOf(t) > 0)
+      broken.push(`${failuresOf(t)} token request(s) failed during the measured run: ${JSON.stringify(t.statusCodes)}, ${t.errors} socket errors`);
     if (warm && failuresOf(warm) > 0) broken.push(`${failuresOf(warm)} token request(s) failed during the warm-up`);
     if (t.ok2xx === 0) broken.push('no token was issued');
     broken.push(...side.failures);

@@ -22,7 +22,21 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DynamoRegistry } from '../lambdas/adapters/aws/dynamo-registry.js';
 import type { SweepResult } from '../lambdas/core/lifecycle/sweep.js';
-import { BenchError, closeBenchPlane, count, fmt, giveUpAfter, intEnv, intListEnv, machineLine, numberEnv, out, quietLog, startBenchPlane, tsWorker } from './lib/common.js';
+import {
+  BenchError,
+  closeBenchPlane,
+  count,
+  fmt,
+  giveUpAfter,
+  intEnv,
+  intListEnv,
+  machineLine,
+  numberEnv,
+  out,
+  quietLog,
+  startBenchPlane,
+  tsWorker,
+} from './lib/common.js';
 import { countDynamoCalls, type DynamoTally } from './lib/dynamo-counter.js';
 import type { PopulateMessage, PopulateRequest } from './lib/populate-worker.js';
 import { clientIdOf, DUE_PLANS, planOf, type Plan } from './lib/synthetic-consumers.js';
@@ -119,7 +133,9 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
     };
     const { byPlan, indexed } = await populate(request, (written) => {
       const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-      process.stderr.write(`    written ${count(written)} / ${count(consumers)} (${fmt((performance.now() - started) / 1000, 0)} s, heap ${fmt(heapMb, 0)} MB)\n`);
+      process.stderr.write(
+        `    written ${count(written)} / ${count(consumers)} (${fmt((performance.now() - started) / 1000, 0)} s, heap ${fmt(heapMb, 0)} MB)\n`,
+      );
     });
     const populateSeconds = (performance.now() - started) / 1000;
 
@@ -127,7 +143,12 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
     // table scan) is already complete, as it is on every sweep but the first after a policy deploy.
     const rollout = new DynamoRegistry({ tableName: plane.tableName, documentClient: plane.documentClient });
     const policyVersion = plane.services.policy.version;
-    if (!(await rollout.savePolicyRollout({ version: policyVersion, startedAt: new Date(t0).toISOString(), complete: true, reevaluated: 0, outOfPolicy: 0, revision: 1 }, 0))) {
+    if (
+      !(await rollout.savePolicyRollout(
+        { version: policyVersion, startedAt: new Date(t0).toISOString(), complete: true, reevaluated: 0, outOfPolicy: 0, revision: 1 },
+        0,
+      ))
+    ) {
       throw new BenchError('could not record the policy rollout as complete');
     }
 
@@ -154,7 +175,8 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
             : c.status === 'active' && (c.warningsSent?.length ?? 0) === 1);
       if (!ok) {
         wrong++;
-        if (wrongExamples.length < 5) wrongExamples.push(`${clientIdOf(i)} (${plan}): status ${c?.status}, auditSeq ${c?.auditSeq}, attentionAt ${c?.attentionAt}`);
+        if (wrongExamples.length < 5)
+          wrongExamples.push(`${clientIdOf(i)} (${plan}): status ${c?.status}, auditSeq ${c?.auditSeq}, attentionAt ${c?.attentionAt}`);
       }
     }
     const sampleSize = Math.min(1000, consumers - due);
@@ -220,7 +242,9 @@ function problems(r: RunFigures): string[] {
   if (f.failed > 0) list.push(`${f.failed} due consumer(s) failed`);
   if (!f.complete) list.push('the sweep did not complete');
   if (f.revoked !== r.expected.revoked || f.suspended !== r.expected.suspended || f.warned !== r.expected.warned) {
-    list.push(`outcomes ${f.revoked}/${f.suspended}/${f.warned} revoked/suspended/warned, expected ${r.expected.revoked}/${r.expected.suspended}/${r.expected.warned}`);
+    list.push(
+      `outcomes ${f.revoked}/${f.suspended}/${f.warned} revoked/suspended/warned, expected ${r.expected.revoked}/${r.expected.suspended}/${r.expected.warned}`,
+    );
   }
   if (f.read !== r.due) list.push(`the sweep read ${f.read} consumers from the index, ${r.due} were due`);
   if (r.wrong > 0) list.push(`${r.wrong} due consumer(s) not in their expected state afterwards, e.g. ${r.wrongExamples.join('; ')}`);
@@ -238,26 +262,40 @@ function report(r: RunFigures): void {
       .join(', ');
   out(`  consumers in table ${count(r.consumers)}  (in the attention index: ${count(r.indexed)}; not indexed: ${count(r.consumers - r.indexed)})`);
   out(`  due at the sweep's clock: ${count(r.due)}  (${fmt((100 * r.due) / r.consumers, 2)}% of the table)`);
-  out(`  mix: ${Object.entries(r.byPlan)
-    .filter(([, n]) => n > 0)
-    .map(([plan, n]) => `${plan} ${count(n)}`)
-    .join(', ')}`);
-  out(`  populated in ${fmt(r.populateSeconds, 1)} s (${count(Math.round(r.consumers / r.populateSeconds))} items/s via BatchWriteItem); heap after ${fmt(r.heapUsedMb, 0)} MB, peak RSS ${fmt(r.maxRssMb, 0)} MB`);
+  out(
+    `  mix: ${Object.entries(r.byPlan)
+      .filter(([, n]) => n > 0)
+      .map(([plan, n]) => `${plan} ${count(n)}`)
+      .join(', ')}`,
+  );
+  out(
+    `  populated in ${fmt(r.populateSeconds, 1)} s (${count(Math.round(r.consumers / r.populateSeconds))} items/s via BatchWriteItem); heap after ${fmt(r.heapUsedMb, 0)} MB, peak RSS ${fmt(r.maxRssMb, 0)} MB`,
+  );
   const detail = (s: SweepFigures) =>
-    `${Object.entries(s.tally.itemsRead)
-      .map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`)
-      .join(', ') || 'none'}; by kind: ${Object.entries(s.tally.itemsByKind)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none'}`;
+    `${
+      Object.entries(s.tally.itemsRead)
+        .map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`)
+        .join(', ') || 'none'
+    }; by kind: ${
+      Object.entries(s.tally.itemsByKind)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`;
   out(`  sweep 1: ${fmt(f.seconds, 2)} s; SweepResult.read ${f.result.read}; items read at the client ${f.itemsRead} (${detail(f)})`);
-  out(`           items read per due item: ${fmt(f.itemsRead / r.due, 3)}  (target <= ${TARGET_READS_PER_DUE}: ${f.itemsRead / r.due <= TARGET_READS_PER_DUE ? 'PASS' : 'MISS'})`);
+  out(
+    `           items read per due item: ${fmt(f.itemsRead / r.due, 3)}  (target <= ${TARGET_READS_PER_DUE}: ${f.itemsRead / r.due <= TARGET_READS_PER_DUE ? 'PASS' : 'MISS'})`,
+  );
   out(
     `           outcomes: revoked ${f.result.revoked}, suspended ${f.result.suspended}, warned ${f.result.warned}, exceptions ended ${f.result.exceptionsEnded}, rearmed ${f.result.rearmed}, failed ${f.result.failed}; complete ${f.result.complete}` +
       (f.result.rollout ? `; policy rollout read ${f.result.rollout.read}` : ''),
   );
   out(`           calls: ${calls(f.tally)}  (${fmt((f.seconds * 1000) / Math.max(1, r.due), 2)} ms per due consumer)`);
-  out(`  sweep 2 (right after): ${fmt(r.second.seconds * 1000, 1)} ms; SweepResult.read ${r.second.result.read}; items read ${r.second.itemsRead} (${detail(r.second)}); calls: ${calls(r.second.tally)}`);
-  out(`  checked afterwards: ${r.due - r.wrong}/${r.due} due consumers in their expected state; ${r.sampleSize - r.touchedSample}/${r.sampleSize} sampled not-due consumers untouched; ${r.emails} emails in the outbox`);
+  out(
+    `  sweep 2 (right after): ${fmt(r.second.seconds * 1000, 1)} ms; SweepResult.read ${r.second.result.read}; items read ${r.second.itemsRead} (${detail(r.second)}); calls: ${calls(r.second.tally)}`,
+  );
+  out(
+    `  checked afterwards: ${r.due - r.wrong}/${r.due} due consumers in their expected state; ${r.sampleSize - r.touchedSample}/${r.sampleSize} sampled not-due consumers untouched; ${r.emails} emails in the outbox`,
+  );
 }
 
 async function main(): Promise<number> {
@@ -272,10 +310,16 @@ async function main(): Promise<number> {
 
   out('Lifecycle sweep benchmark: reads per due consumer, local mode (dynalite in memory)');
   out(`  ${machineLine()}`);
-  out(`  table sizes: ${scales.map((s) => count(base * s)).join(', ')} consumers; ${count(due)} due in each (${duePercent}% of ${count(base)}); due kinds split evenly over ${DUE_PLANS.join(', ')}`);
-  out(`  not due: 85% active and 5% suspended with a future attention time, 10% revoked/denied (not in the index); each size runs in its own process (heap limit ${heapMb} MB)`);
+  out(
+    `  table sizes: ${scales.map((s) => count(base * s)).join(', ')} consumers; ${count(due)} due in each (${duePercent}% of ${count(base)}); due kinds split evenly over ${DUE_PLANS.join(', ')}`,
+  );
+  out(
+    `  not due: 85% active and 5% suspended with a future attention time, 10% revoked/denied (not in the index); each size runs in its own process (heap limit ${heapMb} MB)`,
+  );
   out('  reads are counted at the DynamoDB client: every item returned by Query (the index pages), GetItem (re-reads, the rollout state), Scan');
-  out("  the deployed policy's rollout is recorded as complete before the sweeps (steady state: the one-off re-evaluation scan after a policy deploy is not measured)");
+  out(
+    "  the deployed policy's rollout is recorded as complete before the sweeps (steady state: the one-off re-evaluation scan after a policy deploy is not measured)",
+  );
   out();
 
   const runs: RunFigures[] = [];
@@ -326,7 +370,10 @@ async function main(): Promise<number> {
   out(`  target: <= ${TARGET_READS_PER_DUE} items read per due consumer (informational: a MISS does not fail the bench)`);
 
   if (jsonPath) {
-    writeFileSync(resolve(jsonPath), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, settings: { base, duePercent, scales, heapMb }, targetReadsPerDue: TARGET_READS_PER_DUE, runs, broken }, null, 2)}\n`);
+    writeFileSync(
+      resolve(jsonPath),
+      `${JSON.stringify({ at: new Date().toISOString(), node: process.version, settings: { base, duePercent, scales, heapMb }, targetReadsPerDue: TARGET_READS_PER_DUE, runs, broken }, null, 2)}\n`,
+    );
     out(`  figures written to ${resolve(jsonPath)}`);
   }
   if (broken.length) {
@@ -343,7 +390,8 @@ if (runSpec !== undefined) {
   const [consumers, due] = runSpec.split(':').map(Number) as [number, number];
   runOne(consumers, due).then(
     (figures) => process.send!({ figures }, () => process.exit(0)),
-    (error: unknown) => process.send!({ error: error instanceof BenchError ? error.message : ((error as Error).stack ?? String(error)) }, () => process.exit(1)),
+    (error: unknown) =>
+      process.send!({ error: error instanceof BenchError ? error.message : ((error as Error).stack ?? String(error)) }, () => process.exit(1)),
   );
 } else {
   main().then(

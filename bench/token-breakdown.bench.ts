@@ -71,8 +71,20 @@ async function main(): Promise<number> {
           headers[req.rawHeaders[i]!] = req.rawHeaders[i + 1]!;
           multiValueHeaders[req.rawHeaders[i]!] = [req.rawHeaders[i + 1]!];
         }
-        const event = { httpMethod: 'POST', path: '/oauth2/token', resource: '/oauth2/token', headers, multiValueHeaders, body, isBase64Encoded: false, requestContext: { requestId: 'bench' } };
-        const result = await handler(event as unknown as APIGatewayProxyEvent, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context);
+        const event = {
+          httpMethod: 'POST',
+          path: '/oauth2/token',
+          resource: '/oauth2/token',
+          headers,
+          multiValueHeaders,
+          body,
+          isBase64Encoded: false,
+          requestContext: { requestId: 'bench' },
+        };
+        const result = await handler(
+          event as unknown as APIGatewayProxyEvent,
+          { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context,
+        );
         const bytes = Buffer.from(result.body, 'utf8');
         res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), 'content-length': bytes.length });
         res.end(bytes);
@@ -86,8 +98,13 @@ async function main(): Promise<number> {
     ];
 
     const autocannon = await loadAutocannon();
-    const headers = { authorization: basicAuth(consumer.clientId, consumer.secret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    const load = (url: string, duration: number): PromiseLike<AutocannonResult> => autocannon({ url, method: 'POST', connections, duration, headers, body: FORM_BODY, workers: 1, timeout: 10 });
+    const headers = {
+      authorization: basicAuth(consumer.clientId, consumer.secret),
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    const load = (url: string, duration: number): PromiseLike<AutocannonResult> =>
+      autocannon({ url, method: 'POST', connections, duration, headers, body: FORM_BODY, workers: 1, timeout: 10 });
     for (const t of targets) await load(t.url, 2);
     const totals = targets.map(() => ({ ok: 0, seconds: 0, cpuMs: 0, non2xx: 0 }));
     for (let r = 0; r < rounds; r++) {
@@ -109,7 +126,9 @@ async function main(): Promise<number> {
       out(`  ${t.name.padEnd(44)} ${fmt(total.ok / total.seconds, 0).padStart(7)} req/s  ${fmt(perRequest[i]!, 0).padStart(5)} µs CPU/request`);
     }
     out();
-    out(`  token handler (handler − floor): ${fmt(perRequest[1]! - perRequest[0]!, 0)} µs; local server dispatch (local − handler): ${fmt(perRequest[2]! - perRequest[1]!, 0)} µs`);
+    out(
+      `  token handler (handler − floor): ${fmt(perRequest[1]! - perRequest[0]!, 0)} µs; local server dispatch (local − handler): ${fmt(perRequest[2]! - perRequest[1]!, 0)} µs`,
+    );
     out(`  ${machineLine()}`);
     return 0;
   } finally {

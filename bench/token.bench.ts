@@ -26,7 +26,6 @@ import { BenchError, intEnv, runBench } from './lib/common.js';
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-
 const AUDIENCE = 'https://api.bank.example';
 const SCOPE = 'reference-data:read';
 /** Both servers get the same body; the scope is sent so both tokens carry the same claims (Gatehouse defaults to it anyway). */
@@ -77,12 +76,14 @@ const dynamicImport = (specifier: string): Promise<unknown> => import(specifier)
 async function quietly<T>(notices: string[], fn: () => Promise<T> | T): Promise<T> {
   if (process.env['BENCH_VERBOSE']) return fn();
   const { warn, info } = console;
-  const capture = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
-    const text = args.map(String).join(' ');
-    // eslint-disable-next-line no-control-regex -- strips the ANSI colours oidc-provider prints
-    if (text.includes('oidc-provider')) notices.push(text.replace(/\x1b\[[0-9;]*m/g, ''));
-    else original(...args);
-  };
+  const capture =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      const text = args.map(String).join(' ');
+      // eslint-disable-next-line no-control-regex -- strips the ANSI colours oidc-provider prints
+      if (text.includes('oidc-provider')) notices.push(text.replace(/\x1b\[[0-9;]*m/g, ''));
+      else original(...args);
+    };
   console.warn = capture(warn);
   console.info = capture(info);
   try {
@@ -257,7 +258,13 @@ function table(rows: readonly Figures[]): void {
 // Servers
 
 async function startGatehouse(): Promise<{ plane: LocalControlPlane; target: Target; counts: { reads: number; writes: number } }> {
-  const plane = await startLocalControlPlane({ port: 0, dataDir: undefined, log: consoleLog({ silent: true }), consumerCacheMs: CONSUMER_CACHE_MS, tokenAudience: AUDIENCE });
+  const plane = await startLocalControlPlane({
+    port: 0,
+    dataDir: undefined,
+    log: consoleLog({ silent: true }),
+    consumerCacheMs: CONSUMER_CACHE_MS,
+    tokenAudience: AUDIENCE,
+  });
   try {
     // Count registry traffic on the token path (the token handler holds this very registry object).
     const counts = { reads: 0, writes: 0 };
@@ -306,7 +313,8 @@ async function startGatehouse(): Promise<{ plane: LocalControlPlane; target: Tar
 
 async function startReference(notices: string[]): Promise<{ server: Server; target: Target; version: string }> {
   const mod = (await quietly(notices, () => dynamicImport('oidc-provider'))) as OidcProviderModule;
-  const version = ((await dynamicImport('oidc-provider/package.json').catch(() => ({ default: { version: '?' } }))) as { default: { version: string } }).default.version;
+  const version = ((await dynamicImport('oidc-provider/package.json').catch(() => ({ default: { version: '?' } }))) as { default: { version: string } }).default
+    .version;
 
   const server = createServer();
   server.keepAliveTimeout = 65_000;
@@ -322,39 +330,41 @@ async function startReference(notices: string[]): Promise<{ server: Server; targ
     const clientSecret = randomBytes(32).toString('base64url');
     const resourceServer = { scope: SCOPE, audience: AUDIENCE, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
 
-    const provider = await quietly(notices, () =>
-      new mod.Provider(issuer, {
-        clients: [
-          {
-            client_id: clientId,
-            client_secret: clientSecret,
-            grant_types: ['client_credentials'],
-            response_types: [],
-            redirect_uris: [],
-            token_endpoint_auth_method: 'client_secret_basic',
-            // The keystore holds only the ES256 key, so the client's default (RS256) must follow it.
-            id_token_signed_response_alg: 'ES256',
-            scope: SCOPE,
-          },
-        ],
-        jwks: { keys: [signingJwk] },
-        cookies: { keys: [randomBytes(32).toString('base64url')] },
-        scopes: [SCOPE],
-        ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 3600 },
-        features: {
-          devInteractions: { enabled: false },
-          clientCredentials: { enabled: true },
-          resourceIndicators: {
-            enabled: true,
-            defaultResource: async () => AUDIENCE,
-            useGrantedResource: async () => true,
-            getResourceServerInfo: async (_ctx: unknown, resourceIndicator: string) => {
-              if (resourceIndicator !== AUDIENCE) throw new mod.errors.InvalidTarget();
-              return resourceServer;
+    const provider = await quietly(
+      notices,
+      () =>
+        new mod.Provider(issuer, {
+          clients: [
+            {
+              client_id: clientId,
+              client_secret: clientSecret,
+              grant_types: ['client_credentials'],
+              response_types: [],
+              redirect_uris: [],
+              token_endpoint_auth_method: 'client_secret_basic',
+              // The keystore holds only the ES256 key, so the client's default (RS256) must follow it.
+              id_token_signed_response_alg: 'ES256',
+              scope: SCOPE,
+            },
+          ],
+          jwks: { keys: [signingJwk] },
+          cookies: { keys: [randomBytes(32).toString('base64url')] },
+          scopes: [SCOPE],
+          ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 3600 },
+          features: {
+            devInteractions: { enabled: false },
+            clientCredentials: { enabled: true },
+            resourceIndicators: {
+              enabled: true,
+              defaultResource: async () => AUDIENCE,
+              useGrantedResource: async () => true,
+              getResourceServerInfo: async (_ctx: unknown, resourceIndicator: string) => {
+                if (resourceIndicator !== AUDIENCE) throw new mod.errors.InvalidTarget();
+                return resourceServer;
+              },
             },
           },
-        },
-      }),
+        }),
     );
     server.on('request', provider.callback());
     return {
@@ -400,12 +410,20 @@ async function main(): Promise<number> {
   let broken: string | undefined;
 
   out('Token issuance benchmark: Gatehouse (local mode, in memory) vs node oidc-provider (reference)');
-  out(`  node ${process.version}, ${availableParallelism()} CPU(s) available (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`);
-  out(`  load: autocannon, ${connections} connections, ${seconds}s per server in ${roundCount} alternating round(s) after ${warmupSeconds}s warm-up each, ${workers > 0 ? `${workers} worker thread(s)` : 'inline (same event loop)'}`);
+  out(
+    `  node ${process.version}, ${availableParallelism()} CPU(s) available (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`,
+  );
+  out(
+    `  load: autocannon, ${connections} connections, ${seconds}s per server in ${roundCount} alternating round(s) after ${warmupSeconds}s warm-up each, ${workers > 0 ? `${workers} worker thread(s)` : 'inline (same event loop)'}`,
+  );
   out(`  request: POST, client_secret_basic, body "${FORM_BODY}"`);
   const loadBefore = loadavg()[0]!;
-  out(`  load average (1 min) before: ${loadBefore.toFixed(2)}${loadBefore > 0.5 * availableParallelism() ? '  -- machine is busy: tokens/s will be noisy; compare "server CPU µs/token" too' : ''}`);
-  out(`  Gatehouse consumerCacheMs: ${CONSUMER_CACHE_MS} (token issuance costs at most one registry read per request; with the cache, one per client per ${CONSUMER_CACHE_MS} ms)`);
+  out(
+    `  load average (1 min) before: ${loadBefore.toFixed(2)}${loadBefore > 0.5 * availableParallelism() ? '  -- machine is busy: tokens/s will be noisy; compare "server CPU µs/token" too' : ''}`,
+  );
+  out(
+    `  Gatehouse consumerCacheMs: ${CONSUMER_CACHE_MS} (token issuance costs at most one registry read per request; with the cache, one per client per ${CONSUMER_CACHE_MS} ms)`,
+  );
   out();
 
   let gatehouseCounts: { reads: number; writes: number } | undefined;
@@ -423,7 +441,9 @@ async function main(): Promise<number> {
     });
     const gCheck = await sanityCheck(gatehouse.target);
     out(`gatehouse      ${gatehouse.target.tokenUrl}  client ${gatehouse.target.clientId}`);
-    out(`               sample token: JWT, alg ${gCheck.alg}, typ ${gCheck.typ}, verified with JWKS; scope "${String(gCheck.claims['scope'])}", expires_in ${String(gCheck.expiresIn)}`);
+    out(
+      `               sample token: JWT, alg ${gCheck.alg}, typ ${gCheck.typ}, verified with JWKS; scope "${String(gCheck.claims['scope'])}", expires_in ${String(gCheck.expiresIn)}`,
+    );
 
     // --- Reference (started now so a broken configuration shows before minutes of load)
     let reference: Awaited<ReturnType<typeof startReference>> | undefined;
@@ -434,7 +454,9 @@ async function main(): Promise<number> {
       referenceVersion = reference.version;
       const rCheck = await quietly(notices, () => sanityCheck(ref.target));
       out(`oidc-provider  ${reference.target.tokenUrl}  v${reference.version}`);
-      out(`               sample token: JWT, alg ${rCheck.alg}, typ ${rCheck.typ}, verified with JWKS; scope "${String(rCheck.claims['scope'])}", expires_in ${String(rCheck.expiresIn)}`);
+      out(
+        `               sample token: JWT, alg ${rCheck.alg}, typ ${rCheck.typ}, verified with JWKS; scope "${String(rCheck.claims['scope'])}", expires_in ${String(rCheck.expiresIn)}`,
+      );
     } catch (error) {
       broken = `REFERENCE BROKEN: oidc-provider did not issue an ES256 JWT access token: ${(error as Error).message}`;
       process.stderr.write(`\n${broken}\n\n`);
@@ -490,7 +512,9 @@ async function main(): Promise<number> {
       `  Gatehouse registry traffic during the measured run: ${gatehouseCounts.reads} consumer read(s), ${gatehouseCounts.writes} recordUse write(s) for ${g.ok2xx} tokens` +
         (gatehouseCounts.reads > expiries ? ` (more than one read per cache expiry: ~${expiries} expected; concurrent misses are not coalesced)` : ''),
     );
-    out(`  latency percentiles come from autocannon's histogram (1 ms buckets, 2xx only), the worst round's; load average (1 min) after: ${loadavg()[0]!.toFixed(2)}`);
+    out(
+      `  latency percentiles come from autocannon's histogram (1 ms buckets, 2xx only), the worst round's; load average (1 min) after: ${loadavg()[0]!.toFixed(2)}`,
+    );
     const nonOk = results.filter((f) => f.non2xx > 0).map((f) => `${f.server}: ${JSON.stringify(f.statusCodes)}`);
     if (nonOk.length) out(`  status codes: ${nonOk.join('; ')}`);
 
@@ -501,10 +525,14 @@ async function main(): Promise<number> {
     let cpuRatio: number | undefined;
     if (r && r.tokensPerSecond > 0) {
       ratio = g.tokensPerSecond / r.tokensPerSecond;
-      out(`  ratio Gatehouse/oidc-provider tokens/s: ${fmt(ratio, 2)}  (target >= ${TARGET_RATIO.toFixed(1)}: ${word(ratio >= TARGET_RATIO)}; product goal >= ${GOAL_RATIO.toFixed(1)}: ${word(ratio >= GOAL_RATIO)})`);
+      out(
+        `  ratio Gatehouse/oidc-provider tokens/s: ${fmt(ratio, 2)}  (target >= ${TARGET_RATIO.toFixed(1)}: ${word(ratio >= TARGET_RATIO)}; product goal >= ${GOAL_RATIO.toFixed(1)}: ${word(ratio >= GOAL_RATIO)})`,
+      );
       if (g.cpuMicrosPerToken && r.cpuMicrosPerToken) {
         cpuRatio = r.cpuMicrosPerToken / g.cpuMicrosPerToken;
-        out(`  CPU-efficiency ratio (oidc-provider µs/token ÷ Gatehouse µs/token): ${fmt(cpuRatio, 2)}  (informational; steadier than tokens/s on a shared machine)`);
+        out(
+          `  CPU-efficiency ratio (oidc-provider µs/token ÷ Gatehouse µs/token): ${fmt(cpuRatio, 2)}  (informational; steadier than tokens/s on a shared machine)`,
+        );
       }
     } else {
       out(`  ratio Gatehouse/oidc-provider tokens/s: n/a (no reference figures)`);
@@ -530,7 +558,13 @@ async function main(): Promise<number> {
         loadAverage1m: { before: loadBefore, after: loadavg()[0] },
         targets: {
           p99Ms: { target: TARGET_P99_MS, value: g.p99Ms, pass: g.p99Ms <= TARGET_P99_MS },
-          ratio: { target: TARGET_RATIO, goal: GOAL_RATIO, value: ratio ?? null, pass: ratio !== undefined && ratio >= TARGET_RATIO, goalPass: ratio !== undefined && ratio >= GOAL_RATIO },
+          ratio: {
+            target: TARGET_RATIO,
+            goal: GOAL_RATIO,
+            value: ratio ?? null,
+            pass: ratio !== undefined && ratio >= TARGET_RATIO,
+            goalPass: ratio !== undefined && ratio >= GOAL_RATIO,
+          },
         },
         broken: broken ?? null,
       };

@@ -22,7 +22,12 @@ class NodeSha256 {
   #hash: Hash | Hmac;
 
   constructor(secret?: SourceData) {
-    this.#secret = secret === undefined || typeof secret === 'string' ? secret : ArrayBuffer.isView(secret) ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength) : new Uint8Array(secret);
+    this.#secret =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+          : new Uint8Array(secret);
     this.#hash = this.#fresh();
   }
 
@@ -91,7 +96,10 @@ export async function signedHeaders(
 export async function adminCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
   const url = adminUrl();
   const text = body === undefined ? undefined : JSON.stringify(body);
-  const headers = adminAuth(url) === 'sigv4' ? await signedHeaders(method, `${url}${path}`, text) : { authorization: `Bearer ${localAdmin().token}`, ...(text === undefined ? {} : { 'content-type': 'application/json' }) };
+  const headers =
+    adminAuth(url) === 'sigv4'
+      ? await signedHeaders(method, `${url}${path}`, text)
+      : { authorization: `Bearer ${localAdmin().token}`, ...(text === undefined ? {} : { 'content-type': 'application/json' }) };
   let res: Response;
   try {
     res = await fetch(`${url}${path}`, { method, headers, ...(text === undefined ? {} : { body: text }) });

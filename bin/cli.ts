@@ -23,7 +23,11 @@ using the standard AWS credential chain.`;
 export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
   const cells = rows.map((r) => columns.map((c) => (Array.isArray(r[c]) ? (r[c] as unknown[]).join(' ') : String(r[c] ?? ''))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -72,7 +76,12 @@ async function main(): Promise<void> {
       const audit = got['audit'] as { chain_verified: boolean; events: Array<Record<string, unknown>> };
       out(JSON.stringify(got['consumer'], null, 2));
       out(`\naudit trail (${audit.chain_verified ? 'hash chain verified' : 'HASH CHAIN BROKEN'}):`);
-      out(table(audit.events.map((e) => ({ ...e, actor: `${(e['actor'] as { kind: string; id: string }).kind}:${(e['actor'] as { id: string }).id}` })), ['seq', 'at', 'type', 'actor']));
+      out(
+        table(
+          audit.events.map((e) => ({ ...e, actor: `${(e['actor'] as { kind: string; id: string }).kind}:${(e['actor'] as { id: string }).id}` })),
+          ['seq', 'at', 'type', 'actor'],
+        ),
+      );
       return;
     }
     case 'evidence': {

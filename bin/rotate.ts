@@ -14,11 +14,16 @@ import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
  * published at once and signs after the publish delay (default 900 s; 0 for a quick demo).
  */
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'publish-delay': { type: 'string', default: '900' }, reason: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { 'publish-delay': { type: 'string', default: '900' }, reason: { type: 'string' } },
+  });
   if (positionals[0] === 'client' && positionals[1]) {
     // The running control plane owns the registry: the rotation goes through its admin API, audited like any other.
     await adminCall('POST', `/admin/consumers/${encodeURIComponent(positionals[1])}/rotate-secret`, { reason: values.reason ?? 'rotated with npm run rotate' });
-    process.stdout.write(`rotated the client secret of ${positionals[1]}: fetch it with GET /register/${positionals[1]} and the registration access token; the previous one works through the grace window\n`);
+    process.stdout.write(
+      `rotated the client secret of ${positionals[1]}: fetch it with GET /register/${positionals[1]} and the registration access token; the previous one works through the grace window\n`,
+    );
     return;
   }
   if (positionals[0] !== 'signing-key') {
@@ -38,7 +43,9 @@ async function main(): Promise<void> {
     log: consoleLog({ silent: true }),
   });
   const after = await vault.getSigningKeys();
-  process.stdout.write(`rotated: ${before.current.kid} -> ${after.current.kid} (signs from ${after.current.activatesAt ?? 'now'}); the previous key stays published while its tokens live\n`);
+  process.stdout.write(
+    `rotated: ${before.current.kid} -> ${after.current.kid} (signs from ${after.current.activatesAt ?? 'now'}); the previous key stays published while its tokens live\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -46,7 +46,11 @@ const ROUTE_MATCHES: Readonly<Record<RateLimitedRoute, { readonly searchString: 
   reviews: { searchString: '/reviews/', positionalConstraint: 'CONTAINS' },
 };
 
-const RULE_NAMES: Readonly<Record<RateLimitedRoute, string>> = { oauth2: 'RateLimitOAuth2PerIp', register: 'RateLimitRegisterPerIp', reviews: 'RateLimitReviewsPerIp' };
+const RULE_NAMES: Readonly<Record<RateLimitedRoute, string>> = {
+  oauth2: 'RateLimitOAuth2PerIp',
+  register: 'RateLimitRegisterPerIp',
+  reviews: 'RateLimitReviewsPerIp',
+};
 
 export interface ApiFirewallProps {
   /** The stage the web ACL protects. */
@@ -112,7 +116,8 @@ export class ApiFirewall extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const maxBodyKiB = props.maxBodyKiB ?? HANDLER_BODY_LIMIT_KIB;
-    if (!WAF_BODY_LIMITS_KIB.includes(maxBodyKiB)) throw new Error(`ApiFirewall: maxBodyKiB must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}, got ${maxBodyKiB}`);
+    if (!WAF_BODY_LIMITS_KIB.includes(maxBodyKiB))
+      throw new Error(`ApiFirewall: maxBodyKiB must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}, got ${maxBodyKiB}`);
     const maxBodyBytes = maxBodyKiB * 1024;
     const rateLimit = props.requestsPerIpPer5Minutes ?? 3000;
     checkRateLimit('requestsPerIpPer5Minutes', rateLimit);
@@ -172,7 +177,9 @@ export class ApiFirewall extends Construct {
         },
         // One rate-based rule per route group, each counting only its own requests (scope-down), then one for the rest.
         ...(Object.keys(ROUTE_MATCHES) as RateLimitedRoute[]).map((route, i) => rateRule(RULE_NAMES[route], 1 + i, routeLimits[route], routeMatch(route))),
-        rateRule('RateLimitPerIp', 4, rateLimit, { notStatement: { statement: { orStatement: { statements: (Object.keys(ROUTE_MATCHES) as RateLimitedRoute[]).map(routeMatch) } } } }),
+        rateRule('RateLimitPerIp', 4, rateLimit, {
+          notStatement: { statement: { orStatement: { statements: (Object.keys(ROUTE_MATCHES) as RateLimitedRoute[]).map(routeMatch) } } },
+        }),
         managed(5, 'AWSManagedRulesAmazonIpReputationList'),
         managed(6, 'AWSManagedRulesCommonRuleSet', Object.keys(COMMON_RULE_SET_COUNTED)),
         managed(7, 'AWSManagedRulesKnownBadInputsRuleSet'),
@@ -192,7 +199,9 @@ export class ApiFirewall extends Construct {
     });
     const logging = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,
-      logDestinationConfigs: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      logDestinationConfigs: [
+        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ],
       redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'dpop' } }, { queryString: {} }],
       // An untyped (JSON) property in the L1, so CloudFormation's own casing.
       loggingFilter: {
@@ -213,10 +222,13 @@ export class ApiFirewall extends Construct {
 /** The statement matching a route group's requests by URI path. */
 function routeMatch(route: RateLimitedRoute): wafv2.CfnWebACL.StatementProperty {
   const { searchString, positionalConstraint } = ROUTE_MATCHES[route];
-  return { byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint, searchString, textTransformations: [{ priority: 0, type: 'LOWERCASE' }] } };
+  return {
+    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint, searchString, textTransformations: [{ priority: 0, type: 'LOWERCASE' }] },
+  };
 }
 
 /** AWS WAF rate-based rules take 10 to 2,000,000,000 requests per window. */
 function checkRateLimit(name: string, limit: number): void {
-  if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) throw new Error(`ApiFirewall: ${name} must be a whole number from 10 to 2000000000, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)
+    throw new Error(`ApiFirewall: ${name} must be a whole number from 10 to 2000000000, got ${limit}`);
 }

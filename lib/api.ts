@@ -106,7 +106,8 @@ export interface GatehouseApiProps {
  * its methods need no gateway authorizer. `undefined` marks a handler that must never serve a public route.
  */
 const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefined>> = {
-  register: 'RFC 7591 registration: the request is governed by the policy (software statements for partner and internal tiers, human review above low risk), and nothing is issued before approval',
+  register:
+    'RFC 7591 registration: the request is governed by the policy (software statements for partner and internal tiers, human review above low risk), and nothing is issued before approval',
   'registration-read': 'RFC 7592 read: the handler requires the registration access token issued at registration',
   token: 'RFC 6749 token endpoint: client authentication (client_secret_basic/post for low risk only, private_key_jwt with single-use jti, DPoP for high risk)',
   introspection: 'RFC 7662 introspection: the calling resource server authenticates as a client with the tokens:introspect scope',
@@ -204,13 +205,11 @@ export class GatehouseApi extends Construct {
     this.issuerUrl = props.issuer ?? `https://${this.restApi.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${STAGE_NAME}`;
 
     const apiAcknowledgments = Validations.of(this.restApi);
-    apiAcknowledgments.acknowledge(
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'Requests are validated in the handlers with zod schemas so that errors follow RFC 7591/6749 (error, error_description); an API Gateway request validator would answer in its own error format.',
-      },
-    );
+    apiAcknowledgments.acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Requests are validated in the handlers with zod schemas so that errors follow RFC 7591/6749 (error, error_description); an API Gateway request validator would answer in its own error format.',
+    });
     // Caching and a backend client certificate do not apply to an OAuth API with Lambda proxy integrations.
     for (const pack of ['NIST.800.53.R5', 'PCI.DSS.321']) {
       apiAcknowledgments.acknowledge(
@@ -222,7 +221,7 @@ export class GatehouseApi extends Construct {
         {
           id: `${pack}-APIGWSSLEnabled`,
           reason:
-            'The stage client certificate authenticates API Gateway to HTTP backends; every integration here is AWS_PROXY to Lambda, invoked with SigV4 under the API\'s lambda:InvokeFunction permissions, which never presents a client certificate. Clients reach the stage over TLS 1.2+ only (execute-api endpoint).',
+            "The stage client certificate authenticates API Gateway to HTTP backends; every integration here is AWS_PROXY to Lambda, invoked with SigV4 under the API's lambda:InvokeFunction permissions, which never presents a client certificate. Clients reach the stage over TLS 1.2+ only (execute-api endpoint).",
         },
       );
     }

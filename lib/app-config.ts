@@ -61,104 +61,115 @@ export const DEFAULT_STACK_NAME = 'Gatehouse';
 const SWEEP_INTERVAL_MESSAGE = `must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}`;
 
 /** CDK context the app reads (cdk.json `context` or `-c key=value`; command-line values arrive as strings). */
-export const AppContextSchema = z.object({
-  /**
-   * The deployment's stage: the stack is `Gatehouse-<stage>`, and every name, metric namespace and secret prefix follows
-   * the stack name, so stages share an account and region. Without it the stack is `Gatehouse`.
-   */
-  stage: optional(z.string().regex(STAGE, 'must be 1 to 64 letters, digits and inner hyphens')),
-  /**
-   * Whether this stack sets the account's API Gateway CloudWatch role (AWS::ApiGateway::Account, one per account and
-   * region): true in one stack per account and region, false in the others or where the landing zone sets it.
-   */
-  manageApiGatewayAccount: optional(flag).default(true),
-  policyFile: optional(z.string().min(1)).default('policy/policy.json'),
-  tokenAudience: optional(z.url()).default('https://api.bank.example'),
-  softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
-  softwareStatementJwks: optional(z.string().min(1)).default(EXAMPLE_SOFTWARE_STATEMENT_JWKS),
-  issuer: optional(httpsUrl),
-  /** Documentation for client developers, published as RFC 8414 `service_documentation`; none by default. */
-  serviceDocumentation: optional(z.url().refine((u) => u.startsWith('https://'), 'must be an https URL')),
-  consumerCacheMs: optional(z.coerce.number().int().min(0).max(300_000)).default(5000),
-  apiThrottleRateLimit: optional(z.coerce.number().positive()).default(50),
-  apiThrottleBurstLimit: optional(z.coerce.number().int().positive()).default(100),
-  logRetentionDays: optional(
-    z.coerce
-      .number()
-      .int()
-      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`),
-  ).default(365),
-  /** Reviewer groups: an object (cdk.json), a JSON string (`-c`), or a path to a JSON file; checked by loadReviewers. */
-  reviewers: optional(
-    z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
-      error: 'must be a JSON object of reviewer groups, or a path to a JSON file holding one',
-    }),
-  ).default(PLACEHOLDER_REVIEWERS as unknown as Record<string, unknown>),
-  mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
-  sesIdentity: optional(
-    z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' }),
-  ),
-  createSesIdentity: optional(flag).default(false),
-  /** How often Secrets Manager rotates the token-signing key, in days. */
-  signingKeyRotationDays: optional(z.coerce.number({ error: 'must be a whole number of days from 1 to 365' }).int().min(1).max(365)).default(30),
-  /** How long a new signing key is published in JWKS before it signs, in seconds. */
-  signingKeyPublishDelaySeconds: optional(
-    z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
-  ).default(900),
-  /** Whether the functions reserve concurrency (off by default: a new account's quota cannot hold it). */
-  reservedConcurrency: optional(flag).default(false),
-  /** Concurrent executions reserved for the token function, when reservedConcurrency is on. */
-  tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(FUNCTIONS.token.reservedConcurrency ?? 100),
-  /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
-  apiRouteThrottling: optional(
-    z.preprocess(
-      parseJsonString,
-      z.record(z.string(), z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().min(0) }), {
-        error: 'must be an object of route selectors to { rateLimit, burstLimit }',
+export const AppContextSchema = z
+  .object({
+    /**
+     * The deployment's stage: the stack is `Gatehouse-<stage>`, and every name, metric namespace and secret prefix follows
+     * the stack name, so stages share an account and region. Without it the stack is `Gatehouse`.
+     */
+    stage: optional(z.string().regex(STAGE, 'must be 1 to 64 letters, digits and inner hyphens')),
+    /**
+     * Whether this stack sets the account's API Gateway CloudWatch role (AWS::ApiGateway::Account, one per account and
+     * region): true in one stack per account and region, false in the others or where the landing zone sets it.
+     */
+    manageApiGatewayAccount: optional(flag).default(true),
+    policyFile: optional(z.string().min(1)).default('policy/policy.json'),
+    tokenAudience: optional(z.url()).default('https://api.bank.example'),
+    softwareStatementIssuer: optional(z.string().min(1)).default('bank-commercial'),
+    softwareStatementJwks: optional(z.string().min(1)).default(EXAMPLE_SOFTWARE_STATEMENT_JWKS),
+    issuer: optional(httpsUrl),
+    /** Documentation for client developers, published as RFC 8414 `service_documentation`; none by default. */
+    serviceDocumentation: optional(z.url().refine((u) => u.startsWith('https://'), 'must be an https URL')),
+    consumerCacheMs: optional(z.coerce.number().int().min(0).max(300_000)).default(5000),
+    apiThrottleRateLimit: optional(z.coerce.number().positive()).default(50),
+    apiThrottleBurstLimit: optional(z.coerce.number().int().positive()).default(100),
+    logRetentionDays: optional(
+      z.coerce
+        .number()
+        .int()
+        .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`),
+    ).default(365),
+    /** Reviewer groups: an object (cdk.json), a JSON string (`-c`), or a path to a JSON file; checked by loadReviewers. */
+    reviewers: optional(
+      z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+        error: 'must be a JSON object of reviewer groups, or a path to a JSON file holding one',
       }),
+    ).default(PLACEHOLDER_REVIEWERS as unknown as Record<string, unknown>),
+    mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
+    sesIdentity: optional(z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' })),
+    createSesIdentity: optional(flag).default(false),
+    /** How often Secrets Manager rotates the token-signing key, in days. */
+    signingKeyRotationDays: optional(z.coerce.number({ error: 'must be a whole number of days from 1 to 365' }).int().min(1).max(365)).default(30),
+    /** How long a new signing key is published in JWKS before it signs, in seconds. */
+    signingKeyPublishDelaySeconds: optional(
+      z.coerce.number({ error: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(MAX_KEY_PUBLISH_DELAY.toSeconds()),
+    ).default(900),
+    /** Whether the functions reserve concurrency (off by default: a new account's quota cannot hold it). */
+    reservedConcurrency: optional(flag).default(false),
+    /** Concurrent executions reserved for the token function, when reservedConcurrency is on. */
+    tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(
+      FUNCTIONS.token.reservedConcurrency ?? 100,
     ),
-  ),
-  /** The API's request body limit, enforced (and inspected up to) by AWS WAF, in KiB. */
-  apiMaxBodyKiB: optional(
-    z.coerce
-      .number()
-      .refine((kib): kib is WafBodyLimitKiB => (WAF_BODY_LIMITS_KIB as readonly number[]).includes(kib), `must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}`),
-  ).default(HANDLER_BODY_LIMIT_KIB),
-  /** Per-IP WAF limits (requests in 5 minutes) of oauth2, register and reviews, merged over DEFAULT_ROUTE_RATE_LIMITS. */
-  apiRouteRequestsPerIpPer5Minutes: optional(
-    z.preprocess(
-      parseJsonString,
-      z.strictObject(
-        { oauth2: z.number().int().min(10).optional(), register: z.number().int().min(10).optional(), reviews: z.number().int().min(10).optional() },
-        { error: 'must be an object of oauth2, register and reviews to whole numbers of at least 10' },
+    /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
+    apiRouteThrottling: optional(
+      z.preprocess(
+        parseJsonString,
+        z.record(z.string(), z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().min(0) }), {
+          error: 'must be an object of route selectors to { rateLimit, burstLimit }',
+        }),
       ),
     ),
-  ),
-  /** Requests one client IP may send in 5 minutes to the other routes before WAF answers 429. */
-  apiRequestsPerIpPer5Minutes: optional(z.coerce.number({ error: 'must be a whole number of at least 10' }).int().min(10)).default(3000),
-  /** Who the alarm topic emails: a list, or comma-separated. */
-  alarmEmails: optional(
-    z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((e) => e.trim()).filter(Boolean) : v), z.array(z.email(), { error: 'must be email addresses' })),
-  ),
-  /** Whether the stack backs the registry table up with AWS Backup. */
-  registryBackup: optional(flag).default(true),
-  /** How often the lifecycle sweep (dormancy, grant expiry, warnings) runs, in minutes. */
-  sweepIntervalMinutes: optional(
-    z.coerce
-      .number({ error: SWEEP_INTERVAL_MESSAGE })
-      .int(SWEEP_INTERVAL_MESSAGE)
-      .min(SWEEP_INTERVAL_MINUTES.min, SWEEP_INTERVAL_MESSAGE)
-      .max(SWEEP_INTERVAL_MINUTES.max, SWEEP_INTERVAL_MESSAGE),
-  ).default(60),
-}).superRefine((context, ctx) => {
-  if (context.sesIdentity !== undefined && !identityCovers(context.sesIdentity, context.mailFrom)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['sesIdentity'],
-      message: `${context.sesIdentity} cannot send as mailFrom ${context.mailFrom}: use the address itself or its (parent) domain`,
-    });
-  }
-});
+    /** The API's request body limit, enforced (and inspected up to) by AWS WAF, in KiB. */
+    apiMaxBodyKiB: optional(
+      z.coerce
+        .number()
+        .refine((kib): kib is WafBodyLimitKiB => (WAF_BODY_LIMITS_KIB as readonly number[]).includes(kib), `must be one of ${WAF_BODY_LIMITS_KIB.join(', ')}`),
+    ).default(HANDLER_BODY_LIMIT_KIB),
+    /** Per-IP WAF limits (requests in 5 minutes) of oauth2, register and reviews, merged over DEFAULT_ROUTE_RATE_LIMITS. */
+    apiRouteRequestsPerIpPer5Minutes: optional(
+      z.preprocess(
+        parseJsonString,
+        z.strictObject(
+          { oauth2: z.number().int().min(10).optional(), register: z.number().int().min(10).optional(), reviews: z.number().int().min(10).optional() },
+          { error: 'must be an object of oauth2, register and reviews to whole numbers of at least 10' },
+        ),
+      ),
+    ),
+    /** Requests one client IP may send in 5 minutes to the other routes before WAF answers 429. */
+    apiRequestsPerIpPer5Minutes: optional(z.coerce.number({ error: 'must be a whole number of at least 10' }).int().min(10)).default(3000),
+    /** Who the alarm topic emails: a list, or comma-separated. */
+    alarmEmails: optional(
+      z.preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((e) => e.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.email(), { error: 'must be email addresses' }),
+      ),
+    ),
+    /** Whether the stack backs the registry table up with AWS Backup. */
+    registryBackup: optional(flag).default(true),
+    /** How often the lifecycle sweep (dormancy, grant expiry, warnings) runs, in minutes. */
+    sweepIntervalMinutes: optional(
+      z.coerce
+        .number({ error: SWEEP_INTERVAL_MESSAGE })
+        .int(SWEEP_INTERVAL_MESSAGE)
+        .min(SWEEP_INTERVAL_MINUTES.min, SWEEP_INTERVAL_MESSAGE)
+        .max(SWEEP_INTERVAL_MINUTES.max, SWEEP_INTERVAL_MESSAGE),
+    ).default(60),
+  })
+  .superRefine((context, ctx) => {
+    if (context.sesIdentity !== undefined && !identityCovers(context.sesIdentity, context.mailFrom)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sesIdentity'],
+        message: `${context.sesIdentity} cannot send as mailFrom ${context.mailFrom}: use the address itself or its (parent) domain`,
+      });
+    }
+  });
 export type AppContext = z.infer<typeof AppContextSchema>;
 
 const reviewerList = z.array(z.email()).min(1, 'must list at least one address');
@@ -173,7 +184,6 @@ export const ReviewerGroupsSchema = z.strictObject({
 
 /** The reviewer groups travel in every function's environment (4 KB in total, shared with the JWKS). */
 const MAX_REVIEWERS_BYTES = 1024;
-
 
 const PublicJwkSchema = z
   .looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().min(1).optional(), alg: z.string().optional(), use: z.literal('sig').optional() })
@@ -236,7 +246,11 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
 /** The stack name the context asks for: `Gatehouse-<stage>`, or `Gatehouse` without a stage. Throws AppConfigError. */
 export function loadStackName(tryGetContext: (key: string) => unknown): string {
   const parsed = AppContextSchema.shape.stage.safeParse(tryGetContext('stage'));
-  if (!parsed.success) throw new AppConfigError('The Gatehouse CDK context is invalid', parsed.error.issues.map((i) => `stage: ${i.message}`));
+  if (!parsed.success)
+    throw new AppConfigError(
+      'The Gatehouse CDK context is invalid',
+      parsed.error.issues.map((i) => `stage: ${i.message}`),
+    );
   return stackNameOf(parsed.data);
 }
 
@@ -282,7 +296,11 @@ export function loadReviewers(value: string | Readonly<Record<string, unknown>>,
       try {
         text = readFileSync(path, 'utf8');
       } catch (cause) {
-        throw new AppConfigError(`Cannot read the reviewers file ${path} (reviewers is a JSON object or a path to a JSON file): ${(cause as Error).message}`, [], { cause });
+        throw new AppConfigError(
+          `Cannot read the reviewers file ${path} (reviewers is a JSON object or a path to a JSON file): ${(cause as Error).message}`,
+          [],
+          { cause },
+        );
       }
     }
     try {
@@ -304,7 +322,9 @@ export function loadReviewers(value: string | Readonly<Record<string, unknown>>,
     const key = risk in groups ? (risk as keyof ReviewerGroups) : 'default';
     const distinct = new Set((groups[key] ?? []).map((e) => e.trim().toLowerCase())).size;
     if (distinct < requirements.approvals) {
-      issues.push(`reviewers.${key}: ${risk} risk needs ${requirements.approvals} approvals from distinct reviewers, but the group lists ${distinct} distinct address${distinct === 1 ? '' : 'es'}`);
+      issues.push(
+        `reviewers.${key}: ${risk} risk needs ${requirements.approvals} approvals from distinct reviewers, but the group lists ${distinct} distinct address${distinct === 1 ? '' : 'es'}`,
+      );
     }
   }
   if (issues.length) throw new AppConfigError(`${source} does not satisfy the policy ${policy.version}`, issues);

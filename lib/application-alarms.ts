@@ -38,12 +38,21 @@ export class ApplicationAlarms extends Construct {
     const period = Duration.minutes(5);
     // One observation of ReviewLatency per review outcome: its sample count is the number of reviews that ended so.
     const expired = Object.fromEntries(
-      REVIEW_KINDS.map((kind, i) => [`k${i}`, gatehouseMetric(this, 'ReviewLatency', { kind, outcome: 'expired' }, { statistic: cloudwatch.Stats.SAMPLE_COUNT, period })]),
+      REVIEW_KINDS.map((kind, i) => [
+        `k${i}`,
+        gatehouseMetric(this, 'ReviewLatency', { kind, outcome: 'expired' }, { statistic: cloudwatch.Stats.SAMPLE_COUNT, period }),
+      ]),
     );
     this.reviewsExpired = withActions(
       new cloudwatch.Alarm(this, 'ReviewsExpiredAlarm', {
         alarmDescription: `Gatehouse: a request (${REVIEW_KINDS.join(', ')}) expired because no reviewer decided within its review SLA. The requester was told; check the reviewer groups (are they reachable, is anyone away?) and the review emails (SES alarms).`,
-        metric: new cloudwatch.MathExpression({ expression: Object.keys(expired).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: expired, period }),
+        metric: new cloudwatch.MathExpression({
+          expression: Object.keys(expired)
+            .map((k) => `FILL(${k}, 0)`)
+            .join(' + '),
+          usingMetrics: expired,
+          period,
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -97,7 +97,7 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
-        description: 'Gatehouse: encrypts consumers\' client secrets (Secrets Manager secrets created at registration)',
+        description: "Gatehouse: encrypts consumers' client secrets (Secrets Manager secrets created at registration)",
         enableKeyRotation: true,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
@@ -140,7 +140,7 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
 
     const alarm = new cloudwatch.Alarm(this, 'RotationFailedAlarm', {
       alarmDescription:
-        'Gatehouse: a client-secret rotation step failed. Secrets Manager retries the step; the consumer\'s current secret keeps working until the rotation completes. See the rotation function logs (the failed step and client id are logged).',
+        "Gatehouse: a client-secret rotation step failed. Secrets Manager retries the step; the consumer's current secret keeps working until the rotation completes. See the rotation function logs (the failed step and client id are logged).",
       metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -86,9 +86,7 @@ export class GatehouseDashboard extends Construct {
       period,
       label: 'Refused (% of token requests)',
     });
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '## Tokens', width: 3 * WIDTH, height: 1 }),
-    );
+    this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: '## Tokens', width: 3 * WIDTH, height: 1 }));
     this.dashboard.addWidgets(
       graph('Tokens issued, by tier and risk', [search('TokensIssued')]),
       graph('Token requests refused, by OAuth error', [search('TokenRequestsRefused')]),
@@ -107,7 +105,10 @@ export class GatehouseDashboard extends Construct {
       ]),
       graph(
         'Token function: errors, throttles, duration p99',
-        [tokenFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period, label: 'Errors' }), tokenFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period, label: 'Throttles' })],
+        [
+          tokenFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period, label: 'Errors' }),
+          tokenFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period, label: 'Throttles' }),
+        ],
         { right: [tokenFunction.metricDuration({ statistic: cloudwatch.Stats.p(99), period, label: 'Duration p99 (ms)' })] },
       ),
     );
@@ -137,19 +138,38 @@ export class GatehouseDashboard extends Construct {
     this.dashboard.addWidgets(
       graph(
         'Lifecycle sweep, per run',
-        SWEEP_METRICS.map((name) => gatehouseMetric(this, name, {}, { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: name.replace(/^Sweep/, '') })),
+        SWEEP_METRICS.map((name) =>
+          gatehouseMetric(this, name, {}, { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: name.replace(/^Sweep/, '') }),
+        ),
         {
           period: sweepPeriod,
           right: [
-            gatehouseMetric(this, 'PolicyRolloutReevaluated', {}, { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: 'Policy rollout: re-evaluated' }),
-            gatehouseMetric(this, 'PolicyRolloutOutOfPolicy', {}, { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: 'Policy rollout: out of policy' }),
+            gatehouseMetric(
+              this,
+              'PolicyRolloutReevaluated',
+              {},
+              { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: 'Policy rollout: re-evaluated' },
+            ),
+            gatehouseMetric(
+              this,
+              'PolicyRolloutOutOfPolicy',
+              {},
+              { statistic: cloudwatch.Stats.SUM, period: sweepPeriod, label: 'Policy rollout: out of policy' },
+            ),
           ],
         },
       ),
       graph(
         'Secret rotations, by kind and outcome',
         ROTATION_KINDS.flatMap((kind) =>
-          ROTATION_OUTCOMES.map((outcome) => gatehouseMetric(this, 'SecretRotations', { kind, outcome }, { statistic: cloudwatch.Stats.SUM, period: Duration.hours(1), label: `${kind} ${outcome}` })),
+          ROTATION_OUTCOMES.map((outcome) =>
+            gatehouseMetric(
+              this,
+              'SecretRotations',
+              { kind, outcome },
+              { statistic: cloudwatch.Stats.SUM, period: Duration.hours(1), label: `${kind} ${outcome}` },
+            ),
+          ),
         ),
         { period: Duration.hours(1) },
       ),
@@ -181,7 +201,10 @@ export class GatehouseDashboard extends Construct {
         machine.metricTimedOut({ period, label: 'Timed out' }),
         machine.metricAborted({ period, label: 'Aborted' }),
       ]),
-      graph('Review executions started and succeeded', [machine.metricStarted({ period, label: 'Started' }), machine.metricSucceeded({ period, label: 'Succeeded' })]),
+      graph('Review executions started and succeeded', [
+        machine.metricStarted({ period, label: 'Started' }),
+        machine.metricSucceeded({ period, label: 'Succeeded' }),
+      ]),
     );
     const notices = props.noticeStateMachine;
     if (notices) {

@@ -85,7 +85,11 @@ export class GatehouseAuthorizer extends Construct {
     super(scope, id);
     const routeScopes = validateRouteScopes(props.routeScopes);
     // Values known only at deploy time (another stack's issuer output) are checked by the function at start-up.
-    for (const [name, value, schema] of [['issuer', props.issuer, HttpsUrlSchema], ['jwksUri', props.jwksUri, HttpsUrlSchema], ['publicBaseUrl', props.publicBaseUrl, z.url()]] as const) {
+    for (const [name, value, schema] of [
+      ['issuer', props.issuer, HttpsUrlSchema],
+      ['jwksUri', props.jwksUri, HttpsUrlSchema],
+      ['publicBaseUrl', props.publicBaseUrl, z.url()],
+    ] as const) {
       if (value !== undefined && !Token.isUnresolved(value) && !schema.safeParse(value).success) {
         throw new Error(`GatehouseAuthorizer: ${name} must be ${schema === HttpsUrlSchema ? 'an https' : 'a'} URL, got "${value}"`);
       }
@@ -144,7 +148,7 @@ class ProtectedMethods implements IAspect {
     Validations.of(node).acknowledge({
       id: 'AwsSolutions-COG4',
       reason:
-        'This method is authorised by GatehouseAuthorizer, a Lambda REQUEST authorizer that verifies Gatehouse RFC 9068 access tokens (signature against the Gatehouse JWKS, iss, aud, expiry), DPoP proofs of bound tokens and the route\'s scopes; the callers are OAuth clients of Gatehouse, not Cognito users.',
+        "This method is authorised by GatehouseAuthorizer, a Lambda REQUEST authorizer that verifies Gatehouse RFC 9068 access tokens (signature against the Gatehouse JWKS, iss, aud, expiry), DPoP proofs of bound tokens and the route's scopes; the callers are OAuth clients of Gatehouse, not Cognito users.",
     });
   }
 }
@@ -152,12 +156,16 @@ class ProtectedMethods implements IAspect {
 function validateRouteScopes(routeScopes: Readonly<Record<string, readonly string[]>>): z.infer<typeof RouteScopesSchema> {
   const parsed = RouteScopesSchema.safeParse(routeScopes);
   if (!parsed.success) {
-    throw new Error(`GatehouseAuthorizer: routeScopes is invalid:\n  - ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  - ')}`);
+    throw new Error(
+      `GatehouseAuthorizer: routeScopes is invalid:\n  - ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  - ')}`,
+    );
   }
   if (Object.keys(parsed.data).length === 0) throw new Error('GatehouseAuthorizer: routeScopes is empty, so every request would be denied');
   const size = Buffer.byteLength(JSON.stringify(parsed.data));
   if (size > MAX_ROUTE_SCOPES_BYTES) {
-    throw new Error(`GatehouseAuthorizer: routeScopes is ${size} bytes; it travels in the function's environment (4 KB in total), so keep it under ${MAX_ROUTE_SCOPES_BYTES} bytes`);
+    throw new Error(
+      `GatehouseAuthorizer: routeScopes is ${size} bytes; it travels in the function's environment (4 KB in total), so keep it under ${MAX_ROUTE_SCOPES_BYTES} bytes`,
+    );
   }
   return parsed.data;
 }

@@ -75,7 +75,7 @@ export interface GatehouseFunctionProps {
 const NO_DLQ_REASON: Readonly<Record<Exclude<FunctionSpec['invokedBy'], 'schedule'>, string>> = {
   api: 'API Gateway invokes the function synchronously (Lambda proxy integration): a failure is returned to the caller as a 5xx and counted by the function fault alarm; there is no asynchronous event that a dead-letter queue could keep.',
   'state-machine':
-    'The review state machine invokes the function synchronously (lambda:invoke, RequestResponse): a failure is retried by the task\'s Retry policy and then caught (Catch States.ALL) into RecordFailure/NotifyFailure, and the execution history keeps the input; a dead-letter queue would never receive anything.',
+    "The review state machine invokes the function synchronously (lambda:invoke, RequestResponse): a failure is retried by the task's Retry policy and then caught (Catch States.ALL) into RecordFailure/NotifyFailure, and the execution history keeps the input; a dead-letter queue would never receive anything.",
   'secrets-manager':
     'Secrets Manager runs each rotation step itself: it retries a failed step, leaves AWSCURRENT untouched and records the failure on the secret, and the rotation alarm fires on the first function error; there is no event to keep in a dead-letter queue.',
   'custom-resource':

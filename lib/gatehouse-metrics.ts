@@ -9,7 +9,12 @@ import { METRIC_DEFINITIONS, METRICS_SERVICE, stackMetricsNamespace, type Metric
  */
 
 /** One series of a metric: its dimension values (`service` added), in the namespace of `scope`'s stack. */
-export function gatehouseMetric<N extends MetricName>(scope: IConstruct, name: N, dimensions: MetricDimensions[N], options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+export function gatehouseMetric<N extends MetricName>(
+  scope: IConstruct,
+  name: N,
+  dimensions: MetricDimensions[N],
+  options: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: stackMetricsNamespace(Stack.of(scope).stackName),
     metricName: name,
@@ -34,7 +39,11 @@ export function dimensionLabel(name: MetricName): string {
 }
 
 /** A graph line per series of a metric (by its dimensions); dashboards only (CloudWatch alarms take no SEARCH). */
-export function gatehouseMetricSearch(scope: IConstruct, name: MetricName, options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {}): cloudwatch.SearchExpression {
+export function gatehouseMetricSearch(
+  scope: IConstruct,
+  name: MetricName,
+  options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {},
+): cloudwatch.SearchExpression {
   const period = options.period ?? Duration.minutes(5);
   return new cloudwatch.SearchExpression({
     expression: metricSearch(scope, name, options.statistic ?? cloudwatch.Stats.SUM, period),

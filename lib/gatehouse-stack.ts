@@ -287,10 +287,19 @@ export class GatehouseStack extends Stack {
     new CfnOutput(this, 'Issuer', { description: 'Issuer identifier (RFC 8414) and iss of access tokens', value: this.api.issuerUrl });
     new CfnOutput(this, 'TableName', { description: 'Registry table', value: this.registry.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { description: 'Onboarding review workflow', value: this.reviewWorkflow.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'NoticeStateMachineArn', { description: 'Consumer notice workflow (failed notices can be redriven here)', value: this.noticeWorkflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'NoticeStateMachineArn', {
+      description: 'Consumer notice workflow (failed notices can be redriven here)',
+      value: this.noticeWorkflow.stateMachine.stateMachineArn,
+    });
     new CfnOutput(this, 'SigningKeySecretArn', { description: 'Token-signing key set', value: this.signingKey.secret.secretArn });
-    new CfnOutput(this, 'SigningKeyRotationAlarmName', { description: 'In alarm when a signing-key rotation fails', value: this.signingKey.rotationAlarm.alarmName });
-    new CfnOutput(this, 'ClientSecretPrefix', { description: 'Client secrets are the Secrets Manager secrets named <prefix><client_id>', value: this.clientSecrets.prefix });
+    new CfnOutput(this, 'SigningKeyRotationAlarmName', {
+      description: 'In alarm when a signing-key rotation fails',
+      value: this.signingKey.rotationAlarm.alarmName,
+    });
+    new CfnOutput(this, 'ClientSecretPrefix', {
+      description: 'Client secrets are the Secrets Manager secrets named <prefix><client_id>',
+      value: this.clientSecrets.prefix,
+    });
     new CfnOutput(this, 'ClientSecretRotationAlarmName', {
       description: 'In alarm when a client-secret rotation step fails',
       value: this.clientSecrets.rotationAlarm.alarmName,
@@ -330,7 +339,7 @@ function releaseReservedConcurrency(stack: Stack): void {
     Validations.of(fn).acknowledge({
       id: 'NIST.800.53.R5-LambdaConcurrency',
       reason:
-        'reserved concurrency is off for this deployment (the reservedConcurrency context value): a new account\'s Lambda concurrency quota cannot hold the reservations and the stack would fail to create; API Gateway throttles every route (stage and per-route limits) and WAF rate-limits per IP, which bound the load on each function instead.',
+        "reserved concurrency is off for this deployment (the reservedConcurrency context value): a new account's Lambda concurrency quota cannot hold the reservations and the stack would fail to create; API Gateway throttles every route (stage and per-route limits) and WAF rate-limits per IP, which bound the load on each function instead.",
     });
   }
 }

@@ -256,14 +256,21 @@ export class HandlerFunctions extends Construct {
     const holding = (capability: Capability) => names.filter((n) => has(this.specs[n], capability));
     const rotators = holding('client-secrets:rotate');
     if (rotators.length > 1) {
-      throw new Error(`HandlerFunctions: only one function may have client-secrets:rotate (Secrets Manager invokes one rotation function), got ${rotators.join(', ')}`);
+      throw new Error(
+        `HandlerFunctions: only one function may have client-secrets:rotate (Secrets Manager invokes one rotation function), got ${rotators.join(', ')}`,
+      );
     }
     const creators = holding('client-secrets:create');
     const managers = holding('client-secrets:manage');
     const rotator = rotators[0];
-    for (const [capability, holders] of [['client-secrets:create', creators], ['client-secrets:manage', managers]] as const) {
+    for (const [capability, holders] of [
+      ['client-secrets:create', creators],
+      ['client-secrets:manage', managers],
+    ] as const) {
       if (holders.length > 0 && rotator === undefined) {
-        throw new Error(`HandlerFunctions: ${holders.join(', ')} has ${capability} but no function has client-secrets:rotate (the rotation function RotateSecret invokes)`);
+        throw new Error(
+          `HandlerFunctions: ${holders.join(', ')} has ${capability} but no function has client-secrets:rotate (the rotation function RotateSecret invokes)`,
+        );
       }
     }
     if (rotator !== undefined) {

@@ -114,7 +114,7 @@ export class LifecycleSweep extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself the dead-letter queue of the lifecycle-sweep schedule: it receives the runs EventBridge could not deliver and the runs that failed after Lambda\'s asynchronous retries, nothing consumes it automatically, and a dead-letter queue needs no dead-letter queue of its own. The DeadLetterAlarm fires on its first message.',
+        "This queue is itself the dead-letter queue of the lifecycle-sweep schedule: it receives the runs EventBridge could not deliver and the runs that failed after Lambda's asynchronous retries, nothing consumes it automatically, and a dead-letter queue needs no dead-letter queue of its own. The DeadLetterAlarm fires on its first message.",
     });
 
     this.rule = new events.Rule(this, 'Rule', {
@@ -144,7 +144,7 @@ export class LifecycleSweep extends Construct {
     );
     this.deadLetterAlarm = onFirst(
       'DeadLetterAlarm',
-      'Gatehouse: EventBridge could not invoke the lifecycle sweep function (a run\'s event is in the dead-letter queue; check the function exists and its invoke permission). Suspensions and revocations are late until a run succeeds.',
+      "Gatehouse: EventBridge could not invoke the lifecycle sweep function (a run's event is in the dead-letter queue; check the function exists and its invoke permission). Suspensions and revocations are late until a run succeeds.",
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
     );
     if (props.alarmTopic) {
@@ -185,14 +185,18 @@ export function sweepRuleName(stackName: string, constructPath: string): string 
 function checkInterval(interval: Duration): void {
   const minutes = interval.toMinutes({ integral: false });
   if (!Number.isInteger(minutes) || minutes < SWEEP_INTERVAL_MINUTES.min || minutes > SWEEP_INTERVAL_MINUTES.max) {
-    throw new Error(`LifecycleSweep: interval must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}, got ${minutes}`);
+    throw new Error(
+      `LifecycleSweep: interval must be a whole number of minutes from ${SWEEP_INTERVAL_MINUTES.min} to ${SWEEP_INTERVAL_MINUTES.max}, got ${minutes}`,
+    );
   }
 }
 
 function checkRetryPolicy(maxEventAge: Duration, retryAttempts: number): void {
   const age = maxEventAge.toSeconds({ integral: false });
   if (!Number.isInteger(age) || age < MAX_EVENT_AGE_SECONDS.min || age > MAX_EVENT_AGE_SECONDS.max) {
-    throw new Error(`LifecycleSweep: maxEventAge must be a whole number of seconds from ${MAX_EVENT_AGE_SECONDS.min} to ${MAX_EVENT_AGE_SECONDS.max}, got ${age}`);
+    throw new Error(
+      `LifecycleSweep: maxEventAge must be a whole number of seconds from ${MAX_EVENT_AGE_SECONDS.min} to ${MAX_EVENT_AGE_SECONDS.max}, got ${age}`,
+    );
   }
   if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > MAX_RETRY_ATTEMPTS) {
     throw new Error(`LifecycleSweep: retryAttempts must be a whole number from 0 to ${MAX_RETRY_ATTEMPTS}, got ${retryAttempts}`);

@@ -121,12 +121,20 @@ export class OperationalAlarms extends Construct {
     for (const [name, watched] of Object.entries(props.functions)) faults[name] = this.functionFaultAlarm(name, watched, !elsewhere.has(name));
     this.functionFaults = faults;
 
-    const mailFailures = new cloudwatch.Metric({ namespace: this.namespace, metricName: 'MailFailures', statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES });
+    const mailFailures = new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: 'MailFailures',
+      statistic: cloudwatch.Stats.SUM,
+      period: FIVE_MINUTES,
+    });
     for (const name of props.mailSenders) {
       new logs.MetricFilter(this, `${constructId(name)}MailFailures`, {
         logGroup: props.functions[name]!.logGroup,
         filterPattern: logs.FilterPattern.any(
-          ...SES_FAILURE_ERRORS.flatMap((error) => [logs.FilterPattern.stringValue('$.error', '=', error), logs.FilterPattern.stringValue('$.errorType', '=', error)]),
+          ...SES_FAILURE_ERRORS.flatMap((error) => [
+            logs.FilterPattern.stringValue('$.error', '=', error),
+            logs.FilterPattern.stringValue('$.errorType', '=', error),
+          ]),
         ),
         metricNamespace: this.namespace,
         metricName: mailFailures.metricName,
@@ -152,8 +160,20 @@ export class OperationalAlarms extends Construct {
     };
     props.tableIndexes.forEach((index, i) => {
       const dimensionsMap = { TableName: table.tableName, GlobalSecondaryIndexName: index };
-      throttles[`ir${i}`] = new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName: 'ReadThrottleEvents', dimensionsMap, statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES });
-      throttles[`iw${i}`] = new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensionsMap, statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES });
+      throttles[`ir${i}`] = new cloudwatch.Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName: 'ReadThrottleEvents',
+        dimensionsMap,
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+      });
+      throttles[`iw${i}`] = new cloudwatch.Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName: 'WriteThrottleEvents',
+        dimensionsMap,
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+      });
     });
     this.tableThrottles = this.alarm('TableThrottlesAlarm', sumOf(throttles), {
       description:
@@ -171,7 +191,7 @@ export class OperationalAlarms extends Construct {
     });
     this.noticeFailures = this.alarm('NoticeFailuresAlarm', executionFaults(props.noticeStateMachine), {
       description:
-        'Gatehouse: a consumer notice (suspension, revocation, warning, rotated secret) was not delivered: SES refused it for good (message or recipient rejected, sender not verified, account suspended) or kept refusing it for 90 minutes of retries. The change it reported stands. Fix the cause (SES alarms, the consumer\'s contacts), then redrive the failed execution of the notice state machine.',
+        "Gatehouse: a consumer notice (suspension, revocation, warning, rotated secret) was not delivered: SES refused it for good (message or recipient rejected, sender not verified, account suspended) or kept refusing it for 90 minutes of retries. The change it reported stands. Fix the cause (SES alarms, the consumer's contacts), then redrive the failed execution of the notice state machine.",
     });
 
     this.apiServerErrors = this.alarm('ApiServerErrorsAlarm', props.restApi.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), {

@@ -143,9 +143,13 @@ export class RegistryTable extends Construct {
  * beyond what point-in-time recovery covers, in a vault encrypted with its own key and retained with the table.
  */
 function backUp(scope: Construct, table: dynamodb.Table, removalPolicy: RemovalPolicy): { plan: backup.BackupPlan; vault: backup.BackupVault; key: kms.Key } {
-  const key = new kms.Key(scope, 'BackupKey', { description: 'Gatehouse: encrypts the registry table\'s backup vault', enableKeyRotation: true, removalPolicy });
+  const key = new kms.Key(scope, 'BackupKey', { description: "Gatehouse: encrypts the registry table's backup vault", enableKeyRotation: true, removalPolicy });
   // A vault needs a name, and it outlives the stack: the deployment's suffix keeps the next deployment from colliding with it.
-  const vault = new backup.BackupVault(scope, 'BackupVault', { backupVaultName: deploymentName(scope, 'registry', { maxLength: 50 }), encryptionKey: key, removalPolicy });
+  const vault = new backup.BackupVault(scope, 'BackupVault', {
+    backupVaultName: deploymentName(scope, 'registry', { maxLength: 50 }),
+    encryptionKey: key,
+    removalPolicy,
+  });
   const plan = new backup.BackupPlan(scope, 'BackupPlan', {
     backupVault: vault,
     backupPlanRules: [
@@ -165,7 +169,7 @@ function backUp(scope: Construct, table: dynamodb.Table, removalPolicy: RemovalP
   Validations.of(selection).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
     reason:
-      'The backup selection role uses AWSBackupServiceRolePolicyForBackup, the AWS-managed policy AWS Backup documents for its service role; AWS keeps it current with the calls Backup makes, and the role can only be assumed by backup.amazonaws.com and is used only by this plan\'s selection (the registry table).',
+      "The backup selection role uses AWSBackupServiceRolePolicyForBackup, the AWS-managed policy AWS Backup documents for its service role; AWS keeps it current with the calls Backup makes, and the role can only be assumed by backup.amazonaws.com and is used only by this plan's selection (the registry table).",
   });
   return { plan, vault, key };
 }
@@ -185,7 +189,12 @@ const TABLE_KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateD
 export function grantTableAccess(
   fn: { readonly function: lambda.IFunction; readonly role: iam.IRole },
   table: dynamodb.ITable,
-  access: { readonly read: boolean; readonly write: boolean; readonly appendSystemAudit?: boolean; readonly operations?: readonly RegistryOperationName[] | undefined },
+  access: {
+    readonly read: boolean;
+    readonly write: boolean;
+    readonly appendSystemAudit?: boolean;
+    readonly operations?: readonly RegistryOperationName[] | undefined;
+  },
 ): void {
   if (access.operations) grantOperations(fn, table, access.operations, access);
   else {
@@ -209,11 +218,15 @@ function grantOperations(
   const writes = all.some((action) => !READ_ACTIONS.includes(action));
   const reads = all.some((action) => READ_ACTIONS.includes(action));
   if ((reads && !allowed.read) || (writes && !allowed.write)) {
-    throw new Error(`grantTableAccess: the registry operations ${operations.join(', ')} need ${[reads && !allowed.read ? 'table:read' : '', writes && !allowed.write ? 'table:write' : ''].filter(Boolean).join(' and ')}`);
+    throw new Error(
+      `grantTableAccess: the registry operations ${operations.join(', ')} need ${[reads && !allowed.read ? 'table:read' : '', writes && !allowed.write ? 'table:write' : ''].filter(Boolean).join(' and ')}`,
+    );
   }
   if (onTable.length > 0) fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: onTable.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
   if (attentionIndex.length > 0) {
-    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: attentionIndex.map((a) => `dynamodb:${a}`), resources: [`${table.tableArn}/index/${TABLE_SCHEMA.indexes[0].name}`] }));
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: attentionIndex.map((a) => `dynamodb:${a}`), resources: [`${table.tableArn}/index/${TABLE_SCHEMA.indexes[0].name}`] }),
+    );
   }
   if (all.length === 0) return;
   table.encryptionKey?.grant(fn.function, ...TABLE_KEY_READ_ACTIONS, ...(writes ? TABLE_KEY_WRITE_ACTIONS : []));
@@ -254,7 +267,13 @@ function acknowledgeTableGrants(role: iam.IRole, table: dynamodb.ITable, write: 
 /** The key wildcards a table writer's grant carries (`who` says whose writes), confined to the registry table's key. */
 function acknowledgeTableKeyWrites(role: iam.IRole, who: string): void {
   Validations.of(role).acknowledge(
-    { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: `${who} encrypt with the table key; the statement's only resource is the registry table's customer-managed key.` },
-    { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: `${who} re-encrypt with the table key; the statement's only resource is the registry table's customer-managed key.` },
+    {
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: `${who} encrypt with the table key; the statement's only resource is the registry table's customer-managed key.`,
+    },
+    {
+      id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      reason: `${who} re-encrypt with the table key; the statement's only resource is the registry table's customer-managed key.`,
+    },
   );
 }

@@ -118,7 +118,9 @@ export function stateMachineRole(scope: Construct, id: string, description: stri
   const role = new ManagedPolicyRole(scope, id, {
     assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
       conditions: {
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        },
         StringEquals: { 'aws:SourceAccount': stack.account },
       },
     }),

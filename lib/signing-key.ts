@@ -273,9 +273,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
 
   /** Allows writing a new version of the key set: secretsmanager:PutSecretValue on this secret, kms:GenerateDataKey via Secrets Manager. */
   public grantWrite(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.secret.secretArn] }),
-    );
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.secret.secretArn] }));
     this.encryptionKey.grant(
       new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal),
       'kms:GenerateDataKey',

@@ -116,5 +116,8 @@ export function percentile(sorted: readonly number[], p: number): number {
  */
 export function tsWorker(module: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
   const api = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`, { ...options, eval: true });
+  return new Worker(`import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`, {
+    ...options,
+    eval: true,
+  });
 }

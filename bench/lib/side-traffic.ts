@@ -118,7 +118,8 @@ export async function reviewFlow(plane: LocalControlPlane, inbox: Inbox, risk: '
   const t = performance.now();
   const reg = await registerPartner(plane, { ...request, contacts: [contact] });
   const registerMs = performance.now() - t;
-  if (reg.status !== 202) throw new BenchError(`${risk}-risk registration ${n} answered ${reg.status}, expected 202: ${JSON.stringify(reg.json).slice(0, 300)}`);
+  if (reg.status !== 202)
+    throw new BenchError(`${risk}-risk registration ${n} answered ${reg.status}, expected 202: ${JSON.stringify(reg.json).slice(0, 300)}`);
   const clientId = reg.clientId;
   const rounds = risk === 'medium' ? 1 : 2;
   const approvalMs: number[] = [];
@@ -134,7 +135,9 @@ export async function reviewFlow(plane: LocalControlPlane, inbox: Inbox, risk: '
     approvalMs.push(approval.ms);
   }
   await inbox.waitFor((m) => m.to.includes(contact) && m.subject.includes('was approved'), `approval notice for ${clientId}`);
-  const read = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } });
+  const read = await fetch(String(reg.json['registration_client_uri']), {
+    headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
+  });
   const status = ((await read.json()) as Record<string, unknown>)['status'];
   const totalMs = performance.now() - t;
   if (status !== 'active') throw new BenchError(`${clientId} reads back ${String(status)} after its approvals`);
@@ -153,7 +156,12 @@ export async function reviewFlow(plane: LocalControlPlane, inbox: Inbox, risk: '
     const res = await fetch(`${plane.url}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'accounts:read', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'accounts:read',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
     });
     await res.arrayBuffer();
     tokenStatus = res.status;

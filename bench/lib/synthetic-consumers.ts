@@ -112,13 +112,14 @@ export function syntheticConsumer(i: number, plan: Plan, t0: number, policy: Loa
     auditSeq: 0,
     auditHead: GENESIS_HASH,
   };
-  const warningKey =
-    warned === 'expiry' ? `expiry:${base.expiresAt}` : warned === 'dormancy' ? `dormancy:${iso(dormancyCutoff(base))}` : undefined;
+  const warningKey = warned === 'expiry' ? `expiry:${base.expiresAt}` : warned === 'dormancy' ? `dormancy:${iso(dormancyCutoff(base))}` : undefined;
   const consumer: Consumer = { ...base, ...(warningKey ? { warningsSent: [warningKey] } : {}) };
   const at = attentionAt(consumer, policy.document.lifecycle);
   const isDue = at !== undefined && Date.parse(at) <= t0;
   if (isDue !== DUE_PLANS.includes(plan) || (plan.startsWith('unindexed') && at !== undefined)) {
-    throw new BenchError(`synthetic consumer ${i} (${plan}) is ${isDue ? '' : 'not '}due at the reference time (attentionAt ${String(at)}): the plan does not fit the policy`);
+    throw new BenchError(
+      `synthetic consumer ${i} (${plan}) is ${isDue ? '' : 'not '}due at the reference time (attentionAt ${String(at)}): the plan does not fit the policy`,
+    );
   }
   return at === undefined ? consumer : { ...consumer, attentionAt: at };
 }

@@ -147,7 +147,14 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     invokedBy: 'api',
   },
   // JWKS and metadata: resource servers and clients cache them (Cache-Control), so calls are few and fast.
-  discovery: { entry: 'lambdas/functions/discovery.ts', capabilities: ['signing-key:read'], memorySize: 256, timeoutSeconds: 5, reservedConcurrency: 20, invokedBy: 'api' },
+  discovery: {
+    entry: 'lambdas/functions/discovery.ts',
+    capabilities: ['signing-key:read'],
+    memorySize: 256,
+    timeoutSeconds: 5,
+    reservedConcurrency: 20,
+    invokedBy: 'api',
+  },
   review: {
     entry: 'lambdas/functions/review.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'],

@@ -123,7 +123,15 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
 export const METRIC_NAMES = Object.keys(METRIC_DEFINITIONS) as MetricName[];
 
 /** The lifecycle sweep's counts, in the order a dashboard shows them. */
-export const SWEEP_METRICS = ['SweepReads', 'SweepRevoked', 'SweepSuspended', 'SweepWarned', 'SweepExceptionsEnded', 'SweepRequestsFailed', 'SweepFailed'] as const satisfies readonly MetricName[];
+export const SWEEP_METRICS = [
+  'SweepReads',
+  'SweepRevoked',
+  'SweepSuspended',
+  'SweepWarned',
+  'SweepExceptionsEnded',
+  'SweepRequestsFailed',
+  'SweepFailed',
+] as const satisfies readonly MetricName[];
 
 /**
  * One series of a metric: its definition, its dimension values, and the key the Metrics adapters group recordings under

@@ -121,7 +121,12 @@ export interface AttentionIndex {
    * `requestCheck` also moves the consumer's `requestCheckAt` (removed when undefined): the sweep's check of its change
    * requests found nothing to close, or only requests too young to judge.
    */
-  rearm(clientId: string, attentionAt: string | undefined, expectAuditSeq: number, requestCheck?: { readonly requestCheckAt: string | undefined }): Promise<boolean>;
+  rearm(
+    clientId: string,
+    attentionAt: string | undefined,
+    expectAuditSeq: number,
+    requestCheck?: { readonly requestCheckAt: string | undefined },
+  ): Promise<boolean>;
 }
 
 /** An append-only, hash-chained audit stream that is not about one consumer (e.g. `signing-key`). */

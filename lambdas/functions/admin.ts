@@ -7,4 +7,11 @@ import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
 import { createAdminHandler } from '../handlers/admin.js';
 
 /** Lambda entry point of the admin API (IAM-authorised routes under /admin). */
-export const handler = createAdminHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests }), workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }));
+export const handler = createAdminHandler(
+  awsServices({
+    registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests }),
+    workflow: sfnWorkflowFromEnv,
+    clientSecrets: clientSecretsFromEnv,
+    mailer: noticeMailerFromEnv,
+  }),
+);

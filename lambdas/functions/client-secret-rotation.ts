@@ -6,4 +6,6 @@ import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
 import { createClientSecretRotationHandler } from '../handlers/client-secret-rotation.js';
 
 /** Lambda entry point of the client-secret rotation function (Secrets Manager invokes it for every consumer's secret). */
-export const handler = createClientSecretRotationHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }));
+export const handler = createClientSecretRotationHandler(
+  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
+);

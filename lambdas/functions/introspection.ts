@@ -5,4 +5,6 @@ import { awsServices } from '../adapters/aws/services.js';
 import { createIntrospectionHandler } from '../handlers/introspection.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createIntrospectionHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, claimOnce, hasMarker }), vault: secretsVaultFromEnv }));
+export const handler = createIntrospectionHandler(
+  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, claimOnce, hasMarker }), vault: secretsVaultFromEnv }),
+);

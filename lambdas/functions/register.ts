@@ -6,4 +6,10 @@ import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js'
 import { createRegisterHandler } from '../handlers/register.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRegisterHandler(awsServices({ registry: dynamoRegistryFromEnv({ createConsumer, getConsumer, updateConsumer, getIdempotency }), workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv }));
+export const handler = createRegisterHandler(
+  awsServices({
+    registry: dynamoRegistryFromEnv({ createConsumer, getConsumer, updateConsumer, getIdempotency }),
+    workflow: sfnWorkflowFromEnv,
+    clientSecrets: clientSecretsFromEnv,
+  }),
+);

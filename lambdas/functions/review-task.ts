@@ -6,4 +6,10 @@ import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createReviewTaskHandler } from '../handlers/review-task.js';
 
 /** Lambda entry point for the review state machine's tasks. */
-export const handler = createReviewTaskHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, createReview, getReview, getRequest }), vault: secretsVaultFromEnv, mailer: sesMailerFromEnv }));
+export const handler = createReviewTaskHandler(
+  awsServices({
+    registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, createReview, getReview, getRequest }),
+    vault: secretsVaultFromEnv,
+    mailer: sesMailerFromEnv,
+  }),
+);

@@ -6,4 +6,10 @@ import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { createReviewHandler } from '../handlers/review.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createReviewHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, getReview, decideReview, markReviewDelivered, getRequest }), vault: secretsVaultFromEnv, workflow: sfnWorkflowFromEnv }));
+export const handler = createReviewHandler(
+  awsServices({
+    registry: dynamoRegistryFromEnv({ getConsumer, getReview, decideReview, markReviewDelivered, getRequest }),
+    vault: secretsVaultFromEnv,
+    workflow: sfnWorkflowFromEnv,
+  }),
+);

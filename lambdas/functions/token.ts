@@ -5,4 +5,6 @@ import { awsServices } from '../adapters/aws/services.js';
 import { createTokenHandler } from '../handlers/token.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createTokenHandler(awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, recordScopes, recordUse, claimOnce }), vault: secretsVaultFromEnv }));
+export const handler = createTokenHandler(
+  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, recordScopes, recordUse, claimOnce }), vault: secretsVaultFromEnv }),
+);

@@ -1,6 +1,14 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { consumerView, consumerWithAudit, listConsumers, requestSecretRotation, suspendConsumer, terminateConsumer, type Operator } from '../core/admin/consumers.js';
+import {
+  consumerView,
+  consumerWithAudit,
+  listConsumers,
+  requestSecretRotation,
+  suspendConsumer,
+  terminateConsumer,
+  type Operator,
+} from '../core/admin/consumers.js';
 import { consumerEvidence } from '../core/admin/evidence.js';
 import { ServiceError } from '../core/errors.js';
 import { plausibleClientId } from '../core/oauth/client-id.js';
@@ -99,7 +107,12 @@ export function createAdminHandler(services: Services): HttpLambda {
       case 'POST /admin/exceptions': {
         const e = parse(ExceptionBody, body(event));
         const grant = parse(ExceptionGrantSchema, { rule: e.rule, value: e.value });
-        const request = await requestException(services, operator, { clientId: e.client_id, grant, justification: e.justification, expiresAt: new Date(e.expires_at) });
+        const request = await requestException(services, operator, {
+          clientId: e.client_id,
+          grant,
+          justification: e.justification,
+          expiresAt: new Date(e.expires_at),
+        });
         return json(202, { exception: requestView(request) });
       }
       case 'GET /admin/exceptions': {

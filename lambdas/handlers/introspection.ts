@@ -9,8 +9,12 @@ import { json } from './http/respond.js';
 /** POST /oauth2/introspect — RFC 7662, for resource servers holding `tokens:introspect`. */
 export function createIntrospectionHandler(services: Services): HttpLambda {
   const deps = createOAuthDeps(services);
-  return httpHandler(services, async (event) => {
-    const form = oauthForm(event, services.config.maxBodyBytes);
-    return json(200, await introspect(services, deps, { authorization: header(event, 'authorization'), form }));
-  }, { protocol: HANDLER_PROTOCOLS.introspection });
+  return httpHandler(
+    services,
+    async (event) => {
+      const form = oauthForm(event, services.config.maxBodyBytes);
+      return json(200, await introspect(services, deps, { authorization: header(event, 'authorization'), form }));
+    },
+    { protocol: HANDLER_PROTOCOLS.introspection },
+  );
 }

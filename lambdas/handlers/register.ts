@@ -9,23 +9,27 @@ import { json } from './http/respond.js';
 
 /** POST /register — RFC 7591 registration, decided by policy. */
 export function createRegisterHandler(services: Services): HttpLambda {
-  return httpHandler(services, async (event) => {
-    const { value, text } = jsonObjectBody(event, services.config.maxBodyBytes);
-    const parsed = ClientMetadataSchema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.map(String).join('.');
-      throw new RegistrationError(
-        issue.path[0] === 'software_statement' ? 'invalid_software_statement' : 'invalid_client_metadata',
-        `${field || 'body'}: ${issue.message}`,
-        field ? { field } : {},
-      );
-    }
-    const result = await register(services, { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key') });
-    const location = result.body['registration_client_uri'];
-    return json(result.statusCode, result.body, {
-      ...(typeof location === 'string' ? { location } : {}),
-      ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
-    });
-  }, { protocol: HANDLER_PROTOCOLS.register });
+  return httpHandler(
+    services,
+    async (event) => {
+      const { value, text } = jsonObjectBody(event, services.config.maxBodyBytes);
+      const parsed = ClientMetadataSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.map(String).join('.');
+        throw new RegistrationError(
+          issue.path[0] === 'software_statement' ? 'invalid_software_statement' : 'invalid_client_metadata',
+          `${field || 'body'}: ${issue.message}`,
+          field ? { field } : {},
+        );
+      }
+      const result = await register(services, { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key') });
+      const location = result.body['registration_client_uri'];
+      return json(result.statusCode, result.body, {
+        ...(typeof location === 'string' ? { location } : {}),
+        ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
+      });
+    },
+    { protocol: HANDLER_PROTOCOLS.register },
+  );
 }

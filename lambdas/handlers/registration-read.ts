@@ -7,10 +7,14 @@ import { json } from './http/respond.js';
 
 /** GET /register/{client_id} — RFC 7592 read with the registration access token. */
 export function createRegistrationReadHandler(services: Services): HttpLambda {
-  return httpHandler(services, async (event) => {
-    const authorization = header(event, 'authorization');
-    const bearer = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
-    const clientId = event.pathParameters?.['client_id'] ?? '';
-    return json(200, await readRegistration(services, clientId, bearer));
-  }, { protocol: HANDLER_PROTOCOLS['registration-read'] });
+  return httpHandler(
+    services,
+    async (event) => {
+      const authorization = header(event, 'authorization');
+      const bearer = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
+      const clientId = event.pathParameters?.['client_id'] ?? '';
+      return json(200, await readRegistration(services, clientId, bearer));
+    },
+    { protocol: HANDLER_PROTOCOLS['registration-read'] },
+  );
 }

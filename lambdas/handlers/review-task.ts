@@ -51,7 +51,13 @@ function recordReviewLatency(services: Services, kind: ReviewKind, outcome: Revi
  */
 export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<{ status: string }> {
   const keys = signingKeysFor(services);
-  const to = async (clientId: string, status: 'active' | 'denied' | 'expired' | 'failed', event: Parameters<typeof transition>[1]['event'], data: Record<string, unknown>, outcomeReason?: string) =>
+  const to = async (
+    clientId: string,
+    status: 'active' | 'denied' | 'expired' | 'failed',
+    event: Parameters<typeof transition>[1]['event'],
+    data: Record<string, unknown>,
+    outcomeReason?: string,
+  ) =>
     applyTransition(services, {
       clientId,
       to: status,
@@ -85,7 +91,10 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         return outcome('denied', to(task.clientId, 'denied', 'consumer.denied', { reason: comment }, comment));
       }
       case 'expire':
-        return outcome('expired', to(task.clientId, 'expired', 'consumer.expired', { reason: 'review_sla_elapsed' }, 'No decision was made within the review period.'));
+        return outcome(
+          'expired',
+          to(task.clientId, 'expired', 'consumer.expired', { reason: 'review_sla_elapsed' }, 'No decision was made within the review period.'),
+        );
       case 'fail': {
         const error = JSON.stringify(task.error ?? null).slice(0, 1000);
         return { status: (await to(task.clientId, 'failed', 'consumer.review_failed', { error }, 'The review could not be completed.')).consumer.status };
@@ -112,7 +121,12 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
 }
 
 /** A change request's review outcome, with its latency when this call applied it (the request was still pending before). */
-async function requestOutcome(services: Services, task: { clientId: string; requestId: string }, reviewOutcome: ReviewOutcome, apply: () => Promise<ChangeRequest>): Promise<{ status: string }> {
+async function requestOutcome(
+  services: Services,
+  task: { clientId: string; requestId: string },
+  reviewOutcome: ReviewOutcome,
+  apply: () => Promise<ChangeRequest>,
+): Promise<{ status: string }> {
   const before = await services.registry.getRequest(task.clientId, task.requestId);
   const after = await apply();
   if (before?.status === 'pending_review' && after.status !== 'pending_review') recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
@@ -134,10 +148,14 @@ async function changeRequestTask(services: Services, keys: SigningKeyCache, task
       return requestOutcome(services, task, 'denied', () => closeRequest(services, clientId, requestId, 'denied', 'request.denied', SYSTEM, comment));
     }
     case 'expire':
-      return requestOutcome(services, task, 'expired', () => closeRequest(services, clientId, requestId, 'expired', 'request.expired', SYSTEM, 'No decision was made within the review period.'));
+      return requestOutcome(services, task, 'expired', () =>
+        closeRequest(services, clientId, requestId, 'expired', 'request.expired', SYSTEM, 'No decision was made within the review period.'),
+      );
     case 'fail': {
       const error = JSON.stringify(task.error ?? null).slice(0, 1000);
-      return { status: (await closeRequest(services, clientId, requestId, 'failed', 'request.failed', SYSTEM, `The review could not be completed: ${error}`)).status };
+      return {
+        status: (await closeRequest(services, clientId, requestId, 'failed', 'request.failed', SYSTEM, `The review could not be completed: ${error}`)).status,
+      };
     }
     case 'notify': {
       const [consumer, request] = await Promise.all([services.registry.getConsumer(clientId), services.registry.getRequest(clientId, requestId)]);

@@ -72,9 +72,19 @@ function errorPage(error: unknown, services: Services, event: APIGatewayProxyEve
   if (error instanceof ReviewError) {
     // A refused decision is something operators must see (a broken page or an attack); the link token is never logged.
     if (event.httpMethod === 'POST') {
-      services.log.warn('review decision refused', { reviewId: event.pathParameters?.['review_id'], code: error.code, origin: header(event, 'origin') ?? null });
+      services.log.warn('review decision refused', {
+        reviewId: event.pathParameters?.['review_id'],
+        code: error.code,
+        origin: header(event, 'origin') ?? null,
+      });
     }
-    return html(error.status, page('Review not available', `<p class="refusal">${escapeHtml(error.message)}</p><p class="next"><strong>What to do next:</strong> ${escapeHtml(error.next)}</p>`));
+    return html(
+      error.status,
+      page(
+        'Review not available',
+        `<p class="refusal">${escapeHtml(error.message)}</p><p class="next"><strong>What to do next:</strong> ${escapeHtml(error.next)}</p>`,
+      ),
+    );
   }
   // A dependency that refused the call for good (permanentServiceCause) falls through to the 500 every handler gives.
   if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
@@ -114,8 +124,14 @@ export function createReviewHandler(services: Services): HttpLambda {
         throw new ReviewError('csrf_failed', 'The decision did not come from the review page; open the link again.');
       }
       const decision = form.get('decision');
-      if (decision !== 'approve' && decision !== 'deny') throw new ReviewError('link_invalid', 'Choose approve or deny.', { next: 'Open your review link again and press Approve or Deny.' });
-      const { review, consumer, approvals } = await decideReview(services, keys, { reviewId, token: form.get('t') ?? '', decision, comment: form.get('comment') ?? '' });
+      if (decision !== 'approve' && decision !== 'deny')
+        throw new ReviewError('link_invalid', 'Choose approve or deny.', { next: 'Open your review link again and press Approve or Deny.' });
+      const { review, consumer, approvals } = await decideReview(services, keys, {
+        reviewId,
+        token: form.get('t') ?? '',
+        decision,
+        comment: form.get('comment') ?? '',
+      });
       const remaining = review.approvalsRequired - approvals.length;
       const next =
         decision === 'deny'
@@ -125,9 +141,16 @@ export function createReviewHandler(services: Services): HttpLambda {
             : review.requestId
               ? 'That was the last approval needed; the change is being applied.'
               : 'That was the last approval needed; the consumer is being activated.';
-      return html(200, page('Decision recorded', `<p>You ${decision === 'approve' ? 'approved' : 'denied'} <strong>${escapeHtml(consumer.clientName)}</strong>. ${escapeHtml(next)}</p>`), {
-        'set-cookie': `${CSRF_COOKIE}=; Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`,
-      });
+      return html(
+        200,
+        page(
+          'Decision recorded',
+          `<p>You ${decision === 'approve' ? 'approved' : 'denied'} <strong>${escapeHtml(consumer.clientName)}</strong>. ${escapeHtml(next)}</p>`,
+        ),
+        {
+          'set-cookie': `${CSRF_COOKIE}=; Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`,
+        },
+      );
     } catch (error) {
       return errorPage(error, services, event);
     }

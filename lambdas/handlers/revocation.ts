@@ -9,9 +9,13 @@ import { json } from './http/respond.js';
 /** POST /oauth2/revoke — RFC 7009: a client revokes its own access token. */
 export function createRevocationHandler(services: Services): HttpLambda {
   const deps = createOAuthDeps(services);
-  return httpHandler(services, async (event) => {
-    const form = oauthForm(event, services.config.maxBodyBytes);
-    await revoke(services, deps, { authorization: header(event, 'authorization'), form });
-    return json(200, {});
-  }, { protocol: HANDLER_PROTOCOLS.revocation });
+  return httpHandler(
+    services,
+    async (event) => {
+      const form = oauthForm(event, services.config.maxBodyBytes);
+      await revoke(services, deps, { authorization: header(event, 'authorization'), form });
+      return json(200, {});
+    },
+    { protocol: HANDLER_PROTOCOLS.revocation },
+  );
 }

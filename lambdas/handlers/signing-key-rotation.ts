@@ -7,7 +7,6 @@ import { RotationEventSchema } from './rotation-event.js';
 import type { Clock, SystemAuditLog } from '../core/ports.js';
 import type { Log } from '../core/services.js';
 
-
 export interface SigningKeyRotationOptions {
   readonly client?: SecretsManagerClient;
   readonly clock?: Clock;
@@ -28,7 +27,10 @@ export interface SigningKeyRotationOptions {
  * carry the rotation's version id as `correlation_id`.
  */
 export function createSigningKeyRotationHandler(options: SigningKeyRotationOptions): (event: unknown) => Promise<void> {
-  for (const [name, value] of [['publishDelaySeconds', options.publishDelaySeconds], ['previousOverlapSeconds', options.previousOverlapSeconds]] as const) {
+  for (const [name, value] of [
+    ['publishDelaySeconds', options.publishDelaySeconds],
+    ['previousOverlapSeconds', options.previousOverlapSeconds],
+  ] as const) {
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new Error(`${name} must be a non-negative number of seconds, got ${value}`);
   }
   const client = options.client ?? new SecretsManagerClient({});

@@ -24,7 +24,10 @@ function recordSweep(services: Services, result: SweepResult): void {
  * consumers after a policy change. It stops cleanly before the Lambda timeout; whatever is still due stays in the index,
  * and the policy rollout keeps its place, for the next run.
  */
-export function createSweepHandler(services: Services, index: AttentionIndex & PolicyRolloutStore): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
+export function createSweepHandler(
+  services: Services,
+  index: AttentionIndex & PolicyRolloutStore,
+): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
   return async (_event, context) => {
     try {
       const result = await sweep(services, index, { rollout: index, ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}) });

@@ -10,15 +10,19 @@ import { json } from './http/respond.js';
 /** POST /oauth2/token — the client credentials grant (RFC 6749 §4.4), DPoP-bound where asked or required. */
 export function createTokenHandler(services: Services): HttpLambda {
   const deps = createOAuthDeps(services);
-  return httpHandler(services, async (event) => {
-    try {
-      const form = oauthForm(event, services.config.maxBodyBytes);
-      const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
-      return json(200, response);
-    } catch (error) {
-      // Counted here, where a refusal is still an OAuth error code (the response is written in the one place errors become HTTP).
-      if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });
-      throw error;
-    }
-  }, { protocol: HANDLER_PROTOCOLS.token });
+  return httpHandler(
+    services,
+    async (event) => {
+      try {
+        const form = oauthForm(event, services.config.maxBodyBytes);
+        const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
+        return json(200, response);
+      } catch (error) {
+        // Counted here, where a refusal is still an OAuth error code (the response is written in the one place errors become HTTP).
+        if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });
+        throw error;
+      }
+    },
+    { protocol: HANDLER_PROTOCOLS.token },
+  );
 }

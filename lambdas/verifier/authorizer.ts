@@ -23,7 +23,8 @@ const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 export const RouteScopesSchema = z.record(z.string(), z.array(z.string().check(z.regex(SCOPE, 'must be an RFC 6749 scope token (no spaces or quotes)')))).check(
   z.superRefine((routes, ctx) => {
     for (const key of Object.keys(routes)) {
-      if (!ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'must be "METHOD /resource/path" (API Gateway resource path, e.g. "GET /accounts/{id}")' });
+      if (!ROUTE_KEY.test(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be "METHOD /resource/path" (API Gateway resource path, e.g. "GET /accounts/{id}")' });
     }
   }),
 );

@@ -63,7 +63,8 @@ export function memoryOnce(maxEntries = 50_000): (marker: string, expiresAtEpoch
  * `htu`, `cnf.jkt`).
  */
 export function createAccessTokenVerifier(options: VerifierOptions): AccessTokenVerifier {
-  const keys: JWTVerifyGetKey = options.jwks instanceof URL ? createRemoteJWKSet(options.jwks, { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : createLocalJWKSet(options.jwks);
+  const keys: JWTVerifyGetKey =
+    options.jwks instanceof URL ? createRemoteJWKSet(options.jwks, { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : createLocalJWKSet(options.jwks);
   const now = options.now ?? (() => new Date());
   const claimOnce = options.claimOnce ?? memoryOnce();
   const tolerance = options.clockToleranceSeconds ?? 30;
@@ -92,7 +93,8 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
 
     const jkt = (claims['cnf'] as { jkt?: unknown } | undefined)?.jkt;
     if (typeof jkt === 'string') {
-      if (scheme !== 'DPoP') throw new AccessError('invalid_token', 'This token is DPoP-bound: present it with the DPoP scheme and a proof.', { scheme: 'DPoP' });
+      if (scheme !== 'DPoP')
+        throw new AccessError('invalid_token', 'This token is DPoP-bound: present it with the DPoP scheme and a proof.', { scheme: 'DPoP' });
       if (!request.dpop) throw new AccessError('invalid_dpop_proof', 'A DPoP proof is required.', { scheme: 'DPoP' });
       try {
         await verifyDpopProof(request.dpop, { method: request.method, url: request.url, now: at, claimOnce, accessToken: token, expectedJkt: jkt });

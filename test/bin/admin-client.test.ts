@@ -11,7 +11,10 @@ function expectedSignature(method: string, url: string, headers: Record<string, 
   const target = new URL(url);
   const signed = headers['authorization']!.match(/SignedHeaders=([^,]+)/)![1]!.split(';');
   const canonicalHeaders = signed.map((h) => `${h}:${String(headers[h]).trim()}\n`).join('');
-  const query = [...target.searchParams].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const query = [...target.searchParams]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
   const canonical = [method, target.pathname, query, canonicalHeaders, signed.join(';'), createHash('sha256').update(body).digest('hex')].join('\n');
   const date = headers['x-amz-date']!;
   const scope = `${date.slice(0, 8)}/eu-west-2/execute-api/aws4_request`;
@@ -46,7 +49,9 @@ describe('admin client', () => {
     const headers = await signedHeaders('POST', url, body, credentials, NOW);
     expect(headers['x-amz-date']).toBe('20261125T120000Z');
     expect(headers['x-amz-security-token']).toBe('session-token');
-    expect(headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261125\/eu-west-2\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    expect(headers['authorization']).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261125\/eu-west-2\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
     expect(headers['authorization']!.split('Signature=')[1]).toBe(expectedSignature('POST', url, headers, body));
   });
 

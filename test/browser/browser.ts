@@ -16,10 +16,21 @@ const HOW_TO_GET_ONE =
   'to a local Chrome or Chromium (e.g. CHROME_PATH=/usr/bin/chromium, or "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome").';
 
 // A desktop Chrome started by hand would otherwise show first-run UI, phone home and update itself during a test.
-const LOCAL_CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LOCAL_CHROME_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function cannotLaunch(what: string, cause: unknown): Error {
-  return new Error(`The browser tests need a browser and could not launch ${what}: ${cause instanceof Error ? cause.message : String(cause)}\n${HOW_TO_GET_ONE}`, { cause });
+  return new Error(
+    `The browser tests need a browser and could not launch ${what}: ${cause instanceof Error ? cause.message : String(cause)}\n${HOW_TO_GET_ONE}`,
+    { cause },
+  );
 }
 
 /**

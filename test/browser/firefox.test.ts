@@ -41,10 +41,14 @@ describe.runIf(FIREFOX)('review page in Firefox: approving', () => {
     expect(posts.map((p) => p.origin)).toEqual([plane.url]);
 
     const read = async () =>
-      ((await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })).json()) as Record<string, unknown>)[
-        'status'
-      ];
+      (
+        (await (
+          await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })
+        ).json()) as Record<string, unknown>
+      )['status'];
     await expect.poll(read, { timeout: 5000 }).toBe('active');
-    await expect.poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes(REQUESTER) && m.subject.includes('was approved')), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes(REQUESTER) && m.subject.includes('was approved')), { timeout: 5000 })
+      .toBe(true);
   });
 });

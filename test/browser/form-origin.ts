@@ -39,7 +39,11 @@ export async function startFormServer(): Promise<FormServer> {
     base,
     async submitUnder(browser, policies) {
       // A token in the query, as in a review link, shows whether the path and query leak into the Referer.
-      const query = new URLSearchParams({ ...(policies.header ? { header: policies.header } : {}), ...(policies.meta ? { meta: policies.meta } : {}), t: 'secret-link-token' });
+      const query = new URLSearchParams({
+        ...(policies.header ? { header: policies.header } : {}),
+        ...(policies.meta ? { meta: policies.meta } : {}),
+        t: 'secret-link-token',
+      });
       const page = await browser.newPage();
       try {
         const opened = await page.goto(`${base}/form?${query}`);

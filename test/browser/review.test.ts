@@ -52,10 +52,9 @@ async function partnerRequest(scope: string, dataClasses: string[]) {
   const reg = await registerPartner(plane, { scope, data_classes: dataClasses, contacts: [REQUESTER] });
   expect(reg.status, JSON.stringify(reg.json)).toBe(202);
   const read = async (): Promise<Record<string, unknown>> =>
-    (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })).json()) as Record<
-      string,
-      unknown
-    >;
+    (await (
+      await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })
+    ).json()) as Record<string, unknown>;
   return { clientId: reg.clientId, read };
 }
 
@@ -110,7 +109,11 @@ describe('review page in Chromium: approving', () => {
 
     await expect.poll(async () => (await read())['status'], { timeout: 5000 }).toBe('active');
     expect(await read()).toMatchObject({ approvals_granted: 2, approvals_required: 2 });
-    await expect.poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes(REQUESTER) && m.text.includes(clientId) && m.subject.includes('was approved')), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes(REQUESTER) && m.text.includes(clientId) && m.subject.includes('was approved')), {
+        timeout: 5000,
+      })
+      .toBe(true);
   });
 });
 
@@ -129,7 +132,9 @@ describe('review page in Chromium: denying', () => {
     await expect.poll(async () => (await read())['status'], { timeout: 5000 }).toBe('denied');
     expect((await read())['outcome_reason']).toBe('No contract on file for this partner');
     await expect
-      .poll(() => readOutbox(plane.outboxDir).find((m) => m.to.includes(REQUESTER) && m.text.includes(clientId) && m.subject.includes('denied'))?.text ?? '', { timeout: 5000 })
+      .poll(() => readOutbox(plane.outboxDir).find((m) => m.to.includes(REQUESTER) && m.text.includes(clientId) && m.subject.includes('denied'))?.text ?? '', {
+        timeout: 5000,
+      })
       .toContain('No contract on file for this partner');
   });
 });

@@ -13,7 +13,12 @@ afterAll(async () => {
   await plane?.close();
 });
 
-async function admin(method: 'GET' | 'POST', path: string, body?: unknown, token: string | null = plane.adminToken): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+async function admin(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  token: string | null = plane.adminToken,
+): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
   const res = await fetch(`${plane.url}${path}`, {
     method,
     headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -25,7 +30,11 @@ async function admin(method: 'GET' | 'POST', path: string, body?: unknown, token
 async function registered(): Promise<{ clientId: string; secret: string; registrationToken: string }> {
   const reg = await postJson(`${plane.url}/register`, publicRequest());
   expect(reg.status).toBe(201);
-  return { clientId: String(reg.json['client_id']), secret: String(reg.json['client_secret']), registrationToken: String(reg.json['registration_access_token']) };
+  return {
+    clientId: String(reg.json['client_id']),
+    secret: String(reg.json['client_secret']),
+    registrationToken: String(reg.json['registration_access_token']),
+  };
 }
 
 async function tokenStatus(clientId: string, secret: string): Promise<number> {
@@ -43,7 +52,11 @@ describe('local mode: admin API', () => {
     const { clientId } = await registered();
     const before = await tableSnapshot(plane);
     for (const token of [null, 'not-the-admin-token', '']) {
-      for (const [method, path] of [['GET', '/admin/consumers'], ['GET', `/admin/consumers/${clientId}`], ['POST', `/admin/consumers/${clientId}/terminate`]] as const) {
+      for (const [method, path] of [
+        ['GET', '/admin/consumers'],
+        ['GET', `/admin/consumers/${clientId}`],
+        ['POST', `/admin/consumers/${clientId}/terminate`],
+      ] as const) {
         const res = await admin(method, path, method === 'POST' ? { reason: 'no auth' } : undefined, token);
         expect(res.status).toBe(401);
         expect(res.type).toBe('application/problem+json');
@@ -97,7 +110,11 @@ describe('local mode: admin API', () => {
     const terminated = await admin('POST', `/admin/consumers/${a.clientId}/terminate`, { reason: 'contract ended' });
     expect(terminated.json['consumer']).toMatchObject({ status: 'revoked' });
     const trail = await plane.services.registry.listAudit(a.clientId);
-    expect(trail.at(-2)).toMatchObject({ type: 'consumer.suspended', actor: { kind: 'operator', id: expect.stringContaining('gatehouse-local-admin') }, data: { detail: 'incident INC-42' } });
+    expect(trail.at(-2)).toMatchObject({
+      type: 'consumer.suspended',
+      actor: { kind: 'operator', id: expect.stringContaining('gatehouse-local-admin') },
+      data: { detail: 'incident INC-42' },
+    });
     expect(trail.at(-1)).toMatchObject({ type: 'consumer.revoked', actor: { kind: 'operator' }, data: { reason: 'terminated', detail: 'contract ended' } });
     expect(await plane.services.clientSecrets.staged(a.clientId).read({ stage: 'AWSCURRENT' })).toBeUndefined();
     // Terminating twice is harmless; suspending a revoked consumer is a conflict.
@@ -115,7 +132,10 @@ describe('local mode: admin API', () => {
     const b = await registered();
     const rotate = await admin('POST', `/admin/consumers/${b.clientId}/rotate-secret`, { reason: 'suspected leak in CI logs' });
     expect(rotate.status).toBe(202);
-    const read = (await (await fetch(`${plane.url}/register/${b.clientId}`, { headers: { authorization: `Bearer ${b.registrationToken}` } })).json()) as Record<string, unknown>;
+    const read = (await (await fetch(`${plane.url}/register/${b.clientId}`, { headers: { authorization: `Bearer ${b.registrationToken}` } })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(read['client_secret']).not.toBe(b.secret);
     expect(await tokenStatus(b.clientId, String(read['client_secret']))).toBe(200);
     expect(await tokenStatus(b.clientId, b.secret)).toBe(200); // grace window

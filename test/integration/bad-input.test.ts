@@ -43,7 +43,11 @@ describe('local mode over HTTP: bad input', () => {
     ['an unknown tier', { tier: 'vip' }, 'tier'],
     ['an expiry that is not a date-time', { expires_at: 'next year' }, 'expires_at'],
     ['redirect_uris', { redirect_uris: ['https://app.example/cb'] }, 'redirect_uris'],
-    ['a private key in jwks', { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] } }, 'jwks.keys.0'],
+    [
+      'a private key in jwks',
+      { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] } },
+      'jwks.keys.0',
+    ],
     ['an unknown grant type', { grant_types: ['authorization_code'] }, 'grant_types.0'],
   ])('refuses %s with invalid_client_metadata naming the field', async (_name, overrides, field) => {
     const before = await tableSnapshot(plane);
@@ -66,12 +70,15 @@ describe('local mode over HTTP: bad input', () => {
   });
 
   it('refuses a forged software statement with invalid_software_statement', async () => {
-    const res = await postJson(`${plane.url}/register`, publicRequest({ tier: 'partner', software_statement: 'eyJhbGciOiJub25lIn0.eyJ0aWVyIjoicGFydG5lciJ9.' }));
+    const res = await postJson(
+      `${plane.url}/register`,
+      publicRequest({ tier: 'partner', software_statement: 'eyJhbGciOiJub25lIn0.eyJ0aWVyIjoicGFydG5lciJ9.' }),
+    );
     expect(res.status).toBe(400);
     expect(res.json['error']).toBe('invalid_software_statement');
   });
 
-  it('refuses oversized bodies with 413 before parsing, as RFC 7591 JSON (the handler\'s limit and the server\'s cap)', async () => {
+  it("refuses oversized bodies with 413 before parsing, as RFC 7591 JSON (the handler's limit and the server's cap)", async () => {
     const before = await tableSnapshot(plane);
     const big = JSON.stringify(publicRequest({ purpose: 'x'.repeat(100 * 1024) }));
     const res = await raw('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
@@ -135,7 +142,13 @@ describe('local mode over HTTP: bad input', () => {
     ['no grant_type', 'client_id=nobody&client_secret=x', {}, 400, 'invalid_request'],
     ['a repeated parameter', 'grant_type=client_credentials&grant_type=client_credentials', {}, 400, 'invalid_request'],
     ['garbage Basic credentials', 'grant_type=client_credentials', { authorization: 'Basic %%%' }, 401, 'invalid_client'],
-    ['a client assertion that is not a JWT', 'grant_type=client_credentials&client_assertion=x&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer', {}, 401, 'invalid_client'],
+    [
+      'a client assertion that is not a JWT',
+      'grant_type=client_credentials&client_assertion=x&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer',
+      {},
+      401,
+      'invalid_client',
+    ],
   ])('token endpoint refuses %s with an RFC 6749 error', async (_name, body, headers, status, error) => {
     const res = await raw('/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
     expect(res.status).toBe(status);
@@ -154,7 +167,23 @@ describe('local mode over HTTP: bad input', () => {
         fc.oneof(
           fc.string({ maxLength: 200 }),
           fc.json({ maxDepth: 3 }),
-          fc.dictionary(fc.constantFrom('client_name', 'tier', 'scope', 'purpose', 'data_classes', 'contacts', 'expires_at', 'jwks', 'token_endpoint_auth_method', 'software_statement'), fc.jsonValue({ maxDepth: 2 })).map((o) => JSON.stringify({ ...publicRequest(), ...o })),
+          fc
+            .dictionary(
+              fc.constantFrom(
+                'client_name',
+                'tier',
+                'scope',
+                'purpose',
+                'data_classes',
+                'contacts',
+                'expires_at',
+                'jwks',
+                'token_endpoint_auth_method',
+                'software_statement',
+              ),
+              fc.jsonValue({ maxDepth: 2 }),
+            )
+            .map((o) => JSON.stringify({ ...publicRequest(), ...o })),
         ),
         async (body) => {
           const res = await fetch(`${plane.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -69,11 +69,27 @@ type Case = readonly [name: string, build: () => Promise<Attempt> | Attempt, cha
 const clientCases = (path: string): Case[] => {
   const grant: Record<string, string> = path === '/oauth2/token' ? { grant_type: 'client_credentials' } : { token: 'x' };
   return [
-    [`${path}: no client authentication`, () => ({ path, form: grant }), /^private_key_jwt realm="gatehouse", Basic realm="gatehouse", charset="UTF-8", client_secret_post realm="gatehouse"$/],
-    [`${path}: a wrong client_secret_basic`, () => ({ path, form: grant, headers: { authorization: basic('gh_nobody', 'wrong') } }), /^Basic realm="gatehouse"/],
+    [
+      `${path}: no client authentication`,
+      () => ({ path, form: grant }),
+      /^private_key_jwt realm="gatehouse", Basic realm="gatehouse", charset="UTF-8", client_secret_post realm="gatehouse"$/,
+    ],
+    [
+      `${path}: a wrong client_secret_basic`,
+      () => ({ path, form: grant, headers: { authorization: basic('gh_nobody', 'wrong') } }),
+      /^Basic realm="gatehouse"/,
+    ],
     [`${path}: malformed Basic credentials`, () => ({ path, form: grant, headers: { authorization: 'Basic %%%' } }), /^Basic realm="gatehouse"/],
-    [`${path}: a wrong client_secret_post`, () => ({ path, form: { ...grant, client_id: 'gh_nobody', client_secret: 'wrong' } }), /^client_secret_post realm="gatehouse"$/],
-    [`${path}: a client assertion that is not a JWT`, () => ({ path, form: { ...grant, client_assertion_type: JWT_BEARER, client_assertion: 'not-a-jwt' } }), /^private_key_jwt realm="gatehouse"$/],
+    [
+      `${path}: a wrong client_secret_post`,
+      () => ({ path, form: { ...grant, client_id: 'gh_nobody', client_secret: 'wrong' } }),
+      /^client_secret_post realm="gatehouse"$/,
+    ],
+    [
+      `${path}: a client assertion that is not a JWT`,
+      () => ({ path, form: { ...grant, client_assertion_type: JWT_BEARER, client_assertion: 'not-a-jwt' } }),
+      /^private_key_jwt realm="gatehouse"$/,
+    ],
     [
       `${path}: an assertion signed by another key`,
       async () => ({ path, form: { ...grant, client_assertion_type: JWT_BEARER, client_assertion: await assertion({}, strangerKey) } }),
@@ -91,7 +107,11 @@ const concrete = (route: Route) => route.path.replace('{client_id}', 'gh_nobody0
 
 const cases = (): Case[] => [
   ...CLIENT_ENDPOINTS.flatMap(clientCases),
-  ['GET /register/{client_id}: no registration access token', () => ({ path: `/register/${partner.clientId}`, method: 'GET' }), /^Bearer realm="gatehouse", error="invalid_token"$/],
+  [
+    'GET /register/{client_id}: no registration access token',
+    () => ({ path: `/register/${partner.clientId}`, method: 'GET' }),
+    /^Bearer realm="gatehouse", error="invalid_token"$/,
+  ],
   [
     'GET /register/{client_id}: a wrong registration access token',
     () => ({ path: `/register/${partner.clientId}`, method: 'GET', headers: { authorization: 'Bearer wrong' } }),
@@ -104,7 +124,11 @@ const cases = (): Case[] => [
   ],
   ...ROUTES.filter((r) => r.auth === 'iam').flatMap((route): Case[] => [
     [`${route.method} ${route.path}: no admin token`, () => ({ path: concrete(route), method: route.method }), /^Bearer realm="gatehouse-admin"$/],
-    [`${route.method} ${route.path}: a wrong admin token`, () => ({ path: concrete(route), method: route.method, headers: { authorization: 'Bearer wrong' } }), /^Bearer realm="gatehouse-admin"$/],
+    [
+      `${route.method} ${route.path}: a wrong admin token`,
+      () => ({ path: concrete(route), method: route.method, headers: { authorization: 'Bearer wrong' } }),
+      /^Bearer realm="gatehouse-admin"$/,
+    ],
   ]),
 ];
 
@@ -114,7 +138,10 @@ describe('401 challenges over HTTP (RFC 9110 section 11.6.1)', () => {
     const named = cases().map(([name]) => name);
     for (const route of authenticating) {
       const key = route.auth === 'iam' || route.handler === 'registration-read' ? `${route.method} ${route.path}:` : `${route.path}:`;
-      expect(named.some((n) => n.startsWith(key)), key).toBe(true);
+      expect(
+        named.some((n) => n.startsWith(key)),
+        key,
+      ).toBe(true);
     }
   });
 

@@ -84,7 +84,11 @@ describe('local mode: client-secret rotation with a grace window', () => {
 
     // Every rotation is in the consumer's audit trail, without the secret.
     const audit = await plane.services.registry.listAudit(clientId);
-    expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.'))).toEqual(['credentials.issued', 'credentials.rotation_started', 'credentials.rotated']);
+    expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.'))).toEqual([
+      'credentials.issued',
+      'credentials.rotation_started',
+      'credentials.rotated',
+    ]);
     const rotated = audit.find((e) => e.type === 'credentials.rotated')!;
     expect(rotated.actor).toEqual({ kind: 'system', id: 'client-secret-rotation' });
     expect(rotated.data).toMatchObject({ kind: 'client_secret', previousValidUntil: expect.any(String) });

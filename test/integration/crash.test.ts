@@ -62,7 +62,11 @@ interface Registration {
 
 async function register(url: string, r: Registration): Promise<number | 'no answer'> {
   try {
-    const res = await fetch(`${url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': r.key }, body: JSON.stringify(r.body) });
+    const res = await fetch(`${url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': r.key },
+      body: JSON.stringify(r.body),
+    });
     const json = (await res.json()) as Record<string, unknown>;
     if (res.status === 201) {
       // A replay must name the client acknowledged before.
@@ -79,7 +83,11 @@ async function register(url: string, r: Registration): Promise<number | 'no answ
 async function token(url: string, r: Registration): Promise<number | 'no answer'> {
   if (!r.clientId) return 'no answer';
   const basic = Buffer.from(`${encodeURIComponent(r.clientId)}:${encodeURIComponent(r.clientSecret!)}`).toString('base64');
-  return fetch(`${url}/oauth2/token`, { method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' }).then(
+  return fetch(`${url}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  }).then(
     (res) => res.status,
     () => 'no answer' as const,
   );
@@ -143,7 +151,11 @@ describe('local mode under crashes', () => {
       const p = await startLocal(dataDir, port, { GATEHOUSE_CRASH_AFTER_TX_ITEM: String(k) });
       const batch = newRegistrations(3);
       all.push(...batch);
-      await load(p, batch, all.filter((r) => r.clientId));
+      await load(
+        p,
+        batch,
+        all.filter((r) => r.clientId),
+      );
       expect(await p.exited).toMatchObject({ signal: 'SIGKILL' });
     }
 
@@ -152,7 +164,11 @@ describe('local mode under crashes', () => {
       const p = await startLocal(dataDir, port);
       const batch = newRegistrations(6);
       all.push(...batch);
-      const loading = load(p, batch, all.filter((r) => r.clientId));
+      const loading = load(
+        p,
+        batch,
+        all.filter((r) => r.clientId),
+      );
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 150)));
       p.child.kill('SIGKILL');
       await loading;
@@ -164,7 +180,11 @@ describe('local mode under crashes', () => {
       const p = await startLocal(dataDir, port);
       const batch = newRegistrations(6);
       all.push(...batch);
-      const loading = load(p, batch, all.filter((r) => r.clientId));
+      const loading = load(
+        p,
+        batch,
+        all.filter((r) => r.clientId),
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       p.child.kill('SIGTERM');
       await loading;

@@ -26,7 +26,13 @@ describe('local mode on a full disk', () => {
       expect(first.status).toBe(201);
       const basic = Buffer.from(`${String(first.json['client_id'])}:${String(first.json['client_secret'])}`).toString('base64');
       const tokenStatus = async () =>
-        (await fetch(`${plane.url}/oauth2/token`, { method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })).status;
+        (
+          await fetch(`${plane.url}/oauth2/token`, {
+            method: 'POST',
+            headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=client_credentials',
+          })
+        ).status;
       const fill = join(disk!, 'fill');
       try {
         writeFileSync(fill, Buffer.alloc(4 * 1024 * 1024));

@@ -30,7 +30,10 @@ function policyVersion(name: string, change: (policy: Policy) => void): string {
 }
 
 async function register(name: string, grantDays: number): Promise<string> {
-  const reg = await postJson(`${plane.url}/register`, publicRequest({ client_name: name, contacts: [`${name}@fintech.example`], expires_at: new Date(START + grantDays * DAY).toISOString() }));
+  const reg = await postJson(
+    `${plane.url}/register`,
+    publicRequest({ client_name: name, contacts: [`${name}@fintech.example`], expires_at: new Date(START + grantDays * DAY).toISOString() }),
+  );
   expect(reg.status).toBe(201);
   return String(reg.json['client_id']);
 }
@@ -46,7 +49,12 @@ beforeAll(async () => {
   more = await register('new-reason', 300);
   await plane.close();
   // v2: client_secret_basic is no longer allowed at low risk; both consumers use it.
-  plane = await startTestPlane({ dataDir, clock, consumerCacheMs: 0, policyFile: policyVersion('v2', (p) => (p.risks.low.authMethods = ['client_secret_post', 'private_key_jwt'])) });
+  plane = await startTestPlane({
+    dataDir,
+    clock,
+    consumerCacheMs: 0,
+    policyFile: policyVersion('v2', (p) => (p.risks.low.authMethods = ['client_secret_post', 'private_key_jwt'])),
+  });
 });
 afterAll(async () => {
   await plane?.close();
@@ -76,11 +84,18 @@ describe('local mode: a policy change while consumers are already out of policy'
     const result = await plane.sweep();
 
     expect(await consumer(same)).toMatchObject({ status: 'suspended', policyVersion: v3 });
-    expect((await plane.services.registry.listAudit(same)).at(-1)).toMatchObject({ type: 'consumer.suspended', data: { reason: 'out_of_policy', policyVersion: v3, reasons: ['auth_method_too_weak'] } });
+    expect((await plane.services.registry.listAudit(same)).at(-1)).toMatchObject({
+      type: 'consumer.suspended',
+      data: { reason: 'out_of_policy', policyVersion: v3, reasons: ['auth_method_too_weak'] },
+    });
 
     const renewed = await consumer(more);
     expect(renewed).toMatchObject({ status: 'active' });
-    expect(renewed!.outOfPolicy).toMatchObject({ policyVersion: v3, since: new Date(START + 16 * DAY).toISOString(), suspendAt: new Date(START + 30 * DAY).toISOString() });
+    expect(renewed!.outOfPolicy).toMatchObject({
+      policyVersion: v3,
+      since: new Date(START + 16 * DAY).toISOString(),
+      suspendAt: new Date(START + 30 * DAY).toISOString(),
+    });
     expect(renewed!.outOfPolicy!.reasons.map((r) => r.code).sort()).toEqual(['auth_method_too_weak', 'expiry_exceeds_maximum']);
     expect(renewed!.attentionAt).toBe(renewed!.outOfPolicy!.suspendAt);
     expect(result).toMatchObject({ suspended: 1, rollout: { complete: true, reevaluated: 0 } });

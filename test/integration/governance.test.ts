@@ -131,7 +131,10 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
 
     const a = await consumer(basicA.clientId);
     expect(a).toMatchObject({ status: 'active', policyVersion: firstVersion });
-    expect(a!.outOfPolicy).toMatchObject({ policyVersion: plane.services.policy.version, reasons: [expect.objectContaining({ code: 'auth_method_too_weak' })] });
+    expect(a!.outOfPolicy).toMatchObject({
+      policyVersion: plane.services.policy.version,
+      reasons: [expect.objectContaining({ code: 'auth_method_too_weak' })],
+    });
     expect(Date.parse(a!.outOfPolicy!.suspendAt)).toBe(START + 15 * DAY);
     expect(a!.attentionAt).toBe(a!.outOfPolicy!.suspendAt);
     expect(await consumer(post.clientId)).toMatchObject({ status: 'active', policyVersion: plane.services.policy.version });
@@ -180,7 +183,13 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     const asked = await admin('POST', '/admin/exceptions', basicException());
     expect(asked.status).toBe(202);
     const exception = asked.json['exception'] as Record<string, unknown>;
-    expect(exception).toMatchObject({ type: 'exception', status: 'pending_review', rule: 'auth_method', approvals_required: 1, requested_by: expect.any(String) });
+    expect(exception).toMatchObject({
+      type: 'exception',
+      status: 'pending_review',
+      rule: 'auth_method',
+      approvals_required: 1,
+      requested_by: expect.any(String),
+    });
     exceptionId = String(exception['request_id']);
     expect(exceptionId).toMatch(/^exc-[0-9a-f]{24}$/);
 
@@ -196,7 +205,9 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     const b = await consumer(basicB.clientId);
     expect(b!.exceptions).toEqual([expect.objectContaining({ exceptionId, rule: 'auth_method', value: 'client_secret_basic', approvers })]);
     expect(b!.outOfPolicy).toBeUndefined();
-    expect(await auditTypes(basicB.clientId)).toEqual(expect.arrayContaining(['request.created', 'request.review_requested', 'request.review_approved', 'exception.granted']));
+    expect(await auditTypes(basicB.clientId)).toEqual(
+      expect.arrayContaining(['request.created', 'request.review_requested', 'request.review_approved', 'exception.granted']),
+    );
     expect((await mailsTo('basic-b')).some((m) => m.subject.includes('exception approved'))).toBe(true);
 
     const listed = await admin('GET', `/admin/exceptions?client_id=${basicB.clientId}&status=active`);
@@ -213,14 +224,20 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     const result = await plane.sweep();
     expect(result.suspended).toBeGreaterThanOrEqual(1);
     expect(await consumer(basicA.clientId)).toMatchObject({ status: 'suspended', policyVersion: plane.services.policy.version });
-    expect((await plane.services.registry.listAudit(basicA.clientId)).at(-1)).toMatchObject({ type: 'consumer.suspended', data: { reason: 'out_of_policy', reasons: ['auth_method_too_weak'] } });
+    expect((await plane.services.registry.listAudit(basicA.clientId)).at(-1)).toMatchObject({
+      type: 'consumer.suspended',
+      data: { reason: 'out_of_policy', reasons: ['auth_method_too_weak'] },
+    });
     expect(await token(basicA)).toBe(401);
     expect(await consumer(basicB.clientId)).toMatchObject({ status: 'active' });
     expect(await token(basicB)).toBe(200);
 
     // Reinstatement is refused while it still breaks the policy, and says why.
     const refused = await admin('POST', `/admin/consumers/${basicA.clientId}/reinstate`, { reason: 'Owner asks to resume' });
-    expect(refused).toMatchObject({ status: 409, json: { type: expect.stringContaining('out-of-policy'), detail: expect.stringContaining('auth_method_too_weak') } });
+    expect(refused).toMatchObject({
+      status: 409,
+      json: { type: expect.stringContaining('out-of-policy'), detail: expect.stringContaining('auth_method_too_weak') },
+    });
   });
 
   it('warns before an exception ends, then ends it and suspends the consumer it kept in policy', async () => {
@@ -308,7 +325,11 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     const legacy = await register('legacy-d', 'client_secret_post');
     // As an older release stored it: no attention time, not in the index, and no rollout record yet.
     await plane.documentClient.send(
-      new UpdateCommand({ TableName: plane.tableName, Key: { pk: `CONSUMER#${legacy.clientId}`, sk: 'CONSUMER' }, UpdateExpression: 'REMOVE attentionAt, gsi1pk, gsi1sk' }),
+      new UpdateCommand({
+        TableName: plane.tableName,
+        Key: { pk: `CONSUMER#${legacy.clientId}`, sk: 'CONSUMER' },
+        UpdateExpression: 'REMOVE attentionAt, gsi1pk, gsi1sk',
+      }),
     );
     await plane.documentClient.send(new DeleteCommand({ TableName: plane.tableName, Key: { pk: 'SYSTEM#policy-rollout', sk: 'STATE' } }));
 
@@ -320,4 +341,3 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect((await plane.sweep()).rollout).toMatchObject({ read: 0, rearmed: 0 });
   });
 });
-

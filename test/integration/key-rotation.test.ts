@@ -53,7 +53,13 @@ describe('local mode: signing-key rotation with overlap', () => {
     const registry = plane.services.registry as DynamoRegistry;
     const stream = await registry.listSystemAudit(SIGNING_KEY_AUDIT_STREAM);
     expect(stream).toEqual([
-      expect.objectContaining({ clientId: 'system:signing-key', seq: 1, type: 'signing_key.rotated', actor: { kind: 'system', id: 'signing-key-rotation' }, data: expect.objectContaining({ version }) }),
+      expect.objectContaining({
+        clientId: 'system:signing-key',
+        seq: 1,
+        type: 'signing_key.rotated',
+        actor: { kind: 'system', id: 'signing-key-rotation' },
+        data: expect.objectContaining({ version }),
+      }),
     ]);
     expect(verifyChain(stream).ok).toBe(true);
     // A second rotation now would push the old key out of JWKS while its tokens live: refused.

@@ -35,7 +35,11 @@ afterAll(async () => {
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const tokenRequest = (body: string, authorization?: string) =>
-  fetch(`${plane.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) }, body });
+  fetch(`${plane.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    body,
+  });
 
 describe('local mode over HTTP: logs never carry a secret or a token', () => {
   it('registers with a client secret, gets tokens (with a failing bookkeeping write), reads the registration, rotates the secret', async () => {
@@ -48,9 +52,14 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
     keep('Authorization: Bearer (registration)', `Bearer ${registrationToken}`);
 
     // The liveness write fails, so the core logs a warning on the token path.
-    const recordUse = vi.spyOn(plane.services.registry, 'recordUse').mockRejectedValue(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const recordUse = vi
+      .spyOn(plane.services.registry, 'recordUse')
+      .mockRejectedValue(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     try {
-      const config = await oidc.discovery(new URL(plane.url), clientId, undefined, oidc.ClientSecretBasic(secret), { algorithm: 'oauth2', execute: [oidc.allowInsecureRequests] });
+      const config = await oidc.discovery(new URL(plane.url), clientId, undefined, oidc.ClientSecretBasic(secret), {
+        algorithm: 'oauth2',
+        execute: [oidc.allowInsecureRequests],
+      });
       keep('access token (client_secret_basic)', (await oidc.clientCredentialsGrant(config, { scope: 'reference-data:read' })).access_token);
     } finally {
       recordUse.mockRestore();
@@ -71,7 +80,9 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
       body: JSON.stringify({ reason: 'suspected leak in a CI log' }),
     });
     expect(rotate.status).toBe(202);
-    const after = (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${registrationToken}` } })).json()) as Record<string, unknown>;
+    const after = (await (
+      await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${registrationToken}` } })
+    ).json()) as Record<string, unknown>;
     keep('rotated client secret', String(after['client_secret']));
     expect(after['client_secret']).not.toBe(secret);
   });

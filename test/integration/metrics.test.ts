@@ -18,7 +18,10 @@ afterAll(async () => {
 
 /** A stock OAuth client (openid-client) for a registered consumer, over RFC 8414 discovery. */
 function oauthClient(clientId: string, clientSecret: string): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(plane.url), clientId, undefined, oidc.ClientSecretBasic(clientSecret), { algorithm: 'oauth2', execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(plane.url), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
+    algorithm: 'oauth2',
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 describe('local mode over HTTP: metrics', () => {
@@ -40,7 +43,9 @@ describe('local mode over HTTP: metrics', () => {
     const issued = plane.metrics.total('TokensIssued');
 
     await expect(oidc.clientCredentialsGrant(await oauthClient(String(reg.json['client_id']), 'not-the-secret'))).rejects.toMatchObject({ status: 401 });
-    await expect(oidc.clientCredentialsGrant(await oauthClient(String(reg.json['client_id']), String(reg.json['client_secret'])), { scope: 'payments:initiate' })).rejects.toMatchObject({
+    await expect(
+      oidc.clientCredentialsGrant(await oauthClient(String(reg.json['client_id']), String(reg.json['client_secret'])), { scope: 'payments:initiate' }),
+    ).rejects.toMatchObject({
       error: 'invalid_scope',
     });
 
@@ -49,7 +54,7 @@ describe('local mode over HTTP: metrics', () => {
     expect(plane.metrics.total('TokensIssued')).toBe(issued);
   });
 
-  it('counts a denied registration and one sent to review, then the reviewer\'s decision and the review latency', async () => {
+  it("counts a denied registration and one sent to review, then the reviewer's decision and the review latency", async () => {
     const denied = await postJson(`${plane.url}/register`, publicRequest({ scope: 'payments:initiate', data_classes: ['payment'] }));
     expect(denied.status).toBe(403);
     expect(plane.metrics.total('RegistrationDecisions', { path: 'deny', tier: 'public' })).toBe(1);
@@ -72,7 +77,13 @@ describe('local mode over HTTP: metrics', () => {
     const clientId = String(reg.json['client_id']);
     const asked = await postJson(
       `${plane.url}/admin/exceptions`,
-      { client_id: clientId, rule: 'dormancy_days', value: 120, justification: 'Seasonal client, used once per quarter only', expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+      {
+        client_id: clientId,
+        rule: 'dormancy_days',
+        value: 120,
+        justification: 'Seasonal client, used once per quarter only',
+        expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      },
       { authorization: `Bearer ${plane.adminToken}` },
     );
     expect(asked.status).toBe(202);

@@ -61,7 +61,9 @@ describe('local mode over HTTP: onboarding and tokens', () => {
     // registration access token in the response, and it is the one presented (not rotated).
     expect(body['client_secret']).toBe(reg.json['client_secret']);
     expect(body['registration_access_token']).toBe(reg.json['registration_access_token']);
-    const again = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(body['registration_access_token'])}` } });
+    const again = await fetch(String(reg.json['registration_client_uri']), {
+      headers: { authorization: `Bearer ${String(body['registration_access_token'])}` },
+    });
     expect(again.status).toBe(200);
 
     const wrong = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: 'Bearer nope' } });
@@ -92,7 +94,9 @@ describe('local mode over HTTP: onboarding and tokens', () => {
 
     // The workflow's first task parks its token server-side and records the review request.
     const clientId = String(reg.json['client_id']);
-    await expect.poll(async () => (await plane.services.registry.listAudit(clientId)).map((e) => e.type), { timeout: 5000 }).toContain('consumer.review_requested');
+    await expect
+      .poll(async () => (await plane.services.registry.listAudit(clientId)).map((e) => e.type), { timeout: 5000 })
+      .toContain('consumer.review_requested');
     const consumer = await plane.services.registry.getConsumer(clientId);
     expect(consumer?.status).toBe('pending_review');
     expect(consumer?.reviewExecution).toBe(`review-${clientId}`);
@@ -133,7 +137,10 @@ describe('local mode over HTTP: onboarding and tokens', () => {
       clientId,
       expect: { statuses: ['active'], auditSeq: consumer.auditSeq },
       set: { status: 'suspended' },
-      audit: chainEvent({ seq: consumer.auditSeq, head: consumer.auditHead }, { clientId, type: 'consumer.suspended', at: new Date().toISOString(), actor: { kind: 'operator', id: 'test' }, data: {} }),
+      audit: chainEvent(
+        { seq: consumer.auditSeq, head: consumer.auditHead },
+        { clientId, type: 'consumer.suspended', at: new Date().toISOString(), actor: { kind: 'operator', id: 'test' }, data: {} },
+      ),
     });
     const basic = Buffer.from(`${clientId}:${String(reg.json['client_secret'])}`).toString('base64');
     const res = await fetch(`${plane.url}/oauth2/token`, {

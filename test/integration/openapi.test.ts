@@ -84,8 +84,14 @@ describe('local mode: GET /openapi.json', () => {
     expect(exceptions.status).toBe(200);
     expect(check(served.paths['/admin/exceptions']!.get!, exceptions.status, exceptions.headers.get('content-type'), await exceptions.text())).toBeUndefined();
 
-    const suspend = await fetch(`${plane.url}/admin/consumers/unknown-id/suspend`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    const suspend = await fetch(`${plane.url}/admin/consumers/unknown-id/suspend`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(suspend.status).toBe(400);
-    expect(check(served.paths['/admin/consumers/{client_id}/suspend']!.post!, suspend.status, suspend.headers.get('content-type'), await suspend.text())).toBeUndefined();
+    expect(
+      check(served.paths['/admin/consumers/{client_id}/suspend']!.post!, suspend.status, suspend.headers.get('content-type'), await suspend.text()),
+    ).toBeUndefined();
   });
 });

@@ -29,7 +29,13 @@ export function readOutbox(dir: string): OutboxMail[] {
         const p = parts.find((x) => x.includes(`Content-Type: ${type}`));
         return p === undefined ? undefined : Buffer.from(p.split('\r\n\r\n')[1]!.replace(/\s+/g, ''), 'base64').toString('utf8');
       };
-      return { file: f, to: (headers['to'] ?? '').split(', '), subject: decodeHeader(headers['subject'] ?? ''), text: part('text/plain') ?? '', html: part('text/html') };
+      return {
+        file: f,
+        to: (headers['to'] ?? '').split(', '),
+        subject: decodeHeader(headers['subject'] ?? ''),
+        text: part('text/plain') ?? '',
+        html: part('text/html'),
+      };
     });
 }
 

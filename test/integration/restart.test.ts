@@ -45,8 +45,16 @@ describe('local mode restart', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
     plane = await startTestPlane({ dataDir });
     const admin = (p: LocalControlPlane, path: string, body: unknown) =>
-      fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const reg = await fetch(`${plane.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
+      fetch(`${p.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const reg = await fetch(`${plane.url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(publicRequest()),
+    });
     const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
     expect((await admin(plane, `/admin/consumers/${clientId}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
     const asked = await admin(plane, `/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' });
@@ -65,7 +73,11 @@ describe('local mode restart', () => {
   it('removes at start-up a client secret whose consumer was never committed, and keeps the others', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
     plane = await startTestPlane({ dataDir });
-    const reg = await fetch(`${plane.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) });
+    const reg = await fetch(`${plane.url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(publicRequest()),
+    });
     const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
     // What a crash between the two writes of a registration leaves behind.
     await plane.services.clientSecrets.create({ clientId: 'gh_orphaned-by-a-crash', clientSecret: 'never handed out' }, 90);

@@ -55,8 +55,12 @@ describe('local mode: a registration whose review workflow never started', () =>
     const stalledPlane = await startTestPlane({ clock: { now: () => new Date(START + offset) } });
     try {
       // Both the workflow start and the write that would close the request as failed fail: the double fault.
-      const start = vi.spyOn(stalledPlane.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-      const update = vi.spyOn(stalledPlane.services.registry, 'updateConsumer').mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
+      const start = vi
+        .spyOn(stalledPlane.workflow, 'startReview')
+        .mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const update = vi
+        .spyOn(stalledPlane.services.registry, 'updateConsumer')
+        .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
       const reg = await registerPartner(stalledPlane, { scope: 'accounts:read', data_classes: ['confidential'] });
       expect(reg.status).toBe(503);
       expect(start).toHaveBeenCalledTimes(1);
@@ -98,9 +102,19 @@ describe('local mode: a change request whose review workflow never started', () 
       p,
       advance: (ms: number) => (offset = ms),
       admin: (path: string, body: unknown) =>
-        fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        fetch(`${p.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${p.adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
       register: async () =>
-        String(((await (await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) })).json()) as Record<string, unknown>)['client_id']),
+        String(
+          (
+            (await (
+              await fetch(`${p.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRequest()) })
+            ).json()) as Record<string, unknown>
+          )['client_id'],
+        ),
     };
   }
 

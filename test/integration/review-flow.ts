@@ -4,7 +4,9 @@ import { readOutbox, reviewLink, type OutboxMail } from './outbox.js';
 
 /** The review emails about `clientId` for approval round `round`. */
 export function reviewEmails(plane: LocalControlPlane, clientId: string, round: number): OutboxMail[] {
-  return readOutbox(plane.outboxDir).filter((m) => m.text.includes(clientId) && m.subject.includes(`Review needed`) && m.subject.includes(`approval ${round} of`));
+  return readOutbox(plane.outboxDir).filter(
+    (m) => m.text.includes(clientId) && m.subject.includes(`Review needed`) && m.subject.includes(`approval ${round} of`),
+  );
 }
 
 /** Waits for the round-`round` review email to `reviewer` about `clientId`. */
@@ -24,7 +26,12 @@ export async function openReviewPage(link: string): Promise<{ status: number; ht
 }
 
 /** Submits a decision from the review page, as the page's form would. */
-export async function submitDecision(link: string, decision: 'approve' | 'deny', comment = '', overrides: { cookie?: string; origin?: string } = {}): Promise<{ status: number; html: string }> {
+export async function submitDecision(
+  link: string,
+  decision: 'approve' | 'deny',
+  comment = '',
+  overrides: { cookie?: string; origin?: string } = {},
+): Promise<{ status: number; html: string }> {
   const page = await openReviewPage(link);
   const url = new URL(link);
   const res = await fetch(`${url.origin}${url.pathname}`, {

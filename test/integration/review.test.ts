@@ -25,7 +25,9 @@ async function partnerRequest(scope: string, dataClasses: string[], contacts: st
 }
 
 async function status(reg: { json: Record<string, unknown> }): Promise<Record<string, unknown>> {
-  const res = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } });
+  const res = await fetch(String(reg.json['registration_client_uri']), {
+    headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 
@@ -35,7 +37,13 @@ describe('local mode over HTTP: human review from emailed links', () => {
     const { reg, clientId, privateKey } = await partnerRequest('payments:initiate', ['payment'], ['ops@fintech.example', DANA]);
 
     const round1 = await awaitReviewEmail(plane, ALICE, clientId, 1);
-    await expect.poll(() => reviewEmails(plane, clientId, 1).flatMap((m) => m.to).sort()).toEqual([ALICE, BOB]);
+    await expect
+      .poll(() =>
+        reviewEmails(plane, clientId, 1)
+          .flatMap((m) => m.to)
+          .sort(),
+      )
+      .toEqual([ALICE, BOB]);
     expect(round1.subject).toContain('partner, high risk');
     expect(round1.text).toContain('payments:initiate (high risk)');
     expect(round1.text).toContain('Initiate supplier payments');
@@ -151,7 +159,9 @@ describe('local mode over HTTP: review SLA', () => {
   it('expires a request nobody decides within the SLA and tells the requester', async () => {
     const reg = await registerPartner(fast, { scope: 'accounts:read', data_classes: ['confidential'] });
     const read = async () =>
-      (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })).json()) as Record<string, unknown>;
+      (await (
+        await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` } })
+      ).json()) as Record<string, unknown>;
     await expect.poll(async () => (await read())['status'], { timeout: 8000, interval: 250 }).toBe('expired');
     await expect.poll(() => readOutbox(fast.outboxDir).some((m) => m.subject.includes('is expired')), { timeout: 5000 }).toBe(true);
 

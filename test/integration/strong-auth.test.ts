@@ -116,7 +116,11 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
       .setExpirationTime('60s')
       .setJti('assertion-once')
       .sign(keys.privateKey);
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
     const first = await fetch(`${plane.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect(first.status).toBe(200);
     const replay = await fetch(`${plane.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
@@ -145,20 +149,38 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
     const statement = await plane.softwareStatements.sign({ software_id: 'accounts-api', tier: 'internal' });
     const rs = await postJson(
       `${plane.url}/register`,
-      publicRequest({ tier: 'internal', scope: 'tokens:introspect', data_classes: ['operational'], purpose: 'Accounts API checks tokens before serving', software_statement: statement }),
+      publicRequest({
+        tier: 'internal',
+        scope: 'tokens:introspect',
+        data_classes: ['operational'],
+        purpose: 'Accounts API checks tokens before serving',
+        software_statement: statement,
+      }),
     );
     expect(rs.status).toBe(201);
-    const rsConfig = await oidc.discovery(new URL(plane.url), String(rs.json['client_id']), undefined, oidc.ClientSecretBasic(String(rs.json['client_secret'])), {
-      algorithm: 'oauth2',
-      execute: [oidc.allowInsecureRequests],
-    });
+    const rsConfig = await oidc.discovery(
+      new URL(plane.url),
+      String(rs.json['client_id']),
+      undefined,
+      oidc.ClientSecretBasic(String(rs.json['client_secret'])),
+      {
+        algorithm: 'oauth2',
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
 
     const issueToken = async () => {
       const reg = await postJson(`${plane.url}/register`, publicRequest());
-      const cfg = await oidc.discovery(new URL(plane.url), String(reg.json['client_id']), undefined, oidc.ClientSecretBasic(String(reg.json['client_secret'])), {
-        algorithm: 'oauth2',
-        execute: [oidc.allowInsecureRequests],
-      });
+      const cfg = await oidc.discovery(
+        new URL(plane.url),
+        String(reg.json['client_id']),
+        undefined,
+        oidc.ClientSecretBasic(String(reg.json['client_secret'])),
+        {
+          algorithm: 'oauth2',
+          execute: [oidc.allowInsecureRequests],
+        },
+      );
       return { clientId: String(reg.json['client_id']), cfg, token: (await oidc.clientCredentialsGrant(cfg)).access_token };
     };
 

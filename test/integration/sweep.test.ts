@@ -25,7 +25,11 @@ interface Registered {
 async function register(expiresInDays: number, contact: string): Promise<Registered> {
   const reg = await postJson(`${plane.url}/register`, publicRequest({ contacts: [contact], expires_at: new Date(START + expiresInDays * DAY).toISOString() }));
   expect(reg.status).toBe(201);
-  return { clientId: String(reg.json['client_id']), secret: String(reg.json['client_secret']), registrationToken: String(reg.json['registration_access_token']) };
+  return {
+    clientId: String(reg.json['client_id']),
+    secret: String(reg.json['client_secret']),
+    registrationToken: String(reg.json['registration_access_token']),
+  };
 }
 
 async function token(c: Registered): Promise<number> {

@@ -53,7 +53,10 @@ describe('ApiFirewall', () => {
   });
 
   it('answers refusals with problem documents like the handlers, never cached', () => {
-    const bodies = template.toJSON().Resources[logicalId(firewall.webAcl)].Properties.CustomResponseBodies as Record<string, { ContentType: string; Content: string }>;
+    const bodies = template.toJSON().Resources[logicalId(firewall.webAcl)].Properties.CustomResponseBodies as Record<
+      string,
+      { ContentType: string; Content: string }
+    >;
     expect(JSON.parse(bodies['payload-too-large']!.Content)).toEqual({
       type: 'https://gatehouse.dev/problems/payload-too-large',
       title: 'payload too large',
@@ -66,8 +69,15 @@ describe('ApiFirewall', () => {
     }
   });
 
-  it('limits each client IP per route group: the OAuth routes far above one partner\'s designed load, registration and reviews tightly, the rest at 3000 in 5 minutes', () => {
-    const match = (searchString: string) => ({ ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'CONTAINS', SearchString: searchString, TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] } });
+  it("limits each client IP per route group: the OAuth routes far above one partner's designed load, registration and reviews tightly, the rest at 3000 in 5 minutes", () => {
+    const match = (searchString: string) => ({
+      ByteMatchStatement: {
+        FieldToMatch: { UriPath: {} },
+        PositionalConstraint: 'CONTAINS',
+        SearchString: searchString,
+        TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
+      },
+    });
     const rate = (name: string, limit: number, scopeDown: unknown) => ({
       Name: name,
       Action: { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'rate-limited' } } },
@@ -77,7 +87,9 @@ describe('ApiFirewall', () => {
       rate('RateLimitOAuth2PerIp', 300_000, match('/oauth2/')),
       rate('RateLimitRegisterPerIp', 100, match('/register')),
       rate('RateLimitReviewsPerIp', 300, match('/reviews/')),
-      rate('RateLimitPerIp', 3000, { NotStatement: { Statement: { OrStatement: { Statements: [match('/oauth2/'), match('/register'), match('/reviews/')] } } } }),
+      rate('RateLimitPerIp', 3000, {
+        NotStatement: { Statement: { OrStatement: { Statements: [match('/oauth2/'), match('/register'), match('/reviews/')] } } },
+      }),
     ]);
     // 1,000 token requests per second from one address stay under the OAuth limit.
     expect(DEFAULT_ROUTE_RATE_LIMITS.oauth2).toBeGreaterThanOrEqual(1000 * 300);
@@ -85,7 +97,11 @@ describe('ApiFirewall', () => {
   });
 
   it('applies the IP reputation, common and known-bad-inputs rule groups, counting only the two common rules that break OAuth clients', () => {
-    expect(rules.slice(5).map((r) => r.Name)).toEqual(['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet']);
+    expect(rules.slice(5).map((r) => r.Name)).toEqual([
+      'AWSManagedRulesAmazonIpReputationList',
+      'AWSManagedRulesCommonRuleSet',
+      'AWSManagedRulesKnownBadInputsRuleSet',
+    ]);
     for (const rule of rules.slice(5)) expect(rule.OverrideAction).toEqual({ None: {} });
     expect(rules[6]!.Statement.ManagedRuleGroupStatement!.RuleActionOverrides).toEqual(
       Object.keys(COMMON_RULE_SET_COUNTED).map((name) => ({ Name: name, ActionToUse: { Count: {} } })),
@@ -105,7 +121,13 @@ describe('ApiFirewall', () => {
       RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'dpop' } }, { QueryString: {} }],
       LoggingFilter: {
         DefaultBehavior: 'DROP',
-        Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: ['BLOCK', 'COUNT', 'EXCLUDED_AS_COUNT'].map((Action) => ({ ActionCondition: { Action } })) }],
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: ['BLOCK', 'COUNT', 'EXCLUDED_AS_COUNT'].map((Action) => ({ ActionCondition: { Action } })),
+          },
+        ],
       },
     });
   });

@@ -69,7 +69,14 @@ describe('GatehouseApi', () => {
   });
 
   it('creates one resource per distinct path prefix, nesting {client_id} and .well-known', () => {
-    const prefixes = new Set(ROUTES.flatMap((r) => r.path.split('/').slice(1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)));
+    const prefixes = new Set(
+      ROUTES.flatMap((r) =>
+        r.path
+          .split('/')
+          .slice(1)
+          .map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`),
+      ),
+    );
     expect([...resourcePaths(resources).values()].sort()).toEqual([...prefixes].sort());
     expect(prefixes).toContain('/register/{client_id}');
     expect(prefixes).toContain('/.well-known');
@@ -108,7 +115,10 @@ describe('GatehouseApi', () => {
 
   it('serves GET and POST /reviews/{review_id} with the one review function', () => {
     const reviewRoutes = ROUTES.filter((r) => r.path.startsWith('/reviews/'));
-    expect(reviewRoutes.map((r) => `${r.method} ${r.path} ${r.handler}`).sort()).toEqual(['GET /reviews/{review_id} review', 'POST /reviews/{review_id} review']);
+    expect(reviewRoutes.map((r) => `${r.method} ${r.path} ${r.handler}`).sort()).toEqual([
+      'GET /reviews/{review_id} review',
+      'POST /reviews/{review_id} review',
+    ]);
     const paths = resourcePaths(resources);
     const integrated = Object.values(resources)
       .filter((r) => r.Type === 'AWS::ApiGateway::Method' && paths.get((r.Properties.ResourceId as { Ref: string }).Ref) === '/reviews/{review_id}')
@@ -175,7 +185,9 @@ describe('GatehouseApi', () => {
   it('no longer acknowledges APIG3: the stage is associated with the WAF web ACL', () => {
     expect(acknowledgedFor(stack.api.restApi.deploymentStage).has('AwsSolutions-APIG3')).toBe(false);
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
-      ResourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi) }, '/stages/', { Ref: logicalId(stack.api.restApi.deploymentStage) }])] },
+      ResourceArn: {
+        'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.api.restApi) }, '/stages/', { Ref: logicalId(stack.api.restApi.deploymentStage) }])],
+      },
       WebACLArn: { 'Fn::GetAtt': [logicalId(stack.api.firewall.webAcl), 'Arn'] },
     });
   });
@@ -212,7 +224,8 @@ describe('GatehouseApi', () => {
       expect(find('* /*')).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'ERROR' });
       const overrides = settings().filter((m) => m.key !== '* /*');
       expect(overrides).toHaveLength(stack.api.routeThrottles.size);
-      for (const m of overrides) expect(m, m.key).toMatchObject({ LoggingLevel: 'ERROR', MetricsEnabled: true, DataTraceEnabled: false, CachingEnabled: false });
+      for (const m of overrides)
+        expect(m, m.key).toMatchObject({ LoggingLevel: 'ERROR', MetricsEnabled: true, DataTraceEnabled: false, CachingEnabled: false });
     });
   });
 
@@ -223,7 +236,14 @@ describe('GatehouseApi', () => {
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: arnOf(stack.api.accessLogGroup), Format: ACCESS_LOG_FORMAT.toString() },
       MethodSettings: Match.arrayWith([
-        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false, ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
       ]),
     });
   });
@@ -251,14 +271,19 @@ describe('GatehouseApi', () => {
   it('creates the account-level CloudWatch role for execution logs by default, retained', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     template.hasResource('AWS::IAM::Role', {
-      Properties: Match.objectLike({ ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'])] })] }),
+      Properties: Match.objectLike({
+        ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'])] })],
+      }),
       DeletionPolicy: 'Retain',
     });
   });
 
   it('gives the handlers an issuer built from the API id, not the stage (no dependency cycle)', () => {
     const issuer = {
-      'Fn::Join': ['', ['https://', { Ref: logicalId(stack.api.restApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, `/${STAGE_NAME}`]],
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: logicalId(stack.api.restApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, `/${STAGE_NAME}`],
+      ],
     };
     for (const fn of Object.values(stack.handlers.functions)) {
       expect(resources[logicalId(fn)]!.Properties).toMatchObject({ Environment: { Variables: { [ENV.issuer]: issuer } } });
@@ -269,7 +294,7 @@ describe('GatehouseApi', () => {
 describe('GatehouseApi over a custom route table', () => {
   const route = (r: Partial<Route>): Route => ({ method: 'GET', path: '/x', handler: 'discovery', description: 'test', auth: 'public', ...r });
 
-  it('follows each route\'s auth, not its path: an iam route elsewhere gets AWS_IAM, a public one NONE', () => {
+  it("follows each route's auth, not its path: an iam route elsewhere gets AWS_IAM, a public one NONE", () => {
     const { stack } = apiAlone([route({ path: '/ops/report', auth: 'iam' }), route({ path: '/open' })]);
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::ApiGateway::Method', 2);
@@ -327,5 +352,4 @@ describe('GatehouseApi with overrides', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
     expect(stack.api.issuerUrl).toBe('https://auth.bank.example');
   });
-
 });

@@ -81,11 +81,23 @@ describe('loadAppConfig', () => {
       'POST /oauth2/token': { rateLimit: 400, burstLimit: 800 },
       'POST /oauth2/introspect': { rateLimit: 200, burstLimit: 400 },
     });
-    expect(config).toMatchObject({ apiMaxBodyKiB: 32, apiRequestsPerIpPer5Minutes: 1000, apiRouteRequestsPerIpPer5Minutes: { oauth2: 300_000, register: 50, reviews: 300 }, reservedConcurrency: true, tokenReservedConcurrency: 250, alarmEmails: ['oncall@bank.example', 'risk@bank.example'], registryBackup: false });
+    expect(config).toMatchObject({
+      apiMaxBodyKiB: 32,
+      apiRequestsPerIpPer5Minutes: 1000,
+      apiRouteRequestsPerIpPer5Minutes: { oauth2: 300_000, register: 50, reviews: 300 },
+      reservedConcurrency: true,
+      tokenReservedConcurrency: 250,
+      alarmEmails: ['oncall@bank.example', 'risk@bank.example'],
+      registryBackup: false,
+    });
   });
 
   it.each([
-    ['a route selector that matches no route', { apiRouteThrottling: { 'POST /oauth2/tokens': { rateLimit: 1, burstLimit: 1 } } }, /apiRouteThrottling context value is invalid:\n {2}- API throttling: "POST \/oauth2\/tokens" matches no route/],
+    [
+      'a route selector that matches no route',
+      { apiRouteThrottling: { 'POST /oauth2/tokens': { rateLimit: 1, burstLimit: 1 } } },
+      /apiRouteThrottling context value is invalid:\n {2}- API throttling: "POST \/oauth2\/tokens" matches no route/,
+    ],
     ['route limits without a burst', { apiRouteThrottling: { '/admin/*': { rateLimit: 1 } } }, /apiRouteThrottling\.\/admin\/\*\.burstLimit/],
     ['a body limit WAF cannot inspect', { apiMaxBodyKiB: '20' }, /apiMaxBodyKiB: must be one of 16, 32, 48, 64/],
     ['a per-IP rate under 10', { apiRequestsPerIpPer5Minutes: '5' }, /apiRequestsPerIpPer5Minutes: /],
@@ -125,7 +137,10 @@ describe('loadAppConfig', () => {
 
   it('reads reviewers from a JSON file, relative to the app directory', () => {
     const elsewhere = { policyFile: join(PROJECT_ROOT, 'policy/policy.json'), softwareStatementJwks: join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS) };
-    expect(loadAppConfig(context({ ...elsewhere, reviewers: 'reviewers.json' }), dir).reviewers).toEqual({ default: ['ops@bank.example'], high: ['cro@bank.example', 'ciso@bank.example'] });
+    expect(loadAppConfig(context({ ...elsewhere, reviewers: 'reviewers.json' }), dir).reviewers).toEqual({
+      default: ['ops@bank.example'],
+      high: ['cro@bank.example', 'ciso@bank.example'],
+    });
   });
 
   it.each([
@@ -136,7 +151,11 @@ describe('loadAppConfig', () => {
     ['has an unknown group', { default: ['a@bank.example', 'b@bank.example'], hihg: ['c@bank.example'] }, /- reviewers: Unrecognized key: "hihg"/],
     ['has no default group', { high: ['a@bank.example', 'b@bank.example'] }, /- reviewers\.default: /],
     ['has an empty group', { default: ['a@bank.example', 'b@bank.example'], medium: [] }, /- reviewers\.medium: must list at least one address/],
-    ['has fewer distinct reviewers than high risk needs approvals', { default: ['a@bank.example', 'A@Bank.example'] }, /does not satisfy the policy .*\n {2}- reviewers\.default: high risk needs 2 approvals from distinct reviewers, but the group lists 1 distinct address/],
+    [
+      'has fewer distinct reviewers than high risk needs approvals',
+      { default: ['a@bank.example', 'A@Bank.example'] },
+      /does not satisfy the policy .*\n {2}- reviewers\.default: high risk needs 2 approvals from distinct reviewers, but the group lists 1 distinct address/,
+    ],
   ])('rejects a reviewers value that %s', (_what, reviewers, message) => {
     const load = () => loadAppConfig(context({ reviewers }), PROJECT_ROOT);
     expect(load).toThrow(AppConfigError);
@@ -148,14 +167,23 @@ describe('loadAppConfig', () => {
     expect(load({ mailFrom: 'Gatehouse <gatehouse@bank.example>', createSesIdentity: 'yes' })).toThrow(
       /- mailFrom: must be a plain email address \(no display name\)\n {2}- createSesIdentity: must be true or false/,
     );
-    expect(load({ mailFrom: 'gatehouse@bank.example', sesIdentity: 'other.example' })).toThrow(/- sesIdentity: other\.example cannot send as mailFrom gatehouse@bank\.example/);
+    expect(load({ mailFrom: 'gatehouse@bank.example', sesIdentity: 'other.example' })).toThrow(
+      /- sesIdentity: other\.example cannot send as mailFrom gatehouse@bank\.example/,
+    );
     expect(load({ sesIdentity: 'someone@bank.example' })).toThrow(/- sesIdentity: someone@bank\.example cannot send as mailFrom/);
     expect(load({ sesIdentity: 'not a domain' })).toThrow(/- sesIdentity: must be a verified SES identity: an email address or a domain name/);
   });
 
   it('accepts command-line context, where every value is a string', () => {
     const config = loadAppConfig(
-      context({ consumerCacheMs: '1000', apiThrottleRateLimit: '20', apiThrottleBurstLimit: '40', logRetentionDays: '90', issuer: 'https://auth.bank.example', tokenAudience: 'https://payments.bank.example' }),
+      context({
+        consumerCacheMs: '1000',
+        apiThrottleRateLimit: '20',
+        apiThrottleBurstLimit: '40',
+        logRetentionDays: '90',
+        issuer: 'https://auth.bank.example',
+        tokenAudience: 'https://payments.bank.example',
+      }),
       PROJECT_ROOT,
     );
     expect(config).toMatchObject({
@@ -197,7 +225,11 @@ describe('loadAppConfig', () => {
     ['a rotation period that is not a number', { signingKeyRotationDays: 'monthly' }, /- signingKeyRotationDays: must be a whole number of days from 1 to 365/],
     ['a negative publish delay', { signingKeyPublishDelaySeconds: '-1' }, /- signingKeyPublishDelaySeconds: /],
     ['a publish delay over a day', { signingKeyPublishDelaySeconds: 86_401 }, /- signingKeyPublishDelaySeconds: /],
-    ['a publish delay that is not a number', { signingKeyPublishDelaySeconds: 'soon' }, /- signingKeyPublishDelaySeconds: must be a whole number of seconds from 0 to 86400/],
+    [
+      'a publish delay that is not a number',
+      { signingKeyPublishDelaySeconds: 'soon' },
+      /- signingKeyPublishDelaySeconds: must be a whole number of seconds from 0 to 86400/,
+    ],
     ['a sweep interval under 5 minutes', { sweepIntervalMinutes: '4' }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
     ['a sweep interval over a day', { sweepIntervalMinutes: 1441 }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
     ['a fractional sweep interval', { sweepIntervalMinutes: '7.5' }, /- sweepIntervalMinutes: must be a whole number of minutes from 5 to 1440/],
@@ -243,7 +275,9 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig(context({ serviceDocumentation: 'https://developer.bank.example/gatehouse' }), PROJECT_ROOT)).toMatchObject({
       serviceDocumentation: 'https://developer.bank.example/gatehouse',
     });
-    expect(() => loadAppConfig(context({ serviceDocumentation: 'http://developer.bank.example' }), PROJECT_ROOT)).toThrow(/- serviceDocumentation: must be an https URL/);
+    expect(() => loadAppConfig(context({ serviceDocumentation: 'http://developer.bank.example' }), PROJECT_ROOT)).toThrow(
+      /- serviceDocumentation: must be an https URL/,
+    );
   });
 
   it('treats an empty command-line value as not given', () => {
@@ -262,7 +296,7 @@ describe('loadJwksFile', () => {
     expect(() => loadJwksFile(join(dir, 'private.jwks.json'))).toThrow(/private key; the JWKS must contain public keys only/);
   });
 
-  it('refuses a JWKS too large for the functions\' environment', () => {
+  it("refuses a JWKS too large for the functions' environment", () => {
     const jwks = JSON.parse(readFileSync(join(PROJECT_ROOT, EXAMPLE_SOFTWARE_STATEMENT_JWKS), 'utf8')) as { keys: unknown[] };
     writeFileSync(join(dir, 'large.jwks.json'), JSON.stringify({ keys: Array.from({ length: 20 }, () => jwks.keys[0]) }));
     expect(() => loadJwksFile(join(dir, 'large.jwks.json'))).toThrow(/keep it under 2048 bytes/);

@@ -26,7 +26,9 @@ function publishedAs(stackName: string, record: (metrics: EmfMetrics) => void): 
   record(metrics);
   metrics.flush();
   stdout.mockRestore();
-  const doc = JSON.parse(writes.join('')) as { _aws: { CloudWatchMetrics: [{ Namespace: string; Dimensions: [string[]]; Metrics: [{ Name: string }] }] } } & Record<string, unknown>;
+  const doc = JSON.parse(writes.join('')) as {
+    _aws: { CloudWatchMetrics: [{ Namespace: string; Dimensions: [string[]]; Metrics: [{ Name: string }] }] };
+  } & Record<string, unknown>;
   const [directive] = doc._aws.CloudWatchMetrics;
   return {
     namespace: directive.Namespace,
@@ -90,11 +92,15 @@ describe('ApplicationAlarms', () => {
   it('watches exactly the namespace, name and dimensions the EMF adapter publishes (one vocabulary, no drift)', () => {
     for (const kind of REVIEW_KINDS) {
       const published = publishedAs('Watched', (m) => m.record('ReviewLatency', { kind, outcome: 'expired' }, 3600));
-      const watched = alarm(built.alarms.reviewsExpired).Metrics!.map((m) => m.MetricStat?.Metric).find((m) => m?.Dimensions.some((d) => d.Name === 'kind' && d.Value === kind))!;
+      const watched = alarm(built.alarms.reviewsExpired)
+        .Metrics!.map((m) => m.MetricStat?.Metric)
+        .find((m) => m?.Dimensions.some((d) => d.Name === 'kind' && d.Value === kind))!;
       expect({ namespace: watched.Namespace, name: watched.MetricName, dimensions: sorted(watched.Dimensions) }).toEqual(published);
     }
     const sweep = alarm(built.alarms.sweepStalled);
-    expect({ namespace: sweep['Namespace'], name: sweep['MetricName'], dimensions: sorted(sweep['Dimensions'] as Dimension[]) }).toEqual(publishedAs('Watched', (m) => m.record('SweepReads', {}, 0)));
+    expect({ namespace: sweep['Namespace'], name: sweep['MetricName'], dimensions: sorted(sweep['Dimensions'] as Dimension[]) }).toEqual(
+      publishedAs('Watched', (m) => m.record('SweepReads', {}, 0)),
+    );
   });
 
   it('names only metrics of the shared vocabulary, each with its defined dimensions', () => {
@@ -102,7 +108,15 @@ describe('ApplicationAlarms', () => {
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
       .flatMap((r) => [
         ...(r.Properties.Metrics ?? []).filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric),
-        ...(r.Properties['MetricName'] ? [{ MetricName: r.Properties['MetricName'] as string, Dimensions: r.Properties['Dimensions'] as Dimension[], Namespace: r.Properties['Namespace'] as string }] : []),
+        ...(r.Properties['MetricName']
+          ? [
+              {
+                MetricName: r.Properties['MetricName'] as string,
+                Dimensions: r.Properties['Dimensions'] as Dimension[],
+                Namespace: r.Properties['Namespace'] as string,
+              },
+            ]
+          : []),
       ]);
     expect(used.length).toBe(REVIEW_KINDS.length + 1);
     for (const m of used) {

@@ -47,7 +47,9 @@ export function synthBuiltBundles(): BuiltBundle[] {
     routeScopes: { 'GET /accounts/{id}': ['accounts:read'] },
   });
   // A resource server's API the authorizer guards (it must be attached to one to synthesize).
-  new apigateway.RestApi(authorizerStack, 'Api').root.resourceForPath('/accounts/{id}').addMethod('GET', new apigateway.MockIntegration(), { authorizer: authorizer.authorizer });
+  new apigateway.RestApi(authorizerStack, 'Api').root
+    .resourceForPath('/accounts/{id}')
+    .addMethod('GET', new apigateway.MockIntegration(), { authorizer: authorizer.authorizer });
   const assembly = app.synth();
   const functions: Array<[string, lambda.Function]> = [
     ...Object.entries(stack.handlers.functions),

@@ -55,7 +55,10 @@ function operationsNamedIn(code: string): string[] {
 /** The operations an entry gives its registry: `dynamoRegistryFromEnv({ a, b })` or `registryWith(table, { a, b })`; undefined if it builds none. */
 function operationsGivenBy(entrySource: string): string[] | undefined {
   const given = /(?:dynamoRegistryFromEnv\(|registryWith\(.*?,\s*)\{([^}]*)\}\)/.exec(entrySource)?.[1];
-  return given?.split(',').map((name) => name.trim()).filter(Boolean);
+  return given
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
 }
 
 describe('built Lambda bundles: contents', () => {
@@ -80,9 +83,17 @@ describe('built Lambda bundles: contents', () => {
     expect(withClients.map((b) => b.name)).toContain('token');
     for (const b of withClients) {
       const packages = packagesOf(b);
-      expect(sourcesOf(b).some((path) => path.endsWith('lambdas/adapters/aws/lambda-credentials.ts')), b.name).toBe(true);
+      expect(
+        sourcesOf(b).some((path) => path.endsWith('lambdas/adapters/aws/lambda-credentials.ts')),
+        b.name,
+      ).toBe(true);
       expect(packages.has('@aws-sdk/credential-provider-env'), b.name).toBe(true);
-      for (const chainPart of ['@aws-sdk/credential-provider-node', '@aws-sdk/nested-clients', '@aws-sdk/credential-provider-ini', '@smithy/credential-provider-imds']) {
+      for (const chainPart of [
+        '@aws-sdk/credential-provider-node',
+        '@aws-sdk/nested-clients',
+        '@aws-sdk/credential-provider-ini',
+        '@smithy/credential-provider-imds',
+      ]) {
         expect(packages.has(chainPart), `${b.name}: ${chainPart}`).toBe(false);
       }
     }
@@ -93,9 +104,18 @@ describe('built Lambda bundles: contents', () => {
     expect(packagesOf(bundle('token')).has('zod')).toBe(false);
     for (const name of ['review-task', 'register', 'admin']) {
       const zodFiles = sourcesOf(bundle(name)).filter((path) => path.includes('node_modules/zod/'));
-      expect(zodFiles.some((path) => path.includes('/v4/mini/')), name).toBe(true);
-      expect(zodFiles.filter((path) => path.includes('/v4/classic/')), name).toEqual([]);
-      expect(zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/index.js')).map((path) => path.slice(path.indexOf('node_modules/'))), name).toEqual(['node_modules/zod/v4/locales/en.js']);
+      expect(
+        zodFiles.some((path) => path.includes('/v4/mini/')),
+        name,
+      ).toBe(true);
+      expect(
+        zodFiles.filter((path) => path.includes('/v4/classic/')),
+        name,
+      ).toEqual([]);
+      expect(
+        zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/index.js')).map((path) => path.slice(path.indexOf('node_modules/'))),
+        name,
+      ).toEqual(['node_modules/zod/v4/locales/en.js']);
     }
   });
 
@@ -110,7 +130,10 @@ describe('built Lambda bundles: contents', () => {
     for (const [name, entry] of Object.entries(entries)) {
       const given = operationsGivenBy(readFileSync(join(PROJECT_ROOT, entry), 'utf8'));
       if (given === undefined) continue; // no registry: awsServices gives it the absent port, which fails on any call
-      expect(given.filter((operation) => !OPERATIONS.includes(operation)), name).toEqual([]);
+      expect(
+        given.filter((operation) => !OPERATIONS.includes(operation)),
+        name,
+      ).toEqual([]);
       // The stack grants the DynamoDB actions of the operations the spec lists: the entry must give exactly those.
       const spec = specs[name]!;
       if (spec.registry) expect([...given].sort(), name).toEqual([...spec.registry].sort());
@@ -121,12 +144,20 @@ describe('built Lambda bundles: contents', () => {
         expect([...table.map((a) => `dynamodb:${a}`), ...attentionIndex], name).toEqual([...SYSTEM_AUDIT_ACTIONS].sort());
       }
       // Minified, the entry's own list is object keys too; anything named beyond it is a call that would fail.
-      expect(operationsNamedIn(readFileSync(bundle(name).file, 'utf8')).filter((operation) => !given.includes(operation)), name).toEqual([]);
+      expect(
+        operationsNamedIn(readFileSync(bundle(name).file, 'utf8')).filter((operation) => !given.includes(operation)),
+        name,
+      ).toEqual([]);
       checked.push(name);
     }
     // Every function with a table capability builds a registry this check could read.
     expect(checked.sort()).toEqual(
-      [...Object.entries(FUNCTIONS).filter(([, spec]) => spec.capabilities.some((c) => c.startsWith('table:'))).map(([name]) => name), 'signing-key-rotation'].sort(),
+      [
+        ...Object.entries(FUNCTIONS)
+          .filter(([, spec]) => spec.capabilities.some((c) => c.startsWith('table:')))
+          .map(([name]) => name),
+        'signing-key-rotation',
+      ].sort(),
     );
     // What the check reads: calls and keys count, strings do not.
     expect(operationsNamedIn('a.getConsumer(b);const{listDue:c}=d;e={operationId:"listConsumers"}')).toEqual(['getConsumer', 'listDue']);
@@ -160,9 +191,19 @@ async function startScriptedAws(signingKey: SigningKey): Promise<{ endpoint: str
       calls.push({ target, path: req.url ?? '', input });
       if (target === 'secretsmanager.GetSecretValue') {
         if ((input['VersionStage'] ?? 'AWSCURRENT') !== 'AWSCURRENT') {
-          return answer(req, res, 400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret value for staging label" });
+          return answer(req, res, 400, {
+            __type: 'ResourceNotFoundException',
+            message: "Secrets Manager can't find the specified secret value for staging label",
+          });
         }
-        return answer(req, res, 200, { ARN: input['SecretId'], Name: 'gatehouse/signing-key', VersionId: 'v1', VersionStages: ['AWSCURRENT'], SecretString: JSON.stringify(signingKey), CreatedDate: 1_700_000_000 });
+        return answer(req, res, 200, {
+          ARN: input['SecretId'],
+          Name: 'gatehouse/signing-key',
+          VersionId: 'v1',
+          VersionStages: ['AWSCURRENT'],
+          SecretString: JSON.stringify(signingKey),
+          CreatedDate: 1_700_000_000,
+        });
       }
       if (target === 'AWSStepFunctions.StartExecution') {
         return answer(req, res, 400, { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${String(input['name'])}'` });
@@ -229,7 +270,11 @@ function invoke(bundle: BuiltBundle, event: unknown, extra: Record<string, strin
     child.on('error', reject);
     child.on('close', () => {
       clearTimeout(timer);
-      const line = (mark: string) => output.split('\n').find((l) => l.startsWith(mark))?.slice(mark.length);
+      const line = (mark: string) =>
+        output
+          .split('\n')
+          .find((l) => l.startsWith(mark))
+          ?.slice(mark.length);
       const result = line(RESULT_MARK);
       const error = line(ERROR_MARK);
       if (result !== undefined) resolve({ result: JSON.parse(result), output });
@@ -272,7 +317,10 @@ describe('built Lambda bundles: one invocation each', () => {
   it('exports a handler from every bundle the stacks deploy, once imported with its Lambda environment', async () => {
     const script = `for (const url of JSON.parse(process.argv[1])) if (typeof (await import(url)).handler !== 'function') throw new Error(url + ' exports no handler');`;
     const env = Object.assign({}, ...[...bundles.values()].map((b) => lambdaEnvironment(b, endpoints))) as Record<string, string>;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([...bundles.values()].map((b) => pathToFileURL(b.file).href))], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([...bundles.values()].map((b) => pathToFileURL(b.file).href))], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -286,14 +334,19 @@ describe('built Lambda bundles: one invocation each', () => {
     const jwks = JSON.parse(response.body) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.map((k) => k['kid'])).toEqual([signingKey.kid]);
     expect(jwks.keys[0]).not.toHaveProperty('d');
-    expect(aws.calls.filter((c) => c.target === 'secretsmanager.GetSecretValue').map((c) => c.input['SecretId'])).toContain(DEPLOY_TIME_VALUES[ENV.signingKeySecretId]);
+    expect(aws.calls.filter((c) => c.target === 'secretsmanager.GetSecretValue').map((c) => c.input['SecretId'])).toContain(
+      DEPLOY_TIME_VALUES[ENV.signingKeySecretId],
+    );
   });
 
   it('refuses an unknown client with invalid_client, having looked it up in the table (token: POST /oauth2/token)', async () => {
     const event = httpEvent({
       method: 'POST',
       resource: '/oauth2/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('gh_nosuchclient00000:wrong-secret').toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('gh_nosuchclient00000:wrong-secret').toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     const { result, output } = await invoke(bundle('token'), event, endpoints);
@@ -304,7 +357,13 @@ describe('built Lambda bundles: one invocation each', () => {
 
   it('answers a review link that does not verify with a page, not a server error (review: GET /reviews/{review_id})', async () => {
     const reviewId = '0'.repeat(32);
-    const event = httpEvent({ method: 'GET', resource: '/reviews/{review_id}', path: `/reviews/${reviewId}`, pathParameters: { review_id: reviewId }, queryStringParameters: { t: 'not-a-review-token' } });
+    const event = httpEvent({
+      method: 'GET',
+      resource: '/reviews/{review_id}',
+      path: `/reviews/${reviewId}`,
+      pathParameters: { review_id: reviewId },
+      queryStringParameters: { t: 'not-a-review-token' },
+    });
     const { result, output } = await invoke(bundle('review'), event, endpoints);
     const response = result as HttpResult;
     expect(response?.statusCode, output).toBeGreaterThanOrEqual(400);
@@ -316,7 +375,14 @@ describe('built Lambda bundles: one invocation each', () => {
     // Registration stored the request but neither started the workflow nor recorded a failure, long enough ago.
     const clientId = 'gh_stalledsmoke00000';
     const createdAt = new Date(Date.now() - STALLED_REVIEW_MS - 60_000).toISOString();
-    const stalled = pendingConsumer({ clientId, openReviewId: undefined, reviewExecution: undefined, createdAt, attentionAt: new Date(Date.parse(createdAt) + STALLED_REVIEW_MS).toISOString(), expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+    const stalled = pendingConsumer({
+      clientId,
+      openReviewId: undefined,
+      reviewExecution: undefined,
+      createdAt,
+      attentionAt: new Date(Date.parse(createdAt) + STALLED_REVIEW_MS).toISOString(),
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
     const registry = new DynamoRegistry({ tableName: TABLE, documentClient: dynamo.documentClient });
     await registry.createConsumer(stalled, auditTrailFor(clientId, NOW.toISOString()));
 

@@ -31,7 +31,13 @@ const prefixArn = (prefix: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${prefix}*`]],
 });
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'];
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
+  'client-secrets:create',
+  'client-secrets:read',
+  'client-secrets:manage',
+  'client-secrets:delete',
+  'client-secrets:rotate',
+];
 const names = Object.keys(FUNCTIONS) as HandlerFunctionName[];
 
 /** The logical ids of the roles a key policy statement names. */
@@ -40,7 +46,10 @@ function principalRoles(statement: KeyStatement): string[] {
 }
 
 /** A ClientSecrets alone in a stack, with a stand-in rotation function. */
-function clientSecretsAlone(props: ClientSecretsProps = {}, stackName = 'Alone'): { app: App; stack: Stack; construct: ClientSecrets; rotation: lambda.Function } {
+function clientSecretsAlone(
+  props: ClientSecretsProps = {},
+  stackName = 'Alone',
+): { app: App; stack: Stack; construct: ClientSecrets; rotation: lambda.Function } {
   const app = testApp();
   const stack = new Stack(app, stackName);
   const construct = new ClientSecrets(stack, 'ClientSecrets', props);
@@ -65,7 +74,8 @@ describe('ClientSecrets in the Gatehouse stack', () => {
   });
 
   const roleId = (name: HandlerFunctionName) => logicalId(stack.handlers.constructsByName[name].role);
-  const env = (name: HandlerFunctionName) => (resources[logicalId(stack.handlers.functions[name])]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  const env = (name: HandlerFunctionName) =>
+    (resources[logicalId(stack.handlers.functions[name])]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   const secretStatements = (name: HandlerFunctionName): Statement[] =>
     statementsOfRole(template, roleId(name)).filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
   const lambdaStatements = (name: HandlerFunctionName): Statement[] =>
@@ -103,7 +113,12 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       reservedConcurrency: 5,
       invokedBy: 'secrets-manager',
     });
-    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 30 });
+    expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 30,
+    });
     expect(ROUTES.map((r) => r.handler)).not.toContain('client-secret-rotation');
     const apiPermissions = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName) === JSON.stringify(arnOf(rotationFunction())),
@@ -134,10 +149,19 @@ describe('ClientSecrets in the Gatehouse stack', () => {
   it('lets the admin function only rotate now and delete <prefix>* secrets, and invoke exactly the rotation function', () => {
     expect(FUNCTIONS.admin.capabilities).toContain('client-secrets:manage');
     expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
-    expect(secretStatements('admin')).toEqual([{ Effect: 'Allow', Action: [...CLIENT_SECRET_MANAGE_ACTIONS].sort(), Resource: prefixArn('gatehouse/Gatehouse/clients/') }]);
+    expect(secretStatements('admin')).toEqual([
+      { Effect: 'Allow', Action: [...CLIENT_SECRET_MANAGE_ACTIONS].sort(), Resource: prefixArn('gatehouse/Gatehouse/clients/') },
+    ]);
     // No secret is created, read or written: no CreateSecret, GetSecretValue, PutSecretValue or DescribeSecret.
     const actions = statementsOfRole(template, roleId('admin')).flatMap((s) => [s.Action].flat());
-    for (const forbidden of ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:UpdateSecretVersionStage']) {
+    for (const forbidden of [
+      'secretsmanager:CreateSecret',
+      'secretsmanager:TagResource',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:UpdateSecretVersionStage',
+    ]) {
       expect(actions, forbidden).not.toContain(forbidden);
     }
     // RotateSecret invokes the rotation function with the caller's permissions: that function itself, not its versions.
@@ -154,14 +178,16 @@ describe('ClientSecrets in the Gatehouse stack', () => {
 
   it('lets the sweep function only schedule the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
     expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
-    expect(secretStatements('sweep')).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('gatehouse/Gatehouse/clients/') }]);
+    expect(secretStatements('sweep')).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('gatehouse/Gatehouse/clients/') },
+    ]);
     expect(CLIENT_SECRET_DELETE_ACTIONS).toEqual(['secretsmanager:DeleteSecret']);
     expect(lambdaStatements('sweep')).toEqual([]);
     expect(keyStatementsFor('sweep')).toEqual([]);
     expect(env('sweep')).not.toHaveProperty(ENV.clientSecretRotationArn);
   });
 
-  it('lets the registration-read function only read <prefix>* secrets\' values', () => {
+  it("lets the registration-read function only read <prefix>* secrets' values", () => {
     expect(secretStatements('registration-read')).toEqual([
       { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('gatehouse/Gatehouse/clients/') },
     ]);
@@ -188,7 +214,10 @@ describe('ClientSecrets in the Gatehouse stack', () => {
   it('lets the key be used only through Secrets Manager: decrypt and generate data keys by the creators and rotation, decrypt only by registration-read', () => {
     const granted = keyPolicy.filter((s) => !principalRoles(s).some((p) => p.includes(':root')));
     for (const s of granted) expect(s.Condition).toEqual(VIA_SECRETS_MANAGER);
-    const actionsOf = (name: HandlerFunctionName) => keyStatementsFor(name).flatMap((s) => [s.Action].flat()).sort();
+    const actionsOf = (name: HandlerFunctionName) =>
+      keyStatementsFor(name)
+        .flatMap((s) => [s.Action].flat())
+        .sort();
     const creators = ['register'] as const;
     for (const name of [...creators, 'client-secret-rotation'] as const) expect(actionsOf(name), name).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(actionsOf('registration-read')).toEqual(['kms:Decrypt']);
@@ -246,7 +275,9 @@ describe('ClientSecrets in the Gatehouse stack', () => {
 
   it('acknowledges the <prefix>* wildcard on the client-secret roles only, and leaves no cdk-nag finding', () => {
     const finding = `AwsSolutions-IAM5[${resourceWildcardFinding(stack, stack.clientSecrets.secretArnPattern)}]`;
-    expect(finding).toBe('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:gatehouse/Gatehouse/clients/*]');
+    expect(finding).toBe(
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:gatehouse/Gatehouse/clients/*]',
+    );
     const acknowledgedOn = stack.node
       .findAll()
       .filter((c) => c.node.metadata.some((m) => Object.keys(m.data as object).some((id) => id.endsWith(finding))))
@@ -275,7 +306,9 @@ describe('ClientSecrets on its own', () => {
     construct.grantRead(role);
     construct.useRotationFunction(rotation);
     const template = Template.fromStack(stack);
-    expect(statementsOfRole(template, logicalId(role))).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('bank/api-clients/') }]);
+    expect(statementsOfRole(template, logicalId(role))).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('bank/api-clients/') },
+    ]);
     template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceArn: prefixArn('bank/api-clients/') });
   });
 
@@ -299,7 +332,9 @@ describe('ClientSecrets on its own', () => {
     const role = new iam.Role(stack, 'Sweeper', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     construct.grantDelete(role);
     const template = Template.fromStack(stack);
-    expect(statementsOfRole(template, logicalId(role))).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('bank/api-clients/') }]);
+    expect(statementsOfRole(template, logicalId(role))).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('bank/api-clients/') },
+    ]);
     expect(JSON.stringify(template.toJSON().Resources[logicalId(construct.encryptionKey)].Properties.KeyPolicy)).not.toContain(logicalId(role));
   });
 
@@ -310,7 +345,9 @@ describe('ClientSecrets on its own', () => {
     ['with a space', 'gatehouse/my clients/'],
     ['empty', ''],
   ])('refuses a prefix %s', (_what, prefix) => {
-    expect(() => clientSecretsAlone({ prefix })).toThrow(/ClientSecrets: prefix .* must use only A-Z a-z 0-9 \/ _ \+ = \. @ -, must not start with \/ and must end with \//);
+    expect(() => clientSecretsAlone({ prefix })).toThrow(
+      /ClientSecrets: prefix .* must use only A-Z a-z 0-9 \/ _ \+ = \. @ -, must not start with \/ and must end with \//,
+    );
   });
 
   it('uses a given key instead of creating one', () => {
@@ -327,7 +364,9 @@ describe('ClientSecrets on its own', () => {
     const stack = new Stack(app, 'WithTopic');
     const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
     const construct = new ClientSecrets(stack, 'ClientSecrets', { alarmTopic: topic });
-    construct.useRotationFunction(new lambda.Function(stack, 'Rotation', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }));
+    construct.useRotationFunction(
+      new lambda.Function(stack, 'Rotation', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }),
+    );
     Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       AlarmActions: [{ Ref: logicalId(topic) }],

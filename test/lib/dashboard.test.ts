@@ -27,8 +27,13 @@ function dashboardWidgets(template: Template): Widget[] {
 }
 
 const expressions = (widgets: readonly Widget[]): string[] =>
-  widgets.flatMap((w) => (w.properties.metrics ?? []).flatMap((line) => line.filter((p): p is Record<string, unknown> => typeof p === 'object' && 'expression' in p).map((p) => String(p['expression']))));
-const plainMetrics = (widgets: readonly Widget[]): MetricLine[] => widgets.flatMap((w) => (w.properties.metrics ?? []).filter((line) => typeof line[0] === 'string'));
+  widgets.flatMap((w) =>
+    (w.properties.metrics ?? []).flatMap((line) =>
+      line.filter((p): p is Record<string, unknown> => typeof p === 'object' && 'expression' in p).map((p) => String(p['expression'])),
+    ),
+  );
+const plainMetrics = (widgets: readonly Widget[]): MetricLine[] =>
+  widgets.flatMap((w) => (w.properties.metrics ?? []).filter((line) => typeof line[0] === 'string'));
 const byTitle = (widgets: readonly Widget[], title: string): Widget => widgets.find((w) => w.properties.title === title)!;
 
 /** The dashboard over stand-ins, in a stack named Watched. */
@@ -36,7 +41,11 @@ function dashboardAlone(overrides: Partial<GatehouseDashboardProps> = {}): { sta
   const stack = new Stack(testApp(), 'Watched');
   const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, restApiName: 'gatehouse-api' });
   const tokenMethod = api.root.resourceForPath('/oauth2/token').addMethod('POST', new apigateway.MockIntegration());
-  const tokenFunction = new lambda.Function(stack, 'Token', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') });
+  const tokenFunction = new lambda.Function(stack, 'Token', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('x'),
+  });
   const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
   const stateMachine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')) });
   const alarm = new cloudwatch.Alarm(stack, 'SomeAlarm', { metric: tokenFunction.metricErrors(), threshold: 1, evaluationPeriods: 1 });
@@ -65,7 +74,9 @@ describe('GatehouseDashboard', () => {
   it('creates one dashboard that shows every Gatehouse metric the adapters publish', () => {
     const shown = new Set([
       ...expressions(widgets).flatMap((e) => [...e.matchAll(/MetricName="([A-Za-z]+)"/g)].map((m) => m[1]!)),
-      ...plainMetrics(widgets).filter((line) => line[0] === namespace).map((line) => String(line[1])),
+      ...plainMetrics(widgets)
+        .filter((line) => line[0] === namespace)
+        .map((line) => String(line[1])),
     ]);
     expect([...shown].sort()).toEqual([...METRIC_NAMES].sort());
   });
@@ -117,13 +128,17 @@ describe('GatehouseDashboard', () => {
       'WriteThrottleEvents',
       'WriteThrottleEvents attention',
     ]);
-    const states = plainMetrics(widgets).filter((line) => line[0] === 'AWS/States').map((line) => line[1]);
+    const states = plainMetrics(widgets)
+      .filter((line) => line[0] === 'AWS/States')
+      .map((line) => line[1]);
     expect(states).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']));
   });
 
   it('computes the token refusal rate from both token metrics, and shows the review latency in hours', () => {
     const rate = expressions([byTitle(widgets, 'Token refusal rate')])[0]!;
-    expect(rate).toMatch(/^100 \* SUM\(SEARCH\(.*TokenRequestsRefused.*\)\) \/ \(SUM\(SEARCH\(.*TokensIssued.*\)\) \+ SUM\(SEARCH\(.*TokenRequestsRefused.*\)\)\)$/);
+    expect(rate).toMatch(
+      /^100 \* SUM\(SEARCH\(.*TokenRequestsRefused.*\)\) \/ \(SUM\(SEARCH\(.*TokensIssued.*\)\) \+ SUM\(SEARCH\(.*TokenRequestsRefused.*\)\)\)$/,
+    );
     const latency = expressions([byTitle(widgets, 'Review latency (hours), by kind and outcome')]);
     expect(latency).toEqual(expect.arrayContaining([expect.stringMatching(/MetricName="ReviewLatency"', 'Maximum', 3600\) \/ 3600$/)]));
   });

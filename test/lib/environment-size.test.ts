@@ -32,7 +32,9 @@ describe('checkEnvironmentSizes', () => {
     expect(Buffer.byteLength(JSON.stringify(jwks))).toBeLessThan(2048);
     const app = testApp();
     new GatehouseStack(app, 'Gatehouse', { ...defaultConfig(), reviewers, softwareStatementJwks: jwks });
-    expect(() => app.synth()).toThrow(/Gatehouse\/Handlers\/Admin\/Function\/Resource: its environment may take \d+ bytes once deployed, over the 3584 bytes .*largest: GATEHOUSE_SOFTWARE_STATEMENT_JWKS/s);
+    expect(() => app.synth()).toThrow(
+      /Gatehouse\/Handlers\/Admin\/Function\/Resource: its environment may take \d+ bytes once deployed, over the 3584 bytes .*largest: GATEHOUSE_SOFTWARE_STATEMENT_JWKS/s,
+    );
   });
 
   it('counts keys and values of a bare function and refuses one over a given budget', () => {

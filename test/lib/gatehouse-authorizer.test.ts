@@ -35,7 +35,10 @@ interface ResourceServer {
  * A resource server's stack as another team would write it: a REST API with logging and validation, and methods protected
  * by the Gatehouse authorizer in one line each.
  */
-function resourceServer(props: Partial<GatehouseAuthorizerProps> = {}, options: { bundle?: boolean; paths?: Array<['GET' | 'POST', string]> } = {}): ResourceServer {
+function resourceServer(
+  props: Partial<GatehouseAuthorizerProps> = {},
+  options: { bundle?: boolean; paths?: Array<['GET' | 'POST', string]> } = {},
+): ResourceServer {
   const app = testApp(options.bundle ?? false);
   const stack = new Stack(app, 'ResourceServer');
   const accessLogs = new logs.LogGroup(stack, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
@@ -51,10 +54,13 @@ function resourceServer(props: Partial<GatehouseAuthorizerProps> = {}, options: 
   });
   Validations.of(api).acknowledge({
     id: 'AwsSolutions-APIG3',
-    reason: 'Test fixture of a resource server: AWS WAF in front of its stage is that team\'s own choice and is not what this test is about.',
+    reason: "Test fixture of a resource server: AWS WAF in front of its stage is that team's own choice and is not what this test is about.",
   });
   const authz = new GatehouseAuthorizer(stack, 'Authz', { issuer: ISSUER, audience: AUDIENCE, routeScopes: ROUTE_SCOPES, ...props });
-  const integration = new apigateway.MockIntegration({ integrationResponses: [{ statusCode: '200' }], requestTemplates: { 'application/json': '{"statusCode": 200}' } });
+  const integration = new apigateway.MockIntegration({
+    integrationResponses: [{ statusCode: '200' }],
+    requestTemplates: { 'application/json': '{"statusCode": 200}' },
+  });
   const requestValidator = api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: true });
   const methods = (options.paths ?? [['GET', '/accounts/{id}']]).map(([verb, path]) =>
     api.root.resourceForPath(path).addMethod(verb, integration, {
@@ -73,7 +79,9 @@ function acknowledgments(root: IConstruct): Array<{ path: string; id: string; re
     .flatMap((c) =>
       c.node.metadata
         .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^Annotation::/i, ''), reason }))),
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^Annotation::/i, ''), reason })),
+        ),
     );
 }
 
@@ -116,7 +124,12 @@ describe('GatehouseAuthorizer', () => {
       Action: 'lambda:InvokeFunction',
       Principal: 'apigateway.amazonaws.com',
       FunctionName: arnOf(server.authz.function),
-      SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(server.api) }, Match.stringLikeRegexp('^/authorizers/$'), { Ref: logicalId(server.authz.authorizer) }])] },
+      SourceArn: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([{ Ref: logicalId(server.api) }, Match.stringLikeRegexp('^/authorizers/$'), { Ref: logicalId(server.authz.authorizer) }]),
+        ],
+      },
     });
   });
 
@@ -143,8 +156,12 @@ describe('GatehouseAuthorizer', () => {
     expect(JSON.parse(env()[AUTHORIZER_ENV.routeScopes] as string)).toEqual(ROUTE_SCOPES);
   });
 
-  it('carries none of the control plane\'s settings (table, signing key, state machine, policy)', () => {
-    expect(Object.keys(env()).filter((k) => !k.startsWith('GATEHOUSE_AUTHZ_')).sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
+  it("carries none of the control plane's settings (table, signing key, state machine, policy)", () => {
+    expect(
+      Object.keys(env())
+        .filter((k) => !k.startsWith('GATEHOUSE_AUTHZ_'))
+        .sort(),
+    ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
   });
 
   it('gives its role nothing but writing its own logs and X-Ray traces', () => {
@@ -174,14 +191,16 @@ describe('GatehouseAuthorizer settings', () => {
     expect(env).not.toHaveProperty(AUTHORIZER_ENV.publicBaseUrl);
   });
 
-  it('accepts an issuer known only at deploy time (another stack\'s output) and derives the JWKS URI from it', () => {
+  it("accepts an issuer known only at deploy time (another stack's output) and derives the JWKS URI from it", () => {
     const env = envOf(resourceServer({ issuer: Fn.importValue('Gatehouse-Issuer') }));
     expect(env[AUTHORIZER_ENV.issuer]).toEqual({ 'Fn::ImportValue': 'Gatehouse-Issuer' });
     expect(env[AUTHORIZER_ENV.jwksUri]).toEqual({ 'Fn::Join': ['', [{ 'Fn::ImportValue': 'Gatehouse-Issuer' }, '/.well-known/jwks.json']] });
   });
 
   it('refuses route scopes that are not "METHOD /resource/path" → scope tokens, or none at all', () => {
-    expect(() => resourceServer({ routeScopes: { '/accounts/{id}': ['accounts:read'] } })).toThrow(/routeScopes is invalid:\n {2}- \/accounts\/\{id\}: must be "METHOD \/resource\/path"/);
+    expect(() => resourceServer({ routeScopes: { '/accounts/{id}': ['accounts:read'] } })).toThrow(
+      /routeScopes is invalid:\n {2}- \/accounts\/\{id\}: must be "METHOD \/resource\/path"/,
+    );
     expect(() => resourceServer({ routeScopes: { 'GET /accounts/{id}': ['accounts read'] } })).toThrow(/must be an RFC 6749 scope token/);
     expect(() => resourceServer({ routeScopes: {} })).toThrow(/routeScopes is empty/);
   });
@@ -193,12 +212,28 @@ describe('GatehouseAuthorizer settings', () => {
   });
 
   it('fails synthesis when a method it protects has no route scopes entry (it would deny every request)', () => {
-    const server = resourceServer({}, { paths: [['GET', '/accounts/{id}'], ['POST', '/transfers']] });
+    const server = resourceServer(
+      {},
+      {
+        paths: [
+          ['GET', '/accounts/{id}'],
+          ['POST', '/transfers'],
+        ],
+      },
+    );
     expect(() => server.app.synth()).toThrow(/"POST \/transfers" uses this authorizer but has no routeScopes entry/);
   });
 
   it('accepts an ANY entry for every method of a resource', () => {
-    const server = resourceServer({ routeScopes: { 'ANY /accounts/{id}': ['accounts:read'] } }, { paths: [['GET', '/accounts/{id}'], ['POST', '/accounts/{id}']] });
+    const server = resourceServer(
+      { routeScopes: { 'ANY /accounts/{id}': ['accounts:read'] } },
+      {
+        paths: [
+          ['GET', '/accounts/{id}'],
+          ['POST', '/accounts/{id}'],
+        ],
+      },
+    );
     expect(() => server.app.synth()).not.toThrow();
   });
 });
@@ -207,12 +242,20 @@ describe('GatehouseAuthorizer under cdk-nag AwsSolutions', () => {
   let server: ResourceServer;
 
   beforeAll(() => {
-    server = resourceServer({}, { paths: [['GET', '/accounts/{id}'], ['POST', '/payments']] });
+    server = resourceServer(
+      {},
+      {
+        paths: [
+          ['GET', '/accounts/{id}'],
+          ['POST', '/payments'],
+        ],
+      },
+    );
     // Synthesis runs the aspect that acknowledges COG4 on the methods the authorizer protects.
     server.app.synth();
   });
 
-  it('leaves a resource server\'s stack without unacknowledged errors or warnings', () => {
+  it("leaves a resource server's stack without unacknowledged errors or warnings", () => {
     const report = new AwsSolutionsChecks(server.app, { verbose: true }).validateScope(server.stack);
     const findings = report.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
     expect(findings).toEqual([]);

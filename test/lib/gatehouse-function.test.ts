@@ -12,7 +12,14 @@ import { ESM_REQUIRE_BANNER, GatehouseFunction, OUTSIDE_VPC_REASON, PROJECT_ROOT
 import { arnOf, logicalId, sortedActions, statementsOfRole, testApp } from './stack-fixture.js';
 
 const policy = loadPolicyFile(join(PROJECT_ROOT, 'policy/policy.json'));
-const probeSpec = { entry: 'test/lib/fixtures/policy-probe.ts', capabilities: [], memorySize: 128, timeoutSeconds: 3, reservedConcurrency: 7, invokedBy: 'api' } as const;
+const probeSpec = {
+  entry: 'test/lib/fixtures/policy-probe.ts',
+  capabilities: [],
+  memorySize: 128,
+  timeoutSeconds: 3,
+  reservedConcurrency: 7,
+  invokedBy: 'api',
+} as const;
 
 describe('gatehouseBundling', () => {
   it('bundles as minified ESM with source maps, the createRequire banner, the SDK bundled and only the credential-chain alias', () => {
@@ -100,7 +107,12 @@ describe('GatehouseFunction', () => {
         .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
         .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => [id.replace(/^Annotation::/i, ''), reason])),
     );
-    expect(Object.keys(acknowledged).sort()).toEqual(['AwsSolutions-L1', 'NIST.800.53.R5-LambdaDLQ', 'NIST.800.53.R5-LambdaInsideVPC', 'PCI.DSS.321-LambdaInsideVPC']);
+    expect(Object.keys(acknowledged).sort()).toEqual([
+      'AwsSolutions-L1',
+      'NIST.800.53.R5-LambdaDLQ',
+      'NIST.800.53.R5-LambdaInsideVPC',
+      'PCI.DSS.321-LambdaInsideVPC',
+    ]);
     expect(acknowledged['NIST.800.53.R5-LambdaDLQ']).toMatch(/API Gateway invokes the function synchronously/);
     expect(acknowledged['PCI.DSS.321-LambdaInsideVPC']).toBe(OUTSIDE_VPC_REASON);
   });

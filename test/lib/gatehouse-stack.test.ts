@@ -60,7 +60,7 @@ describe('GatehouseStack', () => {
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
   });
 
-  it('reserves no concurrency by default (a new account\'s quota cannot hold it), and says so', () => {
+  it("reserves no concurrency by default (a new account's quota cannot hold it), and says so", () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions.length).toBeGreaterThan(0);
     for (const fn of functions) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
@@ -73,7 +73,9 @@ describe('GatehouseStack', () => {
     const reservedApp = testApp();
     const reservedStack = new GatehouseStack(reservedApp, 'Gatehouse', config);
     const reservedTemplate = Template.fromStack(reservedStack);
-    const reserved = Object.values(reservedTemplate.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions as number | undefined);
+    const reserved = Object.values(reservedTemplate.findResources('AWS::Lambda::Function')).map(
+      (f) => f.Properties.ReservedConcurrentExecutions as number | undefined,
+    );
     expect(reserved.every((r) => typeof r === 'number' && r > 0)).toBe(true);
     const total = reserved.reduce<number>((sum, r) => sum + r!, 0);
     expect(total).toBe(253);
@@ -81,14 +83,19 @@ describe('GatehouseStack', () => {
     reservedTemplate.hasOutput('ReservedConcurrency', { Value: '253' });
   });
 
-  it('creates a KMS-encrypted, TLS-only alarm topic that only this account\'s alarms may publish to', () => {
+  it("creates a KMS-encrypted, TLS-only alarm topic that only this account's alarms may publish to", () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(stack.node.findChild('AlarmTopic').node.findChild('Key')) });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }) }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          }),
         ]),
       },
     });
@@ -100,11 +107,12 @@ describe('GatehouseStack', () => {
     // Rotation (2), sweep (2), one fault alarm per handler and the signing-key rotation, mail (2), table (2), workflow,
     // notices, API, and on Gatehouse's own metrics: reviews expired, sweep stalled.
     expect(alarms).toHaveLength(4 + Object.keys(FUNCTIONS).length + 1 + 7 + 2);
-    for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], OKActions: [{ Ref: logicalId(stack.alarmTopic) }] });
+    for (const alarm of alarms)
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], OKActions: [{ Ref: logicalId(stack.alarmTopic) }] });
     expect(Object.keys(stack.alarms.functionFaults).sort()).toEqual([...Object.keys(FUNCTIONS), 'signing-key-rotation'].sort());
   });
 
-  it('has one dashboard, showing the state of every alarm of the stack and the token route\'s metrics', () => {
+  it("has one dashboard, showing the state of every alarm of the stack and the token route's metrics", () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
     const parts = body['Fn::Join'][1];
@@ -117,11 +125,14 @@ describe('GatehouseStack', () => {
     expect(text).toContain('\\"Gatehouse/Gatehouse\\",service,tier,risk');
   });
 
-  it('tells every handler and the signing-key rotation where to publish metrics: the stack\'s namespace, service gatehouse', () => {
+  it("tells every handler and the signing-key rotation where to publish metrics: the stack's namespace, service gatehouse", () => {
     const functions = [...Object.values(stack.handlers.functions), stack.signingKey.rotationFunction.function];
     const resources = template.toJSON().Resources as Record<string, { Properties: { Environment: { Variables: Record<string, string> } } }>;
     for (const fn of functions) {
-      expect(resources[logicalId(fn)]!.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'Gatehouse/Gatehouse', POWERTOOLS_SERVICE_NAME: 'gatehouse' });
+      expect(resources[logicalId(fn)]!.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'Gatehouse/Gatehouse',
+        POWERTOOLS_SERVICE_NAME: 'gatehouse',
+      });
     }
   });
 
@@ -135,23 +146,42 @@ describe('GatehouseStack', () => {
     template.hasResourceProperties('AWS::Backup::BackupPlan', {
       BackupPlan: {
         BackupPlanRule: [
-          Match.objectLike({ RuleName: 'Daily', ScheduleExpression: 'cron(0 3 * * ? *)', Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.daily.toDays() } }),
-          Match.objectLike({ RuleName: 'Monthly', ScheduleExpression: 'cron(0 4 1 * ? *)', Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.monthly.toDays() } }),
+          Match.objectLike({
+            RuleName: 'Daily',
+            ScheduleExpression: 'cron(0 3 * * ? *)',
+            Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.daily.toDays() },
+          }),
+          Match.objectLike({
+            RuleName: 'Monthly',
+            ScheduleExpression: 'cron(0 4 1 * ? *)',
+            Lifecycle: { DeleteAfterDays: REGISTRY_BACKUP_RETENTION.monthly.toDays() },
+          }),
         ],
       },
     });
     template.hasResourceProperties('AWS::Backup::BackupSelection', {
       BackupSelection: Match.objectLike({ Resources: [arnOf(stack.registry.table)] }),
     });
-    template.hasResource('AWS::Backup::BackupVault', { Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() }, DeletionPolicy: 'RetainExceptOnCreate' });
+    template.hasResource('AWS::Backup::BackupVault', {
+      Properties: { EncryptionKeyArn: Match.anyValue(), BackupVaultName: Match.anyValue() },
+      DeletionPolicy: 'RetainExceptOnCreate',
+    });
   });
 
   it('keeps what it retains only after a successful create, except the deletion-protected table, its key and the account-level API Gateway role', () => {
     const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
-    const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === 'Retain').map(([id]) => id).sort();
+    const retained = Object.entries(resources)
+      .filter(([, r]) => r.DeletionPolicy === 'Retain')
+      .map(([id]) => id)
+      .sort();
     const apiAccount = stack.api.restApi.node.findChild('Account').node.defaultChild ?? stack.api.restApi.node.findChild('Account');
     expect(retained).toEqual(
-      [logicalId(stack.registry.table), logicalId(stack.registry.encryptionKey), logicalId(stack.api.restApi.node.findChild('CloudWatchRole')), logicalId(apiAccount)].sort(),
+      [
+        logicalId(stack.registry.table),
+        logicalId(stack.registry.encryptionKey),
+        logicalId(stack.api.restApi.node.findChild('CloudWatchRole')),
+        logicalId(apiAccount),
+      ].sort(),
     );
     const retainedExceptOnCreate = Object.values(resources).filter((r) => r.DeletionPolicy === 'RetainExceptOnCreate');
     expect(new Set(retainedExceptOnCreate.map((r) => r.Type))).toEqual(
@@ -199,13 +229,22 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
 
   it('has no unacknowledged errors or warnings in any of the three packs', () => {
     const reports = packs(app).map((pack) => pack.validateScope(stack));
-    expect(reports.flatMap((r) => r.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((x) => x.constructPath).join(', ')}`))).toEqual([]);
+    expect(
+      reports.flatMap((r) => r.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((x) => x.constructPath).join(', ')}`)),
+    ).toEqual([]);
     expect(reports.map((r) => r.success)).toEqual([true, true, true]);
   });
 
   it('has no unacknowledged findings when the stack creates the SES identity, takes context settings and leaves backups to the organisation', () => {
     const config = loadAppConfig(
-      (key) => ({ createSesIdentity: 'true', registryBackup: 'false', reservedConcurrency: 'true', tokenReservedConcurrency: '150', alarmEmails: 'oncall@bank.example, risk@bank.example' })[key],
+      (key) =>
+        ({
+          createSesIdentity: 'true',
+          registryBackup: 'false',
+          reservedConcurrency: 'true',
+          tokenReservedConcurrency: '150',
+          alarmEmails: 'oncall@bank.example, risk@bank.example',
+        })[key],
       PROJECT_ROOT,
     );
     const otherApp = testApp();
@@ -214,7 +253,11 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
     const otherTemplate = Template.fromStack(other);
     otherTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'bank.example' });
     otherTemplate.resourceCountIs('AWS::Backup::BackupPlan', 0);
-    expect(other.registry.table.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && JSON.stringify(m.data).includes('DynamoDBInBackupPlan'))).toBe(true);
+    expect(
+      other.registry.table.node.metadata.some(
+        (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && JSON.stringify(m.data).includes('DynamoDBInBackupPlan'),
+      ),
+    ).toBe(true);
     expect(otherTemplate.toJSON().Resources[logicalId(other.handlers.functions.token)].Properties.ReservedConcurrentExecutions).toBe(150);
     otherTemplate.resourceCountIs('AWS::SNS::Subscription', 2);
     otherTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@bank.example' });
@@ -232,7 +275,9 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
     new sns.Topic(control, 'BareTopic');
     const [aws, nist, pci] = packs(controlApp);
     expect(aws!.validateScope(control).violations.map((v) => v.ruleName)).toContain('AwsSolutions-DDB3');
-    expect(nist!.validateScope(control).violations.map((v) => v.ruleName)).toEqual(expect.arrayContaining(['NIST.800.53.R5-DynamoDBInBackupPlan', 'NIST.800.53.R5-DynamoDBPITREnabled']));
+    expect(nist!.validateScope(control).violations.map((v) => v.ruleName)).toEqual(
+      expect.arrayContaining(['NIST.800.53.R5-DynamoDBInBackupPlan', 'NIST.800.53.R5-DynamoDBPITREnabled']),
+    );
     expect(pci!.validateScope(control).violations.map((v) => v.ruleName)).toContain('PCI.DSS.321-SNSEncryptedKMS');
     Validations.of(controlApp).addPlugins(nist!);
     expect(() => controlApp.synth()).toThrow(/NIST\.800\.53\.R5-DynamoDBInBackupPlan/);
@@ -271,7 +316,12 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
   it('acknowledges the VPC rules on every function and the DLQ rule on every function but the scheduled sweep, which has a real one', () => {
     const functions = stack.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
     expect(functions).toHaveLength(Object.keys(FUNCTIONS).length + 3);
-    const idsFor = (fn: lambda.CfnFunction) => new Set(acknowledgments(stack).filter((a) => fn.node.path.startsWith(`${a.path}/`)).map((a) => a.id.replace(/^Annotation::/i, '')));
+    const idsFor = (fn: lambda.CfnFunction) =>
+      new Set(
+        acknowledgments(stack)
+          .filter((a) => fn.node.path.startsWith(`${a.path}/`))
+          .map((a) => a.id.replace(/^Annotation::/i, '')),
+      );
     for (const fn of functions) {
       const ids = idsFor(fn);
       expect(ids.has('NIST.800.53.R5-LambdaInsideVPC') && ids.has('PCI.DSS.321-LambdaInsideVPC'), fn.node.path).toBe(true);
@@ -283,13 +333,28 @@ describe('GatehouseStack under cdk-nag AwsSolutions, NIST 800-53 R5 and PCI DSS 
 describe('GatehouseStack stages', () => {
   /** Names that must be unique in an account and region: named resources, exports, the client-secret prefix, the metric namespace. */
   function accountWideNames(template: Template): string[] {
-    const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+    const json = template.toJSON() as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+      Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+    };
     const names: string[] = [];
     for (const resource of Object.values(json.Resources)) {
       const props = resource.Properties ?? {};
-      for (const key of ['LogGroupName', 'BackupVaultName', 'Name', 'DashboardName', 'TopicName', 'TableName', 'StateMachineName', 'RoleName', 'QueueName', 'AlarmName']) {
+      for (const key of [
+        'LogGroupName',
+        'BackupVaultName',
+        'Name',
+        'DashboardName',
+        'TopicName',
+        'TableName',
+        'StateMachineName',
+        'RoleName',
+        'QueueName',
+        'AlarmName',
+      ]) {
         // A reference names another resource of the same template, which is checked where it is defined.
-        if (props[key] !== undefined && !JSON.stringify(props[key]).startsWith('{"Ref"') && resource.Type !== 'AWS::ApiGateway::RestApi') names.push(JSON.stringify(props[key]));
+        if (props[key] !== undefined && !JSON.stringify(props[key]).startsWith('{"Ref"') && resource.Type !== 'AWS::ApiGateway::RestApi')
+          names.push(JSON.stringify(props[key]));
       }
       const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
       if (variables?.POWERTOOLS_METRICS_NAMESPACE !== undefined) names.push(JSON.stringify(variables.POWERTOOLS_METRICS_NAMESPACE));
@@ -309,7 +374,11 @@ describe('GatehouseStack stages', () => {
     const app = testApp();
     const [staging, production] = (['staging', 'production'] as const).map((stage) => {
       const config = loadAppConfig((key) => ({ stage, manageApiGatewayAccount: stage === 'production' ? 'true' : 'false' })[key], PROJECT_ROOT);
-      return new GatehouseStack(app, loadStackName((key) => ({ stage })[key]), config);
+      return new GatehouseStack(
+        app,
+        loadStackName((key) => ({ stage })[key]),
+        config,
+      );
     });
     expect(() => app.synth()).not.toThrow();
     const [stagingTemplate, productionTemplate] = [Template.fromStack(staging!), Template.fromStack(production!)];

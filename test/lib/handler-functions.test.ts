@@ -25,7 +25,16 @@ import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synth
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
-const TABLE_READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'];
+const TABLE_READ = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+];
 const TABLE_WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const TABLE_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
 const TABLE_KEY_WRITE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
@@ -37,7 +46,16 @@ const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const sesIdentityArn = (identity: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${identity}`]],
 });
-const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+const WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:TransactWriteItems',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
 
 /** What a function is allowed beyond its capabilities: the sweep sends failed runs to its dead-letter queue (LifecycleSweep). */
 const BEYOND_CAPABILITIES: Partial<Record<HandlerFunctionName, readonly string[]>> = { sweep: ['sqs:SendMessage', 'kms:Decrypt', 'kms:GenerateDataKey'] };
@@ -69,10 +87,19 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
   return [...actions].sort();
 }
 
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'];
+const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
+  'client-secrets:create',
+  'client-secrets:read',
+  'client-secrets:manage',
+  'client-secrets:delete',
+  'client-secrets:rotate',
+];
 
 /** HandlerFunctions in a bare stack, with stand-ins for everything but the functions. */
-function bareHandlerFunctions(id: string, overrides: Partial<HandlerFunctionsProps> | ((scope: Stack) => Partial<HandlerFunctionsProps>)): () => HandlerFunctions {
+function bareHandlerFunctions(
+  id: string,
+  overrides: Partial<HandlerFunctionsProps> | ((scope: Stack) => Partial<HandlerFunctionsProps>),
+): () => HandlerFunctions {
   const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), id);
   const config = defaultConfig();
   const clientSecrets: ClientSecretsAccess = {
@@ -179,7 +206,8 @@ describe('HandlerFunctions', () => {
     });
 
     it(`has the client-secret rotation function's ARN only with client-secrets:create or :manage (${has('client-secrets:create') || has('client-secrets:manage') ? 'has' : 'none'})`, () => {
-      if (has('client-secrets:create') || has('client-secrets:manage')) expect(env(name)[ENV.clientSecretRotationArn]).toEqual(arnOf(stack.handlers.functions['client-secret-rotation']));
+      if (has('client-secrets:create') || has('client-secrets:manage'))
+        expect(env(name)[ENV.clientSecretRotationArn]).toEqual(arnOf(stack.handlers.functions['client-secret-rotation']));
       else expect(env(name)).not.toHaveProperty(ENV.clientSecretRotationArn);
     });
 
@@ -284,7 +312,10 @@ describe('HandlerFunctions', () => {
     expect(starters).toEqual(['client-secret-rotation', 'admin', 'sweep']);
     for (const name of starters) {
       const grants = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => JSON.stringify(st.Resource).includes(JSON.stringify(notice)));
-      expect(grants.flatMap((st) => [st.Action].flat()), name).toEqual(['states:StartExecution']);
+      expect(
+        grants.flatMap((st) => [st.Action].flat()),
+        name,
+      ).toEqual(['states:StartExecution']);
     }
   });
 
@@ -296,11 +327,19 @@ describe('HandlerFunctions', () => {
         .filter(([id]) => id.endsWith('AwsSolutions-IAM5[Resource::*]'))
         .map(([, reason]) => reason);
     expect(reasons('review').some((r) => r.includes('states:SendTaskSuccess') && r.includes('states:SendTaskFailure'))).toBe(true);
-    for (const other of names.filter((n) => n !== 'review')) expect(reasons(other).some((r) => r.includes('SendTask')), other).toBe(false);
+    for (const other of names.filter((n) => n !== 'review'))
+      expect(
+        reasons(other).some((r) => r.includes('SendTask')),
+        other,
+      ).toBe(false);
   });
 
   it('sends from an address identity, and creates the SES identity when asked', () => {
-    const { stack: created, template: createdTemplate } = synthGatehouse({ mailFrom: 'onboarding@api.bank.example', sesIdentity: 'onboarding@api.bank.example', createSesIdentity: true });
+    const { stack: created, template: createdTemplate } = synthGatehouse({
+      mailFrom: 'onboarding@api.bank.example',
+      sesIdentity: 'onboarding@api.bank.example',
+      createSesIdentity: true,
+    });
     createdTemplate.resourceCountIs('AWS::SES::EmailIdentity', 1);
     createdTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'onboarding@api.bank.example' });
     const ses = statementsOfRole(createdTemplate, logicalId(created.handlers.constructsByName['review-task'].role)).filter((s) => s.Action === 'ses:SendEmail');
@@ -312,14 +351,20 @@ describe('HandlerFunctions', () => {
 
   it('lets the token function get, put and update registry items, on the table only: no query, scan or delete, no index', () => {
     const dynamo = (statementsOfRole(template, roleId('token')) as Statement[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo).toEqual([{ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(stack.registry.table) }]);
+    expect(dynamo).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(stack.registry.table) },
+    ]);
     // Registration-read only reads one consumer.
-    const reader = (statementsOfRole(template, roleId('registration-read')) as Statement[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    const reader = (statementsOfRole(template, roleId('registration-read')) as Statement[]).filter((st) =>
+      [st.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
     expect(reader).toEqual([{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.registry.table) }]);
   });
 
   it('refuses registry operations its table capabilities do not cover', () => {
-    const readOnlyToken = bareHandlerFunctions('ReadOnlyToken', { functions: { ...FUNCTIONS, token: { ...FUNCTIONS.token, capabilities: ['table:read', 'signing-key:read'] } } });
+    const readOnlyToken = bareHandlerFunctions('ReadOnlyToken', {
+      functions: { ...FUNCTIONS, token: { ...FUNCTIONS.token, capabilities: ['table:read', 'signing-key:read'] } },
+    });
     expect(readOnlyToken).toThrow(/grantTableAccess: the registry operations getConsumer, recordScopes, recordUse, claimOnce need table:write/);
     const writeOnlyAdmin = bareHandlerFunctions('WriteOnlyAdmin', {
       functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: FUNCTIONS.admin.capabilities.filter((c) => c !== 'table:read') } },
@@ -348,18 +393,27 @@ describe('HandlerFunctions', () => {
   });
 
   it('refuses a notice:send function without the notice workflow, and a function that would send both ways', () => {
-    expect(bareHandlerFunctions('NoNotices', { noticeWorkflow: undefined })).toThrow(/client-secret-rotation has the notice:send capability but no notice workflow was given/);
-    const both = bareHandlerFunctions('BothWays', { functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: [...FUNCTIONS.admin.capabilities, 'mail:send'] } } });
+    expect(bareHandlerFunctions('NoNotices', { noticeWorkflow: undefined })).toThrow(
+      /client-secret-rotation has the notice:send capability but no notice workflow was given/,
+    );
+    const both = bareHandlerFunctions('BothWays', {
+      functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: [...FUNCTIONS.admin.capabilities, 'mail:send'] } },
+    });
     expect(both).toThrow(/admin has both mail:send and notice:send/);
   });
 
   it('refuses a client-secrets function without the client secrets', () => {
-    expect(bareHandlerFunctions('NoClientSecrets', { clientSecrets: undefined })).toThrow(/register has a client-secrets capability but no client secrets were given/);
+    expect(bareHandlerFunctions('NoClientSecrets', { clientSecrets: undefined })).toThrow(
+      /register has a client-secrets capability but no client secrets were given/,
+    );
   });
 
   it('refuses client-secrets:create without a client-secrets:rotate function, and a second rotation function', () => {
     const withoutRotation = bareHandlerFunctions('NoRotation', {
-      functions: { ...FUNCTIONS, 'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] } },
+      functions: {
+        ...FUNCTIONS,
+        'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] },
+      },
     });
     expect(withoutRotation).toThrow(/register has client-secrets:create but no function has client-secrets:rotate/);
     const withoutCreate = (capabilities: readonly Capability[]) => capabilities.filter((c) => c !== 'client-secrets:create');
@@ -432,7 +486,7 @@ describe('HandlerFunctions', () => {
     }
   });
 
-  it('reserves concurrency per function, with the token function\'s overridable', () => {
+  it("reserves concurrency per function, with the token function's overridable", () => {
     expect(FUNCTIONS.token.reservedConcurrency).toBe(100);
     const custom = bareHandlerFunctions('TokenConcurrency', { reservedConcurrency: { token: 300 } })();
     const reserved = (name: HandlerFunctionName) => (custom.functions[name].node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions;

@@ -11,15 +11,27 @@ interface Grant {
 }
 
 const ACCOUNT = '123456789012';
-const PSEUDO: Readonly<Record<string, string>> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'Gatehouse' };
+const PSEUDO: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::StackName': 'Gatehouse',
+};
 
 /** What `Ref` and `Fn::GetAtt …Arn` of a resource look like once deployed, by CloudFormation type. */
 const DEPLOYED: Readonly<Record<string, { readonly ref: (id: string) => string; readonly arn?: (id: string) => string }>> = {
   'AWS::DynamoDB::Table': { ref: (id) => id, arn: (id) => `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/${id}` },
-  'AWS::KMS::Key': { ref: () => '1234abcd-12ab-34cd-56ef-1234567890ab', arn: () => `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab` },
+  'AWS::KMS::Key': {
+    ref: () => '1234abcd-12ab-34cd-56ef-1234567890ab',
+    arn: () => `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  },
   'AWS::SecretsManager::Secret': { ref: (id) => `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${id}-AbCdEf` },
   'AWS::Lambda::Function': { ref: (id) => id, arn: (id) => `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${id}` },
-  'AWS::StepFunctions::StateMachine': { ref: (id) => `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:${id}`, arn: (id) => `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:${id}` },
+  'AWS::StepFunctions::StateMachine': {
+    ref: (id) => `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:${id}`,
+    arn: (id) => `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:${id}`,
+  },
   'AWS::Logs::LogGroup': { ref: (id) => id, arn: (id) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${id}:*` },
   'AWS::SNS::Topic': { ref: (id) => `arn:aws:sns:eu-west-1:${ACCOUNT}:${id}` },
   'AWS::SQS::Queue': { ref: (id) => `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/${id}`, arn: (id) => `arn:aws:sqs:eu-west-1:${ACCOUNT}:${id}` },
@@ -57,7 +69,10 @@ const asList = <T>(v: T | readonly T[] | undefined): readonly T[] => (v === unde
 /** Every Allow statement of every policy in the template (identity, key, topic and queue policies), and every Lambda permission. */
 function grantsOf(resources: Resources): Grant[] {
   const grants: Grant[] = [];
-  const documents = (id: string, props: Record<string, unknown>): unknown[] => [props.PolicyDocument, props.KeyPolicy, ...asList(props.Policies as Array<{ PolicyDocument: unknown }> | undefined).map((p) => p.PolicyDocument)].filter(Boolean).map((d) => ({ id, d }));
+  const documents = (id: string, props: Record<string, unknown>): unknown[] =>
+    [props.PolicyDocument, props.KeyPolicy, ...asList(props.Policies as Array<{ PolicyDocument: unknown }> | undefined).map((p) => p.PolicyDocument)]
+      .filter(Boolean)
+      .map((d) => ({ id, d }));
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::Lambda::Permission') grants.push({ where: id, actions: [props.Action as string], resources: [props.FunctionName] });
@@ -146,7 +161,12 @@ describe('IAM in the synthesized Gatehouse template', () => {
     const formats = await Promise.all(details.resourceTypes.map((t) => iamResourceTypeDetails('dynamodb', t.name)));
     expect(formats.some((f) => arnPattern(f.arn).test(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/abc`))).toBe(false);
     expect(formats.some((f) => arnPattern(f.arn).test(`arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/Registry`))).toBe(true);
-    expect(covers(`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:G:*`, 'arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}')).toBe(true);
+    expect(
+      covers(
+        `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:G:*`,
+        'arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}',
+      ),
+    ).toBe(true);
     expect(covers(`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:G:*`, 'arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}')).toBe(false);
     expect(await actionsNamed('kms:ReEncrypt*')).toEqual(expect.arrayContaining(['ReEncryptFrom', 'ReEncryptTo']));
     expect(await actionsNamed('dynamodb:GetItems')).toEqual([]);

@@ -22,7 +22,11 @@ const ruleArn = (name: string) => ({
 /** A LifecycleSweep alone in a stack, with a stand-in sweep function. */
 function sweepAlone(props: Partial<LifecycleSweepProps> = {}): { stack: Stack; construct: LifecycleSweep; template: () => Template } {
   const stack = new Stack(testApp(), 'Alone');
-  const sweepFunction = new lambda.Function(stack, 'Sweep', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') });
+  const sweepFunction = new lambda.Function(stack, 'Sweep', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('x'),
+  });
   const construct = new LifecycleSweep(stack, 'LifecycleSweep', { sweepFunction, ...props });
   return { stack, construct, template: () => Template.fromStack(stack) };
 }
@@ -42,7 +46,11 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
 
   it('runs the sweep every 60 minutes by default, from a rule named after the stack', () => {
     template.resourceCountIs('AWS::Events::Rule', 1);
-    expect(properties(stack.lifecycleSweep.rule)).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED', Name: sweepRuleName('Gatehouse', 'Gatehouse/LifecycleSweep') });
+    expect(properties(stack.lifecycleSweep.rule)).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Name: sweepRuleName('Gatehouse', 'Gatehouse/LifecycleSweep'),
+    });
     expect(sweepRuleName('Gatehouse', 'Gatehouse/LifecycleSweep')).toMatch(/^Gatehouse-lifecycle-sweep-[0-9a-f]{8}$/);
   });
 
@@ -85,7 +93,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     expect(permissions.map((p) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
   });
 
-  it('sends runs that failed Lambda\'s asynchronous retries to the same dead-letter queue, within one interval', () => {
+  it("sends runs that failed Lambda's asynchronous retries to the same dead-letter queue, within one interval", () => {
     expect(properties(sweepFunction()).DeadLetterConfig).toEqual({ TargetArn: arnOf(stack.lifecycleSweep.deadLetterQueue) });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(sweepFunction()) }, MaximumEventAgeInSeconds: 3600 });
     // Lambda sends with the function's role: SendMessage on that queue, and the queue key to encrypt.
@@ -117,12 +125,12 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     });
     expect(properties(stack.lifecycleSweep.encryptionKey)).toMatchObject({ EnableKeyRotation: true });
     const queuePolicy = Object.values(resources).find(
-      (r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties.Queues) === JSON.stringify([{ Ref: logicalId(stack.lifecycleSweep.deadLetterQueue) }]),
+      (r) =>
+        r.Type === 'AWS::SQS::QueuePolicy' &&
+        JSON.stringify(r.Properties.Queues) === JSON.stringify([{ Ref: logicalId(stack.lifecycleSweep.deadLetterQueue) }]),
     )!;
     const statements = (queuePolicy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     // Only this rule may send to it.
     const allows = statements.filter((s) => s.Effect === 'Allow');
     expect(allows).toEqual([
@@ -143,7 +151,10 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
         Principal: { Service: 'events.amazonaws.com' },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: '*',
-        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnEquals: { 'aws:SourceArn': ruleArn(sweepRuleName('Gatehouse', 'Gatehouse/LifecycleSweep')) } },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnEquals: { 'aws:SourceArn': ruleArn(sweepRuleName('Gatehouse', 'Gatehouse/LifecycleSweep')) },
+        },
       },
     ]);
     // Any other statement is the account's administrative default, not a grant to a function.
@@ -187,7 +198,9 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     const acknowledgedOn = stack.node
       .findAll()
       .filter((c) =>
-        c.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.includes('AwsSolutions-SQS'))),
+        c.node.metadata.some(
+          (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.includes('AwsSolutions-SQS')),
+        ),
       );
     expect(acknowledgedOn.map((c) => c.node.path)).toEqual(['Gatehouse/LifecycleSweep/DeadLetterQueue']);
     const reasons = acknowledgedOn[0]!.node.metadata.flatMap((m) => Object.entries(m.data as Record<string, string>));
@@ -212,15 +225,27 @@ describe('LifecycleSweep settings', () => {
     const stack = new Stack(testApp(), 'WithTopic');
     const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
     const sweepFunction = lambda.Function.fromFunctionName(stack, 'Sweep', 'sweep');
-    const sweep = new LifecycleSweep(stack, 'LifecycleSweep', { sweepFunction, interval: Duration.minutes(5), maxEventAge: Duration.minutes(2), retryAttempts: 0, alarmTopic: topic });
+    const sweep = new LifecycleSweep(stack, 'LifecycleSweep', {
+      sweepFunction,
+      interval: Duration.minutes(5),
+      maxEventAge: Duration.minutes(2),
+      retryAttempts: 0,
+      alarmTopic: topic,
+    });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', Targets: [{ RetryPolicy: { MaximumEventAgeInSeconds: 120, MaximumRetryAttempts: 0 } }] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [{ RetryPolicy: { MaximumEventAgeInSeconds: 120, MaximumRetryAttempts: 0 } }],
+    });
     for (const alarm of [sweep.errorsAlarm, sweep.deadLetterAlarm]) {
-      expect(template.toJSON().Resources[logicalId(alarm)].Properties).toMatchObject({ AlarmActions: [{ Ref: logicalId(topic) }], OKActions: [{ Ref: logicalId(topic) }] });
+      expect(template.toJSON().Resources[logicalId(alarm)].Properties).toMatchObject({
+        AlarmActions: [{ Ref: logicalId(topic) }],
+        OKActions: [{ Ref: logicalId(topic) }],
+      });
     }
   });
 
-  it('leaves an imported function\'s dead-letter configuration to its own stack', () => {
+  it("leaves an imported function's dead-letter configuration to its own stack", () => {
     const stack = new Stack(testApp(), 'Imported');
     new LifecycleSweep(stack, 'LifecycleSweep', { sweepFunction: lambda.Function.fromFunctionName(stack, 'Sweep', 'sweep') });
     const template = Template.fromStack(stack);
@@ -228,10 +253,12 @@ describe('LifecycleSweep settings', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
     template.resourceCountIs('AWS::IAM::Policy', 0);
     const { template: own } = sweepAlone();
-    own().hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleSweepDeadLetterQueue'), 'Arn'] } } });
+    own().hasResourceProperties('AWS::Lambda::Function', {
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleSweepDeadLetterQueue'), 'Arn'] } },
+    });
   });
 
-  it('bounds Lambda\'s own retries of a run by the event age, at most the 6 hours Lambda allows', () => {
+  it("bounds Lambda's own retries of a run by the event age, at most the 6 hours Lambda allows", () => {
     sweepAlone({ interval: Duration.minutes(1440) })
       .template()
       .hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 21_600 });

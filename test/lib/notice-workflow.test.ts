@@ -40,7 +40,9 @@ describe('NoticeWorkflow', () => {
   });
 
   it('sends through SES only, with a retry policy that gives up at once on what SES never accepts', () => {
-    const resolved = JSON.parse(definitionText) as { States: Record<string, { Type: string; Resource?: string; Retry?: Array<{ ErrorEquals: string[]; MaxAttempts?: number }> }> };
+    const resolved = JSON.parse(definitionText) as {
+      States: Record<string, { Type: string; Resource?: string; Retry?: Array<{ ErrorEquals: string[]; MaxAttempts?: number }> }>;
+    };
     const tasks = Object.values(resolved.States).filter((s) => s.Type === 'Task');
     expect(tasks.map((t) => t.Resource)).toEqual(['arn:aws:states:::aws-sdk:sesv2:sendEmail']);
     const retry = tasks[0]!.Retry!;
@@ -71,7 +73,9 @@ describe('NoticeWorkflow', () => {
       {
         Effect: 'Allow',
         Action: 'ses:SendEmail',
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':identity/bank.example']] },
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':identity/bank.example']],
+        },
         Condition: { StringEquals: { 'ses:FromAddress': defaultConfig().mailFrom } },
       },
     ]);
@@ -81,10 +85,15 @@ describe('NoticeWorkflow', () => {
     }
   });
 
-  it('runs under a role Step Functions may assume only for this account\'s state machines, with a customer-managed policy', () => {
+  it("runs under a role Step Functions may assume only for this account's state machines, with a customer-managed policy", () => {
     const properties = resources[role()]!.Properties;
     expect(properties.AssumeRolePolicyDocument).toMatchObject({
-      Statement: [{ Principal: { Service: 'states.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': expect.anything() } } }],
+      Statement: [
+        {
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': expect.anything() } },
+        },
+      ],
     });
     expect(properties.Policies).toBeUndefined();
   });

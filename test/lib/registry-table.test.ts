@@ -80,13 +80,24 @@ describe('RegistryTable', () => {
 
   it('is selected by an AWS Backup plan writing to a retained vault under its own rotating key, named per deployment', () => {
     template.hasResourceProperties('AWS::Backup::BackupSelection', { BackupSelection: Match.objectLike({ Resources: [arnOf(registry.table)] }) });
-    template.hasResource('AWS::Backup::BackupVault', { Properties: Match.objectLike({ EncryptionKeyArn: arnOf(registry.backupKey!) }), DeletionPolicy: 'RetainExceptOnCreate' });
-    template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ Description: Match.stringLikeRegexp('backup vault') }), DeletionPolicy: 'RetainExceptOnCreate' });
+    template.hasResource('AWS::Backup::BackupVault', {
+      Properties: Match.objectLike({ EncryptionKeyArn: arnOf(registry.backupKey!) }),
+      DeletionPolicy: 'RetainExceptOnCreate',
+    });
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ Description: Match.stringLikeRegexp('backup vault') }),
+      DeletionPolicy: 'RetainExceptOnCreate',
+    });
     const vault = Object.values(template.findResources('AWS::Backup::BackupVault'))[0]!;
     expect(vault.Properties.BackupVaultName).toEqual({ 'Fn::Join': ['', [expect.stringMatching(/-registry-$/), DEPLOYMENT_SUFFIX]] });
     expect(registry.backupKey).not.toBe(registry.encryptionKey);
     template.hasResourceProperties('AWS::Backup::BackupPlan', {
-      BackupPlan: { BackupPlanRule: [Match.objectLike({ RuleName: 'Daily', Lifecycle: { DeleteAfterDays: 35 } }), Match.objectLike({ RuleName: 'Monthly', Lifecycle: { DeleteAfterDays: 365 } })] },
+      BackupPlan: {
+        BackupPlanRule: [
+          Match.objectLike({ RuleName: 'Daily', Lifecycle: { DeleteAfterDays: 35 } }),
+          Match.objectLike({ RuleName: 'Monthly', Lifecycle: { DeleteAfterDays: 365 } }),
+        ],
+      },
     });
     expect(new NIST80053R5Checks(registry).validateScope(registry).violations.map((v) => v.ruleName)).toEqual([]);
   });
@@ -118,7 +129,11 @@ describe('grantTableAccess', () => {
         Resource: arnOf(registry.table),
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SIGNING_KEY_AUDIT_PARTITION] } },
       },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: arnOf(registry.encryptionKey) },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Resource: arnOf(registry.encryptionKey),
+      },
     ]);
     expect(new AwsSolutionsChecks(stack).validateScope(role).violations.map((v) => v.ruleName)).toEqual([]);
   });

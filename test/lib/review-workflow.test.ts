@@ -34,7 +34,7 @@ describe('ReviewWorkflow', () => {
 
   const machine = () => resources[logicalId(stack.reviewWorkflow.stateMachine)]!.Properties;
 
-  it('is one STANDARD state machine (the stack\'s other is the notice workflow)', () => {
+  it("is one STANDARD state machine (the stack's other is the notice workflow)", () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     expect(machine().StateMachineType).toBe('STANDARD');
     expect(logicalId(stack.noticeWorkflow.stateMachine)).not.toBe(logicalId(stack.reviewWorkflow.stateMachine));
@@ -94,7 +94,9 @@ describe('ReviewWorkflow', () => {
     const actions = wildcard.flatMap((s) => [s.Action].flat());
     expect(actions.length).toBeGreaterThan(0);
     for (const action of actions) {
-      expect(action).toMatch(/^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/);
+      expect(action).toMatch(
+        /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/,
+      );
     }
   });
 
@@ -103,7 +105,9 @@ describe('ReviewWorkflow', () => {
     const starters = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
       .filter((r) =>
-        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((st) => [st.Action].flat().includes('states:StartExecution') && JSON.stringify(st.Resource).includes(review)),
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some(
+          (st) => [st.Action].flat().includes('states:StartExecution') && JSON.stringify(st.Resource).includes(review),
+        ),
       )
       .map((r) => (r.Properties.Roles as Array<{ Ref: string }>)[0]!.Ref);
     const expected = (Object.keys(FUNCTIONS) as HandlerFunctionName[])
@@ -113,7 +117,7 @@ describe('ReviewWorkflow', () => {
     expect(starters.sort()).toEqual(expected.sort());
   });
 
-  it('runs under a role Step Functions may assume only for this account\'s state machines, with a customer-managed policy', () => {
+  it("runs under a role Step Functions may assume only for this account's state machines, with a customer-managed policy", () => {
     const role = resources[logicalId(stack.reviewWorkflow.stateMachine.role)]!.Properties;
     expect(role.AssumeRolePolicyDocument).toMatchObject({
       Statement: [

@@ -53,25 +53,36 @@ describe('statemachines/onboarding.asl.json', () => {
     expect(TEXT).toContain('"taskToken.$": "$$.Task.Token"');
   });
 
-  it('gives every round the execution\'s start time and the next round only what is left of the one review deadline', () => {
+  it("gives every round the execution's start time and the next round only what is left of the one review deadline", () => {
     expect(TEXT).toContain('"startedAt.$": "$$.Execution.StartTime"');
     expect(definition.States['EnoughApprovals']).toMatchObject({ Default: 'NextRound' });
-    expect(definition.States['NextRound']).toEqual(expect.objectContaining({ Type: 'Pass', InputPath: '$.approval.remainingSeconds', ResultPath: '$.reviewSlaSeconds', Next: 'AwaitApproval' }));
+    expect(definition.States['NextRound']).toEqual(
+      expect.objectContaining({ Type: 'Pass', InputPath: '$.approval.remainingSeconds', ResultPath: '$.reviewSlaSeconds', Next: 'AwaitApproval' }),
+    );
   });
 
   it('runs two rounds with one start time, the second waiting the time the first decision left', async () => {
     const payloads: Array<Record<string, unknown>> = [];
     const input = { clientId: 'gh_1', requestId: null, approvals: 2, reviewSlaSeconds: 72 * 3600 };
-    const decisions = [{ approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 }, { approvalsGranted: 2, reviewId: 'r2', remainingSeconds: 99 }];
+    const decisions = [
+      { approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 },
+      { approvalsGranted: 2, reviewId: 'r2', remainingSeconds: 99 },
+    ];
     // aws-local-stepfunctions reads TimeoutSecondsPath from the task's Parameters, so the wait is fixed here (as in local mode).
     const { TimeoutSecondsPath: _path, ...await_ } = definition.States['AwaitApproval'] as State & Record<string, unknown>;
-    const machine = new StateMachine({ ...definition, States: { ...definition.States, AwaitApproval: { ...await_, TimeoutSeconds: 60 } } } as never, { validationOptions: { noValidate: true } });
+    const machine = new StateMachine({ ...definition, States: { ...definition.States, AwaitApproval: { ...await_, TimeoutSeconds: 60 } } } as never, {
+      validationOptions: { noValidate: true },
+    });
     const execution = machine.run(input as never, {
       context: { Execution: { Id: 'e', Name: 'e', Input: input }, Task: { Token: 'token' } } as never,
       overrides: {
         taskResourceLocalHandlers: {
           // Every other task answers as review-task does when it succeeds.
-          ...Object.fromEntries(Object.entries(definition.States).filter(([, s]) => s.Type === 'Task').map(([name]) => [name, async () => ({ Payload: { status: 'active' } })])),
+          ...Object.fromEntries(
+            Object.entries(definition.States)
+              .filter(([, s]) => s.Type === 'Task')
+              .map(([name]) => [name, async () => ({ Payload: { status: 'active' } })]),
+          ),
           AwaitApproval: async (input: { Payload: Record<string, unknown> }) => {
             payloads.push(input.Payload);
             return decisions[payloads.length - 1];

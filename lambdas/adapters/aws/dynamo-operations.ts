@@ -11,7 +11,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, GENESIS_HASH, type AuditEvent } from '../../core/audit/event.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
-import type { AttentionIndex, ConsumerChange, DuePage, IdempotencyRecord, PolicyRollout, PolicyRolloutStore, Registry, SystemAuditLog } from '../../core/ports.js';
+import type {
+  AttentionIndex,
+  ConsumerChange,
+  DuePage,
+  IdempotencyRecord,
+  PolicyRollout,
+  PolicyRolloutStore,
+  Registry,
+  SystemAuditLog,
+} from '../../core/ports.js';
 import type { ChangeRequest, RequestWrite } from '../../core/requests/change-request.js';
 import type { Review } from '../../core/review/review.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
@@ -33,7 +42,8 @@ function toConsumer(item: Record<string, unknown>): Consumer {
   return usedScopeSet === undefined ? rest : { ...rest, usedScopes: [...usedScopeSet].sort() };
 }
 
-const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined => (key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined);
+const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 
 function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
@@ -145,7 +155,12 @@ export async function getReview(t: RegistryTable, reviewId: string): Promise<Rev
   return out.Item ? strip<Review>(out.Item) : undefined;
 }
 
-export async function decideReview(t: RegistryTable, reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void> {
+export async function decideReview(
+  t: RegistryTable,
+  reviewId: string,
+  decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>,
+  change: ConsumerChange,
+): Promise<void> {
   const update: TransactItem = {
     Update: {
       TableName: t.name,
@@ -153,7 +168,13 @@ export async function decideReview(t: RegistryTable, reviewId: string, decision:
       UpdateExpression: 'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment',
       ConditionExpression: 'attribute_exists(pk) AND #status = :open',
       ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
-      ExpressionAttributeValues: { ':status': decision.status, ':by': decision.decidedBy, ':at': decision.decidedAt, ':comment': decision.comment ?? '', ':open': 'open' },
+      ExpressionAttributeValues: {
+        ':status': decision.status,
+        ':by': decision.decidedBy,
+        ':at': decision.decidedAt,
+        ':comment': decision.comment ?? '',
+        ':open': 'open',
+      },
     },
   };
   await transact(t, [update, ...consumerChangeItems(t, change)], ['review', ...changeRoles(change)]);
@@ -314,7 +335,13 @@ export async function listDue(t: RegistryTable, now: Date, limit: number, next?:
   return { consumers: (out.Items ?? []).map((item) => toConsumer(item)), next: encodeCursor(out.LastEvaluatedKey) };
 }
 
-export async function rearm(t: RegistryTable, clientId: string, attentionAt: string | undefined, expectAuditSeq: number, requestCheck?: { readonly requestCheckAt: string | undefined }): Promise<boolean> {
+export async function rearm(
+  t: RegistryTable,
+  clientId: string,
+  attentionAt: string | undefined,
+  expectAuditSeq: number,
+  requestCheck?: { readonly requestCheckAt: string | undefined },
+): Promise<boolean> {
   const index = attentionAt === undefined ? undefined : keys.attention(attentionAt, clientId);
   const set = index ? ['attentionAt = :at', 'gsi1pk = :p', 'gsi1sk = :s'] : [];
   const remove = index ? [] : ['attentionAt', 'gsi1pk', 'gsi1sk'];
@@ -370,7 +397,8 @@ export async function appendSystemAudit(t: RegistryTable, stream: string, event:
       return next;
     } catch (error) {
       // Another writer took this position: chain after its event instead.
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw new RegistryError('unavailable', 'The audit event could not be written.', { cause: error });
+      if ((error as Error).name !== 'ConditionalCheckFailedException')
+        throw new RegistryError('unavailable', 'The audit event could not be written.', { cause: error });
       if (attempt >= 4) throw new RegistryError('condition_failed', 'The audit stream kept changing; the event was not written.', { cause: error });
     }
   }

@@ -46,7 +46,9 @@ export function registryView(full: TableRegistry, names: readonly (keyof TableRe
 /** `bound` as a whole registry: any operation not in it fails loudly when called. */
 function failingBeyond(bound: Record<string | symbol, unknown>): TableRegistry {
   const missing = (name: string) => () => {
-    throw new Error(`This function's registry has no ${name} operation: add it to the function's registry list in lambdas/contracts/functions.ts (which its role is granted) and to those its entry gives dynamoRegistryFromEnv.`);
+    throw new Error(
+      `This function's registry has no ${name} operation: add it to the function's registry list in lambdas/contracts/functions.ts (which its role is granted) and to those its entry gives dynamoRegistryFromEnv.`,
+    );
   };
   return new Proxy(bound, { get: (target, name) => (name in target ? target[name] : missing(String(name))) }) as unknown as TableRegistry;
 }

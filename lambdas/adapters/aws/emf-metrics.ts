@@ -1,4 +1,12 @@
-import { METRIC_DEFINITIONS, metricSeries, METRICS_NAMESPACE, METRICS_SERVICE, type MetricDimensions, type MetricName, type Metrics } from '../../core/metrics.js';
+import {
+  METRIC_DEFINITIONS,
+  metricSeries,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  type MetricDimensions,
+  type MetricName,
+  type Metrics,
+} from '../../core/metrics.js';
 import type { Log } from '../../core/services.js';
 import { METRICS_NAMESPACE_ENV } from './env.js';
 

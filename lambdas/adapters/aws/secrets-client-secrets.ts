@@ -1,9 +1,4 @@
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { ENV } from './env.js';

@@ -25,7 +25,10 @@ export class SecretsManagerStagedSecret implements StagedSecret {
   async read(selector: { versionId: string } | { stage: string }): Promise<string | undefined> {
     try {
       const out = await this.#client.send(
-        new GetSecretValueCommand({ SecretId: this.#secretId, ...('versionId' in selector ? { VersionId: selector.versionId } : { VersionStage: selector.stage }) }),
+        new GetSecretValueCommand({
+          SecretId: this.#secretId,
+          ...('versionId' in selector ? { VersionId: selector.versionId } : { VersionStage: selector.stage }),
+        }),
       );
       return out.SecretString;
     } catch (error) {
@@ -36,12 +39,19 @@ export class SecretsManagerStagedSecret implements StagedSecret {
   }
 
   async putPending(versionId: string, value: string): Promise<void> {
-    await this.#client.send(new PutSecretValueCommand({ SecretId: this.#secretId, ClientRequestToken: versionId, SecretString: value, VersionStages: [STAGES.pending] }));
+    await this.#client.send(
+      new PutSecretValueCommand({ SecretId: this.#secretId, ClientRequestToken: versionId, SecretString: value, VersionStages: [STAGES.pending] }),
+    );
   }
 
   async promote(versionId: string, fromVersionId: string): Promise<void> {
     await this.#client.send(
-      new UpdateSecretVersionStageCommand({ SecretId: this.#secretId, VersionStage: STAGES.current, MoveToVersionId: versionId, RemoveFromVersionId: fromVersionId }),
+      new UpdateSecretVersionStageCommand({
+        SecretId: this.#secretId,
+        VersionStage: STAGES.current,
+        MoveToVersionId: versionId,
+        RemoveFromVersionId: fromVersionId,
+      }),
     );
   }
 }

@@ -1,10 +1,4 @@
-import {
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-  type SFNClientConfig,
-} from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, type SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { ReviewRequest, Workflow } from '../../core/ports.js';
 import { reviewExecutionName } from '../../core/review/execution-name.js';
 import { ENV } from './env.js';

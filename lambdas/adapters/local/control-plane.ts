@@ -215,7 +215,13 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const mailFrom = 'gatehouse@localhost';
   const mailer = new OutboxMailer({ dir: outboxDir, from: mailFrom, ...(options.onEmail ? { onSend: options.onEmail } : {}) });
   // Lifecycle notices go through the consumer-notice ASL file, as in AWS, its SES task writing to the same outbox.
-  const notices = new LocalNoticeWorkflow({ definitionFile: join(ROOT, 'statemachines', 'consumer-notice.asl.json'), substitutions: { MailFrom: mailFrom }, deliver: mailer, log, retryIntervalMs: options.noticeRetryIntervalMs });
+  const notices = new LocalNoticeWorkflow({
+    definitionFile: join(ROOT, 'statemachines', 'consumer-notice.asl.json'),
+    substitutions: { MailFrom: mailFrom },
+    deliver: mailer,
+    log,
+    retryIntervalMs: options.noticeRetryIntervalMs,
+  });
   const services: Services & { readonly registry: DynamoRegistry } = {
     registry,
     vault,
@@ -231,14 +237,12 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   let stopping = false;
   const jobs = new Set<Promise<unknown>>();
   /** A scheduled job: none starts once the plane stops, close() waits for the one under way, and a failure is logged, never thrown. */
-  const scheduled =
-    (what: string, run: () => Promise<unknown>) =>
-    (): void => {
-      if (stopping) return;
-      const job = run().catch((error: unknown) => log.error(`${what} failed`, { error: (error as Error).message }));
-      jobs.add(job);
-      void job.finally(() => jobs.delete(job));
-    };
+  const scheduled = (what: string, run: () => Promise<unknown>) => (): void => {
+    if (stopping) return;
+    const job = run().catch((error: unknown) => log.error(`${what} failed`, { error: (error as Error).message }));
+    jobs.add(job);
+    void job.finally(() => jobs.delete(job));
+  };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
   const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services, notices);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
@@ -256,7 +260,14 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     await vault.getSigningKeys(); // seeded before the first rotation, as the stack's custom resource does
     const token = randomUUID();
     await counted('signing_key', () =>
-      rotateSigningKeyFully(token, { secret: vault.secret, now: clock.now(), publishDelayMs: publishDelaySeconds * 1000, previousOverlapMs: previousOverlapMs(policy), log, audit: registry }),
+      rotateSigningKeyFully(token, {
+        secret: vault.secret,
+        now: clock.now(),
+        publishDelayMs: publishDelaySeconds * 1000,
+        previousOverlapMs: previousOverlapMs(policy),
+        log,
+        audit: registry,
+      }),
     );
     return token;
   };
@@ -277,7 +288,9 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     }
   };
   const rotationTimer =
-    every === undefined ? undefined : setInterval(scheduled('scheduled signing-key rotation', rotateSigningKeyIfDue), Math.min(Math.max(every / 4, 1000), 3_600_000));
+    every === undefined
+      ? undefined
+      : setInterval(scheduled('scheduled signing-key rotation', rotateSigningKeyIfDue), Math.min(Math.max(every / 4, 1000), 3_600_000));
   rotationTimer?.unref();
   const rotationServices = servicesOf('client-secret-rotation');
   const rotateClientSecret = async (clientId: string): Promise<string> => {
@@ -303,15 +316,15 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     return rotated;
   };
   const secretCheck = options.clientSecretRotationCheckMs;
-  const secretTimer = secretCheck === undefined ? undefined : setInterval(scheduled('scheduled client-secret rotation check', rotateClientSecretsIfDue), Math.max(secretCheck, 1000));
+  const secretTimer =
+    secretCheck === undefined
+      ? undefined
+      : setInterval(scheduled('scheduled client-secret rotation check', rotateClientSecretsIfDue), Math.max(secretCheck, 1000));
   secretTimer?.unref();
   const sweepServices = servicesOf('sweep');
   const runSweep = createSweepHandler(sweepServices, sweepServices.registry);
   const sweepNow = (): Promise<SweepResult> => runSweep({});
-  const sweepTimer =
-    options.sweepEveryMs === undefined
-      ? undefined
-      : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
+  const sweepTimer = options.sweepEveryMs === undefined ? undefined : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
   sweepTimer?.unref();
   // A crash between storing a client secret and committing its consumer leaves a secret nobody was given: removed
   // before serving, when no registration can be under way.
@@ -322,7 +335,9 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   }
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
-  http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>);
+  http.setHandlers(
+    Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>,
+  );
 
   return {
     url: http.url,

@@ -52,7 +52,11 @@ export async function checkDataDirectory(dataDir: string): Promise<void> {
   } catch (error) {
     const cause = (error as Error).cause as (Error & { code?: string }) | undefined;
     if (cause?.code === 'LEVEL_LOCKED') {
-      throw new DataDirectoryError(`The data directory ${dataDir} is in use by another Gatehouse process (its table ${table} is locked). Stop that one first, or set GATEHOUSE_DATA_DIR to another directory.`, dataDir, { cause: error });
+      throw new DataDirectoryError(
+        `The data directory ${dataDir} is in use by another Gatehouse process (its table ${table} is locked). Stop that one first, or set GATEHOUSE_DATA_DIR to another directory.`,
+        dataDir,
+        { cause: error },
+      );
     }
     throw new DataDirectoryError(`Cannot open the table in ${table}: ${cause?.message ?? (error as Error).message}.`, dataDir, { cause: error });
   }

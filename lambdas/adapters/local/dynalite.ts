@@ -36,7 +36,10 @@ export async function startDynalite(options: {
       throw error;
     });
   }
-  const proxy = await startTransactionProxy(backend, [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey], { intentFile, afterItem: options.afterTransactionItem });
+  const proxy = await startTransactionProxy(backend, [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey], {
+    intentFile,
+    afterItem: options.afterTransactionItem,
+  });
   const endpoint = proxy.endpoint;
   // dynalite accepts any credentials; fixed dummy ones keep the SDK from searching the machine for real ones.
   const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

@@ -71,7 +71,11 @@ export async function recoverTransaction(backend: string, intentFile: string): P
 }
 
 /** Starts the proxy on a loopback port in front of the dynalite endpoint; `keyAttributes` names the table's key attributes. */
-export async function startTransactionProxy(backend: string, keyAttributes: readonly string[], options: TransactionProxyOptions = {}): Promise<TransactionProxy> {
+export async function startTransactionProxy(
+  backend: string,
+  keyAttributes: readonly string[],
+  options: TransactionProxyOptions = {},
+): Promise<TransactionProxy> {
   let lock: Promise<unknown> = Promise.resolve();
   // Set when a transaction could not be rolled back in place (a storage fault): no write goes ahead until it is.
   let unrecovered = false;
@@ -108,7 +112,9 @@ export async function startTransactionProxy(backend: string, keyAttributes: read
         const headers = forwardable(req.headers);
         let reply: { status: number; text: string };
         if (action === 'TransactWriteItems') {
-          const out = await serialised(() => transact(backend, headers, JSON.parse(raw) as { TransactItems: Record<string, Record<string, unknown>>[] }, keyAttributes, journal));
+          const out = await serialised(() =>
+            transact(backend, headers, JSON.parse(raw) as { TransactItems: Record<string, Record<string, unknown>>[] }, keyAttributes, journal),
+          );
           reply = { status: out.status, text: JSON.stringify(out.body) };
         } else if (WRITES.has(action)) {
           reply = await serialised(() => forward(backend, headers, raw));
@@ -156,7 +162,10 @@ async function call(backend: string, headers: Record<string, string>, c: Call): 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const errorType = (r: Reply): string => String(r.body['__type'] ?? '').split('#').pop() ?? '';
+const errorType = (r: Reply): string =>
+  String(r.body['__type'] ?? '')
+    .split('#')
+    .pop() ?? '';
 
 interface Journal {
   write(intent: Intent): void;
@@ -221,7 +230,10 @@ async function transact(
                     ...common,
                     Key: p.key,
                     UpdateExpression: 'REMOVE #gatehouseConditionCheck',
-                    ExpressionAttributeNames: { ...(common['ExpressionAttributeNames'] as object | undefined), '#gatehouseConditionCheck': 'gatehouseConditionCheck' },
+                    ExpressionAttributeNames: {
+                      ...(common['ExpressionAttributeNames'] as object | undefined),
+                      '#gatehouseConditionCheck': 'gatehouseConditionCheck',
+                    },
                   },
                 };
       const out = await call(backend, headers, c);

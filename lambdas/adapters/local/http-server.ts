@@ -88,7 +88,12 @@ export async function startHttpServer(options: {
   };
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined, adminToken: string): Promise<void> {
+async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined,
+  adminToken: string,
+): Promise<void> {
   if (!handlers) {
     discard(req);
     return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }));
@@ -112,7 +117,14 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
   if (!match) {
     discard(req);
     const allow = candidates.map((c) => c.route.method).join(', ');
-    return send(res, httpErrorResponse(new HttpError('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`), { protocol: HANDLER_PROTOCOLS[candidates[0]!.route.handler] }, { allow }));
+    return send(
+      res,
+      httpErrorResponse(
+        new HttpError('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`),
+        { protocol: HANDLER_PROTOCOLS[candidates[0]!.route.handler] },
+        { allow },
+      ),
+    );
   }
   // API Gateway refuses an unsigned call to an IAM route before any Lambda runs; locally the admin token plays SigV4.
   const admin = match.route.auth === 'iam';
@@ -120,9 +132,15 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
     discard(req);
     return send(
       res,
-      problem(401, 'unauthorized', 'Unauthorized', 'Admin routes need the local admin token (printed by npm start, stored in <data dir>/admin-token) as a Bearer token.', {
-        'www-authenticate': 'Bearer realm="gatehouse-admin"',
-      }),
+      problem(
+        401,
+        'unauthorized',
+        'Unauthorized',
+        'Admin routes need the local admin token (printed by npm start, stored in <data dir>/admin-token) as a Bearer token.',
+        {
+          'www-authenticate': 'Bearer realm="gatehouse-admin"',
+        },
+      ),
     );
   }
   // Refused as early as the size is known: from Content-Length before reading, or as soon as a chunked body passes the cap.
@@ -132,7 +150,12 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handlers: Rea
     // The connection stays open while the rest is dropped: closing it on unread data would reset it, and the client
     // could lose this answer.
     discard(req);
-    return send(res, httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), { protocol: HANDLER_PROTOCOLS[match.route.handler] }));
+    return send(
+      res,
+      httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), {
+        protocol: HANDLER_PROTOCOLS[match.route.handler],
+      }),
+    );
   }
 
   // Collected in Maps: a header or query parameter named `constructor` or `__proto__` is data, not a property lookup.

@@ -46,7 +46,11 @@ export class LocalNoticeWorkflow implements Mailer {
     this.#log = options.log;
     const sendEmail = async (input: unknown): Promise<unknown> => {
       const parameters = input as SendEmailParameters;
-      const email: Email = { to: parameters.Destination.ToAddresses, subject: parameters.Content.Simple.Subject.Data, text: parameters.Content.Simple.Body.Text.Data };
+      const email: Email = {
+        to: parameters.Destination.ToAddresses,
+        subject: parameters.Content.Simple.Subject.Data,
+        text: parameters.Content.Simple.Body.Text.Data,
+      };
       // An aborted execution still runs the attempt its retry wait was cut short for: a closed plane delivers nothing.
       if (this.#closed) throw new Error('The local notice workflow is closed.');
       try {

@@ -53,7 +53,9 @@ export class MemoryMetrics implements Metrics {
    */
   summary(): string[] {
     return this.snapshot().map((s) => {
-      const dims = Object.entries(s.dimensions).map(([k, v]) => ` ${k}=${v}`).join('');
+      const dims = Object.entries(s.dimensions)
+        .map(([k, v]) => ` ${k}=${v}`)
+        .join('');
       const value = s.unit === 'Count' ? String(s.sum) : `${s.count} × mean ${round(s.sum / s.count)} s, max ${round(s.max)} s`;
       return `${s.name}${dims}  ${value}`;
     });

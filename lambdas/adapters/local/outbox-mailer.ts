@@ -20,7 +20,13 @@ export function renderEml(from: string, email: Email, date: Date): string {
     'MIME-Version: 1.0',
   ];
   const part = (type: string, body: string) =>
-    [`--${boundary}`, `Content-Type: ${type}; charset=UTF-8`, 'Content-Transfer-Encoding: base64', '', Buffer.from(body, 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n')].join('\r\n');
+    [
+      `--${boundary}`,
+      `Content-Type: ${type}; charset=UTF-8`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(body, 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n'),
+    ].join('\r\n');
   const parts = [part('text/plain', email.text)];
   if (email.html !== undefined) parts.push(part('text/html', email.html));
   return [...head, `Content-Type: multipart/alternative; boundary="${boundary}"`, '', ...parts, `--${boundary}--`, ''].join('\r\n');

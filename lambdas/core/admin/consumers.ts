@@ -42,14 +42,25 @@ export async function consumerWithAudit(
 export async function requestSecretRotation(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
   const consumer = await services.registry.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
-  if (consumer.secretHash === undefined) throw new ServiceError('conflict', `${clientId} authenticates with ${consumer.authMethod}; it has no client secret to rotate.`);
-  if (consumer.status !== 'active' && consumer.status !== 'suspended') throw new ServiceError('conflict', `A ${consumer.status} consumer's secret is not rotated.`);
+  if (consumer.secretHash === undefined)
+    throw new ServiceError('conflict', `${clientId} authenticates with ${consumer.authMethod}; it has no client secret to rotate.`);
+  if (consumer.status !== 'active' && consumer.status !== 'suspended')
+    throw new ServiceError('conflict', `A ${consumer.status} consumer's secret is not rotated.`);
   const now = services.clock.now();
   if (consumer.previousSecretExpiresAt !== undefined && Date.parse(consumer.previousSecretExpiresAt) > now.getTime()) {
-    throw new ServiceError('conflict', `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short.`);
+    throw new ServiceError(
+      'conflict',
+      `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short.`,
+    );
   }
   const actor: Actor = { kind: 'operator', id: operator.id };
-  const updated = await transition(services, { clientId, to: undefined, event: 'credentials.rotation_requested', actor, data: { kind: 'client_secret', reason } });
+  const updated = await transition(services, {
+    clientId,
+    to: undefined,
+    event: 'credentials.rotation_requested',
+    actor,
+    data: { kind: 'client_secret', reason },
+  });
   await services.clientSecrets.rotateNow(clientId);
   return updated;
 }
@@ -57,7 +68,13 @@ export async function requestSecretRotation(services: Services, clientId: string
 /** Suspends a consumer at once (an incident, a partner's request): no tokens until it is reinstated through review. */
 export async function suspendConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
   const actor: Actor = { kind: 'operator', id: operator.id };
-  const { consumer, applied } = await applyTransition(services, { clientId, to: 'suspended', event: 'consumer.suspended', actor, data: { reason: 'operator', detail: reason } });
+  const { consumer, applied } = await applyTransition(services, {
+    clientId,
+    to: 'suspended',
+    event: 'consumer.suspended',
+    actor,
+    data: { reason: 'operator', detail: reason },
+  });
   if (applied) {
     await notify(services, consumer, {
       subject: `[Gatehouse] Access suspended for ${consumer.clientName}`,

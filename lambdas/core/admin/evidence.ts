@@ -53,7 +53,13 @@ export async function consumerEvidence(services: Services, clientId: string): Pr
   };
 }
 
-function mapControls(consumer: Consumer, events: readonly AuditEvent[], unused: readonly string[], now: Date, exceptions: readonly ChangeRequest[]): ControlEvidence[] {
+function mapControls(
+  consumer: Consumer,
+  events: readonly AuditEvent[],
+  unused: readonly string[],
+  now: Date,
+  exceptions: readonly ChangeRequest[],
+): ControlEvidence[] {
   const inForce = exceptions.filter((e) => e.status === 'active');
   const deviations =
     inForce.length === 0

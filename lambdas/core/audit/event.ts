@@ -57,10 +57,7 @@ export interface AuditEvent {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Builds the next event of a consumer's chain. */
-export function chainEvent(
-  previous: { readonly seq: number; readonly head: string },
-  event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>,
-): AuditEvent {
+export function chainEvent(previous: { readonly seq: number; readonly head: string }, event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>): AuditEvent {
   const body = { ...event, seq: previous.seq + 1, prevHash: previous.head };
   return { ...body, hash: sha256Hex(canonicalJson(body)) };
 }

@@ -45,11 +45,7 @@ export async function transition(services: Services, request: TransitionRequest)
  * e.g. a concurrent sweep got there first), so side effects run once. `snapshot` spares the first read when the caller
  * already holds a recent copy; a stale one only costs a lost race and a re-read.
  */
-export async function applyTransition(
-  services: Services,
-  request: TransitionRequest,
-  snapshot?: Consumer,
-): Promise<{ consumer: Consumer; applied: boolean }> {
+export async function applyTransition(services: Services, request: TransitionRequest, snapshot?: Consumer): Promise<{ consumer: Consumer; applied: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const consumer = attempt === 1 && snapshot !== undefined ? snapshot : await services.registry.getConsumer(request.clientId);
     if (!consumer) throw new ServiceError('not_found', `No consumer ${request.clientId}`);

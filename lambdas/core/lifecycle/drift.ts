@@ -177,7 +177,8 @@ export async function rolloutPolicy(
     };
     if (!(await store.savePolicyRollout(next, state.revision))) return { ...counts, complete: false };
     state = next;
-    if (state.complete) services.log.info('policy rollout complete', { policyVersion: version, reevaluated: state.reevaluated, outOfPolicy: state.outOfPolicy });
+    if (state.complete)
+      services.log.info('policy rollout complete', { policyVersion: version, reevaluated: state.reevaluated, outOfPolicy: state.outOfPolicy });
   }
   return { ...counts, complete: state.complete };
 }

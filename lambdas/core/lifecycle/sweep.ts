@@ -77,7 +77,11 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
         } else if (outcome !== 'none') counts[outcome]++;
       } catch (error) {
         counts.failed++;
-        services.log.error('sweep could not handle a consumer', { clientId: consumer.clientId, error: (error as Error).name, message: (error as Error).message });
+        services.log.error('sweep could not handle a consumer', {
+          clientId: consumer.clientId,
+          error: (error as Error).name,
+          message: (error as Error).message,
+        });
       }
     }
     next = page.next;
@@ -149,10 +153,18 @@ export async function endException(
       data: { exceptionId, rule: exception.rule, reason, outcome: suspend ? 'suspended' : 'unchanged', reasons: r.reasons.map((x) => x.code) },
       set: {
         exceptions: remaining.length > 0 ? remaining : undefined,
-        ...(suspend ? { outOfPolicy: { policyVersion: services.policy.version, reasons: r.reasons, since: now.toISOString(), suspendAt: now.toISOString() } } : {}),
+        ...(suspend
+          ? { outOfPolicy: { policyVersion: services.policy.version, reasons: r.reasons, since: now.toISOString(), suspendAt: now.toISOString() } }
+          : {}),
       },
       ...(request?.status === 'active'
-        ? { request: { requestId: exceptionId, expect: { statuses: ['active'], version: request.version }, set: { status: 'ended', outcomeReason: detail, updatedAt: now.toISOString() } } }
+        ? {
+            request: {
+              requestId: exceptionId,
+              expect: { statuses: ['active'], version: request.version },
+              set: { status: 'ended', outcomeReason: detail, updatedAt: now.toISOString() },
+            },
+          }
         : {}),
       unless: (c) => !(c.exceptions ?? []).some((e) => e.exceptionId === exceptionId),
     },
@@ -223,8 +235,18 @@ async function resumeReview(services: Services, consumer: Consumer): Promise<boo
 const scopeUsage = (consumer: Consumer) => ({ used: consumer.usedScopes ?? [], unused: unusedScopes(consumer) });
 
 /** Revokes a consumer with its effects: no tokens from now on, its secret scheduled for deletion, its contacts told. */
-export async function revoke(services: Services, consumer: Consumer, reason: 'grant_expired' | 'terminated' | 'out_of_policy', detail: string, actor: Actor = SWEEPER): Promise<boolean> {
-  const { consumer: after, applied } = await applyTransition(services, { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail, scopeUsage: scopeUsage(consumer) } }, consumer);
+export async function revoke(
+  services: Services,
+  consumer: Consumer,
+  reason: 'grant_expired' | 'terminated' | 'out_of_policy',
+  detail: string,
+  actor: Actor = SWEEPER,
+): Promise<boolean> {
+  const { consumer: after, applied } = await applyTransition(
+    services,
+    { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail, scopeUsage: scopeUsage(consumer) } },
+    consumer,
+  );
   if (!applied) return false;
   await afterRevocation(services, after, reason, detail);
   // Its exceptions end with it, so none is listed as in force for a revoked consumer.
@@ -255,7 +277,13 @@ async function suspendDormant(services: Services, consumer: Consumer, since: str
   const detail = `Not used since ${since}; the ${consumer.risk}-risk dormancy window is ${consumer.requirements.dormancyDays} days.`;
   const { applied } = await applyTransition(
     services,
-    { clientId: consumer.clientId, to: 'suspended', event: 'consumer.suspended', actor: SWEEPER, data: { reason: 'dormant', detail, scopeUsage: scopeUsage(consumer) } },
+    {
+      clientId: consumer.clientId,
+      to: 'suspended',
+      event: 'consumer.suspended',
+      actor: SWEEPER,
+      data: { reason: 'dormant', detail, scopeUsage: scopeUsage(consumer) },
+    },
     consumer,
   );
   if (!applied) return false;
@@ -280,7 +308,8 @@ async function warnContacts(services: Services, consumer: Consumer, deadline: De
       set: { warningsSent: sent },
       // A concurrent sweep that recorded this warning first sends it; a consumer no longer facing it needs none.
       unless: (c) =>
-        c.warningsSent?.includes(deadline.warningKey) === true || !deadlines(c, services.policy.document.lifecycle).some((d) => d.warningKey === deadline.warningKey),
+        c.warningsSent?.includes(deadline.warningKey) === true ||
+        !deadlines(c, services.policy.document.lifecycle).some((d) => d.warningKey === deadline.warningKey),
     },
     consumer,
   );
@@ -293,6 +322,9 @@ async function warnContacts(services: Services, consumer: Consumer, deadline: De
     stalled: `its request is waiting for review.`,
     requests: `a change request for it is waiting for review.`,
   }[deadline.kind];
-  await notify(services, consumer, { subject: `[Gatehouse] ${consumer.clientName}: action needed before ${at.slice(0, 10)}`, text: `${consumer.clientName} (${consumer.clientId}): ${what}` });
+  await notify(services, consumer, {
+    subject: `[Gatehouse] ${consumer.clientName}: action needed before ${at.slice(0, 10)}`,
+    text: `${consumer.clientName} (${consumer.clientId}): ${what}`,
+  });
   return true;
 }

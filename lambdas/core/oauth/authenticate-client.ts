@@ -77,7 +77,8 @@ export async function authenticateClient(
     const matched = matchingSecret(consumer, presented.secret, now);
     if (matched === undefined) throw refuse('Client authentication failed.');
     // Operators can see who still uses a rotated-out secret before its grace window ends.
-    if (matched === 'previous') services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
+    if (matched === 'previous')
+      services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
   }
   if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
   if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse("This client's grant has expired.");

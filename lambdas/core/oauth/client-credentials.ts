@@ -26,11 +26,7 @@ const HOUR_MS = 3_600_000;
  * RFC 6749 §4.4 client credentials grant: authenticate by the registered method, bind the token to a DPoP key when a
  * proof comes (required where the policy says so), check the scope, sign an RFC 9068 token.
  */
-export async function clientCredentials(
-  services: Services,
-  deps: OAuthDeps,
-  request: TokenRequest,
-): Promise<TokenResponse> {
+export async function clientCredentials(services: Services, deps: OAuthDeps, request: TokenRequest): Promise<TokenResponse> {
   const { form } = request;
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');

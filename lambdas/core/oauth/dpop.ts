@@ -30,7 +30,8 @@ export function normaliseHtu(value: string): string {
 
 /** Verifies an RFC 9449 DPoP proof and returns the JWK thumbprint (`jkt`) of its key. Throws `invalid_dpop_proof`. */
 export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<string> {
-  const refuse = (why: string, cause?: unknown) => new OAuthError('invalid_dpop_proof', `The DPoP proof was refused: ${why}.`, cause === undefined ? {} : { cause });
+  const refuse = (why: string, cause?: unknown) =>
+    new OAuthError('invalid_dpop_proof', `The DPoP proof was refused: ${why}.`, cause === undefined ? {} : { cause });
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(proof);
@@ -46,7 +47,12 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
     const key = await importJWK(jwk, header.alg);
-    ({ payload } = await jwtVerify(proof, key, { typ: 'dpop+jwt', algorithms: [header.alg!], currentDate: check.now, requiredClaims: ['jti', 'htm', 'htu', 'iat'] }));
+    ({ payload } = await jwtVerify(proof, key, {
+      typ: 'dpop+jwt',
+      algorithms: [header.alg!],
+      currentDate: check.now,
+      requiredClaims: ['jti', 'htm', 'htu', 'iat'],
+    }));
   } catch (cause) {
     throw refuse('its signature or claims do not verify', cause);
   }

@@ -142,9 +142,7 @@ export function evaluate(policy: LoadedPolicy, request: AccessRequest, now: Date
   if (deny.length > 0) return { ...base, outcome: 'deny', reasons: deny };
 
   if (requirements.approvals > 0) {
-    const review: Reason[] = [
-      { code: 'risk_requires_review', subject: risk, message: `${risk} risk needs ${requirements.approvals} approval(s).` },
-    ];
+    const review: Reason[] = [{ code: 'risk_requires_review', subject: risk, message: `${risk} risk needs ${requirements.approvals} approval(s).` }];
     const seen = new Set<ReviewReasonCode>();
     for (const name of request.scopes) {
       const code = REVIEW_BY_CATEGORY[doc.scopes[name]!.category];

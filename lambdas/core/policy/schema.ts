@@ -104,11 +104,14 @@ export const PolicyDocumentSchema = z
     ];
     for (const [label, lo, hi] of pairs) {
       if (hi.approvals < lo.approvals) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: approvals must not decrease` });
-      if (hi.accessTokenTtlSeconds > lo.accessTokenTtlSeconds) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: access-token TTL must not grow` });
+      if (hi.accessTokenTtlSeconds > lo.accessTokenTtlSeconds)
+        ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: access-token TTL must not grow` });
       if (hi.maxGrantDays > lo.maxGrantDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: maximum grant must not grow` });
       if (hi.dormancyDays > lo.dormancyDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: dormancy window must not grow` });
-      if (hi.secretRotationDays > lo.secretRotationDays) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: secret rotation period must not grow` });
-      if (lo.senderConstraint === 'dpop' && hi.senderConstraint !== 'dpop') ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: sender constraint must not be dropped` });
+      if (hi.secretRotationDays > lo.secretRotationDays)
+        ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: secret rotation period must not grow` });
+      if (lo.senderConstraint === 'dpop' && hi.senderConstraint !== 'dpop')
+        ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: sender constraint must not be dropped` });
       const weakest = (r: RiskRequirements) => Math.min(...r.authMethods.map((m) => AUTH_METHOD_STRENGTH[m]));
       if (weakest(hi) < weakest(lo)) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: allowed client authentication must not get weaker` });
     }

@@ -2,11 +2,7 @@ import type { Decision } from '../policy/evaluate.js';
 
 /** RFC 7591 §3.2.2 error codes, plus the idempotency conflicts of the Idempotency-Key header draft. */
 export type RegistrationErrorCode =
-  | 'invalid_client_metadata'
-  | 'invalid_software_statement'
-  | 'unapproved_software_statement'
-  | 'idempotency_key_reused'
-  | 'idempotency_key_invalid';
+  'invalid_client_metadata' | 'invalid_software_statement' | 'unapproved_software_statement' | 'idempotency_key_reused' | 'idempotency_key_invalid';
 
 /** Bad registration input; rendered as RFC 7591 `{ error, error_description }` with 400 (422 for key reuse). */
 export class RegistrationError extends Error {

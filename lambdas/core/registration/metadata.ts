@@ -25,7 +25,9 @@ const Email = z.email().check(z.maxLength(254));
 export const ClientMetadataSchema = z.object({
   client_name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
   tier: z.optional(TierSchema),
-  scope: z.string().check(z.maxLength(2000), z.regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'space-separated scope tokens (RFC 6749 section 3.3)')),
+  scope: z
+    .string()
+    .check(z.maxLength(2000), z.regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'space-separated scope tokens (RFC 6749 section 3.3)')),
   purpose: z._default(z.string().check(z.maxLength(2000)), ''),
   data_classes: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
   expires_at: z.optional(z.iso.datetime({ offset: true })),

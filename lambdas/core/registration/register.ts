@@ -149,7 +149,9 @@ export async function register(services: Services, input: RegisterInput): Promis
     await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
   } catch (error) {
     if (clientSecret !== undefined) {
-      await services.clientSecrets.remove(clientId).catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
+      await services.clientSecrets
+        .remove(clientId)
+        .catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
     }
     // A concurrent request with the same key won the race: answer with its response.
     if (idempotency && error instanceof RegistryError && error.code === 'condition_failed') {
@@ -184,9 +186,7 @@ export async function register(services: Services, input: RegisterInput): Promis
       actor: SYSTEM,
       data: { reason: 'workflow_start_failed' },
       releaseIdempotency: idempotency?.keyHash,
-    }).catch(
-      (e: unknown) => services.log.error('could not close the failed request', { clientId, error: (e as Error).name }),
-    );
+    }).catch((e: unknown) => services.log.error('could not close the failed request', { clientId, error: (e as Error).name }));
     throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was approved. Try again shortly.', {
       cause,
       retryAfterSeconds: 30,
@@ -217,14 +217,7 @@ async function storeClientSecret(services: Services, consumer: Consumer, clientS
   }
 }
 
-function auditTrail(
-  clientId: string,
-  at: string,
-  actor: Actor,
-  decision: Decision,
-  statement: SoftwareStatement | undefined,
-  active: boolean,
-): AuditEvent[] {
+function auditTrail(clientId: string, at: string, actor: Actor, decision: Decision, statement: SoftwareStatement | undefined, active: boolean): AuditEvent[] {
   const events: AuditEvent[] = [];
   const push = (type: AuditEvent['type'], who: Actor, data: Record<string, unknown>) => {
     const prev = events.at(-1);

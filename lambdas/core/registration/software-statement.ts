@@ -20,11 +20,7 @@ const MAX_AGE = '400d';
  * Verifies a software statement (RFC 7591 §2.3): a JWT the bank's commercial side signs once terms are agreed.
  * Throws RegistrationError `invalid_software_statement` (bad token) or `unapproved_software_statement` (valid, but not for this).
  */
-export async function verifySoftwareStatement(
-  jwt: string,
-  config: GatehouseConfig['softwareStatement'],
-  now: Date,
-): Promise<SoftwareStatement> {
+export async function verifySoftwareStatement(jwt: string, config: GatehouseConfig['softwareStatement'], now: Date): Promise<SoftwareStatement> {
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(jwt, createLocalJWKSet(config.jwks), {

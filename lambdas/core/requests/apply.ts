@@ -29,7 +29,8 @@ export async function applyApprovedRequest(services: Services, clientId: string,
 async function grantException(services: Services, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
   const grant = request.grant!;
   const exception = { ...grant, exceptionId: request.requestId, grantedAt: now.toISOString(), expiresAt: request.expiresAt!, approvers } as ActiveException;
-  if (Date.parse(exception.expiresAt) <= now.getTime()) throw new ServiceError('conflict', `The exception ${request.requestId} ended (${exception.expiresAt}) before it was approved.`);
+  if (Date.parse(exception.expiresAt) <= now.getTime())
+    throw new ServiceError('conflict', `The exception ${request.requestId} ended (${exception.expiresAt}) before it was approved.`);
   return updateRequest(
     services,
     request.clientId,
@@ -39,7 +40,8 @@ async function grantException(services: Services, request: ChangeRequest, approv
     { rule: grant.rule, value: grant.value, expiresAt: exception.expiresAt, approvers },
     (r, consumer) => {
       if (r.status !== 'pending_review') return undefined;
-      if (consumer.status !== 'active' && consumer.status !== 'suspended') throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}; the exception cannot apply.`);
+      if (consumer.status !== 'active' && consumer.status !== 'suspended')
+        throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}; the exception cannot apply.`);
       return { status: 'active', openReviewId: undefined };
     },
     (_r, consumer) => {

@@ -1,4 +1,5 @@
-export type RequestErrorCode = 'invalid_exception' | 'exception_not_needed' | 'exception_not_allowed' | 'consumer_not_eligible' | 'out_of_policy' | 'request_pending';
+export type RequestErrorCode =
+  'invalid_exception' | 'exception_not_needed' | 'exception_not_allowed' | 'consumer_not_eligible' | 'out_of_policy' | 'request_pending';
 
 const STATUS: Record<RequestErrorCode, number> = {
   invalid_exception: 400,

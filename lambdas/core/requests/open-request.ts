@@ -81,10 +81,13 @@ export async function openRequest(
     });
   } catch (cause) {
     services.log.error('review workflow did not start', { clientId: consumer.clientId, requestId: request.requestId, error: (cause as Error).name });
-    await closeRequest(services, consumer.clientId, request.requestId, 'failed', 'request.failed', WORKFLOW, 'The review workflow could not be started.').catch((e: unknown) =>
-      services.log.error('could not close the failed request', { requestId: request.requestId, error: (e as Error).name }),
+    await closeRequest(services, consumer.clientId, request.requestId, 'failed', 'request.failed', WORKFLOW, 'The review workflow could not be started.').catch(
+      (e: unknown) => services.log.error('could not close the failed request', { requestId: request.requestId, error: (e as Error).name }),
     );
-    throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was requested. Try again shortly.', { cause, retryAfterSeconds: 30 });
+    throw new ServiceError('dependency_unavailable', 'The review workflow could not be started; nothing was requested. Try again shortly.', {
+      cause,
+      retryAfterSeconds: 30,
+    });
   }
   return updateRequest(services, consumer.clientId, request.requestId, 'request.review_started', WORKFLOW, { execution }, (r) =>
     r.status === 'pending_review' && r.reviewExecution === undefined ? { reviewExecution: execution } : undefined,

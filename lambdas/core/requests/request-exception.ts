@@ -33,11 +33,15 @@ export async function requestException(services: Services, operator: { readonly 
   const requirements = assessed.decision.requirements;
   const { grant } = input;
 
-  if (requirements.maxExceptionDays === 0) throw new RequestError('exception_not_allowed', `The policy allows no exceptions at ${assessed.decision.risk} risk.`);
+  if (requirements.maxExceptionDays === 0)
+    throw new RequestError('exception_not_allowed', `The policy allows no exceptions at ${assessed.decision.risk} risk.`);
   const maxEnd = now.getTime() + requirements.maxExceptionDays * DAY_MS;
   if (input.expiresAt.getTime() <= now.getTime()) throw new RequestError('invalid_exception', 'expires_at must be in the future.');
   if (input.expiresAt.getTime() > maxEnd) {
-    throw new RequestError('invalid_exception', `At ${assessed.decision.risk} risk an exception lasts at most ${requirements.maxExceptionDays} days (until ${new Date(maxEnd).toISOString()}).`);
+    throw new RequestError(
+      'invalid_exception',
+      `At ${assessed.decision.risk} risk an exception lasts at most ${requirements.maxExceptionDays} days (until ${new Date(maxEnd).toISOString()}).`,
+    );
   }
   if (input.expiresAt.getTime() > Date.parse(consumer.expiresAt)) {
     throw new RequestError('invalid_exception', `An exception cannot outlast the grant, which ends ${consumer.expiresAt}.`);
@@ -47,27 +51,36 @@ export async function requestException(services: Services, operator: { readonly 
     case 'auth_method':
       // An exception keeps a consumer working with the method it has; it never hands out a weaker credential.
       if (grant.value !== consumer.authMethod) {
-        throw new RequestError('invalid_exception', `${consumer.clientId} authenticates with ${consumer.authMethod}; an auth_method exception can only keep that method.`);
+        throw new RequestError(
+          'invalid_exception',
+          `${consumer.clientId} authenticates with ${consumer.authMethod}; an auth_method exception can only keep that method.`,
+        );
       }
       if (!assessed.reasons.concat(assessed.waived).some((r) => r.code === 'auth_method_too_weak')) {
         throw new RequestError('exception_not_needed', `The policy allows ${consumer.authMethod} at ${assessed.decision.risk} risk; no exception is needed.`);
       }
       break;
     case 'sender_constraint':
-      if (requirements.senderConstraint !== 'dpop') throw new RequestError('exception_not_needed', `${assessed.decision.risk} risk does not require DPoP; no exception is needed.`);
+      if (requirements.senderConstraint !== 'dpop')
+        throw new RequestError('exception_not_needed', `${assessed.decision.risk} risk does not require DPoP; no exception is needed.`);
       break;
     case 'dormancy_days':
-      if (grant.value <= requirements.dormancyDays) throw new RequestError('exception_not_needed', `The dormancy window is already ${requirements.dormancyDays} days.`);
+      if (grant.value <= requirements.dormancyDays)
+        throw new RequestError('exception_not_needed', `The dormancy window is already ${requirements.dormancyDays} days.`);
       break;
     case 'access_token_ttl_seconds':
-      if (grant.value <= requirements.accessTokenTtlSeconds) throw new RequestError('exception_not_needed', `Access tokens already last ${requirements.accessTokenTtlSeconds} s.`);
+      if (grant.value <= requirements.accessTokenTtlSeconds)
+        throw new RequestError('exception_not_needed', `Access tokens already last ${requirements.accessTokenTtlSeconds} s.`);
       break;
   }
 
   const requests = await liveRequests(services, consumer.clientId);
   const clash = requests.find((r) => r.type === 'exception' && r.grant?.rule === grant.rule && (r.status === 'pending_review' || r.status === 'active'));
   if (clash || activeExceptions(consumer, now).some((e) => e.rule === grant.rule)) {
-    throw new RequestError('request_pending', `${consumer.clientId} already has a ${grant.rule} exception ${clash?.status === 'pending_review' ? 'under review' : 'in force'}${clash ? ` (${clash.requestId})` : ''}.`);
+    throw new RequestError(
+      'request_pending',
+      `${consumer.clientId} already has a ${grant.rule} exception ${clash?.status === 'pending_review' ? 'under review' : 'in force'}${clash ? ` (${clash.requestId})` : ''}.`,
+    );
   }
 
   return openRequest(

@@ -13,16 +13,27 @@ import { liveRequests, openRequest } from './open-request.js';
 export async function requestReinstatement(services: Services, operator: { readonly id: string }, clientId: string, reason: string): Promise<ChangeRequest> {
   const consumer = await services.registry.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
-  if (consumer.status !== 'suspended') throw new RequestError('consumer_not_eligible', `Only a suspended consumer can be reinstated; ${clientId} is ${consumer.status}.`);
+  if (consumer.status !== 'suspended')
+    throw new RequestError('consumer_not_eligible', `Only a suspended consumer can be reinstated; ${clientId} is ${consumer.status}.`);
   const now = services.clock.now();
-  if (Date.parse(consumer.expiresAt) <= now.getTime()) throw new RequestError('consumer_not_eligible', `The grant of ${clientId} ended on ${consumer.expiresAt}; register again.`);
+  if (Date.parse(consumer.expiresAt) <= now.getTime())
+    throw new RequestError('consumer_not_eligible', `The grant of ${clientId} ended on ${consumer.expiresAt}; register again.`);
   const assessed = reassess(services.policy, { ...consumer, approvals: [] }, now);
   const blocking = assessed.reasons.filter((r) => r.code !== 'approvals_insufficient');
   if (blocking.length > 0) {
-    throw new RequestError('out_of_policy', `${clientId} does not meet the policy: ${blocking.map((r) => `${r.code} (${r.message})`).join('; ')}. Fix it or ask for an exception first.`);
+    throw new RequestError(
+      'out_of_policy',
+      `${clientId} does not meet the policy: ${blocking.map((r) => `${r.code} (${r.message})`).join('; ')}. Fix it or ask for an exception first.`,
+    );
   }
   const pending = (await liveRequests(services, clientId)).find((r) => r.type === 'reinstatement' && r.status === 'pending_review');
   if (pending) throw new RequestError('request_pending', `A reinstatement of ${clientId} is already under review (${pending.requestId}).`);
 
-  return openRequest(services, consumer, operator, { type: 'reinstatement', justification: reason, risk: assessed.decision.risk, requirements: assessed.decision.requirements }, { reason });
+  return openRequest(
+    services,
+    consumer,
+    operator,
+    { type: 'reinstatement', justification: reason, risk: assessed.decision.risk, requirements: assessed.decision.requirements },
+    { reason },
+  );
 }

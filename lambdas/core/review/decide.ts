@@ -24,7 +24,9 @@ export interface ReviewView {
 /** The refusal for a link whose round is no longer open: who decided it and when, or which email replaced it. */
 export function closedRoundError(review: Review, reviewer: string): ReviewError {
   if (review.status === 'superseded') {
-    return new ReviewError('link_expired', 'This link was replaced by a newer review email for the same request.', { next: 'Use the link in the latest review email.' });
+    return new ReviewError('link_expired', 'This link was replaced by a newer review email for the same request.', {
+      next: 'Use the link in the latest review email.',
+    });
   }
   const verb = review.status === 'approved' ? 'approved' : 'denied';
   const when = review.decidedAt ? ` on ${formatDateTime(review.decidedAt)}` : '';
@@ -45,7 +47,12 @@ export function periodEndedError(review: Review): ReviewError {
   });
 }
 
-const STATUS_WORDS: Record<string, string> = { active: 'approved and active', approved: 'approved', pending_review: 'waiting for review', failed: 'closed after a technical failure' };
+const STATUS_WORDS: Record<string, string> = {
+  active: 'approved and active',
+  approved: 'approved',
+  pending_review: 'waiting for review',
+  failed: 'closed after a technical failure',
+};
 
 /** The error name the workflow catches to end a request as denied (statemachines/onboarding.asl.json). */
 export const DENIED_ERROR = 'Gatehouse.Denied';
@@ -102,12 +109,19 @@ export async function decideReview(
   if (input.decision === 'deny' && comment.length === 0) throw new ReviewError('comment_required', 'Say why you deny the request.');
 
   const at = now.toISOString();
-  const nextApprovals = input.decision === 'approve' ? [...approvals, { reviewer: link.reviewer, round: review.round, at, ...(comment ? { comment } : {}) }] : approvals;
+  const nextApprovals =
+    input.decision === 'approve' ? [...approvals, { reviewer: link.reviewer, round: review.round, at, ...(comment ? { comment } : {}) }] : approvals;
   const audit = chainEvent(
     { seq: consumer.auditSeq, head: consumer.auditHead },
     {
       clientId: consumer.clientId,
-      type: request ? (input.decision === 'approve' ? 'request.review_approved' : 'request.review_denied') : input.decision === 'approve' ? 'consumer.review_approved' : 'consumer.review_denied',
+      type: request
+        ? input.decision === 'approve'
+          ? 'request.review_approved'
+          : 'request.review_denied'
+        : input.decision === 'approve'
+          ? 'consumer.review_approved'
+          : 'consumer.review_denied',
       at,
       actor: { kind: 'reviewer', id: link.reviewer },
       data: { reviewId: review.reviewId, ...(request ? { requestId: request.requestId } : {}), round: review.round, comment },
@@ -140,7 +154,10 @@ export async function decideReview(
     );
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'condition_failed') {
-      throw new ReviewError('already_decided', 'Someone decided this review a moment ago.', { cause: error, next: 'Open your review link again to see who decided it and how.' });
+      throw new ReviewError('already_decided', 'Someone decided this review a moment ago.', {
+        cause: error,
+        next: 'Open your review link again to see who decided it and how.',
+      });
     }
     throw error;
   }
@@ -174,7 +191,7 @@ async function deliver(services: Services, review: Review, approvalsGranted: num
     });
   }
   // The decision is recorded and delivered; failing to note the delivery must not tell the reviewer otherwise.
-  await services.registry.markReviewDelivered(review.reviewId, services.clock.now()).catch((error: unknown) =>
-    services.log.warn('review delivery not marked', { reviewId: review.reviewId, error: (error as Error).name }),
-  );
+  await services.registry
+    .markReviewDelivered(review.reviewId, services.clock.now())
+    .catch((error: unknown) => services.log.warn('review delivery not marked', { reviewId: review.reviewId, error: (error as Error).name }));
 }

@@ -31,13 +31,23 @@ const MAIL_STYLES: InlineStyles = {
 };
 
 /** The email that asks one reviewer for a decision; the link is theirs alone. Times read relative to `now`. */
-export function reviewerEmail(consumer: Consumer, review: Review, reviewer: string, link: string, policy: LoadedPolicy, now: Date, request?: ChangeRequest): Email {
+export function reviewerEmail(
+  consumer: Consumer,
+  review: Review,
+  reviewer: string,
+  link: string,
+  policy: LoadedPolicy,
+  now: Date,
+  request?: ChangeRequest,
+): Email {
   const facts = reviewFacts(consumer, policy, review, now, request);
   const round = `approval ${review.round} of ${review.approvalsRequired}`;
   const what = request ? (request.type === 'exception' ? 'policy exception' : 'reinstatement') : 'new consumer';
   const subject = `[Gatehouse] Review needed: ${request ? `${what} for ` : ''}${consumer.clientName} (${consumer.tier}, ${consumer.risk} risk) — ${round}`;
   const from = facts.organisation ? ` from ${facts.organisation}` : '';
-  const intro = request ? `A ${what} for an API consumer${from} needs your review (${round}).` : `A request for API access${from} needs your review (${round}).`;
+  const intro = request
+    ? `A ${what} for an API consumer${from} needs your review (${round}).`
+    : `A request for API access${from} needs your review (${round}).`;
   const deadline = dateTimeFromNow(review.deadline, now);
   const text = [
     intro,
@@ -68,7 +78,9 @@ export function outcomeEmail(consumer: Consumer, registrationUri: string): Email
   if (!outcome) return undefined;
   const reason = consumer.outcomeReason ? `Reason: ${consumer.outcomeReason}` : '';
   const subject = `[Gatehouse] Your request for ${consumer.clientName} ${consumer.status === 'active' ? 'was approved' : `is ${consumer.status}`}`;
-  const text = [`Your API access request for ${consumer.clientName} (${consumer.clientId}) ${outcome}`, reason, '', `Status: ${registrationUri}`].filter((l, i) => l !== '' || i !== 1).join('\n');
+  const text = [`Your API access request for ${consumer.clientName} (${consumer.clientId}) ${outcome}`, reason, '', `Status: ${registrationUri}`]
+    .filter((l, i) => l !== '' || i !== 1)
+    .join('\n');
   const html = `<p>Your API access request for <strong>${escapeHtml(consumer.clientName)}</strong> (${escapeHtml(consumer.clientId)}) ${escapeHtml(outcome)}</p>${
     reason ? `<p>${escapeHtml(reason)}</p>` : ''
   }<p>Status: ${escapeHtml(registrationUri)}</p>`;

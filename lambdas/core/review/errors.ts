@@ -1,4 +1,5 @@
-export type ReviewErrorCode = 'link_invalid' | 'link_expired' | 'already_decided' | 'not_eligible' | 'csrf_failed' | 'comment_required' | 'no_eligible_reviewer';
+export type ReviewErrorCode =
+  'link_invalid' | 'link_expired' | 'already_decided' | 'not_eligible' | 'csrf_failed' | 'comment_required' | 'no_eligible_reviewer';
 
 const STATUS: Record<ReviewErrorCode, number> = {
   link_invalid: 403,
@@ -12,7 +13,8 @@ const STATUS: Record<ReviewErrorCode, number> = {
 
 /** What a reviewer can do about each refusal, unless the refusal knows better. */
 const NEXT: Record<ReviewErrorCode, string> = {
-  link_invalid: 'Open the link exactly as it arrived in your review email (some mail programs break long links). If it still fails, ask the API security team for a new review email.',
+  link_invalid:
+    'Open the link exactly as it arrived in your review email (some mail programs break long links). If it still fails, ask the API security team for a new review email.',
   link_expired: 'Nothing more is needed from you. If nobody decided in time, the request expired with the review period; the requester may submit it again.',
   already_decided: 'Nothing more is needed from you.',
   not_eligible: 'Nothing more is needed from you: another reviewer decides this request.',

@@ -105,7 +105,9 @@ export function controlFacts(consumer: Pick<Consumer, 'authMethod' | 'expiresAt'
   if (consumer.authMethod !== 'private_key_jwt') {
     facts.push({
       label: 'Secret rotation',
-      lines: [`The client secret is rotated every ${formatDays(requirements.secretRotationDays)}; the old one keeps working ${formatDays(requirements.secretGraceDays)} more.`],
+      lines: [
+        `The client secret is rotated every ${formatDays(requirements.secretRotationDays)}; the old one keeps working ${formatDays(requirements.secretGraceDays)} more.`,
+      ],
     });
   }
   for (const exception of consumer.exceptions ?? []) {
@@ -159,7 +161,12 @@ export function reviewFacts(
         { label: 'Requested by', lines: [request.requestedBy] },
         { label: 'Consumer status', lines: [consumer.status.replaceAll('_', ' ')] },
         ...(consumer.outOfPolicy
-          ? [{ label: 'Out of policy', lines: [...consumer.outOfPolicy.reasons.map(reasonSentence), `Suspension due on ${dateFromNow(consumer.outOfPolicy.suspendAt, now)}.`] }]
+          ? [
+              {
+                label: 'Out of policy',
+                lines: [...consumer.outOfPolicy.reasons.map(reasonSentence), `Suspension due on ${dateFromNow(consumer.outOfPolicy.suspendAt, now)}.`],
+              },
+            ]
           : []),
       ]
     : [];
@@ -183,7 +190,9 @@ export function reviewFacts(
 
   const approvals = (request ? request.approvals : consumer.approvals) ?? [];
   const controlsHeading =
-    request?.type === 'exception' ? 'Controls in force now (the exception relaxes one of them)' : 'What approval brings: the controls this consumer works under';
+    request?.type === 'exception'
+      ? 'Controls in force now (the exception relaxes one of them)'
+      : 'What approval brings: the controls this consumer works under';
   return {
     organisation: consumer.organisation?.trim() || undefined,
     warnings: organisationWarnings(consumer),

@@ -47,7 +47,12 @@ export function relativeTime(iso: string, now: Date): string {
   if (Number.isNaN(ms)) return '';
   const abs = Math.abs(ms);
   // Days and hours to the nearest: a deadline 71 h 59 min away reads "in 3 days", as the email that set it said.
-  const span = abs >= 2 * DAY_MS ? plural(Math.round(abs / DAY_MS), 'day') : abs >= 2 * HOUR_MS ? plural(Math.round(abs / HOUR_MS), 'hour') : plural(Math.max(1, Math.floor(abs / MINUTE_MS)), 'minute');
+  const span =
+    abs >= 2 * DAY_MS
+      ? plural(Math.round(abs / DAY_MS), 'day')
+      : abs >= 2 * HOUR_MS
+        ? plural(Math.round(abs / HOUR_MS), 'hour')
+        : plural(Math.max(1, Math.floor(abs / MINUTE_MS)), 'minute');
   return ms >= 0 ? `in ${span}` : `${span} ago`;
 }
 

@@ -33,10 +33,12 @@ export interface InlineStyles {
   readonly warn: string;
 }
 
-const attr = (style: string | undefined, className?: string): string => (style !== undefined ? ` style="${escapeHtml(style)}"` : className ? ` class="${className}"` : '');
+const attr = (style: string | undefined, className?: string): string =>
+  style !== undefined ? ` style="${escapeHtml(style)}"` : className ? ` class="${className}"` : '';
 
 function factRow(fact: Fact, styles?: InlineStyles): string {
-  const cell = fact.lines.length === 1 ? escapeHtml(fact.lines[0]) : fact.lines.map((l) => `<p${styles ? ' style="margin:0 0 4px"' : ''}>${escapeHtml(l)}</p>`).join('');
+  const cell =
+    fact.lines.length === 1 ? escapeHtml(fact.lines[0]) : fact.lines.map((l) => `<p${styles ? ' style="margin:0 0 4px"' : ''}>${escapeHtml(l)}</p>`).join('');
   const tone = fact.tone === 'risk-high' && styles ? `${styles.td};color:#a40e26;font-weight:600` : styles?.td;
   return `<tr><th${attr(styles?.th)}>${escapeHtml(fact.label)}</th><td${attr(tone, fact.tone)}>${cell}</td></tr>`;
 }
@@ -48,5 +50,9 @@ export function warningsHtml(facts: ReviewFacts, styles?: InlineStyles): string 
 
 /** The sections of a review as headed tables (every text escaped). */
 export function factsHtml(facts: ReviewFacts, styles?: InlineStyles): string {
-  return facts.sections.map((s) => `<h2${attr(styles?.heading)}>${escapeHtml(s.heading)}</h2><table${attr(styles?.table)}>${s.facts.map((f) => factRow(f, styles)).join('')}</table>`).join('\n');
+  return facts.sections
+    .map(
+      (s) => `<h2${attr(styles?.heading)}>${escapeHtml(s.heading)}</h2><table${attr(styles?.table)}>${s.facts.map((f) => factRow(f, styles)).join('')}</table>`,
+    )
+    .join('\n');
 }

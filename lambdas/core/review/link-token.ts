@@ -34,7 +34,10 @@ export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, to
   try {
     jwks = createLocalJWKSet(await keys.jwks());
   } catch (cause) {
-    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', { cause, retryAfterSeconds: 10 });
+    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', {
+      cause,
+      retryAfterSeconds: 10,
+    });
   }
   try {
     const { payload } = await jwtVerify(token, jwks, {

@@ -33,18 +33,33 @@ async function openRound(services: Services, reviewId: string, input: ApprovalTa
     request = await services.registry.getRequest(input.clientId, input.requestId);
     if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
     if (request.status !== 'pending_review') throw new ServiceError('conflict', `Request ${input.requestId} is ${request.status}, not pending review`);
-    subject = { risk: request.risk, contacts: consumer.contacts, approvals: request.approvals, approvalsRequired: request.approvalsRequired, reviewSlaHours: request.reviewSlaHours };
+    subject = {
+      risk: request.risk,
+      contacts: consumer.contacts,
+      approvals: request.approvals,
+      approvalsRequired: request.approvalsRequired,
+      reviewSlaHours: request.reviewSlaHours,
+    };
   } else {
     if (consumer.status !== 'pending_review') throw new ServiceError('conflict', `Consumer ${input.clientId} is ${consumer.status}, not pending review`);
     const r = consumer.requirements;
-    subject = { risk: consumer.risk, contacts: consumer.contacts, approvals: consumer.approvals ?? [], approvalsRequired: r.approvals, reviewSlaHours: r.reviewSlaHours };
+    subject = {
+      risk: consumer.risk,
+      contacts: consumer.contacts,
+      approvals: consumer.approvals ?? [],
+      approvalsRequired: r.approvals,
+      reviewSlaHours: r.reviewSlaHours,
+    };
   }
   const groups = services.config.reviewers;
   // The consumer's own contacts never review a change to it, and the operator who asked for one never approves it.
   const excluded = [...subject.contacts, ...(request ? [request.requestedBy] : [])];
   const eligible = eligibleReviewers(groups[subject.risk] ?? groups.default, excluded, subject.approvals);
   if (eligible.length === 0) {
-    throw new ReviewError('no_eligible_reviewer', `No eligible reviewer is left for ${input.requestId ?? consumer.clientId} (contacts, the requester and earlier approvers are excluded).`);
+    throw new ReviewError(
+      'no_eligible_reviewer',
+      `No eligible reviewer is left for ${input.requestId ?? consumer.clientId} (contacts, the requester and earlier approvers are excluded).`,
+    );
   }
   const review: Review = {
     reviewId,
@@ -70,15 +85,25 @@ async function openRound(services: Services, reviewId: string, input: ApprovalTa
   );
   // A retried task (a new task token) supersedes the round its failed attempt opened: only the newest links work.
   const previous = request ? request.openReviewId : consumer.openReviewId;
-  await services.registry.createReview(review, {
-    clientId: consumer.clientId,
-    expect: { statuses: request ? [consumer.status] : ['pending_review'], auditSeq: consumer.auditSeq },
-    set: request ? { updatedAt: now.toISOString() } : { openReviewId: reviewId, updatedAt: now.toISOString() },
-    audit,
-    ...(request
-      ? { request: { requestId: request.requestId, expect: { statuses: ['pending_review'], version: request.version }, set: { openReviewId: reviewId, updatedAt: now.toISOString() } } }
-      : {}),
-  }, previous !== undefined && previous !== reviewId ? previous : undefined);
+  await services.registry.createReview(
+    review,
+    {
+      clientId: consumer.clientId,
+      expect: { statuses: request ? [consumer.status] : ['pending_review'], auditSeq: consumer.auditSeq },
+      set: request ? { updatedAt: now.toISOString() } : { openReviewId: reviewId, updatedAt: now.toISOString() },
+      audit,
+      ...(request
+        ? {
+            request: {
+              requestId: request.requestId,
+              expect: { statuses: ['pending_review'], version: request.version },
+              set: { openReviewId: reviewId, updatedAt: now.toISOString() },
+            },
+          }
+        : {}),
+    },
+    previous !== undefined && previous !== reviewId ? previous : undefined,
+  );
   return review;
 }
 

@@ -190,7 +190,11 @@ export function rotationNotice(consumer: Consumer, issuer: string, previousValid
     `The previous secret keeps working until ${previousValidUntil}; switch before then.`,
     'This email never contains a secret. If you did not expect it, contact the bank’s API security team.',
   ].join('\n');
-  return { to: consumer.contacts, subject: `[Gatehouse] Client secret rotated for ${consumer.clientName}: fetch the new one before ${previousValidUntil}`, text };
+  return {
+    to: consumer.contacts,
+    subject: `[Gatehouse] Client secret rotated for ${consumer.clientName}: fetch the new one before ${previousValidUntil}`,
+    text,
+  };
 }
 
 /** Runs the four steps in order, as Secrets Manager does (local mode and tests). */

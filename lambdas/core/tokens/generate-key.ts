@@ -24,7 +24,10 @@ export function parseSigningKey(text: string): SigningKey {
   if (typeof value.kid !== 'string' || typeof value.privateJwk !== 'object' || typeof value.publicJwk !== 'object' || !value.privateJwk || !value.publicJwk) {
     throw new Error('not a Gatehouse signing key');
   }
-  if (value.activatesAt !== undefined && (typeof value.activatesAt !== 'string' || !ISO_INSTANT.test(value.activatesAt) || Number.isNaN(Date.parse(value.activatesAt)))) {
+  if (
+    value.activatesAt !== undefined &&
+    (typeof value.activatesAt !== 'string' || !ISO_INSTANT.test(value.activatesAt) || Number.isNaN(Date.parse(value.activatesAt)))
+  ) {
     throw new Error('not a Gatehouse signing key: activatesAt is not an ISO 8601 instant');
   }
   if (hasPrivateMembers(value.publicJwk)) throw new Error('not a Gatehouse signing key: publicJwk holds private members');

@@ -94,8 +94,15 @@ export function previousOverlapMs(policy: { readonly document: { readonly risks:
 
 /** A key cache for a deployment: the previous key outlives the longest access-token lifetime the policy grants. */
 export function signingKeysFor(
-  services: { readonly vault: Vault; readonly clock: Clock; readonly policy: { readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number }> } } },
+  services: {
+    readonly vault: Vault;
+    readonly clock: Clock;
+    readonly policy: { readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number }> } };
+  },
   maxAgeMs?: number,
 ): SigningKeyCache {
-  return new SigningKeyCache(services.vault, services.clock, { ...(maxAgeMs === undefined ? {} : { maxAgeMs }), previousOverlapMs: previousOverlapMs(services.policy) });
+  return new SigningKeyCache(services.vault, services.clock, {
+    ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+    previousOverlapMs: previousOverlapMs(services.policy),
+  });
 }

@@ -1,4 +1,5 @@
-export type HttpErrorCode = 'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'invalid_request' | 'unauthorized' | 'not_found' | 'method_not_allowed';
+export type HttpErrorCode =
+  'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'invalid_request' | 'unauthorized' | 'not_found' | 'method_not_allowed';
 
 const STATUS: Record<HttpErrorCode, number> = {
   payload_too_large: 413,

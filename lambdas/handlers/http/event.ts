@@ -20,7 +20,12 @@ export function headerValues(event: APIGatewayProxyEvent, name: string): string[
   }
   if (values.length > 0) return values;
   const single = header(event, name);
-  return single === undefined ? [] : single.split(',').map((v) => v.trim()).filter(Boolean);
+  return single === undefined
+    ? []
+    : single
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
 }
 
 /** The request body as text, refusing bodies over `maxBytes` (the same limit in AWS and local mode). */

@@ -30,7 +30,16 @@ const THROTTLING_ERRORS = new Set([
   'TransactionInProgressException',
   'KmsThrottlingException',
 ]);
-const TRANSIENT_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalServerError', 'InternalServiceError', 'InternalServiceErrorException', 'ServiceUnavailable', 'ServiceUnavailableException']);
+const TRANSIENT_ERRORS = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalServerError',
+  'InternalServiceError',
+  'InternalServiceErrorException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+]);
 /** DynamoDB's reasons for cancelling a transaction that a later attempt can get past (a failed condition is a 409 instead). */
 const TRANSIENT_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'TransactionConflict']);
 const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -106,7 +115,10 @@ function plainQuotes(text: string): string {
  * request (a grant type, a scope) could carry anything, so other characters become `?` (and `"` `'`, `\` `/`).
  */
 function oauthDescription(message: string): string {
-  return plainQuotes(message).replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/gu, '?');
+  return plainQuotes(message)
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/gu, '?');
 }
 
 /** RFC 7591 §3.2.2: error_description is human-readable ASCII text. */

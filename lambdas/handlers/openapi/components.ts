@@ -49,7 +49,17 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     type: 'object',
     description: 'RFC 7591 §3.2.2 error response; `field` names the offending metadata member when known.',
     properties: {
-      error: { type: 'string', enum: ['invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement', 'idempotency_key_reused', 'idempotency_key_invalid', 'invalid_request'] },
+      error: {
+        type: 'string',
+        enum: [
+          'invalid_client_metadata',
+          'invalid_software_statement',
+          'unapproved_software_statement',
+          'idempotency_key_reused',
+          'idempotency_key_invalid',
+          'invalid_request',
+        ],
+      },
       error_description: string,
       field: string,
     },
@@ -207,7 +217,15 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   Consumer: {
     type: 'object',
     description: 'A consumer as operators see it: the registry record without secret or token hashes.',
-    properties: { clientId: string, clientName: string, status: string, tier: string, risk: string, scopes: stringArray, expiresAt: { type: 'string', format: 'date-time' } },
+    properties: {
+      clientId: string,
+      clientName: string,
+      status: string,
+      tier: string,
+      risk: string,
+      scopes: stringArray,
+      expiresAt: { type: 'string', format: 'date-time' },
+    },
     required: ['clientId', 'status'],
   },
   ConsumerResult: {
@@ -289,7 +307,10 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   ExceptionPage: {
     type: 'object',
-    properties: { exceptions: { type: 'array', items: ref('ChangeRequest') }, next_cursor: { type: 'string', description: 'Pass as `cursor` for the next page.' } },
+    properties: {
+      exceptions: { type: 'array', items: ref('ChangeRequest') },
+      next_cursor: { type: 'string', description: 'Pass as `cursor` for the next page.' },
+    },
     required: ['exceptions'],
   },
   OpenApiDocument: {

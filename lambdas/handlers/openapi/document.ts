@@ -1,7 +1,18 @@
 import pkg from '../../../package.json' with { type: 'json' };
 import { ROUTES, type Route } from '../../contracts/routes.js';
 import { HANDLER_PROTOCOLS } from '../http/protocols.js';
-import { MEDIA, problemBody, ref, registrationRefusal, responses, SCHEMAS, SECURITY_SCHEMES, type ParameterSpec, type ResponseSpec, type Responses } from './components.js';
+import {
+  MEDIA,
+  problemBody,
+  ref,
+  registrationRefusal,
+  responses,
+  SCHEMAS,
+  SECURITY_SCHEMES,
+  type ParameterSpec,
+  type ResponseSpec,
+  type Responses,
+} from './components.js';
 import { queryParameters, requestJsonSchema, type JsonSchema } from './json-schema.js';
 import { CHECKED_SCHEMAS, OPERATIONS, PATH_PARAMETERS, routeKey, type OperationSpec, type Tag } from './operations.js';
 
@@ -105,7 +116,9 @@ function checkCoverage(routes: readonly Route[], operations: Readonly<Record<str
   }
   const stale = Object.keys(operations).filter((k) => !keys.includes(k as (typeof keys)[number]));
   if (stale.length > 0) {
-    throw new Error(`OpenAPI: operation metadata for ${stale.join(', ')}, which ROUTES does not have; remove it from OPERATIONS in lambdas/handlers/openapi/operations.ts`);
+    throw new Error(
+      `OpenAPI: operation metadata for ${stale.join(', ')}, which ROUTES does not have; remove it from OPERATIONS in lambdas/handlers/openapi/operations.ts`,
+    );
   }
 }
 
@@ -117,7 +130,8 @@ function operation(route: Route, spec: OperationSpec, generated: Record<string, 
   const parameters: ParameterSpec[] = [
     ...pathParameterNames(route.path).map((name) => {
       const description = PATH_PARAMETERS[name];
-      if (description === undefined) throw new Error(`OpenAPI: path parameter {${name}} of ${where} has no description in PATH_PARAMETERS (lambdas/handlers/openapi/operations.ts)`);
+      if (description === undefined)
+        throw new Error(`OpenAPI: path parameter {${name}} of ${where} has no description in PATH_PARAMETERS (lambdas/handlers/openapi/operations.ts)`);
       return { name, in: 'path' as const, required: true, description, schema: { type: 'string', minLength: 1 } };
     }),
     ...(spec.query ? queryParameters(spec.query.zod, spec.query.name) : []),
@@ -129,10 +143,12 @@ function operation(route: Route, spec: OperationSpec, generated: Record<string, 
   if (spec.body) {
     const { name, zod, mediaType } = spec.body;
     if (zod) {
-      if (SCHEMAS[name] !== undefined || CHECKED_SCHEMAS[name] !== undefined) throw new Error(`OpenAPI: request schema name ${name} (${where}) is already taken by another component`);
+      if (SCHEMAS[name] !== undefined || CHECKED_SCHEMAS[name] !== undefined)
+        throw new Error(`OpenAPI: request schema name ${name} (${where}) is already taken by another component`);
       const schema = requestJsonSchema(zod, name);
       const before = generated[name];
-      if (before !== undefined && JSON.stringify(before) !== JSON.stringify(schema)) throw new Error(`OpenAPI: two different request schemas are named ${name}`);
+      if (before !== undefined && JSON.stringify(before) !== JSON.stringify(schema))
+        throw new Error(`OpenAPI: two different request schemas are named ${name}`);
       generated[name] = schema;
     } else if (SCHEMAS[name] === undefined) {
       throw new Error(`OpenAPI: ${where} names request schema ${name}, which components do not have`);
@@ -148,7 +164,13 @@ function operation(route: Route, spec: OperationSpec, generated: Record<string, 
   if (route.auth === 'iam') {
     extra.push(
       ['401', problemBody('Local mode: the admin token is missing or wrong.')],
-      ['403', { description: 'AWS: API Gateway refused the call (unsigned, or the principal may not invoke this route).', content: { [MEDIA.json]: { schema: ref('GatewayMessage') } } }],
+      [
+        '403',
+        {
+          description: 'AWS: API Gateway refused the call (unsigned, or the principal may not invoke this route).',
+          content: { [MEDIA.json]: { schema: ref('GatewayMessage') } },
+        },
+      ],
     );
   }
   extra.push(['500', problemBody('Something failed on the server; nothing was changed.')]);

@@ -136,11 +136,24 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     operationId: 'issueToken',
     tag: 'OAuth',
     security: [{ clientSecretBasic: [] }, {}],
-    parameters: [{ name: 'DPoP', in: 'header', required: false, description: 'RFC 9449 DPoP proof; required for clients whose risk demands sender-constrained tokens.', schema: { type: 'string' } }],
+    parameters: [
+      {
+        name: 'DPoP',
+        in: 'header',
+        required: false,
+        description: 'RFC 9449 DPoP proof; required for clients whose risk demands sender-constrained tokens.',
+        schema: { type: 'string' },
+      },
+    ],
     body: { mediaType: MEDIA.form, name: 'TokenRequest' },
     responses: responses(
       ['200', jsonBody('An RFC 9068 access token.', 'TokenResponse')],
-      ['400', oauthError('invalid_request, unsupported_grant_type, invalid_scope, invalid_dpop_proof, unauthorized_client or invalid_grant (RFC 6749 §5.2, RFC 9449).')],
+      [
+        '400',
+        oauthError(
+          'invalid_request, unsupported_grant_type, invalid_scope, invalid_dpop_proof, unauthorized_client or invalid_grant (RFC 6749 §5.2, RFC 9449).',
+        ),
+      ],
       oauthClientFailed,
       dependencyDown,
     ),
@@ -163,7 +176,13 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     security: [{ clientSecretBasic: [] }, {}],
     body: { mediaType: MEDIA.form, name: 'RevocationRequest' },
     responses: responses(
-      ['200', { description: 'Revoked, or not a token of ours (RFC 7009 §2.2 answers both alike).', content: { [MEDIA.json]: { schema: { type: 'object', maxProperties: 0 } } } }],
+      [
+        '200',
+        {
+          description: 'Revoked, or not a token of ours (RFC 7009 §2.2 answers both alike).',
+          content: { [MEDIA.json]: { schema: { type: 'object', maxProperties: 0 } } },
+        },
+      ],
       ['400', oauthError('invalid_request, or unauthorized_client when the token belongs to another client.')],
       oauthClientFailed,
       dependencyDown,
@@ -175,7 +194,12 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     description: 'The page a reviewer opens from the emailed link. Opening it changes nothing; it sets the CSRF cookie the decision form needs.',
     parameters: [{ name: 't', in: 'query', required: true, description: 'The signed, single-use review link token.', schema: { type: 'string' } }],
     responses: responses(
-      ['200', htmlPage('The request and the approve/deny forms.', { 'Set-Cookie': { description: 'gh_csrf, HttpOnly, SameSite=Strict, scoped to this review.', schema: { type: 'string' } } })],
+      [
+        '200',
+        htmlPage('The request and the approve/deny forms.', {
+          'Set-Cookie': { description: 'gh_csrf, HttpOnly, SameSite=Strict, scoped to this review.', schema: { type: 'string' } },
+        }),
+      ],
       ...reviewErrors,
     ),
   },
@@ -185,16 +209,15 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     description: 'Posted by the review page: approve, or deny with a reason. The Origin (when sent) must be the issuer’s.',
     parameters: [{ name: 'gh_csrf', in: 'cookie', required: true, description: 'The CSRF cookie set by the review page.', schema: { type: 'string' } }],
     body: { mediaType: MEDIA.form, name: 'ReviewDecision' },
-    responses: responses(
-      ['200', htmlPage('The decision is recorded.')],
-      ['400', htmlPage('A denial needs a reason.')],
-      ...reviewErrors,
-    ),
+    responses: responses(['200', htmlPage('The decision is recorded.')], ['400', htmlPage('A denial needs a reason.')], ...reviewErrors),
   },
   'GET /.well-known/jwks.json': {
     operationId: 'getJwks',
     tag: 'Discovery',
-    responses: responses(['200', jsonBody('The published signing keys (current and next), public parts only.', 'JsonWebKeySet', CACHE_CONTROL)], dependencyDown),
+    responses: responses(
+      ['200', jsonBody('The published signing keys (current and next), public parts only.', 'JsonWebKeySet', CACHE_CONTROL)],
+      dependencyDown,
+    ),
   },
   'GET /.well-known/oauth-authorization-server': {
     operationId: 'getAuthorizationServerMetadata',
@@ -210,18 +233,32 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     operationId: 'listConsumers',
     tag: 'Admin',
     query: { name: 'ListConsumersQuery', zod: ListConsumersQuery },
-    responses: responses(['200', jsonBody('A page of consumers.', 'ConsumerPage')], ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')], dependencyDown),
+    responses: responses(
+      ['200', jsonBody('A page of consumers.', 'ConsumerPage')],
+      ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')],
+      dependencyDown,
+    ),
   },
   'GET /admin/consumers/{client_id}': {
     operationId: 'getConsumer',
     tag: 'Admin',
-    responses: responses(['200', jsonBody('The consumer, its change requests and its audit trail, the hash chain verified.', 'ConsumerWithAudit')], notFound, dependencyDown),
+    responses: responses(
+      ['200', jsonBody('The consumer, its change requests and its audit trail, the hash chain verified.', 'ConsumerWithAudit')],
+      notFound,
+      dependencyDown,
+    ),
   },
   'POST /admin/consumers/{client_id}/suspend': {
     operationId: 'suspendConsumer',
     tag: 'Admin',
     body: reasonBody,
-    responses: responses(['200', jsonBody('Suspended; its tokens stop working at once.', 'ConsumerResult')], invalidRequest, notFound, conflict, dependencyDown),
+    responses: responses(
+      ['200', jsonBody('Suspended; its tokens stop working at once.', 'ConsumerResult')],
+      invalidRequest,
+      notFound,
+      conflict,
+      dependencyDown,
+    ),
   },
   'POST /admin/consumers/{client_id}/terminate': {
     operationId: 'terminateConsumer',
@@ -233,7 +270,13 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     operationId: 'rotateConsumerSecret',
     tag: 'Admin',
     body: reasonBody,
-    responses: responses(['202', jsonBody('Rotation started; the new secret is read with the registration access token.', 'RotationStarted')], invalidRequest, notFound, conflict, dependencyDown),
+    responses: responses(
+      ['202', jsonBody('Rotation started; the new secret is read with the registration access token.', 'RotationStarted')],
+      invalidRequest,
+      notFound,
+      conflict,
+      dependencyDown,
+    ),
   },
   'GET /admin/consumers/{client_id}/evidence': {
     operationId: 'getConsumerEvidence',
@@ -248,7 +291,12 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       ['202', jsonBody('Asked: reviewers decide; the consumer stays suspended until they approve.', 'ReinstatementRequested')],
       invalidRequest,
       notFound,
-      ['409', problemBody('consumer-not-eligible (not suspended, or its grant ended), out-of-policy, or request-pending (one is already under review); nothing was requested.')],
+      [
+        '409',
+        problemBody(
+          'consumer-not-eligible (not suspended, or its grant ended), out-of-policy, or request-pending (one is already under review); nothing was requested.',
+        ),
+      ],
       dependencyDown,
     ),
   },
@@ -270,7 +318,11 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     operationId: 'listExceptions',
     tag: 'Admin',
     query: { name: 'ListExceptionsQuery', zod: ListExceptionsQuery },
-    responses: responses(['200', jsonBody('A page of exceptions, newest first.', 'ExceptionPage')], ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')], dependencyDown),
+    responses: responses(
+      ['200', jsonBody('A page of exceptions, newest first.', 'ExceptionPage')],
+      ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')],
+      dependencyDown,
+    ),
   },
   'POST /admin/policy/evaluate': {
     operationId: 'evaluatePolicy',

@@ -4,7 +4,8 @@ import { openApiDocument, type OpenApiDocument, type ServerSpec } from './docume
 export const PUBLISHED_SERVERS: readonly ServerSpec[] = [
   {
     url: 'https://{restApiId}.execute-api.{region}.amazonaws.com/v1',
-    description: 'A deployment on AWS: the API Gateway stage (the stack’s ApiUrl output). Each deployment also serves this document at /openapi.json with its own URL.',
+    description:
+      'A deployment on AWS: the API Gateway stage (the stack’s ApiUrl output). Each deployment also serves this document at /openapi.json with its own URL.',
     variables: {
       restApiId: { default: 'restApiId', description: 'The REST API id.' },
       region: { default: 'eu-west-2', description: 'The AWS Region of the stack.' },

@@ -31,7 +31,17 @@ function wrongAdminAuth(token: string): fc.Arbitrary<Record<string, string>> {
     .option(
       fc.oneof(
         junkAuthorization,
-        fc.constantFrom(`Bearer ${token.slice(1)}`, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${b64(`admin:${token}`)}`, `Token ${token}`, `Bearer${token}`, token, `Bearer ${token.toUpperCase()}`, `Bearer "${token}"`),
+        fc.constantFrom(
+          `Bearer ${token.slice(1)}`,
+          `Bearer ${token}x`,
+          `Bearer ${token.slice(0, -1)}`,
+          `Basic ${b64(`admin:${token}`)}`,
+          `Token ${token}`,
+          `Bearer${token}`,
+          token,
+          `Bearer ${token.toUpperCase()}`,
+          `Bearer "${token}"`,
+        ),
       ),
       { nil: undefined },
     )
@@ -57,8 +67,14 @@ describe('admin routes under fuzzing', () => {
   });
 
   it.each(ADMIN)('%s answers bad requests with the admin token in problem JSON, never a 5xx, nothing written', async (_key, route) => {
-    await fuzzRoute(fx, route, fc.oneof({ arbitrary: modelFor(route).requests(fx), weight: 3 }, { arbitrary: junkRequest(route), weight: 1 }), AUTHENTICATED_RUNS, {
-      extraHeaders: fc.constant({ authorization: `Bearer ${fx.plane.adminToken}` }),
-    });
+    await fuzzRoute(
+      fx,
+      route,
+      fc.oneof({ arbitrary: modelFor(route).requests(fx), weight: 3 }, { arbitrary: junkRequest(route), weight: 1 }),
+      AUTHENTICATED_RUNS,
+      {
+        extraHeaders: fc.constant({ authorization: `Bearer ${fx.plane.adminToken}` }),
+      },
+    );
   });
 });

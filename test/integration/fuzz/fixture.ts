@@ -53,11 +53,24 @@ async function token(plane: LocalControlPlane, clientId: string, secret: string,
 }
 
 function known(json: Record<string, unknown>): KnownClient {
-  return { clientId: String(json['client_id']), secret: json['client_secret'] as string | undefined, registrationToken: String(json['registration_access_token']) };
+  return {
+    clientId: String(json['client_id']),
+    secret: json['client_secret'] as string | undefined,
+    registrationToken: String(json['registration_access_token']),
+  };
 }
 
-async function assertion(privateKey: CryptoKey, kid: string, claims: { iss: string; sub: string; aud: string; expS: number; iatS?: number; jti?: string | undefined }): Promise<string> {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(claims.iss).setSubject(claims.sub).setAudience(claims.aud).setExpirationTime(claims.expS);
+async function assertion(
+  privateKey: CryptoKey,
+  kid: string,
+  claims: { iss: string; sub: string; aud: string; expS: number; iatS?: number; jti?: string | undefined },
+): Promise<string> {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuer(claims.iss)
+    .setSubject(claims.sub)
+    .setAudience(claims.aud)
+    .setExpirationTime(claims.expS);
   if (claims.iatS !== undefined) jwt.setIssuedAt(claims.iatS);
   if (claims.jti !== undefined) jwt.setJti(claims.jti);
   return jwt.sign(privateKey);
@@ -73,8 +86,7 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
   // Emails arrive through the outbox hook, so waiting for the review workflow needs no polling.
   const mails: Email[] = [];
   let waiting: { until: () => boolean; resolve: () => void }[] = [];
-  const mailed = (until: () => boolean): Promise<void> =>
-    until() ? Promise.resolve() : new Promise((resolve) => void waiting.push({ until, resolve }));
+  const mailed = (until: () => boolean): Promise<void> => (until() ? Promise.resolve() : new Promise((resolve) => void waiting.push({ until, resolve })));
   const plane = await startTestPlane({
     onEmail: (_file, email) => {
       mails.push(email);
@@ -101,7 +113,13 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
   const statement = await plane.softwareStatements.sign({ software_id: 'fuzz-resource-server', tier: 'internal' });
   const introReg = await postJson(
     `${plane.url}/register`,
-    publicRequest({ tier: 'internal', scope: 'tokens:introspect', data_classes: ['operational'], purpose: 'Resource server introspecting tokens for the fuzzers', software_statement: statement }),
+    publicRequest({
+      tier: 'internal',
+      scope: 'tokens:introspect',
+      data_classes: ['operational'],
+      purpose: 'Resource server introspecting tokens for the fuzzers',
+      software_statement: statement,
+    }),
   );
   expect(introReg.status).toBe(201);
   const introspector = known(introReg.json);
@@ -145,7 +163,11 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
 
   let review: Fixture['review'];
   if (options.withReview) {
-    const pending = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'], purpose: 'Show business account balances in our bookkeeping app' });
+    const pending = await registerPartner(plane, {
+      scope: 'accounts:read',
+      data_classes: ['confidential'],
+      purpose: 'Show business account balances in our bookkeeping app',
+    });
     expect(pending.status).toBe(202);
     const requests = () => mails.filter((m) => m.text.includes(pending.clientId) && m.subject.includes('Review needed'));
     await mailed(() => requests().length > 0);
@@ -158,7 +180,17 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
   }
   const baseline = await tableSnapshot(plane);
 
-  const secrets = [plane.adminToken, basic.secret!, introspector.secret!, basic.registrationToken, keyBound.registrationToken, introspector.registrationToken, tokens.basic, tokens.introspector, ...(review ? [review.token] : [])];
+  const secrets = [
+    plane.adminToken,
+    basic.secret!,
+    introspector.secret!,
+    basic.registrationToken,
+    keyBound.registrationToken,
+    introspector.registrationToken,
+    tokens.basic,
+    tokens.introspector,
+    ...(review ? [review.token] : []),
+  ];
   return { plane, basic, keyBound, introspector, tokens, refusedAssertions, refusedDpopProofs, review, secrets, baseline };
 }
 

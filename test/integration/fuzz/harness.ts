@@ -23,13 +23,17 @@ export async function fuzzRoute(
 ): Promise<void> {
   const model = modelFor(route);
   const stats = process.env['FUZZ_STATS'] ? new Map<string, number>() : undefined;
-  const check = options.check ?? ((wire: WireRequest, res: WireResponse) => expectProtocolAnswer(route, wire, res, { mayAccept: model.mayAccept, secrets: fx.secrets }));
+  const check =
+    options.check ?? ((wire: WireRequest, res: WireResponse) => expectProtocolAnswer(route, wire, res, { mayAccept: model.mayAccept, secrets: fx.secrets }));
   await fc.assert(
     fc.asyncProperty(requests, options.extraHeaders ?? fc.constant({}), async (rr, extra) => {
       const wire = toWire(route, rr, extra);
       const res = await send(fx.plane.url, wire);
       if (stats) {
-        const detail = process.env['FUZZ_STATS'] === 'detail' ? ` ${/"(?:error_description|detail)":"([^"]{0,50})|<p>([^<]{0,50})/.exec(res.text)?.slice(1).join('') ?? ''}` : '';
+        const detail =
+          process.env['FUZZ_STATS'] === 'detail'
+            ? ` ${/"(?:error_description|detail)":"([^"]{0,50})|<p>([^<]{0,50})/.exec(res.text)?.slice(1).join('') ?? ''}`
+            : '';
         const outcome = `${res.status} ${/"(?:error|type)":"([^"]+)"/.exec(res.text)?.[1]?.replace('https://gatehouse.dev/problems/', '') ?? ''}${detail}`;
         stats.set(outcome, (stats.get(outcome) ?? 0) + 1);
       }

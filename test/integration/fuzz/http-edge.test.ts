@@ -66,7 +66,11 @@ function rawExchange(text: string): Promise<{ status: number; headers: Record<st
 }
 
 /** Starts an upload and resolves with the answer while the upload is still unfinished (`write` sends what it likes). */
-function answerBeforeUploadEnds(path: string, headers: Record<string, string>, write: (req: ReturnType<typeof httpRequest>) => void): Promise<{ status: number; text: string }> {
+function answerBeforeUploadEnds(
+  path: string,
+  headers: Record<string, string>,
+  write: (req: ReturnType<typeof httpRequest>) => void,
+): Promise<{ status: number; text: string }> {
   const base = new URL(fx.plane.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: base.hostname, port: base.port, method: 'POST', path, headers, agent: false }, (res: IncomingMessage) => {
@@ -94,7 +98,12 @@ describe('local mode size limits', () => {
     ];
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: limit - 48, max: limit + 48 }), fc.constantFrom<string>('a', 'é', '€', '😀'), async (bytes, unit) => {
-        const wire: WireRequest = { method: 'POST', path: concrete(route), headers: { 'content-type': mediaType(route), ...auth(route) }, body: exactBody(route, bytes, unit) };
+        const wire: WireRequest = {
+          method: 'POST',
+          path: concrete(route),
+          headers: { 'content-type': mediaType(route), ...auth(route) },
+          body: exactBody(route, bytes, unit),
+        };
         const res = await send(fx.plane.url, wire);
         const what = `${bytes} bytes of ${unit} → ${res.status} ${res.text.slice(0, 200)}`;
         if (bytes > limit) {
@@ -126,22 +135,32 @@ describe('local mode size limits', () => {
   });
 
   it('answers 413 from Content-Length alone, before any of the body arrives', async () => {
-    const res = await answerBeforeUploadEnds('/register', { 'content-type': 'application/json', 'content-length': String(10 * 1024 ** 3) }, (req) => req.flushHeaders());
+    const res = await answerBeforeUploadEnds('/register', { 'content-type': 'application/json', 'content-length': String(10 * 1024 ** 3) }, (req) =>
+      req.flushHeaders(),
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.text)).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('exceeds') });
   });
 
   it('answers 413 as soon as a chunked body passes the cap, without waiting for its end', async () => {
-    const res = await answerBeforeUploadEnds('/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' }, (req) => {
-      for (let i = 0; i < 17; i++) req.write(Buffer.alloc(64 * 1024, 0x61));
-    });
+    const res = await answerBeforeUploadEnds(
+      '/oauth2/token',
+      { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' },
+      (req) => {
+        for (let i = 0; i < 17; i++) req.write(Buffer.alloc(64 * 1024, 0x61));
+      },
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.text)).toMatchObject({ status: 413 });
   });
 
   it.each(ALL)('%s refuses an absurd URL or header with 431 problem JSON', async (_key, route) => {
     const longUrl = await send(fx.plane.url, { method: route.method, path: `${concrete(route)}?q=${'u'.repeat(MAX_HEADER_BYTES + 1)}`, headers: auth(route) });
-    const longHeader = await send(fx.plane.url, { method: route.method, path: concrete(route), headers: { ...auth(route), 'x-fuzz': 'h'.repeat(MAX_HEADER_BYTES + 1) } });
+    const longHeader = await send(fx.plane.url, {
+      method: route.method,
+      path: concrete(route),
+      headers: { ...auth(route), 'x-fuzz': 'h'.repeat(MAX_HEADER_BYTES + 1) },
+    });
     for (const res of [longUrl, longHeader]) {
       expect(res.status).toBe(431);
       expect(isProblem(res), res.text).toBe(true);
@@ -190,7 +209,11 @@ describe('local mode HTTP edge cases', () => {
 
 describe('regressions found by the route fuzzers', () => {
   it('treats query parameters and headers named constructor or __proto__ as data (was 500)', async () => {
-    const discovery = await send(fx.plane.url, { method: 'GET', path: '/.well-known/jwks.json?constructor=1&__proto__=2&toString=3', headers: { constructor: 'x', ['__proto__']: 'y' } });
+    const discovery = await send(fx.plane.url, {
+      method: 'GET',
+      path: '/.well-known/jwks.json?constructor=1&__proto__=2&toString=3',
+      headers: { constructor: 'x', ['__proto__']: 'y' },
+    });
     expect(discovery.status).toBe(200);
     const token = await send(fx.plane.url, {
       method: 'POST',
@@ -215,7 +238,12 @@ describe('regressions found by the route fuzzers', () => {
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', ext_member: '@@deep@@' }] },
       }).replace('"@@deep@@"', deepJson(20_000, 'array'));
-      const res = await send(fx.plane.url, { method: 'POST', path: '/register', headers: { 'content-type': 'application/json', ...idempotency }, body: Buffer.from(body) });
+      const res = await send(fx.plane.url, {
+        method: 'POST',
+        path: '/register',
+        headers: { 'content-type': 'application/json', ...idempotency },
+        body: Buffer.from(body),
+      });
       expect(res.status, res.text).toBe(400);
       expect(JSON.parse(res.text)).toMatchObject({ error: 'invalid_client_metadata', field: 'jwks.keys.0.ext_member' });
     }

@@ -22,9 +22,26 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
 };
 
 /** RFC 7591 §3.2.2 codes, the Idempotency-Key conflicts, and the policy's `access_denied`. */
-const RFC7591_ERRORS = ['invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement', 'idempotency_key_reused', 'idempotency_key_invalid', 'access_denied'];
+const RFC7591_ERRORS = [
+  'invalid_client_metadata',
+  'invalid_software_statement',
+  'unapproved_software_statement',
+  'idempotency_key_reused',
+  'idempotency_key_invalid',
+  'access_denied',
+];
 /** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 9449 §7 error codes. */
-const OAUTH_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_token', 'unsupported_token_type', 'invalid_dpop_proof'];
+const OAUTH_ERRORS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_token',
+  'unsupported_token_type',
+  'invalid_dpop_proof',
+];
 /** Refusals of the HTTP layer itself (no route, wrong method, too large): problem JSON outside registration. */
 const TRANSPORT_STATUSES = [404, 405, 413, 431];
 /** What the server answers before it knows the route (unparsable HTTP, oversized headers): problem JSON on every route. */
@@ -36,7 +53,10 @@ const REGISTRATION_TRANSPORT_ERRORS = ['invalid_client_metadata', 'invalid_reque
 const STACK_TRACE = /\bat [\w$.<>[\] ]+ \(|\.ts:\d+:\d+|\.js:\d+:\d+|node_modules|node:internal/;
 
 function mediaType(res: WireResponse): string {
-  return String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return String(res.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
 }
 
 function jsonOf(res: WireResponse): Record<string, unknown> | undefined {
@@ -88,7 +108,10 @@ function isErrorJson(res: WireResponse, codes: readonly string[], description: R
 function printableAsciiWithoutQuestionMark(req: WireRequest): boolean {
   const percentDecoded = (text: string) => text.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   const headers = Object.values(req.headers).flat();
-  const basic = headers.map((v) => /^basic\s+(\S*)/i.exec(v)?.[1]).filter((v): v is string => v !== undefined).map((v) => Buffer.from(v, 'base64').toString('latin1'));
+  const basic = headers
+    .map((v) => /^basic\s+(\S*)/i.exec(v)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map((v) => Buffer.from(v, 'base64').toString('latin1'));
   const text = [percentDecoded(req.path), ...headers, ...basic, percentDecoded(req.body?.toString('latin1') ?? '')].join('');
   return /^[\x20-\x3E\x40-\x7E\r\n\t]*$/.test(text);
 }
@@ -99,7 +122,12 @@ function requestHeader(req: WireRequest, name: string): string | undefined {
 }
 
 /** Asserts the answer to a fuzzed request is acceptable for `route`. `mayAccept`: a 2xx can be right. */
-export function expectProtocolAnswer(route: Route, req: WireRequest, res: WireResponse, options: { readonly mayAccept: boolean; readonly secrets: readonly string[] }): void {
+export function expectProtocolAnswer(
+  route: Route,
+  req: WireRequest,
+  res: WireResponse,
+  options: { readonly mayAccept: boolean; readonly secrets: readonly string[] },
+): void {
   const what = `${req.method} ${req.path.slice(0, 200)} → ${res.status} ${res.text.slice(0, 300)}`;
   expect(res.status, what).toBeLessThan(500);
   expect(res.status, what).toBeGreaterThanOrEqual(200);
@@ -157,7 +185,11 @@ export function expectProtocolAnswer(route: Route, req: WireRequest, res: WireRe
         expect(String(res.headers['www-authenticate']), what).toMatch(/^Basic /);
       }
       // A client that authenticated in the body (an assertion or a posted secret) is never challenged with Basic alone.
-      if (error === 'invalid_client' && requestHeader(req, 'authorization') === undefined && /client_assertion=|client_secret=/.test(req.body?.toString('latin1') ?? '')) {
+      if (
+        error === 'invalid_client' &&
+        requestHeader(req, 'authorization') === undefined &&
+        /client_assertion=|client_secret=/.test(req.body?.toString('latin1') ?? '')
+      ) {
         expect(String(res.headers['www-authenticate']), what).toMatch(/^(private_key_jwt|client_secret_post) /);
       }
       return;

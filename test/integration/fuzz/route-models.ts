@@ -84,7 +84,8 @@ const notBoolean = fc.oneof(fc.integer(), fc.constant(null), nastyString, fc.con
 /** Text whose trimmed length exceeds `max`. */
 const longerThan = (max: number) => fc.integer({ min: max + 1, max: max + 3000 }).map((n) => `L${'x'.repeat(n)}L`);
 /** Text whose trimmed length stays under `min`. */
-const shorterThan = (min: number) => fc.string({ maxLength: min - 1 }).chain((s) => fc.constantFrom(s.trim().slice(0, min - 1), ` ${s.trim().slice(0, min - 1)}\t`));
+const shorterThan = (min: number) =>
+  fc.string({ maxLength: min - 1 }).chain((s) => fc.constantFrom(s.trim().slice(0, min - 1), ` ${s.trim().slice(0, min - 1)}\t`));
 const notIn = (allowed: readonly unknown[]) => nastyString.filter((s) => !allowed.includes(s));
 const futureIso = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 
@@ -94,7 +95,13 @@ function jsonBody(valid: fc.Arbitrary<Body>, mutation: fc.Arbitrary<Mutation>): 
     .record({
       valid,
       mutate: mutation,
-      extras: fc.array(fc.tuple(fc.string({ maxLength: 8 }).map((s) => `x_fuzz_${s}`), fc.oneof(jsonValue, fc.constant(DEEP))), { maxLength: 3 }),
+      extras: fc.array(
+        fc.tuple(
+          fc.string({ maxLength: 8 }).map((s) => `x_fuzz_${s}`),
+          fc.oneof(jsonValue, fc.constant(DEEP)),
+        ),
+        { maxLength: 3 },
+      ),
       layout: fc.constantFrom('plain', 'pretty', 'padded', 'duplicate'),
       depth: fc.integer({ min: 10, max: 8000 }),
       pick: fc.nat(),
@@ -113,7 +120,10 @@ function jsonBody(valid: fc.Arbitrary<Body>, mutation: fc.Arbitrary<Mutation>): 
 }
 
 /** A request with a JSON body: mostly application/json, sometimes not; sometimes no body or a junk one. */
-function jsonRequest(body: fc.Arbitrary<string>, more: { params?: fc.Arbitrary<Record<string, string>>; headers?: fc.Arbitrary<Record<string, string | string[]>> } = {}): fc.Arbitrary<RouteRequest> {
+function jsonRequest(
+  body: fc.Arbitrary<string>,
+  more: { params?: fc.Arbitrary<Record<string, string>>; headers?: fc.Arbitrary<Record<string, string | string[]>> } = {},
+): fc.Arbitrary<RouteRequest> {
   return fc.record({
     params: more.params ?? fc.constant({}),
     query: fc.oneof({ arbitrary: fc.constant(''), weight: 4 }, { arbitrary: junkQuery, weight: 1 }),
@@ -153,16 +163,57 @@ const registrationBreakers: fc.Arbitrary<Mutation> = fc.oneof(
     'scope',
     fc.oneof(
       notString,
-      fc.constantFrom('', ' ', ' reference-data:read', 'reference-data:read ', 'a  b', 'a"b', 'a\\b', 'réf', 'gold:mine', 'accounts:read', 'reference-data:read payments:initiate', 'tokens:introspect'),
+      fc.constantFrom(
+        '',
+        ' ',
+        ' reference-data:read',
+        'reference-data:read ',
+        'a  b',
+        'a"b',
+        'a\\b',
+        'réf',
+        'gold:mine',
+        'accounts:read',
+        'reference-data:read payments:initiate',
+        'tokens:introspect',
+      ),
       longerThan(2000),
     ),
   ),
   put('tier', fc.oneof(notString, notIn(TIERS), fc.constant('partner'), fc.constant('internal'))),
   put('purpose', fc.oneof(notString, longerThan(2000), fc.constantFrom('', 'short', '   padded   '))),
-  put('data_classes', fc.oneof(notArray, fc.constantFrom([''], ['gold'], ['payment'], ['public', 'payment'], [], Array.from({ length: 21 }, () => 'public'), ['d'.repeat(101)]))),
+  put(
+    'data_classes',
+    fc.oneof(
+      notArray,
+      fc.constantFrom(
+        [''],
+        ['gold'],
+        ['payment'],
+        ['public', 'payment'],
+        [],
+        Array.from({ length: 21 }, () => 'public'),
+        ['d'.repeat(101)],
+      ),
+    ),
+  ),
   put('expires_at', fc.oneof(notString, nastyString, fc.constantFrom('2000-01-01T00:00:00Z', '2999-01-01T00:00:00Z', '2026-13-45T99:99:99Z', 'next year'))),
-  put('contacts', fc.oneof(notArray, fc.constant([]), fc.array(nastyString.filter((s) => !s.includes('@')), { minLength: 1, maxLength: 3 }), fc.constant(Array.from({ length: 21 }, (_, i) => `c${i}@x.example`)))),
-  put('token_endpoint_auth_method', fc.oneof(notString, notIn(AUTH_METHODS), fc.constantFrom('private_key_jwt', 'none', 'client_secret_jwt', 'tls_client_auth'))),
+  put(
+    'contacts',
+    fc.oneof(
+      notArray,
+      fc.constant([]),
+      fc.array(
+        nastyString.filter((s) => !s.includes('@')),
+        { minLength: 1, maxLength: 3 },
+      ),
+      fc.constant(Array.from({ length: 21 }, (_, i) => `c${i}@x.example`)),
+    ),
+  ),
+  put(
+    'token_endpoint_auth_method',
+    fc.oneof(notString, notIn(AUTH_METHODS), fc.constantFrom('private_key_jwt', 'none', 'client_secret_jwt', 'tls_client_auth')),
+  ),
   put('grant_types', fc.oneof(notArray, fc.constantFrom([], ['authorization_code'], ['client_credentials', 'refresh_token'], [null]))),
   put('response_types', fc.oneof(notArray, fc.constantFrom(['code'], ['token', 'id_token']))),
   put('redirect_uris', fc.oneof(notArray, fc.constantFrom(['https://app.example/cb'], ['javascript:alert(1)']))),
@@ -183,17 +234,24 @@ const registrationBreakers: fc.Arbitrary<Mutation> = fc.oneof(
     ),
   ),
   put('jwks_uri', fc.oneof(nastyString, fc.constant('https://keys.example/jwks.json'), fc.constant(null))),
-  put('software_statement', fc.oneof(notString, fc.constant(''), nastyString.filter((s) => s.length > 0), fc.constantFrom('eyJhbGciOiJub25lIn0.eyJ0aWVyIjoicGFydG5lciJ9.', 'a.b.c'), longerThan(8192))),
+  put(
+    'software_statement',
+    fc.oneof(
+      notString,
+      fc.constant(''),
+      nastyString.filter((s) => s.length > 0),
+      fc.constantFrom('eyJhbGciOiJub25lIn0.eyJ0aWVyIjoicGFydG5lciJ9.', 'a.b.c'),
+      longerThan(8192),
+    ),
+  ),
   put('software_id', fc.oneof(notString, fc.constant(''), longerThan(200))),
   put('client_uri', fc.oneof(notString, fc.constantFrom('not a url', '', '://x', 'http//x'))),
   put('dpop_bound_access_tokens', notBoolean),
 );
 
-const idempotencyKey = fc.oneof(
-  fc.uuid(),
-  fc.constantFrom('short', 'has spaces in it, and is long enough', 'x'.repeat(256), 'ключ-идемпотентности-0001'),
-  nastyString,
-).map(asHeaderValue);
+const idempotencyKey = fc
+  .oneof(fc.uuid(), fc.constantFrom('short', 'has spaces in it, and is long enough', 'x'.repeat(256), 'ключ-идемпотентности-0001'), nastyString)
+  .map(asHeaderValue);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // OAuth endpoints: form bodies mixing real and fake credentials, in combinations that can only read.
@@ -219,11 +277,19 @@ function chance(percent: number): fc.Arbitrary<boolean> {
 
 function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke'): fc.Arbitrary<RouteRequest> {
   const ids = fc.oneof(fc.constantFrom(fx.basic.clientId, fx.keyBound.clientId, fx.introspector.clientId, 'gh_nobody', ''), nastyString);
-  const wrongSecrets = fc.oneof(nastyString, fc.constantFrom(`${fx.basic.secret}x`, fx.basic.secret!.slice(1), fx.basic.secret!.toUpperCase(), fx.introspector.secret!.slice(0, -1)));
+  const wrongSecrets = fc.oneof(
+    nastyString,
+    fc.constantFrom(`${fx.basic.secret}x`, fx.basic.secret!.slice(1), fx.basic.secret!.toUpperCase(), fx.introspector.secret!.slice(0, -1)),
+  );
   // The real pairs allowed here: a token is a pure read for pre-warmed clients; introspection reads; revocation is
   // given only `basic`'s credentials and never `basic`'s own token, so it can only refuse or ignore.
   const realPairs: [string, string][] =
-    endpoint === 'revoke' ? [[fx.basic.clientId, fx.basic.secret!]] : [[fx.basic.clientId, fx.basic.secret!], [fx.introspector.clientId, fx.introspector.secret!]];
+    endpoint === 'revoke'
+      ? [[fx.basic.clientId, fx.basic.secret!]]
+      : [
+          [fx.basic.clientId, fx.basic.secret!],
+          [fx.introspector.clientId, fx.introspector.secret!],
+        ];
   const basicAuth = fc.oneof(
     { arbitrary: fc.constantFrom(...realPairs).map(([id, secret]) => `Basic ${b64(`${formPart(id)}:${formPart(secret)}`)}`), weight: 5 },
     { arbitrary: fc.tuple(ids, wrongSecrets).map(([id, secret]) => `Basic ${b64(`${formPart(id)}:${formPart(secret)}`)}`), weight: 2 },
@@ -238,7 +304,16 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
   // How the client authenticates: one method as a client would, or a random mixture.
   const credentials: fc.Arbitrary<{ authorization: string | undefined; pairs: Pair[] }> = fc.oneof(
     { arbitrary: fc.tuple(basicAuth, sometimes(10, 'client_id', ids)).map(([authorization, pairs]) => ({ authorization, pairs })), weight: 4 },
-    { arbitrary: fc.tuple(ids, postedSecrets).map(([id, secret]) => ({ authorization: undefined, pairs: [['client_id', id], ['client_secret', secret]] as Pair[] })), weight: 2 },
+    {
+      arbitrary: fc.tuple(ids, postedSecrets).map(([id, secret]) => ({
+        authorization: undefined,
+        pairs: [
+          ['client_id', id],
+          ['client_secret', secret],
+        ] as Pair[],
+      })),
+      weight: 2,
+    },
     {
       arbitrary: fc
         .tuple(assertions, assertionType, sometimes(30, 'client_id', ids))
@@ -248,7 +323,13 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
     { arbitrary: fc.constant({ authorization: undefined, pairs: [] as Pair[] }), weight: 1 },
     {
       arbitrary: fc
-        .tuple(fc.option(fc.oneof(basicAuth, junkAuthorization), { nil: undefined }), sometimes(50, 'client_id', ids), sometimes(50, 'client_secret', postedSecrets), sometimes(40, 'client_assertion', assertions), sometimes(40, 'client_assertion_type', assertionType))
+        .tuple(
+          fc.option(fc.oneof(basicAuth, junkAuthorization), { nil: undefined }),
+          sometimes(50, 'client_id', ids),
+          sometimes(50, 'client_secret', postedSecrets),
+          sometimes(40, 'client_assertion', assertions),
+          sometimes(40, 'client_assertion_type', assertionType),
+        )
         .map(([authorization, ...parts]) => ({ authorization, pairs: parts.flat() })),
       weight: 2,
     },
@@ -258,8 +339,23 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
     endpoint === 'revoke'
       ? fc.oneof(fc.constantFrom(fx.tokens.introspector, tamper(fx.tokens.basic), tamper(fx.tokens.introspector), fx.refusedAssertions[0]!), nastyString)
       : fc.oneof(fc.constantFrom(fx.tokens.basic, fx.tokens.introspector, tamper(fx.tokens.basic), fx.refusedAssertions[0]!), nastyString);
-  const grantTypes = fc.oneof({ arbitrary: fc.constant('client_credentials'), weight: 6 }, { arbitrary: fc.constantFrom('authorization_code', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', ''), weight: 1 }, { arbitrary: nastyString, weight: 1 });
-  const scopes = fc.oneof(fc.constantFrom('reference-data:read', 'tokens:introspect', 'accounts:read', 'reference-data:read accounts:read', '', ' ', 'reference-data:read  reference-data:read'), nastyString);
+  const grantTypes = fc.oneof(
+    { arbitrary: fc.constant('client_credentials'), weight: 6 },
+    { arbitrary: fc.constantFrom('authorization_code', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', ''), weight: 1 },
+    { arbitrary: nastyString, weight: 1 },
+  );
+  const scopes = fc.oneof(
+    fc.constantFrom(
+      'reference-data:read',
+      'tokens:introspect',
+      'accounts:read',
+      'reference-data:read accounts:read',
+      '',
+      ' ',
+      'reference-data:read  reference-data:read',
+    ),
+    nastyString,
+  );
   const knownParam = fc.oneof(
     fc.tuple(fc.constant('grant_type'), grantTypes),
     fc.tuple(fc.constant('scope'), scopes),
@@ -269,7 +365,23 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
   );
   // Noise after the real parameters: unknown ones, raw fragments, now and then a repeated known one (RFC 6749 §3.2).
   const noise = fc
-    .tuple(chance(30), fc.array(fc.oneof({ arbitrary: fc.tuple(nastyString.filter((x) => x.length < 100), nastyString), weight: 3 }, { arbitrary: rawFormFragment, weight: 2 }, { arbitrary: knownParam, weight: 1 }), { minLength: 1, maxLength: 2 }))
+    .tuple(
+      chance(30),
+      fc.array(
+        fc.oneof(
+          {
+            arbitrary: fc.tuple(
+              nastyString.filter((x) => x.length < 100),
+              nastyString,
+            ),
+            weight: 3,
+          },
+          { arbitrary: rawFormFragment, weight: 2 },
+          { arbitrary: knownParam, weight: 1 },
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+    )
     .map(([present, n]) => (present ? n : []));
   const form = fc
     .tuple(
@@ -292,7 +404,14 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
     endpoint === 'token'
       ? fc.oneof(
           { arbitrary: fc.constant(undefined), weight: 3 },
-          { arbitrary: fc.oneof(fc.constantFrom(...fx.refusedDpopProofs), fc.array(fc.constantFrom(...fx.refusedDpopProofs), { minLength: 2, maxLength: 2 }), nastyString.map(asHeaderValue)), weight: 1 },
+          {
+            arbitrary: fc.oneof(
+              fc.constantFrom(...fx.refusedDpopProofs),
+              fc.array(fc.constantFrom(...fx.refusedDpopProofs), { minLength: 2, maxLength: 2 }),
+              nastyString.map(asHeaderValue),
+            ),
+            weight: 1,
+          },
         )
       : fc.constant(undefined);
 
@@ -303,7 +422,11 @@ function oauthRequests(fx: Fixture, endpoint: 'token' | 'introspect' | 'revoke')
       form,
       dpop,
       contentType: contentType('application/x-www-form-urlencoded'),
-      bodyKind: fc.oneof({ arbitrary: fc.constant('form' as const), weight: 20 }, { arbitrary: junkJsonText, weight: 1 }, { arbitrary: fc.constant(undefined), weight: 1 }),
+      bodyKind: fc.oneof(
+        { arbitrary: fc.constant('form' as const), weight: 20 },
+        { arbitrary: junkJsonText, weight: 1 },
+        { arbitrary: fc.constant(undefined), weight: 1 },
+      ),
     })
     .map(({ query, junk, form: f, dpop: proof, contentType: ct, bodyKind }) => ({
       query,
@@ -323,7 +446,11 @@ function reviewParams(fx: Fixture): fc.Arbitrary<Record<string, string>> {
 
 function linkTokens(fx: Fixture): fc.Arbitrary<string> {
   const real = fx.review ? [fx.review.token, tamper(fx.review.token), `${fx.review.token}x`] : [];
-  return fc.oneof(...(real.length ? [{ arbitrary: fc.constantFrom(...real), weight: 4 }] : []), { arbitrary: fc.constant(fx.tokens.basic), weight: 1 }, { arbitrary: nastyString, weight: 2 });
+  return fc.oneof(
+    ...(real.length ? [{ arbitrary: fc.constantFrom(...real), weight: 4 }] : []),
+    { arbitrary: fc.constant(fx.tokens.basic), weight: 1 },
+    { arbitrary: nastyString, weight: 2 },
+  );
 }
 
 function reviewGet(fx: Fixture): fc.Arbitrary<RouteRequest> {
@@ -365,7 +492,10 @@ function couldDecide(fx: Fixture, origin: string, rr: RouteRequest): boolean {
 
 function reviewPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
   const origin = fx.plane.url;
-  const csrfValue = fc.oneof({ arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), weight: 4 }, { arbitrary: nastyString.filter((s) => s.length > 0 && s.length < 200), weight: 1 });
+  const csrfValue = fc.oneof(
+    { arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), weight: 4 },
+    { arbitrary: nastyString.filter((s) => s.length > 0 && s.length < 200), weight: 1 },
+  );
   // The page's own submission has a matching cookie and form field and no foreign Origin; the fuzzer mostly keeps those
   // and breaks the rest (the token, the decision, the comment), else it breaks them too.
   const csrf = fc.record({
@@ -379,10 +509,22 @@ function reviewPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
     { arbitrary: fc.oneof(fc.constantFrom('https://evil.example', 'null', `${origin}/`, origin.toUpperCase()), nastyString.map(asHeaderValue)), weight: 2 },
   );
   const fields = fc.tuple(
-    fc.oneof({ arbitrary: fc.constantFrom('approve', 'deny'), weight: 3 }, { arbitrary: fc.oneof(fc.constantFrom('APPROVE', 'maybe', ''), nastyString), weight: 1 }),
+    fc.oneof(
+      { arbitrary: fc.constantFrom('approve', 'deny'), weight: 3 },
+      { arbitrary: fc.oneof(fc.constantFrom('APPROVE', 'maybe', ''), nastyString), weight: 1 },
+    ),
     linkTokens(fx),
     fc.oneof(fc.constantFrom('', '   ', '\t\n', 'Looks right'), nastyString),
-    fc.array(fc.oneof(fc.tuple(nastyString.filter((x) => x.length < 50), nastyString), rawFormFragment), { maxLength: 2 }),
+    fc.array(
+      fc.oneof(
+        fc.tuple(
+          nastyString.filter((x) => x.length < 50),
+          nastyString,
+        ),
+        rawFormFragment,
+      ),
+      { maxLength: 2 },
+    ),
   );
   return fc
     .record({
@@ -393,10 +535,16 @@ function reviewPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
       origin: originHeader,
       fields,
       contentType: contentType('application/x-www-form-urlencoded'),
-      bodyKind: fc.oneof({ arbitrary: fc.constant('form' as const), weight: 10 }, { arbitrary: junkJsonText, weight: 1 }, { arbitrary: fc.constant(undefined), weight: 1 }),
+      bodyKind: fc.oneof(
+        { arbitrary: fc.constant('form' as const), weight: 10 },
+        { arbitrary: junkJsonText, weight: 1 },
+        { arbitrary: fc.constant(undefined), weight: 1 },
+      ),
     })
     .map(({ params, query, junk, csrf: c, origin: o, fields: [decision, t, comment, noise], contentType: ct, bodyKind }): RouteRequest => {
-      const cookie = { same: `gh_csrf=${c.value}`, other: 'gh_csrf=someone-elses', none: undefined, empty: 'gh_csrf=', twice: `gh_csrf=x; gh_csrf=${c.value}` }[c.cookie];
+      const cookie = { same: `gh_csrf=${c.value}`, other: 'gh_csrf=someone-elses', none: undefined, empty: 'gh_csrf=', twice: `gh_csrf=x; gh_csrf=${c.value}` }[
+        c.cookie
+      ];
       const csrfField: Pair[] = c.field === 'same' ? [['csrf', c.value]] : c.field === 'empty' ? [['csrf', '']] : [];
       const pairs: Pair[] = [['decision', decision], ['t', t], ...csrfField, ['comment', comment], ...noise];
       const headers: Record<string, string | readonly string[]> = { ...junk };
@@ -416,7 +564,11 @@ function reviewPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
 // ---------------------------------------------------------------------------------------------------------------------
 // Admin: bad queries and bodies; real consumer ids only with a body the schema refuses.
 
-const numberish = fc.oneof(fc.integer({ min: -10, max: 2000 }).map(String), fc.constantFrom('', ' 5', '1.5', '1e3', '0x10', 'NaN', 'Infinity', '-0', '99999999999999999999', 'ten'), nastyString);
+const numberish = fc.oneof(
+  fc.integer({ min: -10, max: 2000 }).map(String),
+  fc.constantFrom('', ' 5', '1.5', '1e3', '0x10', 'NaN', 'Infinity', '-0', '99999999999999999999', 'ten'),
+  nastyString,
+);
 
 function queryOf(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
   return fc.oneof(
@@ -466,7 +618,13 @@ const exceptionBreakers: fc.Arbitrary<Mutation> = fc.oneof(
 
 function exceptionsPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
   const valid = (clientId: fc.Arbitrary<string>) =>
-    clientId.map((id) => ({ client_id: id, rule: 'dormancy_days', value: 120, justification: 'Quarterly batch job: runs once every ninety days', expires_at: futureIso(30) }));
+    clientId.map((id) => ({
+      client_id: id,
+      rule: 'dormancy_days',
+      value: 120,
+      justification: 'Quarterly batch job: runs once every ninety days',
+      expires_at: futureIso(30),
+    }));
   return fc.oneof(
     jsonRequest(jsonBody(valid(fc.oneof(fc.constant('gh_fuzz_nobody'), nastyString)), fc.oneof(identity, exceptionBreakers))),
     jsonRequest(jsonBody(valid(realIds(fx)), exceptionBreakers)),
@@ -474,9 +632,21 @@ function exceptionsPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
 }
 
 function evaluateBody(): fc.Arbitrary<string> {
-  const valid: Body = { tier: 'public', scope: 'reference-data:read', purpose: 'Show daily FX rates in our budgeting app', data_classes: ['public'], contacts: ['dev@fintech.example'], expires_at: futureIso(90), token_endpoint_auth_method: 'client_secret_basic' };
+  const valid: Body = {
+    tier: 'public',
+    scope: 'reference-data:read',
+    purpose: 'Show daily FX rates in our budgeting app',
+    data_classes: ['public'],
+    contacts: ['dev@fintech.example'],
+    expires_at: futureIso(90),
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
   const keys = [...Object.keys(valid), 'assume_software_statement'];
-  const anyMutation = fc.oneof(identity, registrationBreakers, fc.constantFrom(...keys).chain((k) => fc.oneof(drop(k), put(k, jsonValue))));
+  const anyMutation = fc.oneof(
+    identity,
+    registrationBreakers,
+    fc.constantFrom(...keys).chain((k) => fc.oneof(drop(k), put(k, jsonValue))),
+  );
   return jsonBody(fc.constant(valid), anyMutation);
 }
 
@@ -495,7 +665,10 @@ const getOnly = (build: (fx: Fixture) => { params?: fc.Arbitrary<Record<string, 
 export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
   'POST /register': {
     mayAccept: false,
-    requests: () => jsonRequest(jsonBody(fc.constant(validRegistration()), registrationBreakers), { headers: fc.option(idempotencyKey, { nil: undefined }).map((k): Record<string, string> => (k ? { 'idempotency-key': k } : {})) }),
+    requests: () =>
+      jsonRequest(jsonBody(fc.constant(validRegistration()), registrationBreakers), {
+        headers: fc.option(idempotencyKey, { nil: undefined }).map((k): Record<string, string> => (k ? { 'idempotency-key': k } : {})),
+      }),
   },
   'GET /register/{client_id}': {
     mayAccept: true,
@@ -568,7 +741,9 @@ export function modelFor(route: Route): RouteModel {
 /** Requests no model knows about: random path parameters, queries, headers, content types and bodies. */
 export function junkRequest(route: Route): fc.Arbitrary<RouteRequest> {
   const preferred = PROTOCOL[route.handler] === 'oauth' || PROTOCOL[route.handler] === 'html' ? 'application/x-www-form-urlencoded' : 'application/json';
-  const junkForm = fc.array(fc.oneof(fc.tuple(nastyString, nastyString), rawFormFragment), { maxLength: 6 }).map((p) => formBody(p as (readonly [string, string] | { raw: string })[]));
+  const junkForm = fc
+    .array(fc.oneof(fc.tuple(nastyString, nastyString), rawFormFragment), { maxLength: 6 })
+    .map((p) => formBody(p as (readonly [string, string] | { raw: string })[]));
   return fc.record({
     params: fc.record(Object.fromEntries(paramNames(route).map((n) => [n, pathSegment]))) as fc.Arbitrary<Record<string, string>>,
     query: junkQuery,

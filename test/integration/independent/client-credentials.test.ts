@@ -89,7 +89,8 @@ describe('client credentials with simple-oauth2', () => {
 
 describe('client credentials with @badgateway/oauth2-client', () => {
   // Only the server is given: the client finds the token endpoint through RFC 8414 discovery.
-  const client = (clientId: string, clientSecret: string, authenticationMethod: AuthMethod) => new OAuth2Client({ server: plane.url, clientId, clientSecret, authenticationMethod });
+  const client = (clientId: string, clientSecret: string, authenticationMethod: AuthMethod) =>
+    new OAuth2Client({ server: plane.url, clientId, clientSecret, authenticationMethod });
 
   it.each(['client_secret_basic', 'client_secret_post'] as const)('obtains an at+jwt access token with %s, endpoints discovered', async (method) => {
     const { clientId, secret } = await registerConsumer(method);
@@ -124,6 +125,9 @@ describe('client credentials with @badgateway/oauth2-client', () => {
   it('fails with invalid_scope for a scope the consumer was not granted', async () => {
     const { clientId, secret } = await registerConsumer('client_secret_basic');
 
-    await expect(client(clientId, secret, 'client_secret_basic').clientCredentials({ scope: ['payments:initiate'] })).rejects.toMatchObject({ oauth2Code: 'invalid_scope', httpCode: 400 });
+    await expect(client(clientId, secret, 'client_secret_basic').clientCredentials({ scope: ['payments:initiate'] })).rejects.toMatchObject({
+      oauth2Code: 'invalid_scope',
+      httpCode: 400,
+    });
   });
 });

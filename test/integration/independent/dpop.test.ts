@@ -1,4 +1,12 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, randomUUID, type JsonWebKey as NodeJwk } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  randomUUID,
+  type JsonWebKey as NodeJwk,
+} from 'node:crypto';
 import * as DPoP from 'dpop';
 import { auth, requiredScopes } from 'express-oauth2-jwt-bearer';
 import jwt from 'jsonwebtoken';
@@ -43,7 +51,10 @@ async function publicConsumer(): Promise<{ clientId: string; oauth: ClientCreden
   expect(reg.status).toBe(201);
   expect(reg.json['dpop_bound_access_tokens']).toBe(false);
   const clientId = String(reg.json['client_id']);
-  const oauth = new ClientCredentials({ client: { id: clientId, secret: String(reg.json['client_secret']) }, auth: { tokenHost: plane.url, tokenPath: '/oauth2/token' } });
+  const oauth = new ClientCredentials({
+    client: { id: clientId, secret: String(reg.json['client_secret']) },
+    auth: { tokenHost: plane.url, tokenPath: '/oauth2/token' },
+  });
   return { clientId, oauth };
 }
 
@@ -75,7 +86,11 @@ describe('DPoP proofs from the dpop package at the Gatehouse token endpoint', ()
   it('is handed an Ed25519 proof whose alg is the fully-specified "Ed25519"', async () => {
     const proof = await DPoP.generateProof(await DPoP.generateKeyPair('Ed25519'), tokenEndpoint, 'POST');
 
-    expect(JSON.parse(Buffer.from(proof.split('.')[0]!, 'base64url').toString('utf8'))).toMatchObject({ alg: 'Ed25519', typ: 'dpop+jwt', jwk: { kty: 'OKP', crv: 'Ed25519' } });
+    expect(JSON.parse(Buffer.from(proof.split('.')[0]!, 'base64url').toString('utf8'))).toMatchObject({
+      alg: 'Ed25519',
+      typ: 'dpop+jwt',
+      jwk: { kty: 'OKP', crv: 'Ed25519' },
+    });
   });
 
   it('refuses a proof made for another endpoint with invalid_dpop_proof', async () => {
@@ -148,7 +163,8 @@ describe('a DPoP-bound token at a resource server protected by express-oauth2-jw
  */
 function dpopCheckingApp(jwksUri: string): Promise<RunningApp> {
   const keys = jwksClient({ jwksUri });
-  const refuse = (code: string) => Object.assign(new Error(code), { status: 401, code, headers: { 'WWW-Authenticate': `DPoP error="${code}", algs="ES256 Ed25519"` } });
+  const refuse = (code: string) =>
+    Object.assign(new Error(code), { status: 401, code, headers: { 'WWW-Authenticate': `DPoP error="${code}", algs="ES256 Ed25519"` } });
   return listen(
     resourceServer((app) => {
       app.get('/rates', (req, res, next) => {
@@ -258,7 +274,10 @@ describe('private_key_jwt with an Ed25519 key and alg "Ed25519" (RFC 9864), sign
     const kid = 'ed-1';
     const reg = await postJson(
       `${plane.url}/register`,
-      publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: registeredAs, use: 'sig' }] } }),
+      publicRequest({
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: registeredAs, use: 'sig' }] },
+      }),
     );
     expect(reg.status).toBe(201);
     const clientId = String(reg.json['client_id']);
@@ -282,7 +301,10 @@ describe('private_key_jwt with an Ed25519 key and alg "Ed25519" (RFC 9864), sign
     const registered = generateKeyPairSync('ed25519');
     const reg = await postJson(
       `${plane.url}/register`,
-      publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...registered.publicKey.export({ format: 'jwk' }), kid: 'ed-1', alg: 'Ed25519' }] } }),
+      publicRequest({
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...registered.publicKey.export({ format: 'jwk' }), kid: 'ed-1', alg: 'Ed25519' }] },
+      }),
     );
     const clientId = String(reg.json['client_id']);
 

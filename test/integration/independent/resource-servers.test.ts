@@ -29,7 +29,12 @@ async function gatehouseToken(): Promise<{ token: string; clientId: string }> {
   const reg = await postJson(`${plane.url}/register`, publicRequest());
   expect(reg.status).toBe(201);
   const clientId = String(reg.json['client_id']);
-  const client = new OAuth2Client({ server: plane.url, clientId, clientSecret: String(reg.json['client_secret']), authenticationMethod: 'client_secret_basic' });
+  const client = new OAuth2Client({
+    server: plane.url,
+    clientId,
+    clientSecret: String(reg.json['client_secret']),
+    authenticationMethod: 'client_secret_basic',
+  });
   return { token: (await client.clientCredentials({ scope: ['reference-data:read'] })).accessToken, clientId };
 }
 
@@ -139,7 +144,8 @@ describe('a resource server verifying with jwks-rsa and jsonwebtoken', () => {
       resourceServer((app) => {
         app.get('/rates', (req, res, next) => {
           void (async () => {
-            const refuse = (status: number, code: string) => Object.assign(new Error(code), { status, code, headers: { 'WWW-Authenticate': `Bearer realm="api", error="${code}"` } });
+            const refuse = (status: number, code: string) =>
+              Object.assign(new Error(code), { status, code, headers: { 'WWW-Authenticate': `Bearer realm="api", error="${code}"` } });
             const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
             if (!token) return next(Object.assign(new Error('no token'), { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } }));
             let verified: jwt.Jwt;

@@ -18,7 +18,20 @@ import { createTokenHandler } from '../../../lambdas/handlers/token.js';
 import { ALICE, BOB, linkFor, pendingConsumer, REVIEW_ID, reviewFixture, TASK_TOKEN } from '../core/review/fixtures.js';
 import { auditTrailFor, CLIENT_ID, CLIENT_SECRET, consumerFixture, NOW, publicRegistration, REGISTRATION_TOKEN, reviewRegistration } from '../fixtures.js';
 import { bodyOf, httpEvent, lambdaContext, statementSigner, type StatementSigner } from '../handlers/fixtures.js';
-import { CLIENT_SECRET_PREFIX, expectUnavailable, faultPlane, NOTICE_STATE_MACHINE_ARN, openApproval, OPERATOR, operatorSuspension, SECRETS_FAULT_NAMES, SECRETS_FAULTS, sesThrottled, sfnThrottled, type FaultPlane } from './fault-plane.js';
+import {
+  CLIENT_SECRET_PREFIX,
+  expectUnavailable,
+  faultPlane,
+  NOTICE_STATE_MACHINE_ARN,
+  openApproval,
+  OPERATOR,
+  operatorSuspension,
+  SECRETS_FAULT_NAMES,
+  SECRETS_FAULTS,
+  sesThrottled,
+  sfnThrottled,
+  type FaultPlane,
+} from './fault-plane.js';
 
 /**
  * Secrets Manager, Step Functions and SES failing under the real AWS adapters: each route either answers 503 with
@@ -57,10 +70,21 @@ afterEach(() => {
 const reviewRequest = async () => reviewRegistration(clientJwk, await signer.sign({ software_id: 'treasury-sync', tier: 'partner', org_name: 'Partner Ltd' }));
 
 const register = (body: unknown, headers: Record<string, string> = {}) =>
-  call(createRegisterHandler(plane.services), httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+  call(
+    createRegisterHandler(plane.services),
+    httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }),
+  );
 
 const token = (handler = createTokenHandler(plane.services)) =>
-  call(handler, httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) }, body: 'grant_type=client_credentials' }));
+  call(
+    handler,
+    httpEvent({
+      method: 'POST',
+      resource: '/oauth2/token',
+      headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+      body: 'grant_type=client_credentials',
+    }),
+  );
 
 describe('Secrets Manager unavailable', () => {
   describe('POST /oauth2/token: the signing key cannot be read', () => {
@@ -141,7 +165,12 @@ describe('Secrets Manager unavailable', () => {
 
       const response = await call(
         createRegistrationReadHandler(plane.services),
-        httpEvent({ method: 'GET', resource: '/register/{client_id}', pathParameters: { client_id: CLIENT_ID }, headers: { authorization: `Bearer ${REGISTRATION_TOKEN}` } }),
+        httpEvent({
+          method: 'GET',
+          resource: '/register/{client_id}',
+          pathParameters: { client_id: CLIENT_ID },
+          headers: { authorization: `Bearer ${REGISTRATION_TOKEN}` },
+        }),
       );
 
       expectUnavailable(response, 'problem', '5');
@@ -161,7 +190,13 @@ describe('Secrets Manager unavailable', () => {
 
       const response = await call(
         createReviewHandler(plane.services),
-        httpEvent({ method: 'GET', resource: '/reviews/{review_id}', path: `/reviews/${REVIEW_ID}`, pathParameters: { review_id: REVIEW_ID }, queryStringParameters: { t } }),
+        httpEvent({
+          method: 'GET',
+          resource: '/reviews/{review_id}',
+          path: `/reviews/${REVIEW_ID}`,
+          pathParameters: { review_id: REVIEW_ID },
+          queryStringParameters: { t },
+        }),
       );
 
       expectUnavailable(response, 'html', '10');
@@ -189,14 +224,23 @@ describe('Step Functions unavailable', () => {
     });
 
     it('starts afresh when the client retries with the same Idempotency-Key once the workflow is back', async () => {
-      plane.sfn.on(StartExecutionCommand).rejectsOnce(sfnThrottled()).callsFake((input: { name?: string }) => ({ executionArn: `arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:${input.name}`, startDate: new Date() }));
+      plane.sfn
+        .on(StartExecutionCommand)
+        .rejectsOnce(sfnThrottled())
+        .callsFake((input: { name?: string }) => ({
+          executionArn: `arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:${input.name}`,
+          startDate: new Date(),
+        }));
       const request = await reviewRequest();
       expectUnavailable(await register(request, { 'idempotency-key': IDEMPOTENCY_KEY }), 'problem');
 
       const retried = await register(request, { 'idempotency-key': IDEMPOTENCY_KEY });
 
       expect(retried.statusCode).toBe(202);
-      const statuses = plane.ddb.table.items('CONSUMER#').filter((i) => i['kind'] === 'consumer').map((i) => i['status']);
+      const statuses = plane.ddb.table
+        .items('CONSUMER#')
+        .filter((i) => i['kind'] === 'consumer')
+        .map((i) => i['status']);
       expect(statuses.sort()).toEqual(['failed', 'pending_review']);
       expect(plane.sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
     });
@@ -262,7 +306,13 @@ describe('Step Functions unavailable', () => {
 
       const bobsPage = await call(
         createReviewHandler(plane.services),
-        httpEvent({ method: 'GET', resource: '/reviews/{review_id}', path: `/reviews/${REVIEW_ID}`, pathParameters: { review_id: REVIEW_ID }, queryStringParameters: { t } }),
+        httpEvent({
+          method: 'GET',
+          resource: '/reviews/{review_id}',
+          path: `/reviews/${REVIEW_ID}`,
+          pathParameters: { review_id: REVIEW_ID },
+          queryStringParameters: { t },
+        }),
       );
 
       expect(bobsPage.statusCode).toBe(409);
@@ -290,7 +340,10 @@ describe('SES unavailable', () => {
       await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN })).resolves.toEqual({ status: 'review_round_1' });
 
       // The retried task reuses the stored round (one audit event) and sends every reviewer a link.
-      const recipients = plane.sentEmails().slice(1).map((e) => e.Destination?.ToAddresses);
+      const recipients = plane
+        .sentEmails()
+        .slice(1)
+        .map((e) => e.Destination?.ToAddresses);
       expect(recipients).toEqual([[ALICE], [BOB]]);
       expect(plane.ddb.table.auditTrail(CLIENT_ID).filter((e) => e.type === 'consumer.review_requested')).toHaveLength(1);
     });
@@ -302,7 +355,9 @@ describe('SES unavailable', () => {
       plane.ses.on(SendEmailCommand).rejects(sesThrottled());
       const before = plane.state();
 
-      await expect(createReviewTaskHandler(plane.services)({ action: 'notify', clientId: CLIENT_ID })).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+      await expect(createReviewTaskHandler(plane.services)({ action: 'notify', clientId: CLIENT_ID })).rejects.toMatchObject({
+        name: 'TooManyRequestsException',
+      });
       expect(plane.state()).toBe(before);
     });
   });
@@ -316,7 +371,12 @@ describe('fault plane', () => {
 
     const issued = await call(
       createTokenHandler(plane.services),
-      httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { ...FORM, authorization: basic(clientId!, secret!) }, body: 'grant_type=client_credentials' }),
+      httpEvent({
+        method: 'POST',
+        resource: '/oauth2/token',
+        headers: { ...FORM, authorization: basic(clientId!, secret!) },
+        body: 'grant_type=client_credentials',
+      }),
     );
     const read = await call(
       createRegistrationReadHandler(plane.services),
@@ -327,6 +387,13 @@ describe('fault plane', () => {
     expect(read.statusCode).toBe(200);
     expect(bodyOf(read)['client_secret']).toBe(secret);
     expect(plane.ddb.table.consumerItem(clientId!)).toMatchObject({ secretHash: sha256B64u(secret!) });
-    expect(verifyChain(plane.ddb.table.items(`CONSUMER#${clientId}`).filter((i) => i['kind'] === 'audit').map(auditOf))).toEqual({ ok: true });
+    expect(
+      verifyChain(
+        plane.ddb.table
+          .items(`CONSUMER#${clientId}`)
+          .filter((i) => i['kind'] === 'audit')
+          .map(auditOf),
+      ),
+    ).toEqual({ ok: true });
   });
 });

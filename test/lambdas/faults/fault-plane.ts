@@ -70,8 +70,12 @@ const transport = (name: string, message: string, code?: string): Error =>
 /** DynamoDB failures as the SDK throws them to DynamoRegistry, by the name the fault matrix uses. */
 export const DYNAMO_FAULTS = {
   ProvisionedThroughputExceededException: () =>
-    new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded.', $metadata: spent(400) }),
-  ThrottlingException: () => new DynamoThrottlingException({ message: 'Throughput exceeds the current capacity of your table or index.', $metadata: spent(400) }),
+    new ProvisionedThroughputExceededException({
+      message: 'The level of configured provisioned throughput for the table was exceeded.',
+      $metadata: spent(400),
+    }),
+  ThrottlingException: () =>
+    new DynamoThrottlingException({ message: 'Throughput exceeds the current capacity of your table or index.', $metadata: spent(400) }),
   RequestLimitExceeded: () => new RequestLimitExceeded({ message: 'Throughput exceeds the current throughput limit for your account.', $metadata: spent(400) }),
   InternalServerError: () => new InternalServerError({ message: 'Internal server error', $metadata: spent(500) }),
   TimeoutError: () => transport('TimeoutError', 'the request socket timed out after 1000 ms of inactivity (configured by client requestHandler).'),
@@ -82,7 +86,9 @@ export const DYNAMO_FAULT_NAMES = Object.keys(DYNAMO_FAULTS) as DynamoFault[];
 
 /** A transaction DynamoDB cancelled because an item's partition was throttled (no condition failed). */
 export function transactionThrottled(items: number): TransactionCanceledException {
-  const reasons = Array.from({ length: items }, (_, i) => (i === 0 ? { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of your table or index.' } : { Code: 'None' }));
+  const reasons = Array.from({ length: items }, (_, i) =>
+    i === 0 ? { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of your table or index.' } : { Code: 'None' },
+  );
   return new TransactionCanceledException({
     message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
     CancellationReasons: reasons,
@@ -92,7 +98,8 @@ export function transactionThrottled(items: number): TransactionCanceledExceptio
 
 /** Secrets Manager failures (throttling is not modelled by the SDK, so it arrives as a service exception by name). */
 export const SECRETS_FAULTS = {
-  ThrottlingException: () => new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: spent(400) }),
+  ThrottlingException: () =>
+    new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: spent(400) }),
   InternalServiceError: () => new InternalServiceError({ message: 'An error occurred on the server side.', $metadata: spent(500) }),
   TimeoutError: () => transport('TimeoutError', 'the request socket timed out after 1000 ms of inactivity.'),
   ECONNREFUSED: () => transport('Error', 'connect ECONNREFUSED 10.0.0.1:443', 'ECONNREFUSED'),
@@ -101,7 +108,8 @@ export type SecretsFault = keyof typeof SECRETS_FAULTS;
 export const SECRETS_FAULT_NAMES = Object.keys(SECRETS_FAULTS) as SecretsFault[];
 
 export const sesThrottled = (): Error => new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: spent(429) });
-export const sfnThrottled = (): Error => new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: spent(400) });
+export const sfnThrottled = (): Error =>
+  new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: spent(400) });
 
 /** The document-client commands DynamoRegistry sends. */
 const DOCUMENT_COMMANDS = { GetCommand, PutCommand, UpdateCommand, DeleteCommand, QueryCommand, ScanCommand, TransactWriteCommand } as const;
@@ -144,7 +152,11 @@ export class FaultyTable {
   }
 
   /** The next `times` calls of `command` (those `when` selects) fail with `error`; by default until `heal()`. */
-  fail(command: DocumentCommandName, error: () => Error, options: { readonly times?: number; readonly when?: (input: Record<string, unknown>) => boolean } = {}): void {
+  fail(
+    command: DocumentCommandName,
+    error: () => Error,
+    options: { readonly times?: number; readonly when?: (input: Record<string, unknown>) => boolean } = {},
+  ): void {
     this.#faults.push({ command, error, remaining: options.times ?? Number.POSITIVE_INFINITY, when: options.when ?? (() => true) });
   }
 
@@ -195,7 +207,8 @@ export class FakeClientSecretStore {
     });
     this.stub.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
       const value = this.secrets.get(input.SecretId!);
-      if (value === undefined) throw new SecretsManagerServiceException({ name: 'ResourceNotFoundException', $fault: 'client', message: 'not found', $metadata: {} });
+      if (value === undefined)
+        throw new SecretsManagerServiceException({ name: 'ResourceNotFoundException', $fault: 'client', message: 'not found', $metadata: {} });
       return { Name: input.SecretId, SecretString: value, VersionStages: ['AWSCURRENT'] };
     });
   }
@@ -245,7 +258,12 @@ export async function faultPlane(options: { readonly jwks?: { keys: JWK[] } } = 
 
   const sfnClient = new SFNClient(AWS_TEST_CLIENT_CONFIG);
   const sfn = mockClient(sfnClient);
-  sfn.on(StartExecutionCommand).callsFake((input: { name?: string }) => ({ executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+  sfn
+    .on(StartExecutionCommand)
+    .callsFake((input: { name?: string }) => ({
+      executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
+      startDate: new Date(),
+    }));
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
 

@@ -34,7 +34,16 @@ describe('toHttpResponse for an unavailable dependency', () => {
 
   it.each([
     ['DecryptionFailure (a disabled KMS key)', () => new DecryptionFailure({ message: 'KMS key is disabled', $metadata: { httpStatusCode: 400 } })],
-    ['AccessDeniedException (a missing grant)', () => new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized to perform ses:SendEmail', $metadata: { httpStatusCode: 403 } })],
+    [
+      'AccessDeniedException (a missing grant)',
+      () =>
+        new SESv2ServiceException({
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          message: 'not authorized to perform ses:SendEmail',
+          $metadata: { httpStatusCode: 403 },
+        }),
+    ],
     ['ValidationException (a bad request of ours)', () => new ValidationException({ message: 'invalid input', $metadata: { httpStatusCode: 400 } })],
     ['a plain Error', () => new Error('bug')],
   ] as const)('answers 500 without Retry-After for an error retrying cannot fix: %s', (_label, make) => {
@@ -49,12 +58,21 @@ describe('toHttpResponse for an unavailable dependency', () => {
   });
 
   it.each([
-    ['a registry read DynamoDB refuses as invalid', () => new RegistryError('unavailable', 'down', { cause: new ValidationException({ message: 'invalid', $metadata: { httpStatusCode: 400 } }) })],
+    [
+      'a registry read DynamoDB refuses as invalid',
+      () => new RegistryError('unavailable', 'down', { cause: new ValidationException({ message: 'invalid', $metadata: { httpStatusCode: 400 } }) }),
+    ],
     [
       'a workflow start the role may not make',
-      () => new ServiceError('dependency_unavailable', 'later', { cause: new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'no', $metadata: { httpStatusCode: 403 } }) }),
+      () =>
+        new ServiceError('dependency_unavailable', 'later', {
+          cause: new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'no', $metadata: { httpStatusCode: 403 } }),
+        }),
     ],
-    ['a secret read whose KMS key is disabled', () => new ServiceError('dependency_unavailable', 'later', { cause: new DecryptionFailure({ message: 'disabled', $metadata: { httpStatusCode: 400 } }) })],
+    [
+      'a secret read whose KMS key is disabled',
+      () => new ServiceError('dependency_unavailable', 'later', { cause: new DecryptionFailure({ message: 'disabled', $metadata: { httpStatusCode: 400 } }) }),
+    ],
   ] as const)('answers 500 without Retry-After for %s: the wrapped AWS error is one retrying cannot fix', (_label, make) => {
     const log = recordingLog();
 
@@ -73,7 +91,9 @@ describe('toHttpResponse for an unavailable dependency', () => {
 
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body)).toMatchObject({ status: 500, detail: recorded });
-    expect(JSON.parse(toHttpResponse(new RegistryError('unavailable', 'down', { cause }), recordingLog()).body)).toMatchObject({ detail: 'Something went wrong on our side; nothing was changed.' });
+    expect(JSON.parse(toHttpResponse(new RegistryError('unavailable', 'down', { cause }), recordingLog()).body)).toMatchObject({
+      detail: 'Something went wrong on our side; nothing was changed.',
+    });
   });
 
   it('tells a transaction DynamoDB cancelled for throttling or a conflict (retry) from one cancelled by a condition (no retry)', () => {
@@ -98,7 +118,11 @@ describe('toHttpResponse for an unavailable dependency', () => {
 
   it.each([
     ['a registry outage', new RegistryError('unavailable', 'down', { cause: DYNAMO_FAULTS.TimeoutError() }), '5'],
-    ['a dependency_unavailable ServiceError', new ServiceError('dependency_unavailable', 'The client secret cannot be read right now.', { retryAfterSeconds: 30 }), '30'],
+    [
+      'a dependency_unavailable ServiceError',
+      new ServiceError('dependency_unavailable', 'The client secret cannot be read right now.', { retryAfterSeconds: 30 }),
+      '30',
+    ],
     ['an unwrapped AWS throttling error', SECRETS_FAULTS.ThrottlingException(), '5'],
   ] as const)('writes %s as OAuth temporarily_unavailable when asked for the OAuth format', (_label, error, retryAfter) => {
     const response = toHttpResponse(error, recordingLog(), { protocol: 'oauth' });

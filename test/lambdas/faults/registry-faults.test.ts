@@ -71,7 +71,10 @@ describe('DynamoDB faults, after the SDK retries', () => {
   describe('POST /register', () => {
     const body = () => JSON.stringify(publicRegistration());
     const register = () =>
-      call(createRegisterHandler(plane.services), httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', 'idempotency-key': IDEMPOTENCY_KEY }, body: body() }));
+      call(
+        createRegisterHandler(plane.services),
+        httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json', 'idempotency-key': IDEMPOTENCY_KEY }, body: body() }),
+      );
 
     it.each(DYNAMO_FAULT_NAMES)('answers 503 and stores no secret when the idempotency read fails (%s)', async (name) => {
       await expectRefusedUnchanged('GetCommand', DYNAMO_FAULTS[name], register, 'problem');
@@ -80,7 +83,11 @@ describe('DynamoDB faults, after the SDK retries', () => {
 
     it.each(DYNAMO_FAULT_NAMES)('answers 503, writes nothing and deletes the secret it created when the transaction fails (%s)', async (name) => {
       await expectRefusedUnchanged('TransactWriteCommand', DYNAMO_FAULTS[name], register, 'problem');
-      expect(plane.clientSecrets.stub.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual(['CreateSecretCommand', 'RotateSecretCommand', 'DeleteSecretCommand']);
+      expect(plane.clientSecrets.stub.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual([
+        'CreateSecretCommand',
+        'RotateSecretCommand',
+        'DeleteSecretCommand',
+      ]);
     });
 
     it('answers 503, not 409, when the transaction is cancelled for throttling rather than a failed condition', async () => {
@@ -103,7 +110,15 @@ describe('DynamoDB faults, after the SDK retries', () => {
 
   describe('POST /oauth2/token', () => {
     const token = () =>
-      call(createTokenHandler(plane.services), httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) }, body: 'grant_type=client_credentials' }));
+      call(
+        createTokenHandler(plane.services),
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/token',
+          headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+          body: 'grant_type=client_credentials',
+        }),
+      );
 
     beforeEach(() => plane.ddb.table.putConsumer(consumerFixture()));
 
@@ -130,15 +145,27 @@ describe('DynamoDB faults, after the SDK retries', () => {
     const introspect = () =>
       call(
         createIntrospectionHandler(plane.services),
-        httpEvent({ method: 'POST', resource: '/oauth2/introspect', headers: { ...FORM, authorization: basic(RESOURCE_SERVER, RS_SECRET) }, body: new URLSearchParams({ token: accessToken }).toString() }),
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/introspect',
+          headers: { ...FORM, authorization: basic(RESOURCE_SERVER, RS_SECRET) },
+          body: new URLSearchParams({ token: accessToken }).toString(),
+        }),
       );
 
     beforeEach(async () => {
       plane.ddb.table.putConsumer(consumerFixture({ lastUsedAt: NOW.toISOString() }));
-      plane.ddb.table.putConsumer(consumerFixture({ clientId: RESOURCE_SERVER, tier: 'internal', scopes: [INTROSPECT_SCOPE], secretHash: sha256B64u(RS_SECRET) }));
+      plane.ddb.table.putConsumer(
+        consumerFixture({ clientId: RESOURCE_SERVER, tier: 'internal', scopes: [INTROSPECT_SCOPE], secretHash: sha256B64u(RS_SECRET) }),
+      );
       const issued = await call(
         createTokenHandler(plane.services),
-        httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) }, body: 'grant_type=client_credentials' }),
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/token',
+          headers: { ...FORM, authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+          body: 'grant_type=client_credentials',
+        }),
       );
       accessToken = String(bodyOf(issued)['access_token']);
       expect(bodyOf(await introspect())).toMatchObject({ active: true });
@@ -211,4 +238,3 @@ describe('DynamoDB faults, after the SDK retries', () => {
     });
   });
 });
-

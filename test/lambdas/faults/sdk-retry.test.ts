@@ -37,7 +37,13 @@ function attribute(value: unknown): Record<string, unknown> {
   if (value === null) return { NULL: true };
   if (Array.isArray(value)) return { L: value.map(attribute) };
   if (value instanceof Set) return { SS: [...(value as Set<string>)] };
-  return { M: Object.fromEntries(Object.entries(value as object).filter(([, v]) => v !== undefined).map(([k, v]) => [k, attribute(v)])) };
+  return {
+    M: Object.fromEntries(
+      Object.entries(value as object)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, attribute(v)]),
+    ),
+  };
 }
 
 /**
@@ -62,7 +68,10 @@ class ScriptedEndpoint {
     return this.requests.filter((r) => r.operation === operation).length;
   }
 
-  async handle(request: { headers: Record<string, string>; body?: unknown }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
+  async handle(request: {
+    headers: Record<string, string>;
+    body?: unknown;
+  }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
     const target = Object.entries(request.headers).find(([k]) => k.toLowerCase() === 'x-amz-target')?.[1] ?? '';
     const operation = target.split('.').pop()!;
     const body = JSON.parse(typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body as Uint8Array)) as Record<string, unknown>;
@@ -100,7 +109,11 @@ const consumerItem = (recentlyUsed = true) => ({
 });
 
 /** The token endpoint over a DynamoRegistry whose client has the Lambda's settings, and whatever `vault` is given. */
-function tokenEndpoint(endpoint: ScriptedEndpoint | string, vault: Services['vault'] = new FileVault(), context: Context = lambdaContext): () => Promise<APIGatewayProxyResult> {
+function tokenEndpoint(
+  endpoint: ScriptedEndpoint | string,
+  vault: Services['vault'] = new FileVault(),
+  context: Context = lambdaContext,
+): () => Promise<APIGatewayProxyResult> {
   const clientConfig = {
     ...AWS_TEST_CLIENT_CONFIG,
     ...REQUEST_PATH_CLIENT_CONFIG,
@@ -108,7 +121,16 @@ function tokenEndpoint(endpoint: ScriptedEndpoint | string, vault: Services['vau
   };
   const services = { ...buildServices({ jwks: { keys: [] } }), registry: new DynamoRegistry({ tableName: TABLE, clientConfig }), vault };
   const handler = createTokenHandler(services);
-  return () => handler(httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: 'grant_type=client_credentials' }), context);
+  return () =>
+    handler(
+      httpEvent({
+        method: 'POST',
+        resource: '/oauth2/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+        body: 'grant_type=client_credentials',
+      }),
+      context,
+    );
 }
 
 /**
@@ -168,7 +190,9 @@ afterEach(() => {
 
 describe('SDK retries on the token path (DynamoDB client as services.ts configures it)', () => {
   const table = (recentlyUsed = true) =>
-    new ScriptedEndpoint((operation) => (operation === 'GetItem' ? { status: 200, body: { Item: attribute(consumerItem(recentlyUsed))['M'] } } : { status: 200, body: {} }));
+    new ScriptedEndpoint((operation) =>
+      operation === 'GetItem' ? { status: 200, body: { Item: attribute(consumerItem(recentlyUsed))['M'] } } : { status: 200, body: {} },
+    );
 
   it('retries a throttled read after a backoff, and the token is issued', async () => {
     const endpoint = table();
@@ -217,7 +241,10 @@ describe('SDK retries on the token path (DynamoDB client as services.ts configur
 
   it('does not retry a request DynamoDB refuses as invalid, and answers 500: retrying would fail the same', async () => {
     const endpoint = table();
-    endpoint.script('GetItem', { status: 400, body: { __type: 'com.amazon.coral.validate#ValidationException', message: 'One or more parameter values were invalid' } });
+    endpoint.script('GetItem', {
+      status: 400,
+      body: { __type: 'com.amazon.coral.validate#ValidationException', message: 'One or more parameter values were invalid' },
+    });
     const request = start(tokenEndpoint(endpoint));
 
     const waited = await drive(() => request.result() !== undefined);
@@ -254,20 +281,33 @@ describe('SDK retries on the token path (DynamoDB client as services.ts configur
     await drive(() => request.result() !== undefined);
 
     expect(request.result()?.statusCode).toBe(200);
-    expect(endpoint.requests.filter((r) => r.operation === 'UpdateItem').map((r) => r.body['UpdateExpression'])).toEqual(['SET lastUsedAt = :now', 'SET lastUsedAt = :now']);
+    expect(endpoint.requests.filter((r) => r.operation === 'UpdateItem').map((r) => r.body['UpdateExpression'])).toEqual([
+      'SET lastUsedAt = :now',
+      'SET lastUsedAt = :now',
+    ]);
   });
 });
 
 describe('SDK retries of a registration (its transaction is idempotent)', () => {
   const register = (endpoint: ScriptedEndpoint, plane: FaultPlane) => {
-    const services = { ...plane.services, registry: new DynamoRegistry({ tableName: TABLE, clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: endpoint } }) };
-    return () => createRegisterHandler(services)(httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRegistration()) }), lambdaContext);
+    const services = {
+      ...plane.services,
+      registry: new DynamoRegistry({ tableName: TABLE, clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: endpoint } }),
+    };
+    return () =>
+      createRegisterHandler(services)(
+        httpEvent({ method: 'POST', resource: '/register', headers: { 'content-type': 'application/json' }, body: JSON.stringify(publicRegistration()) }),
+        lambdaContext,
+      );
   };
 
   it('resends TransactWriteItems after a server error with the same ClientRequestToken, so DynamoDB applies it once', async () => {
     const plane = await faultPlane();
     const endpoint = new ScriptedEndpoint(() => ({ status: 200, body: {} }));
-    endpoint.script('TransactWriteItems', { status: 500, body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' } });
+    endpoint.script('TransactWriteItems', {
+      status: 500,
+      body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
+    });
     const request = start(register(endpoint, plane));
 
     await drive(() => request.result() !== undefined);
@@ -286,7 +326,13 @@ describe('SDK retries of a registration (its transaction is idempotent)', () => 
       body: {
         __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
         message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None, None, None, None]',
-        CancellationReasons: [{ Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of your table or index.' }, { Code: 'None' }, { Code: 'None' }, { Code: 'None' }, { Code: 'None' }],
+        CancellationReasons: [
+          { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of your table or index.' },
+          { Code: 'None' },
+          { Code: 'None' },
+          { Code: 'None' },
+          { Code: 'None' },
+        ],
       },
     });
     const request = start(register(endpoint, plane));
@@ -304,11 +350,18 @@ describe('SDK retries of the signing-key read (Secrets Manager client as service
   it('retries a throttled GetSecretValue and signs', async () => {
     const key = JSON.stringify(await generateSigningKey());
     const secrets = new ScriptedEndpoint((_operation, body) =>
-      body['VersionStage'] === 'AWSCURRENT' ? { status: 200, body: { SecretString: key, VersionId: 'v1', VersionStages: ['AWSCURRENT'] } } : { status: 400, body: { __type: 'ResourceNotFoundException', message: 'no such stage' } },
+      body['VersionStage'] === 'AWSCURRENT'
+        ? { status: 200, body: { SecretString: key, VersionId: 'v1', VersionStages: ['AWSCURRENT'] } }
+        : { status: 400, body: { __type: 'ResourceNotFoundException', message: 'no such stage' } },
     );
     secrets.script('GetSecretValue', { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
-    const vault = new SecretsVault({ secretId: 'gatehouse/signing-key', clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: secrets } });
-    const table = new ScriptedEndpoint((operation) => (operation === 'GetItem' ? { status: 200, body: { Item: attribute(consumerItem())['M'] } } : { status: 200, body: {} }));
+    const vault = new SecretsVault({
+      secretId: 'gatehouse/signing-key',
+      clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: secrets },
+    });
+    const table = new ScriptedEndpoint((operation) =>
+      operation === 'GetItem' ? { status: 200, body: { Item: attribute(consumerItem())['M'] } } : { status: 200, body: {} },
+    );
     const request = start(tokenEndpoint(table, vault));
 
     const waited = await drive(() => request.result() !== undefined);

@@ -1,9 +1,4 @@
-import {
-  PutSecretValueCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-  type PutSecretValueCommandInput,
-} from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand, type PutSecretValueCommandInput } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -236,7 +231,10 @@ describe('createClientSecretRotationHandler', () => {
     });
 
     it('sends nothing but DescribeSecret for a token that is already AWSCURRENT', async () => {
-      simulateSecret({ [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] }, [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT'] } });
+      simulateSecret({
+        [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] },
+        [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT'] },
+      });
       seed();
 
       await handler(event('createSecret'));
@@ -262,7 +260,11 @@ describe('createClientSecretRotationHandler', () => {
         updatedAt: NOW.toISOString(),
       });
       expect(stored()).not.toHaveProperty('previousSecretHash');
-      expect(trail().map((e) => e.type).at(-1)).toBe('credentials.rotation_started');
+      expect(
+        trail()
+          .map((e) => e.type)
+          .at(-1),
+      ).toBe('credentials.rotation_started');
       expect(trail().at(-1)).toMatchObject({
         seq: 3,
         at: NOW.toISOString(),
@@ -497,7 +499,9 @@ describe('createClientSecretRotationHandler', () => {
     it('completes the registry side when retried after AWSCURRENT moved but the registry update failed', async () => {
       pendingWith();
       seed({ pendingSecretHash: sha256B64u(NEW_SECRET) });
-      vi.spyOn(services.registry, 'updateConsumer').mockRejectedValueOnce(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+      vi.spyOn(services.registry, 'updateConsumer').mockRejectedValueOnce(
+        Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }),
+      );
 
       await expect(handler(event('finishSecret'))).rejects.toThrow('throttled');
       // Half done: the store has the new secret, the registry still accepts it as pending and the old one as current.
@@ -520,7 +524,10 @@ describe('createClientSecretRotationHandler', () => {
     });
 
     it('completes the registry side for a version Secrets Manager already made current', async () => {
-      simulateSecret({ [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] }, [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT', 'AWSPENDING'] } });
+      simulateSecret({
+        [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] },
+        [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT', 'AWSPENDING'] },
+      });
       seed({ pendingSecretHash: sha256B64u(NEW_SECRET) });
 
       await handler(event('finishSecret'));
@@ -530,7 +537,10 @@ describe('createClientSecretRotationHandler', () => {
     });
 
     it('fails with test_failed for a current version the registry never staged', async () => {
-      simulateSecret({ [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] }, [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT'] } });
+      simulateSecret({
+        [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSPREVIOUS'] },
+        [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSCURRENT'] },
+      });
       seed();
 
       await expect(failure('finishSecret')).resolves.toMatchObject({ code: 'test_failed' });
@@ -581,7 +591,11 @@ describe('createClientSecretRotationHandler', () => {
     const created = JSON.parse(versions.get(TOKEN)!.value!) as ClientSecretValue;
     expect(stagesOf(versions)).toEqual({ [PREVIOUS_ID]: [], [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] });
     expect(stored()).toMatchObject({ secretHash: sha256B64u(created.clientSecret), previousSecretHash: sha256B64u(CLIENT_SECRET) });
-    expect(trail().map((e) => e.type).slice(2)).toEqual(['credentials.rotation_started', 'credentials.rotated']);
+    expect(
+      trail()
+        .map((e) => e.type)
+        .slice(2),
+    ).toEqual(['credentials.rotation_started', 'credentials.rotated']);
     expect(chainIntact()).toEqual({ ok: true });
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
     expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
@@ -610,7 +624,10 @@ describe('createClientSecretRotationHandler', () => {
   });
 
   it.each(['setSecret', 'testSecret', 'finishSecret'] as const)('fails %s with version_not_pending for a token that is only AWSPREVIOUS', async (step) => {
-    simulateSecret({ [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSCURRENT'] }, [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSPREVIOUS'] } });
+    simulateSecret({
+      [CURRENT_ID]: { value: valueOf(CLIENT_SECRET), stages: ['AWSCURRENT'] },
+      [TOKEN]: { value: valueOf(NEW_SECRET), stages: ['AWSPREVIOUS'] },
+    });
     seed({ pendingSecretHash: sha256B64u(NEW_SECRET) });
 
     await expect(failure(step)).resolves.toMatchObject({ code: 'version_not_pending' });
@@ -660,12 +677,19 @@ describe('createClientSecretRotationHandler', () => {
   it('logs and propagates a Secrets Manager failure', async () => {
     rotationStarted();
     seed();
-    sm.on(PutSecretValueCommand).rejects(Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' }));
+    sm.on(PutSecretValueCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' }),
+    );
 
     await expect(handler(event('createSecret'))).rejects.toThrow('not authorized');
 
-    expect(services.log.error).toHaveBeenCalledWith('client secret rotation step failed', expect.objectContaining({ step: 'createSecret', error: 'AccessDeniedException' }));
+    expect(services.log.error).toHaveBeenCalledWith(
+      'client secret rotation step failed',
+      expect.objectContaining({ step: 'createSecret', error: 'AccessDeniedException' }),
+    );
     expect(services.log.info).not.toHaveBeenCalledWith('client secret created', expect.anything());
-    expect(services.metrics.snapshot().map((m) => [m.name, m.dimensions, m.sum])).toEqual([['SecretRotations', { kind: 'client_secret', outcome: 'failure' }, 1]]);
+    expect(services.metrics.snapshot().map((m) => [m.name, m.dimensions, m.sum])).toEqual([
+      ['SecretRotations', { kind: 'client_secret', outcome: 'failure' }, 1],
+    ]);
   });
 });

@@ -58,7 +58,8 @@ export class FakeTable {
       return item ? { Item: roundTrip(item) } : {};
     });
     ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
-      if (input.KeyConditionExpression !== 'pk = :pk AND begins_with(sk, :prefix)') throw new Error(`FakeTable: unsupported query ${input.KeyConditionExpression}`);
+      if (input.KeyConditionExpression !== 'pk = :pk AND begins_with(sk, :prefix)')
+        throw new Error(`FakeTable: unsupported query ${input.KeyConditionExpression}`);
       const pk = input.ExpressionAttributeValues![':pk'] as string;
       const prefix = input.ExpressionAttributeValues![':prefix'] as string;
       const items = [...this.#items.values()]
@@ -89,7 +90,10 @@ export class FakeTable {
 
   /** Seeds a consumer as registration would have stored it. */
   putConsumer(consumer: Consumer): void {
-    this.#items.set(keyOf({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER' }), roundTrip({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER', kind: 'consumer', ...consumer }));
+    this.#items.set(
+      keyOf({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER' }),
+      roundTrip({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER', kind: 'consumer', ...consumer }),
+    );
   }
 
   /** Changes a stored consumer in place, as an operator action (suspension, revocation) would. */
@@ -170,7 +174,10 @@ export class FakeTable {
       } else {
         const u = op.Update!;
         const key = keyOf(u.Key!);
-        this.#items.set(key, roundTrip(applyUpdate({ ...this.#items.get(key)! }, u.UpdateExpression!, u.ExpressionAttributeNames, u.ExpressionAttributeValues)));
+        this.#items.set(
+          key,
+          roundTrip(applyUpdate({ ...this.#items.get(key)! }, u.UpdateExpression!, u.ExpressionAttributeNames, u.ExpressionAttributeValues)),
+        );
       }
     }
     return {};

@@ -47,7 +47,10 @@ describe('createIntrospectionHandler', () => {
 
   /** A token from the real token endpoint, for CLIENT_ID. */
   const issue = async (headers: Record<string, string> = {}): Promise<string> => {
-    const response = await post(tokenEndpoint, '/oauth2/token', 'grant_type=client_credentials', { Authorization: basic(CLIENT_ID, CLIENT_SECRET), ...headers });
+    const response = await post(tokenEndpoint, '/oauth2/token', 'grant_type=client_credentials', {
+      Authorization: basic(CLIENT_ID, CLIENT_SECRET),
+      ...headers,
+    });
     expect(response.statusCode).toBe(200);
     return String(bodyOf(response)['access_token']);
   };
@@ -222,7 +225,12 @@ describe('createIntrospectionHandler', () => {
 
     it('answers 400 invalid_request to a JSON body', async () => {
       const response = await introspection(
-        httpEvent({ method: 'POST', resource: '/oauth2/introspect', headers: { 'Content-Type': 'application/json', Authorization: basic(RESOURCE_SERVER, RS_SECRET) }, body: '{"token":"x"}' }),
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/introspect',
+          headers: { 'Content-Type': 'application/json', Authorization: basic(RESOURCE_SERVER, RS_SECRET) },
+          body: '{"token":"x"}',
+        }),
         lambdaContext,
       );
 

@@ -12,19 +12,18 @@ import { parseClientSecretValue } from '../../../lambdas/core/rotation/client-se
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import { createRegisterHandler } from '../../../lambdas/handlers/register.js';
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
-import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, HOUR_MS, NOW, publicRegistration, REGISTRATION_EXPIRES_AT, reviewRegistration, TestClock } from '../fixtures.js';
 import {
-  bodyOf,
-  buildServices,
-  FakeTable,
-  fakeWorkflow,
-  httpEvent,
-  ISSUER,
-  lambdaContext,
-  statementSigner,
-  TABLE,
-  type StatementSigner,
-} from './fixtures.js';
+  AWS_TEST_CLIENT_CONFIG,
+  DAY_MS,
+  defaultPolicy,
+  HOUR_MS,
+  NOW,
+  publicRegistration,
+  REGISTRATION_EXPIRES_AT,
+  reviewRegistration,
+  TestClock,
+} from '../fixtures.js';
+import { bodyOf, buildServices, FakeTable, fakeWorkflow, httpEvent, ISSUER, lambdaContext, statementSigner, TABLE, type StatementSigner } from './fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -176,7 +175,10 @@ describe('createRegisterHandler', () => {
       expect(bodyOf(response)).toMatchObject({ tier: 'partner', software_id: 'fx-widget' });
       expect(transactions()[0]![0]!.Put!.Item).toMatchObject({ tier: 'partner', softwareId: 'fx-widget' });
       expect(transactions()[0]![0]!.Put!.Item!['organisation']).toBeUndefined();
-      expect(transactions()[0]![1]!.Put!.Item).toMatchObject({ type: 'consumer.requested', data: { softwareId: 'fx-widget', softwareStatementVerified: true } });
+      expect(transactions()[0]![1]!.Put!.Item).toMatchObject({
+        type: 'consumer.requested',
+        data: { softwareId: 'fx-widget', softwareStatementVerified: true },
+      });
     });
   });
 
@@ -211,7 +213,11 @@ describe('createRegisterHandler', () => {
 
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({ 'retry-after': '30', 'content-type': 'application/problem+json' });
-      expect(bodyOf(response)).toMatchObject({ type: 'https://gatehouse.dev/problems/service-unavailable', status: 503, detail: expect.stringContaining('nothing was registered') });
+      expect(bodyOf(response)).toMatchObject({
+        type: 'https://gatehouse.dev/problems/service-unavailable',
+        status: 503,
+        detail: expect.stringContaining('nothing was registered'),
+      });
       expect(response.body).not.toContain('client_secret');
       expect(response.body).not.toContain('registration_access_token');
       expectNothingWritten();
@@ -364,7 +370,10 @@ describe('createRegisterHandler', () => {
       });
 
       expect(table.consumerItem(clientId)).toMatchObject({ status: 'pending_review', reviewExecution: EXECUTION_ARN, auditSeq: 3 });
-      const trail = table.items(`CONSUMER#${clientId}`).filter((i) => i['kind'] === 'audit').map(auditOf);
+      const trail = table
+        .items(`CONSUMER#${clientId}`)
+        .filter((i) => i['kind'] === 'audit')
+        .map(auditOf);
       expect(verifyChain(trail)).toEqual({ ok: true });
     });
 
@@ -381,7 +390,10 @@ describe('createRegisterHandler', () => {
       const consumers = table.items('CONSUMER#').filter((i) => i['kind'] === 'consumer');
       expect(consumers).toHaveLength(1);
       expect(consumers[0]).toMatchObject({ status: 'failed' });
-      const trail = table.items(String(consumers[0]!['pk'])).filter((i) => i['kind'] === 'audit').map(auditOf);
+      const trail = table
+        .items(String(consumers[0]!['pk']))
+        .filter((i) => i['kind'] === 'audit')
+        .map(auditOf);
       expect(trail.map((e) => e.type)).toEqual(['consumer.requested', 'consumer.evaluated', 'consumer.review_failed']);
       expect(trail.at(-1)!.data).toEqual({ reason: 'workflow_start_failed' });
       expect(verifyChain(trail)).toEqual({ ok: true });
@@ -391,7 +403,10 @@ describe('createRegisterHandler', () => {
 
   it('releases the stored response when the workflow cannot start, so a retry with the same key starts afresh', async () => {
     setUp(new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) }));
-    sfn.on(StartExecutionCommand).rejectsOnce(new Error('ServiceUnavailable')).resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-y', startDate: new Date() });
+    sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(new Error('ServiceUnavailable'))
+      .resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-y', startDate: new Date() });
     const request = await reviewRequest();
 
     const failed = await post(request, { 'Idempotency-Key': IDEMPOTENCY_KEY });
@@ -402,15 +417,26 @@ describe('createRegisterHandler', () => {
     expect(retried.statusCode).toBe(202);
     expect(retried.headers?.['idempotent-replayed']).toBeUndefined();
     expect(table.items('IDEMPOTENCY#')).toHaveLength(1);
-    const statuses = table.items('CONSUMER#').filter((i) => i['kind'] === 'consumer').map((i) => i['status']);
+    const statuses = table
+      .items('CONSUMER#')
+      .filter((i) => i['kind'] === 'consumer')
+      .map((i) => i['status']);
     expect(statuses.sort()).toEqual(['failed', 'pending_review']);
   });
 
   describe('request the policy denies', () => {
     it.each([
-      ['a public client asking for account data', () => publicRegistration({ scope: 'accounts:read', data_classes: ['confidential'] }), ['scope_not_allowed_for_tier', 'risk_exceeds_tier_maximum']],
+      [
+        'a public client asking for account data',
+        () => publicRegistration({ scope: 'accounts:read', data_classes: ['confidential'] }),
+        ['scope_not_allowed_for_tier', 'risk_exceeds_tier_maximum'],
+      ],
       ['an unknown scope', () => publicRegistration({ scope: 'reference-data:read gold:mine' }), ['scope_unknown']],
-      ['a grant longer than the risk allows', () => publicRegistration({ expires_at: new Date(NOW.getTime() + 400 * DAY_MS).toISOString() }), ['expiry_exceeds_maximum']],
+      [
+        'a grant longer than the risk allows',
+        () => publicRegistration({ expires_at: new Date(NOW.getTime() + 400 * DAY_MS).toISOString() }),
+        ['expiry_exceeds_maximum'],
+      ],
       ['no expiry', () => publicRegistration({ expires_at: undefined }), ['expiry_missing']],
       ['a short purpose and no contacts', () => publicRegistration({ purpose: 'FX', contacts: [] }), ['purpose_missing', 'contacts_missing']],
       ['a partner without a software statement', () => publicRegistration({ tier: 'partner' }), ['software_statement_required']],
@@ -563,7 +589,11 @@ describe('createRegisterHandler', () => {
     });
 
     it('answers 413 invalid_client_metadata for a body over maxBodyBytes', async () => {
-      expectRfc7591(await post(publicRegistration({ purpose: 'x'.repeat(services.config.maxBodyBytes) })), 413, new RegExp(`exceeds ${services.config.maxBodyBytes} bytes`));
+      expectRfc7591(
+        await post(publicRegistration({ purpose: 'x'.repeat(services.config.maxBodyBytes) })),
+        413,
+        new RegExp(`exceeds ${services.config.maxBodyBytes} bytes`),
+      );
     });
 
     it('answers 503 with Retry-After when the registry cannot write', async () => {
@@ -655,10 +685,7 @@ describe('createRegisterHandler', () => {
       setUp(workflow);
       const request = await reviewRequest();
 
-      const [a, b] = await Promise.all([
-        post(request, { 'Idempotency-Key': IDEMPOTENCY_KEY }),
-        post(request, { 'Idempotency-Key': IDEMPOTENCY_KEY }),
-      ]);
+      const [a, b] = await Promise.all([post(request, { 'Idempotency-Key': IDEMPOTENCY_KEY }), post(request, { 'Idempotency-Key': IDEMPOTENCY_KEY })]);
 
       expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
       expect(bodyOf(a)).toEqual(bodyOf(b));

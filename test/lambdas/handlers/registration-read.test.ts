@@ -43,7 +43,6 @@ describe('createRegistrationReadHandler', () => {
   });
 
   it('answers 200 with the registration and the current client secret from the store, for the right token', async () => {
-
     const response = await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` });
 
     expect(response.statusCode).toBe(200);

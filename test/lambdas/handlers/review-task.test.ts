@@ -76,7 +76,10 @@ describe('createReviewTaskHandler', () => {
         stderr.mockRestore();
       }
 
-      const requested = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['message'] === 'review requested');
+      const requested = lines
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l['message'] === 'review requested');
       expect(requested).toMatchObject({ correlation_id: `review-${CLIENT_ID}`, clientId: CLIENT_ID, action: 'request_approval', round: 1 });
     });
 
@@ -158,7 +161,9 @@ describe('createReviewTaskHandler', () => {
     it('asks only reviewers who have not approved yet in the next round', async () => {
       setUp({ approvals: [{ reviewer: 'Alice.Reviewer@bank.example', round: 1, at: NOW.toISOString() }] });
 
-      await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: 'sfn-task-token-round-2' })).resolves.toEqual({ status: 'review_round_2' });
+      await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: 'sfn-task-token-round-2' })).resolves.toEqual({
+        status: 'review_round_2',
+      });
 
       const round2 = sha256Hex('review:sfn-task-token-round-2').slice(0, 32);
       expect(mailer.sent.map((m) => m.to)).toEqual([[BOB]]);
@@ -299,7 +304,11 @@ describe('createReviewTaskHandler', () => {
       expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'active', approvals });
       expect(table.consumerItem(CLIENT_ID)).not.toHaveProperty('openReviewId');
       expect(table.consumerItem(CLIENT_ID)).not.toHaveProperty('outcomeReason');
-      expect(trail().at(-1)).toMatchObject({ type: 'consumer.activated', actor: { kind: 'system', id: 'review-workflow' }, data: { by: 'review', approvers: [ALICE, BOB] } });
+      expect(trail().at(-1)).toMatchObject({
+        type: 'consumer.activated',
+        actor: { kind: 'system', id: 'review-workflow' },
+        data: { by: 'review', approvers: [ALICE, BOB] },
+      });
       expect(verifyChain(trail())).toEqual({ ok: true });
     });
 
@@ -312,7 +321,14 @@ describe('createReviewTaskHandler', () => {
         { reason: 'No contract on file' },
         'No contract on file',
       ],
-      ['denies with a cause that is not JSON as written', { action: 'deny', cause: 'plain words' }, 'denied', 'consumer.denied', { reason: 'plain words' }, 'plain words'],
+      [
+        'denies with a cause that is not JSON as written',
+        { action: 'deny', cause: 'plain words' },
+        'denied',
+        'consumer.denied',
+        { reason: 'plain words' },
+        'plain words',
+      ],
       [
         'denies with a generic reason when the cause has no comment',
         { action: 'deny', cause: JSON.stringify({ reviewer: ALICE, comment: '' }) },
@@ -321,7 +337,14 @@ describe('createReviewTaskHandler', () => {
         { reason: 'Denied by a reviewer.' },
         'Denied by a reviewer.',
       ],
-      ['denies with a generic reason when there is no cause', { action: 'deny' }, 'denied', 'consumer.denied', { reason: 'Denied by a reviewer.' }, 'Denied by a reviewer.'],
+      [
+        'denies with a generic reason when there is no cause',
+        { action: 'deny' },
+        'denied',
+        'consumer.denied',
+        { reason: 'Denied by a reviewer.' },
+        'Denied by a reviewer.',
+      ],
       [
         'expires a request nobody decided',
         { action: 'expire' },
@@ -384,7 +407,15 @@ describe('createReviewTaskHandler', () => {
       await run({ ...task, clientId: CLIENT_ID });
 
       expect(services.metrics.snapshot()).toEqual([
-        { name: 'ReviewLatency', unit: 'Seconds', dimensions: { kind: 'onboarding', outcome }, sum: 26 * 3600 + 1.5, count: 1, min: 26 * 3600 + 1.5, max: 26 * 3600 + 1.5 },
+        {
+          name: 'ReviewLatency',
+          unit: 'Seconds',
+          dimensions: { kind: 'onboarding', outcome },
+          sum: 26 * 3600 + 1.5,
+          count: 1,
+          min: 26 * 3600 + 1.5,
+          max: 26 * 3600 + 1.5,
+        },
       ]);
     });
 
@@ -456,15 +487,18 @@ describe('createReviewTaskHandler', () => {
     });
   });
 
-  it.each([{ action: 'approve_everything', clientId: CLIENT_ID }, { action: 'activate' }, { action: 'request_approval', clientId: CLIENT_ID }, null, 'activate'])(
-    'refuses the payload %j, reading, writing and sending nothing',
-    async (payload) => {
-      setUp();
+  it.each([
+    { action: 'approve_everything', clientId: CLIENT_ID },
+    { action: 'activate' },
+    { action: 'request_approval', clientId: CLIENT_ID },
+    null,
+    'activate',
+  ])('refuses the payload %j, reading, writing and sending nothing', async (payload) => {
+    setUp();
 
-      await expect(run(payload)).rejects.toThrow();
+    await expect(run(payload)).rejects.toThrow();
 
-      expect(ddb.calls()).toHaveLength(0);
-      expect(mailer.sent).toHaveLength(0);
-    },
-  );
+    expect(ddb.calls()).toHaveLength(0);
+    expect(mailer.sent).toHaveLength(0);
+  });
 });

@@ -91,7 +91,9 @@ async function submit(
   overrides: { reviewer?: string; headers?: Record<string, string | undefined>; fields?: Record<string, string | undefined> } = {},
 ): Promise<APIGatewayProxyResult> {
   const page = await openPage(overrides.reviewer);
-  const fields = Object.entries({ decision, comment, t: page.t, csrf: page.csrf, ...overrides.fields }).filter((e): e is [string, string] => e[1] !== undefined);
+  const fields = Object.entries({ decision, comment, t: page.t, csrf: page.csrf, ...overrides.fields }).filter(
+    (e): e is [string, string] => e[1] !== undefined,
+  );
   const headers = Object.entries({ 'content-type': FORM, origin: new URL(services.config.issuer).origin, cookie: page.cookie, ...overrides.headers }).filter(
     (e): e is [string, string] => e[1] !== undefined,
   );
@@ -223,7 +225,9 @@ describe('createReviewHandler', () => {
       const response = await get(token);
 
       expectRefusal(response, 410, 'This review link expired on 28 November 2026 at 10:00 UTC, when the review period ended.');
-      expect(response.body).toContain('<strong>What to do next:</strong> Nothing more is needed from you. If nobody decided in time, the request expired with the review period; the requester may submit it again.');
+      expect(response.body).toContain(
+        '<strong>What to do next:</strong> Nothing more is needed from you. If nobody decided in time, the request expired with the review period; the requester may submit it again.',
+      );
       expectNothingWrittenOrSent();
     });
 
@@ -307,7 +311,9 @@ describe('createReviewHandler', () => {
 
       const response = await get(await link());
 
-      expect(response.body).toContain(`<th>Approval 1</th><td><p>${BOB} approved on 25 November 2026 at 10:00 UTC.</p><p>Comment: “Contract &lt;b&gt;checked&lt;/b&gt;”</p></td>`);
+      expect(response.body).toContain(
+        `<th>Approval 1</th><td><p>${BOB} approved on 25 November 2026 at 10:00 UTC.</p><p>Comment: “Contract &lt;b&gt;checked&lt;/b&gt;”</p></td>`,
+      );
       expect(response.body).toContain('approval 2 of 2');
     });
   });
@@ -320,11 +326,16 @@ describe('createReviewHandler', () => {
 
       expectStrictHtml(response, 200);
       expect(response.body).toContain('<title>Decision recorded</title>');
-      expect(response.body).toContain('You approved <strong>SME payments</strong>. 1 more approval is needed from another reviewer, who gets their own email and sees your comment.');
+      expect(response.body).toContain(
+        'You approved <strong>SME payments</strong>. 1 more approval is needed from another reviewer, who gets their own email and sees your comment.',
+      );
       expect(response.headers!['set-cookie']).toBe(`gh_csrf=; Path=/reviews/${REVIEW_ID}; HttpOnly; SameSite=Strict; Max-Age=0; Secure`);
       expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
       expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
-        { taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) },
+        {
+          taskToken: TASK_TOKEN,
+          output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }),
+        },
       ]);
       expect(table.reviewItem(REVIEW_ID)).toMatchObject({ status: 'approved', decidedBy: ALICE, comment: 'Contract checked' });
     });
@@ -492,7 +503,10 @@ describe('createReviewHandler', () => {
             comment: text,
             t: text,
             csrf: text,
-            cookie: fc.oneof(text.map((v) => `gh_csrf=${v}`), text),
+            cookie: fc.oneof(
+              text.map((v) => `gh_csrf=${v}`),
+              text,
+            ),
             origin: fc.oneof(fc.constantFrom(ISSUER, 'null', 'https://evil.example'), text),
             contentType: fc.oneof(fc.constant(FORM), text),
           }),

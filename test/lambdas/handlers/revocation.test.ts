@@ -31,7 +31,8 @@ describe('createRevocationHandler', () => {
   const post = (handler: HttpLambda, resource: string, body: string, headers: Record<string, string> = {}): Promise<APIGatewayProxyResult> =>
     handler(httpEvent({ method: 'POST', resource, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers }, body }), lambdaContext);
 
-  const revoke = (body: Record<string, string>, authorization = basic(CLIENT_ID, CLIENT_SECRET)) => post(revocation, '/oauth2/revoke', form(body), { Authorization: authorization });
+  const revoke = (body: Record<string, string>, authorization = basic(CLIENT_ID, CLIENT_SECRET)) =>
+    post(revocation, '/oauth2/revoke', form(body), { Authorization: authorization });
 
   const issue = async (clientId = CLIENT_ID): Promise<string> => {
     const response = await post(tokenEndpoint, '/oauth2/token', 'grant_type=client_credentials', { Authorization: basic(clientId, CLIENT_SECRET) });
@@ -109,7 +110,9 @@ describe('createRevocationHandler', () => {
     const response = await post(revocation, '/oauth2/revoke', form({ token, client_assertion_type: JWT_BEARER, client_assertion: assertion }));
 
     expect(response.statusCode).toBe(200);
-    expect([...table.markers().keys()].sort()).toEqual([`assertion:${CLIENT_ID}:${String(decodeJwt(assertion).jti)}`, `revoked:${String(decodeJwt(token).jti)}`].sort());
+    expect([...table.markers().keys()].sort()).toEqual(
+      [`assertion:${CLIENT_ID}:${String(decodeJwt(assertion).jti)}`, `revoked:${String(decodeJwt(token).jti)}`].sort(),
+    );
   });
 
   it.each([

@@ -1,9 +1,4 @@
-import {
-  PutSecretValueCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-  type PutSecretValueCommandInput,
-} from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand, type PutSecretValueCommandInput } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +39,11 @@ let previous: SigningKey;
 let pendingKey: SigningKey;
 
 beforeAll(async () => {
-  [seeded, previous, pendingKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey(new Date(NOW.getTime() + PUBLISH_DELAY_MS))]);
+  [seeded, previous, pendingKey] = await Promise.all([
+    generateSigningKey(),
+    generateSigningKey(),
+    generateSigningKey(new Date(NOW.getTime() + PUBLISH_DELAY_MS)),
+  ]);
 });
 
 /** AWSCURRENT holds the seeded key; RotateSecret has staged TOKEN as AWSPENDING without a value yet. */
@@ -191,7 +190,10 @@ describe('createSigningKeyRotationHandler', () => {
     it.each([
       ['a value that is not JSON', () => '{"kid":'],
       ['JSON that is not a signing key', () => JSON.stringify({ kid: pendingKey.kid })],
-      ['a private key that does not match the public key', () => JSON.stringify({ ...pendingKey, privateJwk: { ...previous.privateJwk, kid: pendingKey.kid } })],
+      [
+        'a private key that does not match the public key',
+        () => JSON.stringify({ ...pendingKey, privateJwk: { ...previous.privateJwk, kid: pendingKey.kid } }),
+      ],
       ['a public key that carries the private key', () => JSON.stringify({ ...pendingKey, publicJwk: pendingKey.privateJwk })],
       ['a key on another curve', () => JSON.stringify({ ...pendingKey, publicJwk: { ...pendingKey.publicJwk, crv: 'P-384' } })],
       ['an activatesAt that is not a date', () => JSON.stringify({ ...pendingKey, activatesAt: 'next tuesday-ish' })],
@@ -259,7 +261,12 @@ describe('createSigningKeyRotationHandler', () => {
       await handler(event('finishSecret'));
 
       expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
-      expect(sent().map(([name]) => name)).toEqual(['DescribeSecretCommand', 'GetSecretValueCommand', 'UpdateSecretVersionStageCommand', 'DescribeSecretCommand']);
+      expect(sent().map(([name]) => name)).toEqual([
+        'DescribeSecretCommand',
+        'GetSecretValueCommand',
+        'UpdateSecretVersionStageCommand',
+        'DescribeSecretCommand',
+      ]);
     });
 
     it('fails with version_not_pending for a token that was never staged', async () => {

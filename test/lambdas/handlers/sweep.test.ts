@@ -14,7 +14,11 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
 /** An attention index and rollout store in memory: `due` consumers, and a rollout already complete for the deployed policy. */
-function index(options: { readonly due?: ReturnType<typeof consumerFixture>[]; readonly fail?: Error; readonly rolloutVersion: string }): AttentionIndex & PolicyRolloutStore {
+function index(options: {
+  readonly due?: ReturnType<typeof consumerFixture>[];
+  readonly fail?: Error;
+  readonly rolloutVersion: string;
+}): AttentionIndex & PolicyRolloutStore {
   const rollout: PolicyRollout = { version: options.rolloutVersion, startedAt: NOW.toISOString(), complete: true, reevaluated: 0, outOfPolicy: 0, revision: 1 };
   return {
     listDue: vi.fn(async () => {
@@ -33,7 +37,7 @@ describe('createSweepHandler', () => {
     sfn.reset();
   });
 
-  it('records every count of the run, zeros included, and the policy rollout\'s', async () => {
+  it("records every count of the run, zeros included, and the policy rollout's", async () => {
     const services = buildServices({ jwks: { keys: [] } });
     // Due and used since: nothing to do but move its attention time.
     const due = [consumerFixture({ attentionAt: NOW.toISOString(), lastUsedAt: new Date(NOW.getTime() - DAY_MS).toISOString() })];
@@ -58,7 +62,9 @@ describe('createSweepHandler', () => {
     const services = buildServices({ jwks: { keys: [] } });
     const flush = vi.spyOn(services.metrics, 'flush');
 
-    await expect(createSweepHandler(services, index({ fail: new Error('index unavailable'), rolloutVersion: services.policy.version }))({})).rejects.toThrow('index unavailable');
+    await expect(createSweepHandler(services, index({ fail: new Error('index unavailable'), rolloutVersion: services.policy.version }))({})).rejects.toThrow(
+      'index unavailable',
+    );
 
     expect(flush).toHaveBeenCalledTimes(1);
     expect(services.metrics.snapshot()).toEqual([]);
@@ -68,18 +74,29 @@ describe('createSweepHandler', () => {
     const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:gatehouse-onboarding';
     const table = new FakeTable(ddb);
     // Registration stored the request but recorded no workflow; the execution itself did start.
-    const stalled = pendingConsumer({ openReviewId: undefined, reviewExecution: undefined, createdAt: NOW.toISOString(), attentionAt: new Date(NOW.getTime() + STALLED_REVIEW_MS).toISOString() });
+    const stalled = pendingConsumer({
+      openReviewId: undefined,
+      reviewExecution: undefined,
+      createdAt: NOW.toISOString(),
+      attentionAt: new Date(NOW.getTime() + STALLED_REVIEW_MS).toISOString(),
+    });
     table.putConsumer(stalled);
     table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
     // Not the SDK's ExecutionAlreadyExists class: an error that only carries its name, as a client whose error registry lacks the class throws it.
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
     const clock = new TestClock(new Date(NOW.getTime() + STALLED_REVIEW_MS + 1000));
-    const services = buildServices({ jwks: { keys: [] }, clock, workflow: new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) }) });
+    const services = buildServices({
+      jwks: { keys: [] },
+      clock,
+      workflow: new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) }),
+    });
 
     const result = await createSweepHandler(services, index({ due: [stalled], rolloutVersion: services.policy.version }))({});
 
     expect(result).toMatchObject({ reviewsResumed: 1, failed: 0 });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
-    expect(table.consumerItem(CLIENT_ID)).toMatchObject({ reviewExecution: `arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-${CLIENT_ID}` });
+    expect(table.consumerItem(CLIENT_ID)).toMatchObject({
+      reviewExecution: `arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-${CLIENT_ID}`,
+    });
   });
 });

@@ -29,8 +29,7 @@ import { bodyOf, buildServices, FakeTable, httpEvent, ISSUER, lambdaContext, TAB
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
-const basic = (id: string, secret: string) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 function expectNothingWritten(): void {
   expect(ddb.calls().filter((c) => !(c.args[0] instanceof GetCommand || c.args[0] instanceof QueryCommand))).toHaveLength(0);
@@ -253,23 +252,20 @@ describe('createTokenHandler', () => {
       expectNothingWritten();
     });
 
-    it.each(['application/json', 'text/plain', 'multipart/form-data; boundary=x'])(
-      'answers 400 invalid_request for a %s body',
-      async (contentType) => {
-        const response = await handler(
-          httpEvent({
-            method: 'POST',
-            resource: '/oauth2/token',
-            headers: { 'Content-Type': contentType, Authorization: basic(CLIENT_ID, CLIENT_SECRET) },
-            body: JSON.stringify({ grant_type: 'client_credentials' }),
-          }),
-          lambdaContext,
-        );
+    it.each(['application/json', 'text/plain', 'multipart/form-data; boundary=x'])('answers 400 invalid_request for a %s body', async (contentType) => {
+      const response = await handler(
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/token',
+          headers: { 'Content-Type': contentType, Authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+          body: JSON.stringify({ grant_type: 'client_credentials' }),
+        }),
+        lambdaContext,
+      );
 
-        expectOAuthError(response, 400, 'invalid_request');
-        expect(ddb.calls()).toHaveLength(0);
-      },
-    );
+      expectOAuthError(response, 400, 'invalid_request');
+      expect(ddb.calls()).toHaveLength(0);
+    });
 
     it.each(['grant_type', 'scope', 'client_id'])('answers 400 invalid_request when %s is repeated', async (name) => {
       const value = name === 'grant_type' ? 'client_credentials' : name === 'scope' ? 'reference-data:read' : CLIENT_ID;
@@ -293,7 +289,7 @@ describe('createTokenHandler', () => {
   });
 
   describe('metrics', () => {
-    it('counts an issued token by the consumer\'s tier and risk, and nothing else', async () => {
+    it("counts an issued token by the consumer's tier and risk, and nothing else", async () => {
       seed({ tier: 'internal', risk: 'medium' });
 
       expect((await withBasic()).statusCode).toBe(200);
@@ -305,7 +301,11 @@ describe('createTokenHandler', () => {
       expectOAuthError(await withBasic('grant_type=client_credentials', CLIENT_ID, 'wrong-secret-of-the-right-length-000000000'), 401, 'invalid_client');
       expectOAuthError(await withBasic('grant_type=client_credentials&scope=payments:initiate'), 400, 'invalid_scope');
       expectOAuthError(await withBasic('grant_type=client_credentials&scope='), 400, 'invalid_scope');
-      expectOAuthError(await tokenRequest('grant_type=client_credentials', { 'Content-Type': 'text/plain', Authorization: basic(CLIENT_ID, CLIENT_SECRET) }), 400, 'invalid_request');
+      expectOAuthError(
+        await tokenRequest('grant_type=client_credentials', { 'Content-Type': 'text/plain', Authorization: basic(CLIENT_ID, CLIENT_SECRET) }),
+        400,
+        'invalid_request',
+      );
 
       expect(services.metrics.total('TokenRequestsRefused', { error: 'invalid_client' })).toBe(1);
       expect(services.metrics.total('TokenRequestsRefused', { error: 'invalid_scope' })).toBe(2);
@@ -313,8 +313,12 @@ describe('createTokenHandler', () => {
       expect(services.metrics.total('TokensIssued')).toBe(0);
     });
 
-    it('counts no refusal when the error is not the client\'s (a 503 is an outage, not an OAuth refusal)', async () => {
-      ddb.on(GetCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } }));
+    it("counts no refusal when the error is not the client's (a 503 is an outage, not an OAuth refusal)", async () => {
+      ddb
+        .on(GetCommand)
+        .rejects(
+          Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } }),
+        );
 
       expect((await withBasic()).statusCode).toBe(503);
 
@@ -334,7 +338,6 @@ describe('createTokenHandler', () => {
       expect(recordedScopes()[0]!.args[0].input.ExpressionAttributeValues).toEqual({ ':s': new Set(['reference-data:read']) });
       expect(await services.registry.getConsumer(CLIENT_ID)).toMatchObject({ usedScopes: ['reference-data:read'] });
     });
-
 
     it('writes lastUsedAt at most once an hour however many tokens are issued', async () => {
       expect((await withBasic()).statusCode).toBe(200);
@@ -392,7 +395,10 @@ describe('createTokenHandler', () => {
     });
 
     const withAssertion = (assertion: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
-      tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, ...extra }).toString(), headers);
+      tokenRequest(
+        new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, ...extra }).toString(),
+        headers,
+      );
 
     it.each(CLIENT_ALGS)('issues a token to a client authenticating with a %s assertion', async (alg) => {
       const response = await withAssertion(await signAssertion(keys[alg], { jti: `jti-${alg}` }));
@@ -472,7 +478,9 @@ describe('createTokenHandler', () => {
     });
 
     it('answers 401 invalid_client for another client_assertion_type', async () => {
-      const response = await withAssertion(await signAssertion(keys.ES256), { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' });
+      const response = await withAssertion(await signAssertion(keys.ES256), {
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer',
+      });
 
       expectOAuthError(response, 401, 'invalid_client');
       expect(ddb.calls()).toHaveLength(0);
@@ -572,7 +580,11 @@ describe('createTokenHandler', () => {
 
       const strongRequest = async (headers: Record<string, string> = {}) =>
         tokenRequest(
-          new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(clientKeyPair) }).toString(),
+          new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_assertion_type: JWT_BEARER,
+            client_assertion: await signAssertion(clientKeyPair),
+          }).toString(),
           headers,
         );
 
@@ -597,10 +609,23 @@ describe('createTokenHandler', () => {
 
       describe('under approved exceptions', () => {
         const exception = (rule: 'sender_constraint' | 'access_token_ttl_seconds', value: 'none' | number, expiresInMs: number) =>
-          ({ rule, value, exceptionId: `exc-${rule}`, grantedAt: NOW.toISOString(), expiresAt: new Date(NOW.getTime() + expiresInMs).toISOString(), approvers: ['alice.reviewer@bank.example'] }) as NonNullable<Consumer['exceptions']>[number];
+          ({
+            rule,
+            value,
+            exceptionId: `exc-${rule}`,
+            grantedAt: NOW.toISOString(),
+            expiresAt: new Date(NOW.getTime() + expiresInMs).toISOString(),
+            approvers: ['alice.reviewer@bank.example'],
+          }) as NonNullable<Consumer['exceptions']>[number];
 
         it('issues a Bearer token without a proof while a sender_constraint exception is in force, and requires DPoP again once it ends', async () => {
-          table.putConsumer(keyBoundConsumer([clientKeyPair], { risk: 'high', requirements: defaultPolicy.document.risks.high, exceptions: [exception('sender_constraint', 'none', 60_000)] }));
+          table.putConsumer(
+            keyBoundConsumer([clientKeyPair], {
+              risk: 'high',
+              requirements: defaultPolicy.document.risks.high,
+              exceptions: [exception('sender_constraint', 'none', 60_000)],
+            }),
+          );
 
           const waived = await strongRequest();
           expect(waived.statusCode).toBe(200);
@@ -612,7 +637,13 @@ describe('createTokenHandler', () => {
         });
 
         it('issues longer-lived tokens under an access_token_ttl_seconds exception, and only that changes', async () => {
-          table.putConsumer(keyBoundConsumer([clientKeyPair], { risk: 'high', requirements: defaultPolicy.document.risks.high, exceptions: [exception('access_token_ttl_seconds', 900, DAY_MS)] }));
+          table.putConsumer(
+            keyBoundConsumer([clientKeyPair], {
+              risk: 'high',
+              requirements: defaultPolicy.document.risks.high,
+              exceptions: [exception('access_token_ttl_seconds', 900, DAY_MS)],
+            }),
+          );
 
           expectOAuthError(await strongRequest(), 400, 'invalid_dpop_proof');
           const response = await strongRequest({ DPoP: await signProof(dpopKey) });

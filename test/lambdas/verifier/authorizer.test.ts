@@ -55,10 +55,18 @@ async function accessToken(
   options: { key?: CryptoKey; typ?: string; iat?: number; exp?: number; kid?: string } = {},
 ): Promise<string> {
   const iat = options.iat ?? NOW_S;
-  const payload = { iss: ISSUER, sub: CLIENT_ID, client_id: CLIENT_ID, aud: AUDIENCE, scope: 'accounts:read', iat, exp: options.exp ?? iat + 300, jti: randomUUID(), ...claims };
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'ES256', typ: options.typ ?? 'at+jwt', kid: options.kid ?? KID })
-    .sign(options.key ?? keys.signing);
+  const payload = {
+    iss: ISSUER,
+    sub: CLIENT_ID,
+    client_id: CLIENT_ID,
+    aud: AUDIENCE,
+    scope: 'accounts:read',
+    iat,
+    exp: options.exp ?? iat + 300,
+    jti: randomUUID(),
+    ...claims,
+  };
+  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: options.typ ?? 'at+jwt', kid: options.kid ?? KID }).sign(options.key ?? keys.signing);
 }
 
 /** An RFC 9449 proof for one request, bound to `token` by `ath`. */
@@ -71,7 +79,10 @@ async function dpopProof(token: string, htm: string, htu: string): Promise<strin
 }
 
 /** A REST API REQUEST authorizer event for `GET /v1/accounts/42` (resource `/accounts/{id}`) unless overridden. */
-function requestEvent(headers: Record<string, string>, overrides: Partial<Pick<APIGatewayRequestAuthorizerEvent, 'httpMethod' | 'resource' | 'path' | 'methodArn'>> = {}): APIGatewayRequestAuthorizerEvent {
+function requestEvent(
+  headers: Record<string, string>,
+  overrides: Partial<Pick<APIGatewayRequestAuthorizerEvent, 'httpMethod' | 'resource' | 'path' | 'methodArn'>> = {},
+): APIGatewayRequestAuthorizerEvent {
   const path = overrides.path ?? '/accounts/42';
   return {
     type: 'REQUEST',
@@ -97,7 +108,15 @@ function recordingLog(): RecordingLog {
 
 function authorizer(overrides: Partial<AuthorizerOptions> = {}): { handler: AuthorizerHandler; log: RecordingLog } {
   const log = recordingLog();
-  const handler = createAuthorizerHandler({ issuer: ISSUER, audience: AUDIENCE, jwks: keys.jwks, routeScopes: ROUTE_SCOPES, now: () => NOW, log, ...overrides });
+  const handler = createAuthorizerHandler({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwks: keys.jwks,
+    routeScopes: ROUTE_SCOPES,
+    now: () => NOW,
+    log,
+    ...overrides,
+  });
   return { handler, log };
 }
 
@@ -107,7 +126,7 @@ const statement = (effect: 'Allow' | 'Deny', resource = METHOD_ARN) => ({
 });
 
 describe('createAuthorizerHandler', () => {
-  describe('with a valid bearer token carrying the route\'s scopes', () => {
+  describe("with a valid bearer token carrying the route's scopes", () => {
     it('allows exactly the method called, naming the client and passing its scopes as context', async () => {
       const token = await accessToken({ scope: 'accounts:read payments:read' });
       const result = await authorizer().handler(requestEvent({ Authorization: `Bearer ${token}` }));
@@ -180,13 +199,20 @@ describe('createAuthorizerHandler', () => {
       const token = await accessToken({ scope: 'accounts:read' });
       const arn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123defg/v1/POST/payments';
       const { handler, log } = authorizer();
-      const result = await handler(requestEvent({ Authorization: `Bearer ${token}` }, { httpMethod: 'POST', resource: '/payments', path: '/payments', methodArn: arn }));
+      const result = await handler(
+        requestEvent({ Authorization: `Bearer ${token}` }, { httpMethod: 'POST', resource: '/payments', path: '/payments', methodArn: arn }),
+      );
       expect(result).toEqual({
         principalId: CLIENT_ID,
         policyDocument: statement('Deny', arn),
         context: { clientId: CLIENT_ID, error: 'insufficient_scope' },
       });
-      expect(log.info).toHaveBeenCalledWith('authorizer.denied', { route: 'POST /payments', error: 'insufficient_scope', clientId: CLIENT_ID, missing: ['payments:write'] });
+      expect(log.info).toHaveBeenCalledWith('authorizer.denied', {
+        route: 'POST /payments',
+        error: 'insufficient_scope',
+        clientId: CLIENT_ID,
+        missing: ['payments:write'],
+      });
       expect(JSON.stringify([log.info.mock.calls, log.warn.mock.calls])).not.toContain(token);
     });
   });
@@ -242,7 +268,7 @@ describe('authorizerConfigFromEnv', () => {
     ...overrides,
   });
 
-  it('reads issuer, audience and route scopes, and defaults the JWKS to the issuer\'s', () => {
+  it("reads issuer, audience and route scopes, and defaults the JWKS to the issuer's", () => {
     const config = authorizerConfigFromEnv(env());
     expect(config).toMatchObject({ issuer: ISSUER, audience: AUDIENCE, routeScopes: ROUTE_SCOPES, publicBaseUrl: undefined });
     expect(config.jwks).toEqual(new URL(`${ISSUER}/.well-known/jwks.json`));
@@ -255,14 +281,18 @@ describe('authorizerConfigFromEnv', () => {
   });
 
   it('takes an explicit JWKS URI and public base URL', () => {
-    const config = authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.jwksUri]: 'https://keys.bank.example/jwks', [AUTHORIZER_ENV.publicBaseUrl]: 'https://api.bank.example/v1' }));
+    const config = authorizerConfigFromEnv(
+      env({ [AUTHORIZER_ENV.jwksUri]: 'https://keys.bank.example/jwks', [AUTHORIZER_ENV.publicBaseUrl]: 'https://api.bank.example/v1' }),
+    );
     expect(config.jwks).toEqual(new URL('https://keys.bank.example/jwks'));
     expect(config.publicBaseUrl).toBe('https://api.bank.example/v1');
   });
 
   it('fails with every issue named when the environment is unusable', () => {
     const read = () =>
-      authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.issuer]: 'not a url', [AUTHORIZER_ENV.audience]: undefined, [AUTHORIZER_ENV.routeScopes]: '{"/accounts": ["a b"]}' }));
+      authorizerConfigFromEnv(
+        env({ [AUTHORIZER_ENV.issuer]: 'not a url', [AUTHORIZER_ENV.audience]: undefined, [AUTHORIZER_ENV.routeScopes]: '{"/accounts": ["a b"]}' }),
+      );
     expect(read).toThrow(AuthorizerConfigError);
     expect(read).toThrow(new RegExp(`${AUTHORIZER_ENV.issuer}: `));
     expect(read).toThrow(new RegExp(`${AUTHORIZER_ENV.audience}: `));

@@ -17,7 +17,11 @@ const PUBLIC_BASE = 'https://api.bank.test/v1';
 /** A GET /accounts/42 as API Gateway delivers it behind the `v1` stage of api.bank.test. */
 function apiEvent(headers: Record<string, string> = {}, changes: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
   const event = httpEvent({ method: 'GET', resource: '/accounts/{id}', path: '/accounts/42', headers: { Host: 'api.bank.test', ...headers } });
-  return { ...event, requestContext: { ...event.requestContext, domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', path: '/v1/accounts/42' }, ...changes };
+  return {
+    ...event,
+    requestContext: { ...event.requestContext, domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', path: '/v1/accounts/42' },
+    ...changes,
+  };
 }
 
 describe('requireAccessToken', () => {
@@ -40,7 +44,10 @@ describe('requireAccessToken', () => {
   beforeEach(() => {
     clock = new TestClock();
     verifier = createAccessTokenVerifier({ issuer: ISSUER, audience: TOKEN_AUDIENCE, jwks, now: () => clock.now() });
-    inner = vi.fn(async (_event: APIGatewayProxyEvent, context: ContextWithAccess) => ({ statusCode: 200, body: JSON.stringify({ client: context.gatehouse?.clientId }) }));
+    inner = vi.fn(async (_event: APIGatewayProxyEvent, context: ContextWithAccess) => ({
+      statusCode: 200,
+      body: JSON.stringify({ client: context.gatehouse?.clientId }),
+    }));
   });
 
   const api = (options: Parameters<typeof requireAccessToken>[1] = {}, v: AccessTokenVerifier = verifier) =>
@@ -70,7 +77,11 @@ describe('requireAccessToken', () => {
   const expectRefusal = (response: APIGatewayProxyResult, status: number, code: string) => {
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body)).toEqual({ error: code, error_description: expect.any(String) });
-    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': expect.stringContaining(`error="${code}"`) });
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'www-authenticate': expect.stringContaining(`error="${code}"`),
+    });
     expect(inner).not.toHaveBeenCalled();
   };
 

@@ -6,7 +6,13 @@ import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js
 import { mintAccessToken } from '../../../lambdas/core/tokens/mint.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
 import { AccessError } from '../../../lambdas/verifier/errors.js';
-import { createAccessTokenVerifier, memoryOnce, type AccessTokenVerifier, type ProtectedRequest, type VerifierOptions } from '../../../lambdas/verifier/verify-access-token.js';
+import {
+  createAccessTokenVerifier,
+  memoryOnce,
+  type AccessTokenVerifier,
+  type ProtectedRequest,
+  type VerifierOptions,
+} from '../../../lambdas/verifier/verify-access-token.js';
 import { clientKey, hmacJwt, NOW_S, signProof, unsignedJwt, type ClientKey } from '../core/oauth/fixtures.js';
 import { CLIENT_ID, NOW, TestClock } from '../fixtures.js';
 import { ISSUER, TOKEN_AUDIENCE } from '../handlers/fixtures.js';
@@ -47,7 +53,9 @@ describe('createAccessTokenVerifier', () => {
     vi.unstubAllGlobals();
   });
 
-  const token = async (options: { jkt?: string; scopes?: string[]; ttlSeconds?: number; key?: { kid: string; key: CryptoKey }; issuer?: string; audience?: string } = {}) =>
+  const token = async (
+    options: { jkt?: string; scopes?: string[]; ttlSeconds?: number; key?: { kid: string; key: CryptoKey }; issuer?: string; audience?: string } = {},
+  ) =>
     (
       await mintAccessToken(options.key ?? gatehouse.key, {
         issuer: options.issuer ?? ISSUER,
@@ -64,7 +72,13 @@ describe('createAccessTokenVerifier', () => {
   const proofFor = (accessToken: string, changes: Record<string, unknown> = {}, key = dpopKey) =>
     signProof(key, { htm: 'GET', htu: API_URL, ath: sha256B64u(accessToken), iat: Math.floor(clock.now().getTime() / 1000), ...changes });
 
-  const request = (changes: Partial<ProtectedRequest> = {}): ProtectedRequest => ({ authorization: undefined, dpop: undefined, method: 'GET', url: API_URL, ...changes });
+  const request = (changes: Partial<ProtectedRequest> = {}): ProtectedRequest => ({
+    authorization: undefined,
+    dpop: undefined,
+    method: 'GET',
+    url: API_URL,
+    ...changes,
+  });
 
   /** Expects the request to be refused with `code`, and returns the error. Nothing is granted on refusal. */
   async function refused(attempt: Promise<unknown>, code: AccessError['code']): Promise<AccessError> {
@@ -116,7 +130,10 @@ describe('createAccessTokenVerifier', () => {
     });
 
     it('refuses a missing scope with 403 insufficient_scope naming the scopes needed', async () => {
-      const error = await refused(verify(request({ authorization: `Bearer ${await token({ scopes: ['reference-data:read'] })}` }), ['accounts:read', 'reference-data:read']), 'insufficient_scope');
+      const error = await refused(
+        verify(request({ authorization: `Bearer ${await token({ scopes: ['reference-data:read'] })}` }), ['accounts:read', 'reference-data:read']),
+        'insufficient_scope',
+      );
 
       expect(error.status).toBe(403);
       expect(error.wwwAuthenticate).toContain('scope="accounts:read reference-data:read"');
@@ -155,7 +172,16 @@ describe('createAccessTokenVerifier', () => {
       await refused(verify(request({ authorization: `Bearer ${await token({ key: { kid: gatehouse.key.kid, key: impostor.key.key } })}` })), 'invalid_token');
     });
 
-    const claims = (): JWTPayload => ({ iss: ISSUER, aud: TOKEN_AUDIENCE, sub: CLIENT_ID, client_id: CLIENT_ID, iat: NOW_S, exp: NOW_S + 60, jti: 'j', scope: 'accounts:read' });
+    const claims = (): JWTPayload => ({
+      iss: ISSUER,
+      aud: TOKEN_AUDIENCE,
+      sub: CLIENT_ID,
+      client_id: CLIENT_ID,
+      iat: NOW_S,
+      exp: NOW_S + 60,
+      jti: 'j',
+      scope: 'accounts:read',
+    });
 
     it('refuses an unsigned token (alg none)', async () => {
       await refused(verify(request({ authorization: `Bearer ${unsignedJwt(claims(), { typ: 'at+jwt', kid: gatehouse.key.kid })}` })), 'invalid_token');
@@ -240,7 +266,10 @@ describe('createAccessTokenVerifier', () => {
     it('refuses a proof for another htu', async () => {
       const t = await token({ jkt });
 
-      const error = await refused(verify(request({ authorization: `DPoP ${t}`, dpop: await proofFor(t, { htu: 'https://api.bank.test/v1/payments' }) })), 'invalid_dpop_proof');
+      const error = await refused(
+        verify(request({ authorization: `DPoP ${t}`, dpop: await proofFor(t, { htu: 'https://api.bank.test/v1/payments' }) })),
+        'invalid_dpop_proof',
+      );
 
       expect(error.message).toContain('htu');
     });
@@ -321,7 +350,10 @@ describe('createAccessTokenVerifier', () => {
     });
 
     it('refuses tokens as invalid_token when the JWKS cannot be fetched', async () => {
-      vi.stubGlobal('fetch', vi.fn(async () => new Response('nope', { status: 503 })));
+      vi.stubGlobal(
+        'fetch',
+        vi.fn(async () => new Response('nope', { status: 503 })),
+      );
       const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`) });
 
       await refused(remote(request({ authorization: `Bearer ${await token()}` })), 'invalid_token');

@@ -17,7 +17,13 @@ function heldClient() {
           sent++;
           return new Promise((resolve) =>
             waiting.push(() =>
-              resolve({ response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: Readable.from([JSON.stringify({ Name: 's', SecretString: 'v' })]) } }),
+              resolve({
+                response: {
+                  statusCode: 200,
+                  headers: { 'content-type': 'application/x-amz-json-1.1' },
+                  body: Readable.from([JSON.stringify({ Name: 's', SecretString: 'v' })]),
+                },
+              }),
             ),
           );
         },

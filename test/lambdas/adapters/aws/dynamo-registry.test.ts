@@ -79,7 +79,9 @@ describe('DynamoRegistry', () => {
     it('fails loudly, before any call to DynamoDB, on an operation the entry did not give', () => {
       const picked = registryWith(table(), { getConsumer: operations.getConsumer });
 
-      expect(() => picked.getReview(REVIEW_ID)).toThrow(/registry has no getReview operation: add it to the function's registry list in lib\/functions.ts .* and to those its entry gives/);
+      expect(() => picked.getReview(REVIEW_ID)).toThrow(
+        /registry has no getReview operation: add it to the function's registry list in lib\/functions.ts .* and to those its entry gives/,
+      );
       expect(ddb.calls()).toHaveLength(0);
     });
 
@@ -115,22 +117,27 @@ describe('DynamoRegistry', () => {
         hasMarker: (r) => r.hasMarker('jti-1', NOW),
         createReview: (r) => r.createReview(reviewFixture(), { ...indexed, request: updateRequest }, 'review-0'),
         getReview: (r) => r.getReview(REVIEW_ID),
-        decideReview: (r) => r.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
+        decideReview: (r) =>
+          r.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
         markReviewDelivered: (r) => r.markReviewDelivered(REVIEW_ID, NOW),
         getRequest: (r) => r.getRequest(CLIENT_ID, 'req-1'),
         listRequests: (r) => r.listRequests(CLIENT_ID),
         listAllRequests: (r) => r.listAllRequests(10),
-        appendSystemAudit: (r) => r.appendSystemAudit('signing-key', { type: 'signing_key.rotated', at: NOW.toISOString(), actor: { kind: 'system', id: 'rotation' }, data: {} }),
+        appendSystemAudit: (r) =>
+          r.appendSystemAudit('signing-key', { type: 'signing_key.rotated', at: NOW.toISOString(), actor: { kind: 'system', id: 'rotation' }, data: {} }),
         listSystemAudit: (r) => r.listSystemAudit('signing-key'),
         listDue: (r) => r.listDue(NOW, 10),
         rearm: (r) => r.rearm(CLIENT_ID, NOW.toISOString(), 3, { requestCheckAt: NOW.toISOString() }),
         getPolicyRollout: (r) => r.getPolicyRollout(),
-        savePolicyRollout: (r) => r.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
+        savePolicyRollout: (r) =>
+          r.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
       };
       expect(Object.keys(calls).sort()).toEqual(Object.keys(operations).sort());
 
       const actionsOfTransactionItem = (item: Record<string, unknown>): string[] =>
-        Object.keys(item).map((kind) => ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' })[kind] ?? `unknown ${kind}`);
+        Object.keys(item).map(
+          (kind) => ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' })[kind] ?? `unknown ${kind}`,
+        );
       for (const [name, call] of Object.entries(calls) as Array<[RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>]>) {
         ddb.reset();
         ddb.onAnyCommand().resolves({});
@@ -142,7 +149,18 @@ describe('DynamoRegistry', () => {
           // A command class the map below lacks is kept by its own name, and so fails the comparison.
           const actions = command.input.TransactItems
             ? command.input.TransactItems.flatMap(actionsOfTransactionItem)
-            : [({ GetCommand: 'GetItem', PutCommand: 'PutItem', UpdateCommand: 'UpdateItem', DeleteCommand: 'DeleteItem', QueryCommand: 'Query', ScanCommand: 'Scan' } as Record<string, string>)[command.constructor.name] ?? command.constructor.name];
+            : [
+                (
+                  {
+                    GetCommand: 'GetItem',
+                    PutCommand: 'PutItem',
+                    UpdateCommand: 'UpdateItem',
+                    DeleteCommand: 'DeleteItem',
+                    QueryCommand: 'Query',
+                    ScanCommand: 'Scan',
+                  } as Record<string, string>
+                )[command.constructor.name] ?? command.constructor.name,
+              ];
           for (const action of actions) (command.input.IndexName === 'attention' ? attentionIndex : table).add(action);
         }
         expect({ name, table: [...table].sort(), attentionIndex: [...attentionIndex].sort() }).toEqual({
@@ -212,7 +230,9 @@ describe('DynamoRegistry', () => {
     it('reports a failed condition as condition_failed', async () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
 
-      const error = await registry().createConsumer(consumerFixture(), []).catch((e: unknown) => e);
+      const error = await registry()
+        .createConsumer(consumerFixture(), [])
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
       expect((error as RegistryError).code).toBe('condition_failed');
@@ -391,7 +411,10 @@ describe('DynamoRegistry', () => {
       await registry().rearm(CLIENT_ID, undefined, 8, { requestCheckAt: undefined });
 
       const [moved, removed] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-      expect(moved).toMatchObject({ UpdateExpression: 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s, requestCheckAt = :rc', ExpressionAttributeValues: { ':rc': later } });
+      expect(moved).toMatchObject({
+        UpdateExpression: 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s, requestCheckAt = :rc',
+        ExpressionAttributeValues: { ':rc': later },
+      });
       expect(removed).toMatchObject({ UpdateExpression: 'REMOVE attentionAt, gsi1pk, gsi1sk, requestCheckAt', ExpressionAttributeValues: { ':seq': 8 } });
       expect(removed!.ExpressionAttributeValues).not.toHaveProperty(':rc');
     });
@@ -482,8 +505,7 @@ describe('DynamoRegistry', () => {
 
   describe('createReview', () => {
     const reviewKey = { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' };
-    const opening = () =>
-      change({ expect: { statuses: ['pending_review'], auditSeq: 2 }, set: { openReviewId: REVIEW_ID, updatedAt: NOW.toISOString() } });
+    const opening = () => change({ expect: { statuses: ['pending_review'], auditSeq: 2 }, set: { openReviewId: REVIEW_ID, updatedAt: NOW.toISOString() } });
 
     it('puts the round only if it does not exist, with the consumer change and its audit event, in one transaction', async () => {
       ddb.on(TransactWriteCommand).resolves({});
@@ -522,7 +544,9 @@ describe('DynamoRegistry', () => {
     ])('reports a failed condition on %s as condition_failed naming the item', async (_case, codes, item) => {
       ddb.on(TransactWriteCommand).rejects(cancelled(...codes));
 
-      const error = await registry().createReview(reviewFixture(), opening()).catch((e: unknown) => e);
+      const error = await registry()
+        .createReview(reviewFixture(), opening())
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
       expect(error).toMatchObject({ code: 'condition_failed', item });
@@ -562,7 +586,10 @@ describe('DynamoRegistry', () => {
   describe('decideReview', () => {
     const decision = { status: 'denied', decidedBy: ALICE, decidedAt: NOW.toISOString(), comment: 'No contract' } as const;
     const closing = () =>
-      change({ expect: { statuses: ['pending_review'], auditSeq: 2 }, set: { openReviewId: undefined, outcomeReason: 'No contract', updatedAt: NOW.toISOString() } });
+      change({
+        expect: { statuses: ['pending_review'], auditSeq: 2 },
+        set: { openReviewId: undefined, outcomeReason: 'No contract', updatedAt: NOW.toISOString() },
+      });
 
     it('records the decision only while the round is open, with the consumer change and its audit event, in one transaction', async () => {
       ddb.on(TransactWriteCommand).resolves({});
@@ -602,7 +629,9 @@ describe('DynamoRegistry', () => {
     it('reports a round that is no longer open as condition_failed on the review', async () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
 
-      const error = await registry().decideReview(REVIEW_ID, decision, closing()).catch((e: unknown) => e);
+      const error = await registry()
+        .decideReview(REVIEW_ID, decision, closing())
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
       expect(error).toMatchObject({ code: 'condition_failed', item: 'review' });

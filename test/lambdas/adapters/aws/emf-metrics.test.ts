@@ -9,7 +9,11 @@ import { recordingLog } from '../../fixtures.js';
 interface EmfDocument {
   readonly _aws: {
     readonly Timestamp: number;
-    readonly CloudWatchMetrics: ReadonlyArray<{ readonly Namespace: string; readonly Dimensions: string[][]; readonly Metrics: Array<{ Name: string; Unit: string }> }>;
+    readonly CloudWatchMetrics: ReadonlyArray<{
+      readonly Namespace: string;
+      readonly Dimensions: string[][];
+      readonly Metrics: Array<{ Name: string; Unit: string }>;
+    }>;
   };
   readonly [key: string]: unknown;
 }
@@ -46,7 +50,11 @@ afterEach(() => {
 
 /** The EMF documents written to stdout since the last call. */
 function documents(): EmfDocument[] {
-  const lines = stdout.mock.calls.map(([chunk]) => String(chunk)).join('').split('\n').filter(Boolean);
+  const lines = stdout.mock.calls
+    .map(([chunk]) => String(chunk))
+    .join('')
+    .split('\n')
+    .filter(Boolean);
   stdout.mockClear();
   return lines.map((line) => JSON.parse(line) as EmfDocument);
 }
@@ -72,7 +80,9 @@ describe('EmfMetrics', () => {
     expect(docs).toHaveLength(4);
     const [low, medium, sweep, latency] = docs;
     expect(low).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: 'Gatehouse/Test', Dimensions: [['service', 'tier', 'risk']], Metrics: [{ Name: 'TokensIssued', Unit: 'Count' }] }] },
+      _aws: {
+        CloudWatchMetrics: [{ Namespace: 'Gatehouse/Test', Dimensions: [['service', 'tier', 'risk']], Metrics: [{ Name: 'TokensIssued', Unit: 'Count' }] }],
+      },
       service: 'gatehouse',
       tier: 'public',
       risk: 'low',
@@ -106,7 +116,8 @@ describe('EmfMetrics', () => {
 
     const published = new Map<string, { dimensions: string[][]; unit: string; value: unknown; document: EmfDocument }>();
     for (const doc of documents()) {
-      for (const m of doc._aws.CloudWatchMetrics[0]!.Metrics) published.set(m.Name, { dimensions: doc._aws.CloudWatchMetrics[0]!.Dimensions, unit: m.Unit, value: doc[m.Name], document: doc });
+      for (const m of doc._aws.CloudWatchMetrics[0]!.Metrics)
+        published.set(m.Name, { dimensions: doc._aws.CloudWatchMetrics[0]!.Dimensions, unit: m.Unit, value: doc[m.Name], document: doc });
     }
     expect([...published.keys()].sort()).toEqual([...METRIC_NAMES].sort());
     for (const name of METRIC_NAMES) {
@@ -145,7 +156,12 @@ describe('EmfMetrics', () => {
 
     const docs = documents();
     expect(docs).toHaveLength(2);
-    for (const doc of docs) expect(doc).toMatchObject({ kind: 'reinstatement', outcome: 'approved', _aws: { CloudWatchMetrics: [{ Dimensions: [['service', 'kind', 'outcome']] }] } });
+    for (const doc of docs)
+      expect(doc).toMatchObject({
+        kind: 'reinstatement',
+        outcome: 'approved',
+        _aws: { CloudWatchMetrics: [{ Dimensions: [['service', 'kind', 'outcome']] }] },
+      });
     expect(docs.flatMap((d) => d['ReviewLatency'] as number[])).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   });
 
@@ -171,7 +187,11 @@ describe('EmfMetrics', () => {
     const fromEnv = new EmfMetrics();
     fromEnv.record('SweepWarned', {}, 2);
     fromEnv.flush();
-    expect(documents()[0]).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'Gatehouse/Prod', Dimensions: [['service']] }] }, service: 'gatehouse', SweepWarned: 2 });
+    expect(documents()[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Gatehouse/Prod', Dimensions: [['service']] }] },
+      service: 'gatehouse',
+      SweepWarned: 2,
+    });
 
     vi.stubEnv(METRICS_NAMESPACE_ENV, '');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', '');

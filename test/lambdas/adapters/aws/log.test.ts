@@ -11,7 +11,9 @@ describe('powertoolsLog', () => {
   it('writes structured JSON with the level, the message and the extra attributes', () => {
     const log = powertoolsLog(new Logger({ serviceName: 'gatehouse' }));
     log.warn('could not record use', { clientId: 'gh_x', error: 'ThrottlingException' });
-    expect(lines()).toEqual([expect.objectContaining({ level: 'WARN', message: 'could not record use', service: 'gatehouse', clientId: 'gh_x', error: 'ThrottlingException' })]);
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 'WARN', message: 'could not record use', service: 'gatehouse', clientId: 'gh_x', error: 'ThrottlingException' }),
+    ]);
   });
 
   it('adds the keys of the current log scope (the correlation id) to every line, and only inside the scope', async () => {

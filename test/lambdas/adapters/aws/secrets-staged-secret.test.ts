@@ -18,7 +18,8 @@ const TOKEN = '22222222-2222-4222-8222-222222222222';
 const sm = mockClient(SecretsManagerClient);
 
 const secret = () => new SecretsManagerStagedSecret(SECRET_ID, new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG));
-const notFound = () => new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPENDING", $metadata: {} });
+const notFound = () =>
+  new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPENDING", $metadata: {} });
 
 describe('SecretsManagerStagedSecret', () => {
   afterEach(() => {

@@ -23,7 +23,11 @@ describe('NoticeWorkflowMailer', () => {
     expect(calls[0]!.stateMachineArn).toBe(ARN);
     // No name: Step Functions names each execution, so two notices to one consumer never collide.
     expect(calls[0]!.name).toBeUndefined();
-    expect(JSON.parse(calls[0]!.input!)).toEqual({ to: ['ops@partner.example', 'cto@partner.example'], subject: 'Zugang gesperrt', text: 'Gesperrt: Vorfall 42.' });
+    expect(JSON.parse(calls[0]!.input!)).toEqual({
+      to: ['ops@partner.example', 'cto@partner.example'],
+      subject: 'Zugang gesperrt',
+      text: 'Gesperrt: Vorfall 42.',
+    });
   });
 
   it('propagates a failure to start, so the caller logs the notice as not sent', async () => {

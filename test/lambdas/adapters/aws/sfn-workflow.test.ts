@@ -38,9 +38,7 @@ describe('SfnWorkflow', () => {
     it('treats ExecutionAlreadyExists as the execution already started', async () => {
       sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
 
-      await expect(workflow().startReview(request)).resolves.toBe(
-        'arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-gh_abc123',
-      );
+      await expect(workflow().startReview(request)).resolves.toBe('arn:aws:states:eu-west-1:123456789012:execution:gatehouse-onboarding:review-gh_abc123');
       expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
     });
 

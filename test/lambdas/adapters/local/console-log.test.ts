@@ -14,12 +14,20 @@ afterEach(() => {
 const lines = (): Array<Record<string, unknown>> => stderr.mock.calls.map(([chunk]) => JSON.parse(String(chunk)) as Record<string, unknown>);
 
 describe('consoleLog', () => {
-  it('writes one JSON line per entry with the scope\'s keys, the entry\'s own attributes winning', () => {
+  it("writes one JSON line per entry with the scope's keys, the entry's own attributes winning", () => {
     const log = consoleLog();
     withLogKeys({ correlation_id: 'req-9', action: 'scope' }, () => log.info('lifecycle sweep finished', { action: 'own', read: 3 }));
     log.error('outside');
     expect(lines()).toEqual([
-      { level: 'INFO', timestamp: expect.any(String), service: 'gatehouse', message: 'lifecycle sweep finished', correlation_id: 'req-9', action: 'own', read: 3 },
+      {
+        level: 'INFO',
+        timestamp: expect.any(String),
+        service: 'gatehouse',
+        message: 'lifecycle sweep finished',
+        correlation_id: 'req-9',
+        action: 'own',
+        read: 3,
+      },
       { level: 'ERROR', timestamp: expect.any(String), service: 'gatehouse', message: 'outside' },
     ]);
   });

@@ -11,7 +11,9 @@ type Items = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 /** A client that sends once: the proxy's answer is what the test sees, not the SDK's retries of it. */
 function clientOf(endpoint: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'local', maxAttempts: 1, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'local', maxAttempts: 1, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
 }
 
 async function table(db: DynamoDBDocumentClient): Promise<Record<string, unknown>[]> {
@@ -74,7 +76,11 @@ describe('local transaction proxy', () => {
     const error = (await db.send(new TransactWriteCommand({ TransactItems: items })).catch((e: unknown) => e)) as Error & { CancellationReasons?: unknown };
 
     expect(error).toMatchObject({ name: 'TransactionCanceledException' });
-    expect(error.CancellationReasons).toEqual([{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }]);
+    expect(error.CancellationReasons).toEqual([
+      { Code: 'None' },
+      { Code: 'None' },
+      { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+    ]);
     expect(await table(db)).toEqual(SEEDED);
     expect(existsSync(join(dir, 'dynamodb.transaction.json'))).toBe(false);
   });
@@ -106,7 +112,11 @@ describe('local transaction proxy', () => {
     let crashed!: () => void;
     const crash = new Promise<void>((resolve) => (crashed = resolve));
     // The process "dies" after item k: nothing after that point of the transaction ever runs.
-    dynamo = await startDynalite({ path, tableName: TABLE, afterTransactionItem: (i) => (i === k ? (crashed(), new Promise<void>(() => undefined)) : undefined) });
+    dynamo = await startDynalite({
+      path,
+      tableName: TABLE,
+      afterTransactionItem: (i) => (i === k ? (crashed(), new Promise<void>(() => undefined)) : undefined),
+    });
     const db = clientOf(dynamo.endpoint);
     await seed(db);
     void db.send(new TransactWriteCommand({ TransactItems: threeItems() })).catch(() => undefined);

@@ -35,7 +35,9 @@ describe('FileClientSecrets', () => {
       const store = new FileClientSecrets();
       await store.create(value());
 
-      await expect(store.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toThrow(`A client secret for ${CLIENT_ID} already exists`);
+      await expect(store.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toThrow(
+        `A client secret for ${CLIENT_ID} already exists`,
+      );
 
       await expect(current(store)).resolves.toBe(JSON.stringify(value()));
       expect(await store.staged(CLIENT_ID).versions()).toHaveLength(1);

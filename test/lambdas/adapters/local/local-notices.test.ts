@@ -24,7 +24,13 @@ function notices(failures: readonly string[], retryIntervalMs = 1) {
     },
   };
   const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() } as unknown as Log & { error: ReturnType<typeof vi.fn> };
-  const workflow = new LocalNoticeWorkflow({ definitionFile: NOTICE_DEFINITION_PATH, substitutions: { MailFrom: 'gatehouse@localhost' }, deliver, log, retryIntervalMs });
+  const workflow = new LocalNoticeWorkflow({
+    definitionFile: NOTICE_DEFINITION_PATH,
+    substitutions: { MailFrom: 'gatehouse@localhost' },
+    deliver,
+    log,
+    retryIntervalMs,
+  });
   return { workflow, delivered, log, attempts: () => attempts };
 }
 
@@ -54,13 +60,16 @@ describe('LocalNoticeWorkflow (the consumer-notice ASL file, run locally)', () =
     expect(log.error).toHaveBeenCalledWith('consumer notice failed', { error: 'SesV2.TooManyRequestsException', recipients: 1 });
   });
 
-  it.each(['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'BadRequestException'])('fails at once on %s, which no retry would fix', async (name) => {
-    const { workflow, attempts, log } = notices([name, name]);
-    await workflow.send(NOTICE);
-    await workflow.drain();
-    expect(attempts()).toBe(1);
-    expect(log.error).toHaveBeenCalledWith('consumer notice failed', { error: `SesV2.${name}`, recipients: 1 });
-  });
+  it.each(['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'BadRequestException'])(
+    'fails at once on %s, which no retry would fix',
+    async (name) => {
+      const { workflow, attempts, log } = notices([name, name]);
+      await workflow.send(NOTICE);
+      await workflow.drain();
+      expect(attempts()).toBe(1);
+      expect(log.error).toHaveBeenCalledWith('consumer notice failed', { error: `SesV2.${name}`, recipients: 1 });
+    },
+  );
 
   it('returns once the notice is under way, as StartExecution does, not once it is delivered', async () => {
     const { workflow, delivered } = notices(['TooManyRequestsException'], 50);

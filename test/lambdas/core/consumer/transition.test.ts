@@ -31,7 +31,14 @@ function servicesWith(registry: RegistryStub, clock = new TestClock()): Services
     workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
     mailer: { send: vi.fn() },
     policy: defaultPolicy,
-    config: { issuer: 'https://gatehouse.test', tokenAudience: 'aud', softwareStatement: { issuer: 'x', jwks: { keys: [] } }, consumerCacheMs: 0, maxBodyBytes: 65_536, reviewers: { default: ['alice.reviewer@bank.example'] } },
+    config: {
+      issuer: 'https://gatehouse.test',
+      tokenAudience: 'aud',
+      softwareStatement: { issuer: 'x', jwks: { keys: [] } },
+      consumerCacheMs: 0,
+      maxBodyBytes: 65_536,
+      reviewers: { default: ['alice.reviewer@bank.example'] },
+    },
     log: recordingLog(),
     metrics: new MemoryMetrics(),
   };

@@ -6,7 +6,13 @@ import { consumerFixture, DAY_MS, defaultPolicy, NOW } from '../../fixtures.js';
 
 const high = defaultPolicy.document.risks.high;
 const exception = (grant: Pick<ActiveException, 'rule' | 'value'>, days = 1): ActiveException =>
-  ({ ...grant, exceptionId: `exc-${grant.rule}`, grantedAt: NOW.toISOString(), expiresAt: new Date(NOW.getTime() + days * DAY_MS).toISOString(), approvers: ['a@bank.example'] }) as ActiveException;
+  ({
+    ...grant,
+    exceptionId: `exc-${grant.rule}`,
+    grantedAt: NOW.toISOString(),
+    expiresAt: new Date(NOW.getTime() + days * DAY_MS).toISOString(),
+    approvers: ['a@bank.example'],
+  }) as ActiveException;
 
 describe('effectiveRequirements', () => {
   it('is the risk’s requirements when no exception is in force', () => {
@@ -27,7 +33,10 @@ describe('effectiveRequirements', () => {
 
   it('never makes a requirement stricter than the policy’s', () => {
     const low = defaultPolicy.document.risks.low;
-    const c = consumerFixture({ requirements: low, exceptions: [exception({ rule: 'dormancy_days', value: 10 }), exception({ rule: 'access_token_ttl_seconds', value: 60 })] });
+    const c = consumerFixture({
+      requirements: low,
+      exceptions: [exception({ rule: 'dormancy_days', value: 10 }), exception({ rule: 'access_token_ttl_seconds', value: 60 })],
+    });
     expect(effectiveRequirements(c, NOW)).toEqual(low);
   });
 

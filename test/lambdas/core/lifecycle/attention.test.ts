@@ -20,7 +20,10 @@ describe('deadlines and attentionAt', () => {
   it('extends the dormancy cutoff under a dormancy_days exception', () => {
     const c = consumerFixture({ expiresAt: at(300), lastUsedAt: NOW.toISOString() });
     expect(deadlines(c, settings).find((d) => d.kind === 'dormancy')!.at).toBe(Date.parse(at(90)));
-    const extended = { ...c, exceptions: [{ rule: 'dormancy_days' as const, value: 180, exceptionId: 'exc-1', grantedAt: NOW.toISOString(), expiresAt: at(200), approvers: [] }] };
+    const extended = {
+      ...c,
+      exceptions: [{ rule: 'dormancy_days' as const, value: 180, exceptionId: 'exc-1', grantedAt: NOW.toISOString(), expiresAt: at(200), approvers: [] }],
+    };
     expect(deadlines(extended, settings).find((d) => d.kind === 'dormancy')!.at).toBe(Date.parse(at(180)));
   });
 

@@ -239,7 +239,10 @@ describe('authenticateClient', () => {
 
       await expect(authenticate({}, basic(CLIENT_ID, PREVIOUS))).resolves.toMatchObject({ clientId: CLIENT_ID });
 
-      expect(services.log.info).toHaveBeenCalledWith('client authenticated with its previous secret', { clientId: CLIENT_ID, validUntil: GRACE_ENDS.toISOString() });
+      expect(services.log.info).toHaveBeenCalledWith('client authenticated with its previous secret', {
+        clientId: CLIENT_ID,
+        validUntil: GRACE_ENDS.toISOString(),
+      });
     });
 
     it('accepts the previous secret by client_secret_post too', async () => {

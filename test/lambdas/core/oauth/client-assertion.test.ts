@@ -32,7 +32,11 @@ describe('verifyClientAssertion', () => {
   });
 
   const jwksOf = (...ks: ClientKey[]) => ({ keys: ks.map((k) => ({ ...k.registered })) });
-  const verify = (assertion: string, registry = new MemoryRegistry(), options: { now?: Date; jwks?: ReturnType<typeof jwksOf>; maxLifetimeSeconds?: number } = {}) =>
+  const verify = (
+    assertion: string,
+    registry = new MemoryRegistry(),
+    options: { now?: Date; jwks?: ReturnType<typeof jwksOf>; maxLifetimeSeconds?: number } = {},
+  ) =>
     verifyClientAssertion(assertion, {
       clientId: CLIENT_ID,
       jwks: options.jwks ?? jwksOf(keys.ES256, keys.PS256, keys.Ed25519, keys.EdDSA),
@@ -90,7 +94,9 @@ describe('verifyClientAssertion', () => {
     });
 
     it('finds the key without a kid when one registered key fits the algorithm', async () => {
-      await expect(verify(await signAssertion(keys.EdDSA, {}, { kid: undefined }), undefined, { jwks: jwksOf(keys.ES256, keys.EdDSA) })).resolves.toBeUndefined();
+      await expect(
+        verify(await signAssertion(keys.EdDSA, {}, { kid: undefined }), undefined, { jwks: jwksOf(keys.ES256, keys.EdDSA) }),
+      ).resolves.toBeUndefined();
     });
 
     it.each([
@@ -191,7 +197,9 @@ describe('verifyClientAssertion', () => {
       await expect(verify(hour, new MemoryRegistry(), { maxLifetimeSeconds: 3600 })).resolves.toBeUndefined();
 
       const registry = new MemoryRegistry();
-      const error = await verify(await signAssertion(keys.ES256, { iat: NOW_S, exp: NOW_S + 121 }), registry, { maxLifetimeSeconds: 120 }).catch((e: unknown) => e);
+      const error = await verify(await signAssertion(keys.ES256, { iat: NOW_S, exp: NOW_S + 121 }), registry, { maxLifetimeSeconds: 120 }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toMatchObject({ code: 'invalid_client', message: 'Client assertions may live at most 120 seconds; this one lives 121 seconds.' });
       expect(registry.markers.size).toBe(0);
     });

@@ -83,7 +83,10 @@ describe('presentedCredentials', () => {
     it('treats a bare "Basic" (the header value arrives trimmed) as a Basic attempt, not as no header', () => {
       expect(refusal(() => presentedCredentials('Basic', form()))).toMatchObject({ code: 'invalid_client', status: 401, challenge: 'Basic' });
       // Found by fuzzing: with client_secret_post credentials too, it is two methods, not a silent client_secret_post.
-      expect(refusal(() => presentedCredentials('Basic', form({ client_id: 'gh_abc', client_secret: 's' })))).toMatchObject({ code: 'invalid_request', status: 400 });
+      expect(refusal(() => presentedCredentials('Basic', form({ client_id: 'gh_abc', client_secret: 's' })))).toMatchObject({
+        code: 'invalid_request',
+        status: 400,
+      });
     });
   });
 

@@ -6,7 +6,20 @@ import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
 import { sha256B64u } from '../../../../lambdas/core/util/hash.js';
 import { NOW } from '../../fixtures.js';
 import { jwtMutation, mutate, sameJws } from '../../jwt-mutations.js';
-import { CLIENT_ALGS, clientKey, hmacJwt, MemoryRegistry, NOW_S, proofClaims, publicKeyBytes, signProof, TOKEN_ENDPOINT, unsignedJwt, type ClientAlg, type ClientKey } from './fixtures.js';
+import {
+  CLIENT_ALGS,
+  clientKey,
+  hmacJwt,
+  MemoryRegistry,
+  NOW_S,
+  proofClaims,
+  publicKeyBytes,
+  signProof,
+  TOKEN_ENDPOINT,
+  unsignedJwt,
+  type ClientAlg,
+  type ClientKey,
+} from './fixtures.js';
 
 const API_URL = 'https://api.bank.test/v1/accounts';
 const ACCESS_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
@@ -139,7 +152,10 @@ describe('verifyDpopProof', () => {
       const c = check();
       await verifyDpopProof(await signProof(keys.Ed25519, { jti: 'j' }), c);
 
-      await expect(verifyDpopProof(await signProof({ ...keys.Ed25519, alg: 'EdDSA' }, { jti: 'j' }), c)).rejects.toMatchObject({ code: 'invalid_dpop_proof', message: expect.stringContaining('already used') });
+      await expect(verifyDpopProof(await signProof({ ...keys.Ed25519, alg: 'EdDSA' }, { jti: 'j' }), c)).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+        message: expect.stringContaining('already used'),
+      });
     });
 
     it.each([

@@ -2,17 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, type AccessRequest, type Outcome } from '../../../../lambdas/core/policy/evaluate.js';
 import type { LoadedPolicy } from '../../../../lambdas/core/policy/load.js';
-import {
-  AUTO_REASON_CODES,
-  DENY_REASON_CODES,
-  REVIEW_REASON_CODES,
-  type ReasonCode,
-} from '../../../../lambdas/core/policy/reasons.js';
+import { AUTO_REASON_CODES, DENY_REASON_CODES, REVIEW_REASON_CODES, type ReasonCode } from '../../../../lambdas/core/policy/reasons.js';
 import { AUTH_METHODS, RISK_LEVELS, type AuthMethod, type RiskLevel, type Tier } from '../../../../lambdas/core/policy/levels.js';
 import { DAY_MS, NOW, defaultPolicy, policyWith, request } from './fixtures.js';
 
-const codesOf = (req: AccessRequest, policy: LoadedPolicy = defaultPolicy): ReasonCode[] =>
-  evaluate(policy, req, NOW).reasons.map((r) => r.code);
+const codesOf = (req: AccessRequest, policy: LoadedPolicy = defaultPolicy): ReasonCode[] => evaluate(policy, req, NOW).reasons.map((r) => r.code);
 
 const doc = defaultPolicy.document;
 const ALL_SCOPES = Object.keys(doc.scopes);
@@ -63,11 +57,7 @@ describe('evaluate', () => {
       '$tier tier asking $risk risk gets $outcome (approvals $approvals, TTL $ttl, $senderConstraint)',
       ({ tier, risk, outcome, approvals, ttl, senderConstraint, codes }) => {
         const scenario = SCENARIOS[risk];
-        const decision = evaluate(
-          defaultPolicy,
-          request({ tier, ...scenario, softwareStatement: tier === 'public' ? undefined : {} }),
-          NOW,
-        );
+        const decision = evaluate(defaultPolicy, request({ tier, ...scenario, softwareStatement: tier === 'public' ? undefined : {} }), NOW);
 
         expect(decision.outcome).toBe(outcome);
         expect(decision.risk).toBe(risk);
@@ -348,27 +338,20 @@ describe('evaluate', () => {
     });
 
     it('raises the risk from a declared data class even when no scope needs it', () => {
-      const decision = evaluate(
-        defaultPolicy,
-        request({ dataClasses: ['public', 'payment'], authMethod: 'private_key_jwt' }),
-        NOW,
-      );
+      const decision = evaluate(defaultPolicy, request({ dataClasses: ['public', 'payment'], authMethod: 'private_key_jwt' }), NOW);
 
       expect(decision.risk).toBe('high');
       expect(decision.outcome).toBe('review');
       expect(decision.reasons.map((r) => r.code)).toEqual(['risk_requires_review']);
     });
 
-    it.each(['client_secret_basic', 'client_secret_post'] as const)(
-      'calls %s too weak for medium and high risk',
-      (authMethod) => {
-        for (const scopes of [['accounts:read'], ['accounts:write']]) {
-          const decision = evaluate(defaultPolicy, request({ scopes, dataClasses: ['confidential'], authMethod }), NOW);
-          const reason = decision.reasons.find((r) => r.code === 'auth_method_too_weak');
-          expect(reason?.message).toMatch(/too weak/);
-        }
-      },
-    );
+    it.each(['client_secret_basic', 'client_secret_post'] as const)('calls %s too weak for medium and high risk', (authMethod) => {
+      for (const scopes of [['accounts:read'], ['accounts:write']]) {
+        const decision = evaluate(defaultPolicy, request({ scopes, dataClasses: ['confidential'], authMethod }), NOW);
+        const reason = decision.reasons.find((r) => r.code === 'auth_method_too_weak');
+        expect(reason?.message).toMatch(/too weak/);
+      }
+    });
 
     it('says "allows only" when the method is not weaker but still not listed for the risk', () => {
       const policy = policyWith((d) => {
@@ -379,7 +362,11 @@ describe('evaluate', () => {
 
       expect(decision.outcome).toBe('deny');
       expect(decision.reasons).toEqual([
-        expect.objectContaining({ code: 'auth_method_too_weak', subject: 'client_secret_post', message: expect.stringMatching(/allows only client_secret_basic/) }),
+        expect.objectContaining({
+          code: 'auth_method_too_weak',
+          subject: 'client_secret_post',
+          message: expect.stringMatching(/allows only client_secret_basic/),
+        }),
       ]);
     });
   });
@@ -495,9 +482,7 @@ describe('evaluate', () => {
           const decision = evaluate(defaultPolicy, request({ ...SCENARIO_BY_RISK[risk], expiresAt: new Date(maxExpiry + 1) }), NOW);
 
           expect(decision.outcome).toBe('deny');
-          expect(decision.reasons).toEqual([
-            expect.objectContaining({ code: 'expiry_exceeds_maximum', subject: new Date(maxExpiry).toISOString() }),
-          ]);
+          expect(decision.reasons).toEqual([expect.objectContaining({ code: 'expiry_exceeds_maximum', subject: new Date(maxExpiry).toISOString() })]);
         });
       },
     );

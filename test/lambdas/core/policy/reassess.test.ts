@@ -51,7 +51,14 @@ describe('reassess', () => {
     const stricter = policyWith((doc) => {
       doc.risks.low.authMethods = ['client_secret_post', 'private_key_jwt'];
     });
-    const exception = { rule: 'auth_method' as const, value: 'client_secret_basic' as const, exceptionId: 'exc-1', grantedAt: NOW.toISOString(), expiresAt: new Date(NOW.getTime() + DAY_MS).toISOString(), approvers: ['a@bank.example'] };
+    const exception = {
+      rule: 'auth_method' as const,
+      value: 'client_secret_basic' as const,
+      exceptionId: 'exc-1',
+      grantedAt: NOW.toISOString(),
+      expiresAt: new Date(NOW.getTime() + DAY_MS).toISOString(),
+      approvers: ['a@bank.example'],
+    };
     const covered = consumerFixture({ exceptions: [exception] });
     expect(reassess(stricter, covered, NOW)).toMatchObject({ inPolicy: true, waived: [expect.objectContaining({ code: 'auth_method_too_weak' })] });
     expect(reassess(stricter, covered, new Date(NOW.getTime() + DAY_MS)).inPolicy).toBe(false);

@@ -149,7 +149,7 @@ describe('decideReview', () => {
       expect(verifyChain(trail())).toEqual({ ok: true });
     });
 
-    it('tells the workflow how much of the request\'s one deadline is left, so the next round waits no longer', async () => {
+    it("tells the workflow how much of the request's one deadline is left, so the next round waits no longer", async () => {
       seed();
       services.clock.advance(10 * HOUR_MS + 500);
 
@@ -169,7 +169,12 @@ describe('decideReview', () => {
 
       const result = await decide(ALICE, 'approve');
 
-      expect(successes()).toEqual([{ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) }]);
+      expect(successes()).toEqual([
+        {
+          taskToken: TASK_TOKEN,
+          output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }),
+        },
+      ]);
       expect(failures()).toHaveLength(0);
       expect(storedWhenSent).toBe('approved');
       expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
@@ -192,7 +197,12 @@ describe('decideReview', () => {
 
       await decide(ALICE, 'approve', '', round2);
 
-      expect(successes()).toEqual([{ taskToken: 'sfn-task-token-round-2', output: JSON.stringify({ approvalsGranted: 2, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) }]);
+      expect(successes()).toEqual([
+        {
+          taskToken: 'sfn-task-token-round-2',
+          output: JSON.stringify({ approvalsGranted: 2, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }),
+        },
+      ]);
       expect(table.consumerItem(CLIENT_ID)!['approvals']).toEqual([earlier, { reviewer: ALICE, round: 2, at: NOW.toISOString() }]);
     });
 
@@ -223,11 +233,17 @@ describe('decideReview', () => {
       const [review, consumer, audit] = transactions()[0]!;
       expect(review!.Update!.ExpressionAttributeValues).toMatchObject({ ':status': 'denied', ':by': ALICE, ':comment': 'No contract on file' });
       expect(consumer!.Update!.ExpressionAttributeValues).toMatchObject({ ':s0': 'pending_review' });
-      expect(audit!.Put!.Item).toMatchObject({ type: 'consumer.review_denied', actor: { kind: 'reviewer', id: ALICE }, data: { comment: 'No contract on file' } });
+      expect(audit!.Put!.Item).toMatchObject({
+        type: 'consumer.review_denied',
+        actor: { kind: 'reviewer', id: ALICE },
+        data: { comment: 'No contract on file' },
+      });
       expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'pending_review', approvals: [], outcomeReason: 'No contract on file' });
 
       expect(DENIED_ERROR).toBe('Gatehouse.Denied');
-      expect(failures()).toEqual([{ taskToken: TASK_TOKEN, error: 'Gatehouse.Denied', cause: JSON.stringify({ reviewer: ALICE, comment: 'No contract on file' }) }]);
+      expect(failures()).toEqual([
+        { taskToken: TASK_TOKEN, error: 'Gatehouse.Denied', cause: JSON.stringify({ reviewer: ALICE, comment: 'No contract on file' }) },
+      ]);
       expect(successes()).toHaveLength(0);
       expect(table.reviewItem(REVIEW_ID)).toMatchObject({ status: 'denied', deliveredAt: NOW.toISOString() });
     });
@@ -274,7 +290,15 @@ describe('decideReview', () => {
     });
 
     it('refuses a reviewer who is one of the requester’s contacts (other casing) as not_eligible, writing nothing', async () => {
-      const review = seed({}, { reviewers: [{ email: ALICE, linkId: 'link-alice' }, { email: DANA, linkId: 'link-dana' }] });
+      const review = seed(
+        {},
+        {
+          reviewers: [
+            { email: ALICE, linkId: 'link-alice' },
+            { email: DANA, linkId: 'link-dana' },
+          ],
+        },
+      );
 
       await refused(decide(DANA, 'approve', '', review), 'not_eligible', 403);
 
@@ -346,7 +370,10 @@ describe('decideReview', () => {
 
       expect(transactions()).toHaveLength(1);
       expect(successes()).toHaveLength(2);
-      expect(successes()[1]).toEqual({ taskToken: TASK_TOKEN, output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }) });
+      expect(successes()[1]).toEqual({
+        taskToken: TASK_TOKEN,
+        output: JSON.stringify({ approvalsGranted: 1, reviewId: REVIEW_ID, remainingSeconds: (Date.parse(reviewFixture().deadline) - NOW.getTime()) / 1000 }),
+      });
       expect(table.reviewItem(REVIEW_ID)).toMatchObject({ deliveredAt: NOW.toISOString() });
       expect(table.consumerItem(CLIENT_ID)!['approvals']).toHaveLength(1);
       expect(trail().filter((e) => e.type === 'consumer.review_approved')).toHaveLength(1);
@@ -360,7 +387,11 @@ describe('decideReview', () => {
       await decide(ALICE, 'deny', '');
 
       expect(failures()).toHaveLength(2);
-      expect(failures()[1]).toEqual({ taskToken: TASK_TOKEN, error: 'Gatehouse.Denied', cause: JSON.stringify({ reviewer: ALICE, comment: 'No contract on file' }) });
+      expect(failures()[1]).toEqual({
+        taskToken: TASK_TOKEN,
+        error: 'Gatehouse.Denied',
+        cause: JSON.stringify({ reviewer: ALICE, comment: 'No contract on file' }),
+      });
       expect(transactions()).toHaveLength(1);
     });
 

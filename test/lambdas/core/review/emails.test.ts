@@ -12,7 +12,8 @@ const STATUS_URI = `${ISSUER}/register/${CLIENT_ID}`;
 describe('reviewerEmail', () => {
   const consumer = pendingConsumer({ organisation: 'Fintech Ltd', approvals: [] });
   const email = reviewerEmail(consumer, reviewFixture(), ALICE, LINK, defaultPolicy, NOW);
-  const send = (overrides: Partial<Consumer> = {}, review: Partial<Review> = {}) => reviewerEmail(pendingConsumer(overrides), reviewFixture(review), ALICE, LINK, defaultPolicy, NOW);
+  const send = (overrides: Partial<Consumer> = {}, review: Partial<Review> = {}) =>
+    reviewerEmail(pendingConsumer(overrides), reviewFixture(review), ALICE, LINK, defaultPolicy, NOW);
 
   it('goes to the one reviewer it is for, naming the consumer, tier, risk and round in the subject', () => {
     expect(email.to).toEqual([ALICE]);
@@ -32,17 +33,37 @@ describe('reviewerEmail', () => {
     ['application name', 'Application name: SME payments (chosen by the requester)', '>SME payments \\(chosen by the requester\\)</td>'],
     ['client id', `Client id: ${CLIENT_ID}`, `>${CLIENT_ID}</td>`],
     ['tier with its description', 'Tier: partner — Contracted third parties:', '>partner — Contracted third parties:'],
-    ['scope with its risk and description', 'payments:initiate (high risk): Initiate payments from customer accounts.', '>payments:initiate \\(high risk\\): Initiate payments from customer accounts.</td>'],
-    ['data class with its description', 'payment (high risk): Payment orders and beneficiary details (PSD2 payment initiation).', '>payment \\(high risk\\): Payment orders and beneficiary details \\(PSD2 payment initiation\\).</td>'],
+    [
+      'scope with its risk and description',
+      'payments:initiate (high risk): Initiate payments from customer accounts.',
+      '>payments:initiate \\(high risk\\): Initiate payments from customer accounts.</td>',
+    ],
+    [
+      'data class with its description',
+      'payment (high risk): Payment orders and beneficiary details (PSD2 payment initiation).',
+      '>payment \\(high risk\\): Payment orders and beneficiary details \\(PSD2 payment initiation\\).</td>',
+    ],
     ['purpose', 'Purpose: Initiate supplier payments on behalf of SME customers', '>Initiate supplier payments on behalf of SME customers</td>'],
     ['reason as a sentence without its code', 'Why review: Payment initiation needs two reviewers.', '>Payment initiation needs two reviewers.</td>'],
     ['grant end in words', '25 December 2026, in 30 days', '>25 December 2026, in 30 days<'],
-    ['grant length', 'A grant of 30 days from 25 November 2026; high risk allows at most 90 days.', 'A grant of 30 days from 25 November 2026; high risk allows at most 90 days.'],
+    [
+      'grant length',
+      'A grant of 30 days from 25 November 2026; high risk allows at most 90 days.',
+      'A grant of 30 days from 25 November 2026; high risk allows at most 90 days.',
+    ],
     ['contacts', `Contacts: ${OPS}, Dana.Reviewer@Bank.Example`, `>${OPS}, Dana.Reviewer@Bank.Example</td>`],
     ['software id', 'Software id: sme-payments', '>sme-payments</td>'],
     ['policy version', `Policy: ${defaultPolicy.version}`, `>${defaultPolicy.version}</td>`],
-    ['auth method', 'Client authentication: Signed assertion from a private key only the client holds (private_key_jwt)', '>Signed assertion from a private key only the client holds \\(private_key_jwt\\)'],
-    ['DPoP requirement', 'Token binding: Every access token is bound to the client’s key (DPoP)', '>Every access token is bound to the client’s key \\(DPoP\\)'],
+    [
+      'auth method',
+      'Client authentication: Signed assertion from a private key only the client holds (private_key_jwt)',
+      '>Signed assertion from a private key only the client holds \\(private_key_jwt\\)',
+    ],
+    [
+      'DPoP requirement',
+      'Token binding: Every access token is bound to the client’s key (DPoP)',
+      '>Every access token is bound to the client’s key \\(DPoP\\)',
+    ],
     ['token lifetime', 'Access-token lifetime: 5 minutes', '>5 minutes; the client asks again'],
     ['dormancy window', 'Dormancy: Suspended automatically after 30 days without use.', '>Suspended automatically after 30 days without use.</td>'],
     ['deadline', 'expires 28 November 2026 at 10:00 UTC, in 3 days', 'expires 28 November 2026 at 10:00 UTC, in 3 days'],
@@ -61,7 +82,10 @@ describe('reviewerEmail', () => {
   });
 
   it('shows the earlier approvers and their comments in both parts', () => {
-    const mail = send({ organisation: 'Fintech Ltd', approvals: [{ reviewer: BOB, round: 1, at: NOW.toISOString(), comment: 'Contract <checked> & "signed"' }] }, { round: 2 });
+    const mail = send(
+      { organisation: 'Fintech Ltd', approvals: [{ reviewer: BOB, round: 1, at: NOW.toISOString(), comment: 'Contract <checked> & "signed"' }] },
+      { round: 2 },
+    );
 
     expect(mail.text).toContain(`${BOB} approved on 25 November 2026 at 10:00 UTC.`);
     expect(mail.text).toContain('Comment: “Contract <checked> & "signed"”');
@@ -74,7 +98,9 @@ describe('reviewerEmail', () => {
   });
 
   it('warns in both parts when the application name does not carry the verified organisation', () => {
-    expect(email.text).toContain('CHECK BEFORE APPROVING: The application calls itself "SME payments", which does not contain the name of the verified organisation, "Fintech Ltd".');
+    expect(email.text).toContain(
+      'CHECK BEFORE APPROVING: The application calls itself "SME payments", which does not contain the name of the verified organisation, "Fintech Ltd".',
+    );
     expect(email.html).toContain('<strong>Check before approving:</strong> The application calls itself &quot;SME payments&quot;');
   });
 

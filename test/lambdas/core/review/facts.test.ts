@@ -4,7 +4,8 @@ import { organisationWarnings, reviewFacts, type ReviewFacts } from '../../../..
 import { CLIENT_ID, DAY_MS, defaultPolicy, NOW } from '../../fixtures.js';
 import { ALICE, pendingConsumer } from './fixtures.js';
 
-const lines = (facts: ReviewFacts, label: string): readonly string[] | undefined => facts.sections.flatMap((s) => s.facts).find((f) => f.label === label)?.lines;
+const lines = (facts: ReviewFacts, label: string): readonly string[] | undefined =>
+  facts.sections.flatMap((s) => s.facts).find((f) => f.label === label)?.lines;
 
 describe('organisationWarnings', () => {
   it.each([
@@ -38,10 +39,21 @@ describe('reviewFacts', () => {
   const round = { round: 1, approvalsRequired: 2 };
 
   it('describes every scope and data class from the policy, and unknown ones as such', () => {
-    const facts = reviewFacts(pendingConsumer({ scopes: ['payments:initiate', 'legacy:thing'], dataClasses: ['payment', 'legacy'] }), defaultPolicy, round, NOW);
+    const facts = reviewFacts(
+      pendingConsumer({ scopes: ['payments:initiate', 'legacy:thing'], dataClasses: ['payment', 'legacy'] }),
+      defaultPolicy,
+      round,
+      NOW,
+    );
 
-    expect(lines(facts, 'Scopes')).toEqual(['payments:initiate (high risk): Initiate payments from customer accounts.', "legacy:thing (unknown risk): not in the policy's catalogue."]);
-    expect(lines(facts, 'Data classes')).toEqual(['payment (high risk): Payment orders and beneficiary details (PSD2 payment initiation).', "legacy (unknown risk): not in the policy's catalogue."]);
+    expect(lines(facts, 'Scopes')).toEqual([
+      'payments:initiate (high risk): Initiate payments from customer accounts.',
+      "legacy:thing (unknown risk): not in the policy's catalogue.",
+    ]);
+    expect(lines(facts, 'Data classes')).toEqual([
+      'payment (high risk): Payment orders and beneficiary details (PSD2 payment initiation).',
+      "legacy (unknown risk): not in the policy's catalogue.",
+    ]);
   });
 
   it('writes policy reasons as sentences without codes or doubled punctuation', () => {
@@ -61,7 +73,10 @@ describe('reviewFacts', () => {
   });
 
   it('gives the grant length from registration and the time left from now', () => {
-    const consumer = pendingConsumer({ createdAt: new Date(NOW.getTime() - 4 * DAY_MS).toISOString(), expiresAt: new Date(NOW.getTime() + 86 * DAY_MS).toISOString() });
+    const consumer = pendingConsumer({
+      createdAt: new Date(NOW.getTime() - 4 * DAY_MS).toISOString(),
+      expiresAt: new Date(NOW.getTime() + 86 * DAY_MS).toISOString(),
+    });
 
     expect(lines(reviewFacts(consumer, defaultPolicy, round, NOW), 'Access until')).toEqual([
       '19 February 2027, in 86 days',
@@ -90,7 +105,10 @@ describe('reviewFacts', () => {
 
     const facts = reviewFacts(pendingConsumer({ status: 'active' }), defaultPolicy, { round: 2, approvalsRequired: 2 }, NOW, request);
 
-    expect(lines(facts, 'Request')).toEqual(['Exception (dormancy_days): stay active after up to 120 days without use, until 10 January 2027.', 'Request id req-1.']);
+    expect(lines(facts, 'Request')).toEqual([
+      'Exception (dormancy_days): stay active after up to 120 days without use, until 10 January 2027.',
+      'Request id req-1.',
+    ]);
     expect(lines(facts, 'Consumer status')).toEqual(['active']);
     expect(lines(facts, 'Approval 1')).toEqual([`${ALICE} approved on 25 November 2026 at 10:00 UTC.`, 'Comment: “Fine for a quarter”']);
     expect(lines(facts, 'Why review')).toBeUndefined();
@@ -99,9 +117,20 @@ describe('reviewFacts', () => {
 
   it('lists an exception in force among the controls', () => {
     const consumer = pendingConsumer({
-      exceptions: [{ rule: 'sender_constraint', value: 'none', exceptionId: 'e1', grantedAt: NOW.toISOString(), expiresAt: '2027-01-10T00:00:00.000Z', approvers: [ALICE] }],
+      exceptions: [
+        {
+          rule: 'sender_constraint',
+          value: 'none',
+          exceptionId: 'e1',
+          grantedAt: NOW.toISOString(),
+          expiresAt: '2027-01-10T00:00:00.000Z',
+          approvers: [ALICE],
+        },
+      ],
     });
 
-    expect(lines(reviewFacts(consumer, defaultPolicy, round, NOW), 'Exception in force')).toEqual(['Until 10 January 2027, the consumer gets access tokens without DPoP.']);
+    expect(lines(reviewFacts(consumer, defaultPolicy, round, NOW), 'Exception in force')).toEqual([
+      'Until 10 January 2027, the consumer gets access tokens without DPoP.',
+    ]);
   });
 });

@@ -57,8 +57,20 @@ export function reviewFixture(overrides: Partial<Review> = {}): Review {
 }
 
 /** The link token `reviewer` was emailed for `review` (their own linkId), as request-approval signs it. */
-export function linkFor(keys: SigningKeyCache, issuer: string, review: Review, reviewer: string, options: { expiresAt?: Date; now?: Date } = {}): Promise<string> {
+export function linkFor(
+  keys: SigningKeyCache,
+  issuer: string,
+  review: Review,
+  reviewer: string,
+  options: { expiresAt?: Date; now?: Date } = {},
+): Promise<string> {
   const entry = review.reviewers.find((r) => r.email === reviewer);
   if (!entry) throw new Error(`${reviewer} is not a reviewer of ${review.reviewId}`);
-  return signReviewLink(keys, issuer, { reviewId: review.reviewId, reviewer, linkId: entry.linkId }, options.expiresAt ?? new Date(review.deadline), options.now ?? NOW);
+  return signReviewLink(
+    keys,
+    issuer,
+    { reviewId: review.reviewId, reviewer, linkId: entry.linkId },
+    options.expiresAt ?? new Date(review.deadline),
+    options.now ?? NOW,
+  );
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { dateFromNow, dateTimeFromNow, formatDate, formatDateTime, formatSeconds, relativeDay, relativeTime, sentence } from '../../../../lambdas/core/review/format.js';
+import {
+  dateFromNow,
+  dateTimeFromNow,
+  formatDate,
+  formatDateTime,
+  formatSeconds,
+  relativeDay,
+  relativeTime,
+  sentence,
+} from '../../../../lambdas/core/review/format.js';
 
 const NOW = new Date('2026-12-05T23:30:00.000Z');
 

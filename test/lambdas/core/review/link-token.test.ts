@@ -32,7 +32,9 @@ const sign = (claims: ReviewLinkClaims = CLAIMS, expiresAt: Date = DEADLINE) => 
 const verify = (token: string, reviewId = REVIEW_ID, now = NOW) => verifyReviewLink(keys, ISSUER, token, reviewId, now);
 
 /** A token with the link's claims, signed with `key` under another header or claims. */
-async function forge(options: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: { kid: string; key: CryptoKey } } = {}): Promise<string> {
+async function forge(
+  options: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: { kid: string; key: CryptoKey } } = {},
+): Promise<string> {
   const key = options.key ?? (await keys.current());
   return new SignJWT({ rid: REVIEW_ID, iss: ISSUER, aud: `${ISSUER}/reviews`, sub: ALICE, jti: 'link-alice', iat: NOW_S, exp: NOW_S + 3600, ...options.claims })
     .setProtectedHeader({ alg: 'ES256', typ: 'gatehouse-review+jwt', kid: key.kid, ...options.header })

@@ -239,12 +239,12 @@ describe('rotateClientSecret over a local staged secret', () => {
     await expect(accepted(second)).resolves.toBe(true);
     await expect(accepted(first)).resolves.toBe(true);
     await expect(accepted(CLIENT_SECRET)).resolves.toBe(false);
-    expect(table.auditTrail(CLIENT_ID).map((e) => e.type).slice(2)).toEqual([
-      'credentials.rotation_started',
-      'credentials.rotated',
-      'credentials.rotation_started',
-      'credentials.rotated',
-    ]);
+    expect(
+      table
+        .auditTrail(CLIENT_ID)
+        .map((e) => e.type)
+        .slice(2),
+    ).toEqual(['credentials.rotation_started', 'credentials.rotated', 'credentials.rotation_started', 'credentials.rotated']);
   });
 
   it('keeps every secret the consumer may hold working, under any order and repetition of steps', async () => {

@@ -51,10 +51,28 @@ describe('mintAccessToken on node:crypto', () => {
 
     const minted = await mintAccessToken(key, claims);
 
-    const { payload, protectedHeader } = await jwtVerify(minted.token, jwks, { issuer: claims.issuer, audience: claims.audience, typ: 'at+jwt', algorithms: ['ES256'], currentDate: NOW });
+    const { payload, protectedHeader } = await jwtVerify(minted.token, jwks, {
+      issuer: claims.issuer,
+      audience: claims.audience,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+      currentDate: NOW,
+    });
     expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: signing.kid });
     const iat = Math.floor(NOW.getTime() / 1000);
-    expect(payload).toEqual({ iss: claims.issuer, aud: claims.audience, sub: 'gh_x', client_id: 'gh_x', scope: 'a:read b:read', tier: 'partner', risk: 'high', cnf: { jkt: claims.jkt }, iat, exp: iat + 300, jti: minted.jti });
+    expect(payload).toEqual({
+      iss: claims.issuer,
+      aud: claims.audience,
+      sub: 'gh_x',
+      client_id: 'gh_x',
+      scope: 'a:read b:read',
+      tier: 'partner',
+      risk: 'high',
+      cnf: { jkt: claims.jkt },
+      iat,
+      exp: iat + 300,
+      jti: minted.jti,
+    });
     // Header and payload are the very bytes jose's SignJWT produced for the same token; only the (randomized) signature differs.
     const before = await signedByJose(key, claims, minted.jti);
     expect(minted.token.split('.').slice(0, 2)).toEqual(before.split('.').slice(0, 2));
@@ -88,7 +106,11 @@ describe('mintAccessToken on node:crypto', () => {
       ttlSeconds: fc.integer({ min: 1, max: 86_400 }),
       now: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
       // Extra claims are the consumer's descriptors; `nbf` would be read as a registered claim by any verifier.
-      extra: fc.dictionary(text.filter((k) => k !== 'nbf'), text, { maxKeys: 4 }),
+      extra: fc.dictionary(
+        text.filter((k) => k !== 'nbf'),
+        text,
+        { maxKeys: 4 },
+      ),
       jkt: fc.option(fc.base64String({ minLength: 4, maxLength: 44 }), { nil: undefined }),
     });
 

@@ -17,7 +17,15 @@ describe('mintAccessToken', () => {
   it('signs an RFC 9068 access token with the claims given', async () => {
     const minted = await mintAccessToken(
       { kid: signing.kid, key },
-      { issuer: 'https://gatehouse.test', audience: 'https://api.bank.test', clientId: 'gh_x', scopes: ['a:read', 'b:read'], ttlSeconds: 300, now: NOW, extra: { tier: 'partner', risk: 'high' } },
+      {
+        issuer: 'https://gatehouse.test',
+        audience: 'https://api.bank.test',
+        clientId: 'gh_x',
+        scopes: ['a:read', 'b:read'],
+        ttlSeconds: 300,
+        now: NOW,
+        extra: { tier: 'partner', risk: 'high' },
+      },
     );
 
     expect(decodeProtectedHeader(minted.token)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: signing.kid });

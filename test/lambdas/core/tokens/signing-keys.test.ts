@@ -86,7 +86,13 @@ const OVERLAP_MS = HOUR_MS + 5 * MINUTE_MS;
 async function seededVault(clock: TestClock) {
   const vault = new FileVault();
   const seed = (await vault.getSigningKeys()).current;
-  const ctx = (): RotationContext => ({ secret: vault.secret, now: clock.now(), publishDelayMs: PUBLISH_DELAY_MS, previousOverlapMs: OVERLAP_MS, log: recordingLog() });
+  const ctx = (): RotationContext => ({
+    secret: vault.secret,
+    now: clock.now(),
+    publishDelayMs: PUBLISH_DELAY_MS,
+    previousOverlapMs: OVERLAP_MS,
+    log: recordingLog(),
+  });
   return { vault, seed, ctx };
 }
 

@@ -22,7 +22,10 @@ afterEach(() => {
   ddb.reset();
 });
 
-const withRequestId = (event: APIGatewayProxyEvent, requestId: string): APIGatewayProxyEvent => ({ ...event, requestContext: { ...event.requestContext, requestId } });
+const withRequestId = (event: APIGatewayProxyEvent, requestId: string): APIGatewayProxyEvent => ({
+  ...event,
+  requestContext: { ...event.requestContext, requestId },
+});
 
 /** A Metrics port that only counts its flushes. */
 function flushCounter(): Metrics & { flushes: number; recorded: string[] } {
@@ -46,7 +49,12 @@ describe('httpHandler', () => {
 
     const response = await handler(
       withRequestId(
-        httpEvent({ method: 'POST', resource: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: 'grant_type=client_credentials' }),
+        httpEvent({
+          method: 'POST',
+          resource: '/oauth2/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+          body: 'grant_type=client_credentials',
+        }),
         'apigw-7f3c2a',
       ),
       lambdaContext,
@@ -60,7 +68,7 @@ describe('httpHandler', () => {
     expect(logLines().at(-1)).not.toHaveProperty('correlation_id');
   });
 
-  it('puts the correlation id on the line the error mapping writes, and keeps overlapping requests\' ids apart', async () => {
+  it("puts the correlation id on the line the error mapping writes, and keeps overlapping requests' ids apart", async () => {
     const services = { ...buildServices({ jwks: { keys: [] } }), log: consoleLog() };
     const gates = new Map<string, () => void>();
     const handler = httpHandler(services, async (event) => {

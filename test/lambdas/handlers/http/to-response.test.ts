@@ -111,7 +111,12 @@ describe('toHttpResponse', () => {
 
     expect(response.statusCode).toBe(status);
     expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json' });
-    expect(body(response)).toEqual({ type: `https://gatehouse.dev/problems/${code.replaceAll('_', '-')}`, title: code.replaceAll('_', ' '), status, detail: 'detail' });
+    expect(body(response)).toEqual({
+      type: `https://gatehouse.dev/problems/${code.replaceAll('_', '-')}`,
+      title: code.replaceAll('_', ' '),
+      status,
+      detail: 'detail',
+    });
   });
 
   it('renders an unavailable dependency as 503 with Retry-After', () => {

@@ -43,14 +43,20 @@ describe('the OpenAPI document and the route table', () => {
 
     it('documents no operation that is not a route', () => {
       const routes = new Set(ROUTES.map(key));
-      expect([...ops.keys()].filter((k) => !routes.has(k)), `operations in ${name} that ROUTES does not have${hint}`).toEqual([]);
+      expect(
+        [...ops.keys()].filter((k) => !routes.has(k)),
+        `operations in ${name} that ROUTES does not have${hint}`,
+      ).toEqual([]);
       expect(ops.size, `operations in ${name} against routes in ROUTES${hint}`).toBe(ROUTES.length);
     });
 
     it('declares exactly the {param}s of each route path, as required path parameters', () => {
       for (const route of ROUTES.filter((r) => ops.has(key(r)))) {
         const declared = (ops.get(key(route))?.parameters ?? []).filter((p) => p.in === 'path');
-        expect(declared.map((p) => p.name), `path parameters of ${key(route)}${hint}`).toEqual(pathParameterNames(route.path));
+        expect(
+          declared.map((p) => p.name),
+          `path parameters of ${key(route)}${hint}`,
+        ).toEqual(pathParameterNames(route.path));
         for (const p of declared) expect(p.required, `${key(route)} {${p.name}}`).toBe(true);
       }
     });
@@ -83,12 +89,16 @@ describe('openApiDocument', () => {
 
   it('refuses operation metadata for a route that ROUTES does not have', () => {
     const [first, ...rest] = ROUTES;
-    expect(() => openApiDocument({ servers, routes: rest })).toThrow(new RegExp(`operation metadata for ${key(first!).replace(/[/.{}]/g, '\\$&')}, which ROUTES does not have`));
+    expect(() => openApiDocument({ servers, routes: rest })).toThrow(
+      new RegExp(`operation metadata for ${key(first!).replace(/[/.{}]/g, '\\$&')}, which ROUTES does not have`),
+    );
   });
 
   it('refuses a path parameter it cannot describe', () => {
     const operations = { ...OPERATIONS, [key(extra)]: { operationId: 'getWidget', tag: 'Admin' as const, responses: { '200': { description: 'ok' } } } };
-    expect(() => openApiDocument({ servers, routes: [...ROUTES, extra], operations })).toThrow(/path parameter \{widget_id\} of GET \/admin\/widgets\/\{widget_id\} has no description/);
+    expect(() => openApiDocument({ servers, routes: [...ROUTES, extra], operations })).toThrow(
+      /path parameter \{widget_id\} of GET \/admin\/widgets\/\{widget_id\} has no description/,
+    );
   });
 
   it('refuses a route listed twice and repeated operationIds', () => {
@@ -153,7 +163,10 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
       expect(op.operationId, where).toMatch(/^[A-Za-z][A-Za-z0-9]*$/);
       for (const tag of op.tags) expect(tags.has(tag), `${where} tag ${tag}`).toBe(true);
       const statuses = Object.keys(op.responses);
-      expect(statuses.some((s) => s.startsWith('2')), `${where} has a success response`).toBe(true);
+      expect(
+        statuses.some((s) => s.startsWith('2')),
+        `${where} has a success response`,
+      ).toBe(true);
       for (const [status, response] of Object.entries(op.responses)) {
         expect(status, where).toMatch(/^(?:[1-5](?:\d\d|XX)|default)$/);
         expect(response.description.length, `${where} ${status}`).toBeGreaterThan(0);
@@ -182,7 +195,9 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
     // RFC 7591 section 3.2.2 for every registration 4xx, the edge's own refusals (400, 413, 415) included.
     for (const status of ['400', '413', '415', '422']) {
       expect(mediaOf('POST /register', status), status).toEqual(['application/json']);
-      expect(ops.get('POST /register')!.responses[status]!.content!['application/json']!.schema, status).toEqual({ $ref: '#/components/schemas/RegistrationError' });
+      expect(ops.get('POST /register')!.responses[status]!.content!['application/json']!.schema, status).toEqual({
+        $ref: '#/components/schemas/RegistrationError',
+      });
     }
     expect(mediaOf('POST /admin/consumers/{client_id}/suspend', '404')).toEqual(['application/problem+json']);
     expect(mediaOf('GET /reviews/{review_id}', '410')).toEqual(['text/html']);

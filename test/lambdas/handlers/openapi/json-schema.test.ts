@@ -46,7 +46,10 @@ describe('request schemas in the OpenAPI document', () => {
     const used = new Set<unknown>(operations.flatMap(([, op]) => [op.body?.zod, op.query?.zod]));
     const exported = Object.entries(adminSchemas).filter(([, value]) => value instanceof z.core.$ZodType);
     expect(exported.length).toBeGreaterThan(0);
-    expect(exported.filter(([, schema]) => !used.has(schema)).map(([name]) => name), 'admin-schemas.ts exports not used by any operation in lambdas/handlers/openapi/operations.ts').toEqual([]);
+    expect(
+      exported.filter(([, schema]) => !used.has(schema)).map(([name]) => name),
+      'admin-schemas.ts exports not used by any operation in lambdas/handlers/openapi/operations.ts',
+    ).toEqual([]);
   });
 
   it('compile, every component schema, under a strict draft 2020-12 validator (known formats, no ambiguous types)', () => {
@@ -85,7 +88,9 @@ const VALID: Readonly<Record<string, Record<string, unknown>>> = {
     token_endpoint_auth_method: 'private_key_jwt',
     grant_types: ['client_credentials'],
     response_types: [],
-    jwks: { keys: [{ kty: 'EC', kid: 'k1', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] },
+    jwks: {
+      keys: [{ kty: 'EC', kid: 'k1', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }],
+    },
     software_id: 'fx-widget',
     software_version: '1.2.0',
     software_statement: 'eyJhbGciOiJFUzI1NiJ9.e30.sig',
@@ -93,12 +98,51 @@ const VALID: Readonly<Record<string, Record<string, unknown>>> = {
     dpop_bound_access_tokens: true,
   },
   ReasonBody: { reason: 'Suspected credential leak reported by the partner' },
-  ExceptionBody: { client_id: 'c-123', rule: 'dormancy_days', value: 120, justification: 'Quarterly batch job that runs four times a year', expires_at: '2030-01-01T00:00:00+01:00' },
-  EvaluateBody: { scope: 'payments:initiate', tier: 'partner', purpose: 'Pay suppliers', data_classes: ['payments'], contacts: ['ops@sme.example'], token_endpoint_auth_method: 'client_secret_basic', assume_software_statement: true },
+  ExceptionBody: {
+    client_id: 'c-123',
+    rule: 'dormancy_days',
+    value: 120,
+    justification: 'Quarterly batch job that runs four times a year',
+    expires_at: '2030-01-01T00:00:00+01:00',
+  },
+  EvaluateBody: {
+    scope: 'payments:initiate',
+    tier: 'partner',
+    purpose: 'Pay suppliers',
+    data_classes: ['payments'],
+    contacts: ['ops@sme.example'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    assume_software_statement: true,
+  },
 };
 
 /** Values tried in place of each member: wrong types, empty and oversized values, and values valid elsewhere. */
-const MUTANTS: readonly unknown[] = [null, 0, -1, 1.5, 42, 100_000, true, '', ' ', 'x', 'x'.repeat(3000), [], ['a'], [1], {}, { keys: [] }, future, 'not-a-date', 'a@b.example', 'https://x.example', 'client_secret_post', 'none', 'public', 'auth_method'];
+const MUTANTS: readonly unknown[] = [
+  null,
+  0,
+  -1,
+  1.5,
+  42,
+  100_000,
+  true,
+  '',
+  ' ',
+  'x',
+  'x'.repeat(3000),
+  [],
+  ['a'],
+  [1],
+  {},
+  { keys: [] },
+  future,
+  'not-a-date',
+  'a@b.example',
+  'https://x.example',
+  'client_secret_post',
+  'none',
+  'public',
+  'auth_method',
+];
 
 function setAt(value: Record<string, unknown>, path: string, to: unknown): Record<string, unknown> {
   const copy = structuredClone(value);
@@ -160,7 +204,11 @@ describe('query parameters', () => {
     const ajv = new Ajv2020({ strict: true, coerceTypes: true });
     addFormats(ajv);
     const params = doc.paths['/admin/consumers']!.get!.parameters!.filter((p) => p.in === 'query');
-    const schema = { type: 'object', properties: Object.fromEntries(params.map((p) => [p.name, p.schema])), required: params.filter((p) => p.required).map((p) => p.name) };
+    const schema = {
+      type: 'object',
+      properties: Object.fromEntries(params.map((p) => [p.name, p.schema])),
+      required: params.filter((p) => p.required).map((p) => p.name),
+    };
     const samples: Record<string, string>[] = [
       {},
       { status: 'active', tier: 'partner', limit: '50' },
@@ -187,7 +235,11 @@ describe('requestJsonSchema', () => {
   });
 
   it('refuses recursive schemas', () => {
-    const Tree: z.ZodType = z.object({ get children() { return z.array(Tree); } });
+    const Tree: z.ZodType = z.object({
+      get children() {
+        return z.array(Tree);
+      },
+    });
     expect(() => requestJsonSchema(Tree, 'Tree')).toThrow();
   });
 

@@ -14,7 +14,11 @@ describe('GET /openapi.json (discovery handler)', () => {
     const response = await get('/openapi.json');
 
     expect(response.statusCode).toBe(200);
-    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' });
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    });
     const doc = bodyOf(response);
     expect(doc['servers']).toEqual([{ url: ISSUER, description: 'This deployment (its issuer URL).' }]);
     expect(doc).toEqual(JSON.parse(JSON.stringify(servedOpenApiDocument(services))));
