@@ -258,12 +258,10 @@ export async function faultPlane(options: { readonly jwks?: { keys: JWK[] } } = 
 
   const sfnClient = new SFNClient(AWS_TEST_CLIENT_CONFIG);
   const sfn = mockClient(sfnClient);
-  sfn
-    .on(StartExecutionCommand)
-    .callsFake((input: { name?: string }) => ({
-      executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
-      startDate: new Date(),
-    }));
+  sfn.on(StartExecutionCommand).callsFake((input: { name?: string }) => ({
+    executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    startDate: new Date(),
+  }));
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
 
