@@ -80,7 +80,7 @@ describe('DynamoRegistry', () => {
       const picked = registryWith(table(), { getConsumer: operations.getConsumer });
 
       expect(() => picked.getReview(REVIEW_ID)).toThrow(
-        /registry has no getReview operation: add it to the function's registry list in lib\/functions.ts .* and to those its entry gives/,
+        /registry has no getReview operation: add it to the function's registry list in lambdas\/contracts\/functions.ts .* and to those its entry gives/,
       );
       expect(ddb.calls()).toHaveLength(0);
     });
