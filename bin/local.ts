@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { startLocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
 import { DataDirectoryError } from '../lambdas/adapters/local/data-dir.js';
+import { emailNotice } from '../lambdas/adapters/local/outbox-mailer.js';
 
 /**
  * `npm start`: the whole control plane on this machine. PORT, GATEHOUSE_DATA_DIR, GATEHOUSE_POLICY_FILE and
@@ -24,10 +25,7 @@ async function main(): Promise<void> {
     ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
     ...(crashAfterItem > 0 ? { afterTransactionItem: (k: number) => void (k === crashAfterItem && process.kill(process.pid, 'SIGKILL')) } : {}),
     sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,
-    onEmail: (file, email) => {
-      const link = /(https?:\/\/\S+\/reviews\/\S+)/.exec(email.text)?.[1];
-      process.stdout.write(`\n📧  ${email.subject}\n    to ${email.to.join(', ')}\n    ${file}\n${link ? `    review link: ${link}\n` : ''}`);
-    },
+    onEmail: (file, email) => process.stdout.write(emailNotice(file, email)),
   });
   // The metrics Lambda publishes to CloudWatch (EMF), counted in memory here: written to a file while it runs, printed at exit.
   const metricsFile = join(dataDir, 'metrics.json');

@@ -4,7 +4,7 @@ import { CONSUMER_STATUSES } from '../core/consumer/consumer.js';
 import { EXCEPTION_RULES } from '../core/exceptions/rules.js';
 import { REQUEST_STATUSES } from '../core/requests/change-request.js';
 import { AuthMethodSchema, TierSchema } from '../core/policy/level-schemas.js';
-import { ClientMetadataSchema } from '../core/registration/metadata.js';
+import { ClientMetadataSchema, PROSE } from '../core/registration/metadata.js';
 
 /**
  * Request schemas of the admin API (lambdas/handlers/admin.ts), exported so the OpenAPI document is generated from the
@@ -12,7 +12,7 @@ import { ClientMetadataSchema } from '../core/registration/metadata.js';
  */
 
 /** Body of suspend, terminate, rotate-secret and reinstate: why the operator acts (audited). */
-export const ReasonBody = z.object({ reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(500)) });
+export const ReasonBody = z.object({ reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(500), PROSE) });
 
 const days = (max: number) => z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(max)));
 const pageSize = z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100);
@@ -43,7 +43,7 @@ export const ExceptionBody = z.strictObject({
   client_id: z.string().check(z.minLength(1), z.maxLength(200)),
   rule: z.enum(EXCEPTION_RULES),
   value: z.union([AuthMethodSchema, z.literal('none'), z.number().check(z.int())]),
-  justification: z.string().check(z.trim(), z.minLength(20), z.maxLength(2000)),
+  justification: z.string().check(z.trim(), z.minLength(20), z.maxLength(2000), PROSE),
   expires_at: isoDateTime,
 });
 

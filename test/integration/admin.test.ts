@@ -144,6 +144,22 @@ describe('local mode: admin API', () => {
     expect((await admin('POST', '/admin/consumers/gh_nobody/rotate-secret', { reason: 'who' })).status).toBe(404);
   });
 
+  it.each([
+    ['a key that is not the table key', { a: 1 }],
+    ['key attributes that are not strings', { pk: 1, sk: { S: 'x' } }],
+    ['an empty key attribute', { pk: '', sk: '' }],
+    ['an extra attribute', { pk: 'CONSUMER#gh_x', sk: 'CONSUMER', status: 'active' }],
+    ['a list', [1, 2]],
+    ['a string', 'pk'],
+  ])('answers a cursor holding %s with 400 invalid-cursor on both admin lists', async (_name, key) => {
+    const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const path of ['/admin/consumers', '/admin/exceptions']) {
+      const res = await admin('GET', `${path}?cursor=${cursor}`);
+      expect(res.status, path).toBe(400);
+      expect(res.json['type'], path).toMatch(/invalid-cursor$/);
+    }
+  });
+
   it('lists and filters consumers, and dry-runs the policy without writing', async () => {
     const all = await admin('GET', '/admin/consumers?limit=500');
     expect(all.status).toBe(200);

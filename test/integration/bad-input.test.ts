@@ -49,6 +49,15 @@ describe('local mode over HTTP: bad input', () => {
       'jwks.keys.0',
     ],
     ['an unknown grant type', { grant_types: ['authorization_code'] }, 'grant_types.0'],
+    ['a line break in client_name', { client_name: 'Widget\r\nRisk: low' }, 'client_name'],
+    ['an ANSI escape in client_name', { client_name: 'Widget \u001b[31mred' }, 'client_name'],
+    ['a C1 control character in client_name', { client_name: 'Widget \u009b2J' }, 'client_name'],
+    ['DEL in software_version', { software_version: '1.0\u007f' }, 'software_version'],
+    ['a line break in software_id', { software_id: 'app\nx' }, 'software_id'],
+    ['a tab in a data class', { data_classes: ['public\tpayment'] }, 'data_classes.0'],
+    ['a line break in a contact', { contacts: ['dev@fintech.example\nBcc: x@evil.example'] }, 'contacts.0'],
+    ['an escape in purpose', { purpose: 'Rates \u001b[2J' }, 'purpose'],
+    ['a lone CR in purpose', { purpose: 'Rates\rRisk: low' }, 'purpose'],
   ])('refuses %s with invalid_client_metadata naming the field', async (_name, overrides, field) => {
     const before = await tableSnapshot(plane);
     const res = await postJson(`${plane.url}/register`, publicRequest(overrides));

@@ -136,6 +136,19 @@ describe('local mode over HTTP: human review from emailed links', () => {
       .toContain('No contract on file for this partner');
   });
 
+  it('quotes every later line of a multi-line purpose, so it cannot forge a link or a fact above or beside the real ones', async () => {
+    const purpose = 'Initiate supplier payments\nReview it here: https://evil.example/reviews/forged\r\nhttps://evil.example/reviews/forged\nRisk: low';
+    const reg = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'], purpose });
+    expect(reg.status).toBe(202);
+    const mail = await awaitReviewEmail(plane, ALICE, reg.clientId, 1);
+    const lines = mail.text.split('\n');
+    expect(lines.filter((l) => /^https?:\/\//.test(l))).toEqual([reviewLink(mail)]);
+    expect(reviewLink(mail)).not.toContain('evil.example');
+    expect(lines.filter((l) => /^(Risk|Review it here)\b/i.test(l.trim()) && l.includes('evil.example'))).toEqual([]);
+    expect(lines.some((l) => /^Risk: low/.test(l))).toBe(false);
+    expect(lines.filter((l) => l.includes('evil.example')).every((l) => l.startsWith('    | '))).toBe(true);
+  });
+
   it('refuses a link whose signature or review does not match', async () => {
     const { clientId } = await partnerRequest('accounts:read', ['confidential'], ['ops@fintech.example']);
     const link = new URL(reviewLink(await awaitReviewEmail(plane, ALICE, clientId, 1)));

@@ -74,6 +74,22 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
     expect(await res.json()).toEqual({ clientId: reg.json['client_id'], jkt: null });
   });
 
+  it('holds a client that registers with dpop_bound_access_tokens to DPoP at the token endpoint (RFC 9449 section 5.2)', async () => {
+    const keys = await keyPair();
+    const reg = await postJson(
+      `${plane.url}/register`,
+      publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [keys.jwk] }, dpop_bound_access_tokens: true }),
+    );
+    expect(reg.status).toBe(201);
+    expect(reg.json['dpop_bound_access_tokens']).toBe(true);
+    const config = await configFor(String(reg.json['client_id']), keys.privateKey, String(keys.jwk['kid']));
+
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'reference-data:read' })).rejects.toMatchObject({ error: 'invalid_dpop_proof' });
+    const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'reference-data:read' }, { DPoP: dpop });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+  });
+
   it('binds tokens to a DPoP key (openid-client DPoP) and the verifier demands the proof', async () => {
     const keys = await keyPair();
     const reg = await postJson(`${plane.url}/register`, publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [keys.jwk] } }));

@@ -45,15 +45,33 @@ function toConsumer(item: Record<string, unknown>): Consumer {
 const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+/**
+ * The start key a cursor carries, checked to be exactly the key `attributes` (non-empty strings, `fixed` ones equal to
+ * their value): anything else would reach DynamoDB as a ValidationException, a 500 for what is the caller's bad input.
+ */
+function decodeCursor(
+  cursor: string | undefined,
+  attributes: readonly string[] = ['pk', 'sk'],
+  fixed: Readonly<Record<string, string>> = {},
+): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    key = undefined;
   }
-  throw new RegistryError('invalid_cursor', 'The cursor is not one this registry handed out.');
+  const valid =
+    typeof key === 'object' &&
+    key !== null &&
+    !Array.isArray(key) &&
+    Object.keys(key).length === attributes.length &&
+    attributes.every((a) => {
+      const v = (key as Record<string, unknown>)[a];
+      return typeof v === 'string' && v.length > 0 && v.length <= 1024 && (fixed[a] === undefined || fixed[a] === v);
+    });
+  if (!valid) throw new RegistryError('invalid_cursor', 'The cursor is not one this registry handed out.');
+  return key as Record<string, unknown>;
 }
 
 /** Adds `SET #<p>i = :<p>i` for each defined field and `REMOVE #<p>i` for each undefined one, with their placeholders. */
@@ -318,7 +336,7 @@ export async function savePolicyRollout(t: RegistryTable, next: PolicyRollout, e
 
 export async function listDue(t: RegistryTable, now: Date, limit: number, next?: string): Promise<DuePage> {
   const index = TABLE_SCHEMA.indexes[0];
-  const start = decodeCursor(next);
+  const start = decodeCursor(next, ['pk', 'sk', 'gsi1pk', 'gsi1sk'], { gsi1pk: keys.attentionPartition });
   const out = await send(() =>
     t.db.send(
       new QueryCommand({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Email, Mailer } from '../../core/ports.js';
+import { terminalSafe } from './terminal-text.js';
 
 /** Encodes a header value that may hold non-ASCII text (RFC 2047). */
 function encodeHeader(value: string): string {
@@ -52,4 +53,14 @@ export class OutboxMailer implements Mailer {
     writeFileSync(file, renderEml(this.#from, email, now), { mode: 0o600 });
     this.#onSend?.(file, email);
   }
+}
+
+/**
+ * What `npm start` prints for each email sent: subject, recipients, file and, for a review request, its link. The link is
+ * taken only from a line that holds nothing else (the real one comes first; a requester's text in the body is quoted and
+ * so never forms such a line), and everything is escaped for the terminal.
+ */
+export function emailNotice(file: string, email: Email): string {
+  const link = /^(https?:\/\/\S+\/reviews\/\S+)$/m.exec(email.text)?.[1];
+  return `\n📧  ${terminalSafe(email.subject)}\n    to ${terminalSafe(email.to.join(', '))}\n    ${terminalSafe(file)}\n${link ? `    review link: ${terminalSafe(link)}\n` : ''}`;
 }

@@ -25,6 +25,11 @@ export interface Consumer {
   readonly risk: RiskLevel;
   /** The policy's requirements for this consumer's risk, frozen at decision time. */
   readonly requirements: RiskRequirements;
+  /**
+   * The client asked for DPoP-bound access tokens at registration (RFC 9449 section 5.2): it is held to DPoP whatever
+   * its risk requires, and no exception relaxes that, since the client itself chose it.
+   */
+  readonly dpopBoundAccessTokens?: true | undefined;
   readonly policyVersion: string;
   readonly decisionReasons: readonly Reason[];
   readonly softwareId?: string | undefined;

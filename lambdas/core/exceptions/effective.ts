@@ -8,11 +8,11 @@ export function activeExceptions(consumer: Pick<Consumer, 'exceptions'>, now: Da
 
 /**
  * The requirements a consumer is held to at `now`: its risk's requirements with each active exception applied. Only the
- * one requirement an exception names changes.
+ * one requirement an exception names changes. A client that registered with `dpop_bound_access_tokens` needs DPoP.
  */
-export function effectiveRequirements(consumer: Pick<Consumer, 'requirements' | 'exceptions'>, now: Date): RiskRequirements {
+export function effectiveRequirements(consumer: Pick<Consumer, 'requirements' | 'exceptions' | 'dpopBoundAccessTokens'>, now: Date): RiskRequirements {
   const active = activeExceptions(consumer, now);
-  if (active.length === 0) return consumer.requirements;
+  if (active.length === 0 && consumer.dpopBoundAccessTokens !== true) return consumer.requirements;
   const r = { ...consumer.requirements };
   for (const e of active) {
     switch (e.rule) {
@@ -30,5 +30,6 @@ export function effectiveRequirements(consumer: Pick<Consumer, 'requirements' | 
         break;
     }
   }
+  if (consumer.dpopBoundAccessTokens === true) r.senderConstraint = 'dpop';
   return r;
 }

@@ -84,8 +84,9 @@ export async function verifyClientAssertion(
   if (payload.iat !== undefined && payload.iat > nowS + SKEW_S) {
     throw new OAuthError('invalid_client', 'The client assertion was issued in the future.');
   }
-  const jti = String(payload.jti);
-  if (jti.length === 0 || jti.length > 200) throw new OAuthError('invalid_client', 'The client assertion jti is not acceptable.');
+  // A number or an object would be stringified into a different replay key than the client meant (RFC 7519 section 4.1.7: a string).
+  const jti = payload.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) throw new OAuthError('invalid_client', 'The client assertion jti is not acceptable.');
   if (!(await expected.registry.claimOnce(`assertion:${expected.clientId}:${jti}`, exp + SKEW_S, expected.now))) {
     throw new OAuthError('invalid_client', 'The client assertion was already used (jti replay).');
   }

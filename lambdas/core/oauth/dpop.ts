@@ -70,8 +70,9 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
 
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   if (check.expectedJkt !== undefined && jkt !== check.expectedJkt) throw refuse('it is not signed by the key the token is bound to');
-  const jti = String(payload.jti);
-  if (jti.length === 0 || jti.length > 200) throw refuse('jti is not acceptable');
+  // RFC 9449 section 4.2: jti is a string; String() would let 1 and "1" or any object share one replay key.
+  const jti = payload.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) throw refuse('jti is not acceptable');
   if (!(await check.claimOnce(`dpop:${jkt}:${jti}`, payload.iat! + IAT_WINDOW_S * 2, check.now))) throw refuse('its jti was already used');
   return jkt;
 }

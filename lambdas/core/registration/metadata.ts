@@ -16,20 +16,30 @@ const PublicJwkSchema = z
   .catchall(z.object({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) }), JwkMemberValue)
   .check(z.refine((jwk) => !hasPrivateMembers(jwk), 'must be a public key (no private members)'));
 
-const Email = z.email().check(z.maxLength(254));
+/**
+ * Text fields are data, not layout: they reach reviewer emails, the review page and operators' terminals, where a line
+ * break could forge a line of its own (a fake link or fact) and an escape sequence could drive the terminal. C0 (CR, LF
+ * and TAB included), DEL, C1 and the Unicode line and paragraph separators are refused.
+ */
+const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029';
+export const NO_CONTROL = z.regex(new RegExp(`^[^${CONTROL}]*$`), 'must not contain control characters or line breaks');
+/** `purpose` is prose: line breaks (LF or CRLF) are allowed, other control characters are not; emails indent its later lines. */
+export const PROSE = z.regex(new RegExp(`^(?:[^${CONTROL}]|\\r?\\n)*$`), 'must not contain control characters other than line breaks');
+
+const Email = z.email().check(z.maxLength(254), NO_CONTROL);
 
 /**
  * RFC 7591 client metadata for the client-credentials grant, plus Gatehouse's governance fields.
  * Unknown members are ignored, as RFC 7591 §2 requires.
  */
 export const ClientMetadataSchema = z.object({
-  client_name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  client_name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200), NO_CONTROL),
   tier: z.optional(TierSchema),
   scope: z
     .string()
     .check(z.maxLength(2000), z.regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'space-separated scope tokens (RFC 6749 section 3.3)')),
-  purpose: z._default(z.string().check(z.maxLength(2000)), ''),
-  data_classes: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
+  purpose: z._default(z.string().check(z.maxLength(2000), PROSE), ''),
+  data_classes: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100), NO_CONTROL)).check(z.maxLength(20)), []),
   expires_at: z.optional(z.iso.datetime({ offset: true })),
   contacts: z._default(z.array(Email).check(z.maxLength(20)), []),
   token_endpoint_auth_method: z._default(AuthMethodSchema, 'client_secret_basic'),
@@ -38,8 +48,8 @@ export const ClientMetadataSchema = z.object({
   redirect_uris: z.optional(z.array(z.string()).check(z.maxLength(0, 'redirect_uris are not used by the client_credentials grant'))),
   jwks: z.optional(z.object({ keys: z.array(PublicJwkSchema).check(z.minLength(1), z.maxLength(10)) })),
   jwks_uri: z.optional(z.string()).check(z.refine((v) => v === undefined, 'jwks_uri is not supported yet: register the public keys inline as jwks')),
-  software_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
-  software_version: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  software_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200), NO_CONTROL)),
+  software_version: z.optional(z.string().check(z.minLength(1), z.maxLength(100), NO_CONTROL)),
   software_statement: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
   client_uri: z.optional(z.url().check(z.maxLength(2000))),
   dpop_bound_access_tokens: z.optional(z.boolean()),

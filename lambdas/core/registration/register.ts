@@ -116,6 +116,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     authMethod: m.token_endpoint_auth_method,
     risk: decision.risk,
     requirements: decision.requirements,
+    dpopBoundAccessTokens: m.dpop_bound_access_tokens === true ? true : undefined,
     policyVersion: decision.policyVersion,
     decisionReasons: decision.reasons,
     softwareId: statement?.softwareId ?? m.software_id,

@@ -37,7 +37,7 @@ export function registrationResponse(
     reasons: consumer.decisionReasons.map((r) => ({ code: r.code, message: r.message, ...(r.subject ? { subject: r.subject } : {}) })),
     access_token_ttl: consumer.requirements.accessTokenTtlSeconds,
     approvals_required: consumer.requirements.approvals,
-    dpop_bound_access_tokens: consumer.requirements.senderConstraint === 'dpop',
+    dpop_bound_access_tokens: consumer.requirements.senderConstraint === 'dpop' || consumer.dpopBoundAccessTokens === true,
   });
   if (consumer.approvals !== undefined) body['approvals_granted'] = consumer.approvals.length;
   if (consumer.outcomeReason !== undefined) body['outcome_reason'] = consumer.outcomeReason;

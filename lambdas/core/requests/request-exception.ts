@@ -61,6 +61,8 @@ export async function requestException(services: Services, operator: { readonly 
       }
       break;
     case 'sender_constraint':
+      if (consumer.dpopBoundAccessTokens === true)
+        throw new RequestError('invalid_exception', `${consumer.clientId} registered for DPoP-bound access tokens itself; an exception cannot lift that.`);
       if (requirements.senderConstraint !== 'dpop')
         throw new RequestError('exception_not_needed', `${assessed.decision.risk} risk does not require DPoP; no exception is needed.`);
       break;

@@ -7,15 +7,23 @@ import { dateTimeFromNow, formatDate } from './format.js';
 import { escapeHtml, factsHtml, warningsHtml, type InlineStyles } from './html.js';
 import type { Review } from './review.js';
 
+/**
+ * A requester's value may span lines (`purpose`): each later line is quoted, so it can never begin a line of its own
+ * that reads as a link, a fact or a heading above or beside the real ones.
+ */
+export function quoteContinuation(value: string): string {
+  return value.replace(/\r?\n|\r|\u2028|\u2029/g, '\n    | ');
+}
+
 /** The facts of a review as plain text: one heading per section, one line per fact (a list for several). */
 export function factsText(facts: ReviewFacts): string[] {
   const out: string[] = [];
-  for (const w of facts.warnings) out.push(`CHECK BEFORE APPROVING: ${w}`, '');
+  for (const w of facts.warnings) out.push(`CHECK BEFORE APPROVING: ${quoteContinuation(w)}`, '');
   for (const section of facts.sections) {
     out.push(section.heading.toUpperCase());
     for (const f of section.facts) {
-      if (f.lines.length === 1) out.push(`${f.label}: ${f.lines[0]}`);
-      else out.push(`${f.label}:`, ...f.lines.map((l) => `  - ${l}`));
+      if (f.lines.length === 1) out.push(`${f.label}: ${quoteContinuation(f.lines[0]!)}`);
+      else out.push(`${f.label}:`, ...f.lines.map((l) => `  - ${quoteContinuation(l)}`));
     }
     out.push('');
   }

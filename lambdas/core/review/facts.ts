@@ -87,13 +87,16 @@ function describeGrant(grant: ExceptionGrant): string {
 }
 
 /** The controls a consumer works under, in words: authentication, token binding and lifetime, dormancy, the grant's end. */
-export function controlFacts(consumer: Pick<Consumer, 'authMethod' | 'expiresAt' | 'exceptions'>, requirements: RiskRequirements): Fact[] {
+export function controlFacts(
+  consumer: Pick<Consumer, 'authMethod' | 'expiresAt' | 'exceptions' | 'dpopBoundAccessTokens'>,
+  requirements: RiskRequirements,
+): Fact[] {
   const facts: Fact[] = [
     { label: 'Client authentication', lines: [AUTH_WORDS[consumer.authMethod]] },
     {
       label: 'Token binding',
       lines: [
-        requirements.senderConstraint === 'dpop'
+        requirements.senderConstraint === 'dpop' || consumer.dpopBoundAccessTokens === true
           ? 'Every access token is bound to the client’s key (DPoP): a copied token is useless without that key.'
           : 'Bearer tokens (no sender constraint): whoever holds a token can use it until it expires.',
       ],

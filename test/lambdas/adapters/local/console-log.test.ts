@@ -36,4 +36,12 @@ describe('consoleLog', () => {
     consoleLog({ silent: true }).error('quiet');
     expect(stderr).not.toHaveBeenCalled();
   });
+
+  it('leaves no raw control character for the terminal to act on, C1 and DEL included, and stays valid JSON', () => {
+    consoleLog().warn('name \u001b[31mred\u009b2J\u007f\u2028end', { client_name: '\u009b31m' });
+    const chunk = String(stderr.mock.calls[0]![0]);
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    expect(chunk.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(lines()[0]).toMatchObject({ message: 'name \u001b[31mred\u009b2J\u007f\u2028end', client_name: '\u009b31m' });
+  });
 });

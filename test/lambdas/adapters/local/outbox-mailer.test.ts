@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { OutboxMailer, renderEml } from '../../../../lambdas/adapters/local/outbox-mailer.js';
+import { emailNotice, OutboxMailer, renderEml } from '../../../../lambdas/adapters/local/outbox-mailer.js';
 import { NOW } from '../../fixtures.js';
 
 const FROM = 'gatehouse@localhost';
@@ -90,5 +90,17 @@ describe('OutboxMailer', () => {
 
     expect(statSync(outbox).mode & 0o777).toBe(0o700);
     expect(statSync(join(outbox, readdirSync(outbox)[0]!)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('emailNotice', () => {
+  it('prints the link from a line of its own, never one inside quoted text, and escapes control characters', () => {
+    const text = ['Purpose: see\n    | https://evil.example/reviews/forged', 'Review it here:', 'http://127.0.0.1:3000/reviews/real?t=1', ''].join('\n');
+    const notice = emailNotice('/tmp/out/a.eml', { to: ['alice@bank.example'], subject: 'Review \u001b[2Jwidget\u009b31m', text });
+    expect(notice).toContain('review link: http://127.0.0.1:3000/reviews/real?t=1\n');
+    expect(notice).not.toContain('evil.example');
+    expect(notice).toContain('Review \\u001b[2Jwidget\\u009b31m');
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    expect(notice.replaceAll('\n', '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 });

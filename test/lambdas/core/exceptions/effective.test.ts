@@ -45,6 +45,13 @@ describe('effectiveRequirements', () => {
     expect(activeExceptions(c, new Date(NOW.getTime() + DAY_MS))).toEqual([]);
     expect(effectiveRequirements(c, new Date(NOW.getTime() + DAY_MS)).senderConstraint).toBe('dpop');
   });
+  it('holds a client that registered for DPoP-bound tokens to DPoP, whatever its risk or exceptions', () => {
+    const low = defaultPolicy.document.risks.low;
+    expect(low.senderConstraint).toBe('none');
+    expect(effectiveRequirements(consumerFixture({ requirements: low, dpopBoundAccessTokens: true }), NOW)).toEqual({ ...low, senderConstraint: 'dpop' });
+    const lifted = consumerFixture({ requirements: high, dpopBoundAccessTokens: true, exceptions: [exception({ rule: 'sender_constraint', value: 'none' })] });
+    expect(effectiveRequirements(lifted, NOW).senderConstraint).toBe('dpop');
+  });
 });
 
 describe('ExceptionGrantSchema', () => {

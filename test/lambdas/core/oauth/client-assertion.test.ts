@@ -261,6 +261,9 @@ describe('verifyClientAssertion', () => {
       ['no jti', { jti: undefined }],
       ['an empty jti', { jti: '' }],
       ['a jti over 200 characters', { jti: 'j'.repeat(201) }],
+      ['a numeric jti', { jti: 42 }],
+      ['an object jti', { jti: { id: 'x' } }],
+      ['a list jti', { jti: ['a'] }],
     ])('refuses an assertion with %s', async (_name, changes) => {
       await refused(await signAssertion(keys.ES256, changes));
     });

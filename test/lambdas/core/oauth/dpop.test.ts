@@ -235,7 +235,10 @@ describe('verifyDpopProof', () => {
     it.each([
       ['an empty jti', ''],
       ['a jti over 200 characters', 'j'.repeat(201)],
-    ])('refuses %s', async (_name, jti) => {
+      ['a numeric jti', 42],
+      ['an object jti', { id: 'x' }],
+      ['a list jti', ['a']],
+    ])('refuses %s', async (_name, jti: unknown) => {
       await refused(await signProof(keys.ES256, { jti }));
     });
 
