@@ -23,7 +23,7 @@ import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
-import { checkDataDirectory } from './data-dir.js';
+import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
 import { FileClientSecrets } from './file-client-secrets.js';
 import { functionServices } from './function-services.js';
@@ -180,6 +180,15 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
 
   if (dataDir !== undefined) await checkDataDirectory(dataDir);
   const dynamo = await startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), tableName, afterTransactionItem: options.afterTransactionItem });
+  if (dataDir !== undefined) {
+    try {
+      const anyItem = await dynamo.documentClient.send(new ScanCommand({ TableName: tableName, Limit: 1, ProjectionExpression: 'pk' }));
+      checkSigningKeyFile(join(dataDir, 'signing-keys.json'), (anyItem.Count ?? 0) > 0);
+    } catch (error) {
+      await dynamo.close();
+      throw error;
+    }
+  }
   const adminToken = options.adminToken ?? localAdminToken(dataDir);
   const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
     await dynamo.close();
@@ -199,6 +208,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   };
 
   const vault = new FileVault(dataDir && join(dataDir, 'signing-keys.json'));
+  // Seeded before serving, so the key exists from the first request on and a later start can tell a lost file from a new one.
+  await vault.getSigningKeys();
   const clientSecrets = new FileClientSecrets(dataDir && join(dataDir, 'client-secrets'));
   // eslint-disable-next-line prefer-const -- assigned once the handlers exist; the workflow's task closure reads it later
   let reviewTask: ((event: unknown) => Promise<unknown>) | undefined;

@@ -1,6 +1,8 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { STAGES } from '../../core/ports.js';
+import { parseSigningKey } from '../../core/tokens/generate-key.js';
 
 /** A data directory local mode cannot run on, with what is wrong in words an operator can act on. */
 export class DataDirectoryError extends Error {
@@ -61,4 +63,40 @@ export async function checkDataDirectory(dataDir: string): Promise<void> {
     throw new DataDirectoryError(`Cannot open the table in ${table}: ${cause?.message ?? (error as Error).message}.`, dataDir, { cause: error });
   }
   await db.close();
+}
+
+/**
+ * Checks the signing-key file before serving. A corrupt file would otherwise surface only as a 500 on every token
+ * request; a missing one would be silently replaced by a fresh key, so every token and review link issued so far would
+ * stop verifying. Either way start-up stops and says what to do. A missing file is normal only for a table with no data.
+ */
+export function checkSigningKeyFile(file: string, tableHasData: boolean): void {
+  const dataDir = dirname(file);
+  if (!existsSync(file)) {
+    if (!tableHasData) return;
+    throw new DataDirectoryError(
+      `The signing-key file ${file} is missing, but the data directory holds consumers and reviews. Restore the file from a backup; ` +
+        `or, to start over with a new key (every token and review link issued so far then stops verifying), create an empty file: echo '{}' > ${file}`,
+      dataDir,
+    );
+  }
+  const text = readFileSync(file, 'utf8');
+  if (text.trim() === '{}') return; // the operator's explicit request for a new key
+  let problem: string | undefined;
+  try {
+    const stored = JSON.parse(text) as { versions?: Record<string, { value?: unknown; stages?: unknown }> };
+    const current = Object.values(stored.versions ?? {}).find((v) => Array.isArray(v.stages) && v.stages.includes(STAGES.current));
+    if (!current) problem = 'it has no current (AWSCURRENT) key';
+    else if (typeof current.value !== 'string') problem = 'its current key has no value';
+    else parseSigningKey(current.value);
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (problem !== undefined) {
+    throw new DataDirectoryError(
+      `The signing-key file ${file} is unreadable (${problem}). Restore it from a backup; or, to start over with a new key ` +
+        `(every token and review link issued so far then stops verifying), replace it with an empty file: echo '{}' > ${file}`,
+      dataDir,
+    );
+  }
 }
