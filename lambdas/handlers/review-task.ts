@@ -10,7 +10,7 @@ import type { Services } from '../core/services.js';
 import { outcomeEmail, requestOutcomeEmail } from '../core/review/emails.js';
 import { applyApprovedRequest } from '../core/requests/apply.js';
 import { closeRequest } from '../core/requests/open-request.js';
-import { requestApproval } from '../core/review/request-approval.js';
+import { approvalProgress, requestApproval, type ApprovalProgress } from '../core/review/request-approval.js';
 import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-keys.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
@@ -19,6 +19,7 @@ const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 const nonEmpty = () => z.string().check(z.minLength(1));
 const base = { clientId: nonEmpty(), requestId: z._default(z.nullable(nonEmpty()), null) };
 export const ReviewTaskSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('count_approvals'), ...base, startedAt: z.optional(z.iso.datetime()) }),
   z.object({ action: z.literal('request_approval'), ...base, taskToken: nonEmpty(), startedAt: z.optional(z.iso.datetime()) }),
   z.object({ action: z.literal('activate'), ...base }),
   z.object({ action: z.literal('deny'), ...base, cause: z.optional(z.string()) }),
@@ -49,7 +50,10 @@ function recordReviewLatency(services: Services, kind: ReviewKind, outcome: Revi
  * Runs one step of the review workflow; every step is idempotent because Step Functions retries. Its log lines carry the
  * workflow execution as `correlation_id` (and the consumer and step), and the metrics it recorded are published at its end.
  */
-export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<{ status: string }> {
+/** What a step returns to the state machine: a status for the execution history; the first step also reports progress. */
+export type ReviewTaskResult = { readonly status: string } | ({ readonly status: string } & ApprovalProgress);
+
+export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<ReviewTaskResult> {
   const keys = signingKeysFor(services);
   const to = async (
     clientId: string,
@@ -73,7 +77,8 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
     return { status: consumer.status };
   };
 
-  const step = async (task: ReviewTask): Promise<{ status: string }> => {
+  const step = async (task: ReviewTask): Promise<ReviewTaskResult> => {
+    if (task.action === 'count_approvals') return { status: 'counted', ...(await approvalProgress(services, task)) };
     if (task.requestId !== null) return changeRequestTask(services, keys, { ...task, requestId: task.requestId });
     switch (task.action) {
       case 'request_approval': {
@@ -134,7 +139,11 @@ async function requestOutcome(
 }
 
 /** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
-async function changeRequestTask(services: Services, keys: SigningKeyCache, task: ReviewTask & { requestId: string }): Promise<{ status: string }> {
+async function changeRequestTask(
+  services: Services,
+  keys: SigningKeyCache,
+  task: Exclude<ReviewTask, { action: 'count_approvals' }> & { requestId: string },
+): Promise<{ status: string }> {
   const { clientId, requestId } = task;
   switch (task.action) {
     case 'request_approval': {

@@ -1,3 +1,4 @@
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,59 @@ describe('local mode restart', () => {
     await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     // Local transactions apply their items one at a time, so a read between two items sees the consumer active first.
     await expect.poll(async () => (await plane!.services.registry.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
+  });
+
+  it('activates after a restart when the last approval was recorded but never reached the workflow, without asking for one more', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    plane = await startTestPlane({ dataDir });
+    const { clientId } = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
+    expect((await submitDecision(await currentLink(plane, clientId, 1), 'approve')).status).toBe(200);
+    await currentLink(plane, clientId, 2);
+    const consumer = (await plane.services.registry.getConsumer(clientId))!;
+    expect(consumer.requirements.approvals).toBe(2);
+    // What a crash between recording the second approval and delivering it to the workflow leaves in the table.
+    const scan = await plane.documentClient.send(
+      new ScanCommand({
+        TableName: plane.tableName,
+        FilterExpression: 'clientId = :c AND #k = :k',
+        ExpressionAttributeNames: { '#k': 'kind' },
+        ExpressionAttributeValues: { ':c': clientId, ':k': 'consumer' },
+      }),
+    );
+    const item = scan.Items![0]!;
+    await plane.documentClient.send(
+      new UpdateCommand({
+        TableName: plane.tableName,
+        Key: { pk: item['pk'], sk: item['sk'] },
+        UpdateExpression: 'SET approvals = list_append(approvals, :a)',
+        ExpressionAttributeValues: { ':a': [{ reviewer: 'second.reviewer@bank.example', round: 2, at: new Date().toISOString() }] },
+      }),
+    );
+    await plane.close();
+
+    plane = await startTestPlane({ dataDir });
+    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    const askedAgain = readOutbox(plane.outboxDir).filter((m) => m.text.includes(clientId) && /approval 3 of/.test(m.subject));
+    expect(askedAgain).toEqual([]);
+  });
+
+  it('keeps the original deadline of a review across a restart instead of granting a fresh SLA', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    let offset = 0;
+    const clock = { now: () => new Date(Date.now() + offset) };
+    plane = await startTestPlane({ dataDir, clock });
+    const { clientId } = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
+    await currentLink(plane, clientId, 1);
+    const first = (await plane.services.registry.getConsumer(clientId))!;
+    const deadline = (await plane.services.registry.getReview(first.openReviewId!))!.deadline;
+    await plane.close();
+
+    offset = 6 * 3_600_000; // restarted six hours later
+    plane = await startTestPlane({ dataDir, clock });
+    await currentLink(plane, clientId, 1);
+    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.openReviewId, { timeout: 5000 }).not.toBe(first.openReviewId);
+    const resumed = (await plane.services.registry.getConsumer(clientId))!;
+    expect((await plane.services.registry.getReview(resumed.openReviewId!))!.deadline).toBe(deadline);
   });
 
   it('removes at start-up a client secret whose consumer was never committed, and keeps the others', async () => {

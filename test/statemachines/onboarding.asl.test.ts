@@ -45,7 +45,7 @@ describe('statemachines/onboarding.asl.json', () => {
   });
 
   it('waits for each approval with a task token, bounded by the review SLA, and routes timeout and denial', () => {
-    const wait = definition.States[definition.StartAt]!;
+    const wait = definition.States['AwaitApproval']!;
     expect(wait.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
     expect(wait.TimeoutSecondsPath).toBe('$.reviewSlaSeconds');
     const routes = Object.fromEntries((wait.Catch ?? []).map((c) => [c.ErrorEquals[0], c.Next]));
@@ -61,13 +61,11 @@ describe('statemachines/onboarding.asl.json', () => {
     );
   });
 
-  it('runs two rounds with one start time, the second waiting the time the first decision left', async () => {
+  /** Runs the machine with AwaitApproval answering `decisions` in turn and CountApprovals answering `counted`. */
+  async function runReview(counted: Record<string, unknown>, decisions: ReadonlyArray<Record<string, unknown>>) {
     const payloads: Array<Record<string, unknown>> = [];
+    const steps: string[] = [];
     const input = { clientId: 'gh_1', requestId: null, approvals: 2, reviewSlaSeconds: 72 * 3600 };
-    const decisions = [
-      { approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 },
-      { approvalsGranted: 2, reviewId: 'r2', remainingSeconds: 99 },
-    ];
     // aws-local-stepfunctions reads TimeoutSecondsPath from the task's Parameters, so the wait is fixed here (as in local mode).
     const { TimeoutSecondsPath: _path, ...await_ } = definition.States['AwaitApproval'] as State & Record<string, unknown>;
     const machine = new StateMachine({ ...definition, States: { ...definition.States, AwaitApproval: { ...await_, TimeoutSeconds: 60 } } } as never, {
@@ -81,20 +79,53 @@ describe('statemachines/onboarding.asl.json', () => {
           ...Object.fromEntries(
             Object.entries(definition.States)
               .filter(([, s]) => s.Type === 'Task')
-              .map(([name]) => [name, async () => ({ Payload: { status: 'active' } })]),
+              .map(([name]) => [
+                name,
+                async () => {
+                  steps.push(name);
+                  return { Payload: { status: 'active' } };
+                },
+              ]),
           ),
-          AwaitApproval: async (input: { Payload: Record<string, unknown> }) => {
+          CountApprovals: async (input: { Payload: Record<string, unknown> }) => {
+            steps.push('CountApprovals');
             payloads.push(input.Payload);
-            return decisions[payloads.length - 1];
+            return { Payload: { status: 'counted', ...counted } };
+          },
+          AwaitApproval: async (input: { Payload: Record<string, unknown> }) => {
+            steps.push('AwaitApproval');
+            payloads.push(input.Payload);
+            return decisions[payloads.length - 2];
           },
         } as never,
       },
     });
-    const output = (await execution.result) as Record<string, unknown>;
+    return { output: (await execution.result) as Record<string, unknown>, payloads, steps };
+  }
+
+  it('runs two rounds with one start time, the second waiting the time the first decision left', async () => {
+    const {
+      output,
+      payloads: all,
+      steps,
+    } = await runReview({ approvalsGranted: 0, remainingSeconds: 5000 }, [
+      { approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 },
+      { approvalsGranted: 2, reviewId: 'r2', remainingSeconds: 99 },
+    ]);
+    expect(steps.slice(0, 3)).toEqual(['CountApprovals', 'AwaitApproval', 'AwaitApproval']);
+    expect(all[0]).toMatchObject({ action: 'count_approvals', clientId: 'gh_1' });
+    const payloads = all.slice(1);
     expect(payloads).toHaveLength(2);
     expect(payloads[0]!['startedAt']).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
     expect(payloads[1]!['startedAt']).toBe(payloads[0]!['startedAt']);
+    expect(payloads[0]!['startedAt']).toBe(all[0]!['startedAt']);
     expect(output['reviewSlaSeconds']).toBe(1234);
+  });
+
+  it('goes straight to activation when the approvals recorded already suffice (a decision recorded but never delivered)', async () => {
+    const { steps, payloads } = await runReview({ approvalsGranted: 2, remainingSeconds: 70 }, []);
+    expect(steps).toEqual(['CountApprovals', 'Activate', 'NotifyRequester']);
+    expect(payloads).toHaveLength(1);
   });
 
   it('notifies the requester after every outcome', () => {

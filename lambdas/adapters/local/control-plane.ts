@@ -113,9 +113,16 @@ export interface LocalControlPlane {
 
 /**
  * Local workflow executions live in this process only. After a restart, every request still pending review gets a new
- * execution: approvals already recorded count, and the reviewers receive fresh links (the old ones answer "ended").
+ * execution: approvals already recorded count, the reviewers receive fresh links (the old ones answer "ended"), and the
+ * review keeps its original deadline (the open round's, or the request's creation plus the SLA): the new execution starts
+ * "when the review began", as the one execution in AWS would have.
  */
-async function resumePendingReviews(db: DynamoDBDocumentClient, tableName: string, workflow: LocalWorkflow): Promise<number> {
+async function resumePendingReviews(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  workflow: LocalWorkflow,
+  reviews: Pick<Services['registry'], 'getReview'>,
+): Promise<number> {
   let resumed = 0;
   let start: Record<string, unknown> | undefined;
   do {
@@ -129,25 +136,22 @@ async function resumePendingReviews(db: DynamoDBDocumentClient, tableName: strin
       }),
     );
     for (const item of page.Items ?? []) {
-      if (item['kind'] === 'request') {
-        const request = item as unknown as ChangeRequest;
-        await workflow.startReview({
-          clientId: request.clientId,
-          requestId: request.requestId,
-          risk: request.risk,
-          approvals: request.approvalsRequired,
-          reviewSlaSeconds: request.reviewSlaHours * 3600,
-        });
-      } else {
-        const consumer = item as unknown as Consumer;
-        await workflow.startReview({
+      const request = item['kind'] === 'request' ? (item as unknown as ChangeRequest) : undefined;
+      const consumer = item as unknown as Consumer;
+      const slaSeconds = request ? request.reviewSlaHours * 3600 : consumer.requirements.reviewSlaHours * 3600;
+      const open = (request ?? consumer).openReviewId;
+      const deadline = open === undefined ? undefined : (await reviews.getReview(open))?.deadline;
+      const startedAt = deadline !== undefined ? new Date(Date.parse(deadline) - slaSeconds * 1000) : new Date((request ?? consumer).createdAt);
+      await workflow.startReview(
+        {
           clientId: consumer.clientId,
-          requestId: null,
-          risk: consumer.risk,
-          approvals: consumer.requirements.approvals,
-          reviewSlaSeconds: consumer.requirements.reviewSlaHours * 3600,
-        });
-      }
+          requestId: request ? request.requestId : null,
+          risk: (request ?? consumer).risk,
+          approvals: request ? request.approvalsRequired : consumer.requirements.approvals,
+          reviewSlaSeconds: slaSeconds,
+        },
+        { startedAt },
+      );
       resumed++;
     }
     start = page.LastEvaluatedKey;
@@ -344,7 +348,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     await clientSecrets.remove(clientId);
     log.info('removed the client secret of a registration that never committed', { clientId });
   }
-  const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow);
+  const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, registry);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(
     Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>,

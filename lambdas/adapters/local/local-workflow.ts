@@ -88,12 +88,16 @@ export class LocalWorkflow implements Workflow {
     }
   }
 
-  async startReview(request: ReviewRequest): Promise<string> {
+  /**
+   * @param resume.startedAt when the review began, for an execution that continues one a restart ended: its rounds keep
+   * that review's deadline (the input's reviewSlaSeconds is then what is left of it).
+   */
+  async startReview(request: ReviewRequest, resume?: { readonly startedAt: Date }): Promise<string> {
     const name = reviewExecutionName(request);
     if (this.#running.has(name)) return name;
     // aws-local-stepfunctions sets $$.Execution.StartTime from the wall clock, whatever the context says; the review
     // deadline derives from it, so local mode hands the tasks this execution's start on the plane's clock instead.
-    const startedAt = this.#clock.now().toISOString();
+    const startedAt = (resume?.startedAt ?? this.#clock.now()).toISOString();
     const overrides = Object.fromEntries(
       Object.entries(this.#overrides).map(([state, handler]) => [state, (input: unknown) => handler(withStartTime(input, startedAt))]),
     );

@@ -119,6 +119,37 @@ export interface ApprovalTask {
   readonly startedAt?: string | undefined;
 }
 
+/** How far a request's review has come: approvals recorded so far, and the seconds left of its one deadline. */
+export interface ApprovalProgress {
+  readonly approvalsGranted: number;
+  readonly remainingSeconds: number;
+}
+
+/**
+ * The review workflow's first step: the approvals already recorded and the time left. A review resumed after its last
+ * approval was recorded but never delivered (local mode restarted in between) then goes on to activation instead of
+ * asking for an approval more than it needs, and every round keeps the one deadline.
+ */
+export async function approvalProgress(services: Services, input: Pick<ApprovalTask, 'clientId' | 'requestId' | 'startedAt'>): Promise<ApprovalProgress> {
+  const now = services.clock.now();
+  let granted: number;
+  let slaHours: number;
+  if (input.requestId) {
+    const request = await services.registry.getRequest(input.clientId, input.requestId);
+    if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
+    granted = request.approvals.length;
+    slaHours = request.reviewSlaHours;
+  } else {
+    const consumer = await services.registry.getConsumer(input.clientId);
+    if (!consumer) throw new ServiceError('not_found', `No consumer ${input.clientId}`);
+    granted = consumer.approvals?.length ?? 0;
+    slaHours = consumer.requirements.reviewSlaHours;
+  }
+  const left = reviewDeadline(input, slaHours, now).getTime() - now.getTime();
+  // Step Functions needs a positive wait; a review already past its deadline then times out at once and expires.
+  return { approvalsGranted: granted, remainingSeconds: Math.max(1, Math.ceil(left / 1000)) };
+}
+
 /**
  * The one deadline of a request's review: the execution's start plus the review SLA, whichever round this is and however
  * often it was retried, so a request needing several approvals is decided (or expires) within one SLA, not one per round.

@@ -13,6 +13,7 @@ import type { Review } from '../../../lambdas/core/review/review.js';
 import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
 import { sha256Hex } from '../../../lambdas/core/util/hash.js';
 import { createReviewTaskHandler } from '../../../lambdas/handlers/review-task.js';
+import { defaultPolicy } from '../core/policy/fixtures.js';
 import { ALICE, BOB, DANA, OPS, pendingConsumer, TASK_TOKEN } from '../core/review/fixtures.js';
 import { auditTrailFor, CLIENT_ID, HOUR_MS, NOW } from '../fixtures.js';
 import { buildServices, FakeTable, ISSUER, recordingMailer, TABLE, type RecordingMailer } from './fixtures.js';
@@ -62,6 +63,36 @@ const storedReview = (id = ROUND_1) => {
 };
 /** Every review link in an email's text, as [reviewId, token]. */
 const linksIn = (text: string) => [...text.matchAll(LINK)].map((m) => [m[1]!, decodeURIComponent(m[2]!)] as const);
+
+describe('createReviewTaskHandler count_approvals', () => {
+  const sla = defaultPolicy.document.risks.high.reviewSlaHours;
+
+  it('reports no approvals and the time left of the one deadline, writing nothing', async () => {
+    setUp();
+    const startedAt = new Date(NOW.getTime() - HOUR_MS).toISOString();
+    const result = await run({ action: 'count_approvals', clientId: CLIENT_ID, requestId: null, startedAt });
+    expect(result).toEqual({ status: 'counted', approvalsGranted: 0, remainingSeconds: (sla - 1) * 3600 });
+    expect(writes()).toEqual([]);
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('reports approvals already recorded, so a resumed review activates instead of asking again', async () => {
+    setUp({
+      approvals: [
+        { reviewer: ALICE, round: 1, at: NOW.toISOString() },
+        { reviewer: BOB, round: 2, at: NOW.toISOString() },
+      ],
+    });
+    const result = await run({ action: 'count_approvals', clientId: CLIENT_ID, requestId: null, startedAt: NOW.toISOString() });
+    expect(result).toMatchObject({ approvalsGranted: 2 });
+  });
+
+  it('answers a review past its deadline with the shortest wait, so it times out and expires', async () => {
+    setUp();
+    const startedAt = new Date(NOW.getTime() - (sla + 5) * HOUR_MS).toISOString();
+    expect(await run({ action: 'count_approvals', clientId: CLIENT_ID, requestId: null, startedAt })).toMatchObject({ remainingSeconds: 1 });
+  });
+});
 
 describe('createReviewTaskHandler', () => {
   describe('request_approval', () => {
