@@ -10,6 +10,8 @@ import type { Services } from '../core/services.js';
 import { outcomeEmail, requestOutcomeEmail } from '../core/review/emails.js';
 import { applyApprovedRequest } from '../core/requests/apply.js';
 import { closeRequest } from '../core/requests/open-request.js';
+import { MailUnavailable, mailFailure } from '../core/review/mail-unavailable.js';
+import type { Email } from '../core/ports.js';
 import { approvalProgress, requestApproval, type ApprovalProgress } from '../core/review/request-approval.js';
 import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-keys.js';
 
@@ -107,7 +109,7 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
       case 'notify': {
         const consumer = await services.registry.getConsumer(task.clientId);
         const email = consumer && outcomeEmail(consumer, `${services.config.issuer}/register/${encodeURIComponent(consumer.clientId)}`);
-        if (email && email.to.length > 0) await services.mailer.send(email);
+        if (email && email.to.length > 0) await sendOutcome(services, email, { clientId: task.clientId });
         return { status: consumer?.status ?? 'unknown' };
       }
     }
@@ -123,6 +125,19 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
       }
     });
   };
+}
+
+/**
+ * Sends a requester's outcome email. A failure is logged at ERROR with the request's ids and thrown as MailUnavailable,
+ * which the workflow retries for about a day before giving up (the outcome itself is already recorded).
+ */
+async function sendOutcome(services: Services, email: Email, ids: { clientId: string; requestId?: string }): Promise<void> {
+  try {
+    await services.mailer.send(email);
+  } catch (error) {
+    services.log.error('outcome email not sent', { ...ids, ...mailFailure(error) });
+    throw new MailUnavailable(`The outcome email could not be sent: ${mailFailure(error).message}`, { cause: error });
+  }
 }
 
 /** A change request's review outcome, with its latency when this call applied it (the request was still pending before). */
@@ -169,7 +184,7 @@ async function changeRequestTask(
     case 'notify': {
       const [consumer, request] = await Promise.all([services.registry.getConsumer(clientId), services.registry.getRequest(clientId, requestId)]);
       const email = consumer && request && requestOutcomeEmail(consumer, request);
-      if (email) await services.mailer.send(email);
+      if (email) await sendOutcome(services, email, { clientId, requestId });
       return { status: request?.status ?? 'unknown' };
     }
   }

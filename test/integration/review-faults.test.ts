@@ -1,50 +1,107 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Email } from '../../lambdas/core/ports.js';
+import { recordingLog } from '../lambdas/fixtures.js';
 import { STALLED_REVIEW_MS } from '../../lambdas/core/lifecycle/attention.js';
 import { RegistryError } from '../../lambdas/core/registry/errors.js';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { publicRequest, registerPartner, startTestPlane } from './local-mode.js';
-import { reviewLink } from './outbox.js';
-import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
+import { readOutbox, reviewLink } from './outbox.js';
+import { awaitReviewEmail, reviewEmails, submitDecision } from './review-flow.js';
 
-/** A throttled mail service while the workflow asks for a review: the task is retried, the request is not lost. */
+/**
+ * A mail service that fails while the workflow asks for a review or reports its outcome (throttled, down, or the local
+ * outbox unwritable): `down` decides which emails fail; every failed send is recorded with its review id.
+ */
 let plane: LocalControlPlane;
-let throttled = 0;
+let down: (email: Email) => boolean = () => false;
+const failed: Email[] = [];
+const log = recordingLog();
 
 beforeAll(async () => {
   plane = await startTestPlane({
+    log,
+    reviewRetryIntervalMs: 50,
     onEmail: (_file, email) => {
-      if (throttled === 0 && email.subject.includes('Review needed')) {
-        throttled++;
-        const error = new Error('Maximum sending rate exceeded.');
-        error.name = 'TooManyRequestsException';
-        throw error;
-      }
+      if (!down(email)) return;
+      failed.push(email);
+      const error = new Error('Maximum sending rate exceeded.');
+      error.name = 'TooManyRequestsException';
+      throw error;
     },
   });
 });
 afterAll(async () => {
   await plane?.close();
 });
+afterEach(() => {
+  down = () => false;
+  failed.length = 0;
+  log.error.mockClear();
+});
+
+const reviewIdOf = (email: Email) => /\/reviews\/([0-9a-f]{32})/.exec(email.text)?.[1];
+const errorLines = (message: string) => log.error.mock.calls.filter(([m]) => m === message).map(([, extra]) => extra);
 
 describe('local mode: the review workflow under a mail outage', () => {
-  it('retries the review request after a throttled email instead of failing the onboarding', async () => {
+  it('keeps a review waiting while no reviewer email can be sent, retries with fresh links, and goes on once mail works', async () => {
+    down = (email) => email.subject.includes('Review needed');
     const { status, clientId } = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'] });
     expect(status).toBe(202);
-    // The failed attempt's email went out before the throttle; the retried task opened a new round and emailed again.
-    const toAlice = () => reviewEmails(plane, clientId, 1).filter((m) => m.to.includes('alice.reviewer@bank.example'));
-    await expect.poll(() => toAlice().length, { timeout: 10_000 }).toBe(2);
-    const [stale, fresh] = toAlice();
-    const refused = await openReviewPage(reviewLink(stale!));
-    expect(refused.status).toBe(410);
-    expect(refused.html).toContain('replaced by a newer review email');
-    expect((await submitDecision(reviewLink(fresh!), 'approve', 'Fine')).status).toBe(200);
+    // Two whole attempts failed (each a round of its own): the review is retried, not ended.
+    await expect.poll(() => new Set(failed.map(reviewIdOf)).size, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect((await plane.services.registry.getConsumer(clientId))?.status).toBe('pending_review');
+    expect(errorLines('reviewer email not sent')[0]).toMatchObject({ clientId, round: 1, error: 'TooManyRequestsException' });
+    expect(JSON.stringify(errorLines('reviewer email not sent'))).not.toContain('/reviews/');
+
+    down = () => false;
+    // The outbox keeps the files of the failed sends too; the link to use is the one from a send that worked.
+    const failedRounds = new Set(failed.map(reviewIdOf));
+    const delivered = () =>
+      reviewEmails(plane, clientId, 1).find(
+        (m) => m.to.includes('alice.reviewer@bank.example') && !failedRounds.has(/\/reviews\/([0-9a-f]{32})/.exec(m.text)?.[1]),
+      );
+    await expect.poll(delivered, { timeout: 10_000 }).toBeDefined();
+    expect((await submitDecision(reviewLink(delivered()!), 'approve', 'Fine')).status).toBe(200);
     await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
-    expect(throttled).toBe(1);
     const types = (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
-    // Two rounds were opened (one per task token), one decision counted.
-    expect(types.filter((t) => t === 'consumer.review_requested')).toHaveLength(2);
+    expect(types.filter((t) => t === 'consumer.review_requested').length).toBeGreaterThanOrEqual(3);
     expect(types.filter((t) => t === 'consumer.review_approved')).toHaveLength(1);
     expect(types).not.toContain('consumer.review_failed');
+  });
+
+  it('goes on with the reviewers who were emailed when only one email fails, and logs the one that did not go out', async () => {
+    let once = true;
+    down = (email) => email.subject.includes('Review needed') && email.to.includes('alice.reviewer@bank.example') && once && !(once = false);
+    const { clientId } = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'] });
+    await expect.poll(() => failed.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => reviewEmails(plane, clientId, 1).some((m) => !m.to.includes('alice.reviewer@bank.example')), { timeout: 10_000 }).toBe(true);
+    const mail = reviewEmails(plane, clientId, 1).find((m) => !m.to.includes('alice.reviewer@bank.example'))!;
+    expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);
+    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+    // One round only: the failed email did not make the workflow start over.
+    const types = (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+    expect(types.filter((t) => t === 'consumer.review_requested')).toHaveLength(1);
+    expect(errorLines('reviewer email not sent')).toHaveLength(1);
+  });
+
+  it('retries the requester’s outcome email, logging each failure with the request’s ids, instead of dropping it', async () => {
+    let failures = 2;
+    down = (email) => email.subject.includes('approved') && failures-- > 0;
+    const { clientId } = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'] });
+    const mail = await awaitReviewEmail(plane, 'alice.reviewer@bank.example', clientId, 1);
+    expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);
+    await expect
+      .poll(
+        () =>
+          readOutbox(plane.outboxDir).filter((m) => m.to.includes('dev@fintech.example') && m.subject.includes('approved') && m.text.includes(clientId)).length,
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(3);
+    expect(failed).toHaveLength(2);
+    expect(errorLines('outcome email not sent')).toEqual([
+      expect.objectContaining({ clientId, error: 'TooManyRequestsException' }),
+      expect.objectContaining({ clientId }),
+    ]);
   });
 });
 

@@ -128,6 +128,20 @@ describe('statemachines/onboarding.asl.json', () => {
     expect(payloads).toHaveLength(1);
   });
 
+  it('retries an email that cannot be sent for about a day, with waits growing to an hour, in every step that sends one', () => {
+    for (const name of ['AwaitApproval', 'NotifyRequester', 'NotifyFailure']) {
+      const retry = (definition.States[name]!.Retry ?? []) as Array<Record<string, unknown> & { ErrorEquals: string[] }>;
+      const mail = retry.find((r) => r.ErrorEquals.includes('Gatehouse.MailUnavailable'));
+      expect(mail, name).toMatchObject({ MaxDelaySeconds: 3600, BackoffRate: 2 });
+      let total = 0;
+      for (let attempt = 0; attempt < (mail!['MaxAttempts'] as number); attempt++) {
+        total += Math.min((mail!['IntervalSeconds'] as number) * 2 ** attempt, 3600);
+      }
+      // Full jitter halves the expected wait: about a day on average.
+      expect(total / 2, name).toBeGreaterThan(20 * 3600);
+    }
+  });
+
   it('notifies the requester after every outcome', () => {
     for (const outcome of ['Activate', 'Deny', 'Expire']) expect(definition.States[outcome]!.Next).toBe('NotifyRequester');
     expect(definition.States['RecordFailure']!.Next).toBe('NotifyFailure');

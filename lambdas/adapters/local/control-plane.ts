@@ -74,6 +74,8 @@ export interface LocalOptions {
   readonly onEmail?: (file: string, email: Email) => void;
   /** Replaces the consumer-notice workflow's retry intervals (milliseconds), e.g. so a test sees a notice retried at once. @default the definition's */
   readonly noticeRetryIntervalMs?: number;
+  /** Replaces the review workflow's retry intervals (milliseconds), so a test can watch its retries without waiting. */
+  readonly reviewRetryIntervalMs?: number;
   /** Runs after the k-th item of each table transaction is written (where a crash test kills the process). */
   readonly afterTransactionItem?: (k: number) => void | Promise<void>;
 }
@@ -223,6 +225,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     task: (payload) => reviewTask!(payload),
     log,
     taskTimeoutSeconds: options.reviewTimeoutSeconds,
+    retryIntervalMs: options.reviewRetryIntervalMs,
     clock,
   });
   const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });

@@ -49,6 +49,7 @@ export class LocalWorkflow implements Workflow {
   readonly #log: Log;
 
   readonly #timeoutOverride: number | undefined;
+  readonly #retryIntervalMs: number | undefined;
   readonly #clock: Clock;
 
   constructor(options: {
@@ -60,7 +61,10 @@ export class LocalWorkflow implements Workflow {
     readonly taskTimeoutSeconds?: number | undefined;
     /** The time executions start at (`$$.Execution.StartTime`, which sets a review's deadline). */
     readonly clock?: Clock | undefined;
+    /** Replaces every retry interval (milliseconds), so a test can watch retries without waiting for them. */
+    readonly retryIntervalMs?: number | undefined;
   }) {
+    this.#retryIntervalMs = options.retryIntervalMs;
     this.#timeoutOverride = options.taskTimeoutSeconds;
     this.#clock = options.clock ?? { now: () => new Date() };
     const definition = substitutedDefinition<Definition>(options.definitionFile, options.substitutions);
@@ -102,7 +106,12 @@ export class LocalWorkflow implements Workflow {
       Object.entries(this.#overrides).map(([state, handler]) => [state, (input: unknown) => handler(withStartTime(input, startedAt))]),
     );
     const execution = this.#machineFor(request).run(request as never, {
-      overrides: { taskResourceLocalHandlers: overrides as never },
+      overrides: {
+        taskResourceLocalHandlers: overrides as never,
+        ...(this.#retryIntervalMs === undefined
+          ? {}
+          : { retryIntervalOverrides: Object.fromEntries(Object.keys(this.#overrides).map((state) => [state, this.#retryIntervalMs!])) }),
+      },
       context: { Execution: { Id: name, Name: name, Input: request, StartTime: startedAt }, Task: { Token: TOKEN_PLACEHOLDER } } as never,
     });
     const done = execution.result.then(

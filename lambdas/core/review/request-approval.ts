@@ -8,6 +8,7 @@ import { sha256Hex } from '../util/hash.js';
 import { reviewerEmail } from './emails.js';
 import { ReviewError } from './errors.js';
 import { signReviewLink } from './link-token.js';
+import { MailUnavailable, mailFailure } from './mail-unavailable.js';
 import type { RiskLevel } from '../policy/schema.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import { eligibleReviewers, type Approval, type Review } from './review.js';
@@ -180,11 +181,29 @@ export async function requestApproval(services: Services, keys: SigningKeyCache,
   }
   const consumer = (await services.registry.getConsumer(review.clientId))!;
   const request = review.requestId ? await services.registry.getRequest(review.clientId, review.requestId) : undefined;
+  let sent = 0;
+  let lastFailure: unknown;
   for (const { email, linkId } of review.reviewers) {
     const token = await signReviewLink(keys, services.config.issuer, { reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
     const link = `${services.config.issuer}/reviews/${reviewId}?t=${encodeURIComponent(token)}`;
-    await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
+    try {
+      await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
+      sent++;
+    } catch (error) {
+      lastFailure = error;
+      services.log.error('reviewer email not sent', {
+        clientId: review.clientId,
+        requestId: review.requestId,
+        reviewId,
+        round: review.round,
+        ...mailFailure(error),
+      });
+    }
   }
-  services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length });
+  // With no link delivered nobody can decide: the workflow retries this step (a new round, fresh links) until mail works.
+  // With one delivered the round goes on; the log lines name the round whose other links did not go out.
+  if (sent === 0)
+    throw new MailUnavailable(`No reviewer email could be sent for review ${reviewId}: ${mailFailure(lastFailure).message}`, { cause: lastFailure });
+  services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length, emailed: sent });
   return review;
 }

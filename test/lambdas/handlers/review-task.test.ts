@@ -15,7 +15,7 @@ import { sha256Hex } from '../../../lambdas/core/util/hash.js';
 import { createReviewTaskHandler } from '../../../lambdas/handlers/review-task.js';
 import { defaultPolicy } from '../core/policy/fixtures.js';
 import { ALICE, BOB, DANA, OPS, pendingConsumer, TASK_TOKEN } from '../core/review/fixtures.js';
-import { auditTrailFor, CLIENT_ID, HOUR_MS, NOW } from '../fixtures.js';
+import { auditTrailFor, CLIENT_ID, HOUR_MS, NOW, recordingLog } from '../fixtures.js';
 import { buildServices, FakeTable, ISSUER, recordingMailer, TABLE, type RecordingMailer } from './fixtures.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -63,6 +63,53 @@ const storedReview = (id = ROUND_1) => {
 };
 /** Every review link in an email's text, as [reviewId, token]. */
 const linksIn = (text: string) => [...text.matchAll(LINK)].map((m) => [m[1]!, decodeURIComponent(m[2]!)] as const);
+
+describe('createReviewTaskHandler when mail fails', () => {
+  const refuse = () => {
+    const error = new Error('Email address is not verified.');
+    error.name = 'MessageRejected';
+    throw error;
+  };
+
+  it('throws Gatehouse.MailUnavailable for the workflow to retry when no reviewer email went out, and logs each failure', async () => {
+    mailer = { sent: [], send: async () => refuse() };
+    setUp();
+    const log = recordingLog();
+    run = createReviewTaskHandler({ ...services, log });
+    await expect(run({ action: 'request_approval', clientId: CLIENT_ID, requestId: null, taskToken: TASK_TOKEN })).rejects.toMatchObject({
+      name: 'Gatehouse.MailUnavailable',
+    });
+    const lines = log.error.mock.calls.filter(([m]) => m === 'reviewer email not sent');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines[0]![1]).toMatchObject({ clientId: CLIENT_ID, reviewId: ROUND_1, error: 'MessageRejected' });
+  });
+
+  it('keeps the round when at least one reviewer was emailed', async () => {
+    let first = true;
+    const sent: Parameters<RecordingMailer['send']>[0][] = [];
+    mailer = {
+      sent,
+      send: async (email) => {
+        if (first) {
+          first = false;
+          refuse();
+        }
+        sent.push(email);
+      },
+    };
+    setUp();
+    await expect(run({ action: 'request_approval', clientId: CLIENT_ID, requestId: null, taskToken: TASK_TOKEN })).resolves.toEqual({
+      status: 'review_round_1',
+    });
+    expect(sent.length).toBeGreaterThan(0);
+  });
+
+  it('throws Gatehouse.MailUnavailable when the outcome email cannot be sent', async () => {
+    mailer = { sent: [], send: async () => refuse() };
+    setUp({ status: 'active' });
+    await expect(run({ action: 'notify', clientId: CLIENT_ID, requestId: null })).rejects.toMatchObject({ name: 'Gatehouse.MailUnavailable' });
+  });
+});
 
 describe('createReviewTaskHandler count_approvals', () => {
   const sla = defaultPolicy.document.risks.high.reviewSlaHours;
