@@ -556,8 +556,23 @@ async function transact(t: RegistryTable, items: TransactItem[], roles: readonly
         throw new RegistryError('condition_failed', 'The record changed or already exists; nothing was written.', { cause: error, ...(item ? { item } : {}) });
       }
     }
+    if (unconfirmed(error)) {
+      throw new RegistryError('unavailable', 'The registry did not confirm the write; it may or may not have been made.', {
+        cause: error,
+        outcomeUnknown: true,
+      });
+    }
     throw new RegistryError('unavailable', 'The registry could not complete the write; nothing was written.', { cause: error });
   }
+}
+
+/** Errors after which a sent write may still have applied: the answer, not the request, was lost. */
+const UNCONFIRMED_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError']);
+const UNCONFIRMED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+function unconfirmed(error: unknown): boolean {
+  const e = error as (Error & { code?: unknown }) | undefined;
+  return e !== undefined && (UNCONFIRMED_ERRORS.has(e.name) || (typeof e.code === 'string' && UNCONFIRMED_CODES.has(e.code)));
 }
 
 async function send<T>(call: () => Promise<T>): Promise<T> {

@@ -149,7 +149,10 @@ export async function register(services: Services, input: RegisterInput): Promis
   try {
     await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
   } catch (error) {
-    if (clientSecret !== undefined) {
+    // A write that may have applied keeps its secret: deleting it could leave a consumer that cannot authenticate. If
+    // the consumer was never written, the secret is an orphan that the clean-up of unused secrets removes.
+    const mayExist = error instanceof RegistryError && error.outcomeUnknown;
+    if (clientSecret !== undefined && !mayExist) {
       await services.clientSecrets
         .remove(clientId)
         .catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));

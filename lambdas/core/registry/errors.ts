@@ -3,16 +3,19 @@ export type RegistryErrorCode = 'already_exists' | 'condition_failed' | 'unavail
 /** Which part of a transaction broke its condition: the consumer record, an audit event, or the idempotency record. */
 export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review' | 'request';
 
-/** A registry write that did not happen; nothing was written when this is thrown. */
+/** A registry operation that failed; nothing was written, unless `outcomeUnknown` says that cannot be known. */
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
   readonly code: RegistryErrorCode;
   /** For `condition_failed`: the item whose condition failed, when known. */
   readonly item: RegistryItem | undefined;
+  /** For `unavailable`: the write was sent but never confirmed (a time-out, a dropped connection), so it may have applied. */
+  readonly outcomeUnknown: boolean;
 
-  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown; item?: RegistryItem }) {
+  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown; item?: RegistryItem; outcomeUnknown?: boolean }) {
     super(message, options);
     this.code = code;
     this.item = options?.item;
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }

@@ -171,8 +171,28 @@ export function httpErrorResponse(error: HttpError, format: ResponseFormat = {},
   return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message, { ...headers, ...challenge });
 }
 
+/** What a caller is told when a change may or may not have been made: the truth, and how to retry safely. */
+export const OUTCOME_UNKNOWN =
+  'The outcome is unknown: the request ran out of time after it may already have changed something. Retry with the same Idempotency-Key, which makes the retry safe, or check the current state before trying again.';
+
+/**
+ * Whether the request may have changed something although it failed: the function ran out of time (middy answered just
+ * before Lambda's timeout, or local mode's request deadline passed) or a write was sent and never confirmed. Only a
+ * refusal known to have been decided before anything was written may say "nothing was changed".
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof RegistryError) return error.outcomeUnknown;
+  if (error.name === 'AbortError') return true;
+  return error.name === 'TimeoutError' && (error.cause as { package?: unknown } | undefined)?.package === '@middy/core';
+}
+
 /** The one place where errors become HTTP responses, each in its protocol's format. */
 export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat = {}): APIGatewayProxyResult {
+  if (outcomeUnknown(error)) {
+    log.error('request outcome unknown', { error: (error as Error).name, cause: causeName(error as Error) });
+    return unavailable(OUTCOME_UNKNOWN, 5, format);
+  }
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {};
     if (error.status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);

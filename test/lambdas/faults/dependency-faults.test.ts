@@ -330,11 +330,12 @@ describe('SES unavailable', () => {
       plane.ddb.table.putAudit(auditTrailFor(CLIENT_ID, NOW.toISOString()));
     });
 
-    it('fails the task with the SES error, so Step Functions sees it, and emails every reviewer when the task runs again', async () => {
+    it('fails the task with Gatehouse.MailUnavailable when SES takes no email, so Step Functions retries it, and emails every reviewer when it runs again', async () => {
       const run = createReviewTaskHandler(plane.services);
-      plane.ses.on(SendEmailCommand).rejectsOnce(sesThrottled()).resolves({ MessageId: 'message-2' });
+      plane.ses.on(SendEmailCommand).rejectsOnce(sesThrottled()).rejectsOnce(sesThrottled()).resolves({ MessageId: 'message-2' });
 
-      await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN })).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+      const failed = run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN });
+      await expect(failed).rejects.toMatchObject({ name: 'Gatehouse.MailUnavailable', cause: { name: 'TooManyRequestsException' } });
       expect(plane.ddb.table.reviewItem(ROUND_1)).toMatchObject({ status: 'open', taskToken: TASK_TOKEN });
 
       await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN })).resolves.toEqual({ status: 'review_round_1' });
@@ -342,7 +343,7 @@ describe('SES unavailable', () => {
       // The retried task reuses the stored round (one audit event) and sends every reviewer a link.
       const recipients = plane
         .sentEmails()
-        .slice(1)
+        .slice(2)
         .map((e) => e.Destination?.ToAddresses);
       expect(recipients).toEqual([[ALICE], [BOB]]);
       expect(plane.ddb.table.auditTrail(CLIENT_ID).filter((e) => e.type === 'consumer.review_requested')).toHaveLength(1);
@@ -350,13 +351,14 @@ describe('SES unavailable', () => {
   });
 
   describe('review workflow task notify', () => {
-    it('fails the task with the SES error and changes nothing', async () => {
+    it('fails the task with Gatehouse.MailUnavailable (the SES error as its cause) and changes nothing', async () => {
       plane.ddb.table.putConsumer(consumerFixture({ status: 'active' }));
       plane.ses.on(SendEmailCommand).rejects(sesThrottled());
       const before = plane.state();
 
       await expect(createReviewTaskHandler(plane.services)({ action: 'notify', clientId: CLIENT_ID })).rejects.toMatchObject({
-        name: 'TooManyRequestsException',
+        name: 'Gatehouse.MailUnavailable',
+        cause: { name: 'TooManyRequestsException' },
       });
       expect(plane.state()).toBe(before);
     });

@@ -1,4 +1,5 @@
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { OUTCOME_UNKNOWN } from '../../../lambdas/handlers/http/to-response.js';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INTROSPECT_SCOPE } from '../../../lambdas/core/oauth/introspect.js';
@@ -81,14 +82,31 @@ describe('DynamoDB faults, after the SDK retries', () => {
       expect(plane.clientSecrets.stub.calls()).toHaveLength(0);
     });
 
-    it.each(DYNAMO_FAULT_NAMES)('answers 503, writes nothing and deletes the secret it created when the transaction fails (%s)', async (name) => {
-      await expectRefusedUnchanged('TransactWriteCommand', DYNAMO_FAULTS[name], register, 'problem');
+    const UNCONFIRMED: readonly string[] = ['TimeoutError', 'ECONNRESET'];
+    const REFUSED = DYNAMO_FAULT_NAMES.filter((name) => !UNCONFIRMED.includes(name));
+
+    it.each(REFUSED)('answers 503, writes nothing and deletes the secret it created when the transaction is refused (%s)', async (name) => {
+      const response = await expectRefusedUnchanged('TransactWriteCommand', DYNAMO_FAULTS[name], register, 'problem');
+      expect(bodyOf(response)['detail']).toContain('nothing was changed');
       expect(plane.clientSecrets.stub.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual([
         'CreateSecretCommand',
         'RotateSecretCommand',
         'DeleteSecretCommand',
       ]);
     });
+
+    it.each(UNCONFIRMED)(
+      'answers 503 saying the outcome is unknown, and keeps the secret, when the transaction was sent but never confirmed (%s)',
+      async (name) => {
+        plane.ddb.fail('TransactWriteCommand', DYNAMO_FAULTS[name as keyof typeof DYNAMO_FAULTS]);
+        const response = await register();
+        expectUnavailable(response, 'problem', '5');
+        expect(bodyOf(response)['detail']).toBe(OUTCOME_UNKNOWN);
+        expect(bodyOf(response)['detail']).not.toContain('nothing was changed');
+        // The write may have applied: deleting the secret could leave a consumer unable to authenticate.
+        expect(plane.clientSecrets.stub.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual(['CreateSecretCommand', 'RotateSecretCommand']);
+      },
+    );
 
     it('answers 503, not 409, when the transaction is cancelled for throttling rather than a failed condition', async () => {
       const response = await expectRefusedUnchanged('TransactWriteCommand', () => transactionThrottled(4), register, 'problem');

@@ -5,7 +5,7 @@ import { evaluate } from '../../../../lambdas/core/policy/evaluate.js';
 import { RegistrationDeniedError, RegistrationError } from '../../../../lambdas/core/registration/errors.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
 import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
-import { toHttpResponse } from '../../../../lambdas/handlers/http/to-response.js';
+import { OUTCOME_UNKNOWN, toHttpResponse } from '../../../../lambdas/handlers/http/to-response.js';
 import { NOW, defaultPolicy, recordingLog } from '../../fixtures.js';
 import { request } from '../../core/policy/fixtures.js';
 
@@ -127,6 +127,25 @@ describe('toHttpResponse', () => {
     expect(service.headers).toMatchObject({ 'retry-after': '30' });
     expect(registry.statusCode).toBe(503);
     expect(registry.headers).toMatchObject({ 'retry-after': '5' });
+  });
+
+  it('says the outcome is unknown, never "nothing was changed", when the function ran out of time or a write went unconfirmed', () => {
+    const middyTimeout = Object.assign(new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } }), { name: 'TimeoutError' });
+    const unconfirmed = new RegistryError('unavailable', 'The registry did not confirm the write.', { outcomeUnknown: true });
+    for (const error of [middyTimeout, unconfirmed]) {
+      const log = recordingLog();
+      const problem = toHttpResponse(error, log);
+      expect(problem.statusCode).toBe(503);
+      expect(problem.headers).toMatchObject({ 'retry-after': '5' });
+      expect(body(problem)['detail']).toBe(OUTCOME_UNKNOWN);
+      expect(log.error).toHaveBeenCalledWith('request outcome unknown', expect.anything());
+      const oauth = toHttpResponse(error, recordingLog(), { protocol: 'oauth' });
+      expect(body(oauth)).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(String(body(oauth)['error_description'])).toContain('outcome is unknown');
+    }
+    // An SDK timeout on a read, or a refused write, is still known to have changed nothing.
+    const refused = toHttpResponse(new RegistryError('unavailable', 'The registry could not complete the write; nothing was written.'), recordingLog());
+    expect(body(refused)['detail']).toContain('nothing was changed');
   });
 
   it('renders a lost registry race as 409', () => {
