@@ -6,11 +6,9 @@ import { notify } from '../lifecycle/notify.js';
 import { revoke } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import { operatorActor, type Operator } from './operators.js';
 
-/** An operator, as IAM (or local mode's admin token) identified them; every admin change is audited under this id. */
-export interface Operator {
-  readonly id: string;
-}
+export type { Operator } from './operators.js';
 
 /** What operators see of a consumer: everything but credential hashes. */
 export function consumerView(consumer: Consumer): Record<string, unknown> {
@@ -53,7 +51,7 @@ export async function requestSecretRotation(services: Services, clientId: string
       `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short.`,
     );
   }
-  const actor: Actor = { kind: 'operator', id: operator.id };
+  const actor: Actor = operatorActor(operator);
   const updated = await transition(services, {
     clientId,
     to: undefined,
@@ -67,7 +65,7 @@ export async function requestSecretRotation(services: Services, clientId: string
 
 /** Suspends a consumer at once (an incident, a partner's request): no tokens until it is reinstated through review. */
 export async function suspendConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
-  const actor: Actor = { kind: 'operator', id: operator.id };
+  const actor: Actor = operatorActor(operator);
   const { consumer, applied } = await applyTransition(services, {
     clientId,
     to: 'suspended',
@@ -92,7 +90,7 @@ export async function terminateConsumer(services: Services, clientId: string, op
   if (consumer.status !== 'active' && consumer.status !== 'suspended') {
     throw new ServiceError('conflict', `A ${consumer.status} consumer has no access to terminate.`);
   }
-  await revoke(services, consumer, 'terminated', reason, { kind: 'operator', id: operator.id });
+  await revoke(services, consumer, 'terminated', reason, operatorActor(operator));
   return (await services.registry.getConsumer(clientId)) ?? consumer;
 }
 

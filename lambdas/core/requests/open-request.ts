@@ -6,6 +6,8 @@ import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
 import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
 import type { Services } from '../services.js';
+import { operatorActor, type Operator } from '../admin/operators.js';
+import { RequestError } from './errors.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
 import type { ChangeRequest, RequestKind } from './change-request.js';
@@ -35,10 +37,17 @@ export interface RequestDraft {
 export async function openRequest(
   services: Services,
   consumer: Consumer,
-  operator: { readonly id: string },
+  operator: Operator,
   draft: RequestDraft,
   data: Readonly<Record<string, unknown>>,
 ): Promise<ChangeRequest> {
+  // Separation of duties compares people: a principal nobody is mapped to could be any reviewer, so it asks for nothing.
+  if (operator.person === undefined) {
+    throw new RequestError(
+      'operator_unknown',
+      `The principal ${operator.id} is not mapped to a person, so reviewers cannot be kept apart from the requester. Add it to the operators table (CDK context "operators") or sign in through IAM Identity Center.`,
+    );
+  }
   const at = services.clock.now().toISOString();
   const { requirements, ...fields } = draft;
   const request: ChangeRequest = {
@@ -46,7 +55,8 @@ export async function openRequest(
     requestId: newRequestId(draft.type),
     clientId: consumer.clientId,
     status: 'pending_review',
-    requestedBy: operator.id,
+    requestedBy: operator.person,
+    requestedByPrincipal: operator.id,
     // A change to a consumer is always looked at by a person, by as many as its risk needs.
     approvalsRequired: Math.max(1, requirements.approvals),
     approvals: [],
@@ -55,7 +65,7 @@ export async function openRequest(
     updatedAt: at,
     version: 1,
   };
-  const actor: Actor = { kind: 'operator', id: operator.id };
+  const actor: Actor = operatorActor(operator);
   await applyTransition(
     services,
     {
