@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { LOCAL_ADMIN_ARN } from '../../lambdas/adapters/local/http-server.js';
-import { postJson, publicRequest, startTestPlane } from './local-mode.js';
+import { postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { awaitReviewEmail, reviewEmails, submitDecision } from './review-flow.js';
 
@@ -60,5 +60,26 @@ describe('operators are people (admin token in local mode)', () => {
     await expect
       .poll(async () => (await plane!.services.registry.getRequest(clientId, String(exception['request_id'])))?.status, { timeout: 5000 })
       .toBe('active');
+  });
+});
+
+describe('separation of duties by person, not by string', () => {
+  it('refuses a partner naming a reviewer (in any spelling) as its contact, and writes nothing', async () => {
+    plane = await startTestPlane();
+    const before = await tableSnapshot(plane);
+    const reg = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'], contacts: ['Alice.Reviewer+ops@Bank.example'] });
+    expect(reg.status).toBe(400);
+    expect(reg.json).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('address of the bank') });
+    expect(await tableSnapshot(plane)).toEqual(before);
+  });
+
+  it('fails closed with a clear reason when the requester, under a +tag, is the only reviewer left', async () => {
+    plane = await startTestPlane({ operator: 'Alice.Reviewer+oncall@bank.example', reviewers: { default: ['alice.reviewer@bank.example'] } });
+    const clientId = await registerPublic(plane);
+    const before = await tableSnapshot(plane);
+    const asked = await admin(plane, '/admin/exceptions', ttlException(clientId));
+    expect(asked.status).toBe(409);
+    expect(asked.json).toMatchObject({ type: expect.stringContaining('too-few-reviewers'), detail: expect.stringContaining('0 reviewer(s) left') });
+    expect(await tableSnapshot(plane)).toEqual(before);
   });
 });

@@ -8,6 +8,8 @@ import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
 import type { Services } from '../services.js';
 import { operatorActor, type Operator } from '../admin/operators.js';
 import { RequestError } from './errors.js';
+import { bankDomains } from '../review/addresses.js';
+import { eligibleReviewers } from '../review/review.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
 import type { ChangeRequest, RequestKind } from './change-request.js';
@@ -46,6 +48,22 @@ export async function openRequest(
     throw new RequestError(
       'operator_unknown',
       `The principal ${operator.id} is not mapped to a person, so reviewers cannot be kept apart from the requester. Add it to the operators table (CDK context "operators") or sign in through IAM Identity Center.`,
+    );
+  }
+  // Fail closed before anything is stored: the requester and the consumer's contacts never review, and what remains must
+  // be enough distinct people for every approval.
+  const groups = services.config.reviewers;
+  const needed = Math.max(1, draft.requirements.approvals);
+  const eligible = eligibleReviewers(
+    groups[draft.risk] ?? groups.default,
+    [...consumer.contacts, operator.person],
+    [],
+    bankDomains(groups, services.config.operators),
+  );
+  if (eligible.length < needed) {
+    throw new RequestError(
+      'too_few_reviewers',
+      `Too few eligible reviewers for this ${draft.risk}-risk request: ${needed} approval(s) needed, ${eligible.length} reviewer(s) left once the requester (${operator.person}) and the consumer's contacts are excluded. Ask another operator, or add reviewers.`,
     );
   }
   const at = services.clock.now().toISOString();
