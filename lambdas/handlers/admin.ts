@@ -20,7 +20,7 @@ import { listExceptions, requestView } from '../core/admin/requests.js';
 import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
 import { requestReinstatement } from '../core/requests/request-reinstatement.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody } from './admin-schemas.js';
+import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from './admin-schemas.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -132,13 +132,15 @@ export function createAdminHandler(services: Services): HttpLambda {
         return json(200, { consumer: consumerView(await terminateConsumer(services, clientId, operator, reason)) });
       }
       case 'POST /admin/consumers/{client_id}/rotate-secret': {
-        const { reason } = parse(ReasonBody, body(event));
-        await requestSecretRotation(services, clientId, operator, reason);
+        const { reason, compromised } = parse(RotateSecretBody, body(event));
+        const { registrationToken } = await requestSecretRotation(services, clientId, operator, reason, { compromised: compromised === true });
         return json(202, {
           client_id: clientId,
           rotation: 'started',
           requested_by: operator.id,
           ...(operator.person ? { requested_by_person: operator.person } : {}),
+          // Shown once, for the operator to hand to the consumer's owner over a channel the leak did not reach.
+          ...(registrationToken ? { compromised: true, registration_access_token: registrationToken } : {}),
         });
       }
       case 'POST /admin/policy/evaluate': {

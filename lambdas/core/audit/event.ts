@@ -32,6 +32,7 @@ export const AUDIT_EVENT_TYPES = [
   'credentials.rotation_requested',
   'credentials.rotation_started',
   'credentials.rotated',
+  'credentials.registration_token_rotated',
   'signing_key.rotated',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -257,7 +257,14 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   RotationStarted: {
     type: 'object',
-    properties: { client_id: string, rotation: { const: 'started' }, requested_by: string, requested_by_person: string },
+    properties: {
+      client_id: string,
+      rotation: { const: 'started' },
+      requested_by: string,
+      requested_by_person: string,
+      compromised: { const: true },
+      registration_access_token: { type: 'string', description: 'After a reported compromise: the new registration access token, shown once.' },
+    },
     required: ['client_id', 'rotation', 'requested_by'],
   },
   PolicyDecision: {
