@@ -4,6 +4,7 @@ import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { JSONWebKeySet } from 'jose';
 import * as z from 'zod';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
+import { OperatorTableSchema } from '../lambdas/core/admin/operators.js';
 import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
@@ -95,6 +96,20 @@ export const AppContextSchema = z
         error: 'must be a JSON object of reviewer groups, or a path to a JSON file holding one',
       }),
     ).default(PLACEHOLDER_REVIEWERS as unknown as Record<string, unknown>),
+    /**
+     * Who the operators are: a JSON array (or a JSON string of one) of `{ "email", "principals": [IAM ARNs or aws:userid] }`,
+     * so an operator's change requests are never theirs to review. IAM Identity Center sessions named by email need no entry.
+     */
+    operators: optional(
+      z.preprocess((v) => {
+        if (typeof v !== 'string') return v;
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          return v;
+        }
+      }, OperatorTableSchema),
+    ).default([]),
     mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
     sesIdentity: optional(z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' })),
     createSesIdentity: optional(flag).default(false),
@@ -216,6 +231,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
   return {
     policy,
     reviewers: loadReviewers(context.reviewers, policy, cwd),
+    operators: context.operators,
     mailFrom: context.mailFrom,
     sesIdentity: context.sesIdentity ?? domainOf(context.mailFrom),
     createSesIdentity: context.createSesIdentity,

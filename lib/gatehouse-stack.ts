@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
 import { TABLE_SCHEMA } from '../lambdas/adapters/aws/table-schema.js';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
+import type { OperatorEntry } from '../lambdas/core/admin/operators.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ApplicationAlarms } from './application-alarms.js';
@@ -39,6 +40,11 @@ export interface GatehouseStackProps extends StackProps {
   readonly softwareStatementJwks: JSONWebKeySet;
   /** Who reviews onboarding requests: reviewer email addresses by risk, `default` for the rest. */
   readonly reviewers: ReviewerGroups;
+  /**
+   * Operators: each person's email and the IAM principals they call the admin API as.
+   * @default - none; only IAM Identity Center sessions named by email are known people
+   */
+  readonly operators?: readonly OperatorEntry[];
   /** Sender address of Gatehouse emails (review requests, outcomes); IAM allows sending from it only. */
   readonly mailFrom: string;
   /**
@@ -216,6 +222,7 @@ export class GatehouseStack extends Stack {
         softwareStatementJwks: props.softwareStatementJwks,
         consumerCacheMs: props.consumerCacheMs ?? 5000,
         reviewers: props.reviewers,
+        ...(props.operators?.length ? { operators: props.operators } : {}),
         ...(props.serviceDocumentation ? { serviceDocumentation: props.serviceDocumentation } : {}),
       },
       mail: this.mail,

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { JSONWebKeySet } from 'jose';
 import { ENV, MAIL_FROM_ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/aws/env.js';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
+import type { OperatorEntry } from '../lambdas/core/admin/operators.js';
 import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { FUNCTIONS, type Capability, type FunctionSpec } from '../lambdas/contracts/functions.js';
@@ -31,6 +32,11 @@ export interface HandlerConfig {
   readonly consumerCacheMs: number;
   /** Who reviews requests, by risk (email addresses; not secret). */
   readonly reviewers: ReviewerGroups;
+  /**
+   * Operators and the IAM principals they call the admin API as (not secret).
+   * @default - none
+   */
+  readonly operators?: readonly OperatorEntry[];
   /**
    * Documentation for client developers, published as RFC 8414 `service_documentation`.
    * @default - none published
@@ -180,6 +186,7 @@ export class HandlerFunctions extends Construct {
       [ENV.softwareStatementJwks]: JSON.stringify(props.config.softwareStatementJwks),
       [ENV.consumerCacheMs]: String(props.config.consumerCacheMs),
       [ENV.reviewers]: JSON.stringify(props.config.reviewers),
+      ...(props.config.operators?.length ? { [ENV.operators]: JSON.stringify(props.config.operators) } : {}),
       ...(props.config.serviceDocumentation ? { [ENV.serviceDocumentation]: props.config.serviceDocumentation } : {}),
     };
 

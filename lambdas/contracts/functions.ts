@@ -111,8 +111,9 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'registration-read': {
     entry: 'lambdas/functions/registration-read.ts',
-    capabilities: ['table:read', 'client-secrets:read'],
-    registry: ['getConsumer'],
+    // table:write: a read that hands out the client secret replaces the registration access token.
+    capabilities: ['table:read', 'table:write', 'client-secrets:read'],
+    registry: ['getConsumer', 'updateConsumer'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 10,

@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
+import type { OperatorEntry } from './admin/operators.js';
 
 /** Deployment settings the core needs; read once at start-up (env in AWS, local config in local mode). */
 export interface GatehouseConfig {
@@ -16,6 +17,8 @@ export interface GatehouseConfig {
   readonly maxBodyBytes: number;
   /** Who reviews requests: a group per risk, falling back to `default`. */
   readonly reviewers: ReviewerGroups;
+  /** Who the operators are: each person's email and the IAM principals they call the admin API as. @default none */
+  readonly operators?: readonly OperatorEntry[] | undefined;
 }
 
 /** Reviewer email addresses by risk level; `default` serves any risk without its own group. */

@@ -14,6 +14,9 @@ import { ClientMetadataSchema, PROSE } from '../core/registration/metadata.js';
 /** Body of suspend, terminate, rotate-secret and reinstate: why the operator acts (audited). */
 export const ReasonBody = z.object({ reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(500), PROSE) });
 
+/** Body of rotate-secret: the reason, and whether the secret is known or suspected to be compromised (no grace window). */
+export const RotateSecretBody = z.object({ reason: ReasonBody.shape.reason, compromised: z.optional(z.boolean()) });
+
 const days = (max: number) => z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(max)));
 const pageSize = z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100);
 

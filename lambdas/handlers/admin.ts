@@ -9,6 +9,7 @@ import {
   terminateConsumer,
   type Operator,
 } from '../core/admin/consumers.js';
+import { resolveOperator, type CallerIdentity, type OperatorEntry } from '../core/admin/operators.js';
 import { consumerEvidence } from '../core/admin/evidence.js';
 import { ServiceError } from '../core/errors.js';
 import { plausibleClientId } from '../core/oauth/client-id.js';
@@ -19,7 +20,7 @@ import { listExceptions, requestView } from '../core/admin/requests.js';
 import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
 import { requestReinstatement } from '../core/requests/request-reinstatement.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody } from './admin-schemas.js';
+import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from './admin-schemas.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -27,18 +28,18 @@ import { json } from './http/respond.js';
 
 /**
  * The operator calling: API Gateway has already checked the SigV4 signature (IAM authorization) and names the principal;
- * local mode's server puts its admin identity there after checking the admin token. No identity, no admin call.
+ * local mode's server puts its admin identity there after checking the admin token. No identity, no admin call. The
+ * operator table (or an IAM Identity Center session name) says which person the principal is.
  */
-export function operatorOf(event: APIGatewayProxyEvent): Operator {
-  const identity = event.requestContext?.identity as { userArn?: string | null; caller?: string | null } | undefined;
-  const id = identity?.userArn ?? identity?.caller ?? undefined;
-  if (!id) {
+export function operatorOf(event: APIGatewayProxyEvent, operators: readonly OperatorEntry[] = []): Operator {
+  const operator = resolveOperator(event.requestContext?.identity as CallerIdentity | undefined, operators);
+  if (!operator) {
     // SigV4's Authorization scheme: in AWS the admin routes take nothing else (local mode's server checks its token first).
     throw new HttpError('unauthorized', 'Admin calls must be signed (IAM SigV4); in local mode, send the admin token printed at start-up.', {
       challenge: 'AWS4-HMAC-SHA256 realm="gatehouse-admin"',
     });
   }
-  return { id };
+  return operator;
 }
 
 function parse<T>(schema: z.ZodMiniType<T>, value: unknown): T {
@@ -77,7 +78,7 @@ export function createAdminHandler(services: Services): HttpLambda {
   });
 
   async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    const operator = operatorOf(event);
+    const operator = operatorOf(event, services.config.operators);
     const clientId = event.pathParameters?.['client_id'] ?? '';
     // An id no registration could have issued names nobody (and would exceed the table's key size).
     if (event.pathParameters?.['client_id'] !== undefined && !plausibleClientId(clientId)) throw new ServiceError('not_found', 'No such consumer.');
@@ -131,9 +132,16 @@ export function createAdminHandler(services: Services): HttpLambda {
         return json(200, { consumer: consumerView(await terminateConsumer(services, clientId, operator, reason)) });
       }
       case 'POST /admin/consumers/{client_id}/rotate-secret': {
-        const { reason } = parse(ReasonBody, body(event));
-        await requestSecretRotation(services, clientId, operator, reason);
-        return json(202, { client_id: clientId, rotation: 'started', requested_by: operator.id });
+        const { reason, compromised } = parse(RotateSecretBody, body(event));
+        const { registrationToken } = await requestSecretRotation(services, clientId, operator, reason, { compromised: compromised === true });
+        return json(202, {
+          client_id: clientId,
+          rotation: 'started',
+          requested_by: operator.id,
+          ...(operator.person ? { requested_by_person: operator.person } : {}),
+          // Shown once, for the operator to hand to the consumer's owner over a channel the leak did not reach.
+          ...(registrationToken ? { compromised: true, registration_access_token: registrationToken } : {}),
+        });
       }
       case 'POST /admin/policy/evaluate': {
         const r = parse(EvaluateBody, body(event));

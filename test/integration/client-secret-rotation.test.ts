@@ -24,11 +24,16 @@ async function tokenStatus(clientId: string, secret: string): Promise<{ status: 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/** RFC 7592 read; a read that hands out the secret replaces the registration access token, so the next read uses the new one. */
+const registrationTokens = new Map<string, string>();
 async function readRegistration(clientId: string, registrationToken: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${plane.url}/register/${clientId}`, { headers: { authorization: `Bearer ${registrationToken}` } });
+  const token = registrationTokens.get(clientId) ?? registrationToken;
+  const res = await fetch(`${plane.url}/register/${clientId}`, { headers: { authorization: `Bearer ${token}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('cache-control')).toBe('no-store');
-  return (await res.json()) as Record<string, unknown>;
+  const body = (await res.json()) as Record<string, unknown>;
+  registrationTokens.set(clientId, String(body['registration_access_token']));
+  return body;
 }
 
 describe('local mode: client-secret rotation with a grace window', () => {
@@ -84,7 +89,7 @@ describe('local mode: client-secret rotation with a grace window', () => {
 
     // Every rotation is in the consumer's audit trail, without the secret.
     const audit = await plane.services.registry.listAudit(clientId);
-    expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.'))).toEqual([
+    expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.') && t !== 'credentials.registration_token_rotated')).toEqual([
       'credentials.issued',
       'credentials.rotation_started',
       'credentials.rotated',
@@ -100,5 +105,63 @@ describe('local mode: client-secret rotation with a grace window', () => {
     expect((await tokenStatus(clientId, newSecret)).status).toBe(200);
     expect((await tokenStatus(clientId, third)).status).toBe(200);
     expect((await tokenStatus(clientId, oldSecret)).status).toBe(401);
+  });
+});
+
+describe('local mode: rotation after a reported compromise', () => {
+  it('ends the old secret and the leaked registration access token at once, so the leak cannot fetch the next secret', async () => {
+    const fresh = await startTestPlane({ consumerCacheMs: 0 });
+    try {
+      const reg = await postJson(`${fresh.url}/register`, publicRequest());
+      expect(reg.status).toBe(201);
+      const clientId = String(reg.json['client_id']);
+      const leakedSecret = String(reg.json['client_secret']);
+      const leakedToken = String(reg.json['registration_access_token']);
+      const token = (secret: string) =>
+        fetch(`${fresh.url}/oauth2/token`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+      expect((await token(leakedSecret)).status).toBe(200);
+
+      const rotate = await postJson(
+        `${fresh.url}/admin/consumers/${clientId}/rotate-secret`,
+        { reason: 'registration response pasted in a public issue', compromised: true },
+        { authorization: `Bearer ${fresh.adminToken}` },
+      );
+      expect(rotate.status).toBe(202);
+      expect(rotate.json).toMatchObject({ compromised: true, registration_access_token: expect.any(String) });
+
+      // No grace: the old secret is refused at once.
+      const refused = await token(leakedSecret);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as Record<string, unknown>)['error']).toBe('invalid_client');
+
+      // The leaked registration response cannot fetch the next secret.
+      const leakedRead = await fetch(`${fresh.url}/register/${clientId}`, { headers: { authorization: `Bearer ${leakedToken}` } });
+      expect(leakedRead.status).toBe(401);
+      expect(leakedRead.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="invalid_token"');
+      expect(await leakedRead.text()).not.toContain('client_secret"');
+
+      // The owner, given the new registration access token, fetches the new secret, which works.
+      const ownerRead = await fetch(`${fresh.url}/register/${clientId}`, {
+        headers: { authorization: `Bearer ${String(rotate.json['registration_access_token'])}` },
+      });
+      expect(ownerRead.status).toBe(200);
+      const newSecret = String(((await ownerRead.json()) as Record<string, unknown>)['client_secret']);
+      expect(newSecret).not.toBe(leakedSecret);
+      expect((await token(newSecret)).status).toBe(200);
+      expect((await token(leakedSecret)).status).toBe(401);
+
+      const audit = await fresh.services.registry.listAudit(clientId);
+      expect(audit.find((e) => e.type === 'credentials.rotation_requested')).toMatchObject({
+        actor: { kind: 'operator', person: 'operator@bank.example' },
+        data: { compromised: true, registrationTokenRotated: true },
+      });
+      expect((await fresh.services.registry.getConsumer(clientId))?.previousSecretHash).toBeUndefined();
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -72,6 +72,8 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
 
     const read = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${registrationToken}` } });
     expect(read.status).toBe(200);
+    const nextToken = String(((await read.json()) as Record<string, unknown>)['registration_access_token']);
+    keep('replaced registration access token', nextToken);
     expect((await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${registrationToken}x` } })).status).toBe(401);
 
     const rotate = await fetch(`${plane.url}/admin/consumers/${clientId}/rotate-secret`, {
@@ -80,9 +82,10 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
       body: JSON.stringify({ reason: 'suspected leak in a CI log' }),
     });
     expect(rotate.status).toBe(202);
-    const after = (await (
-      await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${registrationToken}` } })
-    ).json()) as Record<string, unknown>;
+    const after = (await (await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: `Bearer ${nextToken}` } })).json()) as Record<
+      string,
+      unknown
+    >;
     keep('rotated client secret', String(after['client_secret']));
     expect(after['client_secret']).not.toBe(secret);
   });

@@ -58,13 +58,17 @@ describe('local mode over HTTP: onboarding and tokens', () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ client_id: reg.json['client_id'], status: 'active' });
     // The secret comes from the secret store (how a rotated one is picked up); RFC 7592 section 3 requires the
-    // registration access token in the response, and it is the one presented (not rotated).
+    // registration access token in the response: a read that hands out the secret replaces it, spending the one presented.
     expect(body['client_secret']).toBe(reg.json['client_secret']);
-    expect(body['registration_access_token']).toBe(reg.json['registration_access_token']);
+    expect(body['registration_access_token']).not.toBe(reg.json['registration_access_token']);
     const again = await fetch(String(reg.json['registration_client_uri']), {
       headers: { authorization: `Bearer ${String(body['registration_access_token'])}` },
     });
     expect(again.status).toBe(200);
+    const spent = await fetch(String(reg.json['registration_client_uri']), {
+      headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
+    });
+    expect(spent.status).toBe(401);
 
     const wrong = await fetch(String(reg.json['registration_client_uri']), { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);

@@ -82,11 +82,11 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
       data: { reason: 'grant_expired', scopeUsage: { used: ['reference-data:read'], unused: [] } },
     });
     expect((await mailsTo('expiring@fintech.example')).some((m) => m.subject.includes('Access revoked'))).toBe(true);
-    // The registration still reads, without a secret.
+    // The registration access token ended with the grant: nothing more reads with it.
     const read = await fetch(`${plane.url}/register/${expiring.clientId}`, { headers: { authorization: `Bearer ${expiring.registrationToken}` } });
-    const body = (await read.json()) as Record<string, unknown>;
-    expect(body['status']).toBe('revoked');
-    expect(body).not.toHaveProperty('client_secret');
+    expect(read.status).toBe(401);
+    expect(read.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="invalid_token"');
+    expect(await read.text()).not.toContain('client_secret');
   });
 
   it('suspends a dormant consumer after warning it, and keeps a used one active', async () => {

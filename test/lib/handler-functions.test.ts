@@ -354,11 +354,17 @@ describe('HandlerFunctions', () => {
     expect(dynamo).toEqual([
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(stack.registry.table) },
     ]);
-    // Registration-read only reads one consumer.
+    // Registration-read reads one consumer and, when it hands out the secret, replaces its registration access token.
     const reader = (statementsOfRole(template, roleId('registration-read')) as Statement[]).filter((st) =>
       [st.Action].flat().some((a) => a.startsWith('dynamodb:')),
     );
-    expect(reader).toEqual([{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.registry.table) }]);
+    expect(reader).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: arnOf(stack.registry.table),
+      },
+    ]);
   });
 
   it('refuses registry operations its table capabilities do not cover', () => {

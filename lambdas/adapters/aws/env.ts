@@ -14,6 +14,8 @@ export const ENV = {
   serviceDocumentation: 'GATEHOUSE_SERVICE_DOCUMENTATION',
   /** JSON: reviewer groups by risk, e.g. {"default": ["a@bank"], "high": ["b@bank", "c@bank"]}. */
   reviewers: 'GATEHOUSE_REVIEWERS',
+  /** JSON: the operator table, e.g. [{"email": "alice@bank", "principals": ["arn:aws:iam::123456789012:user/alice"]}]. */
+  operators: 'GATEHOUSE_OPERATORS',
   /** Client secrets are Secrets Manager secrets named `<prefix><client_id>`. */
   clientSecretPrefix: 'GATEHOUSE_CLIENT_SECRET_PREFIX',
   /** The customer-managed KMS key client secrets are created under. */

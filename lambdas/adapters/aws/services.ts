@@ -1,5 +1,6 @@
 import { EmfMetrics } from './emf-metrics.js';
 import { powertoolsLog } from './log.js';
+import { OperatorTableSchema } from '../../core/admin/operators.js';
 import { compiledPolicy } from '../../core/policy/compiled.js';
 import type { PolicyDocument } from '../../core/policy/schema.js';
 import type { Services } from '../../core/services.js';
@@ -71,6 +72,7 @@ export function awsServices(parts: AwsParts = {}): Services {
       serviceDocumentation: env[ENV.serviceDocumentation] || undefined,
       maxBodyBytes: 64 * 1024,
       reviewers: JSON.parse(env[ENV.reviewers] ?? '{"default":[]}'),
+      operators: OperatorTableSchema.parse(JSON.parse(env[ENV.operators] ?? '[]')),
     },
     log,
     metrics: new EmfMetrics({ log }),

@@ -28,7 +28,7 @@ import { startDynalite } from './dynalite.js';
 import { FileClientSecrets } from './file-client-secrets.js';
 import { functionServices } from './function-services.js';
 import { FileVault } from './file-vault.js';
-import { startHttpServer } from './http-server.js';
+import { LOCAL_ADMIN_ARN, startHttpServer } from './http-server.js';
 import { LocalNoticeWorkflow } from './local-notices.js';
 import { LocalWorkflow } from './local-workflow.js';
 import { MemoryMetrics } from './memory-metrics.js';
@@ -37,6 +37,9 @@ import { localSoftwareStatementSigner, type SoftwareStatementSigner } from './so
 
 /** Local mode's reviewers: their links arrive in the outbox and on the console. */
 export const LOCAL_REVIEWERS: ReviewerGroups = { default: ['alice.reviewer@bank.example', 'bob.reviewer@bank.example', 'carol.reviewer@bank.example'] };
+
+/** The person local mode's admin token stands for, unless configured otherwise. */
+export const LOCAL_OPERATOR = 'operator@bank.example';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -70,6 +73,11 @@ export interface LocalOptions {
   readonly reviewTimeoutSeconds?: number;
   /** The token that stands in for IAM on admin routes. @default a random one, kept in `<dataDir>/admin-token` */
   readonly adminToken?: string;
+  /**
+   * The person the admin token stands for (their change requests are never theirs to review).
+   * @default the GATEHOUSE_OPERATOR environment variable, else operator@bank.example
+   */
+  readonly operator?: string;
   /** Called for each email written to the outbox. */
   readonly onEmail?: (file: string, email: Email) => void;
   /** Replaces the consumer-notice workflow's retry intervals (milliseconds), e.g. so a test sees a notice retried at once. @default the definition's */
@@ -211,6 +219,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     serviceDocumentation: options.serviceDocumentation,
     maxBodyBytes: 64 * 1024,
     reviewers: options.reviewers ?? LOCAL_REVIEWERS,
+    operators: [{ email: options.operator ?? (process.env['GATEHOUSE_OPERATOR'] || LOCAL_OPERATOR), principals: [LOCAL_ADMIN_ARN] }],
   };
 
   const vault = new FileVault(dataDir && join(dataDir, 'signing-keys.json'));

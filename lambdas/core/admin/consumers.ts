@@ -6,11 +6,10 @@ import { notify } from '../lifecycle/notify.js';
 import { revoke } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import { randomToken, sha256B64u } from '../util/hash.js';
+import { operatorActor, type Operator } from './operators.js';
 
-/** An operator, as IAM (or local mode's admin token) identified them; every admin change is audited under this id. */
-export interface Operator {
-  readonly id: string;
-}
+export type { Operator } from './operators.js';
 
 /** What operators see of a consumer: everything but credential hashes. */
 export function consumerView(consumer: Consumer): Record<string, unknown> {
@@ -37,9 +36,18 @@ export async function consumerWithAudit(
 
 /**
  * Starts an off-schedule rotation of a consumer's client secret (e.g. after a suspected leak). The request is audited
- * under the operator; the rotation's own steps are audited as they run. The old secret keeps its grace window.
+ * under the operator; the rotation's own steps are audited as they run. The old secret keeps its grace window, unless the
+ * operator reports it `compromised`: then it stops working at once (so does the grace of an earlier rotation), and the
+ * registration access token is replaced, so whoever holds a leaked registration response cannot fetch the next secret.
+ * The new registration access token is returned once, for the operator to hand to the consumer's owner.
  */
-export async function requestSecretRotation(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
+export async function requestSecretRotation(
+  services: Services,
+  clientId: string,
+  operator: Operator,
+  reason: string,
+  options: { readonly compromised?: boolean } = {},
+): Promise<{ consumer: Consumer; registrationToken?: string }> {
   const consumer = await services.registry.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
   if (consumer.secretHash === undefined)
@@ -47,13 +55,31 @@ export async function requestSecretRotation(services: Services, clientId: string
   if (consumer.status !== 'active' && consumer.status !== 'suspended')
     throw new ServiceError('conflict', `A ${consumer.status} consumer's secret is not rotated.`);
   const now = services.clock.now();
+  const actor: Actor = operatorActor(operator);
+  if (options.compromised === true) {
+    const registrationToken = randomToken();
+    const updated = await transition(services, {
+      clientId,
+      to: undefined,
+      event: 'credentials.rotation_requested',
+      actor,
+      data: { kind: 'client_secret', reason, compromised: true, registrationTokenRotated: true },
+      set: {
+        secretCompromisedAt: now.toISOString(),
+        previousSecretHash: undefined,
+        previousSecretExpiresAt: undefined,
+        registrationTokenHash: sha256B64u(registrationToken),
+      },
+    });
+    await services.clientSecrets.rotateNow(clientId);
+    return { consumer: updated, registrationToken };
+  }
   if (consumer.previousSecretExpiresAt !== undefined && Date.parse(consumer.previousSecretExpiresAt) > now.getTime()) {
     throw new ServiceError(
       'conflict',
-      `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short.`,
+      `The previous secret works until ${consumer.previousSecretExpiresAt}; rotating again now would cut its grace window short (report it compromised to end it at once).`,
     );
   }
-  const actor: Actor = { kind: 'operator', id: operator.id };
   const updated = await transition(services, {
     clientId,
     to: undefined,
@@ -62,12 +88,12 @@ export async function requestSecretRotation(services: Services, clientId: string
     data: { kind: 'client_secret', reason },
   });
   await services.clientSecrets.rotateNow(clientId);
-  return updated;
+  return { consumer: updated };
 }
 
 /** Suspends a consumer at once (an incident, a partner's request): no tokens until it is reinstated through review. */
 export async function suspendConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
-  const actor: Actor = { kind: 'operator', id: operator.id };
+  const actor: Actor = operatorActor(operator);
   const { consumer, applied } = await applyTransition(services, {
     clientId,
     to: 'suspended',
@@ -92,7 +118,7 @@ export async function terminateConsumer(services: Services, clientId: string, op
   if (consumer.status !== 'active' && consumer.status !== 'suspended') {
     throw new ServiceError('conflict', `A ${consumer.status} consumer has no access to terminate.`);
   }
-  await revoke(services, consumer, 'terminated', reason, { kind: 'operator', id: operator.id });
+  await revoke(services, consumer, 'terminated', reason, operatorActor(operator));
   return (await services.registry.getConsumer(clientId)) ?? consumer;
 }
 

@@ -12,6 +12,7 @@ export function requestView(request: ChangeRequest): Record<string, unknown> {
     ...(request.expiresAt ? { expires_at: request.expiresAt } : {}),
     justification: request.justification,
     requested_by: request.requestedBy,
+    ...(request.requestedByPrincipal ? { requested_by_principal: request.requestedByPrincipal } : {}),
     risk: request.risk,
     approvals_required: request.approvalsRequired,
     approvals: request.approvals.map((a) => ({ reviewer: a.reviewer, at: a.at, ...(a.comment ? { comment: a.comment } : {}) })),

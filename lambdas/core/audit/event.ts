@@ -32,6 +32,7 @@ export const AUDIT_EVENT_TYPES = [
   'credentials.rotation_requested',
   'credentials.rotation_started',
   'credentials.rotated',
+  'credentials.registration_token_rotated',
   'signing_key.rotated',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -40,6 +41,8 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 export interface Actor {
   readonly kind: 'consumer' | 'reviewer' | 'operator' | 'system';
   readonly id: string;
+  /** Operators: the person (email) behind the principal in `id`, when Gatehouse knows who it is. */
+  readonly person?: string | undefined;
 }
 
 /** One append-only audit record; `hash` covers every other field, `prevHash` links it to the one before. */

@@ -46,6 +46,11 @@ export interface Consumer {
   readonly previousSecretExpiresAt?: string | undefined;
   /** When the current secret became current by rotation (absent: the secret issued at registration). */
   readonly secretRotatedAt?: string | undefined;
+  /**
+   * Set when an operator reported the secret compromised: from then on neither the current nor a rotated-out secret is
+   * accepted, only the one being rotated in; the rotation's end clears it (and keeps no grace window).
+   */
+  readonly secretCompromisedAt?: string | undefined;
   /** base64url SHA-256 of the RFC 7592 registration access token. */
   readonly registrationTokenHash: string;
   readonly createdAt: string;

@@ -10,11 +10,14 @@ import { OAuthError } from './errors.js';
 
 /**
  * Which of a consumer's secrets the presented one is: the current one, the one being rotated in (accepted from the moment
- * the registry stages it, so the switch-over cannot fail), or the rotated-out one within its grace window.
+ * the registry stages it, so the switch-over cannot fail), or the rotated-out one within its grace window. After a
+ * reported compromise only the one being rotated in.
  */
 function matchingSecret(consumer: Consumer, presented: string, now: Date): 'current' | 'pending' | 'previous' | undefined {
-  if (consumer.secretHash !== undefined && secretMatchesHash(presented, consumer.secretHash)) return 'current';
   if (consumer.pendingSecretHash !== undefined && secretMatchesHash(presented, consumer.pendingSecretHash)) return 'pending';
+  // A secret reported compromised ends at once, without the grace a scheduled rotation gives.
+  if (consumer.secretCompromisedAt !== undefined) return undefined;
+  if (consumer.secretHash !== undefined && secretMatchesHash(presented, consumer.secretHash)) return 'current';
   const graceEnds = consumer.previousSecretExpiresAt === undefined ? 0 : Date.parse(consumer.previousSecretExpiresAt);
   if (consumer.previousSecretHash !== undefined && graceEnds > now.getTime() && secretMatchesHash(presented, consumer.previousSecretHash)) return 'previous';
   return undefined;

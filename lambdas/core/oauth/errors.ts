@@ -32,8 +32,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
  *   used, but a Basic challenge would tell a key-bound client to send a password. Clients ignore schemes they do not know.
  * - `client`: no credentials at all; every method the endpoint takes is offered.
  * - `Bearer`: a bearer-protected endpoint (RFC 6750 section 3), here RFC 7592's registration access token.
+ * - `bearer_absent`: the same endpoint called without any token: RFC 6750 section 3.1 asks for no error code then.
  */
-export type Challenge = 'Basic' | 'private_key_jwt' | 'client_secret_post' | 'client' | 'Bearer';
+export type Challenge = 'Basic' | 'private_key_jwt' | 'client_secret_post' | 'client' | 'Bearer' | 'bearer_absent';
 
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */
 export class OAuthError extends Error {

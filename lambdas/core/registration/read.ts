@@ -6,20 +6,44 @@ import { OAuthError } from '../oauth/errors.js';
 import { STAGES, type ClientSecretValue } from '../ports.js';
 import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
 import type { Services } from '../services.js';
-import { secretMatchesHash } from '../util/hash.js';
+import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
+import { applyTransition } from '../consumer/transition.js';
 import { registrationResponse } from './response.js';
 
-/** RFC 7592 read: the registration access token proves the caller owns the registration, and comes back in the answer. */
+/**
+ * RFC 7592 read: the registration access token proves the caller owns the registration. It ends with the grant, and a
+ * read that hands out a client secret replaces it (RFC 7592 section 3 lets the server issue a new one): whoever holds a
+ * leaked registration response can read once at most, and the owner's next read then fails, which shows the leak.
+ */
 export async function readRegistration(services: Services, clientId: string, bearer: string | undefined): Promise<Record<string, unknown>> {
-  if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).');
+  if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).', { challenge: 'bearer_absent' });
   const consumer = plausibleClientId(clientId) ? await services.registry.getConsumer(clientId) : undefined;
-  // Unknown client and wrong token look the same (RFC 7592 §2), so client ids cannot be probed.
-  if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) {
-    throw new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
+  // Unknown client, wrong token and a token past the grant look the same (RFC 7592 section 2), so client ids cannot be probed.
+  const refused = new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
+  if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) throw refused;
+  if (Date.parse(consumer.expiresAt) <= services.clock.now().getTime()) throw refused;
+  const clientSecret = await deliverableSecret(services, consumer);
+  if (clientSecret === undefined) {
+    // Nothing secret in the answer: the token presented (checked against its stored hash) is echoed, as RFC 7592 asks.
+    return registrationResponse(consumer, services.config.issuer, { registrationToken: bearer });
   }
-  // RFC 7592 section 3 puts registration_access_token in every client information response. Only its hash is stored, so
-  // the token echoed is the one just presented (and checked against that hash); it is not rotated on read.
-  return registrationResponse(consumer, services.config.issuer, { clientSecret: await deliverableSecret(services, consumer), registrationToken: bearer });
+  const registrationToken = randomToken();
+  const { consumer: updated, applied } = await applyTransition(
+    services,
+    {
+      clientId,
+      to: undefined,
+      event: 'credentials.registration_token_rotated',
+      actor: { kind: 'consumer', id: clientId },
+      data: { reason: 'client_secret_read' },
+      set: { registrationTokenHash: sha256B64u(registrationToken) },
+      // A concurrent read (or a compromise report) replaced the token presented: this read lost, and so did the token.
+      unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
+    },
+    consumer,
+  );
+  if (!applied) throw refused;
+  return registrationResponse(updated, services.config.issuer, { clientSecret, registrationToken });
 }
 
 /**

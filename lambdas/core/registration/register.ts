@@ -14,6 +14,9 @@ import { randomToken, sha256B64u, sha256Hex } from '../util/hash.js';
 import { RegistrationDeniedError, RegistrationError } from './errors.js';
 import type { ClientMetadata } from './metadata.js';
 import { registrationResponse } from './response.js';
+import { bankDomains, inDomains } from '../review/addresses.js';
+import { eligibleReviewers } from '../review/review.js';
+import type { Tier } from '../policy/schema.js';
 import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
@@ -95,6 +98,8 @@ export async function register(services: Services, input: RegisterInput): Promis
     services.metrics.record('RegistrationDecisions', { path: 'deny', tier });
     throw new RegistrationDeniedError(decision);
   }
+
+  checkSeparationOfDuties(services, tier, m.contacts, decision);
 
   const clientId = `gh_${randomBytes(12).toString('base64url')}`;
   const registrationToken = randomToken();
@@ -258,4 +263,31 @@ function replay(stored: IdempotencyRecord, idem: { key: string; requestHash: str
   }
   const body = openResponse(idem.key, stored.sealedBody) as Record<string, unknown>;
   return { statusCode: stored.statusCode === 202 ? 202 : 201, body, replayed: true };
+}
+
+/**
+ * A partner or the public never names the bank's own people as contacts: contacts are excluded from reviewing, so naming
+ * reviewers would let a requester choose who reviews. Any tier's contacts must leave enough reviewers for the approvals.
+ */
+function checkSeparationOfDuties(services: Services, tier: Tier, contacts: readonly string[], decision: Decision): void {
+  const { reviewers, operators } = services.config;
+  const domains = bankDomains(reviewers, operators);
+  if (tier !== 'internal') {
+    const own = contacts.find((c) => inDomains(c, domains));
+    if (own !== undefined) {
+      throw new RegistrationError('invalid_client_metadata', `contacts: ${own} is an address of the bank; a ${tier} consumer names its own people.`, {
+        field: 'contacts',
+      });
+    }
+  }
+  if (decision.outcome !== 'review') return;
+  const needed = decision.requirements.approvals;
+  const eligible = eligibleReviewers(reviewers[decision.risk] ?? reviewers.default, contacts, [], domains);
+  if (eligible.length < needed) {
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `contacts: they name reviewers of ${decision.risk}-risk requests, leaving ${eligible.length} of the ${needed} distinct reviewers needed; name other contacts.`,
+      { field: 'contacts' },
+    );
+  }
 }

@@ -23,8 +23,13 @@ export interface ChangeRequest {
   readonly type: RequestKind;
   readonly clientId: string;
   readonly status: RequestStatus;
-  /** The operator who asked (IAM principal, or local mode's admin identity). */
+  /**
+   * The person who asked (an operator's email), who never reviews the request. Requests stored before operators were
+   * mapped to people hold the IAM principal here.
+   */
   readonly requestedBy: string;
+  /** The IAM principal that signed the request (local mode: its admin identity). */
+  readonly requestedByPrincipal?: string | undefined;
   readonly justification: string;
   /** Exceptions: the rule relaxed and the value allowed instead. */
   readonly grant?: ExceptionGrant | undefined;

@@ -6,6 +6,10 @@ import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
 import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
 import type { Services } from '../services.js';
+import { operatorActor, type Operator } from '../admin/operators.js';
+import { RequestError } from './errors.js';
+import { bankDomains } from '../review/addresses.js';
+import { eligibleReviewers } from '../review/review.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
 import type { ChangeRequest, RequestKind } from './change-request.js';
@@ -35,10 +39,33 @@ export interface RequestDraft {
 export async function openRequest(
   services: Services,
   consumer: Consumer,
-  operator: { readonly id: string },
+  operator: Operator,
   draft: RequestDraft,
   data: Readonly<Record<string, unknown>>,
 ): Promise<ChangeRequest> {
+  // Separation of duties compares people: a principal nobody is mapped to could be any reviewer, so it asks for nothing.
+  if (operator.person === undefined) {
+    throw new RequestError(
+      'operator_unknown',
+      `The principal ${operator.id} is not mapped to a person, so reviewers cannot be kept apart from the requester. Add it to the operators table (CDK context "operators") or sign in through IAM Identity Center.`,
+    );
+  }
+  // Fail closed before anything is stored: the requester and the consumer's contacts never review, and what remains must
+  // be enough distinct people for every approval.
+  const groups = services.config.reviewers;
+  const needed = Math.max(1, draft.requirements.approvals);
+  const eligible = eligibleReviewers(
+    groups[draft.risk] ?? groups.default,
+    [...consumer.contacts, operator.person],
+    [],
+    bankDomains(groups, services.config.operators),
+  );
+  if (eligible.length < needed) {
+    throw new RequestError(
+      'too_few_reviewers',
+      `Too few eligible reviewers for this ${draft.risk}-risk request: ${needed} approval(s) needed, ${eligible.length} reviewer(s) left once the requester (${operator.person}) and the consumer's contacts are excluded. Ask another operator, or add reviewers.`,
+    );
+  }
   const at = services.clock.now().toISOString();
   const { requirements, ...fields } = draft;
   const request: ChangeRequest = {
@@ -46,7 +73,8 @@ export async function openRequest(
     requestId: newRequestId(draft.type),
     clientId: consumer.clientId,
     status: 'pending_review',
-    requestedBy: operator.id,
+    requestedBy: operator.person,
+    requestedByPrincipal: operator.id,
     // A change to a consumer is always looked at by a person, by as many as its risk needs.
     approvalsRequired: Math.max(1, requirements.approvals),
     approvals: [],
@@ -55,7 +83,7 @@ export async function openRequest(
     updatedAt: at,
     version: 1,
   };
-  const actor: Actor = { kind: 'operator', id: operator.id };
+  const actor: Actor = operatorActor(operator);
   await applyTransition(
     services,
     {

@@ -1,3 +1,4 @@
+import { bankDomains } from './addresses.js';
 import { chainEvent } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { ServiceError } from '../errors.js';
@@ -103,7 +104,7 @@ export async function decideReview(
     throw new ReviewError('already_decided', `This request is already ${STATUS_WORDS[current] ?? current}.`);
   }
   const excluded = request ? [...consumer.contacts, request.requestedBy] : consumer.contacts;
-  if (!mayReview(link.reviewer, excluded, approvals)) {
+  if (!mayReview(link.reviewer, excluded, approvals, bankDomains(services.config.reviewers, services.config.operators))) {
     throw new ReviewError('not_eligible', 'You cannot review this request: you are one of its contacts or its requester, or already approved it.');
   }
   if (input.decision === 'deny' && comment.length === 0) throw new ReviewError('comment_required', 'Say why you deny the request.');

@@ -11,6 +11,7 @@ import { signReviewLink } from './link-token.js';
 import { MailUnavailable, mailFailure } from './mail-unavailable.js';
 import type { RiskLevel } from '../policy/schema.js';
 import type { ChangeRequest } from '../requests/change-request.js';
+import { bankDomains } from './addresses.js';
 import { eligibleReviewers, type Approval, type Review } from './review.js';
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
@@ -55,11 +56,14 @@ async function openRound(services: Services, reviewId: string, input: ApprovalTa
   const groups = services.config.reviewers;
   // The consumer's own contacts never review a change to it, and the operator who asked for one never approves it.
   const excluded = [...subject.contacts, ...(request ? [request.requestedBy] : [])];
-  const eligible = eligibleReviewers(groups[subject.risk] ?? groups.default, excluded, subject.approvals);
-  if (eligible.length === 0) {
+  const domains = bankDomains(groups, services.config.operators);
+  const eligible = eligibleReviewers(groups[subject.risk] ?? groups.default, excluded, subject.approvals, domains);
+  // Fail closed: a round that could not be followed by enough distinct approvers would leave the request to too few people.
+  const needed = Math.max(1, subject.approvalsRequired - subject.approvals.length);
+  if (eligible.length < needed) {
     throw new ReviewError(
       'no_eligible_reviewer',
-      `No eligible reviewer is left for ${input.requestId ?? consumer.clientId} (contacts, the requester and earlier approvers are excluded).`,
+      `Too few eligible reviewers are left for ${input.requestId ?? consumer.clientId}: ${needed} more approval(s) needed, ${eligible.length} reviewer(s) eligible (contacts, the requester and earlier approvers are excluded).`,
     );
   }
   const review: Review = {

@@ -1,3 +1,5 @@
+import { addressKey } from './addresses.js';
+
 /** One round of human review: who may decide it, by when, and the Step Functions task token it resumes. */
 export interface Review {
   readonly reviewId: string;
@@ -30,17 +32,30 @@ export interface Approval {
   readonly comment?: string | undefined;
 }
 
-const norm = (email: string): string => email.trim().toLowerCase();
-
 /**
  * Separation of duties: a requester's own contact never reviews its request, and nobody approves the same request twice.
+ * Addresses are compared as the people they reach (`addressKey`), so case or a `+tag` in the bank's domains changes nothing.
  */
-export function eligibleReviewers(group: readonly string[], contacts: readonly string[], approvals: readonly Approval[]): string[] {
-  const excluded = new Set([...contacts.map(norm), ...approvals.map((a) => norm(a.reviewer))]);
-  return [...new Set(group.map(norm))].filter((e) => !excluded.has(e));
+export function eligibleReviewers(
+  group: readonly string[],
+  contacts: readonly string[],
+  approvals: readonly Approval[],
+  ownDomains: readonly string[] = [],
+): string[] {
+  const key = (email: string) => addressKey(email, ownDomains);
+  const excluded = new Set([...contacts.map(key), ...approvals.map((a) => key(a.reviewer))]);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const email of group) {
+    const k = key(email);
+    if (excluded.has(k) || seen.has(k)) continue;
+    seen.add(k);
+    out.push(email.trim().toLowerCase());
+  }
+  return out;
 }
 
 /** Whether `email` may decide a review of a consumer with these contacts and approvals. */
-export function mayReview(email: string, contacts: readonly string[], approvals: readonly Approval[]): boolean {
-  return eligibleReviewers([email], contacts, approvals).length === 1;
+export function mayReview(email: string, contacts: readonly string[], approvals: readonly Approval[], ownDomains: readonly string[] = []): boolean {
+  return eligibleReviewers([email], contacts, approvals, ownDomains).length === 1;
 }

@@ -152,24 +152,27 @@ async function completeInRegistry(token: string, secret: StagedSecret, services:
     throw new RotationError('test_failed', `The current secret of ${consumer.clientId} is not the one the registry staged.`);
   }
   const now = services.clock.now();
-  const previousValidUntil = new Date(now.getTime() + secretGraceMs(services, consumer)).toISOString();
+  const compromised = consumer.secretCompromisedAt !== undefined;
+  // After a reported compromise the old secret gets no grace window: it already stopped working when it was reported.
+  const previousValidUntil = compromised ? now.toISOString() : new Date(now.getTime() + secretGraceMs(services, consumer)).toISOString();
   const updated = await transition(services, {
     clientId: consumer.clientId,
     to: undefined,
     event: 'credentials.rotated',
     actor: ROTATOR,
-    data: { kind: 'client_secret', version: token, previousValidUntil },
+    data: { kind: 'client_secret', version: token, previousValidUntil, ...(compromised ? { compromised: true } : {}) },
     set: {
       secretHash: hash,
       pendingSecretHash: undefined,
-      previousSecretHash: consumer.secretHash,
-      previousSecretExpiresAt: previousValidUntil,
+      previousSecretHash: compromised ? undefined : consumer.secretHash,
+      previousSecretExpiresAt: compromised ? undefined : previousValidUntil,
+      secretCompromisedAt: undefined,
       secretRotatedAt: now.toISOString(),
     },
   });
   services.log.info('client secret rotated', { clientId: consumer.clientId, version: token, previousValidUntil });
   try {
-    await services.mailer.send(rotationNotice(updated, services.config.issuer, previousValidUntil));
+    await services.mailer.send(rotationNotice(updated, services.config.issuer, previousValidUntil, compromised));
   } catch (error) {
     // The rotation stands and the old secret works through the grace window; the consumer can fetch the new one anyway.
     services.log.error('client secret rotation notice not sent', { clientId: consumer.clientId, error: (error as Error).name });
@@ -177,8 +180,23 @@ async function completeInRegistry(token: string, secret: StagedSecret, services:
 }
 
 /** The notice to a consumer's contacts: where to fetch the new secret, and until when the old one works. Never the secret. */
-export function rotationNotice(consumer: Consumer, issuer: string, previousValidUntil: string): Email {
+export function rotationNotice(consumer: Consumer, issuer: string, previousValidUntil: string, compromised = false): Email {
   const uri = `${issuer}/register/${encodeURIComponent(consumer.clientId)}`;
+  if (compromised) {
+    return {
+      to: consumer.contacts,
+      subject: `[Gatehouse] Client secret replaced after a reported compromise for ${consumer.clientName}`,
+      text: [
+        `The bank's operators reported the client secret of ${consumer.clientName} (${consumer.clientId}) compromised and replaced it.`,
+        'The previous secret and your previous registration access token stopped working at once.',
+        '',
+        'Ask the bank’s API security team for your new registration access token, then fetch the new secret (RFC 7592):',
+        `  GET ${uri}`,
+        '  Authorization: Bearer <new registration access token>',
+        'This email never contains a secret. If you did not expect it, contact the bank’s API security team.',
+      ].join('\n'),
+    };
+  }
   const text = [
     `The client secret of ${consumer.clientName} (${consumer.clientId}) was rotated.`,
     '',

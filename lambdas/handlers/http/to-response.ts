@@ -141,6 +141,8 @@ function challengeHeader(challenge: Challenge, code: string): string {
       return `private_key_jwt ${REALM}, ${BASIC_CHALLENGE}, client_secret_post ${REALM}`;
     case 'Bearer':
       return `Bearer ${REALM}, error="${code}"`;
+    case 'bearer_absent':
+      return `Bearer ${REALM}`;
   }
 }
 

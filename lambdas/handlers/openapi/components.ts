@@ -257,7 +257,14 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   RotationStarted: {
     type: 'object',
-    properties: { client_id: string, rotation: { const: 'started' }, requested_by: string },
+    properties: {
+      client_id: string,
+      rotation: { const: 'started' },
+      requested_by: string,
+      requested_by_person: string,
+      compromised: { const: true },
+      registration_access_token: { type: 'string', description: 'After a reported compromise: the new registration access token, shown once.' },
+    },
     required: ['client_id', 'rotation', 'requested_by'],
   },
   PolicyDecision: {
@@ -285,7 +292,8 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       value: { anyOf: [string, integer] },
       expires_at: { type: 'string', format: 'date-time' },
       justification: string,
-      requested_by: string,
+      requested_by: { type: 'string', description: 'The person (operator email) who asked; never one of its reviewers.' },
+      requested_by_principal: { type: 'string', description: 'The IAM principal that signed the request.' },
       risk: string,
       approvals_required: integer,
       approvals: { type: 'array', items: { type: 'object', properties: { reviewer: string, at: string, comment: string }, required: ['reviewer', 'at'] } },

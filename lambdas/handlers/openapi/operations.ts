@@ -3,7 +3,7 @@ import type { Route } from '../../contracts/routes.js';
 import { ExceptionGrantSchema } from '../../core/exceptions/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../core/idempotency/seal.js';
 import { ClientMetadataSchema } from '../../core/registration/metadata.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody } from '../admin-schemas.js';
+import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from '../admin-schemas.js';
 import {
   CACHE_CONTROL,
   htmlPage,
@@ -269,9 +269,15 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
   'POST /admin/consumers/{client_id}/rotate-secret': {
     operationId: 'rotateConsumerSecret',
     tag: 'Admin',
-    body: reasonBody,
+    body: { mediaType: MEDIA.json, name: 'RotateSecretBody', zod: RotateSecretBody },
     responses: responses(
-      ['202', jsonBody('Rotation started; the new secret is read with the registration access token.', 'RotationStarted')],
+      [
+        '202',
+        jsonBody(
+          'Rotation started; the new secret is read with the registration access token. With `compromised`, the old secret and registration access token ended at once, and the new token is in the answer.',
+          'RotationStarted',
+        ),
+      ],
       invalidRequest,
       notFound,
       conflict,

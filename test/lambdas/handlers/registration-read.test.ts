@@ -21,10 +21,10 @@ describe('createRegistrationReadHandler', () => {
       lambdaContext,
     );
 
-  const expectInvalidToken = (response: APIGatewayProxyResult) => {
+  const expectInvalidToken = (response: APIGatewayProxyResult, challenge = 'Bearer realm="gatehouse", error="invalid_token"') => {
     expect(response.statusCode).toBe(401);
     expect(bodyOf(response)).toEqual({ error: 'invalid_token', error_description: expect.any(String) });
-    expect(response.headers!['www-authenticate']).toBe('Bearer realm="gatehouse", error="invalid_token"');
+    expect(response.headers!['www-authenticate']).toBe(challenge);
     expect(response.body).not.toContain('client_name');
     // A read endpoint: whatever happens, only reads are sent.
     expect(ddb.calls().every((c) => c.args[0] instanceof GetCommand)).toBe(true);
@@ -59,13 +59,19 @@ describe('createRegistrationReadHandler', () => {
       client_secret: CLIENT_SECRET,
       client_secret_expires_at: Math.floor(Date.parse(consumerFixture().secretExpiresAt!) / 1000),
     });
-    // RFC 7592 section 3: the client information response carries the registration access token (the one presented).
-    expect(body['registration_access_token']).toBe(REGISTRATION_TOKEN);
+    // RFC 7592 section 3: the client information response carries the registration access token; a read that hands out
+    // the secret replaces it, so the one presented is spent.
+    expect(body['registration_access_token']).toEqual(expect.any(String));
+    expect(body['registration_access_token']).not.toBe(REGISTRATION_TOKEN);
     expect(response.body).not.toContain('secretHash');
     expect(response.body).not.toContain('registrationTokenHash');
     expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
       expect.objectContaining({ Key: { pk: `CONSUMER#${CLIENT_ID}`, sk: 'CONSUMER' }, ConsistentRead: true }),
     ]);
+    expect(table.auditTrail(CLIENT_ID).map((e) => e.type)).toContain('credentials.registration_token_rotated');
+    ddb.resetHistory();
+    expectInvalidToken(await read(CLIENT_ID, { Authorization: `Bearer ${REGISTRATION_TOKEN}` }));
+    expect((await read(CLIENT_ID, { Authorization: `Bearer ${String(body['registration_access_token'])}` })).statusCode).toBe(200);
   });
 
   it('delivers no secret to a consumer that may not obtain tokens', async () => {
@@ -129,8 +135,10 @@ describe('createRegistrationReadHandler', () => {
     const response = await read(clientId, { Authorization: `Bearer ${String(created['registration_access_token'])}` });
 
     expect(response.statusCode).toBe(200);
-    // Everything registration returned, the secret (the same secret, from the store) and the registration access token included.
-    expect(bodyOf(response)).toEqual(created);
+    // Everything registration returned, the secret included (the same secret, from the store), with a new registration access token.
+    const body = bodyOf(response);
+    expect({ ...body, registration_access_token: created['registration_access_token'] }).toEqual(created);
+    expect(body['registration_access_token']).not.toBe(created['registration_access_token']);
   });
 
   it('answers 401 invalid_token for a wrong token', async () => {
@@ -140,12 +148,16 @@ describe('createRegistrationReadHandler', () => {
   it('answers 401 invalid_token without a token, and reads nothing', async () => {
     const response = await read(CLIENT_ID);
 
-    expectInvalidToken(response);
+    // RFC 6750 section 3.1: a request without any token gets a challenge without an error code.
+    expectInvalidToken(response, 'Bearer realm="gatehouse"');
     expect(ddb.calls()).toHaveLength(0);
   });
 
   it('answers 401 invalid_token for another scheme', async () => {
-    expectInvalidToken(await read(CLIENT_ID, { Authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${REGISTRATION_TOKEN}`).toString('base64')}` }));
+    expectInvalidToken(
+      await read(CLIENT_ID, { Authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${REGISTRATION_TOKEN}`).toString('base64')}` }),
+      'Bearer realm="gatehouse"',
+    );
   });
 
   it('answers 401 invalid_token for an unknown client, exactly as for a wrong token', async () => {

@@ -288,11 +288,11 @@ describe('createReviewTaskHandler', () => {
     });
 
     it('asks the group for the consumer’s risk when there is one', async () => {
-      setUp({}, { default: [ALICE], high: [BOB] });
+      setUp({}, { default: [ALICE], high: [BOB, 'carol.reviewer@bank.example'] });
 
       await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN });
 
-      expect(mailer.sent.map((m) => m.to)).toEqual([[BOB]]);
+      expect(mailer.sent.map((m) => m.to)).toEqual([[BOB], ['carol.reviewer@bank.example']]);
     });
 
     it('is idempotent for a task token: a retry sends the emails again and stores nothing new', async () => {
@@ -343,6 +343,8 @@ describe('createReviewTaskHandler', () => {
       ['every reviewer is a contact', {}, { default: [DANA] }],
       ['every reviewer is a contact or approved already', { approvals: [{ reviewer: ALICE, round: 1, at: NOW.toISOString() }] }, { default: [ALICE, DANA] }],
       ['the group is empty', {}, { default: [] }],
+      ['one reviewer is left for the two approvals still needed', {}, { default: [ALICE, DANA] }],
+      ['the only other reviewer is a contact under a +tag', {}, { default: [ALICE, BOB], high: [ALICE, 'dana.reviewer+x@bank.example'] }],
     ])('throws no_eligible_reviewer when %s, writing and sending nothing', async (_case, consumer, reviewers) => {
       setUp(consumer, reviewers);
 

@@ -19,6 +19,14 @@ describe('eligibleReviewers', () => {
     expect(eligibleReviewers(group, contacts, approvals)).toEqual(expected);
   });
 
+  it('treats a +tag in the bank’s own domains as the same person, and elsewhere as another address', () => {
+    const own = ['bank.example'];
+    expect(eligibleReviewers([ALICE, BOB], ['Alice.Reviewer+ops@Bank.example'], [], own)).toEqual([BOB]);
+    expect(eligibleReviewers([ALICE, BOB], [OPS], [approvalBy('bob.reviewer+second@bank.example')], own)).toEqual([ALICE]);
+    expect(eligibleReviewers([ALICE, 'alice.reviewer+2@bank.example', BOB], [], [], own)).toEqual([ALICE, BOB]);
+    expect(eligibleReviewers(['dev@fintech.example'], ['dev+x@fintech.example'], [], own)).toEqual(['dev@fintech.example']);
+  });
+
   it('keeps the group’s order', () => {
     expect(eligibleReviewers([BOB, DANA, ALICE], [OPS], [])).toEqual([BOB, DANA, ALICE]);
   });
@@ -34,7 +42,8 @@ describe('mayReview', () => {
     ['someone who approved an earlier round', ALICE, [OPS], [approvalBy(ALICE)], false],
     ['someone who approved, with other casing', ALICE, [OPS], [approvalBy(' Alice.Reviewer@bank.example')], false],
     ['a second reviewer after someone else approved', BOB, [OPS], [approvalBy(ALICE)], true],
+    ['a requester who asked under a +tag address', ALICE, ['alice.reviewer+oncall@bank.example'], [], false],
   ])('answers for %s', (_case, email, contacts, approvals, expected) => {
-    expect(mayReview(email, contacts, approvals)).toBe(expected);
+    expect(mayReview(email, contacts, approvals, ['bank.example'])).toBe(expected);
   });
 });
