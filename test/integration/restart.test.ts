@@ -124,6 +124,42 @@ describe('local mode restart', () => {
     expect((await plane.services.registry.getReview(resumed.openReviewId!))!.deadline).toBe(deadline);
   });
 
+  it('delivers after a restart a consumer notice that the previous process accepted but never delivered', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    let mailDown = true;
+    const onEmail = (_file: string, email: { subject: string }) => {
+      if (mailDown && email.subject.startsWith('[Gatehouse] Access suspended'))
+        throw Object.assign(new Error('Outbox unavailable'), { name: 'ServiceUnavailable' });
+    };
+    // Retries far apart: the notice is still waiting for its next attempt when the plane stops.
+    plane = await startTestPlane({ dataDir, onEmail, noticeRetryIntervalMs: 60_000 });
+    const reg = await fetch(`${plane.url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(publicRequest()),
+    });
+    const clientId = String(((await reg.json()) as Record<string, unknown>)['client_id']);
+    const suspended = await fetch(`${plane.url}/admin/consumers/${clientId}/suspend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plane.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'Incident under investigation' }),
+    });
+    expect(suspended.status).toBe(200);
+    const pending = () => readdirSync(join(dataDir, 'notices')).filter((f) => f.endsWith('.json'));
+    expect(pending()).toHaveLength(1);
+    await plane.close(200);
+    plane = undefined;
+    expect(pending()).toHaveLength(1);
+
+    mailDown = false;
+    plane = await startTestPlane({ dataDir, onEmail });
+    await plane.notices.drain();
+    const delivered = readOutbox(plane.outboxDir).filter((m) => m.subject.startsWith('[Gatehouse] Access suspended'));
+    // The failed attempt's file is in the outbox too (written before the outage was reported); the delivery is the last.
+    expect(delivered.length).toBeGreaterThanOrEqual(2);
+    expect(pending()).toEqual([]);
+  });
+
   it('removes at start-up a client secret whose consumer was never committed, and keeps the others', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
     plane = await startTestPlane({ dataDir });

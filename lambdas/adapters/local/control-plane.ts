@@ -248,6 +248,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     deliver: mailer,
     log,
     retryIntervalMs: options.noticeRetryIntervalMs,
+    dir: dataDir && join(dataDir, 'notices'),
   });
   const services: Services & { readonly registry: DynamoRegistry } = {
     registry,
@@ -360,6 +361,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     await clientSecrets.remove(clientId);
     log.info('removed the client secret of a registration that never committed', { clientId });
   }
+  const noticesResumed = notices.resume();
+  if (noticesResumed > 0) log.info('resumed consumer notices after restart', { count: noticesResumed });
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, registry);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
   http.setHandlers(

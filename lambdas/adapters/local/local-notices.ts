@@ -1,4 +1,7 @@
 import './polyfills.js';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Email, Mailer } from '../../core/ports.js';
 import type { Log } from '../../core/services.js';
@@ -31,6 +34,7 @@ export class LocalNoticeWorkflow implements Mailer {
   readonly #running = new Map<Promise<void>, () => void>();
   #closed = false;
   readonly #log: Log;
+  readonly #dir: string | undefined;
 
   constructor(options: {
     readonly definitionFile: string;
@@ -40,7 +44,14 @@ export class LocalNoticeWorkflow implements Mailer {
     readonly log: Log;
     /** Replaces every retry interval (milliseconds), so a test can watch retries without waiting for them. */
     readonly retryIntervalMs?: number | undefined;
+    /**
+     * Where notices not yet delivered are kept (mode 0600 files), so a crash or a stop loses none: `resume()` runs them
+     * again at the next start. In memory only when absent.
+     */
+    readonly dir?: string | undefined;
   }) {
+    this.#dir = options.dir;
+    if (this.#dir !== undefined) mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
     const definition = substitutedDefinition<{ States: Record<string, { Type: string; Resource?: string }> }>(options.definitionFile, options.substitutions);
     this.#machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
     this.#log = options.log;
@@ -74,20 +85,61 @@ export class LocalNoticeWorkflow implements Mailer {
   }
 
   async send(email: Email): Promise<void> {
-    const input = noticeInput(email);
     if (this.#closed) throw new Error('The local notice workflow is closed.');
+    // Written before the execution starts (as Step Functions holds an execution once StartExecution returns): a crash
+    // from here on leaves the file, and the next start delivers it.
+    const file = this.#dir === undefined ? undefined : join(this.#dir, `${Date.now()}-${randomUUID()}.json`);
+    if (file !== undefined) {
+      writeFileSync(`${file}.tmp`, JSON.stringify(email), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    }
+    this.#start(email, file);
+  }
+
+  /** Starts again every notice a previous process accepted and never finished; returns how many. */
+  resume(): number {
+    if (this.#dir === undefined) return 0;
+    let resumed = 0;
+    for (const name of readdirSync(this.#dir).sort()) {
+      const file = join(this.#dir, name);
+      if (name.endsWith('.tmp')) {
+        rmSync(file, { force: true }); // never accepted: send() had not returned
+        continue;
+      }
+      if (!name.endsWith('.json')) continue;
+      let email: Email;
+      try {
+        email = JSON.parse(readFileSync(file, 'utf8')) as Email;
+      } catch (error) {
+        this.#log.error('unreadable pending notice skipped', { file, error: (error as Error).message });
+        continue;
+      }
+      this.#start(email, file);
+      resumed++;
+    }
+    return resumed;
+  }
+
+  #start(email: Email, file: string | undefined): void {
+    const input = noticeInput(email);
     const execution = this.#machine.run(input as never, this.#runOptions);
     const done = execution.result.then(
-      () => undefined,
+      () => this.#finished(file),
       // A failed execution in AWS raises the NoticeFailures alarm; here it is an error line naming the recipients' count.
       (error: unknown) => {
+        // A stopping plane abandons the notice, whose file the next start picks up.
         if (this.#closed) return;
         const failed = ((error as Error).cause ?? error) as Error;
         this.#log.error('consumer notice failed', { error: failed.name, recipients: input.to.length });
+        this.#finished(file);
       },
     );
     this.#running.set(done, () => execution.abort());
     void done.finally(() => this.#running.delete(done));
+  }
+
+  #finished(file: string | undefined): void {
+    if (file !== undefined) rmSync(file, { force: true });
   }
 
   /** Resolves when every notice started so far has been delivered or has failed (tests). */
