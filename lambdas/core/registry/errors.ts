@@ -1,7 +1,7 @@
 export type RegistryErrorCode = 'already_exists' | 'condition_failed' | 'unavailable' | 'invalid_cursor';
 
 /** Which part of a transaction broke its condition: the consumer record, an audit event, or the idempotency record. */
-export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review' | 'request';
+export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review' | 'request' | 'revocation';
 
 /** A registry write that did not happen; nothing was written when this is thrown. */
 export class RegistryError extends Error {
