@@ -8,6 +8,7 @@ import type { Consumer, ConsumerStatus } from './consumer.js';
 import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
 import { ACCESS_ENDING_STATUSES, consumerRevocation } from '../revocation/revocation-list.js';
+import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
 
 export interface TransitionRequest {
   readonly clientId: string;
@@ -79,6 +80,7 @@ export async function applyTransition(services: Services, request: TransitionReq
         },
         request.idempotency,
       );
+      if (endsAccess) forgetConsumerEverywhere(consumer.clientId);
       return { consumer: { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash }, applied: true };
     } catch (error) {
       // Only a lost race on the consumer record is worth re-reading; any other failed condition is final.
