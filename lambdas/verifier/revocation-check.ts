@@ -79,8 +79,9 @@ export class RevocationCheck {
     const list = this.#list;
     const nowS = at / 1000;
     if (!list || nowS - list.iat > this.#maxStaleS || nowS > list.exp + this.#tolerance) {
-      if (this.#whenStale === 'accept') return { refused: false };
-      return { refused: true, reason: 'unavailable', message: 'Revocations cannot be checked right now; try again shortly.' };
+      if (this.#whenStale === 'refuse') return { refused: true, reason: 'unavailable', message: 'Revocations cannot be checked right now; try again shortly.' };
+      // Accepting unchecked still refuses what the last list held.
+      if (!list) return { refused: false };
     }
     if (list.tokens.has(String(claims.jti))) return { refused: true, reason: 'revoked', message: 'The access token was revoked.' };
     const client = list.clients.get(String(claims['client_id']));

@@ -463,10 +463,25 @@ describe('createAccessTokenVerifier', () => {
       await expect(check(await bearer())).resolves.toBeDefined();
     });
 
-    it('accepts tokens unchecked past the staleness limit when told to (whenStale: accept)', async () => {
-      const fetch = listServer(async () => new Response('down', { status: 503 }));
+    it('accepts tokens without a fresh list when told to (whenStale: accept), still refusing what the last list named', async () => {
+      await expect(
+        withList(
+          listServer(async () => new Response('down', { status: 503 })),
+          { whenStale: 'accept' },
+        )(await bearer()),
+      ).resolves.toBeDefined();
 
-      await expect(withList(fetch, { whenStale: 'accept' })(await bearer())).resolves.toBeDefined();
+      const t = await token();
+      let up = true;
+      const fetch = listServer(async () =>
+        up ? signed({ tokens: [{ jti: decodeJwt(t).jti!, exp: NOW_S + 900 }], consumers: [] }) : new Response('down', { status: 503 }),
+      );
+      const check = withList(fetch, { whenStale: 'accept', maxStaleSeconds: 60 });
+      await refused(check(await bearer(t)), 'invalid_token');
+      up = false;
+      clock.advance(120_000);
+      await refused(check(await bearer(t)), 'invalid_token');
+      await expect(check(await bearer())).resolves.toBeDefined();
     });
 
     it('refuses an expired list however long the staleness limit, and never trades a newer list for an older one', async () => {
