@@ -112,6 +112,8 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
   token: 'RFC 6749 token endpoint: client authentication (client_secret_basic/post for low risk only, private_key_jwt with single-use jti, DPoP for high risk)',
   introspection: 'RFC 7662 introspection: the calling resource server authenticates as a client with the tokens:introspect scope',
   revocation: 'RFC 7009 revocation: the client authenticates as at the token endpoint and may revoke only its own tokens',
+  'revocation-list':
+    'the revocation list is public so that every resource server can refuse revoked tokens; it names only token ids and client ids, and is signed',
   discovery: 'JWKS and RFC 8414 metadata are public by standard so that stock clients and resource servers can verify tokens',
   review: 'reviewer pages and decisions require a signed, single-use review link bound to one reviewer and expiring with the review SLA',
   admin: undefined,

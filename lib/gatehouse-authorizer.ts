@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
-import { AUTHORIZER_ENV, defaultJwksUri, HttpsUrlSchema, RouteScopesSchema } from '../lambdas/verifier/authorizer.js';
+import { AUTHORIZER_ENV, defaultJwksUri, defaultRevocationsUri, HttpsUrlSchema, RouteScopesSchema } from '../lambdas/verifier/authorizer.js';
 import { AUTHORIZER, type FunctionSpec } from '../lambdas/contracts/functions.js';
 import { GatehouseFunction } from './gatehouse-function.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
@@ -23,6 +23,23 @@ export interface GatehouseAuthorizerProps {
    * @default `${issuer}/.well-known/jwks.json`
    */
   readonly jwksUri?: string;
+  /**
+   * Where Gatehouse publishes its signed revocation list; tokens it names are refused.
+   * @default `${issuer}/oauth2/revocations`
+   */
+  readonly revocationsUri?: string;
+  /**
+   * How often the authorizer fetches the revocation list again (whole seconds, 1 to 300). A revocation reaches this API
+   * at most this long plus Gatehouse's 15-second cache after it is made.
+   * @default Duration.seconds(30)
+   */
+  readonly revocationRefresh?: Duration;
+  /**
+   * How old the last good revocation list may get while fetches fail (whole seconds, 1 to 600); past it every token is
+   * refused (fail closed) until a fetch succeeds.
+   * @default Duration.minutes(5)
+   */
+  readonly revocationMaxStale?: Duration;
   /**
    * Scopes each protected method requires, keyed `METHOD /resource/path` with API Gateway's resource path
    * (`GET /accounts/{id}`; `ANY /path` covers every method of a resource). A method missing from the map is denied at
@@ -58,7 +75,7 @@ export interface GatehouseAuthorizerProps {
 
 /**
  * Protects a REST API with Gatehouse access tokens: a Lambda REQUEST authorizer that verifies the RFC 9068 token against
- * Gatehouse's JWKS, the DPoP proof of bound tokens and the scopes of the route, in one line:
+ * Gatehouse's JWKS and its signed revocation list, the DPoP proof of bound tokens and the scopes of the route, in one line:
  *
  * ```ts
  * resource.addMethod('GET', integration, {
@@ -88,6 +105,7 @@ export class GatehouseAuthorizer extends Construct {
     for (const [name, value, schema] of [
       ['issuer', props.issuer, HttpsUrlSchema],
       ['jwksUri', props.jwksUri, HttpsUrlSchema],
+      ['revocationsUri', props.revocationsUri, HttpsUrlSchema],
       ['publicBaseUrl', props.publicBaseUrl, z.url()],
     ] as const) {
       if (value !== undefined && !Token.isUnresolved(value) && !schema.safeParse(value).success) {
@@ -106,6 +124,9 @@ export class GatehouseAuthorizer extends Construct {
         [AUTHORIZER_ENV.issuer]: props.issuer,
         [AUTHORIZER_ENV.audience]: props.audience,
         [AUTHORIZER_ENV.jwksUri]: props.jwksUri ?? defaultJwksUri(props.issuer),
+        [AUTHORIZER_ENV.revocationsUri]: props.revocationsUri ?? defaultRevocationsUri(props.issuer),
+        ...(props.revocationRefresh !== undefined ? { [AUTHORIZER_ENV.revocationRefreshSeconds]: String(props.revocationRefresh.toSeconds()) } : {}),
+        ...(props.revocationMaxStale !== undefined ? { [AUTHORIZER_ENV.revocationMaxStaleSeconds]: String(props.revocationMaxStale.toSeconds()) } : {}),
         [AUTHORIZER_ENV.routeScopes]: JSON.stringify(routeScopes),
         ...(props.publicBaseUrl !== undefined ? { [AUTHORIZER_ENV.publicBaseUrl]: props.publicBaseUrl } : {}),
       },

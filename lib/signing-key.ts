@@ -14,6 +14,7 @@ import { ENV, METRICS_NAMESPACE_ENV } from '../lambdas/adapters/aws/env.js';
 import { stackMetricsNamespace } from '../lambdas/core/metrics.js';
 import type { LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { previousOverlapMs } from '../lambdas/core/tokens/signing-keys.js';
+import { linkKeyOverlapMs } from '../lambdas/core/review/link-token.js';
 import { SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../lambdas/contracts/functions.js';
 import { GatehouseFunction, OUTSIDE_VPC_REASON } from './gatehouse-function.js';
 import type { SigningKeyAccess } from './handler-functions.js';
@@ -130,6 +131,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     const publishDelay = props.publishDelay ?? Duration.seconds(900);
     const overlap = previousKeyOverlap(props.policy);
     checkRotationTiming(rotationInterval, publishDelay, overlap);
+    checkLinkOverlap(rotationInterval, publishDelay, props.policy);
 
     this.encryptionKey =
       props.encryptionKey ??
@@ -298,6 +300,19 @@ function capFrameworkFunction(provider: cr.Provider): void {
         'CloudFormation sends the stack event to the custom-resource framework and waits for its response: the framework reports a failure back (FAILED), and a response that never comes times the resource out; either way the deployment fails and rolls back in front of the operator, so no failed event is silently lost and a dead-letter queue would hold nothing anyone acts on.',
     },
   );
+}
+
+/**
+ * Review links are verified with the previous key for the policy's longest review SLA (linkKeyOverlapMs): a scheduled
+ * rotation sooner than that would retire the key that signed links still open.
+ */
+function checkLinkOverlap(rotationInterval: Duration, publishDelay: Duration, policy: LoadedPolicy): void {
+  const linkOverlapSeconds = Math.ceil(linkKeyOverlapMs(policy) / 1000);
+  if (publishDelay.toSeconds({ integral: false }) + linkOverlapSeconds >= rotationInterval.toSeconds({ integral: false })) {
+    throw new Error(
+      `SigningKey: rotationInterval (${rotationInterval.toHumanString()}) must exceed publishDelay plus the policy's longest review SLA + 5 min (${linkOverlapSeconds} s), or a rotation would end review links still open`,
+    );
+  }
 }
 
 /**

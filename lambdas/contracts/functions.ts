@@ -141,7 +141,7 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   revocation: {
     entry: 'lambdas/functions/revocation.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read'],
-    registry: ['getConsumer', 'claimOnce'],
+    registry: ['getConsumer', 'claimOnce', 'recordTokenRevocation'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 20,
@@ -151,6 +151,17 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   discovery: {
     entry: 'lambdas/functions/discovery.ts',
     capabilities: ['signing-key:read'],
+    memorySize: 256,
+    timeoutSeconds: 5,
+    reservedConcurrency: 20,
+    invokedBy: 'api',
+  },
+  // The revocation document: signed with the token key and cached (Cache-Control and in memory), so calls are few. It
+  // reads one small partition of the table and writes nothing.
+  'revocation-list': {
+    entry: 'lambdas/functions/revocation-list.ts',
+    capabilities: ['table:read', 'signing-key:read'],
+    registry: ['listRevocations'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 20,

@@ -2,7 +2,17 @@
  * The one route table: API Gateway resources/methods are generated from it, and the local HTTP server dispatches with it.
  * Paths use API Gateway's `{param}` syntax.
  */
-export const HTTP_HANDLERS = ['register', 'registration-read', 'token', 'introspection', 'revocation', 'discovery', 'review', 'admin'] as const;
+export const HTTP_HANDLERS = [
+  'register',
+  'registration-read',
+  'token',
+  'introspection',
+  'revocation',
+  'revocation-list',
+  'discovery',
+  'review',
+  'admin',
+] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
 export interface Route {
@@ -23,6 +33,13 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens', auth: 'public' },
   { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers', auth: 'public' },
   { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token', auth: 'public' },
+  {
+    method: 'GET',
+    path: '/oauth2/revocations',
+    handler: 'revocation-list',
+    description: 'The signed revocation list resource servers refuse tokens by: revoked token ids and consumers whose access ended',
+    auth: 'public',
+  },
   {
     method: 'GET',
     path: '/reviews/{review_id}',

@@ -1,6 +1,7 @@
 import type { AuditEvent } from './audit/event.js';
 import type { Consumer, ConsumerStatus } from './consumer/consumer.js';
 import type { ChangeRequest, RequestWrite } from './requests/change-request.js';
+import type { RevokedConsumer } from './revocation/revocation-list.js';
 import type { Review } from './review/review.js';
 
 export type { Metrics } from './metrics.js';
@@ -35,6 +36,8 @@ export interface ConsumerChange {
   readonly releaseIdempotency?: string;
   /** A change request of this consumer created or updated in the same transaction. */
   readonly request?: RequestWrite | undefined;
+  /** Lists the consumer in the revocation list in the same transaction (its access ends with this change). */
+  readonly revocation?: RevokedConsumer | undefined;
 }
 
 /** Registry port: consumers, their audit trail and idempotency records (one DynamoDB table in both modes). */

@@ -1,4 +1,5 @@
 import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
+import { REVOCATION_LIST_METADATA, REVOCATION_LIST_PATH } from '../core/revocation/document.js';
 import type { Services } from '../core/services.js';
 import { SIGNING_ALG, signingKeysFor } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
@@ -34,6 +35,8 @@ export function serverMetadata(services: Services): Record<string, unknown> {
     // The `aud` of every access token (RFC 9068): what a resource server checks, published so it needs no side channel.
     gatehouse_access_token_audience: services.config.tokenAudience,
     gatehouse_policy_version: services.policy.version,
+    // The signed revocation list resource servers refuse tokens by (revoked ids, consumers whose access ended).
+    [REVOCATION_LIST_METADATA]: `${issuer}${REVOCATION_LIST_PATH}`,
   };
 }
 

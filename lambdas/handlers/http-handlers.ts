@@ -8,6 +8,7 @@ import { createRegisterHandler } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
 import { createRevocationHandler } from './revocation.js';
+import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
 
 /** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
@@ -17,6 +18,7 @@ export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services:
   token: createTokenHandler,
   introspection: createIntrospectionHandler,
   revocation: createRevocationHandler,
+  'revocation-list': createRevocationListHandler,
   review: createReviewHandler,
   discovery: createDiscoveryHandler,
   admin: createAdminHandler,

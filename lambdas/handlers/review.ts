@@ -3,11 +3,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../core/errors.js';
 import { closedRoundError, decideReview, openReview, periodEndedError, type ReviewView } from '../core/review/decide.js';
 import { ReviewError } from '../core/review/errors.js';
+import { reviewLinkKeysFor } from '../core/review/link-token.js';
 import { reviewFacts } from '../core/review/facts.js';
 import { dateTimeFromNow } from '../core/review/format.js';
 import { escapeHtml, factsHtml, page, warningsHtml } from '../core/review/html.js';
 import type { Services } from '../core/services.js';
-import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -95,7 +95,7 @@ function errorPage(error: unknown, services: Services, event: APIGatewayProxyEve
 
 /** GET /reviews/{review_id}?t=… shows a request (and never changes state); POST records the reviewer's decision. */
 export function createReviewHandler(services: Services): HttpLambda {
-  const keys = signingKeysFor(services);
+  const keys = reviewLinkKeysFor(services);
   const basePath = new URL(services.config.issuer).pathname.replace(/\/$/, '');
   const origin = new URL(services.config.issuer).origin;
   const secure = services.config.issuer.startsWith('https://');

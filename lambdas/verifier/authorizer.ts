@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { REVOCATION_LIST_PATH } from '../core/revocation/document.js';
 import '../core/util/zod-messages.js';
 import { AccessError } from './errors.js';
 import { requestUrl } from './middleware.js';
@@ -13,6 +14,9 @@ export const AUTHORIZER_ENV = {
   jwksUri: 'GATEHOUSE_AUTHZ_JWKS_URI',
   routeScopes: 'GATEHOUSE_AUTHZ_ROUTE_SCOPES',
   publicBaseUrl: 'GATEHOUSE_AUTHZ_PUBLIC_BASE_URL',
+  revocationsUri: 'GATEHOUSE_AUTHZ_REVOCATIONS_URI',
+  revocationRefreshSeconds: 'GATEHOUSE_AUTHZ_REVOCATION_REFRESH_SECONDS',
+  revocationMaxStaleSeconds: 'GATEHOUSE_AUTHZ_REVOCATION_MAX_STALE_SECONDS',
 } as const;
 
 /** `METHOD /resource/path` as API Gateway names the resource (`{param}`, `{proxy+}`); `ANY` covers every method. */
@@ -32,6 +36,13 @@ export type RouteScopes = z.infer<typeof RouteScopesSchema>;
 
 /** Keys fetched over plain HTTP could be swapped in transit, and with them every token accepted. */
 export const HttpsUrlSchema = z.url().check(z.refine((u) => u.startsWith('https://'), 'must be an https URL'));
+
+/** A whole number of seconds from an environment variable; absent or empty means the default. */
+const secondsSetting = (max: number) =>
+  z.pipe(
+    z.transform((v: unknown) => (v === undefined || v === '' ? undefined : Number(v))),
+    z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(max))),
+  );
 
 const AuthorizerEnvSchema = z.object({
   [AUTHORIZER_ENV.issuer]: HttpsUrlSchema,
@@ -55,6 +66,9 @@ const AuthorizerEnvSchema = z.object({
     z.transform((v: unknown) => (v === '' ? undefined : v)),
     z.optional(z.url()),
   ),
+  [AUTHORIZER_ENV.revocationsUri]: z.optional(HttpsUrlSchema),
+  [AUTHORIZER_ENV.revocationRefreshSeconds]: secondsSetting(300),
+  [AUTHORIZER_ENV.revocationMaxStaleSeconds]: secondsSetting(600),
 });
 
 /** The authorizer's environment is unusable: the function fails at start-up, so API Gateway answers 500 (fail closed). */
@@ -74,7 +88,10 @@ export interface AuthorizerLog {
   warn(message: string, extra?: Record<string, unknown>): void;
 }
 
-export interface AuthorizerOptions extends Pick<VerifierOptions, 'issuer' | 'audience' | 'jwks' | 'now' | 'clockToleranceSeconds' | 'claimOnce'> {
+export interface AuthorizerOptions extends Pick<
+  VerifierOptions,
+  'issuer' | 'audience' | 'jwks' | 'now' | 'clockToleranceSeconds' | 'claimOnce' | 'revocations'
+> {
   /** Scopes each route requires, keyed `METHOD /resource/path`; routes missing from the map are denied. */
   readonly routeScopes: Readonly<Record<string, readonly string[]>>;
   /**
@@ -108,7 +125,18 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): A
     jwks: new URL(config[AUTHORIZER_ENV.jwksUri] ?? defaultJwksUri(issuer)),
     routeScopes: config[AUTHORIZER_ENV.routeScopes],
     publicBaseUrl: config[AUTHORIZER_ENV.publicBaseUrl],
+    // Always on: an authorizer that ignored revocations would let a suspended consumer's tokens through until they expire.
+    revocations: {
+      url: new URL(config[AUTHORIZER_ENV.revocationsUri] ?? defaultRevocationsUri(issuer)),
+      ...(config[AUTHORIZER_ENV.revocationRefreshSeconds] !== undefined ? { refreshSeconds: config[AUTHORIZER_ENV.revocationRefreshSeconds] } : {}),
+      ...(config[AUTHORIZER_ENV.revocationMaxStaleSeconds] !== undefined ? { maxStaleSeconds: config[AUTHORIZER_ENV.revocationMaxStaleSeconds] } : {}),
+    },
   };
+}
+
+/** Where Gatehouse publishes its revocation list under an issuer. */
+export function defaultRevocationsUri(issuer: string): string {
+  return `${issuer.replace(/\/$/, '')}${REVOCATION_LIST_PATH}`;
 }
 
 /** Where Gatehouse publishes its keys under an issuer. */
@@ -118,8 +146,9 @@ export function defaultJwksUri(issuer: string): string {
 
 /**
  * API Gateway REST REQUEST authorizer over the Gatehouse access-token verifier. A valid token (and DPoP proof for bound
- * tokens) with the route's scopes gets an Allow for exactly `event.methodArn`; a missing or invalid token or proof throws
- * `Unauthorized` (API Gateway's 401); missing scopes, or a route absent from the map, get a Deny (403).
+ * tokens) with the route's scopes gets an Allow for exactly `event.methodArn`; a missing, invalid or revoked token or
+ * proof, or one that cannot be checked against a fresh enough revocation list, throws `Unauthorized` (API Gateway's
+ * 401); missing scopes, or a route absent from the map, get a Deny (403).
  */
 export function createAuthorizerHandler(options: AuthorizerOptions): AuthorizerHandler {
   const verify = createAccessTokenVerifier(options);

@@ -47,7 +47,12 @@ export function requireAccessToken(
         if (!(error instanceof AccessError)) throw error;
         return {
           statusCode: error.status,
-          headers: { 'www-authenticate': error.wwwAuthenticate, 'content-type': 'application/json', 'cache-control': 'no-store' },
+          headers: {
+            'www-authenticate': error.wwwAuthenticate,
+            'content-type': 'application/json',
+            'cache-control': 'no-store',
+            ...(error.status === 503 ? { 'retry-after': '5' } : {}),
+          },
           body: JSON.stringify({ error: error.code, error_description: error.message }),
         };
       }

@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, t
 import { verifyDpopProof } from '../core/oauth/dpop.js';
 import { OAuthError } from '../core/oauth/errors.js';
 import { AccessError } from './errors.js';
+import { RevocationCheck, type RevocationCheckOptions } from './revocation-check.js';
 
 export interface VerifierOptions {
   /** Gatehouse's issuer identifier: tokens must carry it as `iss`. */
@@ -19,6 +20,12 @@ export interface VerifierOptions {
    * the proof's 60-second `iat` window; pass a shared store to close that gap).
    */
   readonly claimOnce?: (marker: string, expiresAtEpoch: number, now: Date) => Promise<boolean>;
+  /**
+   * Gatehouse's signed revocation list: tokens it lists (by `jti`, or by client for those issued before the client's
+   * access ended) are refused. `false` turns the check off.
+   * @default the list at `${issuer}/oauth2/revocations` with RevocationCheckOptions' defaults when `jwks` is a URL; off with a fixed key set
+   */
+  readonly revocations?: RevocationCheckOptions | false;
 }
 
 /** What an API sees of a request once the token is verified. */
@@ -59,8 +66,8 @@ export function memoryOnce(maxEntries = 50_000): (marker: string, expiresAtEpoch
 
 /**
  * Builds the verifier bank APIs use to enforce what Gatehouse issued: an RFC 9068 access token (signature through the
- * cached JWKS, `typ`, `iss`, `aud`, `exp`), the required scopes, and for bound tokens the DPoP proof (`ath`, `htm`,
- * `htu`, `cnf.jkt`).
+ * cached JWKS, `typ`, `iss`, `aud`, `exp`), that Gatehouse's revocation list does not name it or its client, the required
+ * scopes, and for bound tokens the DPoP proof (`ath`, `htm`, `htu`, `cnf.jkt`).
  */
 export function createAccessTokenVerifier(options: VerifierOptions): AccessTokenVerifier {
   const keys: JWTVerifyGetKey =
@@ -68,6 +75,9 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
   const now = options.now ?? (() => new Date());
   const claimOnce = options.claimOnce ?? memoryOnce();
   const tolerance = options.clockToleranceSeconds ?? 30;
+  const revocationOptions = options.revocations ?? (options.jwks instanceof URL ? {} : false);
+  const revocations =
+    revocationOptions === false ? undefined : new RevocationCheck(revocationOptions, { issuer: options.issuer, keys, clockToleranceSeconds: tolerance });
 
   return async (request, requiredScopes = []) => {
     const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(request.authorization?.trim() ?? '');
@@ -90,6 +100,8 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
     } catch (cause) {
       throw new AccessError('invalid_token', 'The access token is not valid.', { scheme, cause });
     }
+    const verdict = revocations ? await revocations.check(claims, at) : { refused: false as const };
+    if (verdict.refused) throw new AccessError(verdict.reason === 'revoked' ? 'invalid_token' : 'temporarily_unavailable', verdict.message, { scheme });
 
     const jkt = (claims['cnf'] as { jkt?: unknown } | undefined)?.jkt;
     if (typeof jkt === 'string') {

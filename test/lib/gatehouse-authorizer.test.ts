@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { type App, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { type App, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -151,8 +151,10 @@ describe('GatehouseAuthorizer', () => {
       [AUTHORIZER_ENV.issuer]: ISSUER,
       [AUTHORIZER_ENV.audience]: AUDIENCE,
       [AUTHORIZER_ENV.jwksUri]: `${ISSUER}/.well-known/jwks.json`,
+      [AUTHORIZER_ENV.revocationsUri]: `${ISSUER}/oauth2/revocations`,
       [AUTHORIZER_ENV.publicBaseUrl]: 'https://api.bank.example/v1',
     });
+    expect(env()).not.toHaveProperty(AUTHORIZER_ENV.revocationRefreshSeconds);
     expect(JSON.parse(env()[AUTHORIZER_ENV.routeScopes] as string)).toEqual(ROUTE_SCOPES);
   });
 
@@ -184,6 +186,21 @@ describe('GatehouseAuthorizer settings', () => {
     const fn = Template.fromStack(server.stack).toJSON().Resources[logicalId(server.authz.function)];
     return fn.Properties.Environment.Variables as Record<string, unknown>;
   };
+
+  it('passes the revocation list URI, refresh interval and staleness limit given', () => {
+    const env = envOf(
+      resourceServer({
+        revocationsUri: 'https://lists.bank.example/revocations',
+        revocationRefresh: Duration.seconds(10),
+        revocationMaxStale: Duration.minutes(2),
+      }),
+    );
+    expect(env).toMatchObject({
+      [AUTHORIZER_ENV.revocationsUri]: 'https://lists.bank.example/revocations',
+      [AUTHORIZER_ENV.revocationRefreshSeconds]: '10',
+      [AUTHORIZER_ENV.revocationMaxStaleSeconds]: '120',
+    });
+  });
 
   it('uses an explicit JWKS URI and leaves the public base URL unset by default', () => {
     const env = envOf(resourceServer({ jwksUri: 'https://keys.bank.example/jwks.json' }));

@@ -345,4 +345,10 @@ describe('SigningKey rotation settings', () => {
   ])('refuses a publish delay %s', (_what, props, message) => {
     expect(() => signingKeyAlone(props)).toThrow(message);
   });
+
+  it("refuses a rotation interval within the policy's longest review SLA, which would end review links still open", () => {
+    expect(() => signingKeyAlone({ rotationInterval: Duration.days(3), publishDelay: Duration.minutes(5) })).toThrow(
+      /rotationInterval \(3 days\) must exceed publishDelay plus the policy's longest review SLA \+ 5 min \(259500 s\)/,
+    );
+  });
 });

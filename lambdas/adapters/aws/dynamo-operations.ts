@@ -23,6 +23,7 @@ import type {
 } from '../../core/ports.js';
 import type { ChangeRequest, RequestWrite } from '../../core/requests/change-request.js';
 import type { Review } from '../../core/review/review.js';
+import type { RevocationList, Revocations, RevokedConsumer, RevokedToken } from '../../core/revocation/revocation-list.js';
 import { RegistryError, type RegistryItem } from '../../core/registry/errors.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
@@ -99,7 +100,12 @@ function placeholders(list: readonly unknown[], prefix: string, values: Record<s
 }
 
 /** Names each item consumerChangeItems returns, so a failed condition says which record it was. */
-const changeRoles = (change: ConsumerChange): RegistryItem[] => ['consumer', 'audit', ...(change.request ? (['request'] as const) : [])];
+const changeRoles = (change: ConsumerChange): RegistryItem[] => [
+  'consumer',
+  'audit',
+  ...(change.request ? (['request'] as const) : []),
+  ...(change.revocation ? (['revocation'] as const) : []),
+];
 
 /** The table the registry's operations read and write, and the document client they send through. */
 export interface RegistryTable {
@@ -108,7 +114,7 @@ export interface RegistryTable {
 }
 
 /** Every port the DynamoDB registry serves: one table holds consumers, reviews, requests, audit, markers and the sweep's index. */
-export type TableRegistry = Registry & SystemAuditLog & AttentionIndex & PolicyRolloutStore;
+export type TableRegistry = Registry & SystemAuditLog & AttentionIndex & PolicyRolloutStore & RevocationList;
 
 /** Each operation of a TableRegistry as a function of the table: what a Lambda entry picks from (dynamo-registry.ts). */
 export type RegistryOperations = {
@@ -243,6 +249,7 @@ function consumerChangeItems(t: RegistryTable, change: ConsumerChange): Transact
     putAudit(t, change.audit),
   ];
   if (change.request) items.push(requestItem(t, change.clientId, change.request));
+  if (change.revocation) items.push({ Put: { TableName: t.name, Item: revokedConsumerItem(change.revocation) } });
   return items;
 }
 
@@ -518,6 +525,25 @@ export async function claimOnce(t: RegistryTable, marker: string, expiresAtEpoch
 export async function hasMarker(t: RegistryTable, marker: string, now: Date): Promise<boolean> {
   const out = await send(() => t.db.send(new GetCommand({ TableName: t.name, Key: keys.marker(marker), ConsistentRead: true })));
   return out.Item !== undefined && Number(out.Item['ttl']) >= Math.floor(now.getTime() / 1000);
+}
+
+/** A later entry for the same consumer replaces the earlier one: its `since` is later, so it refuses more. */
+function revokedConsumerItem(entry: RevokedConsumer): Record<string, unknown> {
+  return { ...keys.revokedConsumer(entry.clientId), kind: 'revocation', ...entry, ttl: entry.until };
+}
+
+export async function recordTokenRevocation(t: RegistryTable, token: RevokedToken): Promise<void> {
+  await send(() => t.db.send(new PutCommand({ TableName: t.name, Item: { ...keys.revokedToken(token.jti), kind: 'revocation', ...token, ttl: token.exp } })));
+}
+
+export async function listRevocations(t: RegistryTable, now: Date): Promise<Revocations> {
+  const nowS = Math.floor(now.getTime() / 1000);
+  const live = async (prefix: string) => (await queryAll(t, keys.revocationsPartition, prefix)).filter((item) => Number(item['ttl']) >= nowS);
+  const [tokens, consumers] = await Promise.all([live(keys.revokedTokenPrefix), live(keys.revokedConsumerPrefix)]);
+  return {
+    tokens: tokens.map((item) => ({ jti: String(item['jti']), exp: Number(item['exp']) })),
+    consumers: consumers.map((item) => strip<RevokedConsumer>(item)),
+  };
 }
 
 function putAudit(t: RegistryTable, event: AuditEvent): TransactItem {

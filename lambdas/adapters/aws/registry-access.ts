@@ -47,6 +47,8 @@ export const REGISTRY_OPERATION_ACCESS: Readonly<Record<RegistryOperationName, O
   rearm: { table: ['UpdateItem'] },
   getPolicyRollout: { table: ['GetItem'] },
   savePolicyRollout: { table: ['PutItem'] },
+  recordTokenRevocation: { table: ['PutItem'] },
+  listRevocations: { table: ['Query'] },
 };
 
 /** The union of the actions of `operations`, on the table and on the index, each sorted. */

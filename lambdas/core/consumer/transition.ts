@@ -7,6 +7,8 @@ import type { Services } from '../services.js';
 import type { Consumer, ConsumerStatus } from './consumer.js';
 import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
+import { ACCESS_ENDING_STATUSES, consumerRevocation } from '../revocation/revocation-list.js';
+import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
 
 export interface TransitionRequest {
   readonly clientId: string;
@@ -63,6 +65,8 @@ export async function applyTransition(services: Services, request: TransitionReq
     // Becoming active (approval, reinstatement) restarts the dormancy clock; every change re-arms the sweep's index.
     if (request.to === 'active') Object.assign(changed, { activatedAt: at });
     const set = { ...changed, attentionAt: attentionAt({ ...consumer, ...changed }, services.policy.document.lifecycle) };
+    // Tokens already issued stay valid by signature until they expire: resource servers learn of the end from the list.
+    const endsAccess = request.to !== undefined && ACCESS_ENDING_STATUSES.includes(request.to);
     try {
       await services.registry.updateConsumer(
         {
@@ -72,9 +76,11 @@ export async function applyTransition(services: Services, request: TransitionReq
           audit,
           ...(request.releaseIdempotency ? { releaseIdempotency: request.releaseIdempotency } : {}),
           ...(request.request ? { request: request.request } : {}),
+          ...(endsAccess ? { revocation: consumerRevocation(consumer.clientId, request.to!, new Date(at), services.config, services.policy) } : {}),
         },
         request.idempotency,
       );
+      if (endsAccess) forgetConsumerEverywhere(consumer.clientId);
       return { consumer: { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash }, applied: true };
     } catch (error) {
       // Only a lost race on the consumer record is worth re-reading; any other failed condition is final.

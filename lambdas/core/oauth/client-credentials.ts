@@ -5,6 +5,7 @@ import type { OAuthDeps } from './deps.js';
 import { verifyDpopProof } from './dpop.js';
 import { OAuthError } from './errors.js';
 import { effectiveRequirements } from '../exceptions/effective.js';
+import { longestAccessTokenTtlSeconds } from '../tokens/lifetime.js';
 
 export interface TokenRequest {
   readonly authorization: string | undefined;
@@ -63,7 +64,9 @@ export async function clientCredentials(services: Services, deps: OAuthDeps, req
     throw new OAuthError('invalid_dpop_proof', "This client's tokens must be sender-constrained: send a DPoP proof.");
   }
 
-  const ttl = requirements.accessTokenTtlSeconds;
+  // Never beyond the policy's longest TTL, whatever an exception approved earlier says: the previous signing key and the
+  // revocation list are kept for that long, and no longer.
+  const ttl = Math.min(requirements.accessTokenTtlSeconds, longestAccessTokenTtlSeconds(services.policy));
   const minted = await mintAccessToken(await deps.keys.current(), {
     issuer: services.config.issuer,
     audience: services.config.tokenAudience,

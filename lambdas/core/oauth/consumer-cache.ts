@@ -1,9 +1,26 @@
 import type { Consumer } from '../consumer/consumer.js';
 import type { Clock, Registry } from '../ports.js';
 
+/** Every cache of this process, so that a change made here reaches them all at once (weakly held: a dropped handler's cache goes). */
+const caches = new Set<WeakRef<ConsumerCache>>();
+
+/**
+ * Forgets a client in every consumer cache of this process: a suspension or revocation made here bites its token
+ * endpoints at once (local mode runs them all in one process). Other instances still serve their copy for up to `ttlMs`,
+ * which the revocation list's `since` covers.
+ */
+export function forgetConsumerEverywhere(clientId: string): void {
+  for (const ref of caches) {
+    const cache = ref.deref();
+    if (cache) cache.forget(clientId);
+    else caches.delete(ref);
+  }
+}
+
 /**
  * A per-instance, short-lived cache of consumer records for the token path: at most one registry read per client per `ttlMs`.
- * The price is that a suspension or revocation reaches a warm instance at most `ttlMs` later (documented in the README).
+ * The price is that a suspension or revocation made by another instance reaches a warm one at most `ttlMs` later
+ * (documented in the README).
  */
 export class ConsumerCache {
   readonly #registry: Registry;
@@ -18,6 +35,7 @@ export class ConsumerCache {
     this.#clock = clock;
     this.#ttlMs = ttlMs;
     this.#maxEntries = maxEntries;
+    caches.add(new WeakRef(this));
   }
 
   async get(clientId: string): Promise<Consumer | undefined> {

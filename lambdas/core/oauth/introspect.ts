@@ -1,4 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { revocationListOf } from '../revocation/revocation-list.js';
 import type { Services } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
@@ -67,8 +68,9 @@ export async function introspect(
 }
 
 /**
- * RFC 7009 revocation: a client revokes its own access token; the `jti` is refused until the token would have expired.
- * Tokens that are not ours or already invalid are answered with success, as the RFC asks.
+ * RFC 7009 revocation: a client revokes its own access token; the `jti` is refused until the token would have expired,
+ * here and (through the published revocation list) by resource servers. Tokens that are not ours or already invalid are
+ * answered with success, as the RFC asks.
  */
 export async function revoke(
   services: Services,
@@ -84,5 +86,7 @@ export async function revoke(
   if (claims['client_id'] !== caller.clientId) {
     throw new OAuthError('unauthorized_client', 'A client may revoke only its own tokens.');
   }
+  // Listed first: a failure after it leaves the token refused by resource servers, and the client's retry completes it.
+  await revocationListOf(services.registry).recordTokenRevocation({ jti: String(claims.jti), exp: claims.exp! });
   await services.registry.claimOnce(`revoked:${String(claims.jti)}`, claims.exp!, services.clock.now());
 }

@@ -1,7 +1,7 @@
 export type RegistryErrorCode = 'already_exists' | 'condition_failed' | 'unavailable' | 'invalid_cursor';
 
 /** Which part of a transaction broke its condition: the consumer record, an audit event, or the idempotency record. */
-export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review' | 'request';
+export type RegistryItem = 'consumer' | 'audit' | 'idempotency' | 'marker' | 'review' | 'request' | 'revocation';
 
 /** A registry operation that failed; nothing was written, unless `outcomeUnknown` says that cannot be known. */
 export class RegistryError extends Error {

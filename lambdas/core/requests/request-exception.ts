@@ -2,6 +2,7 @@ import { ServiceError } from '../errors.js';
 import { activeExceptions } from '../exceptions/effective.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import { reassess } from '../policy/reassess.js';
+import { longestAccessTokenTtlSeconds } from '../tokens/lifetime.js';
 import type { Services } from '../services.js';
 import type { Operator } from '../admin/operators.js';
 import type { ChangeRequest } from './change-request.js';
@@ -74,6 +75,13 @@ export async function requestException(services: Services, operator: Operator, i
     case 'access_token_ttl_seconds':
       if (grant.value <= requirements.accessTokenTtlSeconds)
         throw new RequestError('exception_not_needed', `Access tokens already last ${requirements.accessTokenTtlSeconds} s.`);
+      // Resource servers can refuse a token (revocation list) and verify it after a key rotation only for the policy's
+      // longest TTL: a longer-lived token would outlive both.
+      if (grant.value > longestAccessTokenTtlSeconds(services.policy))
+        throw new RequestError(
+          'invalid_exception',
+          `Access tokens may live at most ${longestAccessTokenTtlSeconds(services.policy)} s under this policy (its longest access-token TTL), so that every token can still be revoked.`,
+        );
       break;
   }
 

@@ -1,11 +1,36 @@
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
-import { SIGNING_ALG, type SigningKeyCache } from '../tokens/signing-keys.js';
+import type { Clock, Vault } from '../ports.js';
+import { previousOverlapMs, SIGNING_ALG, SigningKeyCache } from '../tokens/signing-keys.js';
 import { ServiceError } from '../errors.js';
 import { ReviewError } from './errors.js';
 import { formatDateTime } from './format.js';
 
 /** Its own `typ`, so a review link can never pass for an access token or the reverse. */
 const LINK_TYP = 'gatehouse-review+jwt';
+
+/** The policy shape the link keys read: each risk's access-token lifetime and review SLA. */
+interface LinkKeyPolicy {
+  readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number; readonly reviewSlaHours: number }> };
+}
+
+/**
+ * How long the previous signing key keeps verifying review links after the current one starts signing: the policy's
+ * longest review SLA plus 5 minutes (a link lives as long as its round). The key signed the link no later than that
+ * start, so every open link still verifies after one rotation.
+ */
+export function linkKeyOverlapMs(policy: LinkKeyPolicy): number {
+  return (Math.max(...Object.values(policy.document.risks).map((r) => r.reviewSlaHours)) * 3600 + 300) * 1000;
+}
+
+/**
+ * The keys that verify review links: the signing keys, with the previous one kept for the longest review SLA rather
+ * than the access-token lifetime (which is all JWKS publishes it for), so a rotation does not end open links.
+ */
+export function reviewLinkKeysFor(services: { readonly vault: Vault; readonly clock: Clock; readonly policy: LinkKeyPolicy }): SigningKeyCache {
+  return new SigningKeyCache(services.vault, services.clock, {
+    previousOverlapMs: Math.max(previousOverlapMs(services.policy), linkKeyOverlapMs(services.policy)),
+  });
+}
 
 export interface ReviewLinkClaims {
   readonly reviewId: string;
@@ -27,7 +52,10 @@ export async function signReviewLink(keys: SigningKeyCache, issuer: string, clai
     .sign(key.key);
 }
 
-/** Verifies a link token for the review in the URL; throws ReviewError `link_expired` or `link_invalid`. */
+/**
+ * Verifies a link token for the review in the URL (with keys from reviewLinkKeysFor); throws ReviewError `link_expired`
+ * or `link_invalid`.
+ */
 export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, token: string, reviewId: string, now: Date): Promise<ReviewLinkClaims> {
   // Read outside the try: a vault outage is not a bad link (it surfaces as 503, not 403).
   let jwks: ReturnType<typeof createLocalJWKSet>;

@@ -1,5 +1,6 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock, SigningKey, SigningKeySet, Vault } from '../ports.js';
+import { longestAccessTokenTtlSeconds } from './lifetime.js';
 
 export const SIGNING_ALG = 'ES256';
 
@@ -89,7 +90,7 @@ export class SigningKeyCache {
 
 /** How long a previous key stays published: the policy's longest access-token lifetime plus 5 minutes of skew. */
 export function previousOverlapMs(policy: { readonly document: { readonly risks: Record<string, { readonly accessTokenTtlSeconds: number }> } }): number {
-  return (Math.max(...Object.values(policy.document.risks).map((r) => r.accessTokenTtlSeconds)) + 300) * 1000;
+  return (longestAccessTokenTtlSeconds(policy) + 300) * 1000;
 }
 
 /** A key cache for a deployment: the previous key outlives the longest access-token lifetime the policy grants. */

@@ -11,6 +11,7 @@ export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   token: 'oauth',
   introspection: 'oauth',
   revocation: 'oauth',
+  'revocation-list': 'problem',
   review: 'problem',
   discovery: 'problem',
   admin: 'problem',

@@ -31,6 +31,7 @@ export const MEDIA = {
   problem: 'application/problem+json',
   form: 'application/x-www-form-urlencoded',
   html: 'text/html',
+  jwt: 'application/jwt',
 } as const;
 
 const string = { type: 'string' } as const;
@@ -200,6 +201,11 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       service_documentation: { type: 'string', format: 'uri', description: 'Present only when the deployment configures it.' },
       gatehouse_access_token_audience: { type: 'string', description: 'The `aud` of every access token (RFC 9068), for resource servers to check.' },
       gatehouse_policy_version: string,
+      gatehouse_revocation_list_uri: {
+        type: 'string',
+        format: 'uri',
+        description: 'The signed revocation list (a `revocation-list+jwt` JWT) that resource servers refuse tokens by.',
+      },
     },
     required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported', 'gatehouse_access_token_audience'],
   },

@@ -219,6 +219,23 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
+  'GET /oauth2/revocations': {
+    operationId: 'getRevocationList',
+    tag: 'Discovery',
+    description:
+      'A JWT signed with the access-token key (`typ: revocation-list+jwt`, verify it with the JWKS) listing what resource servers must refuse although signature and `exp` hold: `revoked_tokens` (`jti`, `exp`) and `revoked_clients` (`client_id`, `status`, `since`: refuse the client’s tokens with `iat` at or before it). Valid for 10 minutes (`exp`); fetch it again at least every 30 seconds.',
+    responses: responses(
+      [
+        '200',
+        {
+          description: 'The signed revocation list.',
+          headers: CACHE_CONTROL,
+          content: { [MEDIA.jwt]: { schema: { type: 'string', description: 'A compact JWS.' } } },
+        },
+      ],
+      dependencyDown,
+    ),
+  },
   'GET /.well-known/oauth-authorization-server': {
     operationId: 'getAuthorizationServerMetadata',
     tag: 'Discovery',

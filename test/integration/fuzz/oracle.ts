@@ -16,6 +16,7 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
   token: 'oauth',
   introspection: 'oauth',
   revocation: 'oauth',
+  'revocation-list': 'problem',
   review: 'html',
   discovery: 'problem',
   admin: 'problem',

@@ -692,6 +692,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
   'POST /oauth2/token': { mayAccept: true, requests: (fx) => oauthRequests(fx, 'token') },
   'POST /oauth2/introspect': { mayAccept: true, requests: (fx) => oauthRequests(fx, 'introspect') },
   'POST /oauth2/revoke': { mayAccept: true, requests: (fx) => oauthRequests(fx, 'revoke') },
+  'GET /oauth2/revocations': { mayAccept: true, requests: getOnly(() => ({})) },
   'GET /reviews/{review_id}': { mayAccept: true, requests: reviewGet },
   'POST /reviews/{review_id}': { mayAccept: false, requests: reviewPost },
   'GET /.well-known/jwks.json': { mayAccept: true, requests: getOnly(() => ({})) },

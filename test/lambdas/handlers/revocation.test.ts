@@ -60,7 +60,7 @@ describe('createRevocationHandler', () => {
     ddb.reset();
   });
 
-  it('revokes the client’s own token: 200 and a revocation marker until the token’s exp', async () => {
+  it('revokes the client’s own token: 200, listed for resource servers and a revocation marker until the token’s exp', async () => {
     const token = await issue();
     const { jti, exp } = decodeJwt(token);
     ddb.resetHistory();
@@ -71,6 +71,7 @@ describe('createRevocationHandler', () => {
     expect(bodyOf(response)).toEqual({});
     expect(response.headers).toMatchObject({ 'cache-control': 'no-store' });
     expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: TABLE, Item: { pk: 'REVOCATIONS', sk: `TOKEN#${jti}`, kind: 'revocation', jti, exp, ttl: exp } },
       {
         TableName: TABLE,
         Item: { pk: `MARKER#revoked:${jti}`, sk: 'MARKER', kind: 'marker', ttl: exp },

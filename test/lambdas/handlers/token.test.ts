@@ -649,6 +649,21 @@ describe('createTokenHandler', () => {
           const response = await strongRequest({ DPoP: await signProof(dpopKey) });
           expect(bodyOf(response)).toMatchObject({ token_type: 'DPoP', expires_in: 900 });
         });
+
+        it("caps an exception approved for longer at the policy's longest access-token TTL, which the revocation list covers", async () => {
+          table.putConsumer(
+            keyBoundConsumer([clientKeyPair], {
+              risk: 'high',
+              requirements: defaultPolicy.document.risks.high,
+              exceptions: [exception('access_token_ttl_seconds', 86_400, DAY_MS)],
+            }),
+          );
+
+          const response = await strongRequest({ DPoP: await signProof(dpopKey) });
+          expect(bodyOf(response)).toMatchObject({ expires_in: defaultPolicy.document.risks.low.accessTokenTtlSeconds });
+          const claims = await issuedClaims(response);
+          expect(claims.exp! - claims.iat!).toBe(defaultPolicy.document.risks.low.accessTokenTtlSeconds);
+        });
       });
     });
 

@@ -274,6 +274,22 @@ describe('authorizerConfigFromEnv', () => {
     expect(config.jwks).toEqual(new URL(`${ISSUER}/.well-known/jwks.json`));
   });
 
+  it("always checks the revocation list, at the issuer's by default, with the refresh and staleness given", () => {
+    expect(authorizerConfigFromEnv(env()).revocations).toEqual({ url: new URL(`${ISSUER}/oauth2/revocations`) });
+    const config = authorizerConfigFromEnv(
+      env({
+        [AUTHORIZER_ENV.revocationsUri]: 'https://lists.bank.example/revocations',
+        [AUTHORIZER_ENV.revocationRefreshSeconds]: '10',
+        [AUTHORIZER_ENV.revocationMaxStaleSeconds]: '60',
+      }),
+    );
+    expect(config.revocations).toEqual({ url: new URL('https://lists.bank.example/revocations'), refreshSeconds: 10, maxStaleSeconds: 60 });
+    expect(() => authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.revocationRefreshSeconds]: '0' }))).toThrow(new RegExp(AUTHORIZER_ENV.revocationRefreshSeconds));
+    expect(() => authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.revocationsUri]: 'http://lists.bank.example/revocations' }))).toThrow(
+      new RegExp(`${AUTHORIZER_ENV.revocationsUri}: must be an https URL`),
+    );
+  });
+
   it('takes an empty public base URL as none, and refuses one that is not a URL or an empty audience', () => {
     expect(authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.publicBaseUrl]: '' })).publicBaseUrl).toBeUndefined();
     expect(() => authorizerConfigFromEnv(env({ [AUTHORIZER_ENV.publicBaseUrl]: 'api.bank.example' }))).toThrow(new RegExp(AUTHORIZER_ENV.publicBaseUrl));

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
-import { calculateJwkThumbprint, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SigningKey } from '../../../lambdas/core/ports.js';
+import { signRevocationList } from '../../../lambdas/core/revocation/document.js';
+import type { Revocations } from '../../../lambdas/core/revocation/revocation-list.js';
 import { generateSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
 import { mintAccessToken } from '../../../lambdas/core/tokens/mint.js';
 import { sha256B64u } from '../../../lambdas/core/util/hash.js';
@@ -340,7 +342,7 @@ describe('createAccessTokenVerifier', () => {
     it('fetches Gatehouse’s keys from the JWKS URL once and reuses them', async () => {
       const fetch = vi.fn(async () => new Response(JSON.stringify({ keys: [gatehouse.published] }), { headers: { 'content-type': 'application/json' } }));
       vi.stubGlobal('fetch', fetch);
-      const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`) });
+      const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`), revocations: false });
 
       await remote(request({ authorization: `Bearer ${await token()}` }));
       await remote(request({ authorization: `Bearer ${await token()}` }));
@@ -354,9 +356,171 @@ describe('createAccessTokenVerifier', () => {
         'fetch',
         vi.fn(async () => new Response('nope', { status: 503 })),
       );
-      const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`) });
+      const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`), revocations: false });
 
       await refused(remote(request({ authorization: `Bearer ${await token()}` })), 'invalid_token');
+    });
+  });
+
+  describe('revocation list', () => {
+    const LIST_URL = `${ISSUER}/oauth2/revocations`;
+    const none: Revocations = { tokens: [], consumers: [] };
+    /** A list server: each fetch answers with what `serve` returns at that moment; calls are counted. */
+    const listServer = (serve: () => Promise<string | Response>) => {
+      const fetch = vi.fn(async (url: URL) => {
+        expect(String(url)).toBe(LIST_URL);
+        const body = await serve();
+        return typeof body === 'string' ? new Response(body, { headers: { 'content-type': 'application/jwt' } }) : body;
+      });
+      return fetch;
+    };
+    const signed = (revocations: Revocations, options: { key?: { kid: string; key: CryptoKey }; at?: Date } = {}) =>
+      signRevocationList(options.key ?? gatehouse.key, ISSUER, revocations, options.at ?? clock.now());
+    const withList = (fetch: ReturnType<typeof listServer>, extra: Record<string, unknown> = {}) =>
+      verifierWith({ revocations: { url: new URL(LIST_URL), fetch, ...extra } });
+    const bearer = async (t?: string) => request({ authorization: `Bearer ${t ?? (await token())}` });
+
+    it('refuses a token whose jti is listed, and accepts the others', async () => {
+      const revoked = await token();
+      const fetch = listServer(async () => signed({ tokens: [{ jti: decodeJwt(revoked).jti!, exp: NOW_S + 300 }], consumers: [] }));
+      const check = withList(fetch);
+
+      const error = await refused(check(await bearer(revoked)), 'invalid_token');
+      expect(error.message).toBe('The access token was revoked.');
+      await expect(check(await bearer())).resolves.toMatchObject({ clientId: CLIENT_ID });
+      expect(fetch).toHaveBeenCalledTimes(1);
+    });
+
+    it('refuses the tokens a listed client was issued at or before `since`, and accepts those issued after', async () => {
+      const before = await token();
+      const fetch = listServer(async () =>
+        signed({ tokens: [], consumers: [{ clientId: CLIENT_ID, status: 'suspended', since: NOW_S, until: NOW_S + 4000 }] }),
+      );
+      const check = withList(fetch);
+
+      await refused(check(await bearer(before)), 'invalid_token');
+      clock.advance(1000);
+      await expect(check(await bearer())).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it('fetches the list again once it is refreshSeconds old, and applies what it now says', async () => {
+      let revocations = none;
+      const fetch = listServer(async () => signed(revocations));
+      const check = withList(fetch, { refreshSeconds: 30 });
+      const t = await token();
+      await expect(check(await bearer(t))).resolves.toBeDefined();
+
+      revocations = { tokens: [{ jti: decodeJwt(t).jti!, exp: NOW_S + 300 }], consumers: [] };
+      clock.advance(29_000);
+      await expect(check(await bearer(t))).resolves.toBeDefined();
+      clock.advance(1_000);
+      await refused(check(await bearer(t)), 'invalid_token');
+      expect(fetch).toHaveBeenCalledTimes(2);
+    });
+
+    it('never adopts a list with a bad signature: without a good one, it fails closed (503)', async () => {
+      const fetch = listServer(async () => signed(none, { key: impostor.key }));
+
+      const error = await refused(withList(fetch)(await bearer()), 'temporarily_unavailable');
+      expect(error.status).toBe(503);
+    });
+
+    it('never adopts a list with a bad signature over the good one it holds', async () => {
+      const t = await token();
+      let good = true;
+      const fetch = listServer(async () =>
+        good ? signed({ tokens: [{ jti: decodeJwt(t).jti!, exp: NOW_S + 300 }], consumers: [] }) : signed(none, { key: impostor.key }),
+      );
+      const check = withList(fetch);
+      await refused(check(await bearer(t)), 'invalid_token');
+
+      good = false;
+      clock.advance(31_000);
+      await refused(check(await bearer(t)), 'invalid_token');
+      expect(fetch).toHaveBeenCalledTimes(2);
+    });
+
+    it('refuses a list of another type (an access token) or another issuer', async () => {
+      for (const body of [await token(), await signRevocationList(gatehouse.key, 'https://other.bank.test', none, clock.now())]) {
+        await refused(withList(listServer(async () => body))(await bearer()), 'temporarily_unavailable');
+      }
+    });
+
+    it('keeps using the last good list while fetches fail, until it is maxStaleSeconds old, then fails closed', async () => {
+      let up = true;
+      const fetch = listServer(async () => (up ? signed(none) : new Response('down', { status: 503 })));
+      const check = withList(fetch, { maxStaleSeconds: 120 });
+      await expect(check(await bearer())).resolves.toBeDefined();
+
+      up = false;
+      clock.advance(119_000);
+      await expect(check(await bearer())).resolves.toBeDefined();
+      clock.advance(2_000);
+      await refused(check(await bearer()), 'temporarily_unavailable');
+
+      up = true;
+      clock.advance(5_000);
+      await expect(check(await bearer())).resolves.toBeDefined();
+    });
+
+    it('accepts tokens without a fresh list when told to (whenStale: accept), still refusing what the last list named', async () => {
+      await expect(
+        withList(
+          listServer(async () => new Response('down', { status: 503 })),
+          { whenStale: 'accept' },
+        )(await bearer()),
+      ).resolves.toBeDefined();
+
+      const t = await token();
+      let up = true;
+      const fetch = listServer(async () =>
+        up ? signed({ tokens: [{ jti: decodeJwt(t).jti!, exp: NOW_S + 900 }], consumers: [] }) : new Response('down', { status: 503 }),
+      );
+      const check = withList(fetch, { whenStale: 'accept', maxStaleSeconds: 60 });
+      await refused(check(await bearer(t)), 'invalid_token');
+      up = false;
+      clock.advance(120_000);
+      await refused(check(await bearer(t)), 'invalid_token');
+      await expect(check(await bearer())).resolves.toBeDefined();
+    });
+
+    it('refuses an expired list however long the staleness limit, and never trades a newer list for an older one', async () => {
+      const expired = await signed(none, { at: new Date(NOW.getTime() - 700_000) });
+      await refused(
+        withList(
+          listServer(async () => expired),
+          { maxStaleSeconds: 100_000 },
+        )(await bearer()),
+        'temporarily_unavailable',
+      );
+
+      const t = await token();
+      const newer = await signed({ tokens: [{ jti: decodeJwt(t).jti!, exp: NOW_S + 300 }], consumers: [] });
+      const older = await signed(none, { at: new Date(NOW.getTime() - 10_000) });
+      let first = true;
+      const check = withList(
+        listServer(async () => {
+          const body = first ? newer : older;
+          first = false;
+          return body;
+        }),
+      );
+      await refused(check(await bearer(t)), 'invalid_token');
+      clock.advance(31_000);
+      await refused(check(await bearer(t)), 'invalid_token');
+    });
+
+    it('checks the list by default when the keys come from a URL, at ${issuer}/oauth2/revocations', async () => {
+      const fetch = vi.fn(async (url: URL | string) =>
+        String(url).endsWith('/jwks.json')
+          ? new Response(JSON.stringify({ keys: [gatehouse.published] }), { headers: { 'content-type': 'application/json' } })
+          : new Response(await signed({ tokens: [], consumers: [{ clientId: CLIENT_ID, status: 'revoked', since: NOW_S, until: NOW_S + 4000 }] })),
+      );
+      vi.stubGlobal('fetch', fetch);
+      const remote = verifierWith({ jwks: new URL(`${ISSUER}/.well-known/jwks.json`) });
+
+      await refused(remote(await bearer()), 'invalid_token');
+      expect(fetch.mock.calls.map((c) => String(c[0]))).toContain(LIST_URL);
     });
   });
 

@@ -107,7 +107,16 @@ describe('DynamoRegistry', () => {
       const calls: Record<RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>> = {
         createConsumer: (r) => r.createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), idempotencyRecord()),
         getConsumer: (r) => r.getConsumer(CLIENT_ID),
-        updateConsumer: (r) => r.updateConsumer({ ...indexed, releaseIdempotency: 'c'.repeat(64), request: { create: request } }, idempotencyRecord()),
+        updateConsumer: (r) =>
+          r.updateConsumer(
+            {
+              ...indexed,
+              releaseIdempotency: 'c'.repeat(64),
+              request: { create: request },
+              revocation: { clientId: CLIENT_ID, status: 'suspended', since: 1, until: 2 },
+            },
+            idempotencyRecord(),
+          ),
         listAudit: (r) => r.listAudit(CLIENT_ID),
         getIdempotency: (r) => r.getIdempotency('a'.repeat(64)),
         listConsumers: (r) => r.listConsumers(10),
@@ -131,6 +140,8 @@ describe('DynamoRegistry', () => {
         getPolicyRollout: (r) => r.getPolicyRollout(),
         savePolicyRollout: (r) =>
           r.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
+        recordTokenRevocation: (r) => r.recordTokenRevocation({ jti: 'jti-1', exp: Math.floor(NOW.getTime() / 1000) + 60 }),
+        listRevocations: (r) => r.listRevocations(NOW),
       };
       expect(Object.keys(calls).sort()).toEqual(Object.keys(operations).sort());
 

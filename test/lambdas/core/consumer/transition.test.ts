@@ -85,6 +85,25 @@ describe('transition', () => {
     expect(result).toMatchObject({ status: 'suspended', auditSeq: change.audit.seq, auditHead: change.audit.hash });
   });
 
+  it('lists a consumer whose access it ends in the revocation list, in the same write, past the consumer cache', async () => {
+    const services = { ...servicesWith(stubRegistry([consumerFixture()])), config: { ...servicesWith(stubRegistry([])).config, consumerCacheMs: 5_000 } };
+    const registry = services.registry as unknown as RegistryStub;
+
+    await transition(services, suspend);
+
+    const since = Math.ceil((NOW.getTime() + 5_000) / 1000);
+    // Kept for the policy's longest access-token TTL (low risk: 3600 s) plus 5 minutes of clock skew.
+    expect(changeSent(registry).revocation).toEqual({ clientId: CLIENT_ID, status: 'suspended', since, until: since + 3600 + 300 });
+  });
+
+  it('lists no consumer for a change that keeps its access', async () => {
+    const registry = stubRegistry([consumerFixture({ status: 'suspended' })]);
+
+    await transition(servicesWith(registry), { ...suspend, to: 'active', event: 'consumer.reinstated' });
+
+    expect(changeSent(registry).revocation).toBeUndefined();
+  });
+
   it('passes the idempotency record into the same registry write', async () => {
     const registry = stubRegistry([consumerFixture()]);
     const record: IdempotencyRecord = { keyHash: 'k', requestHash: 'r', statusCode: 202, sealedBody: 's', createdAt: NOW.toISOString(), expiresAtEpoch: 1 };

@@ -9,6 +9,7 @@ import { fakeWorkflow, ISSUER, nullMailer, testConfig } from '../../handlers/fix
 import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
 import { MemoryMetrics } from '../../../../lambdas/adapters/local/memory-metrics.js';
+import type { RevocationList } from '../../../../lambdas/core/revocation/revocation-list.js';
 export const NOW_S = Math.floor(NOW.getTime() / 1000);
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`;
 export const INTROSPECTION_ENDPOINT = `${ISSUER}/oauth2/introspect`;
@@ -91,7 +92,7 @@ export function keyBoundConsumer(keys: readonly ClientKey[], overrides: Partial<
 }
 
 /** The part of the Registry port the OAuth core uses. */
-type OAuthRegistry = Pick<Registry, 'getConsumer' | 'recordUse' | 'claimOnce' | 'hasMarker'>;
+type OAuthRegistry = Pick<Registry, 'getConsumer' | 'recordUse' | 'claimOnce' | 'hasMarker'> & Pick<RevocationList, 'recordTokenRevocation'>;
 
 /**
  * An in-memory store with DynamoRegistry's semantics for consumers and one-time markers (a marker may be claimed
@@ -101,6 +102,8 @@ export class MemoryRegistry implements OAuthRegistry {
   readonly consumers = new Map<string, Consumer>();
   /** marker → TTL (epoch seconds). */
   readonly markers = new Map<string, number>();
+  /** The revocation list's revoked tokens: jti → exp. */
+  readonly revokedTokens = new Map<string, number>();
   readonly uses: { clientId: string; at: Date }[] = [];
   reads = 0;
 
@@ -133,6 +136,10 @@ export class MemoryRegistry implements OAuthRegistry {
     if (ttl !== undefined && !(ttl < Math.floor(now.getTime() / 1000))) return false;
     this.markers.set(marker, expiresAtEpoch);
     return true;
+  }
+
+  async recordTokenRevocation(token: { readonly jti: string; readonly exp: number }): Promise<void> {
+    this.revokedTokens.set(token.jti, token.exp);
   }
 
   async hasMarker(marker: string, now: Date): Promise<boolean> {

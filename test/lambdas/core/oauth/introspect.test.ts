@@ -212,12 +212,13 @@ describe('introspect', () => {
 });
 
 describe('revoke', () => {
-  it('marks the token revoked until it would have expired', async () => {
+  it('marks the token revoked until it would have expired, and lists it for resource servers as long', async () => {
     const minted = await mint();
 
     await revokeAs(minted.token);
 
     expect([...services.registry.markers]).toEqual([[`revoked:${minted.jti}`, minted.expiresAt]]);
+    expect([...services.registry.revokedTokens]).toEqual([[minted.jti, minted.expiresAt]]);
     await expect(inspect(minted.token)).resolves.toEqual({ active: false });
   });
 

@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyOwnToken } from '../../../../lambdas/core/oauth/introspect.js';
 import { ReviewError } from '../../../../lambdas/core/review/errors.js';
-import { signReviewLink, verifyReviewLink, type ReviewLinkClaims } from '../../../../lambdas/core/review/link-token.js';
+import { linkKeyOverlapMs, reviewLinkKeysFor, signReviewLink, verifyReviewLink, type ReviewLinkClaims } from '../../../../lambdas/core/review/link-token.js';
+import { rotateSigningKeyFully } from '../../../../lambdas/core/rotation/signing-key-rotation.js';
 import { generateSigningKey } from '../../../../lambdas/core/tokens/generate-key.js';
 import { mintAccessToken } from '../../../../lambdas/core/tokens/mint.js';
-import { SigningKeyCache } from '../../../../lambdas/core/tokens/signing-keys.js';
-import { CLIENT_ID, HOUR_MS, NOW } from '../../fixtures.js';
+import { previousOverlapMs, SigningKeyCache, signingKeysFor } from '../../../../lambdas/core/tokens/signing-keys.js';
+import { CLIENT_ID, HOUR_MS, NOW, recordingLog } from '../../fixtures.js';
 import { ISSUER, TOKEN_AUDIENCE } from '../../handlers/fixtures.js';
 import { coreServices, type CoreServices } from '../oauth/fixtures.js';
 import { ALICE, DEADLINE, REVIEW_ID } from './fixtures.js';
@@ -185,5 +187,39 @@ describe('verifyOwnToken (introspection) against review links', () => {
 
     await expect(verifyOwnToken(services, keys, link)).resolves.toBeUndefined();
     await expect(verifyOwnToken(services, keys, access.token)).resolves.toMatchObject({ client_id: CLIENT_ID });
+  });
+});
+
+describe('review links across a signing-key rotation', () => {
+  const PUBLISH_DELAY_MS = 15 * 60_000;
+
+  it('verifies a link issued before a rotation until its review deadline, long after JWKS has retired the key that signed it', async () => {
+    // review-task signs with the signing keys as they are; the link lives for the round's 72-hour SLA.
+    const link = await signReviewLink(signingKeysFor(services), ISSUER, CLAIMS, DEADLINE, NOW);
+    await rotateSigningKeyFully(randomUUID(), {
+      secret: services.vault.secret,
+      now: services.clock.now(),
+      publishDelayMs: PUBLISH_DELAY_MS,
+      previousOverlapMs: previousOverlapMs(services.policy),
+      log: recordingLog(),
+    });
+    // Past the new key's activation and the access-token overlap (65 minutes): JWKS no longer has the old key.
+    services.clock.advance(PUBLISH_DELAY_MS + 2 * HOUR_MS);
+    const published = await signingKeysFor(services).jwks();
+    expect(published.keys.map((k) => k.kid)).not.toContain(decodeProtectedHeader(link).kid);
+    await expect(verifyReviewLink(signingKeysFor(services), ISSUER, link, REVIEW_ID, services.clock.now())).rejects.toMatchObject({ code: 'link_invalid' });
+
+    // The review function's keys still verify it, until the deadline.
+    await expect(verifyReviewLink(reviewLinkKeysFor(services), ISSUER, link, REVIEW_ID, services.clock.now())).resolves.toEqual(CLAIMS);
+    const beforeDeadline = new Date(DEADLINE.getTime() - 60_000);
+    services.clock.advance(beforeDeadline.getTime() - services.clock.now().getTime());
+    await expect(verifyReviewLink(reviewLinkKeysFor(services), ISSUER, link, REVIEW_ID, services.clock.now())).resolves.toEqual(CLAIMS);
+    await expect(verifyReviewLink(reviewLinkKeysFor(services), ISSUER, link, REVIEW_ID, new Date(DEADLINE.getTime() + 1000))).rejects.toMatchObject({
+      code: 'link_expired',
+    });
+  });
+
+  it("keeps the previous key for the policy's longest review SLA plus 5 minutes", () => {
+    expect(linkKeyOverlapMs(services.policy)).toBe((72 * 3600 + 300) * 1000);
   });
 });
