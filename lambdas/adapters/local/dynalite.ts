@@ -6,6 +6,8 @@ import { TABLE_SCHEMA } from '../aws/table-schema.js';
 import { recoverTransaction, startTransactionProxy } from './dynamo-transactions.js';
 
 export interface LocalDynamo {
+  /** dynalite itself, without the transaction proxy (which makes reads wait for transactions): for tests that look half-way. */
+  readonly backendEndpoint: string;
   readonly endpoint: string;
   readonly client: DynamoDBClient;
   readonly documentClient: DynamoDBDocumentClient;
@@ -47,6 +49,7 @@ export async function startDynalite(options: {
   const documentClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     endpoint,
+    backendEndpoint: backend,
     client,
     documentClient,
     close: async () => {

@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
  * dynalite implements neither TransactWriteItems nor ConditionCheck. Local mode puts this small proxy in front of it:
  * every write is serialised through one lock, and a transaction runs its items one by one with their conditions,
  * restoring the earlier images if any item fails, then answers exactly as DynamoDB does (TransactionCanceledException
- * with CancellationReasons). Reads pass straight through. Local mode only: AWS has real transactions.
+ * with CancellationReasons). Reads wait for the transactions queued before them, so none sees a transaction half-applied.
+ * Local mode only: AWS has real transactions.
  *
  * Across a crash: with an intent file, the pre-images of every item a transaction touches are written there (atomically)
  * before its first write and removed after its last, so a process killed half-way leaves the file behind and the next
@@ -77,6 +78,8 @@ export async function startTransactionProxy(
   options: TransactionProxyOptions = {},
 ): Promise<TransactionProxy> {
   let lock: Promise<unknown> = Promise.resolve();
+  /** Settles once every transaction queued so far has been applied or rolled back. */
+  let transactions: Promise<unknown> = Promise.resolve();
   // Set when a transaction could not be rolled back in place (a storage fault): no write goes ahead until it is.
   let unrecovered = false;
   const intentFile = options.intentFile;
@@ -112,13 +115,18 @@ export async function startTransactionProxy(
         const headers = forwardable(req.headers);
         let reply: { status: number; text: string };
         if (action === 'TransactWriteItems') {
-          const out = await serialised(() =>
+          const applied = serialised(() =>
             transact(backend, headers, JSON.parse(raw) as { TransactItems: Record<string, Record<string, unknown>>[] }, keyAttributes, journal),
           );
+          transactions = applied.catch(() => undefined);
+          const out = await applied;
           reply = { status: out.status, text: JSON.stringify(out.body) };
         } else if (WRITES.has(action)) {
           reply = await serialised(() => forward(backend, headers, raw));
         } else {
+          // Isolation: a read waits for the transactions already queued, so it never sees one half-applied (DynamoDB
+          // serialises reads against transactions the same way). Reads do not wait for plain writes, which are atomic.
+          await transactions;
           reply = await forward(backend, headers, raw);
         }
         res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(reply.text) });

@@ -85,6 +85,25 @@ describe('local transaction proxy', () => {
     expect(existsSync(join(dir, 'dynamodb.transaction.json'))).toBe(false);
   });
 
+  it('isolates a transaction: a read that arrives while its items are being applied sees all of it, never a part', async () => {
+    const reads: Array<Promise<Record<string, unknown>[]>> = [];
+    const client: { db?: DynamoDBDocumentClient } = {};
+    // After each item, a read starts (not awaited: it must wait for the transaction to finish).
+    dynamo = await startDynalite({ path: join(dir, 'dynamodb'), tableName: TABLE, afterTransactionItem: () => void reads.push(table(client.db!)) });
+    const db = (client.db = clientOf(dynamo.endpoint));
+    await seed(db);
+
+    await db.send(new TransactWriteCommand({ TransactItems: threeItems() }));
+
+    expect(reads).toHaveLength(3);
+    for (const seen of await Promise.all(reads)) {
+      expect(seen).toEqual([
+        { pk: 'a', sk: 'x', v: 2 },
+        { pk: 'b', sk: 'x', v: 1 },
+      ]);
+    }
+  });
+
   it('refuses two operations on one item as DynamoDB does', async () => {
     dynamo = await startDynalite({ tableName: TABLE });
     const db = clientOf(dynamo.endpoint);
@@ -121,7 +140,8 @@ describe('local transaction proxy', () => {
     await seed(db);
     void db.send(new TransactWriteCommand({ TransactItems: threeItems() })).catch(() => undefined);
     await crash;
-    const halfWay = await table(db);
+    // Read past the proxy, whose reads wait for the (never finishing) transaction.
+    const halfWay = await table(clientOf(dynamo.backendEndpoint));
     await dynamo.close();
     dynamo = undefined;
 
