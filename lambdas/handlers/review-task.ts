@@ -6,12 +6,15 @@ import { withLogKeys } from '../core/log-context.js';
 import type { ReviewKind, ReviewOutcome } from '../core/metrics.js';
 import type { ChangeRequest } from '../core/requests/change-request.js';
 import { reviewExecutionName } from '../core/review/execution-name.js';
-import type { Services } from '../core/services.js';
+import type { BaseServices, Needs } from '../core/services.js';
 import { outcomeEmail, requestOutcomeEmail } from '../core/review/emails.js';
 import { applyApprovedRequest } from '../core/requests/apply.js';
 import { closeRequest } from '../core/requests/open-request.js';
 import { requestApproval } from '../core/review/request-approval.js';
 import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-keys.js';
+
+/** What the review workflow's tasks touch. */
+type ReviewTaskServices = Needs<'getConsumer' | 'updateConsumer' | 'createReview' | 'getReview' | 'getRequest', 'vault' | 'mailer'>;
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -40,7 +43,7 @@ function denialComment(cause: string | undefined): string {
 }
 
 /** Records how long a request waited for its review outcome (only by the step that applied the outcome, not its retries). */
-function recordReviewLatency(services: Services, kind: ReviewKind, outcome: ReviewOutcome, requestedAt: string): void {
+function recordReviewLatency(services: BaseServices, kind: ReviewKind, outcome: ReviewOutcome, requestedAt: string): void {
   const seconds = (services.clock.now().getTime() - Date.parse(requestedAt)) / 1000;
   if (Number.isFinite(seconds)) services.metrics.record('ReviewLatency', { kind, outcome }, Math.max(0, seconds));
 }
@@ -49,7 +52,7 @@ function recordReviewLatency(services: Services, kind: ReviewKind, outcome: Revi
  * Runs one step of the review workflow; every step is idempotent because Step Functions retries. Its log lines carry the
  * workflow execution as `correlation_id` (and the consumer and step), and the metrics it recorded are published at its end.
  */
-export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<{ status: string }> {
+export function createReviewTaskHandler(services: ReviewTaskServices): (event: unknown) => Promise<{ status: string }> {
   const keys = signingKeysFor(services);
   const to = async (
     clientId: string,
@@ -81,7 +84,7 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         return { status: `review_round_${review.round}` };
       }
       case 'activate': {
-        const consumer = await services.registry.getConsumer(task.clientId);
+        const consumer = await services.consumers.getConsumer(task.clientId);
         const approvers = (consumer?.approvals ?? []).map((a) => a.reviewer);
         // Reviewed consumers authenticate with their registered keys (private_key_jwt): activation is the credential.
         return outcome('approved', to(task.clientId, 'active', 'consumer.activated', { by: 'review', approvers }));
@@ -100,7 +103,7 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         return { status: (await to(task.clientId, 'failed', 'consumer.review_failed', { error }, 'The review could not be completed.')).consumer.status };
       }
       case 'notify': {
-        const consumer = await services.registry.getConsumer(task.clientId);
+        const consumer = await services.consumers.getConsumer(task.clientId);
         const email = consumer && outcomeEmail(consumer, `${services.config.issuer}/register/${encodeURIComponent(consumer.clientId)}`);
         if (email && email.to.length > 0) await services.mailer.send(email);
         return { status: consumer?.status ?? 'unknown' };
@@ -122,19 +125,19 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
 
 /** A change request's review outcome, with its latency when this call applied it (the request was still pending before). */
 async function requestOutcome(
-  services: Services,
+  services: ReviewTaskServices,
   task: { clientId: string; requestId: string },
   reviewOutcome: ReviewOutcome,
   apply: () => Promise<ChangeRequest>,
 ): Promise<{ status: string }> {
-  const before = await services.registry.getRequest(task.clientId, task.requestId);
+  const before = await services.requests.getRequest(task.clientId, task.requestId);
   const after = await apply();
   if (before?.status === 'pending_review' && after.status !== 'pending_review') recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
   return { status: after.status };
 }
 
 /** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
-async function changeRequestTask(services: Services, keys: SigningKeyCache, task: ReviewTask & { requestId: string }): Promise<{ status: string }> {
+async function changeRequestTask(services: ReviewTaskServices, keys: SigningKeyCache, task: ReviewTask & { requestId: string }): Promise<{ status: string }> {
   const { clientId, requestId } = task;
   switch (task.action) {
     case 'request_approval': {
@@ -158,7 +161,7 @@ async function changeRequestTask(services: Services, keys: SigningKeyCache, task
       };
     }
     case 'notify': {
-      const [consumer, request] = await Promise.all([services.registry.getConsumer(clientId), services.registry.getRequest(clientId, requestId)]);
+      const [consumer, request] = await Promise.all([services.consumers.getConsumer(clientId), services.requests.getRequest(clientId, requestId)]);
       const email = consumer && request && requestOutcomeEmail(consumer, request);
       if (email) await services.mailer.send(email);
       return { status: request?.status ?? 'unknown' };

@@ -83,7 +83,7 @@ describe('local mode: client-secret rotation with a grace window', () => {
     expect((await tokenStatus(clientId, newSecret)).status).toBe(200);
 
     // Every rotation is in the consumer's audit trail, without the secret.
-    const audit = await plane.services.registry.listAudit(clientId);
+    const audit = await plane.services.consumers.listAudit(clientId);
     expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.'))).toEqual([
       'credentials.issued',
       'credentials.rotation_started',

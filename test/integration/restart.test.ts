@@ -37,8 +37,8 @@ describe('local mode restart', () => {
     plane = await startTestPlane({ dataDir });
     const link = await currentLink(plane, clientId, 2);
     expect((await submitDecision(link, 'approve')).status).toBe(200);
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
-    expect((await plane.services.registry.getConsumer(clientId))?.approvals).toHaveLength(2);
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    expect((await plane.services.consumers.getConsumer(clientId))?.approvals).toHaveLength(2);
   });
 
   it('resumes a pending change request (a reinstatement) after a restart, with fresh links', async () => {
@@ -65,9 +65,9 @@ describe('local mode restart', () => {
     plane = await startTestPlane({ dataDir });
     const link = await currentLink(plane, requestId, 1);
     expect((await submitDecision(link, 'approve')).status).toBe(200);
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     // Local transactions apply their items one at a time, so a read between two items sees the consumer active first.
-    await expect.poll(async () => (await plane!.services.registry.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
+    await expect.poll(async () => (await plane!.services.requests.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
   });
 
   it('removes at start-up a client secret whose consumer was never committed, and keeps the others', async () => {

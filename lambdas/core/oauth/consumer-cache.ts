@@ -1,20 +1,20 @@
 import type { Consumer } from '../consumer/consumer.js';
-import type { Clock, Registry } from '../ports.js';
+import type { Clock, ConsumerStore } from '../ports.js';
 
 /**
  * A per-instance, short-lived cache of consumer records for the token path: at most one registry read per client per `ttlMs`.
  * The price is that a suspension or revocation reaches a warm instance at most `ttlMs` later (documented in the README).
  */
 export class ConsumerCache {
-  readonly #registry: Registry;
+  readonly #consumers: Pick<ConsumerStore, 'getConsumer'>;
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, { at: number; consumer: Consumer }>();
   readonly #inFlight = new Map<string, Promise<Consumer | undefined>>();
 
-  constructor(registry: Registry, clock: Clock, ttlMs: number, maxEntries = 10_000) {
-    this.#registry = registry;
+  constructor(consumers: Pick<ConsumerStore, 'getConsumer'>, clock: Clock, ttlMs: number, maxEntries = 10_000) {
+    this.#consumers = consumers;
     this.#clock = clock;
     this.#ttlMs = ttlMs;
     this.#maxEntries = maxEntries;
@@ -37,7 +37,7 @@ export class ConsumerCache {
   }
 
   async #load(clientId: string, now: number): Promise<Consumer | undefined> {
-    const consumer = await this.#registry.getConsumer(clientId);
+    const consumer = await this.#consumers.getConsumer(clientId);
     this.#entries.delete(clientId);
     // Unknown ids are not cached: they would let anyone fill memory with garbage.
     if (consumer && this.#ttlMs > 0) {

@@ -5,14 +5,18 @@ import { plausibleClientId } from '../oauth/client-id.js';
 import { OAuthError } from '../oauth/errors.js';
 import { STAGES, type ClientSecretValue } from '../ports.js';
 import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
 import { registrationResponse } from './response.js';
 
 /** RFC 7592 read: the registration access token proves the caller owns the registration, and comes back in the answer. */
-export async function readRegistration(services: Services, clientId: string, bearer: string | undefined): Promise<Record<string, unknown>> {
+export async function readRegistration(
+  services: Needs<'getConsumer', 'clientSecrets'>,
+  clientId: string,
+  bearer: string | undefined,
+): Promise<Record<string, unknown>> {
   if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).');
-  const consumer = plausibleClientId(clientId) ? await services.registry.getConsumer(clientId) : undefined;
+  const consumer = plausibleClientId(clientId) ? await services.consumers.getConsumer(clientId) : undefined;
   // Unknown client and wrong token look the same (RFC 7592 §2), so client ids cannot be probed.
   if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) {
     throw new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
@@ -26,7 +30,7 @@ export async function readRegistration(services: Services, clientId: string, bea
  * The consumer's current client secret, read from the secret store: how a consumer picks up a rotated secret (RFC 7592
  * §2.1 allows a new client_secret in the read response). Only for a consumer that may still obtain tokens with one.
  */
-async function deliverableSecret(services: Services, consumer: Consumer): Promise<string | undefined> {
+async function deliverableSecret(services: Needs<never, 'clientSecrets'>, consumer: Consumer): Promise<string | undefined> {
   if (consumer.secretHash === undefined || !mayObtainTokens(consumer.status)) return undefined;
   let text: string | undefined;
   try {
