@@ -278,6 +278,9 @@ export type ServicesOf<S extends FunctionSpec> = BaseServices & CapabilityPortsO
 /** What the handler of function `N` is given (its spec's `ServicesOf`). */
 export type FunctionServices<N extends FunctionName> = ServicesOf<(typeof SPECS)[N]>;
 
+/** The table operations function `N` may call (`never`: it has no table ports). */
+export type FunctionOperations<N extends FunctionName> = OperationsOf<(typeof SPECS)[N]>;
+
 /** The capability ports function `N` has. */
 export type FunctionCapabilityPorts<N extends FunctionName> = CapabilityPortsOf<(typeof SPECS)[N]>;
 

@@ -1,3 +1,4 @@
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -6,5 +7,5 @@ import { createAdminHandler } from '../handlers/admin.js';
 
 /** Lambda entry point of the admin API (IAM-authorised routes under /admin). */
 export const handler = createAdminHandler(
-  awsServices('admin', { workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
+  awsServices('admin', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
 );

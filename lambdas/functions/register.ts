@@ -1,7 +1,10 @@
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { createRegisterHandler } from '../handlers/register.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRegisterHandler(awsServices('register', { workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv }));
+export const handler = createRegisterHandler(
+  awsServices('register', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv }),
+);

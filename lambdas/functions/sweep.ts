@@ -1,3 +1,4 @@
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -6,5 +7,5 @@ import { createSweepHandler } from '../handlers/sweep.js';
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
 export const handler = createSweepHandler(
-  awsServices('sweep', { workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
+  awsServices('sweep', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
 );

@@ -50,3 +50,8 @@ export function dynamoStores(table: RegistryTable | DynamoRegistryOptions): Dyna
     systemAudit: dynamoSystemAudit(t),
   };
 }
+
+/** The registry table's ports in a Lambda function: the table the stack names, with the request-path client settings. */
+export function dynamoStoresFromEnv(): DynamoStores {
+  return dynamoStores(registryTableFromEnv());
+}

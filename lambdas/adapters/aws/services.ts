@@ -2,9 +2,15 @@ import { EmfMetrics } from './emf-metrics.js';
 import { powertoolsLog } from './log.js';
 import { compiledPolicy } from '../../core/policy/compiled.js';
 import type { PolicyDocument } from '../../core/policy/schema.js';
-import type { BaseServices } from '../../core/services.js';
-import { FUNCTIONS, storesFor, type FunctionCapabilityPorts, type FunctionName, type FunctionServices } from '../../contracts/functions.js';
-import { dynamoStores, registryTableFromEnv } from './dynamo-registry.js';
+import type { BaseServices, TableStores } from '../../core/services.js';
+import {
+  FUNCTIONS,
+  storesFor,
+  type FunctionCapabilityPorts,
+  type FunctionName,
+  type FunctionOperations,
+  type FunctionServices,
+} from '../../contracts/functions.js';
 import { ENV } from './env.js';
 
 /** The policy validated at synth time and compiled into the bundle by esbuild `define` (lib/bundling.ts). */
@@ -19,14 +25,19 @@ function required(name: string): string {
 let services: unknown;
 
 /**
- * The factories of the ports function `N`'s capabilities give it (lambdas/contracts/functions.ts), one per port, which its
- * entry passes, so its bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions
- * client, the discovery function no DynamoDB client): `signing-key:read` secrets-vault.ts `secretsVaultFromEnv`;
- * `workflow:*` sfn-workflow.ts `sfnWorkflowFromEnv`; `mail:send` ses-mailer.ts `sesMailerFromEnv`, `notice:send`
- * sfn-notice-mailer.ts `noticeMailerFromEnv` (the consumer-notice workflow sends and retries); `client-secrets:*`
- * secrets-client-secrets.ts `clientSecretsFromEnv`.
+ * The factories of the ports function `N`'s spec gives it (lambdas/contracts/functions.ts), one per port, which its entry
+ * passes, so its bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions
+ * client, the discovery function no DynamoDB client): table operations `stores` (dynamo-registry.ts `dynamoStoresFromEnv`);
+ * `signing-key:read` `vault` (secrets-vault.ts `secretsVaultFromEnv`); `workflow:*` `workflow` (sfn-workflow.ts
+ * `sfnWorkflowFromEnv`); `mail:send` `mailer` (ses-mailer.ts `sesMailerFromEnv`) or, for `notice:send`, sfn-notice-mailer.ts
+ * `noticeMailerFromEnv` (the consumer-notice workflow sends and retries); `client-secrets:*` `clientSecrets`
+ * (secrets-client-secrets.ts `clientSecretsFromEnv`). The type requires each of these and allows no other.
  */
-export type AwsParts<N extends FunctionName> = { readonly [P in keyof FunctionCapabilityPorts<N>]: () => FunctionCapabilityPorts<N>[P] };
+export type AwsParts<N extends FunctionName> = { readonly [P in keyof FunctionCapabilityPorts<N>]: () => FunctionCapabilityPorts<N>[P] } & ([
+  FunctionOperations<N>,
+] extends [never]
+  ? unknown
+  : { readonly stores: () => TableStores });
 
 /**
  * Builds what function `N`'s handler is given, once per Lambda instance, from its spec and the environment the stack sets:
@@ -55,8 +66,8 @@ export function awsServices<N extends FunctionName>(name: N, parts: AwsParts<N>)
     log,
     metrics: new EmfMetrics({ log }),
   };
-  const ports = Object.fromEntries(Object.entries(parts as Record<string, () => unknown>).map(([port, build]) => [port, build()]));
-  const stores = spec.registry ? storesFor(spec.registry, dynamoStores(registryTableFromEnv())) : {};
-  services = { ...base, ...ports, ...stores };
+  const { stores, ...factories } = parts as { readonly stores?: () => TableStores } & Record<string, () => unknown>;
+  const ports = Object.fromEntries(Object.entries(factories).map(([port, build]) => [port, build()]));
+  services = { ...base, ...ports, ...(stores ? storesFor(spec.registry ?? [], stores()) : {}) };
   return services as FunctionServices<N>;
 }
