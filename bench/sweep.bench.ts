@@ -20,7 +20,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { DynamoRegistry } from '../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores } from '../lambdas/adapters/aws/dynamo-registry.js';
 import type { SweepResult } from '../lambdas/core/lifecycle/sweep.js';
 import {
   BenchError,
@@ -141,7 +141,7 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
 
     // Steady state: the deployed policy's rollout (re-evaluating every consumer once after a policy change, a one-off
     // table scan) is already complete, as it is on every sweep but the first after a policy deploy.
-    const rollout = new DynamoRegistry({ tableName: plane.tableName, documentClient: plane.documentClient });
+    const rollout = dynamoStores({ tableName: plane.tableName, documentClient: plane.documentClient }).rollouts;
     const policyVersion = plane.services.policy.version;
     if (
       !(await rollout.savePolicyRollout(
@@ -157,12 +157,12 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
     const second = await timedSweep(() => plane.sweep(), counter);
 
     // Afterwards (not counted): every due consumer must be in its expected state, and not-due ones untouched.
-    const registry = plane.services.registry;
+    const store = plane.services.consumers;
     let wrong = 0;
     const wrongExamples: string[] = [];
     for (let i = 0; i < due; i++) {
       const plan = planOf(i, due);
-      const c = await registry.getConsumer(clientIdOf(i));
+      const c = await store.getConsumer(clientIdOf(i));
       const later = c?.attentionAt === undefined || Date.parse(c.attentionAt) > t0;
       const ok =
         c !== undefined &&
@@ -183,7 +183,7 @@ async function runOne(consumers: number, due: number): Promise<RunFigures> {
     let touchedSample = 0;
     for (let k = 0; k < sampleSize; k++) {
       const i = due + Math.floor((k * (consumers - due)) / sampleSize);
-      const c = await registry.getConsumer(clientIdOf(i));
+      const c = await store.getConsumer(clientIdOf(i));
       if (!c || c.auditSeq !== 0) touchedSample++;
     }
     const perKind = (kind: Plan) => Array.from({ length: due }, (_, i) => planOf(i, due)).filter((p) => p === kind).length;

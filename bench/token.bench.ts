@@ -266,16 +266,16 @@ async function startGatehouse(): Promise<{ plane: LocalControlPlane; target: Tar
     tokenAudience: AUDIENCE,
   });
   try {
-    // Count registry traffic on the token path (the token handler holds this very registry object).
+    // Count registry traffic on the token path (the token handler calls through to this very store at each call).
     const counts = { reads: 0, writes: 0 };
-    const registry = plane.services.registry;
-    const getConsumer = registry.getConsumer.bind(registry);
-    const recordUse = registry.recordUse.bind(registry);
-    registry.getConsumer = (...args: Parameters<typeof getConsumer>) => {
+    const { consumers } = plane.services;
+    const getConsumer = consumers.getConsumer.bind(consumers);
+    const recordUse = consumers.recordUse.bind(consumers);
+    consumers.getConsumer = (...args: Parameters<typeof getConsumer>) => {
       counts.reads++;
       return getConsumer(...args);
     };
-    registry.recordUse = (...args: Parameters<typeof recordUse>) => {
+    consumers.recordUse = (...args: Parameters<typeof recordUse>) => {
       counts.writes++;
       return recordUse(...args);
     };

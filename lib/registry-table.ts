@@ -18,8 +18,11 @@ export const REGISTRY_BACKUP_RETENTION = { daily: Duration.days(35), monthly: Du
 /** The partition `table:append-system-audit` may touch: the signing-key rotation audit stream. */
 export const SIGNING_KEY_AUDIT_PARTITION = keys.systemAudit(SIGNING_KEY_AUDIT_STREAM, 0).pk;
 
-/** What `table:append-system-audit` may call: Query (the stream's head) and PutItem (the next event, conditional). */
-export const SYSTEM_AUDIT_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem'] as const;
+/**
+ * What `table:append-system-audit` may call: the actions of the system audit stream's operations, Query (the stream's
+ * head) and PutItem (the next event, conditional).
+ */
+export const SYSTEM_AUDIT_ACTIONS: readonly string[] = accessOf(['appendSystemAudit', 'listSystemAudit']).table.map((action) => `dynamodb:${action}`);
 
 /** The table-key actions CDK's table grants give readers and writers (Table.grantReadData + grantWriteData). */
 const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] as const;

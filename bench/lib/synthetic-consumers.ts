@@ -4,7 +4,7 @@
  * the exact item shape the registry writes (the registry's own createConsumer builds each item).
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoRegistry } from '../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores } from '../../lambdas/adapters/aws/dynamo-registry.js';
 import { GENESIS_HASH } from '../../lambdas/core/audit/event.js';
 import type { Consumer, ConsumerStatus } from '../../lambdas/core/consumer/consumer.js';
 import { attentionAt, dormancyCutoff } from '../../lambdas/core/lifecycle/attention.js';
@@ -138,10 +138,10 @@ export function registryItemMapper(tableName: string): (consumer: Consumer) => P
   };
   // Read through a function: TypeScript cannot see the registry's call assign `last.input`.
   const sentInput = (): TransactWriteCommandInput | undefined => last.input;
-  const registry = new DynamoRegistry({ tableName, documentClient: recorder as unknown as DynamoDBDocumentClient });
+  const { consumers } = dynamoStores({ tableName, documentClient: recorder as unknown as DynamoDBDocumentClient });
   return async (consumer) => {
     delete last.input;
-    await registry.createConsumer(consumer, []);
+    await consumers.createConsumer(consumer, []);
     const item = sentInput()?.TransactItems?.[0]?.Put?.Item;
     if (!item) throw new BenchError('the registry wrote no consumer item');
     return item;

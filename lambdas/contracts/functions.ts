@@ -1,4 +1,4 @@
-import type { RegistryOperationName } from '../adapters/aws/registry-access.js';
+import type { BaseServices, Services, StoreOperation, TableStores, Uses } from '../core/services.js';
 import type { HttpHandlerName } from './routes.js';
 
 /** What a function may touch; the stack turns each into a least-privilege grant. */
@@ -60,13 +60,13 @@ export interface FunctionSpec {
   readonly entry: string;
   readonly capabilities: readonly Capability[];
   /**
-   * The registry operations its handler calls (lambdas/adapters/aws/dynamo-operations.ts), exactly those its entry gives
-   * `dynamoRegistryFromEnv`. The role is allowed the DynamoDB actions of these operations and no others
-   * (REGISTRY_OPERATION_ACCESS), within what `table:read` and `table:write` permit: the token function, say, may get,
-   * put and update items but never query, scan or delete. Without a list, `table:read` and `table:write` grant CDK's
-   * grantReadData and grantWriteData.
+   * The operations of the table's ports (lambdas/core/services.ts TableStores) its handler may call. Its entry and local
+   * mode give the handler these operations and no others (`ServicesOf`), so a handler that calls another does not
+   * compile; the role is allowed the DynamoDB actions of these operations and no others (REGISTRY_OPERATION_ACCESS),
+   * within what `table:read` and `table:write` permit: the token function, say, may get, put and update items but never
+   * query, scan or delete.
    */
-  readonly registry?: readonly RegistryOperationName[];
+  readonly registry?: readonly StoreOperation[];
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   /**
@@ -88,7 +88,7 @@ export interface FunctionSpec {
 }
 
 /** HTTP handlers (wired to API Gateway by the route table) and the handlers invoked by AWS services. */
-type FunctionName =
+export type FunctionName =
   | HttpHandlerName
   /** A task of the review state machine. */
   | 'review-task'
@@ -97,8 +97,8 @@ type FunctionName =
   /** The lifecycle sweep, run on a schedule by EventBridge (LifecycleSweep). */
   | 'sweep';
 
-/** One Lambda function per handler; HTTP ones are wired to API Gateway by the route table, the others are invoked by AWS services. */
-export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
+/** The specs with their literal types, from which `FunctionServices` derives what each handler is given. */
+const SPECS = {
   // Registrations are rare (POST /register is throttled to a few per second); 10 absorbs a burst of slow policy checks.
   register: {
     entry: 'lambdas/functions/register.ts',
@@ -217,7 +217,10 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     reservedConcurrency: 2,
     invokedBy: 'schedule',
   },
-};
+} as const satisfies Readonly<Record<FunctionName, FunctionSpec>>;
+
+/** One Lambda function per handler; HTTP ones are wired to API Gateway by the route table, the others are invoked by AWS services. */
+export const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = SPECS;
 
 /** The custom resource that puts the first ES256 key into the signing-key secret. */
 export const SIGNING_KEY_INIT: FunctionSpec = {
@@ -256,3 +259,61 @@ export const AUTHORIZER: FunctionSpec = {
   timeoutSeconds: 10,
   invokedBy: 'resource-server-api',
 };
+
+/** The ports a capability gives a function's handler, besides the table's (which follow `registry`). */
+export const PORT_CAPABILITIES = {
+  vault: ['signing-key:read'],
+  workflow: ['workflow:start', 'workflow:callback'],
+  mailer: ['mail:send', 'notice:send'],
+  clientSecrets: ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'],
+} as const satisfies Readonly<Record<string, readonly Capability[]>>;
+
+type CapabilityPort = keyof typeof PORT_CAPABILITIES;
+
+/** The capability ports `C` gives. */
+type PortsFor<C extends Capability> = {
+  readonly [P in CapabilityPort as [Extract<C, (typeof PORT_CAPABILITIES)[P][number]>] extends [never] ? never : P]: Services[P];
+};
+
+type OperationsOf<S extends FunctionSpec> = S extends { readonly registry: readonly (infer Op extends StoreOperation)[] } ? Op : never;
+
+/** The capability ports a function of spec `S` has; its Lambda entry gives a factory for each (lambdas/adapters/aws/services.ts). */
+export type CapabilityPortsOf<S extends FunctionSpec> = PortsFor<S['capabilities'][number]>;
+
+/**
+ * What the handler of a function of spec `S` is given, in its Lambda and in local mode: the ports of its capabilities and
+ * the table's ports narrowed to the operations it lists. A handler states what it needs; giving it `ServicesOf` its
+ * function's spec compiles only if the spec allows all of it.
+ */
+export type ServicesOf<S extends FunctionSpec> = BaseServices & CapabilityPortsOf<S> & Uses<OperationsOf<S>>;
+
+/** What the handler of function `N` is given (its spec's `ServicesOf`). */
+export type FunctionServices<N extends FunctionName> = ServicesOf<(typeof SPECS)[N]>;
+
+/** The table operations function `N` may call (`never`: it has no table ports). */
+export type FunctionOperations<N extends FunctionName> = OperationsOf<(typeof SPECS)[N]>;
+
+/** The capability ports function `N` has. */
+export type FunctionCapabilityPorts<N extends FunctionName> = CapabilityPortsOf<(typeof SPECS)[N]>;
+
+/** Whether a function of `spec` has the capability port `port`. */
+export function hasPort(spec: FunctionSpec, port: CapabilityPort): boolean {
+  return spec.capabilities.some((c) => (PORT_CAPABILITIES[port] as readonly Capability[]).includes(c));
+}
+
+const TABLE_STORES: readonly (keyof TableStores)[] = ['consumers', 'reviews', 'requests', 'markers', 'attention', 'rollouts', 'revocations'];
+
+/**
+ * The table's ports narrowed to `operations`. Each operation is looked up on `stores` when called, so a test that stubs
+ * a shared store reaches every function built over it.
+ */
+export function storesFor<Op extends StoreOperation>(operations: readonly Op[], stores: TableStores): Uses<Op> {
+  const picked: Record<string, Record<string, unknown>> = {};
+  for (const name of TABLE_STORES) {
+    const store = stores[name] as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const operation of operations) {
+      if (operation in store) (picked[name] ??= {})[operation] = (...args: unknown[]) => store[operation]!(...args);
+    }
+  }
+  return picked as Uses<Op>;
+}

@@ -1,142 +1,15 @@
-import type { AuditEvent } from './audit/event.js';
-import type { Consumer, ConsumerStatus } from './consumer/consumer.js';
-import type { ChangeRequest, RequestWrite } from './requests/change-request.js';
-import type { RevokedConsumer } from './revocation/revocation-list.js';
-import type { Review } from './review/review.js';
-
 export type { Metrics } from './metrics.js';
+export type { AttentionIndex, DuePage } from './ports/attention.js';
+export type { ConsumerChange, ConsumerStore } from './ports/consumers.js';
+export type { IdempotencyRecord, MarkerStore } from './ports/markers.js';
+export type { PolicyRollout, PolicyRolloutStore } from './ports/policy-rollout.js';
+export type { RequestStore } from './ports/requests.js';
+export type { ReviewStore } from './ports/reviews.js';
+export type { SystemAuditLog } from './ports/system-audit.js';
 
 /** Clock port: all time comes from here so the core is deterministic in tests. */
 export interface Clock {
   now(): Date;
-}
-
-/** A stored RFC-style idempotent response; the secret part is encrypted under a key only the caller holds. */
-export interface IdempotencyRecord {
-  /** SHA-256 of the Idempotency-Key; the key itself is never stored. */
-  readonly keyHash: string;
-  /** SHA-256 of the canonical request body, to refuse reuse with another request. */
-  readonly requestHash: string;
-  readonly statusCode: number;
-  /** AES-256-GCM sealed response body (base64url), keyed from the Idempotency-Key. */
-  readonly sealedBody: string;
-  readonly createdAt: string;
-  /** Epoch seconds; DynamoDB TTL removes it. */
-  readonly expiresAtEpoch: number;
-}
-
-/** A change of a consumer, written atomically with its audit event. */
-export interface ConsumerChange {
-  readonly clientId: string;
-  /** The change applies only while the consumer is in one of these statuses and at this audit position. */
-  readonly expect: { readonly statuses: readonly ConsumerStatus[]; readonly auditSeq: number };
-  readonly set: Partial<Omit<Consumer, 'clientId' | 'auditSeq' | 'auditHead'>>;
-  readonly audit: AuditEvent;
-  /** keyHash of an idempotency record to delete in the same transaction. */
-  readonly releaseIdempotency?: string;
-  /** A change request of this consumer created or updated in the same transaction. */
-  readonly request?: RequestWrite | undefined;
-  /** Lists the consumer in the revocation list in the same transaction (its access ends with this change). */
-  readonly revocation?: RevokedConsumer | undefined;
-}
-
-/** Registry port: consumers, their audit trail and idempotency records (one DynamoDB table in both modes). */
-export interface Registry {
-  /** Creates a consumer with its first audit events (and an idempotency record) in one transaction. */
-  createConsumer(consumer: Consumer, audit: readonly AuditEvent[], idempotency?: IdempotencyRecord): Promise<void>;
-  getConsumer(clientId: string): Promise<Consumer | undefined>;
-  /** Applies a change and appends its audit event (and an idempotency record) in one transaction; RegistryError if the expectation fails. */
-  updateConsumer(change: ConsumerChange, idempotency?: IdempotencyRecord): Promise<void>;
-  listAudit(clientId: string): Promise<AuditEvent[]>;
-  getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>;
-  /** Every consumer, `limit` at a time (an operator's listing; not for request paths). */
-  listConsumers(limit: number, next?: string): Promise<{ readonly consumers: readonly Consumer[]; readonly next?: string | undefined }>;
-  /** Adds scopes to those the consumer has requested in tokens (called only when a token asks for one not yet recorded). */
-  recordScopes(clientId: string, scopes: readonly string[]): Promise<void>;
-  /** Records use for dormancy tracking, at most once per `minIntervalMs`. */
-  recordUse(clientId: string, at: Date, minIntervalMs: number): Promise<void>;
-  /**
-   * Claims a one-time marker (an assertion or DPoP `jti`, a revoked token id) until `expiresAtEpoch`.
-   * Returns false when it is already claimed and not yet expired. A conditional write: safe across instances.
-   */
-  claimOnce(marker: string, expiresAtEpoch: number, now: Date): Promise<boolean>;
-  /** Whether an unexpired marker exists. */
-  hasMarker(marker: string, now: Date): Promise<boolean>;
-  /**
-   * Stores a new review round with the consumer's change and audit event, in one transaction; `supersedes` names a round
-   * still open for the same approval (a retried workflow task), which is closed as `superseded` in the same transaction.
-   */
-  createReview(review: Review, change: ConsumerChange, supersedes?: string): Promise<void>;
-  getReview(reviewId: string): Promise<Review | undefined>;
-  /**
-   * Records a decision on an open review with the consumer's change and audit event, in one transaction;
-   * RegistryError `condition_failed` (item `review`) when the review is no longer open.
-   */
-  decideReview(reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void>;
-  /** Marks a decided review as delivered to the workflow. */
-  markReviewDelivered(reviewId: string, at: Date): Promise<void>;
-  getRequest(clientId: string, requestId: string): Promise<ChangeRequest | undefined>;
-  /** A consumer's change requests, oldest first. */
-  listRequests(clientId: string): Promise<ChangeRequest[]>;
-  /** Every change request, `limit` items examined at a time (an operator's listing; not for request paths). */
-  listAllRequests(limit: number, next?: string): Promise<{ readonly requests: readonly ChangeRequest[]; readonly next?: string | undefined }>;
-}
-
-/**
- * Progress of re-evaluating consumers after the deployed policy version changed: which version, where the scan stopped,
- * whether it finished. One record; sweeps take turns on it with conditional writes.
- */
-export interface PolicyRollout {
-  readonly version: string;
-  readonly startedAt: string;
-  readonly cursor?: string | undefined;
-  readonly complete: boolean;
-  /** Consumers re-evaluated so far, and how many were found out of policy. */
-  readonly reevaluated: number;
-  readonly outOfPolicy: number;
-  /** Optimistic concurrency: each save expects the revision it read. */
-  readonly revision: number;
-}
-
-export interface PolicyRolloutStore {
-  getPolicyRollout(): Promise<PolicyRollout | undefined>;
-  /** Stores `next` if the stored revision is still `expectRevision` (0: none stored); false when another sweep moved it. */
-  savePolicyRollout(next: PolicyRollout, expectRevision: number): Promise<boolean>;
-}
-
-/** A page of consumers due for a sweep's attention, in order of when they became due. */
-export interface DuePage {
-  readonly consumers: readonly Consumer[];
-  /** Opaque position to continue from; absent on the last page. */
-  readonly next?: string | undefined;
-}
-
-/**
- * The sparse `attention` index: consumers keyed by the next time a sweep must look at them. A sweep's reads grow with
- * the consumers that are due, not with the table.
- */
-export interface AttentionIndex {
-  /** Consumers whose attention time is at or before `now`, `limit` at a time (eventually consistent). */
-  listDue(now: Date, limit: number, next?: string): Promise<DuePage>;
-  /**
-   * Moves a consumer's attention time without any other change (a due consumer that needs nothing yet, e.g. it was used
-   * since). Conditional on the audit position, so it never overwrites a concurrent change; false when that moved.
-   * `requestCheck` also moves the consumer's `requestCheckAt` (removed when undefined): the sweep's check of its change
-   * requests found nothing to close, or only requests too young to judge.
-   */
-  rearm(
-    clientId: string,
-    attentionAt: string | undefined,
-    expectAuditSeq: number,
-    requestCheck?: { readonly requestCheckAt: string | undefined },
-  ): Promise<boolean>;
-}
-
-/** An append-only, hash-chained audit stream that is not about one consumer (e.g. `signing-key`). */
-export interface SystemAuditLog {
-  /** Appends the next event of the stream (its `clientId` is `system:<stream>`); a concurrent append is re-chained. */
-  appendSystemAudit(stream: string, event: Pick<AuditEvent, 'type' | 'at' | 'actor' | 'data'>): Promise<AuditEvent>;
-  listSystemAudit(stream: string): Promise<AuditEvent[]>;
 }
 
 /** An ES256 key pair in JWK form, identified by `kid`. */

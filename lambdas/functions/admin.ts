@@ -1,5 +1,4 @@
-import { getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests } from '../adapters/aws/dynamo-operations.js';
-import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -8,10 +7,5 @@ import { createAdminHandler } from '../handlers/admin.js';
 
 /** Lambda entry point of the admin API (IAM-authorised routes under /admin). */
 export const handler = createAdminHandler(
-  awsServices({
-    registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer, listAudit, listConsumers, getRequest, listRequests, listAllRequests }),
-    workflow: sfnWorkflowFromEnv,
-    clientSecrets: clientSecretsFromEnv,
-    mailer: noticeMailerFromEnv,
-  }),
+  awsServices('admin', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
 );

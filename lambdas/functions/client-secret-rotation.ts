@@ -1,5 +1,4 @@
-import { getConsumer, updateConsumer } from '../adapters/aws/dynamo-operations.js';
-import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
@@ -7,5 +6,5 @@ import { createClientSecretRotationHandler } from '../handlers/client-secret-rot
 
 /** Lambda entry point of the client-secret rotation function (Secrets Manager invokes it for every consumer's secret). */
 export const handler = createClientSecretRotationHandler(
-  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, updateConsumer }), clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
+  awsServices('client-secret-rotation', { stores: dynamoStoresFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
 );

@@ -1,5 +1,4 @@
-import { createConsumer, getConsumer, updateConsumer, getIdempotency } from '../adapters/aws/dynamo-operations.js';
-import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -7,9 +6,5 @@ import { createRegisterHandler } from '../handlers/register.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
 export const handler = createRegisterHandler(
-  awsServices({
-    registry: dynamoRegistryFromEnv({ createConsumer, getConsumer, updateConsumer, getIdempotency }),
-    workflow: sfnWorkflowFromEnv,
-    clientSecrets: clientSecretsFromEnv,
-  }),
+  awsServices('register', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv }),
 );

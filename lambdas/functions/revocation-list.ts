@@ -1,8 +1,7 @@
-import { listRevocations } from '../adapters/aws/dynamo-operations.js';
-import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { createRevocationListHandler } from '../handlers/revocation-list.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRevocationListHandler(awsServices({ registry: dynamoRegistryFromEnv({ listRevocations }), vault: secretsVaultFromEnv }));
+export const handler = createRevocationListHandler(awsServices('revocation-list', { stores: dynamoStoresFromEnv, vault: secretsVaultFromEnv }));

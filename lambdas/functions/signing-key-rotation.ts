@@ -1,5 +1,5 @@
-import { appendSystemAudit, listSystemAudit } from '../adapters/aws/dynamo-operations.js';
-import { registryTable, registryWith } from '../adapters/aws/dynamo-registry.js';
+import { registryTable } from '../adapters/aws/dynamo-registry.js';
+import { dynamoSystemAudit } from '../adapters/aws/table/system-audit.js';
 import { EmfMetrics } from '../adapters/aws/emf-metrics.js';
 import { ENV } from '../adapters/aws/env.js';
 import { powertoolsLog } from '../adapters/aws/log.js';
@@ -13,5 +13,5 @@ export const handler = createSigningKeyRotationHandler({
   metrics: new EmfMetrics({ log }),
   publishDelaySeconds: Number(process.env['GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS'] ?? 900),
   previousOverlapSeconds: Number(process.env['GATEHOUSE_KEY_OVERLAP_SECONDS'] ?? 3900),
-  audit: registryWith(registryTable({ tableName: process.env[ENV.tableName] ?? '' }), { appendSystemAudit, listSystemAudit }),
+  audit: dynamoSystemAudit(registryTable({ tableName: process.env[ENV.tableName] ?? '' })),
 });

@@ -15,7 +15,7 @@ import { ServiceError } from '../core/errors.js';
 import { plausibleClientId } from '../core/oauth/client-id.js';
 import type { AdminAction } from '../core/metrics.js';
 import { evaluate } from '../core/policy/evaluate.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { listExceptions, requestView } from '../core/admin/requests.js';
 import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
@@ -65,7 +65,12 @@ export const ADMIN_ROUTE_ACTIONS: Readonly<Record<string, AdminAction>> = {
 };
 
 /** The admin API (IAM-authorised routes under /admin); every change is audited under the calling operator, every call that succeeds counted by operation. */
-export function createAdminHandler(services: Services): HttpLambda {
+export function createAdminHandler(
+  services: Needs<
+    'getConsumer' | 'updateConsumer' | 'listAudit' | 'listConsumers' | 'getRequest' | 'listRequests' | 'listAllRequests',
+    'clientSecrets' | 'mailer' | 'workflow'
+  >,
+): HttpLambda {
   const body = (event: APIGatewayProxyEvent): unknown => {
     if (!event.body) throw new HttpError('invalid_request', 'A JSON body is required.');
     return jsonObjectBody(event, services.config.maxBodyBytes).value;
@@ -94,7 +99,7 @@ export function createAdminHandler(services: Services): HttpLambda {
       }
       case 'GET /admin/consumers/{client_id}': {
         const { consumer, events, chain } = await consumerWithAudit(services, clientId);
-        const requests = await services.registry.listRequests(clientId);
+        const requests = await services.requests.listRequests(clientId);
         return json(200, {
           consumer: consumerView(consumer),
           requests: requests.map(requestView),

@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStagedSecret } from '../adapters/aws/secrets-staged-secret.js';
 import { withLogKeys } from '../core/log-context.js';
 import { rotateClientSecret } from '../core/rotation/client-secret-rotation.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { RotationEventSchema } from './rotation-event.js';
 
 /**
@@ -12,7 +12,7 @@ import { RotationEventSchema } from './rotation-event.js';
  * version id as `correlation_id`, so its four invocations read as one.
  */
 export function createClientSecretRotationHandler(
-  services: Services,
+  services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>,
   client: SecretsManagerClient = new SecretsManagerClient({}),
 ): (event: unknown) => Promise<void> {
   return async (event) => {

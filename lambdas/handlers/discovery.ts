@@ -1,6 +1,6 @@
 import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
 import { REVOCATION_LIST_METADATA, REVOCATION_LIST_PATH } from '../core/revocation/document.js';
-import type { Services } from '../core/services.js';
+import type { BaseServices, Needs } from '../core/services.js';
 import { SIGNING_ALG, signingKeysFor } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -9,7 +9,7 @@ import published from '../../openapi.json' with { type: 'json' };
 import type { OpenApiDocument } from './openapi/document.js';
 
 /** RFC 8414 authorization server metadata for this deployment. */
-export function serverMetadata(services: Services): Record<string, unknown> {
+export function serverMetadata(services: BaseServices): Record<string, unknown> {
   const issuer = services.config.issuer;
   return {
     issuer,
@@ -46,12 +46,12 @@ export function serverMetadata(services: Services): Record<string, unknown> {
  * schemas (test/lambdas/handlers/openapi/document.test.ts fails when it is out of date), so serving it keeps zod and the
  * generator out of the discovery function (about 125 KB of its bundle) and builds nothing at run time.
  */
-export function servedOpenApiDocument(services: Services): OpenApiDocument {
+export function servedOpenApiDocument(services: BaseServices): OpenApiDocument {
   return { ...(published as unknown as OpenApiDocument), servers: [{ url: services.config.issuer, description: 'This deployment (its issuer URL).' }] };
 }
 
 /** GET /.well-known/jwks.json, /.well-known/oauth-authorization-server and /openapi.json. */
-export function createDiscoveryHandler(services: Services): HttpLambda {
+export function createDiscoveryHandler(services: Needs<never, 'vault'>): HttpLambda {
   const keys = signingKeysFor(services, 60_000);
   const openApi = servedOpenApiDocument(services);
   return httpHandler(services, async (event) => {

@@ -1,5 +1,5 @@
 import type { HttpHandlerName } from '../contracts/routes.js';
-import type { Services } from '../core/services.js';
+import type { FunctionServices } from '../contracts/functions.js';
 import { createAdminHandler } from './admin.js';
 import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
@@ -12,7 +12,7 @@ import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
 
 /** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
-export const HTTP_HANDLER_FACTORIES: Readonly<Record<HttpHandlerName, (services: Services) => HttpLambda>> = {
+export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>) => HttpLambda } = {
   register: createRegisterHandler,
   'registration-read': createRegistrationReadHandler,
   token: createTokenHandler,

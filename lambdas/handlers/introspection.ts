@@ -1,13 +1,13 @@
 import { createOAuthDeps } from '../core/oauth/deps.js';
 import { introspect } from '../core/oauth/introspect.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/introspect — RFC 7662, for resource servers holding `tokens:introspect`. */
-export function createIntrospectionHandler(services: Services): HttpLambda {
+export function createIntrospectionHandler(services: Needs<'getConsumer' | 'hasMarker' | 'claimOnce', 'vault'>): HttpLambda {
   const deps = createOAuthDeps(services);
   return httpHandler(
     services,

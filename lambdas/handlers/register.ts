@@ -1,14 +1,16 @@
 import { RegistrationError } from '../core/registration/errors.js';
 import { ClientMetadataSchema } from '../core/registration/metadata.js';
 import { register } from '../core/registration/register.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { header, jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /register — RFC 7591 registration, decided by policy. */
-export function createRegisterHandler(services: Services): HttpLambda {
+export function createRegisterHandler(
+  services: Needs<'createConsumer' | 'getConsumer' | 'updateConsumer' | 'getIdempotency', 'clientSecrets' | 'workflow'>,
+): HttpLambda {
   return httpHandler(
     services,
     async (event) => {

@@ -1,12 +1,12 @@
 import { readRegistration } from '../core/registration/read.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { header } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** GET /register/{client_id} — RFC 7592 read with the registration access token. */
-export function createRegistrationReadHandler(services: Services): HttpLambda {
+export function createRegistrationReadHandler(services: Needs<'getConsumer' | 'updateConsumer', 'clientSecrets'>): HttpLambda {
   return httpHandler(
     services,
     async (event) => {

@@ -6,14 +6,17 @@ import { withLogKeys } from '../core/log-context.js';
 import type { ReviewKind, ReviewOutcome } from '../core/metrics.js';
 import type { ChangeRequest } from '../core/requests/change-request.js';
 import { reviewExecutionName } from '../core/review/execution-name.js';
-import type { Services } from '../core/services.js';
+import type { BaseServices, Needs } from '../core/services.js';
 import { outcomeEmail, requestOutcomeEmail } from '../core/review/emails.js';
 import { applyApprovedRequest } from '../core/requests/apply.js';
 import { closeRequest } from '../core/requests/open-request.js';
 import { MailUnavailable, mailFailure } from '../core/review/mail-unavailable.js';
-import type { Email } from '../core/ports.js';
+import type { Email, Mailer } from '../core/ports.js';
 import { approvalProgress, requestApproval, type ApprovalProgress } from '../core/review/request-approval.js';
 import { signingKeysFor, type SigningKeyCache } from '../core/tokens/signing-keys.js';
+
+/** What the review workflow's tasks touch. */
+type ReviewTaskServices = Needs<'getConsumer' | 'updateConsumer' | 'createReview' | 'getReview' | 'getRequest', 'vault' | 'mailer'>;
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -43,7 +46,7 @@ function denialComment(cause: string | undefined): string {
 }
 
 /** Records how long a request waited for its review outcome (only by the step that applied the outcome, not its retries). */
-function recordReviewLatency(services: Services, kind: ReviewKind, outcome: ReviewOutcome, requestedAt: string): void {
+function recordReviewLatency(services: BaseServices, kind: ReviewKind, outcome: ReviewOutcome, requestedAt: string): void {
   const seconds = (services.clock.now().getTime() - Date.parse(requestedAt)) / 1000;
   if (Number.isFinite(seconds)) services.metrics.record('ReviewLatency', { kind, outcome }, Math.max(0, seconds));
 }
@@ -55,7 +58,7 @@ function recordReviewLatency(services: Services, kind: ReviewKind, outcome: Revi
 /** What a step returns to the state machine: a status for the execution history; the first step also reports progress. */
 export type ReviewTaskResult = { readonly status: string } | ({ readonly status: string } & ApprovalProgress);
 
-export function createReviewTaskHandler(services: Services): (event: unknown) => Promise<ReviewTaskResult> {
+export function createReviewTaskHandler(services: ReviewTaskServices): (event: unknown) => Promise<ReviewTaskResult> {
   const keys = signingKeysFor(services);
   const to = async (
     clientId: string,
@@ -88,7 +91,7 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         return { status: `review_round_${review.round}` };
       }
       case 'activate': {
-        const consumer = await services.registry.getConsumer(task.clientId);
+        const consumer = await services.consumers.getConsumer(task.clientId);
         const approvers = (consumer?.approvals ?? []).map((a) => a.reviewer);
         // Reviewed consumers authenticate with their registered keys (private_key_jwt): activation is the credential.
         return outcome('approved', to(task.clientId, 'active', 'consumer.activated', { by: 'review', approvers }));
@@ -107,7 +110,7 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
         return { status: (await to(task.clientId, 'failed', 'consumer.review_failed', { error }, 'The review could not be completed.')).consumer.status };
       }
       case 'notify': {
-        const consumer = await services.registry.getConsumer(task.clientId);
+        const consumer = await services.consumers.getConsumer(task.clientId);
         const email = consumer && outcomeEmail(consumer, `${services.config.issuer}/register/${encodeURIComponent(consumer.clientId)}`);
         if (email && email.to.length > 0) await sendOutcome(services, email, { clientId: task.clientId });
         return { status: consumer?.status ?? 'unknown' };
@@ -131,7 +134,11 @@ export function createReviewTaskHandler(services: Services): (event: unknown) =>
  * Sends a requester's outcome email. A failure is logged at ERROR with the request's ids and thrown as MailUnavailable,
  * which the workflow retries for about a day before giving up (the outcome itself is already recorded).
  */
-async function sendOutcome(services: Services, email: Email, ids: { clientId: string; requestId?: string }): Promise<void> {
+async function sendOutcome(
+  services: Pick<BaseServices, 'log'> & { readonly mailer: Mailer },
+  email: Email,
+  ids: { clientId: string; requestId?: string },
+): Promise<void> {
   try {
     await services.mailer.send(email);
   } catch (error) {
@@ -142,12 +149,12 @@ async function sendOutcome(services: Services, email: Email, ids: { clientId: st
 
 /** A change request's review outcome, with its latency when this call applied it (the request was still pending before). */
 async function requestOutcome(
-  services: Services,
+  services: ReviewTaskServices,
   task: { clientId: string; requestId: string },
   reviewOutcome: ReviewOutcome,
   apply: () => Promise<ChangeRequest>,
 ): Promise<{ status: string }> {
-  const before = await services.registry.getRequest(task.clientId, task.requestId);
+  const before = await services.requests.getRequest(task.clientId, task.requestId);
   const after = await apply();
   if (before?.status === 'pending_review' && after.status !== 'pending_review') recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
   return { status: after.status };
@@ -155,7 +162,7 @@ async function requestOutcome(
 
 /** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
 async function changeRequestTask(
-  services: Services,
+  services: ReviewTaskServices,
   keys: SigningKeyCache,
   task: Exclude<ReviewTask, { action: 'count_approvals' }> & { requestId: string },
 ): Promise<{ status: string }> {
@@ -182,7 +189,7 @@ async function changeRequestTask(
       };
     }
     case 'notify': {
-      const [consumer, request] = await Promise.all([services.registry.getConsumer(clientId), services.registry.getRequest(clientId, requestId)]);
+      const [consumer, request] = await Promise.all([services.consumers.getConsumer(clientId), services.requests.getRequest(clientId, requestId)]);
       const email = consumer && request && requestOutcomeEmail(consumer, request);
       if (email) await sendOutcome(services, email, { clientId, requestId });
       return { status: request?.status ?? 'unknown' };

@@ -7,7 +7,7 @@ import { reviewLinkKeysFor } from '../core/review/link-token.js';
 import { reviewFacts } from '../core/review/facts.js';
 import { dateTimeFromNow } from '../core/review/format.js';
 import { escapeHtml, factsHtml, page, warningsHtml } from '../core/review/html.js';
-import type { Services } from '../core/services.js';
+import type { BaseServices, Needs } from '../core/services.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -48,7 +48,7 @@ function sameSecret(a: string | undefined, b: string | undefined): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function reviewPage(view: ReviewView, services: Services, token: string, csrf: string): string {
+function reviewPage(view: ReviewView, services: BaseServices, token: string, csrf: string): string {
   const { review, consumer, request, link } = view;
   const now = services.clock.now();
   const facts = reviewFacts(consumer, services.policy, review, now, request);
@@ -68,7 +68,7 @@ ${factsHtml(facts)}
   );
 }
 
-function errorPage(error: unknown, services: Services, event: APIGatewayProxyEvent): APIGatewayProxyResult {
+function errorPage(error: unknown, services: BaseServices, event: APIGatewayProxyEvent): APIGatewayProxyResult {
   if (error instanceof ReviewError) {
     // A refused decision is something operators must see (a broken page or an attack); the link token is never logged.
     if (event.httpMethod === 'POST') {
@@ -94,7 +94,9 @@ function errorPage(error: unknown, services: Services, event: APIGatewayProxyEve
 }
 
 /** GET /reviews/{review_id}?t=… shows a request (and never changes state); POST records the reviewer's decision. */
-export function createReviewHandler(services: Services): HttpLambda {
+export function createReviewHandler(
+  services: Needs<'getReview' | 'getConsumer' | 'getRequest' | 'decideReview' | 'markReviewDelivered', 'vault' | 'workflow'>,
+): HttpLambda {
   const keys = reviewLinkKeysFor(services);
   const basePath = new URL(services.config.issuer).pathname.replace(/\/$/, '');
   const origin = new URL(services.config.issuer).origin;

@@ -1,6 +1,5 @@
 import { REVOCATION_LIST_MAX_AGE_SECONDS, signRevocationList } from '../core/revocation/document.js';
-import { revocationListOf } from '../core/revocation/revocation-list.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
@@ -10,13 +9,12 @@ import { HANDLER_PROTOCOLS } from './http/protocols.js';
  * REVOCATION_LIST_MAX_AGE_SECONDS per instance, and caches may keep it only for what is left of that age, so no
  * resource server is served a list older than that.
  */
-export function createRevocationListHandler(services: Services): HttpLambda {
+export function createRevocationListHandler(services: Needs<'listRevocations', 'vault'>): HttpLambda {
   const keys = signingKeysFor(services, 60_000);
-  const list = revocationListOf(services.registry);
   let built: Promise<{ at: number; jwt: string }> | undefined;
   let builtAt = Number.NEGATIVE_INFINITY;
   const build = async (now: Date) => {
-    const jwt = await signRevocationList(await keys.current(), services.config.issuer, await list.listRevocations(now), now);
+    const jwt = await signRevocationList(await keys.current(), services.config.issuer, await services.revocations.listRevocations(now), now);
     return { at: now.getTime(), jwt };
   };
   return httpHandler(

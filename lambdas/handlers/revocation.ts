@@ -1,13 +1,13 @@
 import { createOAuthDeps } from '../core/oauth/deps.js';
 import { revoke } from '../core/oauth/introspect.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/revoke — RFC 7009: a client revokes its own access token. */
-export function createRevocationHandler(services: Services): HttpLambda {
+export function createRevocationHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordTokenRevocation', 'vault'>): HttpLambda {
   const deps = createOAuthDeps(services);
   return httpHandler(
     services,

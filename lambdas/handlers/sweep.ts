@@ -1,10 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { sweep, type SweepResult } from '../core/lifecycle/sweep.js';
-import type { AttentionIndex, PolicyRolloutStore } from '../core/ports.js';
-import type { Services } from '../core/services.js';
+import { sweep, type SweepResult, type SweepServices } from '../core/lifecycle/sweep.js';
+import type { BaseServices, Uses } from '../core/services.js';
 
 /** The run's counts as metrics (zeros included, so every run shows on the dashboard and a silent schedule stands out). */
-function recordSweep(services: Services, result: SweepResult): void {
+function recordSweep(services: BaseServices, result: SweepResult): void {
   const { metrics } = services;
   metrics.record('SweepReads', {}, result.read);
   metrics.record('SweepRevoked', {}, result.revoked);
@@ -25,12 +24,14 @@ function recordSweep(services: Services, result: SweepResult): void {
  * and the policy rollout keeps its place, for the next run.
  */
 export function createSweepHandler(
-  services: Services,
-  index: AttentionIndex & PolicyRolloutStore,
+  services: SweepServices & Uses<'listDue' | 'rearm' | 'getPolicyRollout' | 'savePolicyRollout'>,
 ): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
   return async (_event, context) => {
     try {
-      const result = await sweep(services, index, { rollout: index, ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}) });
+      const result = await sweep(services, services.attention, {
+        rollout: services.rollouts,
+        ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+      });
       recordSweep(services, result);
       const log = result.failed > 0 || !result.complete ? services.log.warn.bind(services.log) : services.log.info.bind(services.log);
       log('lifecycle sweep finished', { ...result });

@@ -1,14 +1,14 @@
 import { clientCredentials } from '../core/oauth/client-credentials.js';
 import { createOAuthDeps } from '../core/oauth/deps.js';
 import { OAuthError } from '../core/oauth/errors.js';
-import type { Services } from '../core/services.js';
+import type { Needs } from '../core/services.js';
 import { header, headerValues, oauthForm } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/token — the client credentials grant (RFC 6749 §4.4), DPoP-bound where asked or required. */
-export function createTokenHandler(services: Services): HttpLambda {
+export function createTokenHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordScopes' | 'recordUse', 'vault'>): HttpLambda {
   const deps = createOAuthDeps(services);
   return httpHandler(
     services,

@@ -176,7 +176,7 @@ describe('review page in Chromium: links that can no longer decide', () => {
       expect(await pageText(reviewer.page)).not.toContain('Decision recorded');
       expect((await reviewer.page.goto(link))?.status()).toBe(410);
       expect((await read())['status']).toBe('pending_review');
-      expect((await plane.services.registry.listAudit(clientId)).map((e) => e.type)).not.toContain('consumer.review_approved');
+      expect((await plane.services.consumers.listAudit(clientId)).map((e) => e.type)).not.toContain('consumer.review_approved');
     } finally {
       await reviewer.close();
     }
@@ -210,7 +210,7 @@ describe('review page in Chromium: links that can no longer decide', () => {
       await reviewer.close();
     }
     expect(await read()).toMatchObject({ status: 'pending_review', approvals_granted: 1 });
-    const approvals = (await plane.services.registry.listAudit(clientId)).filter((e) => e.type === 'consumer.review_approved');
+    const approvals = (await plane.services.consumers.listAudit(clientId)).filter((e) => e.type === 'consumer.review_approved');
     expect(approvals.map((e) => e.actor.id)).toEqual([ALICE]);
   });
 });

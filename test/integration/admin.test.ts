@@ -109,7 +109,7 @@ describe('local mode: admin API', () => {
 
     const terminated = await admin('POST', `/admin/consumers/${a.clientId}/terminate`, { reason: 'contract ended' });
     expect(terminated.json['consumer']).toMatchObject({ status: 'revoked' });
-    const trail = await plane.services.registry.listAudit(a.clientId);
+    const trail = await plane.services.consumers.listAudit(a.clientId);
     expect(trail.at(-2)).toMatchObject({
       type: 'consumer.suspended',
       actor: { kind: 'operator', id: expect.stringContaining('gatehouse-local-admin') },
@@ -139,7 +139,7 @@ describe('local mode: admin API', () => {
     expect(read['client_secret']).not.toBe(b.secret);
     expect(await tokenStatus(b.clientId, String(read['client_secret']))).toBe(200);
     expect(await tokenStatus(b.clientId, b.secret)).toBe(200); // grace window
-    expect((await plane.services.registry.listAudit(b.clientId)).map((e) => e.type)).toContain('credentials.rotation_requested');
+    expect((await plane.services.consumers.listAudit(b.clientId)).map((e) => e.type)).toContain('credentials.rotation_requested');
     expect((await admin('POST', `/admin/consumers/${b.clientId}/rotate-secret`, { reason: 'again' })).status).toBe(409);
     expect((await admin('POST', '/admin/consumers/gh_nobody/rotate-secret', { reason: 'who' })).status).toBe(404);
   });

@@ -88,7 +88,7 @@ describe('local mode: client-secret rotation with a grace window', () => {
     expect((await tokenStatus(clientId, newSecret)).status).toBe(200);
 
     // Every rotation is in the consumer's audit trail, without the secret.
-    const audit = await plane.services.registry.listAudit(clientId);
+    const audit = await plane.services.consumers.listAudit(clientId);
     expect(audit.map((e) => e.type).filter((t) => t.startsWith('credentials.') && t !== 'credentials.registration_token_rotated')).toEqual([
       'credentials.issued',
       'credentials.rotation_started',
@@ -154,12 +154,12 @@ describe('local mode: rotation after a reported compromise', () => {
       expect((await token(newSecret)).status).toBe(200);
       expect((await token(leakedSecret)).status).toBe(401);
 
-      const audit = await fresh.services.registry.listAudit(clientId);
+      const audit = await fresh.services.consumers.listAudit(clientId);
       expect(audit.find((e) => e.type === 'credentials.rotation_requested')).toMatchObject({
         actor: { kind: 'operator', person: 'operator@bank.example' },
         data: { compromised: true, registrationTokenRotated: true },
       });
-      expect((await fresh.services.registry.getConsumer(clientId))?.previousSecretHash).toBeUndefined();
+      expect((await fresh.services.consumers.getConsumer(clientId))?.previousSecretHash).toBeUndefined();
     } finally {
       await fresh.close();
     }

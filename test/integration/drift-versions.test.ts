@@ -38,7 +38,7 @@ async function register(name: string, grantDays: number): Promise<string> {
   return String(reg.json['client_id']);
 }
 
-const consumer = (clientId: string) => plane.services.registry.getConsumer(clientId);
+const consumer = (clientId: string) => plane.services.consumers.getConsumer(clientId);
 
 let same: string;
 let more: string;
@@ -84,7 +84,7 @@ describe('local mode: a policy change while consumers are already out of policy'
     const result = await plane.sweep();
 
     expect(await consumer(same)).toMatchObject({ status: 'suspended', policyVersion: v3 });
-    expect((await plane.services.registry.listAudit(same)).at(-1)).toMatchObject({
+    expect((await plane.services.consumers.listAudit(same)).at(-1)).toMatchObject({
       type: 'consumer.suspended',
       data: { reason: 'out_of_policy', policyVersion: v3, reasons: ['auth_method_too_weak'] },
     });

@@ -62,8 +62,8 @@ async function admin(method: 'GET' | 'POST', path: string, body?: unknown): Prom
   return { status: res.status, type: res.headers.get('content-type'), json: (await res.json()) as Record<string, unknown> };
 }
 
-const consumer = (clientId: string) => plane.services.registry.getConsumer(clientId);
-const auditTypes = async (clientId: string) => (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+const consumer = (clientId: string) => plane.services.consumers.getConsumer(clientId);
+const auditTypes = async (clientId: string) => (await plane.services.consumers.listAudit(clientId)).map((e) => e.type);
 /** The emails to a consumer's contact, once the lifecycle notices under way have been delivered (the notice workflow). */
 const mailsTo = async (name: string): Promise<OutboxMail[]> => {
   await plane.notices.drain();
@@ -88,7 +88,7 @@ async function approveRequest(requestId: string, rounds = 1, decision: 'approve'
 }
 
 async function requestStatus(clientId: string, requestId: string): Promise<string | undefined> {
-  return (await plane.services.registry.getRequest(clientId, requestId))?.status;
+  return (await plane.services.requests.getRequest(clientId, requestId))?.status;
 }
 
 /** The default policy with client_secret_basic no longer allowed at low risk: a realistic tightening. */
@@ -224,7 +224,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     const result = await plane.sweep();
     expect(result.suspended).toBeGreaterThanOrEqual(1);
     expect(await consumer(basicA.clientId)).toMatchObject({ status: 'suspended', policyVersion: plane.services.policy.version });
-    expect((await plane.services.registry.listAudit(basicA.clientId)).at(-1)).toMatchObject({
+    expect((await plane.services.consumers.listAudit(basicA.clientId)).at(-1)).toMatchObject({
       type: 'consumer.suspended',
       data: { reason: 'out_of_policy', reasons: ['auth_method_too_weak'] },
     });
@@ -256,7 +256,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect(b).toMatchObject({ status: 'suspended' });
     expect(b!.exceptions).toBeUndefined();
     expect(await requestStatus(basicB.clientId, exceptionId)).toBe('ended');
-    expect((await plane.services.registry.listAudit(basicB.clientId)).at(-1)).toMatchObject({
+    expect((await plane.services.consumers.listAudit(basicB.clientId)).at(-1)).toMatchObject({
       type: 'exception.ended',
       data: { exceptionId, reason: 'expired', outcome: 'suspended', reasons: ['auth_method_too_weak'] },
     });
@@ -318,7 +318,7 @@ describe('local mode: policy drift, exceptions and reinstatement', () => {
     expect((await admin('POST', `/admin/consumers/${post.clientId}/terminate`, { reason: 'Contract ended' })).status).toBe(200);
     expect(await requestStatus(post.clientId, id)).toBe('ended');
     expect((await consumer(post.clientId))!.exceptions).toBeUndefined();
-    expect((await plane.services.registry.listAudit(post.clientId)).at(-1)).toMatchObject({ type: 'exception.ended', data: { reason: 'consumer_revoked' } });
+    expect((await plane.services.consumers.listAudit(post.clientId)).at(-1)).toMatchObject({ type: 'exception.ended', data: { reason: 'consumer_revoked' } });
   });
 
   it('backfills the attention index for consumers written before it existed, in the first rollout after an upgrade', async () => {

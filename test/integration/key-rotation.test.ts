@@ -1,7 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import type { DynamoRegistry } from '../../lambdas/adapters/aws/dynamo-registry.js';
 import { verifyChain } from '../../lambdas/core/audit/event.js';
 import { SIGNING_KEY_AUDIT_STREAM } from '../../lambdas/core/rotation/signing-key-rotation.js';
 import { postJson, publicRequest, startTestPlane } from './local-mode.js';
@@ -50,7 +49,7 @@ describe('local mode: signing-key rotation with overlap', () => {
 
     const version = await plane.rotateSigningKey(15 * 60);
     // The rotation is in the signing key's audit stream, hash-chained like a consumer's trail, and recorded once.
-    const registry = plane.services.registry as DynamoRegistry;
+    const registry = plane.services.systemAudit;
     const stream = await registry.listSystemAudit(SIGNING_KEY_AUDIT_STREAM);
     expect(stream).toEqual([
       expect.objectContaining({

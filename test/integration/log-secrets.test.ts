@@ -53,7 +53,7 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
 
     // The liveness write fails, so the core logs a warning on the token path.
     const recordUse = vi
-      .spyOn(plane.services.registry, 'recordUse')
+      .spyOn(plane.services.consumers, 'recordUse')
       .mockRejectedValue(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     try {
       const config = await oidc.discovery(new URL(plane.url), clientId, undefined, oidc.ClientSecretBasic(secret), {
@@ -102,7 +102,7 @@ describe('local mode over HTTP: logs never carry a secret or a token', () => {
     keep('CSRF token', page.fields['csrf']!);
 
     expect((await submitDecision(link, 'approve', 'Contract on file')).status).toBe(200);
-    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await plane.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     // Reused: the page is refused (already decided), so the form carries no CSRF token and the post is refused too.
     expect((await openReviewPage(link)).status).toBe(409);
     expect((await submitDecision(link, 'approve', 'again')).status).toBe(403);

@@ -99,9 +99,9 @@ describe('local mode over HTTP: onboarding and tokens', () => {
     // The workflow's first task parks its token server-side and records the review request.
     const clientId = String(reg.json['client_id']);
     await expect
-      .poll(async () => (await plane.services.registry.listAudit(clientId)).map((e) => e.type), { timeout: 5000 })
+      .poll(async () => (await plane.services.consumers.listAudit(clientId)).map((e) => e.type), { timeout: 5000 })
       .toContain('consumer.review_requested');
-    const consumer = await plane.services.registry.getConsumer(clientId);
+    const consumer = await plane.services.consumers.getConsumer(clientId);
     expect(consumer?.status).toBe('pending_review');
     expect(consumer?.reviewExecution).toBe(`review-${clientId}`);
   });
@@ -135,9 +135,9 @@ describe('local mode over HTTP: onboarding and tokens', () => {
   it('refuses tokens to a consumer that is no longer active', async () => {
     const reg = await postJson(`${plane.url}/register`, publicRequest());
     const clientId = String(reg.json['client_id']);
-    const consumer = (await plane.services.registry.getConsumer(clientId))!;
+    const consumer = (await plane.services.consumers.getConsumer(clientId))!;
     const { chainEvent } = await import('../../lambdas/core/audit/event.js');
-    await plane.services.registry.updateConsumer({
+    await plane.services.consumers.updateConsumer({
       clientId,
       expect: { statuses: ['active'], auditSeq: consumer.auditSeq },
       set: { status: 'suspended' },

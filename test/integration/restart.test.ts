@@ -38,8 +38,8 @@ describe('local mode restart', () => {
     plane = await startTestPlane({ dataDir });
     const link = await currentLink(plane, clientId, 2);
     expect((await submitDecision(link, 'approve')).status).toBe(200);
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
-    expect((await plane.services.registry.getConsumer(clientId))?.approvals).toHaveLength(2);
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    expect((await plane.services.consumers.getConsumer(clientId))?.approvals).toHaveLength(2);
   });
 
   it('resumes a pending change request (a reinstatement) after a restart, with fresh links', async () => {
@@ -66,9 +66,9 @@ describe('local mode restart', () => {
     plane = await startTestPlane({ dataDir });
     const link = await currentLink(plane, requestId, 1);
     expect((await submitDecision(link, 'approve')).status).toBe(200);
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     // Local transactions apply their items one at a time, so a read between two items sees the consumer active first.
-    await expect.poll(async () => (await plane!.services.registry.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
+    await expect.poll(async () => (await plane!.services.requests.getRequest(clientId, requestId))?.status, { timeout: 5000 }).toBe('approved');
   });
 
   it('activates after a restart when the last approval was recorded but never reached the workflow, without asking for one more', async () => {
@@ -77,7 +77,7 @@ describe('local mode restart', () => {
     const { clientId } = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
     expect((await submitDecision(await currentLink(plane, clientId, 1), 'approve')).status).toBe(200);
     await currentLink(plane, clientId, 2);
-    const consumer = (await plane.services.registry.getConsumer(clientId))!;
+    const consumer = (await plane.services.consumers.getConsumer(clientId))!;
     expect(consumer.requirements.approvals).toBe(2);
     // What a crash between recording the second approval and delivering it to the workflow leaves in the table.
     const scan = await plane.documentClient.send(
@@ -100,7 +100,7 @@ describe('local mode restart', () => {
     await plane.close();
 
     plane = await startTestPlane({ dataDir });
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
     const askedAgain = readOutbox(plane.outboxDir).filter((m) => m.text.includes(clientId) && /approval 3 of/.test(m.subject));
     expect(askedAgain).toEqual([]);
   });
@@ -112,16 +112,16 @@ describe('local mode restart', () => {
     plane = await startTestPlane({ dataDir, clock });
     const { clientId } = await registerPartner(plane, { scope: 'payments:initiate', data_classes: ['payment'] });
     await currentLink(plane, clientId, 1);
-    const first = (await plane.services.registry.getConsumer(clientId))!;
-    const deadline = (await plane.services.registry.getReview(first.openReviewId!))!.deadline;
+    const first = (await plane.services.consumers.getConsumer(clientId))!;
+    const deadline = (await plane.services.reviews.getReview(first.openReviewId!))!.deadline;
     await plane.close();
 
     offset = 6 * 3_600_000; // restarted six hours later
     plane = await startTestPlane({ dataDir, clock });
     await currentLink(plane, clientId, 1);
-    await expect.poll(async () => (await plane!.services.registry.getConsumer(clientId))?.openReviewId, { timeout: 5000 }).not.toBe(first.openReviewId);
-    const resumed = (await plane.services.registry.getConsumer(clientId))!;
-    expect((await plane.services.registry.getReview(resumed.openReviewId!))!.deadline).toBe(deadline);
+    await expect.poll(async () => (await plane!.services.consumers.getConsumer(clientId))?.openReviewId, { timeout: 5000 }).not.toBe(first.openReviewId);
+    const resumed = (await plane.services.consumers.getConsumer(clientId))!;
+    expect((await plane.services.reviews.getReview(resumed.openReviewId!))!.deadline).toBe(deadline);
   });
 
   it('delivers after a restart a consumer notice that the previous process accepted but never delivered', async () => {

@@ -49,7 +49,7 @@ describe('local mode: the review workflow under a mail outage', () => {
     expect(status).toBe(202);
     // Two whole attempts failed (each a round of its own): the review is retried, not ended.
     await expect.poll(() => new Set(failed.map(reviewIdOf)).size, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-    expect((await plane.services.registry.getConsumer(clientId))?.status).toBe('pending_review');
+    expect((await plane.services.consumers.getConsumer(clientId))?.status).toBe('pending_review');
     expect(errorLines('reviewer email not sent')[0]).toMatchObject({ clientId, round: 1, error: 'TooManyRequestsException' });
     expect(JSON.stringify(errorLines('reviewer email not sent'))).not.toContain('/reviews/');
 
@@ -62,8 +62,8 @@ describe('local mode: the review workflow under a mail outage', () => {
       );
     await expect.poll(delivered, { timeout: 10_000 }).toBeDefined();
     expect((await submitDecision(reviewLink(delivered()!), 'approve', 'Fine')).status).toBe(200);
-    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
-    const types = (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+    await expect.poll(async () => (await plane.services.consumers.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+    const types = (await plane.services.consumers.listAudit(clientId)).map((e) => e.type);
     expect(types.filter((t) => t === 'consumer.review_requested').length).toBeGreaterThanOrEqual(3);
     expect(types.filter((t) => t === 'consumer.review_approved')).toHaveLength(1);
     expect(types).not.toContain('consumer.review_failed');
@@ -77,9 +77,9 @@ describe('local mode: the review workflow under a mail outage', () => {
     await expect.poll(() => reviewEmails(plane, clientId, 1).some((m) => !m.to.includes('alice.reviewer@bank.example')), { timeout: 10_000 }).toBe(true);
     const mail = reviewEmails(plane, clientId, 1).find((m) => !m.to.includes('alice.reviewer@bank.example'))!;
     expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);
-    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+    await expect.poll(async () => (await plane.services.consumers.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
     // One round only: the failed email did not make the workflow start over.
-    const types = (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+    const types = (await plane.services.consumers.listAudit(clientId)).map((e) => e.type);
     expect(types.filter((t) => t === 'consumer.review_requested')).toHaveLength(1);
     expect(errorLines('reviewer email not sent')).toHaveLength(1);
   });
@@ -116,14 +116,14 @@ describe('local mode: a registration whose review workflow never started', () =>
         .spyOn(stalledPlane.workflow, 'startReview')
         .mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
       const update = vi
-        .spyOn(stalledPlane.services.registry, 'updateConsumer')
+        .spyOn(stalledPlane.services.consumers, 'updateConsumer')
         .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
       const reg = await registerPartner(stalledPlane, { scope: 'accounts:read', data_classes: ['confidential'] });
       expect(reg.status).toBe(503);
       expect(start).toHaveBeenCalledTimes(1);
       expect(update).toHaveBeenCalledTimes(1);
       // The 503 names no client id; the stored request is the plane's only consumer.
-      const [stalled, ...others] = (await stalledPlane.services.registry.listConsumers(100)).consumers;
+      const [stalled, ...others] = (await stalledPlane.services.consumers.listConsumers(100)).consumers;
       expect(others).toEqual([]);
       expect(stalled).toMatchObject({ status: 'pending_review' });
       const clientId = stalled!.clientId;
@@ -134,14 +134,14 @@ describe('local mode: a registration whose review workflow never started', () =>
       offset = STALLED_REVIEW_MS + 1000;
       const result = await stalledPlane.sweep();
       expect(result.reviewsResumed).toBe(1);
-      const resumed = await stalledPlane.services.registry.getConsumer(clientId);
+      const resumed = await stalledPlane.services.consumers.getConsumer(clientId);
       expect(resumed!.reviewExecution).toBe(`review-${clientId}`);
       expect(resumed!.attentionAt).toBeUndefined();
-      expect((await stalledPlane.services.registry.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { resumed: true } });
+      expect((await stalledPlane.services.consumers.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { resumed: true } });
 
       const mail = await awaitReviewEmail(stalledPlane, 'alice.reviewer@bank.example', clientId, 1);
       expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);
-      await expect.poll(async () => (await stalledPlane.services.registry.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
+      await expect.poll(async () => (await stalledPlane.services.consumers.getConsumer(clientId))?.status, { timeout: 10_000 }).toBe('active');
       expect((await stalledPlane.sweep()).reviewsResumed).toBe(0);
     } finally {
       await stalledPlane.close();
@@ -181,14 +181,14 @@ describe('local mode: a change request whose review workflow never started', () 
       const clientId = await register();
       expect((await admin(`/admin/consumers/${clientId}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
 
-      const registry = p.services.registry;
-      const original = registry.updateConsumer.bind(registry);
+      const { consumers, requests } = p.services;
+      const original = consumers.updateConsumer.bind(consumers);
       vi.spyOn(p.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-      vi.spyOn(registry, 'updateConsumer')
+      vi.spyOn(consumers, 'updateConsumer')
         .mockImplementationOnce(original) // the request is stored
         .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.')); // closing it fails
       expect((await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' })).status).toBe(503);
-      const [stuck] = await registry.listRequests(clientId);
+      const [stuck] = await requests.listRequests(clientId);
       expect(stuck).toMatchObject({ status: 'pending_review' });
       expect(stuck!.reviewExecution).toBeUndefined();
 
@@ -198,8 +198,8 @@ describe('local mode: a change request whose review workflow never started', () 
       advance(STALLED_REVIEW_MS + 1000);
       const again = await admin(`/admin/consumers/${clientId}/reinstate`, { reason: 'Incident closed' });
       expect(again.status).toBe(202);
-      expect(await registry.getRequest(clientId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
-      expect((await registry.listAudit(clientId)).map((e) => e.type)).toContain('request.failed');
+      expect(await requests.getRequest(clientId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
+      expect((await consumers.listAudit(clientId)).map((e) => e.type)).toContain('request.failed');
     } finally {
       await p.close();
     }
@@ -208,46 +208,46 @@ describe('local mode: a change request whose review workflow never started', () 
   it('is closed as failed by the sweep once past the stall limit, without anyone asking again; a request that started is only checked', async () => {
     const { p, advance, admin, register } = await clockedPlane();
     try {
-      const registry = p.services.registry;
+      const { consumers, requests } = p.services;
       const stuckId = await register();
       const fineId = await register();
       for (const id of [stuckId, fineId]) expect((await admin(`/admin/consumers/${id}/suspend`, { reason: 'Incident under investigation' })).status).toBe(200);
 
       // The double fault on one consumer's reinstatement; the other's starts normally.
-      const original = registry.updateConsumer.bind(registry);
+      const original = consumers.updateConsumer.bind(consumers);
       vi.spyOn(p.workflow, 'startReview').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-      vi.spyOn(registry, 'updateConsumer')
+      vi.spyOn(consumers, 'updateConsumer')
         .mockImplementationOnce(original)
         .mockRejectedValueOnce(new RegistryError('unavailable', 'The registry could not complete the write.'));
       expect((await admin(`/admin/consumers/${stuckId}/reinstate`, { reason: 'Incident closed' })).status).toBe(503);
-      vi.mocked(registry.updateConsumer).mockRestore();
+      vi.mocked(consumers.updateConsumer).mockRestore();
       expect((await admin(`/admin/consumers/${fineId}/reinstate`, { reason: 'Incident closed' })).status).toBe(202);
-      const [stuck] = await registry.listRequests(stuckId);
+      const [stuck] = await requests.listRequests(stuckId);
       expect(stuck).toMatchObject({ status: 'pending_review' });
       for (const id of [stuckId, fineId]) {
-        const consumer = await registry.getConsumer(id);
+        const consumer = await consumers.getConsumer(id);
         expect(consumer!.requestCheckAt).toBeDefined();
         expect(Date.parse(consumer!.attentionAt!)).toBe(Date.parse(consumer!.requestCheckAt!) + STALLED_REVIEW_MS);
       }
 
       // Before the limit its workflow may still be recorded: nothing is closed.
       expect((await p.sweep()).requestsFailed).toBe(0);
-      expect(await registry.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'pending_review' });
+      expect(await requests.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'pending_review' });
 
       // The other request's workflow has opened its review round (so the sweep's read of that consumer is its last change).
-      await expect.poll(async () => (await registry.listRequests(fineId))[0]?.openReviewId, { timeout: 10_000 }).toBeDefined();
+      await expect.poll(async () => (await requests.listRequests(fineId))[0]?.openReviewId, { timeout: 10_000 }).toBeDefined();
       advance(STALLED_REVIEW_MS + 1000);
       const result = await p.sweep();
       expect(result.requestsFailed).toBe(1);
-      expect(await registry.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
-      expect((await registry.listAudit(stuckId)).at(-1)).toMatchObject({ type: 'request.failed', data: { requestId: stuck!.requestId } });
+      expect(await requests.getRequest(stuckId, stuck!.requestId)).toMatchObject({ status: 'failed', outcomeReason: 'The review workflow never started.' });
+      expect((await consumers.listAudit(stuckId)).at(-1)).toMatchObject({ type: 'request.failed', data: { requestId: stuck!.requestId } });
       // The other consumer's request has its workflow: the check only moves on, with no audit event.
-      const [fine] = await registry.listRequests(fineId);
+      const [fine] = await requests.listRequests(fineId);
       expect(fine).toMatchObject({ status: 'pending_review' });
       expect(fine!.reviewExecution).toBeDefined();
-      expect((await registry.listAudit(fineId)).filter((e) => e.actor.id === 'lifecycle-sweep')).toEqual([]);
+      expect((await consumers.listAudit(fineId)).filter((e) => e.actor.id === 'lifecycle-sweep')).toEqual([]);
       for (const id of [stuckId, fineId]) {
-        const consumer = await registry.getConsumer(id);
+        const consumer = await consumers.getConsumer(id);
         expect(consumer!.requestCheckAt).toBeUndefined();
         expect(consumer!.status).toBe('suspended');
       }

@@ -101,7 +101,7 @@ describe('local mode over HTTP: human review from emailed links', () => {
       .poll(() => readOutbox(plane.outboxDir).some((m) => m.to.includes('ops@fintech.example') && m.subject.includes('was approved')), { timeout: 5000 })
       .toBe(true);
 
-    const audit = (await plane.services.registry.listAudit(clientId)).map((e) => [e.type, e.actor.id]);
+    const audit = (await plane.services.consumers.listAudit(clientId)).map((e) => [e.type, e.actor.id]);
     expect(audit).toEqual(
       expect.arrayContaining([
         ['consumer.review_approved', ALICE],

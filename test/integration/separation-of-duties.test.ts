@@ -52,13 +52,13 @@ describe('operators are people (admin token in local mode)', () => {
     expect(readOutbox(plane.outboxDir).some((m) => m.to.includes('alice.reviewer@bank.example'))).toBe(false);
 
     // The audit trail names both the principal and the person.
-    const created = (await plane.services.registry.listAudit(clientId)).find((e) => e.type === 'request.created');
+    const created = (await plane.services.consumers.listAudit(clientId)).find((e) => e.type === 'request.created');
     expect(created?.actor).toEqual({ kind: 'operator', id: LOCAL_ADMIN_ARN, person: 'alice.reviewer@bank.example' });
 
     // Another reviewer's approval is what makes it active.
     expect((await submitDecision(reviewLink(bob), 'approve', 'Agreed')).status).toBe(200);
     await expect
-      .poll(async () => (await plane!.services.registry.getRequest(clientId, String(exception['request_id'])))?.status, { timeout: 5000 })
+      .poll(async () => (await plane!.services.requests.getRequest(clientId, String(exception['request_id'])))?.status, { timeout: 5000 })
       .toBe('active');
   });
 });

@@ -150,7 +150,7 @@ describe('local mode over HTTP: private_key_jwt, DPoP, introspection and revocat
     const clientId = reg.clientId;
 
     await approveByEmail(plane, clientId, ['alice.reviewer@bank.example', 'bob.reviewer@bank.example']);
-    await expect.poll(async () => (await plane.services.registry.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await plane.services.consumers.getConsumer(clientId))?.status, { timeout: 5000 }).toBe('active');
 
     const config = await configFor(clientId, reg.privateKey, reg.kid);
     await expect(oidc.clientCredentialsGrant(config, { scope: 'payments:initiate' })).rejects.toMatchObject({ error: 'invalid_dpop_proof' });

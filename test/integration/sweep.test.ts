@@ -47,7 +47,7 @@ const mailsTo = async (contact: string) => {
   await plane.notices.drain();
   return readOutbox(plane.outboxDir).filter((m) => m.to.includes(contact));
 };
-const auditTypes = async (clientId: string) => (await plane.services.registry.listAudit(clientId)).map((e) => e.type);
+const auditTypes = async (clientId: string) => (await plane.services.consumers.listAudit(clientId)).map((e) => e.type);
 
 describe('local mode: lifecycle sweeps, clock-driven', () => {
   it('warns once before a grant ends, then revokes it with its effects', async () => {
@@ -69,12 +69,12 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
     const result = await plane.sweep();
     expect(result.revoked).toBeGreaterThanOrEqual(1);
     expect(await token(expiring)).toBe(401);
-    const consumer = await plane.services.registry.getConsumer(expiring.clientId);
+    const consumer = await plane.services.consumers.getConsumer(expiring.clientId);
     expect(consumer).toMatchObject({ status: 'revoked' });
     expect(consumer!.attentionAt).toBeUndefined(); // out of the index: later sweeps never read it again
     expect(plane.services.clientSecrets.staged(expiring.clientId)).toBeDefined();
     expect(await plane.services.clientSecrets.staged(expiring.clientId).read({ stage: 'AWSCURRENT' })).toBeUndefined();
-    const audit = await plane.services.registry.listAudit(expiring.clientId);
+    const audit = await plane.services.consumers.listAudit(expiring.clientId);
     expect(audit.at(-1)).toMatchObject({
       type: 'consumer.revoked',
       actor: { kind: 'system', id: 'lifecycle-sweep' },
@@ -102,12 +102,12 @@ describe('local mode: lifecycle sweeps, clock-driven', () => {
 
     offset = 40 * DAY + 91 * DAY;
     await plane.sweep();
-    expect((await plane.services.registry.getConsumer(idle.clientId))!.status).toBe('suspended');
-    expect((await plane.services.registry.getConsumer(busy.clientId))!.status).toBe('active');
+    expect((await plane.services.consumers.getConsumer(idle.clientId))!.status).toBe('suspended');
+    expect((await plane.services.consumers.getConsumer(busy.clientId))!.status).toBe('active');
     expect(await token(idle)).toBe(401);
     expect(await token(busy)).toBe(200);
     expect((await mailsTo('idle@fintech.example')).some((m) => m.subject.includes('suspended'))).toBe(true);
-    expect((await plane.services.registry.listAudit(idle.clientId)).at(-1)).toMatchObject({ type: 'consumer.suspended', data: { reason: 'dormant' } });
+    expect((await plane.services.consumers.listAudit(idle.clientId)).at(-1)).toMatchObject({ type: 'consumer.suspended', data: { reason: 'dormant' } });
   });
 
   it('two sweeps at once transition each consumer exactly once, with one audit event and one email each', async () => {

@@ -5,18 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as registryOperations from '../../lambdas/adapters/aws/dynamo-operations.js';
-import { DynamoRegistry } from '../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores } from '../../lambdas/adapters/aws/dynamo-registry.js';
 import { ENV } from '../../lambdas/adapters/aws/env.js';
-import { accessOf, type RegistryOperationName } from '../../lambdas/adapters/aws/registry-access.js';
 import { startDynalite, type LocalDynamo } from '../../lambdas/adapters/local/dynalite.js';
 import { STALLED_REVIEW_MS } from '../../lambdas/core/lifecycle/attention.js';
 import type { SigningKey } from '../../lambdas/core/ports.js';
 import { generateSigningKey } from '../../lambdas/core/tokens/generate-key.js';
 import { BUNDLE_FILE, ESM_REQUIRE_BANNER } from '../../lib/bundling.js';
-import { FUNCTIONS, SIGNING_KEY_INIT, SIGNING_KEY_ROTATION, type FunctionSpec } from '../../lambdas/contracts/functions.js';
-import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
-import { SYSTEM_AUDIT_ACTIONS } from '../../lib/registry-table.js';
+import { FUNCTIONS } from '../../lambdas/contracts/functions.js';
 import { pendingConsumer } from '../lambdas/core/review/fixtures.js';
 import { auditTrailFor, NOW } from '../lambdas/fixtures.js';
 import { httpEvent } from '../lambdas/handlers/fixtures.js';
@@ -40,26 +36,6 @@ const bundle = (name: string): BuiltBundle => {
 const sourcesOf = (b: BuiltBundle): string[] => (JSON.parse(readFileSync(`${b.file}.map`, 'utf8')) as { sources: string[] }).sources;
 /** The npm packages a bundle holds code from. */
 const packagesOf = (b: BuiltBundle): Set<string> => new Set(sourcesOf(b).flatMap((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []));
-
-/** Every operation of the DynamoDB registry (dynamo-operations.ts exports nothing else at run time). */
-const OPERATIONS = Object.keys(registryOperations);
-
-/**
- * The registry operations a minified bundle names as code: property accesses, calls, destructuring, object keys. A name
- * inside a string (an OpenAPI operationId such as "getConsumer") is not a call and is not counted.
- */
-function operationsNamedIn(code: string): string[] {
-  return OPERATIONS.filter((name) => new RegExp(`(?<!["'\`])\\b${name}\\b`).test(code));
-}
-
-/** The operations an entry gives its registry: `dynamoRegistryFromEnv({ a, b })` or `registryWith(table, { a, b })`; undefined if it builds none. */
-function operationsGivenBy(entrySource: string): string[] | undefined {
-  const given = /(?:dynamoRegistryFromEnv\(|registryWith\(.*?,\s*)\{([^}]*)\}\)/.exec(entrySource)?.[1];
-  return given
-    ?.split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-}
 
 describe('built Lambda bundles: contents', () => {
   const config = defaultConfig();
@@ -117,50 +93,6 @@ describe('built Lambda bundles: contents', () => {
         name,
       ).toEqual(['node_modules/zod/v4/locales/en.js']);
     }
-  });
-
-  it("gives each function's registry every operation its bundle's code names and its spec lists (and grants), so none is missing at run time", () => {
-    const entries: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(FUNCTIONS).map(([name, spec]) => [name, spec.entry])),
-      'signing-key-init': SIGNING_KEY_INIT.entry,
-      'signing-key-rotation': SIGNING_KEY_ROTATION.entry,
-    };
-    const specs: Record<string, FunctionSpec> = { ...FUNCTIONS, 'signing-key-init': SIGNING_KEY_INIT, 'signing-key-rotation': SIGNING_KEY_ROTATION };
-    const checked: string[] = [];
-    for (const [name, entry] of Object.entries(entries)) {
-      const given = operationsGivenBy(readFileSync(join(PROJECT_ROOT, entry), 'utf8'));
-      if (given === undefined) continue; // no registry: awsServices gives it the absent port, which fails on any call
-      expect(
-        given.filter((operation) => !OPERATIONS.includes(operation)),
-        name,
-      ).toEqual([]);
-      // The stack grants the DynamoDB actions of the operations the spec lists: the entry must give exactly those.
-      const spec = specs[name]!;
-      if (spec.registry) expect([...given].sort(), name).toEqual([...spec.registry].sort());
-      else {
-        // The signing-key rotation's own narrow grant (table:append-system-audit) must cover what its operations send.
-        expect(spec.capabilities, name).toContain('table:append-system-audit');
-        const { table, attentionIndex } = accessOf(given as RegistryOperationName[]);
-        expect([...table.map((a) => `dynamodb:${a}`), ...attentionIndex], name).toEqual([...SYSTEM_AUDIT_ACTIONS].sort());
-      }
-      // Minified, the entry's own list is object keys too; anything named beyond it is a call that would fail.
-      expect(
-        operationsNamedIn(readFileSync(bundle(name).file, 'utf8')).filter((operation) => !given.includes(operation)),
-        name,
-      ).toEqual([]);
-      checked.push(name);
-    }
-    // Every function with a table capability builds a registry this check could read.
-    expect(checked.sort()).toEqual(
-      [
-        ...Object.entries(FUNCTIONS)
-          .filter(([, spec]) => spec.capabilities.some((c) => c.startsWith('table:')))
-          .map(([name]) => name),
-        'signing-key-rotation',
-      ].sort(),
-    );
-    // What the check reads: calls and keys count, strings do not.
-    expect(operationsNamedIn('a.getConsumer(b);const{listDue:c}=d;e={operationId:"listConsumers"}')).toEqual(['getConsumer', 'listDue']);
   });
 });
 
@@ -383,8 +315,8 @@ describe('built Lambda bundles: one invocation each', () => {
       attentionAt: new Date(Date.parse(createdAt) + STALLED_REVIEW_MS).toISOString(),
       expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     });
-    const registry = new DynamoRegistry({ tableName: TABLE, documentClient: dynamo.documentClient });
-    await registry.createConsumer(stalled, auditTrailFor(clientId, NOW.toISOString()));
+    const { consumers } = dynamoStores({ tableName: TABLE, documentClient: dynamo.documentClient });
+    await consumers.createConsumer(stalled, auditTrailFor(clientId, NOW.toISOString()));
 
     const { result, output } = await invoke(bundle('sweep'), { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, endpoints);
 
@@ -392,7 +324,7 @@ describe('built Lambda bundles: one invocation each', () => {
     const starts = aws.calls.filter((c) => c.target === 'AWSStepFunctions.StartExecution');
     expect(starts.map((c) => [c.input['stateMachineArn'], c.input['name']])).toEqual([[DEPLOY_TIME_VALUES[ENV.stateMachineArn], `review-${clientId}`]]);
     const execution = `${DEPLOY_TIME_VALUES[ENV.stateMachineArn]!.replace(':stateMachine:', ':execution:')}:review-${clientId}`;
-    expect(await registry.getConsumer(clientId)).toMatchObject({ status: 'pending_review', reviewExecution: execution });
-    expect((await registry.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { execution, resumed: true } });
+    expect(await consumers.getConsumer(clientId)).toMatchObject({ status: 'pending_review', reviewExecution: execution });
+    expect((await consumers.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { execution, resumed: true } });
   });
 });

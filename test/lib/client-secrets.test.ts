@@ -104,15 +104,6 @@ describe('ClientSecrets in the Gatehouse stack', () => {
   });
 
   it('builds the rotation function like every handler, from its FUNCTIONS entry, and wires it to no API route', () => {
-    expect(FUNCTIONS['client-secret-rotation']).toEqual({
-      entry: 'lambdas/functions/client-secret-rotation.ts',
-      capabilities: ['table:read', 'table:write', 'client-secrets:rotate', 'notice:send'],
-      registry: ['getConsumer', 'updateConsumer'],
-      memorySize: 256,
-      timeoutSeconds: 30,
-      reservedConcurrency: 5,
-      invokedBy: 'secrets-manager',
-    });
     expect(resources[logicalId(rotationFunction())]!.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],

@@ -1,10 +1,19 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as operations from './dynamo-operations.js';
-import type { RegistryOperations, RegistryTable, TableRegistry } from './dynamo-operations.js';
+import type { SystemAuditLog } from '../../core/ports/system-audit.js';
+import type { TableStores } from '../../core/services.js';
 import { abortWithCaller } from './caller-abort.js';
 import { ENV } from './env.js';
 import { REQUEST_PATH_CLIENT_CONFIG } from './request-path.js';
+import { dynamoAttention } from './table/attention.js';
+import { dynamoConsumers } from './table/consumers.js';
+import { dynamoMarkers } from './table/markers.js';
+import { dynamoRollouts } from './table/policy-rollout.js';
+import { dynamoRequests } from './table/requests.js';
+import { dynamoReviews } from './table/reviews.js';
+import { dynamoRevocations } from './table/revocations.js';
+import { dynamoSystemAudit } from './table/system-audit.js';
+import type { RegistryTable } from './table/table.js';
 
 /** Options: give a ready DocumentClient (tests, local mode) or a client config, never both. */
 export type DynamoRegistryOptions =
@@ -19,58 +28,32 @@ export function registryTable(options: DynamoRegistryOptions): RegistryTable {
   return { name: options.tableName, db };
 }
 
-/**
- * A registry with only the given operations bound to the table. Esbuild keeps only what an entry imports, so a Lambda
- * bundle carries the registry code (and DynamoDB commands) its handler calls and no more. Calling an operation that was
- * not given is a bug in the entry's list and fails loudly (the built-bundle tests check each bundle's
- * list against every operation its code names).
- */
-export function registryWith(table: RegistryTable, given: Partial<RegistryOperations>): TableRegistry {
-  const bound: Record<string, unknown> = {};
-  for (const [name, operation] of Object.entries(given) as Array<[string, (table: RegistryTable, ...args: unknown[]) => unknown]>) {
-    bound[name] = (...args: unknown[]) => operation(table, ...args);
-  }
-  return failingBeyond(bound);
+/** The registry table of a Lambda function: the table the stack names, with the request-path client settings. */
+export function registryTableFromEnv(): RegistryTable {
+  return registryTable({ tableName: process.env[ENV.tableName] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG });
 }
 
-/**
- * Local mode's registry of one function: the named operations of the shared registry (looked up at each call, so a test
- * that stubs the shared registry reaches every function), the others failing as they would in that function's Lambda.
- */
-export function registryView(full: TableRegistry, names: readonly (keyof TableRegistry)[]): TableRegistry {
-  const bound: Record<string, unknown> = {};
-  for (const name of names) bound[name] = (...args: unknown[]) => (full[name] as (...a: unknown[]) => unknown)(...args);
-  return failingBeyond(bound);
+/** Every port over the registry table, and the system audit streams kept in it. */
+export interface DynamoStores extends TableStores {
+  readonly systemAudit: SystemAuditLog;
 }
 
-/** `bound` as a whole registry: any operation not in it fails loudly when called. */
-function failingBeyond(bound: Record<string | symbol, unknown>): TableRegistry {
-  const missing = (name: string) => () => {
-    throw new Error(
-      `This function's registry has no ${name} operation: add it to the function's registry list in lambdas/contracts/functions.ts (which its role is granted) and to those its entry gives dynamoRegistryFromEnv.`,
-    );
+/** The ports over one DynamoDB table, one adapter per aggregate; the same code serves AWS and local mode (dynalite). */
+export function dynamoStores(table: RegistryTable | DynamoRegistryOptions): DynamoStores {
+  const t = 'db' in table ? table : registryTable(table);
+  return {
+    consumers: dynamoConsumers(t),
+    reviews: dynamoReviews(t),
+    requests: dynamoRequests(t),
+    markers: dynamoMarkers(t),
+    attention: dynamoAttention(t),
+    rollouts: dynamoRollouts(t),
+    revocations: dynamoRevocations(t),
+    systemAudit: dynamoSystemAudit(t),
   };
-  return new Proxy(bound, { get: (target, name) => (name in target ? target[name] : missing(String(name))) }) as unknown as TableRegistry;
 }
 
-/** Every operation of the registry: local mode, the CLI, benchmarks and tests, where bundle size does not matter. */
-const ALL_OPERATIONS: RegistryOperations = operations;
-
-/** The Registry port (and the sweep's, audit's and rollout's) over one DynamoDB table; the same code serves AWS and local mode (dynalite). */
-// The class binds the operations at run time (Object.assign); the interface gives them their types.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface DynamoRegistry extends TableRegistry {}
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class DynamoRegistry {
-  constructor(options: DynamoRegistryOptions) {
-    Object.assign(this, registryWith(registryTable(options), ALL_OPERATIONS));
-  }
-}
-
-/**
- * The registry factory of a Lambda entry with a `table:*` capability: the table the stack names, the request-path client
- * settings, and the operations (from dynamo-operations.ts) its handler calls.
- */
-export function dynamoRegistryFromEnv(given: Partial<RegistryOperations>): () => TableRegistry {
-  return () => registryWith(registryTable({ tableName: process.env[ENV.tableName] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG }), given);
+/** The registry table's ports in a Lambda function: the table the stack names, with the request-path client settings. */
+export function dynamoStoresFromEnv(): DynamoStores {
+  return dynamoStores(registryTableFromEnv());
 }

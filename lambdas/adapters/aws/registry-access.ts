@@ -1,7 +1,8 @@
-import type { TableRegistry } from './dynamo-operations.js';
+import type { SystemAuditLog } from '../../core/ports/system-audit.js';
+import type { StoreOperation } from '../../core/services.js';
 
-/** A registry operation's name: what a Lambda entry gives dynamoRegistryFromEnv, and what lambdas/contracts/functions.ts lists per function. */
-export type RegistryOperationName = keyof TableRegistry;
+/** An operation of a port over the registry table: what lambdas/contracts/functions.ts lists per function, and the system audit streams'. */
+export type RegistryOperationName = StoreOperation | keyof SystemAuditLog;
 
 /**
  * A DynamoDB API action a registry operation sends. TransactWriteItems has no IAM action of its own: DynamoDB authorises
@@ -19,9 +20,9 @@ export interface OperationAccess {
 }
 
 /**
- * The DynamoDB actions of every registry operation (dynamo-operations.ts), from which the stack grants each function
- * exactly the actions of the operations it lists. test/lambdas/adapters/aws/dynamo-registry.test.ts runs every operation,
- * down each of its branches, against a recording client and requires this table to match what was sent.
+ * The DynamoDB actions of every registry operation (the adapters in ./table/), from which the stack grants each function
+ * exactly the actions of the operations it lists. It must name every action an operation can send down any of its
+ * branches: an action missing here is AccessDenied in AWS only.
  */
 export const REGISTRY_OPERATION_ACCESS: Readonly<Record<RegistryOperationName, OperationAccess>> = {
   createConsumer: { table: ['PutItem'] },

@@ -3,9 +3,16 @@ import { powertoolsLog } from './log.js';
 import { OperatorTableSchema } from '../../core/admin/operators.js';
 import { compiledPolicy } from '../../core/policy/compiled.js';
 import type { PolicyDocument } from '../../core/policy/schema.js';
-import type { Services } from '../../core/services.js';
+import type { BaseServices, TableStores } from '../../core/services.js';
+import {
+  FUNCTIONS,
+  storesFor,
+  type FunctionCapabilityPorts,
+  type FunctionName,
+  type FunctionOperations,
+  type FunctionServices,
+} from '../../contracts/functions.js';
 import { ENV } from './env.js';
-import type { ClientSecretStore, Mailer, Registry, Vault, Workflow } from '../../core/ports.js';
 
 /** The policy validated at synth time and compiled into the bundle by esbuild `define` (lib/bundling.ts). */
 declare const __GATEHOUSE_POLICY__: string;
@@ -16,49 +23,33 @@ function required(name: string): string {
   return value;
 }
 
-let services: Services | undefined;
+let services: unknown;
 
 /**
- * The adapters a function has capabilities for (lambdas/contracts/functions.ts): each entry file passes the factories it needs, so a
- * function's bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions client, the
- * discovery function no DynamoDB client).
+ * The factories of the ports function `N`'s spec gives it (lambdas/contracts/functions.ts), one per port, which its entry
+ * passes, so its bundle holds only the AWS clients it may call (the token function carries no SES or Step Functions
+ * client, the discovery function no DynamoDB client): table operations `stores` (dynamo-registry.ts `dynamoStoresFromEnv`);
+ * `signing-key:read` `vault` (secrets-vault.ts `secretsVaultFromEnv`); `workflow:*` `workflow` (sfn-workflow.ts
+ * `sfnWorkflowFromEnv`); `mail:send` `mailer` (ses-mailer.ts `sesMailerFromEnv`) or, for `notice:send`, sfn-notice-mailer.ts
+ * `noticeMailerFromEnv` (the consumer-notice workflow sends and retries); `client-secrets:*` `clientSecrets`
+ * (secrets-client-secrets.ts `clientSecretsFromEnv`). The type requires each of these and allows no other.
  */
-export interface AwsParts {
-  /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`, given the operations the handler calls. */
-  readonly registry?: () => Registry;
-  /** `signing-key:read`: lambdas/adapters/aws/secrets-vault.ts `secretsVaultFromEnv`. */
-  readonly vault?: () => Vault;
-  /** `workflow:start` or `workflow:callback`: lambdas/adapters/aws/sfn-workflow.ts `sfnWorkflowFromEnv`. */
-  readonly workflow?: () => Workflow;
-  /**
-   * `mail:send`: lambdas/adapters/aws/ses-mailer.ts `sesMailerFromEnv`; `notice:send`: lambdas/adapters/aws/sfn-notice-mailer.ts
-   * `noticeMailerFromEnv` (the consumer-notice workflow sends and retries).
-   */
-  readonly mailer?: () => Mailer;
-  /** Any `client-secrets:*`: lambdas/adapters/aws/secrets-client-secrets.ts `clientSecretsFromEnv`. */
-  readonly clientSecrets?: () => ClientSecretStore;
-}
+export type AwsParts<N extends FunctionName> = { readonly [P in keyof FunctionCapabilityPorts<N>]: () => FunctionCapabilityPorts<N>[P] } & ([
+  FunctionOperations<N>,
+] extends [never]
+  ? unknown
+  : { readonly stores: () => TableStores });
 
-/** A port this function has no capability for: using it is a bug, reported loudly rather than as AccessDenied. */
-export function absentPort<T extends object>(port: string): T {
-  return new Proxy({} as T, {
-    get: (_target, member) => () => {
-      throw new Error(`This function has no ${port} capability (lambdas/contracts/functions.ts), so it cannot call ${port}.${String(member)}.`);
-    },
-  });
-}
-
-/** Builds the AWS adapters once per Lambda instance, from the environment the stack sets. */
-export function awsServices(parts: AwsParts = {}): Services {
-  if (services) return services;
+/**
+ * Builds what function `N`'s handler is given, once per Lambda instance, from its spec and the environment the stack sets:
+ * the ports of its capabilities from `parts`, and the registry table's ports with the operations its spec lists.
+ */
+export function awsServices<N extends FunctionName>(name: N, parts: AwsParts<N>): FunctionServices<N> {
+  if (services) return services as FunctionServices<N>;
   const env = process.env;
   const log = powertoolsLog();
-  const built: Services = {
-    registry: parts.registry?.() ?? absentPort<Registry>('registry'),
-    vault: parts.vault?.() ?? absentPort<Vault>('signing-key'),
-    clientSecrets: parts.clientSecrets?.() ?? absentPort<ClientSecretStore>('client-secrets'),
-    workflow: parts.workflow?.() ?? absentPort<Workflow>('workflow'),
-    mailer: parts.mailer?.() ?? absentPort<Mailer>('mail:send'),
+  const spec = FUNCTIONS[name];
+  const base: BaseServices = {
     clock: { now: () => new Date() },
     policy: compiledPolicy(JSON.parse(__GATEHOUSE_POLICY__) as PolicyDocument),
     config: {
@@ -77,6 +68,8 @@ export function awsServices(parts: AwsParts = {}): Services {
     log,
     metrics: new EmfMetrics({ log }),
   };
-  services = built;
-  return built;
+  const { stores, ...factories } = parts as { readonly stores?: () => TableStores } & Record<string, () => unknown>;
+  const ports = Object.fromEntries(Object.entries(factories).map(([port, build]) => [port, build()]));
+  services = { ...base, ...ports, ...(stores ? storesFor(spec.registry ?? [], stores()) : {}) };
+  return services as FunctionServices<N>;
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS } from '../../contracts/functions.js';
+import type { FunctionName } from '../../contracts/functions.js';
 import { HTTP_HANDLERS, type HttpHandlerName } from '../../contracts/routes.js';
 import type { GatehouseConfig, ReviewerGroups } from '../../core/config.js';
 import type { Consumer } from '../../core/consumer/consumer.js';
@@ -21,7 +21,7 @@ import { createReviewTaskHandler } from '../../handlers/review-task.js';
 import { createSweepHandler } from '../../handlers/sweep.js';
 import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
-import { DynamoRegistry } from '../aws/dynamo-registry.js';
+import { dynamoStores, type DynamoStores } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
@@ -90,7 +90,8 @@ export interface LocalOptions {
 
 export interface LocalControlPlane {
   readonly url: string;
-  readonly services: Services;
+  /** The shared ports every function's own are taken from, and the table's system audit streams. */
+  readonly services: Services & DynamoStores;
   readonly outboxDir: string;
   readonly dataDir: string | undefined;
   readonly softwareStatements: SoftwareStatementSigner;
@@ -131,7 +132,7 @@ async function resumePendingReviews(
   db: DynamoDBDocumentClient,
   tableName: string,
   workflow: LocalWorkflow,
-  reviews: Pick<Services['registry'], 'getReview'>,
+  reviews: Pick<Services['reviews'], 'getReview'>,
 ): Promise<number> {
   let resumed = 0;
   let start: Record<string, unknown> | undefined;
@@ -237,7 +238,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     retryIntervalMs: options.reviewRetryIntervalMs,
     clock,
   });
-  const registry = new DynamoRegistry({ tableName, documentClient: dynamo.documentClient });
+  const stores = dynamoStores({ tableName, documentClient: dynamo.documentClient });
   const metrics = new MemoryMetrics();
   const mailFrom = 'gatehouse@localhost';
   const mailer = new OutboxMailer({ dir: outboxDir, from: mailFrom, ...(options.onEmail ? { onSend: options.onEmail } : {}) });
@@ -250,8 +251,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     retryIntervalMs: options.noticeRetryIntervalMs,
     dir: dataDir && join(dataDir, 'notices'),
   });
-  const services: Services & { readonly registry: DynamoRegistry } = {
-    registry,
+  const services: Services & DynamoStores = {
+    ...stores,
     vault,
     clientSecrets,
     workflow,
@@ -272,7 +273,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     void job.finally(() => jobs.delete(job));
   };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
-  const servicesOf = (name: keyof typeof FUNCTIONS) => functionServices(FUNCTIONS[name], services, notices);
+  const servicesOf = <N extends FunctionName>(name: N) => functionServices(name, services, notices);
+  const httpHandlerOf = <N extends HttpHandlerName>(name: N): HttpLambda => HTTP_HANDLER_FACTORIES[name](servicesOf(name));
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
   const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {
@@ -294,7 +296,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
         publishDelayMs: publishDelaySeconds * 1000,
         previousOverlapMs: previousOverlapMs(policy),
         log,
-        audit: registry,
+        audit: stores.systemAudit,
       }),
     );
     return token;
@@ -330,7 +332,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   const rotateClientSecretsIfDue = async (): Promise<string[]> => {
     const rotated: string[] = [];
     for (const clientId of clientSecrets.clientIds()) {
-      const consumer = await services.registry.getConsumer(clientId);
+      const consumer = await stores.consumers.getConsumer(clientId);
       if (!consumer || !clientSecretRotationDue(services, consumer, clock.now())) continue;
       try {
         await rotateClientSecret(clientId);
@@ -350,24 +352,22 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
       : setInterval(scheduled('scheduled client-secret rotation check', rotateClientSecretsIfDue), Math.max(secretCheck, 1000));
   secretTimer?.unref();
   const sweepServices = servicesOf('sweep');
-  const runSweep = createSweepHandler(sweepServices, sweepServices.registry);
+  const runSweep = createSweepHandler(sweepServices);
   const sweepNow = (): Promise<SweepResult> => runSweep({});
   const sweepTimer = options.sweepEveryMs === undefined ? undefined : setInterval(scheduled('lifecycle sweep', sweepNow), Math.max(options.sweepEveryMs, 1000));
   sweepTimer?.unref();
   // A crash between storing a client secret and committing its consumer leaves a secret nobody was given: removed
   // before serving, when no registration can be under way.
   for (const clientId of clientSecrets.clientIds()) {
-    if (await registry.getConsumer(clientId)) continue;
+    if (await stores.consumers.getConsumer(clientId)) continue;
     await clientSecrets.remove(clientId);
     log.info('removed the client secret of a registration that never committed', { clientId });
   }
   const noticesResumed = notices.resume();
   if (noticesResumed > 0) log.info('resumed consumer notices after restart', { count: noticesResumed });
-  const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, registry);
+  const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, stores.reviews);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
-  http.setHandlers(
-    Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>,
-  );
+  http.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, httpHandlerOf(name)])) as Record<HttpHandlerName, HttpLambda>);
 
   return {
     url: http.url,

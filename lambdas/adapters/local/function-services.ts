@@ -1,38 +1,26 @@
-import type { Capability, FunctionSpec } from '../../contracts/functions.js';
+import { FUNCTIONS, hasPort, storesFor, type FunctionName, type FunctionServices } from '../../contracts/functions.js';
 import type { Mailer } from '../../core/ports.js';
 import type { Services } from '../../core/services.js';
-import type { TableRegistry } from '../aws/dynamo-operations.js';
-import { registryView } from '../aws/dynamo-registry.js';
-import { absentPort } from '../aws/services.js';
-
-/** The ports a function's capabilities give it (lambdas/contracts/functions.ts): the same rule each Lambda entry follows with `awsServices`. */
-export const PORT_CAPABILITIES: Readonly<Record<'registry' | 'vault' | 'workflow' | 'mailer' | 'clientSecrets', (capability: Capability) => boolean>> = {
-  registry: (c) => c.startsWith('table:'),
-  vault: (c) => c === 'signing-key:read',
-  workflow: (c) => c.startsWith('workflow:'),
-  mailer: (c) => c === 'mail:send' || c === 'notice:send',
-  clientSecrets: (c) => c.startsWith('client-secrets:'),
-};
 
 /**
- * What one function's handler gets in local mode: the ports its capabilities allow (any other fails loudly when called,
- * as in its Lambda) and a registry with only the operations its spec lists, which are all the stack lets its role send
- * (a spec with a table and no list keeps the whole registry, as its grants would). Its mailer is the shared one with
- * `mail:send`, and `notices` (the local consumer-notice workflow) with `notice:send`.
- * So a handler that reached for more than its function has fails here, in tests over real HTTP, not first in AWS.
+ * What function `name`'s handler gets in local mode: what its Lambda entry gets from `awsServices`, read from the same
+ * spec (lambdas/contracts/functions.ts): the ports of its capabilities and the table's ports with only the operations its
+ * spec lists. Its mailer is the shared one with `mail:send`, and `notices` (the local consumer-notice workflow) with
+ * `notice:send`.
  */
-export function functionServices(
-  spec: FunctionSpec,
-  services: Services & { readonly registry: TableRegistry },
-  notices: Mailer,
-): Services & { readonly registry: TableRegistry } {
-  const has = (port: keyof typeof PORT_CAPABILITIES) => spec.capabilities.some(PORT_CAPABILITIES[port]);
+export function functionServices<N extends FunctionName>(name: N, services: Services, notices: Mailer): FunctionServices<N> {
+  const spec = FUNCTIONS[name];
+  const { clock, policy, config, log, metrics } = services;
   return {
-    ...services,
-    registry: !has('registry') ? absentPort<TableRegistry>('registry') : spec.registry ? registryView(services.registry, spec.registry) : services.registry,
-    vault: has('vault') ? services.vault : absentPort('signing-key'),
-    workflow: has('workflow') ? services.workflow : absentPort('workflow'),
-    mailer: spec.capabilities.includes('notice:send') ? notices : has('mailer') ? services.mailer : absentPort('mail:send'),
-    clientSecrets: has('clientSecrets') ? services.clientSecrets : absentPort('client-secrets'),
-  };
+    clock,
+    policy,
+    config,
+    log,
+    metrics,
+    ...(hasPort(spec, 'vault') ? { vault: services.vault } : {}),
+    ...(hasPort(spec, 'workflow') ? { workflow: services.workflow } : {}),
+    ...(hasPort(spec, 'mailer') ? { mailer: spec.capabilities.includes('notice:send') ? notices : services.mailer } : {}),
+    ...(hasPort(spec, 'clientSecrets') ? { clientSecrets: services.clientSecrets } : {}),
+    ...storesFor(spec.registry ?? [], services),
+  } as FunctionServices<N>;
 }

@@ -3,11 +3,11 @@ import type { Consumer } from '../consumer/consumer.js';
 import { applyTransition, transition } from '../consumer/transition.js';
 import { dormancyCutoff } from '../lifecycle/attention.js';
 import { notify } from '../lifecycle/notify.js';
-import { revoke } from '../lifecycle/sweep.js';
+import { revoke, type RevokeServices } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
-import type { Services } from '../services.js';
 import { randomToken, sha256B64u } from '../util/hash.js';
 import { operatorActor, type Operator } from './operators.js';
+import type { Needs } from '../services.js';
 
 export type { Operator } from './operators.js';
 
@@ -25,12 +25,12 @@ export function consumerView(consumer: Consumer): Record<string, unknown> {
 
 /** A consumer with its audit trail, the chain checked against the head the consumer record carries. */
 export async function consumerWithAudit(
-  services: Services,
+  services: Needs<'getConsumer' | 'listAudit'>,
   clientId: string,
 ): Promise<{ consumer: Consumer; events: AuditEvent[]; chain: { ok: boolean; brokenAt?: number } }> {
-  const consumer = await services.registry.getConsumer(clientId);
+  const consumer = await services.consumers.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
-  const events = await services.registry.listAudit(clientId);
+  const events = await services.consumers.listAudit(clientId);
   return { consumer, events, chain: verifyChain(events, { seq: consumer.auditSeq, hash: consumer.auditHead }) };
 }
 
@@ -42,13 +42,13 @@ export async function consumerWithAudit(
  * The new registration access token is returned once, for the operator to hand to the consumer's owner.
  */
 export async function requestSecretRotation(
-  services: Services,
+  services: Needs<'getConsumer' | 'updateConsumer', 'clientSecrets'>,
   clientId: string,
   operator: Operator,
   reason: string,
   options: { readonly compromised?: boolean } = {},
 ): Promise<{ consumer: Consumer; registrationToken?: string }> {
-  const consumer = await services.registry.getConsumer(clientId);
+  const consumer = await services.consumers.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
   if (consumer.secretHash === undefined)
     throw new ServiceError('conflict', `${clientId} authenticates with ${consumer.authMethod}; it has no client secret to rotate.`);
@@ -92,7 +92,12 @@ export async function requestSecretRotation(
 }
 
 /** Suspends a consumer at once (an incident, a partner's request): no tokens until it is reinstated through review. */
-export async function suspendConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
+export async function suspendConsumer(
+  services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>,
+  clientId: string,
+  operator: Operator,
+  reason: string,
+): Promise<Consumer> {
   const actor: Actor = operatorActor(operator);
   const { consumer, applied } = await applyTransition(services, {
     clientId,
@@ -111,15 +116,15 @@ export async function suspendConsumer(services: Services, clientId: string, oper
 }
 
 /** Revokes a consumer at once (commercial termination): final, with the same effects as an expired grant. */
-export async function terminateConsumer(services: Services, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
-  const consumer = await services.registry.getConsumer(clientId);
+export async function terminateConsumer(services: RevokeServices, clientId: string, operator: Operator, reason: string): Promise<Consumer> {
+  const consumer = await services.consumers.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
   if (consumer.status === 'revoked') return consumer;
   if (consumer.status !== 'active' && consumer.status !== 'suspended') {
     throw new ServiceError('conflict', `A ${consumer.status} consumer has no access to terminate.`);
   }
   await revoke(services, consumer, 'terminated', reason, operatorActor(operator));
-  return (await services.registry.getConsumer(clientId)) ?? consumer;
+  return (await services.consumers.getConsumer(clientId)) ?? consumer;
 }
 
 /** Filters of the operators' listing. */
@@ -136,12 +141,12 @@ const DAY_MS = 86_400_000;
 
 /** One page of the listing, filtered; `next` continues it (a page may hold fewer matches than `limit`). */
 export async function listConsumers(
-  services: Services,
+  services: Needs<'listConsumers'>,
   filter: ConsumerFilter,
   page: { readonly limit: number; readonly next?: string | undefined },
 ): Promise<{ consumers: Consumer[]; next?: string | undefined }> {
   const now = services.clock.now().getTime();
-  const out = await services.registry.listConsumers(page.limit, page.next);
+  const out = await services.consumers.listConsumers(page.limit, page.next);
   const consumers = out.consumers.filter((c) => {
     if (filter.status !== undefined && c.status !== filter.status) return false;
     if (filter.tier !== undefined && c.tier !== filter.tier) return false;

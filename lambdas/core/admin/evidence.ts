@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/event.js';
 import { unusedScopes, type Consumer } from '../consumer/consumer.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import { consumerWithAudit } from './consumers.js';
 import { requestView } from './requests.js';
@@ -23,11 +23,11 @@ const seqs = (events: readonly AuditEvent[], ...types: string[]) => events.filte
  * A consumer's audit evidence: what it is for, who approved it, what it may do and what happened to it, with the hash
  * chain verified against the head the consumer record carries, mapped to OWASP NHI Top 10 and NIST CSF 2.0 PR.AA.
  */
-export async function consumerEvidence(services: Services, clientId: string): Promise<Record<string, unknown>> {
+export async function consumerEvidence(services: Needs<'getConsumer' | 'listAudit' | 'listRequests'>, clientId: string): Promise<Record<string, unknown>> {
   const { consumer, events, chain } = await consumerWithAudit(services, clientId);
   const now = services.clock.now();
   const unused = unusedScopes(consumer);
-  const exceptions = (await services.registry.listRequests(clientId)).filter((r) => r.type === 'exception');
+  const exceptions = (await services.requests.listRequests(clientId)).filter((r) => r.type === 'exception');
   const controls = mapControls(consumer, events, unused, now, exceptions);
   return {
     client_id: consumer.clientId,

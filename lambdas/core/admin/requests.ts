@@ -1,5 +1,5 @@
 import type { ChangeRequest, RequestStatus } from '../requests/change-request.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 
 /** What operators see of a change request (snake_case, like the rest of the admin API). */
 export function requestView(request: ChangeRequest): Record<string, unknown> {
@@ -28,15 +28,15 @@ export function requestView(request: ChangeRequest): Record<string, unknown> {
  * request path; a page may hold fewer than `limit` matches, `next` continues it).
  */
 export async function listExceptions(
-  services: Services,
+  services: Needs<'listRequests' | 'listAllRequests'>,
   filter: { readonly clientId?: string | undefined; readonly status?: RequestStatus | undefined },
   page: { readonly limit: number; readonly next?: string | undefined },
 ): Promise<{ exceptions: ChangeRequest[]; next?: string | undefined }> {
   const keep = (r: ChangeRequest) => r.type === 'exception' && (filter.status === undefined || r.status === filter.status);
   if (filter.clientId !== undefined) {
-    const all = await services.registry.listRequests(filter.clientId);
+    const all = await services.requests.listRequests(filter.clientId);
     return { exceptions: all.filter(keep).reverse().slice(0, page.limit) };
   }
-  const out = await services.registry.listAllRequests(page.limit, page.next);
+  const out = await services.requests.listAllRequests(page.limit, page.next);
   return { exceptions: out.requests.filter(keep).sort((a, b) => b.createdAt.localeCompare(a.createdAt)), next: out.next };
 }

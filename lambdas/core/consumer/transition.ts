@@ -3,12 +3,15 @@ import { ServiceError } from '../errors.js';
 import type { IdempotencyRecord } from '../ports.js';
 import type { RequestWrite } from '../requests/change-request.js';
 import { RegistryError } from '../registry/errors.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import type { Consumer, ConsumerStatus } from './consumer.js';
 import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
 import { ACCESS_ENDING_STATUSES, consumerRevocation } from '../revocation/revocation-list.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
+
+/** What a lifecycle transition reads and writes. */
+export type TransitionServices = Needs<'getConsumer' | 'updateConsumer'>;
 
 export interface TransitionRequest {
   readonly clientId: string;
@@ -38,7 +41,7 @@ const ATTEMPTS = 4;
  * sequence; a lost race is re-read and re-applied). Idempotent for retries: a consumer already in the target status is
  * returned unchanged.
  */
-export async function transition(services: Services, request: TransitionRequest): Promise<Consumer> {
+export async function transition(services: TransitionServices, request: TransitionRequest): Promise<Consumer> {
   return (await applyTransition(services, request)).consumer;
 }
 
@@ -47,9 +50,13 @@ export async function transition(services: Services, request: TransitionRequest)
  * e.g. a concurrent sweep got there first), so side effects run once. `snapshot` spares the first read when the caller
  * already holds a recent copy; a stale one only costs a lost race and a re-read.
  */
-export async function applyTransition(services: Services, request: TransitionRequest, snapshot?: Consumer): Promise<{ consumer: Consumer; applied: boolean }> {
+export async function applyTransition(
+  services: TransitionServices,
+  request: TransitionRequest,
+  snapshot?: Consumer,
+): Promise<{ consumer: Consumer; applied: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    const consumer = attempt === 1 && snapshot !== undefined ? snapshot : await services.registry.getConsumer(request.clientId);
+    const consumer = attempt === 1 && snapshot !== undefined ? snapshot : await services.consumers.getConsumer(request.clientId);
     if (!consumer) throw new ServiceError('not_found', `No consumer ${request.clientId}`);
     if (request.to !== undefined && consumer.status === request.to) return { consumer, applied: false };
     if (request.unless?.(consumer)) return { consumer, applied: false };
@@ -68,7 +75,7 @@ export async function applyTransition(services: Services, request: TransitionReq
     // Tokens already issued stay valid by signature until they expire: resource servers learn of the end from the list.
     const endsAccess = request.to !== undefined && ACCESS_ENDING_STATUSES.includes(request.to);
     try {
-      await services.registry.updateConsumer(
+      await services.consumers.updateConsumer(
         {
           clientId: consumer.clientId,
           expect: { statuses: [consumer.status], auditSeq: consumer.auditSeq },

@@ -4,7 +4,7 @@ import { applyTransition } from '../consumer/transition.js';
 import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRollout, PolicyRolloutStore } from '../ports.js';
 import { attentionAt } from './attention.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { notify, reasonLines } from './notify.js';
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
@@ -27,7 +27,7 @@ export function needsReevaluation(consumer: Consumer, version: string): boolean 
  * fewer), so redeploying never extends a grace period; a new reason gets a full one. Every outcome is one audited,
  * conditional transition.
  */
-export async function reevaluate(services: Services, consumer: Consumer): Promise<ReevaluationOutcome> {
+export async function reevaluate(services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>, consumer: Consumer): Promise<ReevaluationOutcome> {
   const policy = services.policy;
   const now = services.clock.now();
   const at = now.toISOString();
@@ -124,7 +124,7 @@ export interface RolloutResult {
  * backfills the index.
  */
 export async function rolloutPolicy(
-  services: Services,
+  services: Needs<'getConsumer' | 'updateConsumer' | 'listConsumers', 'mailer'>,
   store: PolicyRolloutStore,
   index: AttentionIndex,
   options: { readonly pageSize?: number; readonly timeLeft?: () => boolean } = {},
@@ -143,7 +143,7 @@ export async function rolloutPolicy(
   }
   while (!state.complete) {
     if (options.timeLeft && !options.timeLeft()) break;
-    const page = await services.registry.listConsumers(options.pageSize ?? 100, state.cursor);
+    const page = await services.consumers.listConsumers(options.pageSize ?? 100, state.cursor);
     counts.read += page.consumers.length;
     let reevaluated = 0;
     let outOfPolicy = 0;

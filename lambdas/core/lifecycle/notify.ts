@@ -1,12 +1,16 @@
 import type { Consumer } from '../consumer/consumer.js';
 import type { Email } from '../ports.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 
 /**
  * Emails a consumer's contacts about a lifecycle change. In AWS the mailer hands the notice to the notice workflow, which
  * retries SES; a notice that could not even be handed over is logged, never turned into a second change.
  */
-export async function notify(services: Services, consumer: Pick<Consumer, 'clientId' | 'contacts'>, message: Pick<Email, 'subject' | 'text'>): Promise<void> {
+export async function notify(
+  services: Needs<never, 'mailer'>,
+  consumer: Pick<Consumer, 'clientId' | 'contacts'>,
+  message: Pick<Email, 'subject' | 'text'>,
+): Promise<void> {
   if (consumer.contacts.length === 0) return;
   try {
     await services.mailer.send({ to: consumer.contacts, ...message });

@@ -4,10 +4,16 @@ import { applyTransition } from '../consumer/transition.js';
 import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
 import { awaitsWorkflow, settleStalledRequests } from '../requests/open-request.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
 import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
 import { notify, reasonLines } from './notify.js';
+
+/** What revoking a consumer touches: its record, its exception, its client secret and its contacts. */
+export type RevokeServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'clientSecrets' | 'mailer'>;
+
+/** What a sweep touches besides the attention index and the rollout record (given apart). */
+export type SweepServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests' | 'listConsumers', 'clientSecrets' | 'mailer' | 'workflow'>;
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
 
@@ -53,7 +59,7 @@ type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded
  * deployed policy version changed, it re-evaluates consumers against it. Every change goes through the conditional,
  * audited transition, so two sweeps at once change each consumer once and send each email once.
  */
-export async function sweep(services: Services, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
+export async function sweep(services: SweepServices, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
   const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, exceptionsEnded: 0, reviewsResumed: 0, requestsFailed: 0, rearmed: 0, failed: 0 };
   const margin = options.stopMarginMs ?? 10_000;
   const timeLeft = () => !options.remainingMs || options.remainingMs() >= margin;
@@ -92,7 +98,7 @@ export async function sweep(services: Services, index: AttentionIndex, options: 
 }
 
 /** What one due consumer needed: an outcome, or (the request check) how many change requests it closed. */
-async function handleDue(services: Services, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome | number> {
+async function handleDue(services: SweepServices, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome | number> {
   const lifecycle = services.policy.document.lifecycle;
   const t = now.getTime();
   const due = deadlines(consumer, lifecycle).sort((a, b) => a.at - b.at);
@@ -129,7 +135,7 @@ async function handleDue(services: Services, index: AttentionIndex, consumer: Co
  * closed in the same transaction.
  */
 export async function endException(
-  services: Services,
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'mailer'>,
   consumer: Consumer,
   exceptionId: string,
   reason: 'expired' | 'consumer_revoked',
@@ -141,7 +147,7 @@ export async function endException(
   const remaining = (consumer.exceptions ?? []).filter((e) => e.exceptionId !== exceptionId);
   const r = reassess(services.policy, { ...consumer, exceptions: remaining }, now);
   const suspend = consumer.status === 'active' && !r.inPolicy;
-  const request = await services.registry.getRequest(consumer.clientId, exceptionId);
+  const request = await services.requests.getRequest(consumer.clientId, exceptionId);
   const detail = reason === 'expired' ? `The exception ended on ${exception.expiresAt}.` : 'The consumer was revoked.';
   const { applied } = await applyTransition(
     services,
@@ -186,14 +192,18 @@ export async function endException(
  * STALLED_REVIEW_MS without a review workflow, then moves the check on to the oldest request still too young to judge, or
  * removes it. Returns how many requests it closed.
  */
-async function checkRequests(services: Services, index: AttentionIndex, consumer: Consumer): Promise<number> {
+async function checkRequests(
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests'>,
+  index: AttentionIndex,
+  consumer: Consumer,
+): Promise<number> {
   const { requests, closed } = await settleStalledRequests(services, consumer.clientId);
   const next = requests
     .filter(awaitsWorkflow)
     .map((r) => r.createdAt)
     .sort()[0];
   // A fresh read: the index's copy is eventually consistent, and closing a request appended to the consumer's chain.
-  const current = await services.registry.getConsumer(consumer.clientId);
+  const current = await services.consumers.getConsumer(consumer.clientId);
   if (current) {
     const settled = { ...current, requestCheckAt: next };
     // Conditional on the consumer as read; if it changes meanwhile, the next sweep checks again.
@@ -207,7 +217,7 @@ async function checkRequests(services: Services, index: AttentionIndex, consumer
  * record that it failed. Starting is idempotent (the execution is named after the consumer), so a workflow that did start
  * but was not recorded is found, not duplicated.
  */
-async function resumeReview(services: Services, consumer: Consumer): Promise<boolean> {
+async function resumeReview(services: Needs<'getConsumer' | 'updateConsumer', 'workflow'>, consumer: Consumer): Promise<boolean> {
   const execution = await services.workflow.startReview({
     clientId: consumer.clientId,
     requestId: null,
@@ -236,7 +246,7 @@ const scopeUsage = (consumer: Consumer) => ({ used: consumer.usedScopes ?? [], u
 
 /** Revokes a consumer with its effects: no tokens from now on, its secret scheduled for deletion, its contacts told. */
 export async function revoke(
-  services: Services,
+  services: RevokeServices,
   consumer: Consumer,
   reason: 'grant_expired' | 'terminated' | 'out_of_policy',
   detail: string,
@@ -255,12 +265,12 @@ export async function revoke(
     await endException(services, current, e.exceptionId, 'consumer_revoked', actor).catch((error: unknown) =>
       services.log.error('exception of a revoked consumer not closed', { clientId: after.clientId, exceptionId: e.exceptionId, error: (error as Error).name }),
     );
-    current = (await services.registry.getConsumer(after.clientId)) ?? current;
+    current = (await services.consumers.getConsumer(after.clientId)) ?? current;
   }
   return true;
 }
 
-async function afterRevocation(services: Services, consumer: Consumer, reason: string, detail: string): Promise<void> {
+async function afterRevocation(services: Needs<never, 'clientSecrets' | 'mailer'>, consumer: Consumer, reason: string, detail: string): Promise<void> {
   if (consumer.secretHash !== undefined) {
     await services.clientSecrets.remove(consumer.clientId).catch((error: unknown) =>
       // The consumer can no longer authenticate (the registry refuses it); the orphan secret is an alarmable leftover.
@@ -273,7 +283,7 @@ async function afterRevocation(services: Services, consumer: Consumer, reason: s
   });
 }
 
-async function suspendDormant(services: Services, consumer: Consumer, since: string): Promise<boolean> {
+async function suspendDormant(services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>, consumer: Consumer, since: string): Promise<boolean> {
   const detail = `Not used since ${since}; the ${consumer.risk}-risk dormancy window is ${consumer.requirements.dormancyDays} days.`;
   const { applied } = await applyTransition(
     services,
@@ -294,7 +304,7 @@ async function suspendDormant(services: Services, consumer: Consumer, since: str
   return true;
 }
 
-async function warnContacts(services: Services, consumer: Consumer, deadline: Deadline): Promise<boolean> {
+async function warnContacts(services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>, consumer: Consumer, deadline: Deadline): Promise<boolean> {
   const at = new Date(deadline.at).toISOString();
   const sent = [...(consumer.warningsSent ?? []), deadline.warningKey].slice(-8);
   const { applied } = await applyTransition(

@@ -1,6 +1,6 @@
 import type { Consumer } from '../consumer/consumer.js';
 import { mayObtainTokens } from '../consumer/lifecycle.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
 import { verifyClientAssertion } from './client-assertion.js';
 import { presentedCredentials } from './client-auth.js';
@@ -40,7 +40,7 @@ export const ENDPOINT_PATHS: Readonly<Record<ClientEndpoint, string>> = {
  * its grant. Every failure is `invalid_client` (401), challenged for the method the client tried (see Challenge).
  */
 export async function authenticateClient(
-  services: Services,
+  services: Needs<'claimOnce'>,
   consumers: ConsumerCache,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams; readonly endpoint: ClientEndpoint },
 ): Promise<Consumer> {
@@ -70,7 +70,7 @@ export async function authenticateClient(
         jwks: { keys: consumer.jwks.keys.map((k) => ({ ...k })) },
         audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
         now,
-        registry: services.registry,
+        markers: services.markers,
         maxLifetimeSeconds: services.policy.document.clientAssertions.maxLifetimeSeconds,
       });
     } catch (error) {

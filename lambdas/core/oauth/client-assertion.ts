@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Registry } from '../ports.js';
+import type { MarkerStore } from '../ports.js';
 import { plausibleClientId } from './client-id.js';
 import { OAuthError } from './errors.js';
 
@@ -46,7 +46,7 @@ export async function verifyClientAssertion(
     readonly jwks: JSONWebKeySet;
     readonly audiences: readonly string[];
     readonly now: Date;
-    readonly registry: Registry;
+    readonly markers: Pick<MarkerStore, 'claimOnce'>;
     readonly maxLifetimeSeconds: number;
   },
 ): Promise<void> {
@@ -87,7 +87,7 @@ export async function verifyClientAssertion(
   // A number or an object would be stringified into a different replay key than the client meant (RFC 7519 section 4.1.7: a string).
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) throw new OAuthError('invalid_client', 'The client assertion jti is not acceptable.');
-  if (!(await expected.registry.claimOnce(`assertion:${expected.clientId}:${jti}`, exp + SKEW_S, expected.now))) {
+  if (!(await expected.markers.claimOnce(`assertion:${expected.clientId}:${jti}`, exp + SKEW_S, expected.now))) {
     throw new OAuthError('invalid_client', 'The client assertion was already used (jti replay).');
   }
 }

@@ -1,4 +1,4 @@
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { mintAccessToken } from '../tokens/mint.js';
 import { authenticateClient, ENDPOINT_PATHS } from './authenticate-client.js';
 import type { OAuthDeps } from './deps.js';
@@ -27,7 +27,11 @@ const HOUR_MS = 3_600_000;
  * RFC 6749 §4.4 client credentials grant: authenticate by the registered method, bind the token to a DPoP key when a
  * proof comes (required where the policy says so), check the scope, sign an RFC 9068 token.
  */
-export async function clientCredentials(services: Services, deps: OAuthDeps, request: TokenRequest): Promise<TokenResponse> {
+export async function clientCredentials(
+  services: Needs<'claimOnce' | 'recordScopes' | 'recordUse'>,
+  deps: OAuthDeps,
+  request: TokenRequest,
+): Promise<TokenResponse> {
   const { form } = request;
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
@@ -58,7 +62,7 @@ export async function clientCredentials(services: Services, deps: OAuthDeps, req
       method: 'POST',
       url: `${services.config.issuer}${ENDPOINT_PATHS.token}`,
       now,
-      claimOnce: (marker, exp, at) => services.registry.claimOnce(marker, exp, at),
+      claimOnce: (marker, exp, at) => services.markers.claimOnce(marker, exp, at),
     });
   } else if (requirements.senderConstraint === 'dpop') {
     throw new OAuthError('invalid_dpop_proof', "This client's tokens must be sender-constrained: send a DPoP proof.");
@@ -93,8 +97,8 @@ export async function clientCredentials(services: Services, deps: OAuthDeps, req
   // Most requests have nothing to record: they then await nothing.
   if (fresh.length > 0 || stale) {
     await Promise.all([
-      fresh.length > 0 ? record('scope use', () => services.registry.recordScopes(consumer.clientId, fresh)) : undefined,
-      stale ? record('use', () => services.registry.recordUse(consumer.clientId, now, HOUR_MS)) : undefined,
+      fresh.length > 0 ? record('scope use', () => services.consumers.recordScopes(consumer.clientId, fresh)) : undefined,
+      stale ? record('use', () => services.consumers.recordUse(consumer.clientId, now, HOUR_MS)) : undefined,
     ]);
   }
   services.metrics.record('TokensIssued', { tier: consumer.tier, risk: consumer.risk });

@@ -1,5 +1,5 @@
 import type { Consumer } from '../consumer/consumer.js';
-import type { Clock, Registry } from '../ports.js';
+import type { Clock, ConsumerStore } from '../ports.js';
 
 /** Every cache of this process, so that a change made here reaches them all at once (weakly held: a dropped handler's cache goes). */
 const caches = new Set<WeakRef<ConsumerCache>>();
@@ -23,15 +23,15 @@ export function forgetConsumerEverywhere(clientId: string): void {
  * (documented in the README).
  */
 export class ConsumerCache {
-  readonly #registry: Registry;
+  readonly #consumers: Pick<ConsumerStore, 'getConsumer'>;
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, { at: number; consumer: Consumer }>();
   readonly #inFlight = new Map<string, Promise<Consumer | undefined>>();
 
-  constructor(registry: Registry, clock: Clock, ttlMs: number, maxEntries = 10_000) {
-    this.#registry = registry;
+  constructor(consumers: Pick<ConsumerStore, 'getConsumer'>, clock: Clock, ttlMs: number, maxEntries = 10_000) {
+    this.#consumers = consumers;
     this.#clock = clock;
     this.#ttlMs = ttlMs;
     this.#maxEntries = maxEntries;
@@ -55,7 +55,7 @@ export class ConsumerCache {
   }
 
   async #load(clientId: string, now: number): Promise<Consumer | undefined> {
-    const consumer = await this.#registry.getConsumer(clientId);
+    const consumer = await this.#consumers.getConsumer(clientId);
     this.#entries.delete(clientId);
     // Unknown ids are not cached: they would let anyone fill memory with garbage.
     if (consumer && this.#ttlMs > 0) {

@@ -1,4 +1,4 @@
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { signingKeysFor, type SigningKeyCache } from '../tokens/signing-keys.js';
 import { ConsumerCache } from './consumer-cache.js';
 
@@ -9,9 +9,9 @@ export interface OAuthDeps {
 }
 
 /** Builds the caches once per handler instance. */
-export function createOAuthDeps(services: Services): OAuthDeps {
+export function createOAuthDeps(services: Needs<'getConsumer', 'vault'>): OAuthDeps {
   return {
-    consumers: new ConsumerCache(services.registry, services.clock, services.config.consumerCacheMs),
+    consumers: new ConsumerCache(services.consumers, services.clock, services.config.consumerCacheMs),
     keys: signingKeysFor(services),
   };
 }

@@ -1,6 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { revocationListOf } from '../revocation/revocation-list.js';
-import type { Services } from '../services.js';
+import type { BaseServices, Needs } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
 import { authenticateClient } from './authenticate-client.js';
@@ -11,7 +10,7 @@ import { OAuthError } from './errors.js';
 export const INTROSPECT_SCOPE = 'tokens:introspect';
 
 /** Verifies one of our own access tokens (signature, issuer, typ, expiry); undefined when it is not one. */
-export async function verifyOwnToken(services: Services, keys: SigningKeyCache, token: string): Promise<JWTPayload | undefined> {
+export async function verifyOwnToken(services: BaseServices, keys: SigningKeyCache, token: string): Promise<JWTPayload | undefined> {
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet(await keys.jwks()), {
       issuer: services.config.issuer,
@@ -31,7 +30,7 @@ export async function verifyOwnToken(services: Services, keys: SigningKeyCache, 
  * its signature and expiry hold, it was not revoked, and its consumer is active now (read fresh, never from a cache).
  */
 export async function introspect(
-  services: Services,
+  services: Needs<'getConsumer' | 'hasMarker' | 'claimOnce'>,
   deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<Record<string, unknown>> {
@@ -45,8 +44,8 @@ export async function introspect(
   const claims = await verifyOwnToken(services, deps.keys, token);
   if (!claims) return { active: false };
   const now = services.clock.now();
-  if (await services.registry.hasMarker(`revoked:${String(claims.jti)}`, now)) return { active: false };
-  const owner = await services.registry.getConsumer(String(claims['client_id']));
+  if (await services.markers.hasMarker(`revoked:${String(claims.jti)}`, now)) return { active: false };
+  const owner = await services.consumers.getConsumer(String(claims['client_id']));
   if (!owner || owner.status !== 'active' || Date.parse(owner.expiresAt) <= now.getTime()) return { active: false };
 
   const cnf = claims['cnf'] as { jkt?: string } | undefined;
@@ -73,7 +72,7 @@ export async function introspect(
  * answered with success, as the RFC asks.
  */
 export async function revoke(
-  services: Services,
+  services: Needs<'claimOnce' | 'recordTokenRevocation'>,
   deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<void> {
@@ -87,6 +86,6 @@ export async function revoke(
     throw new OAuthError('unauthorized_client', 'A client may revoke only its own tokens.');
   }
   // Listed first: a failure after it leaves the token refused by resource servers, and the client's retry completes it.
-  await revocationListOf(services.registry).recordTokenRevocation({ jti: String(claims.jti), exp: claims.exp! });
-  await services.registry.claimOnce(`revoked:${String(claims.jti)}`, claims.exp!, services.clock.now());
+  await services.revocations.recordTokenRevocation({ jti: String(claims.jti), exp: claims.exp! });
+  await services.markers.claimOnce(`revoked:${String(claims.jti)}`, claims.exp!, services.clock.now());
 }

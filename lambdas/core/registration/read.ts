@@ -5,7 +5,7 @@ import { plausibleClientId } from '../oauth/client-id.js';
 import { OAuthError } from '../oauth/errors.js';
 import { STAGES, type ClientSecretValue } from '../ports.js';
 import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
 import { applyTransition } from '../consumer/transition.js';
 import { registrationResponse } from './response.js';
@@ -15,9 +15,13 @@ import { registrationResponse } from './response.js';
  * read that hands out a client secret replaces it (RFC 7592 section 3 lets the server issue a new one): whoever holds a
  * leaked registration response can read once at most, and the owner's next read then fails, which shows the leak.
  */
-export async function readRegistration(services: Services, clientId: string, bearer: string | undefined): Promise<Record<string, unknown>> {
+export async function readRegistration(
+  services: Needs<'getConsumer' | 'updateConsumer', 'clientSecrets'>,
+  clientId: string,
+  bearer: string | undefined,
+): Promise<Record<string, unknown>> {
   if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).', { challenge: 'bearer_absent' });
-  const consumer = plausibleClientId(clientId) ? await services.registry.getConsumer(clientId) : undefined;
+  const consumer = plausibleClientId(clientId) ? await services.consumers.getConsumer(clientId) : undefined;
   // Unknown client, wrong token and a token past the grant look the same (RFC 7592 section 2), so client ids cannot be probed.
   const refused = new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
   if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) throw refused;
@@ -50,7 +54,7 @@ export async function readRegistration(services: Services, clientId: string, bea
  * The consumer's current client secret, read from the secret store: how a consumer picks up a rotated secret (RFC 7592
  * §2.1 allows a new client_secret in the read response). Only for a consumer that may still obtain tokens with one.
  */
-async function deliverableSecret(services: Services, consumer: Consumer): Promise<string | undefined> {
+async function deliverableSecret(services: Needs<never, 'clientSecrets'>, consumer: Consumer): Promise<string | undefined> {
   if (consumer.secretHash === undefined || !mayObtainTokens(consumer.status)) return undefined;
   let text: string | undefined;
   try {

@@ -8,7 +8,7 @@ import { attentionAt } from '../lifecycle/attention.js';
 import { evaluate, type Decision } from '../policy/evaluate.js';
 import type { IdempotencyRecord } from '../ports.js';
 import { RegistryError } from '../registry/errors.js';
-import type { Services } from '../services.js';
+import type { BaseServices, Needs } from '../services.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { randomToken, sha256B64u, sha256Hex } from '../util/hash.js';
 import { RegistrationDeniedError, RegistrationError } from './errors.js';
@@ -37,8 +37,11 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
 
 /** Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse. */
-export async function register(services: Services, input: RegisterInput): Promise<RegisterResult> {
-  const { registry, clock, policy, config } = services;
+export async function register(
+  services: Needs<'createConsumer' | 'getConsumer' | 'updateConsumer' | 'getIdempotency', 'clientSecrets' | 'workflow'>,
+  input: RegisterInput,
+): Promise<RegisterResult> {
+  const { consumers, markers, clock, policy, config } = services;
   const now = clock.now();
 
   let idempotency: { key: string; keyHash: string; requestHash: string } | undefined;
@@ -49,7 +52,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     const keyHash = idempotencyKeyHash(input.idempotencyKey);
     const requestHash = sha256Hex(canonicalJson(input.metadata));
     idempotency = { key: input.idempotencyKey, keyHash, requestHash };
-    const stored = await registry.getIdempotency(keyHash);
+    const stored = await markers.getIdempotency(keyHash);
     // DynamoDB TTL deletes lazily, so an expired record is treated as absent.
     if (stored && stored.expiresAtEpoch * 1000 > now.getTime()) return replay(stored, idempotency);
   }
@@ -152,7 +155,7 @@ export async function register(services: Services, input: RegisterInput): Promis
   // The idempotency record is written with the consumer, so a concurrent duplicate can never create a second one.
   const statusCode = active ? 201 : 202;
   try {
-    await registry.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
+    await consumers.createConsumer(consumer, events, idempotency && storeRecord(idempotency, statusCode, body, now));
   } catch (error) {
     // A write that may have applied keeps its secret: deleting it could leave a consumer that cannot authenticate. If
     // the consumer was never written, the secret is an orphan that the clean-up of unused secrets removes.
@@ -164,7 +167,7 @@ export async function register(services: Services, input: RegisterInput): Promis
     }
     // A concurrent request with the same key won the race: answer with its response.
     if (idempotency && error instanceof RegistryError && error.code === 'condition_failed') {
-      const stored = await registry.getIdempotency(idempotency.keyHash);
+      const stored = await markers.getIdempotency(idempotency.keyHash);
       if (stored) return replay(stored, idempotency);
     }
     throw error;
@@ -214,7 +217,7 @@ export async function register(services: Services, input: RegisterInput): Promis
   return { statusCode: 202, body, replayed: false };
 }
 
-async function storeClientSecret(services: Services, consumer: Consumer, clientSecret: string): Promise<void> {
+async function storeClientSecret(services: Needs<never, 'clientSecrets'>, consumer: Consumer, clientSecret: string): Promise<void> {
   try {
     await services.clientSecrets.create({ clientId: consumer.clientId, clientSecret }, services.policy.document.risks[consumer.risk].secretRotationDays);
   } catch (cause) {
@@ -269,7 +272,7 @@ function replay(stored: IdempotencyRecord, idem: { key: string; requestHash: str
  * A partner or the public never names the bank's own people as contacts: contacts are excluded from reviewing, so naming
  * reviewers would let a requester choose who reviews. Any tier's contacts must leave enough reviewers for the approvals.
  */
-function checkSeparationOfDuties(services: Services, tier: Tier, contacts: readonly string[], decision: Decision): void {
+function checkSeparationOfDuties(services: BaseServices, tier: Tier, contacts: readonly string[], decision: Decision): void {
   const { reviewers, operators } = services.config;
   const domains = bankDomains(reviewers, operators);
   if (tier !== 'internal') {

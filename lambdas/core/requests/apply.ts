@@ -2,9 +2,8 @@ import type { Actor } from '../audit/event.js';
 import type { ActiveException } from '../consumer/consumer.js';
 import { ServiceError } from '../errors.js';
 import { reassess } from '../policy/reassess.js';
-import type { Services } from '../services.js';
 import type { ChangeRequest } from './change-request.js';
-import { updateRequest } from './open-request.js';
+import { updateRequest, type RequestServices } from './open-request.js';
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -14,8 +13,8 @@ const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
  * the deployed policy's requirements. Idempotent for Step Functions retries; a consumer that changed so the request no
  * longer applies (revoked, no longer suspended, out of policy again) is a conflict, which the workflow records as failed.
  */
-export async function applyApprovedRequest(services: Services, clientId: string, requestId: string): Promise<ChangeRequest> {
-  const request = await services.registry.getRequest(clientId, requestId);
+export async function applyApprovedRequest(services: RequestServices, clientId: string, requestId: string): Promise<ChangeRequest> {
+  const request = await services.requests.getRequest(clientId, requestId);
   if (!request) throw new ServiceError('not_found', `No request ${requestId} for ${clientId}.`);
   if (request.status !== 'pending_review') return request;
   if (request.approvals.length < request.approvalsRequired) {
@@ -26,7 +25,7 @@ export async function applyApprovedRequest(services: Services, clientId: string,
   return request.type === 'exception' ? grantException(services, request, approvers, now) : reinstate(services, request, approvers, now);
 }
 
-async function grantException(services: Services, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
+async function grantException(services: RequestServices, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
   const grant = request.grant!;
   const exception = { ...grant, exceptionId: request.requestId, grantedAt: now.toISOString(), expiresAt: request.expiresAt!, approvers } as ActiveException;
   if (Date.parse(exception.expiresAt) <= now.getTime())
@@ -52,8 +51,8 @@ async function grantException(services: Services, request: ChangeRequest, approv
   );
 }
 
-async function reinstate(services: Services, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
-  const consumer = await services.registry.getConsumer(request.clientId);
+async function reinstate(services: RequestServices, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
+  const consumer = await services.consumers.getConsumer(request.clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${request.clientId}.`);
   if (consumer.status !== 'suspended') throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}, not suspended.`);
   // The reinstatement's approvals are the consumer's approvals from now on: it is re-approved under today's policy.

@@ -5,7 +5,7 @@ import { applyTransition, transition } from '../consumer/transition.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
 import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import { operatorActor, type Operator } from '../admin/operators.js';
 import { RequestError } from './errors.js';
 import { bankDomains } from '../review/addresses.js';
@@ -13,6 +13,9 @@ import { eligibleReviewers } from '../review/review.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
 import type { ChangeRequest, RequestKind } from './change-request.js';
+
+/** What changing a request (with its consumer's audit event) reads and writes. */
+export type RequestServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest'>;
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -37,7 +40,7 @@ export interface RequestDraft {
  * fails, the sweep closes it once STALLED_REVIEW_MS have passed (`requestCheckAt`): nothing is left pending for ever.
  */
 export async function openRequest(
-  services: Services,
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'workflow'>,
   consumer: Consumer,
   operator: Operator,
   draft: RequestDraft,
@@ -127,7 +130,7 @@ export async function openRequest(
  * or undefined when nothing is to be done (already done by a retry). Lost races on either record are re-read.
  */
 export async function updateRequest(
-  services: Services,
+  services: RequestServices,
   clientId: string,
   requestId: string,
   event: AuditEventType,
@@ -138,9 +141,9 @@ export async function updateRequest(
   to?: Consumer['status'],
 ): Promise<ChangeRequest> {
   for (let attempt = 1; ; attempt++) {
-    const request = await services.registry.getRequest(clientId, requestId);
+    const request = await services.requests.getRequest(clientId, requestId);
     if (!request) throw new ServiceError('not_found', `No request ${requestId} for ${clientId}.`);
-    const consumer = await services.registry.getConsumer(clientId);
+    const consumer = await services.consumers.getConsumer(clientId);
     if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
     const set = change(request, consumer);
     if (set === undefined) return request;
@@ -168,7 +171,7 @@ export async function updateRequest(
 
 /** Ends a request without approval (denied, review expired, failed); a request already ended is left as it is. */
 export async function closeRequest(
-  services: Services,
+  services: RequestServices,
   clientId: string,
   requestId: string,
   status: 'denied' | 'expired' | 'failed',
@@ -192,9 +195,12 @@ export const awaitsWorkflow = (r: ChangeRequest): boolean => r.status === 'pendi
  * request for the same change. A workflow that did start but was not recorded then finds its request failed and ends.
  * `closed` counts the requests this call closed.
  */
-export async function settleStalledRequests(services: Services, clientId: string): Promise<{ requests: ChangeRequest[]; closed: number }> {
+export async function settleStalledRequests(
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests'>,
+  clientId: string,
+): Promise<{ requests: ChangeRequest[]; closed: number }> {
   const now = services.clock.now().getTime();
-  const requests = await services.registry.listRequests(clientId);
+  const requests = await services.requests.listRequests(clientId);
   const out: ChangeRequest[] = [];
   let closed = 0;
   for (const r of requests) {
@@ -215,6 +221,9 @@ export async function settleStalledRequests(services: Services, clientId: string
 }
 
 /** A consumer's change requests, with those stalled past the limit closed as failed (see settleStalledRequests). */
-export async function liveRequests(services: Services, clientId: string): Promise<ChangeRequest[]> {
+export async function liveRequests(
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests'>,
+  clientId: string,
+): Promise<ChangeRequest[]> {
   return (await settleStalledRequests(services, clientId)).requests;
 }

@@ -3,8 +3,8 @@ import { activeExceptions } from '../exceptions/effective.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import { reassess } from '../policy/reassess.js';
 import { longestAccessTokenTtlSeconds } from '../tokens/lifetime.js';
-import type { Services } from '../services.js';
 import type { Operator } from '../admin/operators.js';
+import type { Needs } from '../services.js';
 import type { ChangeRequest } from './change-request.js';
 import { RequestError } from './errors.js';
 import { liveRequests, openRequest } from './open-request.js';
@@ -24,8 +24,12 @@ export interface ExceptionInput {
  * exceptions at the consumer's risk or the end date is past its maximum or the grant's end, or when the same rule already
  * has an exception pending or in force. The exception takes effect only once the reviewers approve it.
  */
-export async function requestException(services: Services, operator: Operator, input: ExceptionInput): Promise<ChangeRequest> {
-  const consumer = await services.registry.getConsumer(input.clientId);
+export async function requestException(
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests', 'workflow'>,
+  operator: Operator,
+  input: ExceptionInput,
+): Promise<ChangeRequest> {
+  const consumer = await services.consumers.getConsumer(input.clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${input.clientId}.`);
   if (consumer.status !== 'active' && consumer.status !== 'suspended') {
     throw new RequestError('consumer_not_eligible', `A ${consumer.status} consumer cannot hold exceptions.`);

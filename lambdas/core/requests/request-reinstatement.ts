@@ -1,7 +1,7 @@
 import { ServiceError } from '../errors.js';
 import { reassess } from '../policy/reassess.js';
-import type { Services } from '../services.js';
 import type { Operator } from '../admin/operators.js';
+import type { Needs } from '../services.js';
 import type { ChangeRequest } from './change-request.js';
 import { RequestError } from './errors.js';
 import { liveRequests, openRequest } from './open-request.js';
@@ -11,8 +11,13 @@ import { liveRequests, openRequest } from './open-request.js';
  * in force) can be reinstated; otherwise the answer lists what it breaks, so the operator knows to fix it or ask for an
  * exception first. Reviewers approve as many times as the consumer's risk needs (at least once).
  */
-export async function requestReinstatement(services: Services, operator: Operator, clientId: string, reason: string): Promise<ChangeRequest> {
-  const consumer = await services.registry.getConsumer(clientId);
+export async function requestReinstatement(
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests', 'workflow'>,
+  operator: Operator,
+  clientId: string,
+  reason: string,
+): Promise<ChangeRequest> {
+  const consumer = await services.consumers.getConsumer(clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${clientId}.`);
   if (consumer.status !== 'suspended')
     throw new RequestError('consumer_not_eligible', `Only a suspended consumer can be reinstated; ${clientId} is ${consumer.status}.`);

@@ -3,7 +3,7 @@ import { chainEvent } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { ReviewError } from './errors.js';
 import { formatDateTime } from './format.js';
@@ -59,17 +59,22 @@ const STATUS_WORDS: Record<string, string> = {
 export const DENIED_ERROR = 'Gatehouse.Denied';
 
 /** Loads what a link shows, checking the link (signature, expiry, reviewer binding). Changes nothing. */
-export async function openReview(services: Services, keys: SigningKeyCache, reviewId: string, token: string): Promise<ReviewView> {
+export async function openReview(
+  services: Needs<'getReview' | 'getConsumer' | 'getRequest'>,
+  keys: SigningKeyCache,
+  reviewId: string,
+  token: string,
+): Promise<ReviewView> {
   const now = services.clock.now();
   const link = await verifyReviewLink(keys, services.config.issuer, token, reviewId, now);
-  const review = await services.registry.getReview(reviewId);
+  const review = await services.reviews.getReview(reviewId);
   if (!review || !review.reviewers.some((r) => r.email === link.reviewer && r.linkId === link.linkId)) {
     throw new ReviewError('link_invalid', 'This review link is not valid.');
   }
-  const consumer = await services.registry.getConsumer(review.clientId);
+  const consumer = await services.consumers.getConsumer(review.clientId);
   if (!consumer) throw new ReviewError('link_invalid', 'This review link is not valid.');
   if (review.requestId === undefined) return { review, consumer, link };
-  const request = await services.registry.getRequest(review.clientId, review.requestId);
+  const request = await services.requests.getRequest(review.clientId, review.requestId);
   if (!request) throw new ReviewError('link_invalid', 'This review link is not valid.');
   return { review, consumer, request, link };
 }
@@ -80,7 +85,7 @@ export async function openReview(services: Services, keys: SigningKeyCache, revi
  * sending fails, the same reviewer can submit the same decision again to resend it: no decision is lost.
  */
 export async function decideReview(
-  services: Services,
+  services: Needs<'getReview' | 'getConsumer' | 'getRequest' | 'decideReview' | 'markReviewDelivered', 'workflow'>,
   keys: SigningKeyCache,
   input: { readonly reviewId: string; readonly token: string; readonly decision: Decision; readonly comment: string },
 ): Promise<{ readonly review: Review; readonly consumer: Consumer; readonly approvals: readonly Approval[] }> {
@@ -131,7 +136,7 @@ export async function decideReview(
   const decided: Review = { ...review, status, decidedBy: link.reviewer, decidedAt: at, comment };
   const outcome = input.decision === 'deny' ? { outcomeReason: comment } : {};
   try {
-    await services.registry.decideReview(
+    await services.reviews.decideReview(
       review.reviewId,
       { status, decidedBy: link.reviewer, decidedAt: at, comment },
       request
@@ -168,7 +173,7 @@ export async function decideReview(
   return { review: decided, consumer: updated, approvals: nextApprovals };
 }
 
-async function deliver(services: Services, review: Review, approvalsGranted: number): Promise<void> {
+async function deliver(services: Needs<'markReviewDelivered', 'workflow'>, review: Review, approvalsGranted: number): Promise<void> {
   try {
     if (review.status === 'approved') {
       // The next round's wait (statemachines/onboarding.asl.json NextRound): what is left of the request's one deadline.
@@ -192,7 +197,7 @@ async function deliver(services: Services, review: Review, approvalsGranted: num
     });
   }
   // The decision is recorded and delivered; failing to note the delivery must not tell the reviewer otherwise.
-  await services.registry
+  await services.reviews
     .markReviewDelivered(review.reviewId, services.clock.now())
     .catch((error: unknown) => services.log.warn('review delivery not marked', { reviewId: review.reviewId, error: (error as Error).name }));
 }

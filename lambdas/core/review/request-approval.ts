@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chainEvent, type Actor } from '../audit/event.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
-import type { Services } from '../services.js';
+import type { Needs } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { sha256Hex } from '../util/hash.js';
 import { reviewerEmail } from './emails.js';
@@ -26,13 +26,13 @@ interface Subject {
 }
 
 /** Stores a new review round for the next approval of a consumer or change request, with its audit event. */
-async function openRound(services: Services, reviewId: string, input: ApprovalTask, now: Date): Promise<Review> {
-  const consumer = await services.registry.getConsumer(input.clientId);
+async function openRound(services: Needs<'getConsumer' | 'getRequest' | 'createReview'>, reviewId: string, input: ApprovalTask, now: Date): Promise<Review> {
+  const consumer = await services.consumers.getConsumer(input.clientId);
   if (!consumer) throw new ServiceError('not_found', `No consumer ${input.clientId}`);
   let subject: Subject;
   let request: ChangeRequest | undefined;
   if (input.requestId) {
-    request = await services.registry.getRequest(input.clientId, input.requestId);
+    request = await services.requests.getRequest(input.clientId, input.requestId);
     if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
     if (request.status !== 'pending_review') throw new ServiceError('conflict', `Request ${input.requestId} is ${request.status}, not pending review`);
     subject = {
@@ -90,7 +90,7 @@ async function openRound(services: Services, reviewId: string, input: ApprovalTa
   );
   // A retried task (a new task token) supersedes the round its failed attempt opened: only the newest links work.
   const previous = request ? request.openReviewId : consumer.openReviewId;
-  await services.registry.createReview(
+  await services.reviews.createReview(
     review,
     {
       clientId: consumer.clientId,
@@ -135,17 +135,20 @@ export interface ApprovalProgress {
  * approval was recorded but never delivered (local mode restarted in between) then goes on to activation instead of
  * asking for an approval more than it needs, and every round keeps the one deadline.
  */
-export async function approvalProgress(services: Services, input: Pick<ApprovalTask, 'clientId' | 'requestId' | 'startedAt'>): Promise<ApprovalProgress> {
+export async function approvalProgress(
+  services: Needs<'getConsumer' | 'getRequest'>,
+  input: Pick<ApprovalTask, 'clientId' | 'requestId' | 'startedAt'>,
+): Promise<ApprovalProgress> {
   const now = services.clock.now();
   let granted: number;
   let slaHours: number;
   if (input.requestId) {
-    const request = await services.registry.getRequest(input.clientId, input.requestId);
+    const request = await services.requests.getRequest(input.clientId, input.requestId);
     if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
     granted = request.approvals.length;
     slaHours = request.reviewSlaHours;
   } else {
-    const consumer = await services.registry.getConsumer(input.clientId);
+    const consumer = await services.consumers.getConsumer(input.clientId);
     if (!consumer) throw new ServiceError('not_found', `No consumer ${input.clientId}`);
     granted = consumer.approvals?.length ?? 0;
     slaHours = consumer.requirements.reviewSlaHours;
@@ -169,22 +172,26 @@ export function reviewDeadline(input: Pick<ApprovalTask, 'startedAt'>, reviewSla
  * never someone who already approved), stores the round with its task token, and emails each reviewer their own link.
  * Idempotent per task token: a retried task finds its round and sends the emails again.
  */
-export async function requestApproval(services: Services, keys: SigningKeyCache, input: ApprovalTask): Promise<Review> {
+export async function requestApproval(
+  services: Needs<'getConsumer' | 'getRequest' | 'createReview' | 'getReview', 'mailer'>,
+  keys: SigningKeyCache,
+  input: ApprovalTask,
+): Promise<Review> {
   const now = services.clock.now();
   const reviewId = sha256Hex(`review:${input.taskToken}`).slice(0, 32);
-  let review = await services.registry.getReview(reviewId);
+  let review = await services.reviews.getReview(reviewId);
   for (let attempt = 1; !review; attempt++) {
     try {
       review = await openRound(services, reviewId, input, now);
     } catch (error) {
       if (!(error instanceof RegistryError && error.code === 'condition_failed')) throw error;
       // The same task retried concurrently stored the round: use it. The consumer changed under us: read it again.
-      review = await services.registry.getReview(reviewId);
+      review = await services.reviews.getReview(reviewId);
       if (!review && (error.item === 'review' || attempt >= 4)) throw error;
     }
   }
-  const consumer = (await services.registry.getConsumer(review.clientId))!;
-  const request = review.requestId ? await services.registry.getRequest(review.clientId, review.requestId) : undefined;
+  const consumer = (await services.consumers.getConsumer(review.clientId))!;
+  const request = review.requestId ? await services.requests.getRequest(review.clientId, review.requestId) : undefined;
   let sent = 0;
   let lastFailure: unknown;
   for (const { email, linkId } of review.reviewers) {

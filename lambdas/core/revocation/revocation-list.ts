@@ -55,11 +55,3 @@ export function consumerRevocation(
   const since = Math.ceil((at.getTime() + config.consumerCacheMs) / 1000);
   return { clientId, status, since, until: since + longestAccessTokenTtlSeconds(policy) + SKEW_SECONDS };
 }
-
-/**
- * The revocation list of a registry. The table registry serves it next to the Registry port (one table); a function
- * whose registry lacks the operations fails loudly when it calls them, as for any operation it was not given.
- */
-export function revocationListOf(registry: object): RevocationList {
-  return registry as RevocationList;
-}

@@ -2,10 +2,13 @@ import type { Actor } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { transition } from '../consumer/transition.js';
 import type { ClientSecretValue, Email, StagedSecret } from '../ports.js';
-import type { Services } from '../services.js';
+import type { Needs, Services } from '../services.js';
 import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
 import { RotationError } from './errors.js';
 import { ROTATION_STEPS, stepTarget, type RotationStep } from './steps.js';
+
+/** What a client-secret rotation reads and writes: the consumer's record and a notice to its contacts. */
+export type RotationServices = Needs<'getConsumer' | 'updateConsumer', 'mailer'>;
 
 const ROTATOR: Actor = { kind: 'system', id: 'client-secret-rotation' };
 const DAY_MS = 86_400_000;
@@ -52,7 +55,7 @@ export function clientSecretRotationDue(services: Pick<Services, 'policy'>, cons
  *   for the policy's grace window, and tells the contacts where to fetch it (the value never leaves the store).
  * Every step is idempotent; a step that fails leaves AWSCURRENT, and the secret the consumer uses, as they were.
  */
-export async function rotateClientSecret(step: RotationStep, token: string, secret: StagedSecret, services: Services): Promise<void> {
+export async function rotateClientSecret(step: RotationStep, token: string, secret: StagedSecret, services: RotationServices): Promise<void> {
   const target = await stepTarget(secret, step, token);
   const { log } = services;
   if (target.alreadyCurrent) {
@@ -68,7 +71,7 @@ export async function rotateClientSecret(step: RotationStep, token: string, secr
     return;
   }
   const current = parseClientSecretValue(await secret.read({ versionId: target.currentVersionId }));
-  const consumer = await services.registry.getConsumer(current.clientId);
+  const consumer = await services.consumers.getConsumer(current.clientId);
   if (!consumer) throw new RotationError('consumer_not_rotatable', `No consumer ${current.clientId} holds this secret.`);
 
   switch (step) {
@@ -142,9 +145,9 @@ function checkOwner(value: ClientSecretValue, consumer: Consumer): void {
  * The registry side of finishSecret, once AWSCURRENT holds the new secret: it becomes the consumer's secret, the old one
  * works for the grace window, and the contacts are told. Does nothing when the registry already has it.
  */
-async function completeInRegistry(token: string, secret: StagedSecret, services: Services): Promise<void> {
+async function completeInRegistry(token: string, secret: StagedSecret, services: RotationServices): Promise<void> {
   const value = parseClientSecretValue(await secret.read({ versionId: token }));
-  const consumer = await services.registry.getConsumer(value.clientId);
+  const consumer = await services.consumers.getConsumer(value.clientId);
   if (!consumer) throw new RotationError('consumer_not_rotatable', `No consumer ${value.clientId} holds this secret.`);
   const hash = sha256B64u(value.clientSecret);
   if (consumer.secretHash === hash) return;
@@ -216,6 +219,6 @@ export function rotationNotice(consumer: Consumer, issuer: string, previousValid
 }
 
 /** Runs the four steps in order, as Secrets Manager does (local mode and tests). */
-export async function rotateClientSecretFully(token: string, secret: StagedSecret, services: Services): Promise<void> {
+export async function rotateClientSecretFully(token: string, secret: StagedSecret, services: RotationServices): Promise<void> {
   for (const step of ROTATION_STEPS) await rotateClientSecret(step, token, secret, services);
 }

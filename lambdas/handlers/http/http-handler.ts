@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { withCallerSignal } from '../../core/caller-scope.js';
 import { withLogKeys } from '../../core/log-context.js';
-import type { Services } from '../../core/services.js';
+import type { BaseServices } from '../../core/services.js';
 import { toHttpResponse, type ResponseFormat } from './to-response.js';
 
 export type HttpFunction = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -16,7 +16,7 @@ export type HttpLambda = (event: APIGatewayProxyEvent, context: Context) => Prom
  * included) carries API Gateway's request id as `correlation_id`; and once middy has answered 503 just before the
  * function's timeout, the request's AWS calls are abandoned (lambdas/core/caller-scope.ts).
  */
-export function httpHandler(services: Services, fn: HttpFunction, format: ResponseFormat = {}): HttpLambda {
+export function httpHandler(services: BaseServices, fn: HttpFunction, format: ResponseFormat = {}): HttpLambda {
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .after(() => services.metrics.flush())
     .onError((request) => {

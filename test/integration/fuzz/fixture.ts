@@ -174,7 +174,7 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
     const link = new URL(reviewLink({ file: '', to: [...requests()[0]!.to], subject: requests()[0]!.subject, text: requests()[0]!.text, html: undefined }));
     review = { reviewId: decodeURIComponent(link.pathname.split('/').at(-1)!), token: link.searchParams.get('t')!, clientId: pending.clientId };
     // The workflow writes the review, then mails each reviewer, then waits: once every link is out, the table is still.
-    const reviewers = (await plane.services.registry.getReview(review.reviewId))?.reviewers.length ?? 0;
+    const reviewers = (await plane.services.reviews.getReview(review.reviewId))?.reviewers.length ?? 0;
     expect(reviewers).toBeGreaterThan(0);
     await mailed(() => requests().length >= reviewers);
   }

@@ -35,7 +35,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { JWK } from 'jose';
 import { expect } from 'vitest';
-import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores } from '../../../lambdas/adapters/aws/dynamo-registry.js';
 import { SecretsManagerClientSecrets } from '../../../lambdas/adapters/aws/secrets-client-secrets.js';
 import { SecretsVault } from '../../../lambdas/adapters/aws/secrets-vault.js';
 import { SesMailer } from '../../../lambdas/adapters/aws/ses-mailer.js';
@@ -266,7 +266,7 @@ export async function faultPlane(options: { readonly jwks?: { keys: JWK[] } } = 
   sfn.on(SendTaskFailureCommand).resolves({});
 
   const services = {
-    registry: new DynamoRegistry({ tableName: TABLE, documentClient: ddb.documentClient }),
+    ...dynamoStores({ tableName: TABLE, documentClient: ddb.documentClient }),
     vault: new SecretsVault({ secretId: SIGNING_SECRET_ID, client: vaultClient }),
     clientSecrets: new SecretsManagerClientSecrets({
       namePrefix: CLIENT_SECRET_PREFIX,

@@ -3,7 +3,7 @@ import { setTimeout as realSleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores } from '../../../lambdas/adapters/aws/dynamo-registry.js';
 import { REQUEST_PATH_CLIENT_CONFIG } from '../../../lambdas/adapters/aws/request-path.js';
 import { SecretsVault } from '../../../lambdas/adapters/aws/secrets-vault.js';
 import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
@@ -119,7 +119,7 @@ function tokenEndpoint(
     ...REQUEST_PATH_CLIENT_CONFIG,
     ...(typeof endpoint === 'string' ? { endpoint, requestHandler: { ...REQUEST_PATH_CLIENT_CONFIG.requestHandler } } : { requestHandler: endpoint }),
   };
-  const services = { ...buildServices({ jwks: { keys: [] } }), registry: new DynamoRegistry({ tableName: TABLE, clientConfig }), vault };
+  const services = { ...buildServices({ jwks: { keys: [] } }), ...dynamoStores({ tableName: TABLE, clientConfig }), vault };
   const handler = createTokenHandler(services);
   return () =>
     handler(
@@ -292,7 +292,7 @@ describe('SDK retries of a registration (its transaction is idempotent)', () => 
   const register = (endpoint: ScriptedEndpoint, plane: FaultPlane) => {
     const services = {
       ...plane.services,
-      registry: new DynamoRegistry({ tableName: TABLE, clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: endpoint } }),
+      ...dynamoStores({ tableName: TABLE, clientConfig: { ...AWS_TEST_CLIENT_CONFIG, ...REQUEST_PATH_CLIENT_CONFIG, requestHandler: endpoint } }),
     };
     return () =>
       createRegisterHandler(services)(

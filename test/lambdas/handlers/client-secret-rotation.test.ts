@@ -499,7 +499,7 @@ describe('createClientSecretRotationHandler', () => {
     it('completes the registry side when retried after AWSCURRENT moved but the registry update failed', async () => {
       pendingWith();
       seed({ pendingSecretHash: sha256B64u(NEW_SECRET) });
-      vi.spyOn(services.registry, 'updateConsumer').mockRejectedValueOnce(
+      vi.spyOn(services.consumers, 'updateConsumer').mockRejectedValueOnce(
         Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }),
       );
 

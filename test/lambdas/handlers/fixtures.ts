@@ -16,7 +16,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { vi, type Mock } from 'vitest';
-import { DynamoRegistry } from '../../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores, type DynamoStores } from '../../../lambdas/adapters/aws/dynamo-registry.js';
 import { FileVault } from '../../../lambdas/adapters/local/file-vault.js';
 import type { AuditEvent } from '../../../lambdas/core/audit/event.js';
 import type { GatehouseConfig } from '../../../lambdas/core/config.js';
@@ -225,10 +225,10 @@ function applyUpdate(item: Item, expr: string, names: Record<string, string> = {
   return item;
 }
 
-/** A DynamoRegistry over a real DocumentClient whose `send` the given stub intercepts. */
-export function mockedRegistry(): DynamoRegistry {
+/** The registry table's ports over a real DocumentClient whose `send` the given stub intercepts. */
+export function mockedRegistry(): DynamoStores {
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG), { marshallOptions: { removeUndefinedValues: true } });
-  return new DynamoRegistry({ tableName: TABLE, documentClient });
+  return dynamoStores({ tableName: TABLE, documentClient });
 }
 
 /** The bank's commercial side: signs software statements with a key the test config trusts. */
@@ -300,7 +300,7 @@ export function buildServices(options: {
   metrics: MemoryMetrics;
 } {
   return {
-    registry: mockedRegistry(),
+    ...mockedRegistry(),
     vault: options.vault ?? new FileVault(),
     clientSecrets: options.clientSecrets ?? new FileClientSecrets(),
     workflow: options.workflow ?? fakeWorkflow(),

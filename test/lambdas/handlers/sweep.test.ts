@@ -31,6 +31,9 @@ function index(options: {
   };
 }
 
+/** The services with `idx` as the sweep's attention index and rollout record. */
+const withIndex = <S extends object>(services: S, idx: AttentionIndex & PolicyRolloutStore) => ({ ...services, attention: idx, rollouts: idx });
+
 describe('createSweepHandler', () => {
   afterEach(() => {
     ddb.reset();
@@ -42,7 +45,7 @@ describe('createSweepHandler', () => {
     // Due and used since: nothing to do but move its attention time.
     const due = [consumerFixture({ attentionAt: NOW.toISOString(), lastUsedAt: new Date(NOW.getTime() - DAY_MS).toISOString() })];
 
-    const result = await createSweepHandler(services, index({ due, rolloutVersion: services.policy.version }))({});
+    const result = await createSweepHandler(withIndex(services, index({ due, rolloutVersion: services.policy.version })))({});
 
     expect(result).toMatchObject({ read: 1, failed: 0, complete: true });
     expect(Object.fromEntries(services.metrics.snapshot().map((m) => [m.name, [m.dimensions, m.sum, m.count]]))).toEqual({
@@ -62,9 +65,9 @@ describe('createSweepHandler', () => {
     const services = buildServices({ jwks: { keys: [] } });
     const flush = vi.spyOn(services.metrics, 'flush');
 
-    await expect(createSweepHandler(services, index({ fail: new Error('index unavailable'), rolloutVersion: services.policy.version }))({})).rejects.toThrow(
-      'index unavailable',
-    );
+    await expect(
+      createSweepHandler(withIndex(services, index({ fail: new Error('index unavailable'), rolloutVersion: services.policy.version })))({}),
+    ).rejects.toThrow('index unavailable');
 
     expect(flush).toHaveBeenCalledTimes(1);
     expect(services.metrics.snapshot()).toEqual([]);
@@ -91,7 +94,7 @@ describe('createSweepHandler', () => {
       workflow: new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: new SFNClient(AWS_TEST_CLIENT_CONFIG) }),
     });
 
-    const result = await createSweepHandler(services, index({ due: [stalled], rolloutVersion: services.policy.version }))({});
+    const result = await createSweepHandler(withIndex(services, index({ due: [stalled], rolloutVersion: services.policy.version })))({});
 
     expect(result).toMatchObject({ reviewsResumed: 1, failed: 0 });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);

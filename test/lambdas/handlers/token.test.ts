@@ -336,7 +336,7 @@ describe('createTokenHandler', () => {
 
       expect(recordedScopes()).toHaveLength(1);
       expect(recordedScopes()[0]!.args[0].input.ExpressionAttributeValues).toEqual({ ':s': new Set(['reference-data:read']) });
-      expect(await services.registry.getConsumer(CLIENT_ID)).toMatchObject({ usedScopes: ['reference-data:read'] });
+      expect(await services.consumers.getConsumer(CLIENT_ID)).toMatchObject({ usedScopes: ['reference-data:read'] });
     });
 
     it('writes lastUsedAt at most once an hour however many tokens are issued', async () => {

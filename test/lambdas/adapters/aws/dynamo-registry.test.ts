@@ -2,8 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledExc
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
-import { DynamoRegistry, registryTable, registryWith } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
+import { dynamoStores, type DynamoStores } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
 import { REGISTRY_OPERATION_ACCESS, type RegistryOperationName } from '../../../../lambdas/adapters/aws/registry-access.js';
 import type { ChangeRequest } from '../../../../lambdas/core/requests/change-request.js';
 import { chainEvent } from '../../../../lambdas/core/audit/event.js';
@@ -15,11 +14,11 @@ import { AWS_TEST_CLIENT_CONFIG, auditTrailFor, CLIENT_ID, consumerFixture, HOUR
 const TABLE = 'gatehouse-test';
 const ddb = mockClient(DynamoDBDocumentClient);
 
-function registry(): DynamoRegistry {
+function registry(): DynamoStores {
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return new DynamoRegistry({ tableName: TABLE, documentClient });
+  return dynamoStores({ tableName: TABLE, documentClient });
 }
 
 const consumerKey = { pk: `CONSUMER#${CLIENT_ID}`, sk: 'CONSUMER' };
@@ -60,31 +59,12 @@ function cancelled(...codes: string[]): TransactionCanceledException {
 
 const transactItems = (n = 0) => ddb.commandCalls(TransactWriteCommand)[n]!.args[0].input.TransactItems!;
 
-describe('DynamoRegistry', () => {
+describe('dynamoStores', () => {
   afterEach(() => {
     ddb.reset();
   });
 
-  describe('operations a Lambda entry picks', () => {
-    const table = () => registryTable({ tableName: TABLE, documentClient: DynamoDBDocumentClient.from(new DynamoDBClient(AWS_TEST_CLIENT_CONFIG)) });
-
-    it('binds each given operation to the table', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...consumerKey, kind: 'consumer', ...consumerFixture() } });
-      const picked = registryWith(table(), { getConsumer: operations.getConsumer });
-
-      expect((await picked.getConsumer(CLIENT_ID))?.clientId).toBe(CLIENT_ID);
-      expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ TableName: TABLE, Key: consumerKey });
-    });
-
-    it('fails loudly, before any call to DynamoDB, on an operation the entry did not give', () => {
-      const picked = registryWith(table(), { getConsumer: operations.getConsumer });
-
-      expect(() => picked.getReview(REVIEW_ID)).toThrow(
-        /registry has no getReview operation: add it to the function's registry list in lambdas\/contracts\/functions.ts .* and to those its entry gives/,
-      );
-      expect(ddb.calls()).toHaveLength(0);
-    });
-
+  describe('the access of each operation', () => {
     it('sends exactly the DynamoDB actions REGISTRY_OPERATION_ACCESS grants, down every branch of every operation', async () => {
       const request: ChangeRequest = {
         requestId: 'req-1',
@@ -104,11 +84,11 @@ describe('DynamoRegistry', () => {
       const updateRequest = { requestId: 'req-1', expect: { statuses: ['pending_review' as const], version: 1 }, set: { status: 'approved' as const } };
       const indexed = change({ set: { status: 'suspended', attentionAt: NOW.toISOString() } });
       // Each operation with arguments that take every branch that writes something more.
-      const calls: Record<RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>> = {
-        createConsumer: (r) => r.createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), idempotencyRecord()),
-        getConsumer: (r) => r.getConsumer(CLIENT_ID),
+      const calls: Record<RegistryOperationName, (r: DynamoStores) => Promise<unknown>> = {
+        createConsumer: (r) => r.consumers.createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), idempotencyRecord()),
+        getConsumer: (r) => r.consumers.getConsumer(CLIENT_ID),
         updateConsumer: (r) =>
-          r.updateConsumer(
+          r.consumers.updateConsumer(
             {
               ...indexed,
               releaseIdempotency: 'c'.repeat(64),
@@ -117,39 +97,48 @@ describe('DynamoRegistry', () => {
             },
             idempotencyRecord(),
           ),
-        listAudit: (r) => r.listAudit(CLIENT_ID),
-        getIdempotency: (r) => r.getIdempotency('a'.repeat(64)),
-        listConsumers: (r) => r.listConsumers(10),
-        recordScopes: (r) => r.recordScopes(CLIENT_ID, ['accounts:read']),
-        recordUse: (r) => r.recordUse(CLIENT_ID, NOW, HOUR_MS),
-        claimOnce: (r) => r.claimOnce('jti-1', Math.floor(NOW.getTime() / 1000) + 60, NOW),
-        hasMarker: (r) => r.hasMarker('jti-1', NOW),
-        createReview: (r) => r.createReview(reviewFixture(), { ...indexed, request: updateRequest }, 'review-0'),
-        getReview: (r) => r.getReview(REVIEW_ID),
+        listAudit: (r) => r.consumers.listAudit(CLIENT_ID),
+        getIdempotency: (r) => r.markers.getIdempotency('a'.repeat(64)),
+        listConsumers: (r) => r.consumers.listConsumers(10),
+        recordScopes: (r) => r.consumers.recordScopes(CLIENT_ID, ['accounts:read']),
+        recordUse: (r) => r.consumers.recordUse(CLIENT_ID, NOW, HOUR_MS),
+        claimOnce: (r) => r.markers.claimOnce('jti-1', Math.floor(NOW.getTime() / 1000) + 60, NOW),
+        hasMarker: (r) => r.markers.hasMarker('jti-1', NOW),
+        createReview: (r) => r.reviews.createReview(reviewFixture(), { ...indexed, request: updateRequest }, 'review-0'),
+        getReview: (r) => r.reviews.getReview(REVIEW_ID),
         decideReview: (r) =>
-          r.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
-        markReviewDelivered: (r) => r.markReviewDelivered(REVIEW_ID, NOW),
-        getRequest: (r) => r.getRequest(CLIENT_ID, 'req-1'),
-        listRequests: (r) => r.listRequests(CLIENT_ID),
-        listAllRequests: (r) => r.listAllRequests(10),
+          r.reviews.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
+        markReviewDelivered: (r) => r.reviews.markReviewDelivered(REVIEW_ID, NOW),
+        getRequest: (r) => r.requests.getRequest(CLIENT_ID, 'req-1'),
+        listRequests: (r) => r.requests.listRequests(CLIENT_ID),
+        listAllRequests: (r) => r.requests.listAllRequests(10),
         appendSystemAudit: (r) =>
-          r.appendSystemAudit('signing-key', { type: 'signing_key.rotated', at: NOW.toISOString(), actor: { kind: 'system', id: 'rotation' }, data: {} }),
-        listSystemAudit: (r) => r.listSystemAudit('signing-key'),
-        listDue: (r) => r.listDue(NOW, 10),
-        rearm: (r) => r.rearm(CLIENT_ID, NOW.toISOString(), 3, { requestCheckAt: NOW.toISOString() }),
-        getPolicyRollout: (r) => r.getPolicyRollout(),
+          r.systemAudit.appendSystemAudit('signing-key', {
+            type: 'signing_key.rotated',
+            at: NOW.toISOString(),
+            actor: { kind: 'system', id: 'rotation' },
+            data: {},
+          }),
+        listSystemAudit: (r) => r.systemAudit.listSystemAudit('signing-key'),
+        listDue: (r) => r.attention.listDue(NOW, 10),
+        rearm: (r) => r.attention.rearm(CLIENT_ID, NOW.toISOString(), 3, { requestCheckAt: NOW.toISOString() }),
+        getPolicyRollout: (r) => r.rollouts.getPolicyRollout(),
         savePolicyRollout: (r) =>
-          r.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
-        recordTokenRevocation: (r) => r.recordTokenRevocation({ jti: 'jti-1', exp: Math.floor(NOW.getTime() / 1000) + 60 }),
-        listRevocations: (r) => r.listRevocations(NOW),
+          r.rollouts.savePolicyRollout({ version: 'v2', startedAt: NOW.toISOString(), complete: false, reevaluated: 0, outOfPolicy: 0, revision: 0 }, 0),
+        recordTokenRevocation: (r) => r.revocations.recordTokenRevocation({ jti: 'jti-1', exp: Math.floor(NOW.getTime() / 1000) + 60 }),
+        listRevocations: (r) => r.revocations.listRevocations(NOW),
       };
-      expect(Object.keys(calls).sort()).toEqual(Object.keys(operations).sort());
+      expect(Object.keys(calls).sort()).toEqual(
+        Object.values(registry())
+          .flatMap((store) => Object.keys(store))
+          .sort(),
+      );
 
       const actionsOfTransactionItem = (item: Record<string, unknown>): string[] =>
         Object.keys(item).map(
           (kind) => ({ Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' })[kind] ?? `unknown ${kind}`,
         );
-      for (const [name, call] of Object.entries(calls) as Array<[RegistryOperationName, (r: DynamoRegistry) => Promise<unknown>]>) {
+      for (const [name, call] of Object.entries(calls) as Array<[RegistryOperationName, (r: DynamoStores) => Promise<unknown>]>) {
         ddb.reset();
         ddb.onAnyCommand().resolves({});
         await call(registry());
@@ -181,13 +170,6 @@ describe('DynamoRegistry', () => {
         });
       }
     });
-
-    it('gives the full DynamoRegistry every operation dynamo-operations.ts defines', () => {
-      const full = registry() as unknown as Record<string, unknown>;
-      const names = Object.keys(operations);
-      expect(names.length).toBeGreaterThanOrEqual(23);
-      for (const name of names) expect(typeof full[name], name).toBe('function');
-    });
   });
 
   describe('createConsumer', () => {
@@ -196,7 +178,7 @@ describe('DynamoRegistry', () => {
       const consumer = consumerFixture();
       const audit = auditTrailFor(CLIENT_ID, NOW.toISOString(), 4);
 
-      await registry().createConsumer(consumer, audit);
+      await registry().consumers.createConsumer(consumer, audit);
 
       expect(ddb.calls()).toHaveLength(1);
       const items = transactItems();
@@ -223,7 +205,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).resolves({});
       const record = idempotencyRecord();
 
-      await registry().createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), record);
+      await registry().consumers.createConsumer(consumerFixture(), auditTrailFor(CLIENT_ID, NOW.toISOString(), 2), record);
 
       const items = transactItems();
       expect(items).toHaveLength(4);
@@ -242,7 +224,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
 
       const error = await registry()
-        .createConsumer(consumerFixture(), [])
+        .consumers.createConsumer(consumerFixture(), [])
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
@@ -252,13 +234,13 @@ describe('DynamoRegistry', () => {
     it('reports a cancellation for another reason as unavailable', async () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ThrottlingError'));
 
-      await expect(registry().createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().consumers.createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
 
     it('reports any other failure as unavailable', async () => {
       ddb.on(TransactWriteCommand).rejects(new Error('socket hang up'));
 
-      await expect(registry().createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().consumers.createConsumer(consumerFixture(), [])).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -267,7 +249,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).resolves({});
       const c = change({ expect: { statuses: ['active', 'suspended'], auditSeq: 2 } });
 
-      await registry().updateConsumer(c);
+      await registry().consumers.updateConsumer(c);
 
       expect(ddb.calls()).toHaveLength(1);
       const items = transactItems();
@@ -302,7 +284,7 @@ describe('DynamoRegistry', () => {
     it('removes fields set to undefined', async () => {
       ddb.on(TransactWriteCommand).resolves({});
 
-      await registry().updateConsumer(change({ set: { openReviewId: undefined, updatedAt: NOW.toISOString(), lastUsedAt: undefined } }));
+      await registry().consumers.updateConsumer(change({ set: { openReviewId: undefined, updatedAt: NOW.toISOString(), lastUsedAt: undefined } }));
 
       const update = transactItems()[0]!.Update!;
       expect(update.UpdateExpression).toBe('SET #auditSeq = :seq, #auditHead = :head, #f1 = :f1 REMOVE #f0, #f2');
@@ -314,7 +296,7 @@ describe('DynamoRegistry', () => {
     it('writes the idempotency record in the same transaction', async () => {
       ddb.on(TransactWriteCommand).resolves({});
 
-      await registry().updateConsumer(change(), idempotencyRecord());
+      await registry().consumers.updateConsumer(change(), idempotencyRecord());
 
       const items = transactItems();
       expect(items).toHaveLength(3);
@@ -324,13 +306,13 @@ describe('DynamoRegistry', () => {
     it('reports a lost race as condition_failed', async () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
 
-      await expect(registry().updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'condition_failed' });
+      await expect(registry().consumers.updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'condition_failed' });
     });
 
     it('reports a transport failure as unavailable', async () => {
       ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
 
-      await expect(registry().updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().consumers.updateConsumer(change())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -339,7 +321,7 @@ describe('DynamoRegistry', () => {
       const consumer = consumerFixture();
       ddb.on(GetCommand).resolves({ Item: { ...consumerKey, kind: 'consumer', gsi1pk: 'ATTENTION', gsi1sk: '2027-01-01', ttl: 123, ...consumer } });
 
-      const read = await registry().getConsumer(CLIENT_ID);
+      const read = await registry().consumers.getConsumer(CLIENT_ID);
 
       expect(read).toEqual(consumer);
       expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
@@ -349,13 +331,13 @@ describe('DynamoRegistry', () => {
     it('returns undefined for an unknown client', async () => {
       ddb.on(GetCommand).resolves({});
 
-      await expect(registry().getConsumer('gh_unknown')).resolves.toBeUndefined();
+      await expect(registry().consumers.getConsumer('gh_unknown')).resolves.toBeUndefined();
     });
 
     it('reports a read failure as unavailable', async () => {
       ddb.on(GetCommand).rejects(new Error('timeout'));
 
-      await expect(registry().getConsumer(CLIENT_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().consumers.getConsumer(CLIENT_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -364,7 +346,7 @@ describe('DynamoRegistry', () => {
       const record = idempotencyRecord();
       ddb.on(GetCommand).resolves({ Item: { pk: `IDEMPOTENCY#${record.keyHash}`, sk: 'IDEMPOTENCY', kind: 'idempotency', ttl: 1, ...record } });
 
-      await expect(registry().getIdempotency(record.keyHash)).resolves.toEqual(record);
+      await expect(registry().markers.getIdempotency(record.keyHash)).resolves.toEqual(record);
       expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({
         TableName: TABLE,
         Key: { pk: `IDEMPOTENCY#${record.keyHash}`, sk: 'IDEMPOTENCY' },
@@ -383,7 +365,7 @@ describe('DynamoRegistry', () => {
         .resolvesOnce({ Items: [item(0), item(1)], LastEvaluatedKey: lastKey })
         .resolvesOnce({ Items: [item(2)] });
 
-      const events = await registry().listAudit(CLIENT_ID);
+      const events = await registry().consumers.listAudit(CLIENT_ID);
 
       expect(events).toEqual(trail);
       const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
@@ -405,7 +387,7 @@ describe('DynamoRegistry', () => {
     it('moves the attention index entry, conditional on the audit position', async () => {
       ddb.on(UpdateCommand).resolves({});
 
-      await expect(registry().rearm(CLIENT_ID, NOW.toISOString(), 7)).resolves.toBe(true);
+      await expect(registry().attention.rearm(CLIENT_ID, NOW.toISOString(), 7)).resolves.toBe(true);
 
       expect(input()).toMatchObject({
         UpdateExpression: 'SET attentionAt = :at, gsi1pk = :p, gsi1sk = :s',
@@ -418,8 +400,8 @@ describe('DynamoRegistry', () => {
       ddb.on(UpdateCommand).resolves({});
       const later = new Date(NOW.getTime() + HOUR_MS).toISOString();
 
-      await registry().rearm(CLIENT_ID, NOW.toISOString(), 7, { requestCheckAt: later });
-      await registry().rearm(CLIENT_ID, undefined, 8, { requestCheckAt: undefined });
+      await registry().attention.rearm(CLIENT_ID, NOW.toISOString(), 7, { requestCheckAt: later });
+      await registry().attention.rearm(CLIENT_ID, undefined, 8, { requestCheckAt: undefined });
 
       const [moved, removed] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
       expect(moved).toMatchObject({
@@ -433,7 +415,7 @@ describe('DynamoRegistry', () => {
     it('answers false when the consumer changed meanwhile', async () => {
       ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
 
-      await expect(registry().rearm(CLIENT_ID, undefined, 7, { requestCheckAt: undefined })).resolves.toBe(false);
+      await expect(registry().attention.rearm(CLIENT_ID, undefined, 7, { requestCheckAt: undefined })).resolves.toBe(false);
     });
   });
 
@@ -441,7 +423,7 @@ describe('DynamoRegistry', () => {
     it('sets lastUsedAt only when the last recorded use is older than the interval', async () => {
       ddb.on(UpdateCommand).resolves({});
 
-      await registry().recordUse(CLIENT_ID, NOW, HOUR_MS);
+      await registry().consumers.recordUse(CLIENT_ID, NOW, HOUR_MS);
 
       expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
       expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
@@ -456,13 +438,13 @@ describe('DynamoRegistry', () => {
     it('swallows ConditionalCheckFailedException (another instance recorded the use)', async () => {
       ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
 
-      await expect(registry().recordUse(CLIENT_ID, NOW, HOUR_MS)).resolves.toBeUndefined();
+      await expect(registry().consumers.recordUse(CLIENT_ID, NOW, HOUR_MS)).resolves.toBeUndefined();
     });
 
     it('reports any other failure as unavailable', async () => {
       ddb.on(UpdateCommand).rejects(new Error('throttled'));
 
-      await expect(registry().recordUse(CLIENT_ID, NOW, HOUR_MS)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().consumers.recordUse(CLIENT_ID, NOW, HOUR_MS)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -472,7 +454,7 @@ describe('DynamoRegistry', () => {
     it('claims a marker with a conditional put that lets an expired claim be replaced', async () => {
       ddb.on(PutCommand).resolves({});
 
-      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(true);
+      await expect(registry().markers.claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(true);
 
       expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
         {
@@ -488,13 +470,13 @@ describe('DynamoRegistry', () => {
     it('answers false for a marker already claimed', async () => {
       ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
 
-      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(false);
+      await expect(registry().markers.claimOnce('jti:abc', epoch + 300, NOW)).resolves.toBe(false);
     });
 
     it('reports any other failure as unavailable', async () => {
       ddb.on(PutCommand).rejects(new Error('throttled'));
 
-      await expect(registry().claimOnce('jti:abc', epoch + 300, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().markers.claimOnce('jti:abc', epoch + 300, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -509,7 +491,7 @@ describe('DynamoRegistry', () => {
     ])('answers for %s with a consistent read', async (_name, output, expected) => {
       ddb.on(GetCommand).resolves(output);
 
-      await expect(registry().hasMarker('m', NOW)).resolves.toBe(expected);
+      await expect(registry().markers.hasMarker('m', NOW)).resolves.toBe(expected);
       expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: { pk: 'MARKER#m', sk: 'MARKER' }, ConsistentRead: true });
     });
   });
@@ -523,7 +505,7 @@ describe('DynamoRegistry', () => {
       const review = reviewFixture();
       const c = opening();
 
-      await registry().createReview(review, c);
+      await registry().reviews.createReview(review, c);
 
       expect(ddb.calls()).toHaveLength(1);
       const items = transactItems();
@@ -556,7 +538,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).rejects(cancelled(...codes));
 
       const error = await registry()
-        .createReview(reviewFixture(), opening())
+        .reviews.createReview(reviewFixture(), opening())
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
@@ -566,7 +548,7 @@ describe('DynamoRegistry', () => {
     it('reports a transport failure as unavailable', async () => {
       ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
 
-      await expect(registry().createReview(reviewFixture(), opening())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().reviews.createReview(reviewFixture(), opening())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -575,7 +557,7 @@ describe('DynamoRegistry', () => {
       const review = reviewFixture({ status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString(), comment: 'ok', deliveredAt: NOW.toISOString() });
       ddb.on(GetCommand).resolves({ Item: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW', kind: 'review', gsi1pk: 'X', gsi1sk: 'Y', ttl: 1, ...review } });
 
-      await expect(registry().getReview(REVIEW_ID)).resolves.toEqual(review);
+      await expect(registry().reviews.getReview(REVIEW_ID)).resolves.toEqual(review);
       expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
         { TableName: TABLE, Key: { pk: `REVIEW#${REVIEW_ID}`, sk: 'REVIEW' }, ConsistentRead: true },
       ]);
@@ -584,13 +566,13 @@ describe('DynamoRegistry', () => {
     it('returns undefined for an unknown round', async () => {
       ddb.on(GetCommand).resolves({});
 
-      await expect(registry().getReview('unknown')).resolves.toBeUndefined();
+      await expect(registry().reviews.getReview('unknown')).resolves.toBeUndefined();
     });
 
     it('reports a read failure as unavailable', async () => {
       ddb.on(GetCommand).rejects(new Error('timeout'));
 
-      await expect(registry().getReview(REVIEW_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().reviews.getReview(REVIEW_ID)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -606,7 +588,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).resolves({});
       const c = closing();
 
-      await registry().decideReview(REVIEW_ID, decision, c);
+      await registry().reviews.decideReview(REVIEW_ID, decision, c);
 
       expect(ddb.calls()).toHaveLength(1);
       const items = transactItems();
@@ -632,7 +614,7 @@ describe('DynamoRegistry', () => {
     it('stores an empty comment when the decision has none', async () => {
       ddb.on(TransactWriteCommand).resolves({});
 
-      await registry().decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, closing());
+      await registry().reviews.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, closing());
 
       expect(transactItems()[0]!.Update!.ExpressionAttributeValues).toMatchObject({ ':status': 'approved', ':comment': '' });
     });
@@ -641,7 +623,7 @@ describe('DynamoRegistry', () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
 
       const error = await registry()
-        .decideReview(REVIEW_ID, decision, closing())
+        .reviews.decideReview(REVIEW_ID, decision, closing())
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryError);
@@ -651,13 +633,13 @@ describe('DynamoRegistry', () => {
     it('reports a consumer that changed as condition_failed on the consumer', async () => {
       ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed', 'None'));
 
-      await expect(registry().decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ code: 'condition_failed', item: 'consumer' });
+      await expect(registry().reviews.decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ code: 'condition_failed', item: 'consumer' });
     });
 
     it('reports a transport failure as unavailable', async () => {
       ddb.on(TransactWriteCommand).rejects(new Error('ECONNRESET'));
 
-      await expect(registry().decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().reviews.decideReview(REVIEW_ID, decision, closing())).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 
@@ -665,7 +647,7 @@ describe('DynamoRegistry', () => {
     it('sets deliveredAt on the round', async () => {
       ddb.on(UpdateCommand).resolves({});
 
-      await registry().markReviewDelivered(REVIEW_ID, NOW);
+      await registry().reviews.markReviewDelivered(REVIEW_ID, NOW);
 
       expect(ddb.calls()).toHaveLength(1);
       expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
@@ -680,7 +662,7 @@ describe('DynamoRegistry', () => {
     it('reports a failure as unavailable', async () => {
       ddb.on(UpdateCommand).rejects(new Error('throttled'));
 
-      await expect(registry().markReviewDelivered(REVIEW_ID, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      await expect(registry().reviews.markReviewDelivered(REVIEW_ID, NOW)).rejects.toMatchObject({ name: 'RegistryError', code: 'unavailable' });
     });
   });
 });

@@ -1,49 +1,57 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
-import * as operations from '../../../../lambdas/adapters/aws/dynamo-operations.js';
-import type { TableRegistry } from '../../../../lambdas/adapters/aws/dynamo-operations.js';
-import { functionServices, PORT_CAPABILITIES } from '../../../../lambdas/adapters/local/function-services.js';
+import { dynamoStores } from '../../../../lambdas/adapters/aws/dynamo-registry.js';
+import { functionServices } from '../../../../lambdas/adapters/local/function-services.js';
+import { FUNCTIONS, hasPort, PORT_CAPABILITIES, type FunctionName } from '../../../../lambdas/contracts/functions.js';
 import type { Mailer } from '../../../../lambdas/core/ports.js';
 import type { Services } from '../../../../lambdas/core/services.js';
-import { FUNCTIONS } from '../../../../lambdas/contracts/functions.js';
 
-const OPERATIONS = Object.keys(operations) as Array<keyof TableRegistry>;
+/** Each table port's operation names, as the DynamoDB adapters define them. */
+const STORES = Object.entries(dynamoStores({ tableName: 'unused', documentClient: {} as DynamoDBDocumentClient }))
+  .filter(([store]) => store !== 'systemAudit')
+  .map(([store, operations]) => [store, Object.keys(operations)] as const);
 
-/** A shared registry whose every operation records its name, and stand-ins for the other ports. */
-function sharedServices(): { services: Services & { readonly registry: TableRegistry }; calls: string[] } {
+/** Shared services whose every table operation records its name, and stand-ins for the other ports. */
+function sharedServices(): { services: Services; calls: string[] } {
   const calls: string[] = [];
-  const registry = Object.fromEntries(OPERATIONS.map((name) => [name, async () => calls.push(name)])) as unknown as TableRegistry;
-  const services = { registry, vault: { port: 'vault' }, workflow: { port: 'workflow' }, mailer: { port: 'mailer' }, clientSecrets: { port: 'clientSecrets' } };
-  return { services: services as unknown as Services & { readonly registry: TableRegistry }, calls };
+  const stores = Object.fromEntries(STORES.map(([store, names]) => [store, Object.fromEntries(names.map((name) => [name, async () => calls.push(name)]))]));
+  const services = {
+    ...stores,
+    vault: { port: 'vault' },
+    workflow: { port: 'workflow' },
+    mailer: { port: 'mailer' },
+    clientSecrets: { port: 'clientSecrets' },
+  };
+  return { services: services as unknown as Services, calls };
 }
 
 describe('functionServices (local mode gives each handler what its function has in AWS)', () => {
-  it.each(Object.entries(FUNCTIONS))('%s: the ports its capabilities allow, and only the registry operations its spec lists', async (name, spec) => {
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])('%s: the ports of its capabilities, and only the table operations its spec lists', async (name) => {
+    const spec = FUNCTIONS[name];
     const { services, calls } = sharedServices();
     const notices = { port: 'notices' } as unknown as Mailer;
-    const own = functionServices(spec, services, notices) as unknown as Record<string, Record<string, () => unknown>>;
-    for (const [port, needs] of Object.entries(PORT_CAPABILITIES)) {
-      if (!spec.capabilities.some(needs)) expect(() => own[port]!['anything']!(), `${name} ${port}`).toThrow(/has no .* capability/);
+    const own = functionServices(name, services, notices) as unknown as Record<string, Record<string, () => Promise<unknown>>>;
+    for (const port of Object.keys(PORT_CAPABILITIES) as Array<keyof typeof PORT_CAPABILITIES>) {
+      if (!hasPort(spec, port)) expect(own[port], `${name} ${port}`).toBeUndefined();
       // Lifecycle notices go through the notice workflow; only mail:send reaches the mailer directly.
       else if (port === 'mailer') expect(own[port], name).toBe(spec.capabilities.includes('notice:send') ? notices : services.mailer);
-      else if (port !== 'registry') expect(own[port], `${name} ${port}`).toBe((services as unknown as Record<string, unknown>)[port]);
+      else expect(own[port], `${name} ${port}`).toBe(services[port]);
     }
-    if (!spec.capabilities.some(PORT_CAPABILITIES.registry)) return;
-    expect(spec.registry, name).toBeDefined();
-    for (const operation of OPERATIONS) {
-      if (spec.registry!.includes(operation)) {
-        await own['registry']![operation]!();
+    const given = STORES.flatMap(([store]) => Object.keys(own[store] ?? {}));
+    expect(given.sort(), name).toEqual([...(spec.registry ?? [])].sort());
+    for (const [store, names] of STORES) {
+      for (const operation of names.filter((n) => own[store]?.[n])) {
+        await own[store]![operation]!();
         expect(calls.at(-1), `${name} ${operation}`).toBe(operation);
-      } else {
-        expect(() => own['registry']![operation]!(), `${name} ${operation}`).toThrow(`This function's registry has no ${operation} operation`);
       }
     }
   });
 
-  it('looks operations up on the shared registry at each call, so a stub set on it later reaches every function', async () => {
+  it('looks operations up on the shared stores at each call, so a stub set on them later reaches every function', async () => {
     const { services } = sharedServices();
-    const token = functionServices(FUNCTIONS.token, services, services.mailer);
-    const stub = vi.spyOn(services.registry, 'getConsumer').mockResolvedValueOnce(undefined);
-    await expect(token.registry.getConsumer('client-1')).resolves.toBeUndefined();
+    const token = functionServices('token', services, services.mailer);
+    const stub = vi.spyOn(services.consumers, 'getConsumer').mockResolvedValueOnce(undefined);
+    await expect(token.consumers.getConsumer('client-1')).resolves.toBeUndefined();
     expect(stub).toHaveBeenCalledWith('client-1');
   });
 });

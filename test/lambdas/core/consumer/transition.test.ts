@@ -1,35 +1,29 @@
 import { describe, expect, it, vi, type Mock } from 'vitest';
 import { verifyChain, type AuditEvent } from '../../../../lambdas/core/audit/event.js';
 import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
-import { applyTransition, transition, type TransitionRequest } from '../../../../lambdas/core/consumer/transition.js';
+import { applyTransition, transition, type TransitionRequest, type TransitionServices } from '../../../../lambdas/core/consumer/transition.js';
 import { ServiceError } from '../../../../lambdas/core/errors.js';
-import type { ConsumerChange, IdempotencyRecord, Registry } from '../../../../lambdas/core/ports.js';
+import type { ConsumerChange, ConsumerStore, IdempotencyRecord } from '../../../../lambdas/core/ports.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
-import type { Services } from '../../../../lambdas/core/services.js';
 import { auditTrailFor, CLIENT_ID, consumerFixture, DAY_MS, defaultPolicy, HOUR_MS, NOW, recordingLog, TestClock } from '../../fixtures.js';
 import { MemoryMetrics } from '../../../../lambdas/adapters/local/memory-metrics.js';
-import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
 
-/** transition() needs only these two registry methods. */
-type RegistryStub = { [K in 'getConsumer' | 'updateConsumer']: Mock<Registry[K]> };
+/** transition() needs only these two consumer-store methods. */
+type ConsumersStub = { [K in 'getConsumer' | 'updateConsumer']: Mock<ConsumerStore[K]> };
 
 /** Each read returns the next consumer given; the last one repeats. */
-function stubRegistry(consumers: (Consumer | undefined)[]): RegistryStub {
+function stubConsumers(consumers: (Consumer | undefined)[]): ConsumersStub {
   const reads = [...consumers];
   return {
-    getConsumer: vi.fn<Registry['getConsumer']>(async () => (reads.length > 1 ? reads.shift() : reads[0])),
-    updateConsumer: vi.fn<Registry['updateConsumer']>(async () => undefined),
+    getConsumer: vi.fn<ConsumerStore['getConsumer']>(async () => (reads.length > 1 ? reads.shift() : reads[0])),
+    updateConsumer: vi.fn<ConsumerStore['updateConsumer']>(async () => undefined),
   };
 }
 
-function servicesWith(registry: RegistryStub, clock = new TestClock()): Services {
+function servicesWith(consumers: ConsumersStub, clock = new TestClock()): TransitionServices {
   return {
-    registry: registry as unknown as Registry,
+    consumers,
     clock,
-    vault: { getSigningKeys: vi.fn() },
-    clientSecrets: new FileClientSecrets(),
-    workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
-    mailer: { send: vi.fn() },
     policy: defaultPolicy,
     config: {
       issuer: 'https://gatehouse.test',
@@ -53,19 +47,19 @@ const suspend: TransitionRequest = {
 };
 
 const lostRace = () => new RegistryError('condition_failed', 'changed');
-const changeSent = (registry: RegistryStub, n = 0): ConsumerChange => registry.updateConsumer.mock.calls[n]![0];
+const changeSent = (consumers: ConsumersStub, n = 0): ConsumerChange => consumers.updateConsumer.mock.calls[n]![0];
 
 describe('transition', () => {
   it('applies the change with the next audit event, conditioned on the status and audit position it read', async () => {
     const consumer = consumerFixture();
-    const registry = stubRegistry([consumer]);
+    const consumers = stubConsumers([consumer]);
     const clock = new TestClock();
     clock.advance(HOUR_MS);
 
-    const result = await transition(servicesWith(registry, clock), { ...suspend, set: { openReviewId: undefined } });
+    const result = await transition(servicesWith(consumers, clock), { ...suspend, set: { openReviewId: undefined } });
 
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
-    const change = changeSent(registry);
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(1);
+    const change = changeSent(consumers);
     expect(change.clientId).toBe(CLIENT_ID);
     expect(change.expect).toEqual({ statuses: ['active'], auditSeq: consumer.auditSeq });
     // A suspended consumer faces only its grant's end: the sweep looks again 14 days (the policy's warning) before it.
@@ -86,38 +80,38 @@ describe('transition', () => {
   });
 
   it('lists a consumer whose access it ends in the revocation list, in the same write, past the consumer cache', async () => {
-    const services = { ...servicesWith(stubRegistry([consumerFixture()])), config: { ...servicesWith(stubRegistry([])).config, consumerCacheMs: 5_000 } };
-    const registry = services.registry as unknown as RegistryStub;
+    const base = servicesWith(stubConsumers([consumerFixture()]));
+    const services = { ...base, config: { ...base.config, consumerCacheMs: 5_000 } };
 
     await transition(services, suspend);
 
     const since = Math.ceil((NOW.getTime() + 5_000) / 1000);
     // Kept for the policy's longest access-token TTL (low risk: 3600 s) plus 5 minutes of clock skew.
-    expect(changeSent(registry).revocation).toEqual({ clientId: CLIENT_ID, status: 'suspended', since, until: since + 3600 + 300 });
+    expect(changeSent(services.consumers as ConsumersStub).revocation).toEqual({ clientId: CLIENT_ID, status: 'suspended', since, until: since + 3600 + 300 });
   });
 
   it('lists no consumer for a change that keeps its access', async () => {
-    const registry = stubRegistry([consumerFixture({ status: 'suspended' })]);
+    const consumers = stubConsumers([consumerFixture({ status: 'suspended' })]);
 
-    await transition(servicesWith(registry), { ...suspend, to: 'active', event: 'consumer.reinstated' });
+    await transition(servicesWith(consumers), { ...suspend, to: 'active', event: 'consumer.reinstated' });
 
-    expect(changeSent(registry).revocation).toBeUndefined();
+    expect(changeSent(consumers).revocation).toBeUndefined();
   });
 
-  it('passes the idempotency record into the same registry write', async () => {
-    const registry = stubRegistry([consumerFixture()]);
+  it('passes the idempotency record into the same consumers write', async () => {
+    const consumers = stubConsumers([consumerFixture()]);
     const record: IdempotencyRecord = { keyHash: 'k', requestHash: 'r', statusCode: 202, sealedBody: 's', createdAt: NOW.toISOString(), expiresAtEpoch: 1 };
 
-    await transition(servicesWith(registry), { ...suspend, idempotency: record });
+    await transition(servicesWith(consumers), { ...suspend, idempotency: record });
 
-    expect(registry.updateConsumer.mock.calls[0]![1]).toBe(record);
+    expect(consumers.updateConsumer.mock.calls[0]![1]).toBe(record);
   });
 
   it('keeps the status for a change without a target, still audited', async () => {
     const consumer = consumerFixture({ status: 'pending_review' });
-    const registry = stubRegistry([consumer]);
+    const consumers = stubConsumers([consumer]);
 
-    const result = await transition(servicesWith(registry), {
+    const result = await transition(servicesWith(consumers), {
       clientId: CLIENT_ID,
       to: undefined,
       event: 'consumer.review_requested',
@@ -126,7 +120,7 @@ describe('transition', () => {
       set: { openReviewId: 'task-token' },
     });
 
-    const change = changeSent(registry);
+    const change = changeSent(consumers);
     expect(change.set).not.toHaveProperty('status');
     expect(change.expect.statuses).toEqual(['pending_review']);
     expect(change.audit.type).toBe('consumer.review_requested');
@@ -136,80 +130,80 @@ describe('transition', () => {
   it('re-reads and re-applies after losing a race once', async () => {
     const before = consumerFixture();
     const after = consumerFixture({ auditSeq: before.auditSeq + 1, auditHead: 'e'.repeat(64), lastUsedAt: NOW.toISOString() });
-    const registry = stubRegistry([before, after]);
-    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+    const consumers = stubConsumers([before, after]);
+    consumers.updateConsumer.mockRejectedValueOnce(lostRace());
 
-    const result = await transition(servicesWith(registry), suspend);
+    const result = await transition(servicesWith(consumers), suspend);
 
-    expect(registry.getConsumer).toHaveBeenCalledTimes(2);
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(2);
-    expect(changeSent(registry, 1).expect.auditSeq).toBe(after.auditSeq);
-    expect(changeSent(registry, 1).audit).toMatchObject({ seq: after.auditSeq + 1, prevHash: after.auditHead });
+    expect(consumers.getConsumer).toHaveBeenCalledTimes(2);
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(2);
+    expect(changeSent(consumers, 1).expect.auditSeq).toBe(after.auditSeq);
+    expect(changeSent(consumers, 1).audit).toMatchObject({ seq: after.auditSeq + 1, prevHash: after.auditHead });
     expect(result).toMatchObject({ status: 'suspended', lastUsedAt: NOW.toISOString() });
   });
 
-  it('gives up with the registry error after four lost races', async () => {
-    const registry = stubRegistry([consumerFixture()]);
-    registry.updateConsumer.mockRejectedValue(lostRace());
+  it('gives up with the consumers error after four lost races', async () => {
+    const consumers = stubConsumers([consumerFixture()]);
+    consumers.updateConsumer.mockRejectedValue(lostRace());
 
-    const error = await transition(servicesWith(registry), suspend).catch((e: unknown) => e);
+    const error = await transition(servicesWith(consumers), suspend).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistryError);
     expect((error as RegistryError).code).toBe('condition_failed');
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(4);
-    expect(registry.getConsumer).toHaveBeenCalledTimes(4);
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(4);
+    expect(consumers.getConsumer).toHaveBeenCalledTimes(4);
   });
 
-  it('does not retry a registry that is unavailable', async () => {
-    const registry = stubRegistry([consumerFixture()]);
-    registry.updateConsumer.mockRejectedValue(new RegistryError('unavailable', 'down'));
+  it('does not retry a consumers that is unavailable', async () => {
+    const consumers = stubConsumers([consumerFixture()]);
+    consumers.updateConsumer.mockRejectedValue(new RegistryError('unavailable', 'down'));
 
-    await expect(transition(servicesWith(registry), suspend)).rejects.toMatchObject({ code: 'unavailable' });
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+    await expect(transition(servicesWith(consumers), suspend)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(1);
   });
 
   it('returns a consumer already in the target status unchanged, writing nothing', async () => {
     const consumer = consumerFixture({ status: 'suspended' });
-    const registry = stubRegistry([consumer]);
+    const consumers = stubConsumers([consumer]);
 
-    await expect(transition(servicesWith(registry), suspend)).resolves.toEqual(consumer);
-    expect(registry.updateConsumer).not.toHaveBeenCalled();
+    await expect(transition(servicesWith(consumers), suspend)).resolves.toEqual(consumer);
+    expect(consumers.updateConsumer).not.toHaveBeenCalled();
   });
 
   it('is idempotent when a lost race turns out to have made the same change', async () => {
-    const registry = stubRegistry([consumerFixture(), consumerFixture({ status: 'suspended' })]);
-    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+    const consumers = stubConsumers([consumerFixture(), consumerFixture({ status: 'suspended' })]);
+    consumers.updateConsumer.mockRejectedValueOnce(lostRace());
 
-    await expect(transition(servicesWith(registry), suspend)).resolves.toMatchObject({ status: 'suspended' });
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+    await expect(transition(servicesWith(consumers), suspend)).resolves.toMatchObject({ status: 'suspended' });
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(1);
   });
 
   it('refuses a forbidden transition as a conflict, writing nothing', async () => {
-    const registry = stubRegistry([consumerFixture({ status: 'revoked' })]);
+    const consumers = stubConsumers([consumerFixture({ status: 'revoked' })]);
 
-    const error = await transition(servicesWith(registry), { ...suspend, to: 'active', event: 'consumer.activated' }).catch((e: unknown) => e);
+    const error = await transition(servicesWith(consumers), { ...suspend, to: 'active', event: 'consumer.activated' }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).code).toBe('conflict');
-    expect(registry.updateConsumer).not.toHaveBeenCalled();
+    expect(consumers.updateConsumer).not.toHaveBeenCalled();
   });
 
   it('reports an unknown consumer as not_found', async () => {
-    const registry = stubRegistry([undefined]);
+    const consumers = stubConsumers([undefined]);
 
-    await expect(transition(servicesWith(registry), suspend)).rejects.toMatchObject({ name: 'ServiceError', code: 'not_found' });
-    expect(registry.updateConsumer).not.toHaveBeenCalled();
+    await expect(transition(servicesWith(consumers), suspend)).rejects.toMatchObject({ name: 'ServiceError', code: 'not_found' });
+    expect(consumers.updateConsumer).not.toHaveBeenCalled();
   });
 
   it('restarts the dormancy clock and re-arms attention when a consumer becomes active', async () => {
     const consumer = consumerFixture({ status: 'suspended', lastUsedAt: NOW.toISOString() });
-    const registry = stubRegistry([consumer]);
+    const consumers = stubConsumers([consumer]);
     const clock = new TestClock();
     clock.advance(100 * DAY_MS);
 
-    await transition(servicesWith(registry, clock), { ...suspend, to: 'active', event: 'consumer.activated' });
+    await transition(servicesWith(consumers, clock), { ...suspend, to: 'active', event: 'consumer.activated' });
 
-    const set = changeSent(registry).set;
+    const set = changeSent(consumers).set;
     expect(set.activatedAt).toBe(clock.now().toISOString());
     // Active again: the earliest deadline is now the dormancy cutoff counted from the last use (before reinstatement),
     // or the grant's end, each less the 14-day warning.
@@ -219,11 +213,11 @@ describe('transition', () => {
   });
 
   it('removes a consumer from the attention index when it reaches a final status', async () => {
-    const registry = stubRegistry([consumerFixture()]);
+    const consumers = stubConsumers([consumerFixture()]);
 
-    await transition(servicesWith(registry), { ...suspend, to: 'revoked', event: 'consumer.revoked' });
+    await transition(servicesWith(consumers), { ...suspend, to: 'revoked', event: 'consumer.revoked' });
 
-    const set = changeSent(registry).set;
+    const set = changeSent(consumers).set;
     expect('attentionAt' in set).toBe(true);
     expect(set.attentionAt).toBeUndefined();
   });
@@ -231,27 +225,27 @@ describe('transition', () => {
   it('reports whether it applied the change, and skips one whose `unless` holds, also after a lost race', async () => {
     const first = consumerFixture();
     const warned = consumerFixture({ auditSeq: first.auditSeq + 1, warningsSent: ['expiry:x'] });
-    const registry = stubRegistry([first, warned]);
-    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+    const consumers = stubConsumers([first, warned]);
+    consumers.updateConsumer.mockRejectedValueOnce(lostRace());
     const request: TransitionRequest = { ...suspend, to: undefined, event: 'consumer.warned', unless: (c) => c.warningsSent?.includes('expiry:x') === true };
 
-    const result = await applyTransition(servicesWith(registry), request);
+    const result = await applyTransition(servicesWith(consumers), request);
 
     expect(result).toMatchObject({ applied: false, consumer: { auditSeq: warned.auditSeq } });
-    expect(registry.updateConsumer).toHaveBeenCalledTimes(1);
+    expect(consumers.updateConsumer).toHaveBeenCalledTimes(1);
   });
 
   it('uses a snapshot for its first attempt instead of reading, and reads after a lost race', async () => {
     const snapshot = consumerFixture();
     const fresh = consumerFixture({ auditSeq: snapshot.auditSeq + 1, auditHead: 'f'.repeat(64) });
-    const registry = stubRegistry([fresh]);
-    registry.updateConsumer.mockRejectedValueOnce(lostRace());
+    const consumers = stubConsumers([fresh]);
+    consumers.updateConsumer.mockRejectedValueOnce(lostRace());
 
-    const result = await applyTransition(servicesWith(registry), suspend, snapshot);
+    const result = await applyTransition(servicesWith(consumers), suspend, snapshot);
 
-    expect(registry.getConsumer).toHaveBeenCalledTimes(1);
-    expect(changeSent(registry, 0).expect.auditSeq).toBe(snapshot.auditSeq);
-    expect(changeSent(registry, 1).expect.auditSeq).toBe(fresh.auditSeq);
+    expect(consumers.getConsumer).toHaveBeenCalledTimes(1);
+    expect(changeSent(consumers, 0).expect.auditSeq).toBe(snapshot.auditSeq);
+    expect(changeSent(consumers, 1).expect.auditSeq).toBe(fresh.auditSeq);
     expect(result.applied).toBe(true);
   });
 });

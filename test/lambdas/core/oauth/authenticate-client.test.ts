@@ -22,7 +22,7 @@ describe('authenticateClient', () => {
 
   beforeEach(() => {
     services = coreServices();
-    consumers = new ConsumerCache(services.registry, services.clock, 0);
+    consumers = new ConsumerCache(services.consumers, services.clock, 0);
   });
 
   const seed = (consumer: Consumer) => services.registry.put(consumer);
@@ -246,7 +246,7 @@ describe('authenticateClient', () => {
     });
 
     it('accepts the previous secret by client_secret_post too', async () => {
-      seed({ ...(await services.registry.getConsumer(CLIENT_ID))!, authMethod: 'client_secret_post' });
+      seed({ ...(await services.consumers.getConsumer(CLIENT_ID))!, authMethod: 'client_secret_post' });
 
       await expect(authenticate({ client_id: CLIENT_ID, client_secret: PREVIOUS })).resolves.toMatchObject({ clientId: CLIENT_ID });
     });
@@ -279,7 +279,7 @@ describe('authenticateClient', () => {
     });
 
     it('refuses the pending secret of a suspended client as suspended', async () => {
-      seed({ ...(await services.registry.getConsumer(CLIENT_ID))!, status: 'suspended' });
+      seed({ ...(await services.consumers.getConsumer(CLIENT_ID))!, status: 'suspended' });
 
       await expect(authenticate({}, basic(CLIENT_ID, PENDING))).rejects.toMatchObject({ code: 'invalid_client', message: 'This client is suspended.' });
     });

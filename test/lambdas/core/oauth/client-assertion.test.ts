@@ -42,7 +42,7 @@ describe('verifyClientAssertion', () => {
       jwks: options.jwks ?? jwksOf(keys.ES256, keys.PS256, keys.Ed25519, keys.EdDSA),
       audiences: AUDIENCES,
       now: options.now ?? NOW,
-      registry: registry.port,
+      markers: registry.markerPort,
       maxLifetimeSeconds: options.maxLifetimeSeconds ?? 300,
     });
 

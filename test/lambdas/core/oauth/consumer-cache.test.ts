@@ -1,13 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
 import { ConsumerCache } from '../../../../lambdas/core/oauth/consumer-cache.js';
-import type { Registry } from '../../../../lambdas/core/ports.js';
+import type { ConsumerStore } from '../../../../lambdas/core/ports.js';
 import { CLIENT_ID, consumerFixture, TestClock } from '../../fixtures.js';
 
 function registryOf(consumers: Consumer[]) {
   const byId = new Map(consumers.map((c) => [c.clientId, c]));
   const getConsumer = vi.fn(async (id: string) => byId.get(id));
-  const registry = { getConsumer } as unknown as Registry;
+  const registry = { getConsumer } as unknown as ConsumerStore;
   return { registry, getConsumer, byId };
 }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { FileVault } from '../../../../lambdas/adapters/local/file-vault.js';
 import type { Consumer, PublicJwk } from '../../../../lambdas/core/consumer/consumer.js';
-import type { Registry } from '../../../../lambdas/core/ports.js';
-import type { Services } from '../../../../lambdas/core/services.js';
+import type { ConsumerStore, MarkerStore } from '../../../../lambdas/core/ports.js';
+import type { Services, TableStores } from '../../../../lambdas/core/services.js';
 import { CLIENT_ID, consumerFixture, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../../fixtures.js';
 import { fakeWorkflow, ISSUER, nullMailer, testConfig } from '../../handlers/fixtures.js';
 import { FileClientSecrets } from '../../../../lambdas/adapters/local/file-client-secrets.js';
@@ -91,8 +91,10 @@ export function keyBoundConsumer(keys: readonly ClientKey[], overrides: Partial<
   });
 }
 
-/** The part of the Registry port the OAuth core uses. */
-type OAuthRegistry = Pick<Registry, 'getConsumer' | 'recordUse' | 'claimOnce' | 'hasMarker'> & Pick<RevocationList, 'recordTokenRevocation'>;
+/** The parts of the consumer and marker ports the OAuth core uses. */
+type OAuthRegistry = Pick<ConsumerStore, 'getConsumer' | 'recordUse'> &
+  Pick<MarkerStore, 'claimOnce' | 'hasMarker'> &
+  Pick<RevocationList, 'recordTokenRevocation'>;
 
 /**
  * An in-memory store with DynamoRegistry's semantics for consumers and one-time markers (a marker may be claimed
@@ -107,9 +109,19 @@ export class MemoryRegistry implements OAuthRegistry {
   readonly uses: { clientId: string; at: Date }[] = [];
   reads = 0;
 
-  /** This store as the Registry port (only the OAuth methods exist). */
-  get port(): Registry & MemoryRegistry {
-    return this as unknown as Registry & MemoryRegistry;
+  /** This store as the consumer port (only the OAuth methods exist). */
+  get consumerPort(): ConsumerStore & MemoryRegistry {
+    return this as unknown as ConsumerStore & MemoryRegistry;
+  }
+
+  /** This store as the revocation list (only recording a revoked token exists). */
+  get revocationPort(): RevocationList & MemoryRegistry {
+    return this as unknown as RevocationList & MemoryRegistry;
+  }
+
+  /** This store as the marker port (only the OAuth methods exist). */
+  get markerPort(): MarkerStore & MemoryRegistry {
+    return this as unknown as MarkerStore & MemoryRegistry;
   }
 
   put(consumer: Consumer): this {
@@ -148,8 +160,12 @@ export class MemoryRegistry implements OAuthRegistry {
   }
 }
 
-export type CoreServices = Services & {
-  readonly registry: Registry & MemoryRegistry;
+export type CoreServices = Omit<Services, keyof TableStores> & {
+  /** The in-memory store behind `consumers` and `markers`, to seed and inspect. */
+  readonly registry: MemoryRegistry;
+  readonly consumers: ConsumerStore & MemoryRegistry;
+  readonly markers: MarkerStore & MemoryRegistry;
+  readonly revocations: RevocationList & MemoryRegistry;
   readonly clock: TestClock;
   readonly log: RecordingLog;
   readonly vault: FileVault;
@@ -158,8 +174,12 @@ export type CoreServices = Services & {
 
 /** Services for OAuth core tests: an in-memory registry, an in-memory vault and a frozen clock. */
 export function coreServices(options: { registry?: MemoryRegistry; clock?: TestClock } = {}): CoreServices {
+  const registry = options.registry ?? new MemoryRegistry();
   return {
-    registry: (options.registry ?? new MemoryRegistry()).port,
+    registry,
+    consumers: registry.consumerPort,
+    markers: registry.markerPort,
+    revocations: registry.revocationPort,
     vault: new FileVault(),
     clientSecrets: new FileClientSecrets(),
     workflow: fakeWorkflow(),

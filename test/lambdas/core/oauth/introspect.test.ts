@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   services = coreServices();
-  deps = { consumers: new ConsumerCache(services.registry, services.clock, 0), keys: new SigningKeyCache(services.vault, services.clock) };
+  deps = { consumers: new ConsumerCache(services.consumers, services.clock, 0), keys: new SigningKeyCache(services.vault, services.clock) };
   services.registry.put(consumerFixture());
   services.registry.put(consumerFixture({ clientId: RESOURCE_SERVER, tier: 'internal', scopes: [INTROSPECT_SCOPE], secretHash: sha256B64u(RS_SECRET) }));
   services.registry.put(consumerFixture({ clientId: OTHER_CLIENT }));

@@ -175,7 +175,7 @@ describe('rotateClientSecret over a local staged secret', () => {
 
   /** Whether the token endpoint would accept `presented` for CLIENT_ID right now. */
   const accepted = async (presented: string): Promise<boolean> =>
-    authenticateClient(services, new ConsumerCache(services.registry, services.clock, 0), {
+    authenticateClient(services, new ConsumerCache(services.consumers, services.clock, 0), {
       authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${presented}`).toString('base64')}`,
       form: new URLSearchParams(),
       endpoint: 'token',
@@ -259,7 +259,7 @@ describe('rotateClientSecret over a local staged secret', () => {
             expect(error).toBeInstanceOf(RotationError);
             expect(['version_not_pending', 'test_failed']).toContain((error as RotationError).code);
           }
-          const consumer = (await services.registry.getConsumer(CLIENT_ID))!;
+          const consumer = (await services.consumers.getConsumer(CLIENT_ID))!;
           const hashes = [consumer.secretHash, consumer.pendingSecretHash].filter((h): h is string => h !== undefined);
           // What the store would deliver is always accepted by the registry…
           const current = await valueAt({ stage: STAGES.current });
@@ -271,7 +271,7 @@ describe('rotateClientSecret over a local staged secret', () => {
         }
         // Whatever happened before, running the four steps in order completes the rotation exactly once.
         await rotateClientSecretFully(TOKEN, secret, services);
-        const consumer = (await services.registry.getConsumer(CLIENT_ID))!;
+        const consumer = (await services.consumers.getConsumer(CLIENT_ID))!;
         const rotated = await valueAt({ stage: STAGES.current });
         expect(rotated).not.toBe(CLIENT_SECRET);
         expect(secretMatchesHash(rotated, consumer.secretHash!)).toBe(true);

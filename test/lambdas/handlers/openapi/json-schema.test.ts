@@ -33,7 +33,8 @@ const bodies = operations.flatMap(([where, op]) => (op.body?.zod ? [{ where, nam
 describe('request schemas in the OpenAPI document', () => {
   it('are the schemas the handlers parse with', () => {
     expect(OPERATIONS['POST /register'].body?.zod).toBe(ClientMetadataSchema);
-    for (const action of ['suspend', 'terminate', 'rotate-secret', 'reinstate']) {
+    expect(OPERATIONS['POST /admin/consumers/{client_id}/rotate-secret'].body?.zod).toBe(adminSchemas.RotateSecretBody);
+    for (const action of ['suspend', 'terminate', 'reinstate']) {
       expect(OPERATIONS[`POST /admin/consumers/{client_id}/${action}`].body?.zod, action).toBe(adminSchemas.ReasonBody);
     }
     expect(OPERATIONS['POST /admin/policy/evaluate'].body?.zod).toBe(adminSchemas.EvaluateBody);
@@ -98,6 +99,7 @@ const VALID: Readonly<Record<string, Record<string, unknown>>> = {
     dpop_bound_access_tokens: true,
   },
   ReasonBody: { reason: 'Suspected credential leak reported by the partner' },
+  RotateSecretBody: { reason: 'Secret found in a public repository', compromised: true },
   ExceptionBody: {
     client_id: 'c-123',
     rule: 'dormancy_days',

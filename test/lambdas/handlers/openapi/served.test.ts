@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { absentPort } from '../../../../lambdas/adapters/aws/services.js';
-import type { Registry } from '../../../../lambdas/core/ports.js';
 import { createDiscoveryHandler, servedOpenApiDocument } from '../../../../lambdas/handlers/discovery.js';
 import { publishedDocument } from '../../../../lambdas/handlers/openapi/published.js';
 import { bodyOf, buildServices, httpEvent, ISSUER, lambdaContext } from '../fixtures.js';
@@ -31,8 +29,9 @@ describe('GET /openapi.json (discovery handler)', () => {
     expect(served).toEqual(rest);
   });
 
-  it('serves all three documents without a registry (the discovery function has no table capability)', async () => {
-    const withoutTable = createDiscoveryHandler({ ...services, registry: absentPort<Registry>('registry') });
+  it('serves all three documents with only the ports its function has (no table, no workflow, no mail)', async () => {
+    const { clock, policy, config, log, metrics, vault } = services;
+    const withoutTable = createDiscoveryHandler({ clock, policy, config, log, metrics, vault });
     for (const resource of ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/openapi.json']) {
       expect((await withoutTable(httpEvent({ method: 'GET', resource }), lambdaContext)).statusCode, resource).toBe(200);
     }
