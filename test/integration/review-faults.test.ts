@@ -137,7 +137,10 @@ describe('local mode: a registration whose review workflow never started', () =>
       const resumed = await stalledPlane.services.consumers.getConsumer(clientId);
       expect(resumed!.reviewExecution).toBe(`review-${clientId}`);
       expect(resumed!.attentionAt).toBeUndefined();
-      expect((await stalledPlane.services.consumers.listAudit(clientId)).at(-1)).toMatchObject({ type: 'consumer.review_started', data: { resumed: true } });
+      // The resumed workflow may already have opened its first round: the resumption is recorded, not necessarily last.
+      expect(await stalledPlane.services.consumers.listAudit(clientId)).toContainEqual(
+        expect.objectContaining({ type: 'consumer.review_started', data: expect.objectContaining({ resumed: true }) }),
+      );
 
       const mail = await awaitReviewEmail(stalledPlane, 'alice.reviewer@bank.example', clientId, 1);
       expect((await submitDecision(reviewLink(mail), 'approve', 'Fine')).status).toBe(200);

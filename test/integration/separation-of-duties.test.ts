@@ -23,11 +23,11 @@ async function registerPublic(p: LocalControlPlane, overrides: Record<string, un
   return String(reg.json['client_id']);
 }
 
-const ttlException = (clientId: string) => ({
+const dormancyException = (clientId: string) => ({
   client_id: clientId,
-  rule: 'access_token_ttl_seconds',
-  value: 7200,
-  justification: 'Batch job runs for two hours and cannot refresh mid-run',
+  rule: 'dormancy_days',
+  value: 180,
+  justification: 'Quarterly batch job: idle for months between runs',
   expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
 });
 
@@ -36,7 +36,7 @@ describe('operators are people (admin token in local mode)', () => {
     plane = await startTestPlane({ operator: 'Alice.Reviewer@bank.example' });
     const clientId = await registerPublic(plane);
 
-    const asked = await admin(plane, '/admin/exceptions', ttlException(clientId));
+    const asked = await admin(plane, '/admin/exceptions', dormancyException(clientId));
     expect(asked.status).toBe(202);
     const exception = asked.json['exception'] as Record<string, unknown>;
     expect(exception).toMatchObject({ requested_by: 'alice.reviewer@bank.example', requested_by_principal: LOCAL_ADMIN_ARN, approvals_required: 1 });
@@ -77,7 +77,7 @@ describe('separation of duties by person, not by string', () => {
     plane = await startTestPlane({ operator: 'Alice.Reviewer+oncall@bank.example', reviewers: { default: ['alice.reviewer@bank.example'] } });
     const clientId = await registerPublic(plane);
     const before = await tableSnapshot(plane);
-    const asked = await admin(plane, '/admin/exceptions', ttlException(clientId));
+    const asked = await admin(plane, '/admin/exceptions', dormancyException(clientId));
     expect(asked.status).toBe(409);
     expect(asked.json).toMatchObject({ type: expect.stringContaining('too-few-reviewers'), detail: expect.stringContaining('0 reviewer(s) left') });
     expect(await tableSnapshot(plane)).toEqual(before);
