@@ -4,7 +4,6 @@ import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { JSONWebKeySet } from 'jose';
 import * as z from 'zod';
 import type { ReviewerGroups } from '../lambdas/core/config.js';
-import { OperatorTableSchema } from '../lambdas/core/admin/operators.js';
 import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.js';
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
@@ -15,6 +14,14 @@ import { FUNCTIONS } from '../lambdas/contracts/functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
 import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
 import { ROUTES } from '../lambdas/contracts/routes.js';
+
+/** The operator table (`operators` context): each person's email and the IAM principals they sign in as. */
+const OperatorTableSchema = z.array(
+  z.strictObject({
+    email: z.email(),
+    principals: z.array(z.string().min(1)).min(1),
+  }),
+);
 import { MAX_KEY_PUBLISH_DELAY, previousKeyOverlap } from './signing-key.js';
 
 /**

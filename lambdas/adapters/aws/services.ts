@@ -1,6 +1,6 @@
 import { EmfMetrics } from './emf-metrics.js';
 import { powertoolsLog } from './log.js';
-import { OperatorTableSchema } from '../../core/admin/operators.js';
+import type { OperatorEntry } from '../../core/admin/operators.js';
 import { compiledPolicy } from '../../core/policy/compiled.js';
 import type { PolicyDocument } from '../../core/policy/schema.js';
 import type { BaseServices, TableStores } from '../../core/services.js';
@@ -63,7 +63,8 @@ export function awsServices<N extends FunctionName>(name: N, parts: AwsParts<N>)
       serviceDocumentation: env[ENV.serviceDocumentation] || undefined,
       maxBodyBytes: 64 * 1024,
       reviewers: JSON.parse(env[ENV.reviewers] ?? '{"default":[]}'),
-      operators: OperatorTableSchema.parse(JSON.parse(env[ENV.operators] ?? '[]')),
+      // Validated at synth (lib/app-config.ts), like the reviewer groups.
+      operators: JSON.parse(env[ENV.operators] ?? '[]') as OperatorEntry[],
     },
     log,
     metrics: new EmfMetrics({ log }),

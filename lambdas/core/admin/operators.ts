@@ -1,14 +1,13 @@
-import * as z from 'zod';
 import type { Actor } from '../audit/event.js';
 
-/** One person allowed to operate Gatehouse, with the IAM principals (ARNs or `aws:userid` values) they sign in as. */
-export const OperatorEntrySchema = z.strictObject({
-  email: z.email(),
-  principals: z.array(z.string().min(1)).min(1),
-});
-export type OperatorEntry = z.infer<typeof OperatorEntrySchema>;
-
-export const OperatorTableSchema = z.array(OperatorEntrySchema);
+/**
+ * One person allowed to operate Gatehouse, with the IAM principals (ARNs or `aws:userid` values) they sign in as. The
+ * stack validates the table at synth (lib/app-config.ts) and hands it to the functions as JSON.
+ */
+export interface OperatorEntry {
+  readonly email: string;
+  readonly principals: readonly string[];
+}
 
 /**
  * An operator as IAM (or local mode's admin token) identified them: `id` is the principal that signed the call, `person`
