@@ -1,3 +1,5 @@
+import { create as createDomain } from 'node:domain';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,6 +27,7 @@ export async function startDynalite(options: {
   readonly afterTransactionItem?: ((k: number) => void | Promise<void>) | undefined;
 }): Promise<LocalDynamo> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  containStorageErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -94,4 +97,29 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
   } catch {
     // dynalite does not implement TTL; expired items are ignored by readers instead.
   }
+}
+
+/**
+ * dynalite throws a LevelDB error (a full disk, an I/O fault) from inside its request callback, where nothing can catch
+ * it and it would end the whole process. Each request runs in its own domain instead (node:domain, the one API that
+ * catches an error thrown from a callback the request started), which answers that request 500 InternalServerError, as
+ * DynamoDB answers an internal fault: the SDK and the handlers then report 503, and the process stays up.
+ */
+function containStorageErrors(server: import('node:http').Server): void {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const domain = createDomain();
+    domain.on('error', (error: Error) => {
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `Local storage failed: ${error.message}` });
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    domain.add(req);
+    domain.add(res);
+    domain.run(() => {
+      for (const handler of handlers) handler(req, res);
+    });
+  });
 }

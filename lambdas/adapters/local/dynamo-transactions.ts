@@ -160,13 +160,24 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+/**
+ * How long the proxy waits for dynalite. A storage fault can leave a LevelDB write unanswered; without a bound that
+ * write would hold the lock, and every read queued behind its transaction, for good.
+ */
+const BACKEND_TIMEOUT_MS = 5000;
+
 async function forward(backend: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(backend, { method: 'POST', headers, body });
+  const res = await fetch(backend, { method: 'POST', headers, body, signal: AbortSignal.timeout(BACKEND_TIMEOUT_MS) });
   return { status: res.status, text: await res.text() };
 }
 
 async function call(backend: string, headers: Record<string, string>, c: Call): Promise<Reply> {
-  const res = await fetch(backend, { method: 'POST', headers: { ...headers, 'x-amz-target': `${PREFIX}${c.target}` }, body: JSON.stringify(c.body) });
+  const res = await fetch(backend, {
+    method: 'POST',
+    headers: { ...headers, 'x-amz-target': `${PREFIX}${c.target}` },
+    body: JSON.stringify(c.body),
+    signal: AbortSignal.timeout(BACKEND_TIMEOUT_MS),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
