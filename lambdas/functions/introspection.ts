@@ -1,10 +1,10 @@
 import { getConsumer, claimOnce, hasMarker } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
-import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
+import { publicKeysVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { createIntrospectionHandler } from '../handlers/introspection.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
 export const handler = createIntrospectionHandler(
-  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, claimOnce, hasMarker }), vault: secretsVaultFromEnv }),
+  awsServices({ registry: dynamoRegistryFromEnv({ getConsumer, claimOnce, hasMarker }), vault: publicKeysVaultFromEnv }),
 );

@@ -1,6 +1,6 @@
 import { getConsumer, getReview, decideReview, markReviewDelivered, getRequest } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
-import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
+import { publicKeysVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { createReviewHandler } from '../handlers/review.js';
@@ -9,7 +9,7 @@ import { createReviewHandler } from '../handlers/review.js';
 export const handler = createReviewHandler(
   awsServices({
     registry: dynamoRegistryFromEnv({ getConsumer, getReview, decideReview, markReviewDelivered, getRequest }),
-    vault: secretsVaultFromEnv,
+    vault: publicKeysVaultFromEnv,
     workflow: sfnWorkflowFromEnv,
   }),
 );

@@ -13,5 +13,6 @@ export const handler = createSigningKeyRotationHandler({
   metrics: new EmfMetrics({ log }),
   publishDelaySeconds: Number(process.env['GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS'] ?? 900),
   previousOverlapSeconds: Number(process.env['GATEHOUSE_KEY_OVERLAP_SECONDS'] ?? 3900),
+  publicKeysSecretId: process.env[ENV.publicKeysSecretId] || undefined,
   audit: registryWith(registryTable({ tableName: process.env[ENV.tableName] ?? '' }), { appendSystemAudit, listSystemAudit }),
 });

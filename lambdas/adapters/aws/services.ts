@@ -25,7 +25,7 @@ let services: Services | undefined;
 export interface AwsParts {
   /** Any `table:*`: lambdas/adapters/aws/dynamo-registry.ts `dynamoRegistryFromEnv`, given the operations the handler calls. */
   readonly registry?: () => Registry;
-  /** `signing-key:read`: lambdas/adapters/aws/secrets-vault.ts `secretsVaultFromEnv`. */
+  /** `signing-key:read`: lambdas/adapters/aws/secrets-vault.ts `secretsVaultFromEnv`; `signing-key:read-public`: `publicKeysVaultFromEnv`. */
   readonly vault?: () => Vault;
   /** `workflow:start` or `workflow:callback`: lambdas/adapters/aws/sfn-workflow.ts `sfnWorkflowFromEnv`. */
   readonly workflow?: () => Workflow;

@@ -14,7 +14,9 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  */
 const PART_OF: ReadonlyArray<[(c: Capability) => boolean, string, string]> = [
   [PORT_CAPABILITIES.registry, 'registry', 'dynamoRegistryFromEnv'],
-  [PORT_CAPABILITIES.vault, 'vault', 'secretsVaultFromEnv'],
+  // A function that signs reads the private key set; one that only verifies, the public-key secret alone.
+  [(c) => c === 'signing-key:read', 'vault', 'secretsVaultFromEnv'],
+  [(c) => c === 'signing-key:read-public', 'vault', 'publicKeysVaultFromEnv'],
   [PORT_CAPABILITIES.workflow, 'workflow', 'sfnWorkflowFromEnv'],
   [(c) => c === 'mail:send', 'mailer', 'sesMailerFromEnv'],
   [(c) => c === 'notice:send', 'mailer', 'noticeMailerFromEnv'],

@@ -12,7 +12,8 @@ const OPERATIONS = Object.keys(operations) as Array<keyof TableRegistry>;
 function sharedServices(): { services: Services & { readonly registry: TableRegistry }; calls: string[] } {
   const calls: string[] = [];
   const registry = Object.fromEntries(OPERATIONS.map((name) => [name, async () => calls.push(name)])) as unknown as TableRegistry;
-  const services = { registry, vault: { port: 'vault' }, workflow: { port: 'workflow' }, mailer: { port: 'mailer' }, clientSecrets: { port: 'clientSecrets' } };
+  const vault = { port: 'vault', getPublicKeys: async () => 'public halves', getSigningKeys: async () => 'private keys' };
+  const services = { registry, vault, workflow: { port: 'workflow' }, mailer: { port: 'mailer' }, clientSecrets: { port: 'clientSecrets' } };
   return { services: services as unknown as Services & { readonly registry: TableRegistry }, calls };
 }
 
@@ -25,7 +26,11 @@ describe('functionServices (local mode gives each handler what its function has 
       if (!spec.capabilities.some(needs)) expect(() => own[port]!['anything']!(), `${name} ${port}`).toThrow(/has no .* capability/);
       // Lifecycle notices go through the notice workflow; only mail:send reaches the mailer directly.
       else if (port === 'mailer') expect(own[port], name).toBe(spec.capabilities.includes('notice:send') ? notices : services.mailer);
-      else if (port !== 'registry') expect(own[port], `${name} ${port}`).toBe((services as unknown as Record<string, unknown>)[port]);
+      // A function that only verifies sees the public halves and never the private key set.
+      else if (port === 'vault' && !spec.capabilities.includes('signing-key:read')) {
+        await expect(own[port]!['getPublicKeys']!(), name).resolves.toBe('public halves');
+        await expect(own[port]!['getSigningKeys']!(), name).rejects.toThrow(/holds no private signing key/);
+      } else if (port !== 'registry') expect(own[port], `${name} ${port}`).toBe((services as unknown as Record<string, unknown>)[port]);
     }
     if (!spec.capabilities.some(PORT_CAPABILITIES.registry)) return;
     expect(spec.registry, name).toBeDefined();

@@ -26,7 +26,7 @@ function servicesWith(registry: RegistryStub, clock = new TestClock()): Services
   return {
     registry: registry as unknown as Registry,
     clock,
-    vault: { getSigningKeys: vi.fn() },
+    vault: { getSigningKeys: vi.fn(), getPublicKeys: vi.fn() },
     clientSecrets: new FileClientSecrets(),
     workflow: { startReview: vi.fn(), sendTaskSuccess: vi.fn(), sendTaskFailure: vi.fn() },
     mailer: { send: vi.fn() },
