@@ -104,6 +104,16 @@ describe('loadAppConfig', () => {
     ['a route rate for an unknown route', { apiRouteRequestsPerIpPer5Minutes: { token: 1000 } }, /apiRouteRequestsPerIpPer5Minutes: /],
     ['no reserved concurrency for the token function', { tokenReservedConcurrency: '0' }, /tokenReservedConcurrency: /],
     ['an alarm address that is not one', { alarmEmails: 'oncall' }, /alarmEmails\.0: /],
+    [
+      'a registration throttle one IP could exhaust within its WAF allowance',
+      { apiRouteThrottling: { 'POST /register': { rateLimit: 2, burstLimit: 5 } } },
+      /one caller exhaust an anonymous route:\n {2}- POST \/register \(rate 2\/s, burst 5\) is below one IP's WAF allowance for register \(100 requests in 5 minutes\)/,
+    ],
+    [
+      'a per-IP review allowance above what the review routes admit for everyone',
+      { apiRouteRequestsPerIpPer5Minutes: { reviews: 5000 } },
+      /GET \/reviews\/\{review_id\} .* below one IP's WAF allowance for reviews \(5000 requests in 5 minutes\)/,
+    ],
   ])('refuses %s', (_what, values, message) => {
     expect(() => loadAppConfig(context(values), PROJECT_ROOT)).toThrow(message);
   });
