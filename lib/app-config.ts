@@ -98,6 +98,8 @@ export const AppContextSchema = z
     mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
     sesIdentity: optional(z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' })),
     createSesIdentity: optional(flag).default(false),
+    /** The SES configuration set the identity sends with (its default one); the send grants then cover it. */
+    sesConfigurationSet: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -)')),
     /** How often Secrets Manager rotates the token-signing key, in days. */
     signingKeyRotationDays: optional(z.coerce.number({ error: 'must be a whole number of days from 1 to 365' }).int().min(1).max(365)).default(30),
     /** How long a new signing key is published in JWKS before it signs, in seconds. */
@@ -232,6 +234,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     mailFrom: context.mailFrom,
     sesIdentity: context.sesIdentity ?? domainOf(context.mailFrom),
     createSesIdentity: context.createSesIdentity,
+    ...(context.sesConfigurationSet ? { sesConfigurationSet: context.sesConfigurationSet } : {}),
     tokenAudience: context.tokenAudience,
     softwareStatementIssuer: context.softwareStatementIssuer,
     softwareStatementJwks: loadJwksFile(resolve(cwd, context.softwareStatementJwks)),

@@ -350,10 +350,25 @@ describe('gatehouse app (bin/gatehouse.ts)', () => {
     expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
   });
 
+  it('refuses to synthesize with placeholder settings unless demo=true, naming each with its fix', async () => {
+    const outdir = join(dir, 'out-placeholders');
+    const failure = await runApp({ skipBundling: 'true', stage: 'prod' }, outdir).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('gatehouse: cannot synthesize (placeholders)');
+    expect(failure?.stderr).toContain('Gatehouse-prod still has placeholder settings that deploy but reach nobody:');
+    for (const key of ['reviewers', 'mailFrom', 'softwareStatementJwks', 'alarmEmails', 'tokenAudience']) expect(failure?.stderr).toContain(`  - ${key}: `);
+    expect(failure?.stderr).toContain('-c demo=true');
+    expect(existsSync(join(outdir, 'Gatehouse-prod.template.json'))).toBe(false);
+  });
+
   it('synthesizes the Gatehouse stack, all three cdk-nag packs included, without credentials when bundling is skipped', async () => {
     const outdir = join(dir, 'out-ok');
-    const { stderr } = await runApp({ skipBundling: 'true' }, outdir);
+    const { stderr } = await runApp({ skipBundling: 'true', demo: 'true' }, outdir);
     expect(stderr).toContain('skipBundling=true');
+    expect(stderr).toContain('gatehouse: demo=true, deploying with placeholders:');
     const template = JSON.parse(readFileSync(join(outdir, 'Gatehouse.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThan(0);
   });

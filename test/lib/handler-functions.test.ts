@@ -375,6 +375,26 @@ describe('HandlerFunctions', () => {
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
   });
 
+  it('covers the SES configuration set in every send grant when one is configured (SES authorises both resources)', () => {
+    const { stack: withSet, template: withSetTemplate } = synthGatehouse({ sesConfigurationSet: 'gatehouse-mail' });
+    const configurationSetArn = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/gatehouse-mail'],
+      ],
+    };
+    const sendGrants = [
+      ...statementsOfRole(withSetTemplate, logicalId(withSet.handlers.constructsByName['review-task'].role)),
+      ...statementsOfRole(withSetTemplate, logicalId(withSet.noticeWorkflow.stateMachine.role)),
+    ].filter((s) => s.Action === 'ses:SendEmail');
+    expect(sendGrants).toHaveLength(2);
+    for (const grant of sendGrants) expect(grant.Resource).toEqual(expect.arrayContaining([sesIdentityArn('bank.example'), configurationSetArn]));
+    for (const grant of sendGrants) expect(grant.Resource).toHaveLength(2);
+    // Without one, the identity alone.
+    const plain = statementsOfRole(template, roleId('review-task')).filter((s) => s.Action === 'ses:SendEmail');
+    expect(plain[0]!.Resource).toEqual(sesIdentityArn('bank.example'));
+  });
+
   it('lets the token function get, put and update registry items, on the table only: no query, scan or delete, no index', () => {
     const dynamo = (statementsOfRole(template, roleId('token')) as Statement[]).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toEqual([
