@@ -53,6 +53,6 @@ export function placeholderMessage(stackName: string, findings: readonly string[
   return [
     `${stackName} still has placeholder settings that deploy but reach nobody:`,
     ...findings.map((f) => `  - ${f}`),
-    'Set them (README, Deploy step 3), or synthesize a demonstration deployment on purpose with -c demo=true.',
+    'Set them (README, Deploy step 4), or synthesize a demonstration deployment on purpose with -c demo=true.',
   ].join('\n');
 }
