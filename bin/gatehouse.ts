@@ -5,16 +5,18 @@
  * apiRouteRequestsPerIpPer5Minutes,
  * reservedConcurrency, tokenReservedConcurrency, logRetentionDays, registryBackup, alarmEmails, reviewers, mailFrom, sesIdentity,
  * createSesIdentity, signingKeyRotationDays, signingKeyPublishDelaySeconds, sweepIntervalMinutes (see lib/app-config.ts),
- * and skipBundling.
+ * skipBundling and demo.
  *
  * softwareStatementJwks defaults to config/software-statement.example.jwks.json, an example public key whose private half
- * was discarded, and reviewers to placeholder @bank.example addresses: production deployments must override both.
+ * was discarded, and reviewers and mailFrom to placeholder @bank.example addresses; with those, or without alarmEmails,
+ * synth fails unless `-c demo=true` says the deployment is a demonstration (lib/placeholders.ts).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { PolicyError } from '../lambdas/core/policy/errors.js';
 import { AppConfigError, loadAppConfig, loadStackName, type GatehouseAppConfig } from '../lib/app-config.js';
 import { compliancePacks } from '../lib/compliance-packs.js';
 import { GatehouseStack } from '../lib/gatehouse-stack.js';
+import { placeholderFindings, placeholderMessage } from '../lib/placeholders.js';
 
 const app = new App();
 
@@ -36,6 +38,18 @@ try {
     process.exit(1);
   }
   throw error;
+}
+
+// Placeholders deploy silently and then reach nobody (reviewers, sender, example JWKS, alarm subscribers): refused unless
+// the deployment says it is a demonstration.
+const placeholders = placeholderFindings(config);
+if (placeholders.length > 0) {
+  if (String(app.node.tryGetContext('demo')) === 'true') {
+    process.stderr.write(`gatehouse: demo=true, deploying with placeholders:\n${placeholders.map((f) => `  - ${f}`).join('\n')}\n`);
+  } else {
+    process.stderr.write(`\ngatehouse: cannot synthesize (placeholders)\n${placeholderMessage(stackName, placeholders)}\n\n`);
+    process.exit(1);
+  }
 }
 
 new GatehouseStack(app, stackName, {

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const policy = loadPolicyFile(resolve(process.env['GATEHOUSE_POLICY_FILE'] ?? 'policy/policy.json'));
   await rotateSigningKeyFully(token, {
     secret: vault.secret,
+    publicKeys: vault.publicKeys,
     now: new Date(),
     publishDelayMs: Number(values['publish-delay']) * 1000,
     previousOverlapMs: previousOverlapMs(policy),

@@ -40,7 +40,7 @@ export const DEFAULT_ROUTE_RATE_LIMITS: Readonly<Record<RateLimitedRoute, number
  * How WAF recognises each route group in the URI path. API Gateway's path starts with the stage (`/v1`) on the
  * execute-api domain and with a base path (or nothing) on a custom domain, so the match is on what follows.
  */
-const ROUTE_MATCHES: Readonly<Record<RateLimitedRoute, { readonly searchString: string; readonly positionalConstraint: 'CONTAINS' }>> = {
+export const ROUTE_MATCHES: Readonly<Record<RateLimitedRoute, { readonly searchString: string; readonly positionalConstraint: 'CONTAINS' }>> = {
   oauth2: { searchString: '/oauth2/', positionalConstraint: 'CONTAINS' },
   register: { searchString: '/register', positionalConstraint: 'CONTAINS' },
   reviews: { searchString: '/reviews/', positionalConstraint: 'CONTAINS' },
@@ -97,8 +97,8 @@ const NO_STORE = [{ name: 'cache-control', value: 'no-store' }];
  * AWS WAF in front of the API stage: a body-size limit (evaluated first), per-IP rate limits by route group
  * (DEFAULT_ROUTE_RATE_LIMITS, and `requestsPerIpPer5Minutes` for the other routes), the Amazon IP reputation
  * list, the Common Rule Set (with {@link COMMON_RULE_SET_COUNTED} counted) and the Known Bad Inputs rules. Blocked and
- * counted requests are logged to an encrypted log group, with the Authorization and DPoP headers and the query string
- * (review links carry their token in `?t=`) redacted; allowed requests are already in the API access log.
+ * counted requests are logged to an encrypted log group, with the Authorization, DPoP and Idempotency-Key headers and the
+ * query string (review links carry their token in `?t=`) redacted; allowed requests are already in the API access log.
  *
  * Why the body limit is a WAF rule: API Gateway REST APIs accept up to 10 MB and have no smaller setting, and the
  * handlers only refuse a large body after Lambda has received it. WAF sees at most `maxBodyKiB` of a body, so the rule
@@ -202,7 +202,13 @@ export class ApiFirewall extends Construct {
       logDestinationConfigs: [
         stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
       ],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'dpop' } }, { queryString: {} }],
+      // Idempotency-Key is a credential too: it decrypts the sealed registration response stored under it.
+      redactedFields: [
+        { singleHeader: { Name: 'authorization' } },
+        { singleHeader: { Name: 'dpop' } },
+        { singleHeader: { Name: 'idempotency-key' } },
+        { queryString: {} },
+      ],
       // An untyped (JSON) property in the L1, so CloudFormation's own casing.
       loggingFilter: {
         DefaultBehavior: 'DROP',

@@ -18,15 +18,16 @@ export type RouteThrottling = Readonly<Record<string, ThrottleLimits>>;
  * The defaults, per API Gateway stage (all clients together; WAF adds a per-IP limit in front):
  * - the token endpoint is the hot path (clients fetch a token per expiry), so it gets more than the stage default: 1,000 req/s, the rate the load test (bench/load.bench.ts) holds with zero errors;
  * - registration is rare and costly (policy evaluation, a review workflow, a secret), and reads of a registration are an
- *   operator's or a client's occasional check;
- * - reviewer pages and decisions are clicked by people;
+ *   operator's or a client's occasional check; reviewer pages and decisions are clicked by people. These routes are
+ *   anonymous, so WAF limits each IP (DEFAULT_ROUTE_RATE_LIMITS) and these limits for everyone together sit above one
+ *   IP's WAF allowance ({@link checkAboveOneIp}): one caller spending its whole allowance cannot shut others out;
  * - the admin API is for operators and their scripts.
  */
 export const DEFAULT_ROUTE_THROTTLING: RouteThrottling = {
   'POST /oauth2/token': { rateLimit: 1000, burstLimit: 2000 },
-  'POST /register': { rateLimit: 2, burstLimit: 5 },
-  'GET /register/{client_id}': { rateLimit: 5, burstLimit: 10 },
-  '/reviews/*': { rateLimit: 5, burstLimit: 10 },
+  'POST /register': { rateLimit: 10, burstLimit: 200 },
+  'GET /register/{client_id}': { rateLimit: 10, burstLimit: 200 },
+  '/reviews/*': { rateLimit: 20, burstLimit: 600 },
   '/admin/*': { rateLimit: 5, burstLimit: 10 },
 };
 
@@ -87,4 +88,30 @@ export function routeThrottles(routes: readonly Route[], throttling: RouteThrott
     if (best) result.set(`${route.method} ${route.path}`, throttling[best.key]!);
   }
   return result;
+}
+
+/**
+ * The stage throttle of an anonymous route group must not be exhaustible by one caller: for every route in the group, the
+ * bucket holds one IP's whole 5-minute WAF allowance at once (burstLimit) and the steady rate admits it in 5 minutes
+ * (rateLimit x 300). Returns each route that falls short, with the fix.
+ */
+export function checkAboveOneIp(
+  routes: readonly Route[],
+  throttles: ReadonlyMap<string, ThrottleLimits>,
+  stage: ThrottleLimits,
+  groups: Readonly<Record<string, { readonly pathFragment: string; readonly perIpPer5Minutes: number }>>,
+): string[] {
+  const problems: string[] = [];
+  for (const [group, { pathFragment, perIpPer5Minutes }] of Object.entries(groups)) {
+    for (const route of routes.filter((r) => r.path.includes(pathFragment.replace(/\/$/, '')))) {
+      const key = `${route.method} ${route.path}`;
+      const limits = throttles.get(key) ?? stage;
+      if (limits.burstLimit < perIpPer5Minutes || limits.rateLimit * 300 < perIpPer5Minutes) {
+        problems.push(
+          `${key} (rate ${limits.rateLimit}/s, burst ${limits.burstLimit}) is below one IP's WAF allowance for ${group} (${perIpPer5Minutes} requests in 5 minutes): one caller could exhaust it for everyone. Raise its apiRouteThrottling to burstLimit >= ${perIpPer5Minutes} and rateLimit >= ${Math.ceil(perIpPer5Minutes / 300)}, or lower apiRouteRequestsPerIpPer5Minutes.${group}.`,
+        );
+      }
+    }
+  }
+  return problems;
 }

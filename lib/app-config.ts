@@ -8,8 +8,8 @@ import { loadPolicyFile, type LoadedPolicy } from '../lambdas/core/policy/load.j
 import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
-import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
-import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
+import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, ROUTE_MATCHES, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
+import { checkAboveOneIp, DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
 import { FUNCTIONS } from '../lambdas/contracts/functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
 import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
@@ -120,6 +120,8 @@ export const AppContextSchema = z
     mailFrom: optional(z.email('must be a plain email address (no display name)')).default('gatehouse@bank.example'),
     sesIdentity: optional(z.union([z.email(), z.string().regex(DOMAIN)], { error: 'must be a verified SES identity: an email address or a domain name' })),
     createSesIdentity: optional(flag).default(false),
+    /** The SES configuration set the identity sends with (its default one); the send grants then cover it. */
+    sesConfigurationSet: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -)')),
     /** How often Secrets Manager rotates the token-signing key, in days. */
     signingKeyRotationDays: optional(z.coerce.number({ error: 'must be a whole number of days from 1 to 365' }).int().min(1).max(365)).default(30),
     /** How long a new signing key is published in JWKS before it signs, in seconds. */
@@ -235,6 +237,19 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
   const context = parsed.data;
   const policy = loadPolicyFile(resolve(cwd, context.policyFile));
   checkRotationTiming(context.signingKeyRotationDays, context.signingKeyPublishDelaySeconds, policy);
+  const apiRouteThrottling = loadRouteThrottling(context.apiRouteThrottling);
+  const apiRouteRequestsPerIpPer5Minutes = { ...DEFAULT_ROUTE_RATE_LIMITS, ...context.apiRouteRequestsPerIpPer5Minutes };
+  // The anonymous groups: one IP within its WAF allowance must not exhaust a throttle everyone shares.
+  const belowOneIp = checkAboveOneIp(
+    ROUTES,
+    routeThrottles(ROUTES, apiRouteThrottling),
+    { rateLimit: context.apiThrottleRateLimit, burstLimit: context.apiThrottleBurstLimit },
+    {
+      register: { pathFragment: ROUTE_MATCHES.register.searchString, perIpPer5Minutes: apiRouteRequestsPerIpPer5Minutes.register },
+      reviews: { pathFragment: ROUTE_MATCHES.reviews.searchString, perIpPer5Minutes: apiRouteRequestsPerIpPer5Minutes.reviews },
+    },
+  );
+  if (belowOneIp.length > 0) throw new AppConfigError('The API throttling lets one caller exhaust an anonymous route', belowOneIp);
   return {
     policy,
     reviewers: loadReviewers(context.reviewers, policy, cwd),
@@ -242,6 +257,7 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     mailFrom: context.mailFrom,
     sesIdentity: context.sesIdentity ?? domainOf(context.mailFrom),
     createSesIdentity: context.createSesIdentity,
+    ...(context.sesConfigurationSet ? { sesConfigurationSet: context.sesConfigurationSet } : {}),
     tokenAudience: context.tokenAudience,
     softwareStatementIssuer: context.softwareStatementIssuer,
     softwareStatementJwks: loadJwksFile(resolve(cwd, context.softwareStatementJwks)),
@@ -256,10 +272,10 @@ export function loadAppConfig(tryGetContext: (key: string) => unknown, cwd: stri
     sweepInterval: Duration.minutes(context.sweepIntervalMinutes),
     reservedConcurrency: context.reservedConcurrency,
     tokenReservedConcurrency: context.tokenReservedConcurrency,
-    apiRouteThrottling: loadRouteThrottling(context.apiRouteThrottling),
+    apiRouteThrottling,
     apiMaxBodyKiB: context.apiMaxBodyKiB,
     apiRequestsPerIpPer5Minutes: context.apiRequestsPerIpPer5Minutes,
-    apiRouteRequestsPerIpPer5Minutes: { ...DEFAULT_ROUTE_RATE_LIMITS, ...context.apiRouteRequestsPerIpPer5Minutes },
+    apiRouteRequestsPerIpPer5Minutes,
     alarmEmails: context.alarmEmails,
     registryBackup: context.registryBackup,
     apiCloudWatchRole: context.manageApiGatewayAccount,

@@ -37,6 +37,12 @@ export const CLIENT_SECRET_ROTATE_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
 
+/** The tag CreateSecret puts on every client secret (lambdas/adapters/aws/secrets-client-secrets.ts). */
+export const CLIENT_ID_TAG = 'gatehouse:client-id';
+
+/** The rotation function a secret already has; absent on a secret being issued, before its rotation is configured. */
+const ROTATION_FUNCTION_OF_SECRET = 'secretsmanager:resource/AllowRotationLambdaArn';
+
 /** Characters Secrets Manager allows in a secret name. */
 const SECRET_NAME_CHARACTERS = /^[A-Za-z0-9/_+=.@-]+$/;
 
@@ -155,20 +161,45 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
   }
 
   /**
-   * Allows issuing client secrets: {@link CLIENT_SECRET_CREATE_ACTIONS} on `<prefix>*`, lambda:InvokeFunction on exactly
+   * Allows issuing client secrets, and nothing on a secret already issued: CreateSecret on `<prefix>*` with the
+   * `gatehouse:client-id` tag only; TagResource with that tag key, RotateSecret (with `rotationFunction`, not immediately)
+   * and DeleteSecret (forced, the roll-back of a failed issue) only on a secret that has no rotation function yet
+   * (`secretsmanager:resource/AllowRotationLambdaArn` absent). Every issued secret has one, so the public register
+   * function cannot rotate, re-configure, retag or delete a consumer's secret. Also lambda:InvokeFunction on exactly
    * `rotationFunction` (RotateSecret requires it of the caller), and kms:GenerateDataKey/kms:Decrypt on the key via
    * Secrets Manager (what CreateSecret needs of a caller using a customer-managed key).
    */
   public grantCreate(grantee: iam.IGrantable, rotationFunction: lambda.IFunction): void {
-    iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_CREATE_ACTIONS], resourceArns: [this.secretArnPattern] });
+    const onlyTheClientIdTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [CLIENT_ID_TAG] } };
+    const notYetIssued = { Null: { [ROTATION_FUNCTION_OF_SECRET]: 'true' } };
+    const add = (actions: string[], conditions: Record<string, Record<string, unknown>>) =>
+      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [this.secretArnPattern], conditions }));
+    add(['secretsmanager:CreateSecret'], onlyTheClientIdTag);
+    add(['secretsmanager:TagResource'], { ...onlyTheClientIdTag, ...notYetIssued });
+    add(['secretsmanager:RotateSecret'], {
+      ...notYetIssued,
+      Bool: { 'secretsmanager:RotateImmediately': 'false' },
+      StringEquals: { 'secretsmanager:RotationLambdaARN': rotationFunction.functionArn },
+    });
+    add(['secretsmanager:DeleteSecret'], { ...notYetIssued, Bool: { 'secretsmanager:ForceDeleteWithoutRecovery': 'true' } });
     iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [rotationFunction.functionArn] });
     this.grantKeyViaSecretsManager(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
-    this.acknowledgePrefix(grantee, 'client-secrets:create (CreateSecret with its tag, RotateSecret, DeleteSecret)');
+    this.acknowledgePrefix(grantee, 'client-secrets:create (CreateSecret with its tag; TagResource, RotateSecret and DeleteSecret only before issue)');
   }
 
-  /** Allows reading client secrets' values: secretsmanager:GetSecretValue on `<prefix>*`, kms:Decrypt via Secrets Manager. */
+  /**
+   * Allows reading client secrets' current values: secretsmanager:GetSecretValue on `<prefix>*` for the AWSCURRENT stage
+   * only, kms:Decrypt via Secrets Manager. IAM cannot tell which consumer is calling: the handler reads only the secret of
+   * the client whose registration access token it verified (residual risk in the README's security section).
+   */
   public grantRead(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_READ_ACTIONS], resourceArns: [this.secretArnPattern] });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...CLIENT_SECRET_READ_ACTIONS],
+        resources: [this.secretArnPattern],
+        conditions: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
+      }),
+    );
     this.grantKeyViaSecretsManager(grantee, 'kms:Decrypt');
     this.acknowledgePrefix(grantee, 'client-secrets:read (GetSecretValue)');
   }

@@ -58,6 +58,11 @@ export interface GatehouseStackProps extends StackProps {
    */
   readonly createSesIdentity?: boolean;
   /**
+   * The SES configuration set mail is sent with (e.g. the identity's default configuration set); the send grants cover it.
+   * @default - none
+   */
+  readonly sesConfigurationSet?: string;
+  /**
    * Documentation for client developers, published in the authorization server metadata (RFC 8414 `service_documentation`).
    * @default - none published
    */
@@ -209,7 +214,12 @@ export class GatehouseStack extends Stack {
     });
     // Named gatehouse/<stack name>/clients/<client_id>, so two Gatehouse stacks in one account never share secrets.
     this.clientSecrets = new ClientSecrets(this, 'ClientSecrets', { alarmTopic });
-    this.mail = new MailSender(this, 'Mail', { from: props.mailFrom, identity: props.sesIdentity, createIdentity: props.createSesIdentity });
+    this.mail = new MailSender(this, 'Mail', {
+      from: props.mailFrom,
+      identity: props.sesIdentity,
+      createIdentity: props.createSesIdentity,
+      configurationSet: props.sesConfigurationSet,
+    });
     this.noticeWorkflow = new NoticeWorkflow(this, 'NoticeWorkflow', { mail: this.mail, logEncryptionKey, logRetention });
 
     this.handlers = new HandlerFunctions(this, 'Handlers', {

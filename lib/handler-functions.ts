@@ -48,8 +48,12 @@ export interface HandlerConfig {
 export interface SigningKeyAccess {
   /** The secret holding the key set. */
   readonly secret: secretsmanager.ISecret;
+  /** The secret holding only the public halves of the key set. */
+  readonly publicSecret: secretsmanager.ISecret;
   /** Allows reading the key set. */
   grantRead(grantee: iam.IGrantable): void;
+  /** Allows reading the public halves only (no grant on {@link secret}). */
+  grantReadPublic(grantee: iam.IGrantable): void;
   /** Allows writing a new version of the key set. */
   grantWrite(grantee: iam.IGrantable): void;
 }
@@ -153,7 +157,8 @@ export interface HandlerFunctionsProps {
  * nothing more: `table:read` and `table:write` → table name + the DynamoDB actions of the registry operations it lists (or,
  * without a list, grantReadData and grantWriteData),
  * `table:append-system-audit` → table name + Query/PutItem on the signing-key audit partition only,
- * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `workflow:start` → state machine ARN +
+ * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `signing-key:read-public` → the
+ * public-key secret's id + grantReadPublic (GetSecretValue on that secret, kms:Decrypt bound to its ARN), `workflow:start` → state machine ARN +
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
  * function first), `workflow:callback` → states:SendTaskSuccess/SendTaskFailure (resource `*`: see
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
@@ -199,6 +204,7 @@ export class HandlerFunctions extends Construct {
       const environment: Record<string, string> = { ...configEnvironment };
       if (has(spec, 'table:read') || has(spec, 'table:write') || has(spec, 'table:append-system-audit')) environment[ENV.tableName] = props.table.tableName;
       if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;
+      if (has(spec, 'signing-key:read-public')) environment[ENV.publicKeysSecretId] = props.signingKey.publicSecret.secretArn;
       if (has(spec, 'mail:send')) {
         if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
         environment[MAIL_FROM_ENV] = props.mail.from;
@@ -232,6 +238,7 @@ export class HandlerFunctions extends Construct {
         operations: spec.registry,
       });
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);
+      if (has(spec, 'signing-key:read-public')) props.signingKey.grantReadPublic(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
       if (has(spec, 'mail:send')) props.mail?.grantSend(fn.function);

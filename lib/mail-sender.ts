@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
@@ -32,6 +33,12 @@ export interface MailSenderProps {
    * @default false
    */
   readonly createIdentity?: boolean;
+  /**
+   * The SES configuration set the identity sends with (its default configuration set, or one the account applies). SES
+   * then authorises `ses:SendEmail` on the configuration set as well as the identity, so the grant covers both.
+   * @default - none
+   */
+  readonly configurationSet?: string;
 }
 
 /**
@@ -43,6 +50,8 @@ export class MailSender extends Construct {
   public readonly from: string;
   /** The SES identity: created here when `createIdentity` is set, otherwise a reference to the verified one. */
   public readonly identity: ses.IEmailIdentity;
+  /** The configuration set's name, when one is configured. */
+  public readonly configurationSet?: string;
 
   constructor(scope: Construct, id: string, props: MailSenderProps) {
     super(scope, id);
@@ -51,6 +60,7 @@ export class MailSender extends Construct {
       throw new Error(`MailSender: the SES identity ${identity} does not cover the sender ${props.from} (use the address itself or its domain)`);
     }
     this.from = props.from;
+    this.configurationSet = props.configurationSet;
     this.identity = props.createIdentity
       ? new ses.EmailIdentity(this, 'Identity', { identity: identity.includes('@') ? ses.Identity.email(identity) : ses.Identity.domain(identity) })
       : ses.EmailIdentity.fromEmailIdentityName(this, 'Identity', identity);
@@ -61,10 +71,14 @@ export class MailSender extends Construct {
    * alike) is authorised by `ses:SendEmail`; `ses:SendRawEmail` is the SES v1 API, which Gatehouse does not call.
    */
   public grantSend(grantee: iam.IGrantable): iam.Grant {
+    const configurationSet =
+      this.configurationSet === undefined
+        ? []
+        : [Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSet })];
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ses:SendEmail'],
-      resourceArns: [this.identity.emailIdentityArn],
+      resourceArns: [this.identity.emailIdentityArn, ...configurationSet],
       conditions: { StringEquals: { 'ses:FromAddress': this.from } },
     });
   }

@@ -111,6 +111,11 @@ export interface SigningKeyProps {
 export class SigningKey extends Construct implements SigningKeyAccess {
   /** The secret holding the signing key set. */
   public readonly secret: secretsmanager.Secret;
+  /**
+   * The secret holding only the public halves of the key set (written by the seeding and every rotation): what the
+   * functions that only verify read, so they hold no grant on {@link secret}.
+   */
+  public readonly publicSecret: secretsmanager.Secret;
   /** The key the secret is encrypted with. */
   public readonly encryptionKey: kms.IKey;
   /** The function that seeds the first key (the custom resource's onEvent handler). */
@@ -149,6 +154,24 @@ export class SigningKey extends Construct implements SigningKeyAccess {
       removalPolicy,
     });
 
+    // Public data, under the same key: readers' kms:Decrypt is bound to this secret's ARN by encryption context
+    // (grantReadPublic), so it opens nothing else the key protects.
+    this.publicSecret = new secretsmanager.Secret(this, 'PublicKeys', {
+      description:
+        'Gatehouse token-signing public keys (JWK, no private members): mirrored from the signing-key secret by the SigningKeyInit custom resource and every rotation; read by the functions that only verify.',
+      encryptionKey: this.encryptionKey,
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+      // Rebuilt from the signing-key secret by the seeding on the next deployment, so it need not outlive the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const mirrorReason =
+      'It holds public keys only, with nothing secret to rotate: the SigningKeyRotation function rewrites it on every rotation of the signing-key secret, which has its own schedule.';
+    Validations.of(this.publicSecret).acknowledge(
+      { id: 'AwsSolutions-SMG4', reason: mirrorReason },
+      { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: mirrorReason },
+      { id: 'PCI.DSS.321-SecretsManagerRotationEnabled', reason: mirrorReason },
+    );
+
     this.initFunction = new GatehouseFunction(this, 'InitFunction', {
       spec: props.initFunction ?? SIGNING_KEY_INIT,
       policy: props.policy,
@@ -181,7 +204,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     this.initResource = new CustomResource(this, 'Init', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::GatehouseSigningKeyInit',
-      properties: { SecretId: this.secret.secretArn },
+      properties: { SecretId: this.secret.secretArn, PublicSecretId: this.publicSecret.secretArn },
       // Kept when the stack is deleted (no Delete reaches the seeding); a rolled-back create sends it a Delete, a no-op.
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
@@ -201,6 +224,7 @@ export class SigningKey extends Construct implements SigningKeyAccess {
         [KEY_PUBLISH_DELAY_ENV]: String(publishDelay.toSeconds()),
         [KEY_OVERLAP_ENV]: String(overlap.toSeconds()),
         [METRICS_NAMESPACE_ENV]: stackMetricsNamespace(Stack.of(this).stackName),
+        [ENV.publicKeysSecretId]: this.publicSecret.secretArn,
         ...(tableAccess.read || tableAccess.write || tableAccess.appendSystemAudit ? { [ENV.tableName]: props.table.tableName } : {}),
       },
       description: 'Gatehouse: rotates the token-signing key (Secrets Manager rotation function)',
@@ -273,12 +297,40 @@ export class SigningKey extends Construct implements SigningKeyAccess {
     );
   }
 
-  /** Allows writing a new version of the key set: secretsmanager:PutSecretValue on this secret, kms:GenerateDataKey via Secrets Manager. */
+  /**
+   * Allows writing a new version of the key set and its public mirror: secretsmanager:PutSecretValue on both secrets,
+   * kms:GenerateDataKey via Secrets Manager.
+   */
   public grantWrite(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.secret.secretArn] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.secret.secretArn, this.publicSecret.secretArn] }),
+    );
     this.encryptionKey.grant(
       new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal),
       'kms:GenerateDataKey',
+    );
+  }
+
+  /**
+   * Allows reading the public halves only: secretsmanager:GetSecretValue on the public-key secret and kms:Decrypt via
+   * Secrets Manager bound to that secret's ARN (encryption context `SecretARN`), so the grant cannot open the private key
+   * secret under the same key.
+   */
+  public grantReadPublic(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.publicSecret.secretArn] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:SecretARN': this.publicSecret.secretArn,
+          },
+        },
+      }),
     );
   }
 }

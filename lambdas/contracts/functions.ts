@@ -10,7 +10,14 @@ export type Capability =
    * items whose partition key is `SYSTEM#signing-key` (dynamodb:LeadingKeys), with the table key for those calls.
    */
   | 'table:append-system-audit'
+  /** The private signing keys (GetSecretValue on the signing-key secret, the key via Secrets Manager): functions that sign. */
   | 'signing-key:read'
+  /**
+   * The public halves only (GetSecretValue on the public-key secret, kms:Decrypt via Secrets Manager for that secret's ARN
+   * only): functions that verify tokens or review links, or publish JWKS, and sign nothing.
+   */
+  | 'signing-key:read-public'
+  /** Writes the signing-key secret and its public mirror. */
   | 'signing-key:write'
   /** secretsmanager:UpdateSecretVersionStage on the signing-key secret: only the rotation function SigningKey creates. */
   | 'signing-key:rotate'
@@ -131,7 +138,7 @@ const SPECS = {
   },
   introspection: {
     entry: 'lambdas/functions/introspection.ts',
-    capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    capabilities: ['table:read', 'table:write', 'signing-key:read-public'],
     registry: ['getConsumer', 'claimOnce', 'hasMarker'],
     memorySize: 512,
     timeoutSeconds: 5,
@@ -140,7 +147,7 @@ const SPECS = {
   },
   revocation: {
     entry: 'lambdas/functions/revocation.ts',
-    capabilities: ['table:read', 'table:write', 'signing-key:read'],
+    capabilities: ['table:read', 'table:write', 'signing-key:read-public'],
     registry: ['getConsumer', 'claimOnce', 'recordTokenRevocation'],
     memorySize: 256,
     timeoutSeconds: 5,
@@ -150,7 +157,7 @@ const SPECS = {
   // JWKS and metadata: resource servers and clients cache them (Cache-Control), so calls are few and fast.
   discovery: {
     entry: 'lambdas/functions/discovery.ts',
-    capabilities: ['signing-key:read'],
+    capabilities: ['signing-key:read-public'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 20,
@@ -169,7 +176,7 @@ const SPECS = {
   },
   review: {
     entry: 'lambdas/functions/review.ts',
-    capabilities: ['table:read', 'table:write', 'signing-key:read', 'workflow:callback'],
+    capabilities: ['table:read', 'table:write', 'signing-key:read-public', 'workflow:callback'],
     registry: ['getConsumer', 'getReview', 'decideReview', 'markReviewDelivered', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 10,
@@ -262,7 +269,7 @@ export const AUTHORIZER: FunctionSpec = {
 
 /** The ports a capability gives a function's handler, besides the table's (which follow `registry`). */
 export const PORT_CAPABILITIES = {
-  vault: ['signing-key:read'],
+  vault: ['signing-key:read', 'signing-key:read-public'],
   workflow: ['workflow:start', 'workflow:callback'],
   mailer: ['mail:send', 'notice:send'],
   clientSecrets: ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'],

@@ -76,9 +76,31 @@ export interface ClientSecretStore {
   rotateNow(clientId: string): Promise<void>;
 }
 
+/** A signing key as a function that only verifies sees it: no private half. */
+export type PublicSigningKey = Omit<SigningKey, 'privateJwk'>;
+
+/** The public halves of a SigningKeySet: all that JWKS and token or link verification need. */
+export interface PublicSigningKeySet {
+  readonly current: PublicSigningKey;
+  readonly published: readonly PublicSigningKey[];
+  readonly previous?: PublicSigningKey | undefined;
+}
+
 /** Vault port: signing keys (Secrets Manager in AWS, a file in local mode). */
 export interface Vault {
+  /** The key set with private halves: only functions that sign may call it. */
   getSigningKeys(): Promise<SigningKeySet>;
+  /** The public halves only (functions that verify read them from a separate store that holds no private key). */
+  getPublicKeys(): Promise<PublicSigningKeySet>;
+}
+
+/**
+ * Where the public halves of the signing keys are published for verify-only functions (a second secret in AWS, a file
+ * locally); written by the seeding and by every rotation, from the private key set.
+ */
+export interface PublicKeyStore {
+  read(): Promise<string | undefined>;
+  write(text: string): Promise<void>;
 }
 
 /** Input of the review workflow (the state machine's execution input). */

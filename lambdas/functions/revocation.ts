@@ -1,7 +1,7 @@
 import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
-import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
+import { publicKeysVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { createRevocationHandler } from '../handlers/revocation.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRevocationHandler(awsServices('revocation', { stores: dynamoStoresFromEnv, vault: secretsVaultFromEnv }));
+export const handler = createRevocationHandler(awsServices('revocation', { stores: dynamoStoresFromEnv, vault: publicKeysVaultFromEnv }));

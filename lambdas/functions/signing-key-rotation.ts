@@ -14,4 +14,5 @@ export const handler = createSigningKeyRotationHandler({
   publishDelaySeconds: Number(process.env['GATEHOUSE_KEY_PUBLISH_DELAY_SECONDS'] ?? 900),
   previousOverlapSeconds: Number(process.env['GATEHOUSE_KEY_OVERLAP_SECONDS'] ?? 3900),
   audit: dynamoSystemAudit(registryTable({ tableName: process.env[ENV.tableName] ?? '' })),
+  publicKeysSecretId: process.env[ENV.publicKeysSecretId] || undefined,
 });

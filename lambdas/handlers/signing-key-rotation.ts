@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerPublicKeyStore } from '../adapters/aws/secrets-public-keys.js';
 import { SecretsManagerStagedSecret } from '../adapters/aws/secrets-staged-secret.js';
 import { withLogKeys } from '../core/log-context.js';
 import type { Metrics } from '../core/metrics.js';
@@ -15,6 +16,8 @@ export interface SigningKeyRotationOptions {
   readonly metrics: Metrics;
   /** Where completed rotations are recorded (the registry's `signing-key` system audit stream). */
   readonly audit?: SystemAuditLog;
+  /** The secret the public halves are mirrored to for verify-only functions. @default - none mirrored */
+  readonly publicKeysSecretId?: string;
   /** @default 900 seconds (JWKS cache max-age plus resource servers' key cache) */
   readonly publishDelaySeconds?: number;
   /** @default 3900 seconds (the default policy's longest token lifetime, 1 h, plus 5 min) */
@@ -47,6 +50,7 @@ export function createSigningKeyRotationHandler(options: SigningKeyRotationOptio
           previousOverlapMs: (options.previousOverlapSeconds ?? 3900) * 1000,
           log: options.log,
           audit: options.audit,
+          publicKeys: options.publicKeysSecretId ? new SecretsManagerPublicKeyStore(options.publicKeysSecretId, client) : undefined,
         });
         if (e.Step === 'finishSecret') metrics.record('SecretRotations', { kind: 'signing_key', outcome: 'success' });
       } catch (error) {

@@ -1,8 +1,11 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import type { FileVault } from '../../lambdas/adapters/local/file-vault.js';
 import { verifyChain } from '../../lambdas/core/audit/event.js';
 import { SIGNING_KEY_AUDIT_STREAM } from '../../lambdas/core/rotation/signing-key-rotation.js';
+import { generateSigningKey } from '../../lambdas/core/tokens/generate-key.js';
+import { parsePublicKeySet } from '../../lambdas/core/tokens/public-keys.js';
 import { postJson, publicRequest, startTestPlane } from './local-mode.js';
 
 const MINUTE = 60_000;
@@ -85,6 +88,26 @@ describe('local mode: signing-key rotation with overlap', () => {
     expect((await jwks()).keys.map((k) => k.kid)).toEqual([newKid]);
     expect(await verifiesWithServedJwks(oldToken)).toBe(false);
     expect(await verifiesWithServedJwks(await token(basic))).toBe(true);
+  });
+
+  it('serves JWKS from the published public halves, a store apart from the private keys that holds no private member', async () => {
+    const store = (plane.services.vault as FileVault).publicKeys;
+    const published = await store.read();
+    expect(published).toBeDefined();
+    expect(published).not.toMatch(/privateJwk|"d"/);
+    offset += 2 * MINUTE; // past the JWKS cache
+    expect((await jwks()).keys.map((k) => k.kid)).toEqual([parsePublicKeySet(published!).current.kid]);
+
+    // Discovery reads that store, not the private key set: what is published there is what it serves.
+    const other = await generateSigningKey();
+    await store.write(JSON.stringify({ current: { kid: other.kid, publicJwk: other.publicJwk }, published: [] }));
+    offset += 2 * MINUTE;
+    try {
+      expect((await jwks()).keys.map((k) => k.kid)).toEqual([other.kid]);
+    } finally {
+      await store.write(published!);
+      offset += 2 * MINUTE;
+    }
   });
 });
 

@@ -109,7 +109,7 @@ describe('ApiFirewall', () => {
     expect(Object.keys(COMMON_RULE_SET_COUNTED).sort()).toEqual(['NoUserAgent_HEADER', 'SizeRestrictions_BODY']);
   });
 
-  it('logs blocked and counted requests to an encrypted aws-waf-logs-* group named per deployment, redacting credentials and the query string', () => {
+  it('logs blocked and counted requests to an encrypted aws-waf-logs-* group named per deployment, redacting credentials, the Idempotency-Key and the query string', () => {
     expect(template.toJSON().Resources[logicalId(firewall.logGroup)].Properties).toEqual({
       LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-Firewalled-api-', DEPLOYMENT_SUFFIX]] },
       KmsKeyId: arnOf(key),
@@ -118,7 +118,12 @@ describe('ApiFirewall', () => {
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [logicalId(firewall.webAcl), 'Arn'] },
       LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:aws-waf-logs-Firewalled-api-', DEPLOYMENT_SUFFIX])] }],
-      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'dpop' } }, { QueryString: {} }],
+      RedactedFields: [
+        { SingleHeader: { Name: 'authorization' } },
+        { SingleHeader: { Name: 'dpop' } },
+        { SingleHeader: { Name: 'idempotency-key' } },
+        { QueryString: {} },
+      ],
       LoggingFilter: {
         DefaultBehavior: 'DROP',
         Filters: [

@@ -1,18 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTE_THROTTLING, routeThrottles } from '../../lib/api-throttling.js';
+import { DEFAULT_ROUTE_RATE_LIMITS, ROUTE_MATCHES } from '../../lib/api-firewall.js';
+import { checkAboveOneIp, DEFAULT_ROUTE_THROTTLING, routeThrottles } from '../../lib/api-throttling.js';
 import { ROUTES, type Route } from '../../lambdas/contracts/routes.js';
 
 const route = (method: Route['method'], path: string): Route => ({ method, path, handler: 'discovery', description: 'test', auth: 'public' });
 
 describe('routeThrottles', () => {
-  it('applies the defaults to the route table: token above the stage, registration, reviews and admin below it', () => {
+  it('applies the defaults to the route table: token above the stage, registration and reviews above one IP, admin below the stage', () => {
     const limits = routeThrottles(ROUTES, DEFAULT_ROUTE_THROTTLING);
     expect(limits.get('POST /oauth2/token')).toEqual({ rateLimit: 1000, burstLimit: 2000 });
-    expect(limits.get('POST /register')).toEqual({ rateLimit: 2, burstLimit: 5 });
-    expect(limits.get('GET /register/{client_id}')).toEqual({ rateLimit: 5, burstLimit: 10 });
-    const slow = ROUTES.filter((r) => r.path.startsWith('/admin/') || r.path.startsWith('/reviews/'));
-    expect(slow.length).toBeGreaterThan(10);
-    for (const r of slow) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 5, burstLimit: 10 });
+    expect(limits.get('POST /register')).toEqual({ rateLimit: 10, burstLimit: 200 });
+    expect(limits.get('GET /register/{client_id}')).toEqual({ rateLimit: 10, burstLimit: 200 });
+    const admin = ROUTES.filter((r) => r.path.startsWith('/admin/'));
+    const reviews = ROUTES.filter((r) => r.path.startsWith('/reviews/'));
+    expect(admin.length).toBeGreaterThan(5);
+    for (const r of admin) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 5, burstLimit: 10 });
+    for (const r of reviews) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 20, burstLimit: 600 });
+    const slow = [...admin, ...reviews];
     // Introspection, revocation and discovery keep the stage-wide limits.
     expect([...limits.keys()].filter((k) => k.includes('/oauth2/') || k.includes('/.well-known/'))).toEqual(['POST /oauth2/token']);
     expect(limits.size).toBe(slow.length + 3);
@@ -49,5 +53,25 @@ describe('routeThrottles', () => {
     ['a fractional burst', { '/admin/*': { rateLimit: 1, burstLimit: 1.5 } }, /burstLimit must be a whole number from 0 to 5000, got 1\.5/],
   ])('refuses %s', (_what, throttling, message) => {
     expect(() => routeThrottles(ROUTES, throttling)).toThrow(message);
+  });
+});
+
+describe('checkAboveOneIp', () => {
+  const stage = { rateLimit: 50, burstLimit: 100 };
+  const groups = {
+    register: { pathFragment: ROUTE_MATCHES.register.searchString, perIpPer5Minutes: DEFAULT_ROUTE_RATE_LIMITS.register },
+    reviews: { pathFragment: ROUTE_MATCHES.reviews.searchString, perIpPer5Minutes: DEFAULT_ROUTE_RATE_LIMITS.reviews },
+  };
+
+  it('passes the defaults: no anonymous registration or review route can be exhausted by one IP within its WAF allowance', () => {
+    expect(checkAboveOneIp(ROUTES, routeThrottles(ROUTES, DEFAULT_ROUTE_THROTTLING), stage, groups)).toEqual([]);
+  });
+
+  it("names every route whose burst or rate is below one IP's allowance, including one left at the stage limits", () => {
+    const throttles = routeThrottles(ROUTES, { ...DEFAULT_ROUTE_THROTTLING, 'POST /register': { rateLimit: 2, burstLimit: 5 } });
+    throttles.delete('GET /reviews/{review_id}');
+    const problems = checkAboveOneIp(ROUTES, throttles, { rateLimit: 50, burstLimit: 100 }, groups);
+    expect(problems.map((p) => p.split(' (')[0])).toEqual(['POST /register', 'GET /reviews/{review_id}']);
+    expect(problems[0]).toContain('burstLimit >= 100 and rateLimit >= 1');
   });
 });

@@ -104,6 +104,16 @@ describe('loadAppConfig', () => {
     ['a route rate for an unknown route', { apiRouteRequestsPerIpPer5Minutes: { token: 1000 } }, /apiRouteRequestsPerIpPer5Minutes: /],
     ['no reserved concurrency for the token function', { tokenReservedConcurrency: '0' }, /tokenReservedConcurrency: /],
     ['an alarm address that is not one', { alarmEmails: 'oncall' }, /alarmEmails\.0: /],
+    [
+      'a registration throttle one IP could exhaust within its WAF allowance',
+      { apiRouteThrottling: { 'POST /register': { rateLimit: 2, burstLimit: 5 } } },
+      /one caller exhaust an anonymous route:\n {2}- POST \/register \(rate 2\/s, burst 5\) is below one IP's WAF allowance for register \(100 requests in 5 minutes\)/,
+    ],
+    [
+      'a per-IP review allowance above what the review routes admit for everyone',
+      { apiRouteRequestsPerIpPer5Minutes: { reviews: 5000 } },
+      /GET \/reviews\/\{review_id\} .* below one IP's WAF allowance for reviews \(5000 requests in 5 minutes\)/,
+    ],
   ])('refuses %s', (_what, values, message) => {
     expect(() => loadAppConfig(context(values), PROJECT_ROOT)).toThrow(message);
   });
@@ -340,10 +350,25 @@ describe('gatehouse app (bin/gatehouse.ts)', () => {
     expect(existsSync(join(outdir, 'Gatehouse.template.json'))).toBe(false);
   });
 
+  it('refuses to synthesize with placeholder settings unless demo=true, naming each with its fix', async () => {
+    const outdir = join(dir, 'out-placeholders');
+    const failure = await runApp({ skipBundling: 'true', stage: 'prod' }, outdir).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('gatehouse: cannot synthesize (placeholders)');
+    expect(failure?.stderr).toContain('Gatehouse-prod still has placeholder settings that deploy but reach nobody:');
+    for (const key of ['reviewers', 'mailFrom', 'softwareStatementJwks', 'alarmEmails', 'tokenAudience']) expect(failure?.stderr).toContain(`  - ${key}: `);
+    expect(failure?.stderr).toContain('-c demo=true');
+    expect(existsSync(join(outdir, 'Gatehouse-prod.template.json'))).toBe(false);
+  });
+
   it('synthesizes the Gatehouse stack, all three cdk-nag packs included, without credentials when bundling is skipped', async () => {
     const outdir = join(dir, 'out-ok');
-    const { stderr } = await runApp({ skipBundling: 'true' }, outdir);
+    const { stderr } = await runApp({ skipBundling: 'true', demo: 'true' }, outdir);
     expect(stderr).toContain('skipBundling=true');
+    expect(stderr).toContain('gatehouse: demo=true, deploying with placeholders:');
     const template = JSON.parse(readFileSync(join(outdir, 'Gatehouse.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThan(0);
   });

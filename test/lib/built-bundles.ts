@@ -74,6 +74,7 @@ export function synthBuiltBundles(): BuiltBundle[] {
 export const DEPLOY_TIME_VALUES: Readonly<Record<string, string>> = {
   [ENV.tableName]: 'Gatehouse-RegistryTable-SMOKE',
   [ENV.signingKeySecretId]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/signing-key-AbCdEf',
+  [ENV.publicKeysSecretId]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/signing-public-keys-AbCdEf',
   [ENV.stateMachineArn]: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Gatehouse-Onboarding',
   [ENV.noticeStateMachineArn]: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Gatehouse-Notices',
   [ENV.issuer]: 'https://gatehouse.example/v1',

@@ -128,12 +128,14 @@ async function startScriptedAws(signingKey: SigningKey): Promise<{ endpoint: str
             message: "Secrets Manager can't find the specified secret value for staging label",
           });
         }
+        // The public-key secret holds only the public halves, as the seeding and rotation write them.
+        const publicKeys = input['SecretId'] === DEPLOY_TIME_VALUES[ENV.publicKeysSecretId];
         return answer(req, res, 200, {
           ARN: input['SecretId'],
-          Name: 'gatehouse/signing-key',
+          Name: publicKeys ? 'gatehouse/signing-public-keys' : 'gatehouse/signing-key',
           VersionId: 'v1',
           VersionStages: ['AWSCURRENT'],
-          SecretString: JSON.stringify(signingKey),
+          SecretString: JSON.stringify(publicKeys ? { current: { kid: signingKey.kid, publicJwk: signingKey.publicJwk }, published: [] } : signingKey),
           CreatedDate: 1_700_000_000,
         });
       }
@@ -259,16 +261,16 @@ describe('built Lambda bundles: one invocation each', () => {
     expect(code, stderr).toBe(0);
   });
 
-  it('serves the public signing key from Secrets Manager (discovery: GET /.well-known/jwks.json)', async () => {
+  it('serves the public signing key from the public-key secret, never reading the private one (discovery: GET /.well-known/jwks.json)', async () => {
     const { result, output } = await invoke(bundle('discovery'), httpEvent({ method: 'GET', resource: '/.well-known/jwks.json' }), endpoints);
     const response = result as HttpResult;
     expect(response?.statusCode, output).toBe(200);
     const jwks = JSON.parse(response.body) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.map((k) => k['kid'])).toEqual([signingKey.kid]);
     expect(jwks.keys[0]).not.toHaveProperty('d');
-    expect(aws.calls.filter((c) => c.target === 'secretsmanager.GetSecretValue').map((c) => c.input['SecretId'])).toContain(
-      DEPLOY_TIME_VALUES[ENV.signingKeySecretId],
-    );
+    const read = aws.calls.filter((c) => c.target === 'secretsmanager.GetSecretValue').map((c) => c.input['SecretId']);
+    expect(read).toContain(DEPLOY_TIME_VALUES[ENV.publicKeysSecretId]);
+    expect(read).not.toContain(DEPLOY_TIME_VALUES[ENV.signingKeySecretId]);
   });
 
   it('refuses an unknown client with invalid_client, having looked it up in the table (token: POST /oauth2/token)', async () => {

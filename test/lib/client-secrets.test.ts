@@ -89,9 +89,11 @@ describe('ClientSecrets in the Gatehouse stack', () => {
   });
 
   it('creates no secret in the template: client secrets are created at registration (so AwsSolutions-SMG4 has nothing to check)', () => {
-    // The only secret in the template is the token-signing key set.
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([logicalId(stack.signingKey.secret)]);
+    // The only secrets in the template are the token-signing key set and its public mirror.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret')).sort()).toEqual(
+      [logicalId(stack.signingKey.secret), logicalId(stack.signingKey.publicSecret)].sort(),
+    );
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
   });
 
@@ -137,6 +139,22 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(lambdaStatements('register')).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(rotationFunction()) }]);
   });
 
+  it("never lets the public register function rotate, retag or delete a consumer's issued secret: only one it is issuing", () => {
+    const byAction = Object.fromEntries(secretStatements('register').map((s) => [s.Action as string, (s as Statement & { Condition?: unknown }).Condition]));
+    const notYetIssued = { Null: { 'secretsmanager:resource/AllowRotationLambdaArn': 'true' } };
+    const onlyTheClientIdTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['gatehouse:client-id'] } };
+    expect(byAction).toEqual({
+      'secretsmanager:CreateSecret': onlyTheClientIdTag,
+      'secretsmanager:TagResource': { ...onlyTheClientIdTag, ...notYetIssued },
+      'secretsmanager:RotateSecret': {
+        ...notYetIssued,
+        Bool: { 'secretsmanager:RotateImmediately': 'false' },
+        StringEquals: { 'secretsmanager:RotationLambdaARN': arnOf(rotationFunction()) },
+      },
+      'secretsmanager:DeleteSecret': { ...notYetIssued, Bool: { 'secretsmanager:ForceDeleteWithoutRecovery': 'true' } },
+    });
+  });
+
   it('lets the admin function only rotate now and delete <prefix>* secrets, and invoke exactly the rotation function', () => {
     expect(FUNCTIONS.admin.capabilities).toContain('client-secrets:manage');
     expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
@@ -180,7 +198,12 @@ describe('ClientSecrets in the Gatehouse stack', () => {
 
   it("lets the registration-read function only read <prefix>* secrets' values", () => {
     expect(secretStatements('registration-read')).toEqual([
-      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('gatehouse/Gatehouse/clients/') },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: prefixArn('gatehouse/Gatehouse/clients/'),
+        Condition: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
+      },
     ]);
     expect(CLIENT_SECRET_READ_ACTIONS).toEqual(['secretsmanager:GetSecretValue']);
     expect(lambdaStatements('registration-read')).toEqual([]);
@@ -298,7 +321,12 @@ describe('ClientSecrets on its own', () => {
     construct.useRotationFunction(rotation);
     const template = Template.fromStack(stack);
     expect(statementsOfRole(template, logicalId(role))).toEqual([
-      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('bank/api-clients/') },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: prefixArn('bank/api-clients/'),
+        Condition: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
+      },
     ]);
     template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceArn: prefixArn('bank/api-clients/') });
   });

@@ -39,6 +39,7 @@ const TABLE_WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb
 const TABLE_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
 const TABLE_KEY_WRITE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+const PUBLIC_KEYS_READ = ['kms:Decrypt', 'secretsmanager:GetSecretValue'];
 const ALWAYS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const TASK_CALLBACK = ['states:SendTaskFailure', 'states:SendTaskSuccess'];
 const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
@@ -76,6 +77,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
     if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
   }
   if (has('signing-key:read')) SECRET_READ.forEach((a) => actions.add(a));
+  if (has('signing-key:read-public')) PUBLIC_KEYS_READ.forEach((a) => actions.add(a));
   if (has('workflow:start') || has('notice:send')) actions.add('states:StartExecution');
   if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
   if (has('mail:send')) actions.add('ses:SendEmail');
@@ -116,7 +118,13 @@ function bareHandlerFunctions(
     new HandlerFunctions(scope, 'Handlers', {
       policy: config.policy,
       table: new dynamodb.Table(scope, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
-      signingKey: { secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'), grantRead: () => undefined, grantWrite: () => undefined },
+      signingKey: {
+        secret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'signing'),
+        publicSecret: secretsmanager.Secret.fromSecretNameV2(scope, 'PublicKeys', 'signing-public'),
+        grantRead: () => undefined,
+        grantReadPublic: () => undefined,
+        grantWrite: () => undefined,
+      },
       config: { ...config, consumerCacheMs: 5000 },
       logEncryptionKey: new kms.Key(scope, 'Key'),
       mail: { from: config.mailFrom, grantSend: () => undefined },
@@ -190,9 +198,14 @@ describe('HandlerFunctions', () => {
       else expect(env(name)).not.toHaveProperty(ENV.tableName);
     });
 
-    it(`has the signing secret id only with a signing-key capability (${has('signing-key:read') ? 'has' : 'none'})`, () => {
+    it(`has the signing secret id only with signing-key:read (${has('signing-key:read') ? 'has' : 'none'})`, () => {
       if (has('signing-key:read')) expect(env(name)[ENV.signingKeySecretId]).toEqual({ Ref: logicalId(stack.signingKey.secret) });
       else expect(env(name)).not.toHaveProperty(ENV.signingKeySecretId);
+    });
+
+    it(`has the public-key secret id only with signing-key:read-public (${has('signing-key:read-public') ? 'has' : 'none'})`, () => {
+      if (has('signing-key:read-public')) expect(env(name)[ENV.publicKeysSecretId]).toEqual({ Ref: logicalId(stack.signingKey.publicSecret) });
+      else expect(env(name)).not.toHaveProperty(ENV.publicKeysSecretId);
     });
 
     it(`has the client-secret prefix and key only with a client-secrets capability (${CLIENT_SECRET_CAPABILITIES.some(has) ? 'has' : 'none'})`, () => {
@@ -244,6 +257,8 @@ describe('HandlerFunctions', () => {
         JSON.stringify(arnOf(stack.registry.table)),
         JSON.stringify(arnOf(stack.registry.encryptionKey)),
         JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }),
+        JSON.stringify({ Ref: logicalId(stack.signingKey.publicSecret) }),
+        JSON.stringify(arnOf(stack.signingKey.encryptionKey)),
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
         JSON.stringify({ Ref: logicalId(stack.noticeWorkflow.stateMachine) }),
         JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/attention']] }),
@@ -257,7 +272,18 @@ describe('HandlerFunctions', () => {
         const actions = [statement.Action].flat().sort();
         // The only condition is the sender address on the SES grant (asserted in full below).
         if (actions.includes('ses:SendEmail')) expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': expect.any(String) } });
-        else expect(statement.Condition).toBeUndefined();
+        // client-secrets:create and :read narrow their <prefix>* grants by condition (asserted in full with ClientSecrets).
+        else if (actions.every((a) => a.startsWith('secretsmanager:')) && (has('client-secrets:create') || has('client-secrets:read')))
+          expect(statement.Condition).toBeDefined();
+        else if (JSON.stringify(statement.Resource) === JSON.stringify(arnOf(stack.signingKey.encryptionKey))) {
+          // signing-key:read-public: the signing key's KMS key only through Secrets Manager, for the public-key secret only.
+          expect(statement.Condition).toEqual({
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+              'kms:EncryptionContext:SecretARN': { Ref: logicalId(stack.signingKey.publicSecret) },
+            },
+          });
+        } else expect(statement.Condition).toBeUndefined();
         const targets = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         if (targets.includes('*')) {
           expect(targets).toEqual(['*']);
@@ -347,6 +373,26 @@ describe('HandlerFunctions', () => {
     expect(ses[0]!.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'onboarding@api.bank.example' } });
     expect(JSON.stringify(ses[0]!.Resource)).toContain(logicalId(created.mail.identity));
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+  });
+
+  it('covers the SES configuration set in every send grant when one is configured (SES authorises both resources)', () => {
+    const { stack: withSet, template: withSetTemplate } = synthGatehouse({ sesConfigurationSet: 'gatehouse-mail' });
+    const configurationSetArn = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/gatehouse-mail'],
+      ],
+    };
+    const sendGrants = [
+      ...statementsOfRole(withSetTemplate, logicalId(withSet.handlers.constructsByName['review-task'].role)),
+      ...statementsOfRole(withSetTemplate, logicalId(withSet.noticeWorkflow.stateMachine.role)),
+    ].filter((s) => s.Action === 'ses:SendEmail');
+    expect(sendGrants).toHaveLength(2);
+    for (const grant of sendGrants) expect(grant.Resource).toEqual(expect.arrayContaining([sesIdentityArn('bank.example'), configurationSetArn]));
+    for (const grant of sendGrants) expect(grant.Resource).toHaveLength(2);
+    // Without one, the identity alone.
+    const plain = statementsOfRole(template, roleId('review-task')).filter((s) => s.Action === 'ses:SendEmail');
+    expect(plain[0]!.Resource).toEqual(sesIdentityArn('bank.example'));
   });
 
   it('lets the token function get, put and update registry items, on the table only: no query, scan or delete, no index', () => {
@@ -463,6 +509,31 @@ describe('HandlerFunctions', () => {
       ].sort(),
     );
     expect(handlers.functions['client-secret-rotation'].node.path).toBe('Recorded/Handlers/ClientSecretRotation/Function');
+  });
+
+  it('gives the functions that only verify no grant on the private signing-key secret, only on the public keys', () => {
+    const verifiers = names.filter((n) => FUNCTIONS[n].capabilities.includes('signing-key:read-public'));
+    expect(verifiers.sort()).toEqual(['discovery', 'introspection', 'review', 'revocation']);
+    const privateSecret = JSON.stringify({ Ref: logicalId(stack.signingKey.secret) });
+    for (const name of verifiers) {
+      expect(FUNCTIONS[name].capabilities).not.toContain('signing-key:read');
+      const statements = statementsOfRole(template, roleId(name)) as Statement[];
+      expect(statements.filter((s) => JSON.stringify(s.Resource).includes(privateSecret))).toEqual([]);
+      expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))).toEqual([
+        expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalId(stack.signingKey.publicSecret) } }),
+      ]);
+      expect(
+        statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')) && JSON.stringify(s).includes(logicalId(stack.signingKey.encryptionKey))),
+      ).toEqual([
+        expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Condition: { StringEquals: expect.objectContaining({ 'kms:EncryptionContext:SecretARN': { Ref: logicalId(stack.signingKey.publicSecret) } }) },
+        }),
+      ]);
+    }
+    // Nor does the signing key's key policy name them.
+    const keyPolicy = JSON.stringify(resources[logicalId(stack.signingKey.encryptionKey)]!.Properties.KeyPolicy);
+    for (const name of verifiers) expect(keyPolicy).not.toContain(roleId(name));
   });
 
   it('lets only the signing-key readers (and the seeding and rotation functions) decrypt the signing secret, via Secrets Manager', () => {

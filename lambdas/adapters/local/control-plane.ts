@@ -292,6 +292,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     await counted('signing_key', () =>
       rotateSigningKeyFully(token, {
         secret: vault.secret,
+        publicKeys: vault.publicKeys,
         now: clock.now(),
         publishDelayMs: publishDelaySeconds * 1000,
         previousOverlapMs: previousOverlapMs(policy),

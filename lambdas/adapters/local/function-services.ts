@@ -1,5 +1,5 @@
 import { FUNCTIONS, hasPort, storesFor, type FunctionName, type FunctionServices } from '../../contracts/functions.js';
-import type { Mailer } from '../../core/ports.js';
+import type { Mailer, Vault } from '../../core/ports.js';
 import type { Services } from '../../core/services.js';
 
 /**
@@ -17,10 +17,18 @@ export function functionServices<N extends FunctionName>(name: N, services: Serv
     config,
     log,
     metrics,
-    ...(hasPort(spec, 'vault') ? { vault: services.vault } : {}),
+    ...(hasPort(spec, 'vault') ? { vault: spec.capabilities.includes('signing-key:read') ? services.vault : publicOnly(services.vault) } : {}),
     ...(hasPort(spec, 'workflow') ? { workflow: services.workflow } : {}),
     ...(hasPort(spec, 'mailer') ? { mailer: spec.capabilities.includes('notice:send') ? notices : services.mailer } : {}),
     ...(hasPort(spec, 'clientSecrets') ? { clientSecrets: services.clientSecrets } : {}),
     ...storesFor(spec.registry ?? [], services),
   } as FunctionServices<N>;
+}
+
+/** A verify-only function's view of the vault (`signing-key:read-public`): the public halves, never a private key. */
+function publicOnly(vault: Vault): Vault {
+  return {
+    getSigningKeys: () => Promise.reject(new Error('This function only verifies (signing-key:read-public): it holds no private signing key.')),
+    getPublicKeys: () => vault.getPublicKeys(),
+  };
 }

@@ -1,7 +1,8 @@
 import { jwtVerify, importJWK, SignJWT, type JWK } from 'jose';
-import type { SigningKey, StagedSecret, SystemAuditLog } from '../ports.js';
+import type { PublicKeyStore, SigningKey, StagedSecret, SystemAuditLog } from '../ports.js';
 import type { Log } from '../services.js';
 import { generateSigningKey, parseSigningKey } from '../tokens/generate-key.js';
+import { publishPublicKeys } from '../tokens/public-keys.js';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
 import { RotationError } from './errors.js';
 import { ROTATION_STEPS, stepTarget, type RotationStep } from './steps.js';
@@ -21,6 +22,16 @@ export interface RotationContext {
   readonly log: Log;
   /** Where each completed rotation is recorded (the `signing-key` system audit stream). */
   readonly audit?: SystemAuditLog | undefined;
+  /**
+   * Where the public halves are published for the functions that only verify: written at createSecret and setSecret (the
+   * pending key) and at finishSecret (the new current and previous keys), always as a mirror of the secret's stages. Undefined only where
+   * nothing reads a public mirror.
+   */
+  readonly publicKeys: PublicKeyStore | undefined;
+}
+
+async function publish(ctx: RotationContext): Promise<void> {
+  if (ctx.publicKeys) await publishPublicKeys(ctx.secret, ctx.publicKeys);
 }
 
 export const SIGNING_KEY_AUDIT_STREAM = 'signing-key';
@@ -49,8 +60,10 @@ async function recordRotation(token: string, ctx: RotationContext): Promise<void
 export async function rotateSigningKey(step: RotationStep, token: string, ctx: RotationContext): Promise<void> {
   const target = await stepTarget(ctx.secret, step, token);
   if (target.alreadyCurrent) {
-    if (step === 'finishSecret') await recordRotation(token, ctx);
-    else ctx.log.info('rotation step skipped: version already current', { step, version: token });
+    if (step === 'finishSecret') {
+      await publish(ctx);
+      await recordRotation(token, ctx);
+    } else ctx.log.info('rotation step skipped: version already current', { step, version: token });
     return;
   }
   const current = { versionId: target.currentVersionId };
@@ -69,11 +82,14 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
       // Published (as AWSPENDING) from now on; it signs only from activatesAt, after JWKS caches have picked it up.
       const key = await generateSigningKey(new Date(ctx.now.getTime() + ctx.publishDelayMs));
       await ctx.secret.putPending(token, JSON.stringify(key));
+      await publish(ctx);
       ctx.log.info('signing key created', { version: token, kid: key.kid, activatesAt: key.activatesAt });
       return;
     }
     case 'setSecret':
-      // Nothing outside the secret holds the key: JWKS is served from the secret itself.
+      // The pending key is published before it signs, to the public store the verify-only functions read (again: a
+      // createSecret retried after putPending returns early and would not publish).
+      await publish(ctx);
       return;
     case 'testSecret': {
       const text = await ctx.secret.read({ versionId: token });
@@ -105,6 +121,7 @@ export async function rotateSigningKey(step: RotationStep, token: string, ctx: R
       }
       await ctx.secret.promote(token, current.versionId);
       ctx.log.info('signing key promoted', { version: token, previous: current.versionId });
+      await publish(ctx);
       await recordRotation(token, ctx);
       return;
     }

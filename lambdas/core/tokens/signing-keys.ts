@@ -1,5 +1,5 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Clock, SigningKey, SigningKeySet, Vault } from '../ports.js';
+import type { Clock, PublicSigningKey, PublicSigningKeySet, SigningKeySet, Vault } from '../ports.js';
 import { longestAccessTokenTtlSeconds } from './lifetime.js';
 
 export const SIGNING_ALG = 'ES256';
@@ -27,8 +27,8 @@ export class SigningKeyCache {
   readonly #maxAgeMs: number;
   readonly #overlapMs: number;
   readonly #imported = new Map<string, CryptoKey>();
-  #loaded: { at: number; set: SigningKeySet } | undefined;
-  #loading: Promise<SigningKeySet> | undefined;
+  readonly #private: CachedRead<SigningKeySet>;
+  readonly #public: CachedRead<PublicSigningKeySet>;
 
   constructor(vault: Vault, clock: Clock, options: number | SigningKeyCacheOptions = {}) {
     const o = typeof options === 'number' ? { maxAgeMs: options } : options;
@@ -36,11 +36,13 @@ export class SigningKeyCache {
     this.#clock = clock;
     this.#maxAgeMs = o.maxAgeMs ?? 5 * 60_000;
     this.#overlapMs = o.previousOverlapMs ?? 65 * 60_000;
+    this.#private = new CachedRead(() => this.#vault.getSigningKeys());
+    this.#public = new CachedRead(() => this.#vault.getPublicKeys());
   }
 
   /** The key that signs now, with its `kid`. */
   async current(): Promise<{ kid: string; key: CryptoKey }> {
-    const set = await this.#load();
+    const set = await this.#private.get(this.#clock.now().getTime(), this.#maxAgeMs);
     const now = this.#clock.now().getTime();
     const signer = parseTime(set.current.activatesAt) > now && set.previous ? set.previous : set.current;
     let key = this.#imported.get(signer.kid);
@@ -52,14 +54,19 @@ export class SigningKeyCache {
     return { kid: signer.kid, key };
   }
 
-  /** The JWKS to publish: current and pending keys, and the previous key while tokens it signed may still be alive. */
+  /**
+   * The JWKS to publish: current and pending keys, and the previous key while tokens it signed may still be alive. Read
+   * from the public halves only (Vault.getPublicKeys), so a function that only verifies never needs a private key.
+   */
   async jwks(): Promise<{ keys: JWK[] }> {
-    const set = await this.#load();
+    const at = this.#clock.now().getTime();
+    // A function that signs has the private set at hand (its public halves are the same keys); one that only verifies reads the public halves.
+    const set = await (this.#private.fresh(at, this.#maxAgeMs) ?? this.#public.get(at, this.#maxAgeMs));
     const now = this.#clock.now().getTime();
     const previousRetired = set.previous !== undefined && now >= parseTime(set.current.activatesAt) + this.#overlapMs;
     const seen = new Set<string>();
     const keys: JWK[] = [];
-    const publish = (k: SigningKey) => {
+    const publish = (k: PublicSigningKey) => {
       if (seen.has(k.kid)) return;
       seen.add(k.kid);
       // Only the public EC members are published, whatever else the stored JWK carries.
@@ -70,16 +77,32 @@ export class SigningKeyCache {
     for (const k of set.published) if (!(previousRetired && k.kid === set.previous?.kid)) publish(k);
     return { keys };
   }
+}
 
-  async #load(): Promise<SigningKeySet> {
-    const now = this.#clock.now().getTime();
-    if (this.#loaded && now - this.#loaded.at < this.#maxAgeMs) return this.#loaded.set;
-    // One vault read at a time, however many requests arrive while it runs.
-    this.#loading ??= (async () => {
+/** One vault read at a time, however many requests arrive while it runs, reused for `maxAgeMs`. */
+class CachedRead<T> {
+  readonly #read: () => Promise<T>;
+  #loaded: { at: number; value: T } | undefined;
+  #loading: Promise<T> | undefined;
+
+  constructor(read: () => Promise<T>) {
+    this.#read = read;
+  }
+
+  /** The value if it is fresh or being read now, without starting a read. */
+  fresh(now: number, maxAgeMs: number): Promise<T> | undefined {
+    if (this.#loaded && now - this.#loaded.at < maxAgeMs) return Promise.resolve(this.#loaded.value);
+    return this.#loading;
+  }
+
+  get(now: number, maxAgeMs: number): Promise<T> {
+    const fresh = this.fresh(now, maxAgeMs);
+    if (fresh) return fresh;
+    this.#loading = (async () => {
       try {
-        const set = await this.#vault.getSigningKeys();
-        this.#loaded = { at: now, set };
-        return set;
+        const value = await this.#read();
+        this.#loaded = { at: now, value };
+        return value;
       } finally {
         this.#loading = undefined;
       }

@@ -1,4 +1,4 @@
-import { STAGES, type SigningKey, type SigningKeySet, type StagedSecret, type Vault } from '../ports.js';
+import { STAGES, type PublicSigningKeySet, type SigningKey, type SigningKeySet, type StagedSecret, type Vault } from '../ports.js';
 import { parseSigningKey } from './generate-key.js';
 
 /** Reads a stage as a signing key; a stage that is absent or holds something else (the pre-seed placeholder) is none. */
@@ -11,6 +11,8 @@ async function keyAt(secret: StagedSecret, stage: string): Promise<SigningKey | 
     return undefined;
   }
 }
+
+const stripPrivate = ({ kid, publicJwk, activatesAt }: SigningKey) => ({ kid, publicJwk, ...(activatesAt !== undefined ? { activatesAt } : {}) });
 
 /**
  * The Vault port over any staged secret: AWSCURRENT is the current key, AWSPENDING (published before it signs) and
@@ -32,5 +34,15 @@ export class StagedSecretVault implements Vault {
     if (!current) throw new Error('The signing-key secret has no usable AWSCURRENT version');
     const others = [pending, previous].filter((k): k is SigningKey => k !== undefined && k.kid !== current.kid);
     return { current, published: others, pending: pending?.kid === current.kid ? undefined : pending, previous };
+  }
+
+  /** The public halves, read from the private secret itself (for a function that may read it anyway). */
+  async getPublicKeys(): Promise<PublicSigningKeySet> {
+    const { current, published, previous } = await this.getSigningKeys();
+    return {
+      current: stripPrivate(current),
+      published: published.map(stripPrivate),
+      ...(previous ? { previous: stripPrivate(previous) } : {}),
+    };
   }
 }

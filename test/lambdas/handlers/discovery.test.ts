@@ -8,6 +8,7 @@ import { createDiscoveryHandler, serverMetadata } from '../../../lambdas/handler
 import type { HttpLambda } from '../../../lambdas/handlers/http/http-handler.js';
 import { defaultPolicy, TestClock } from '../fixtures.js';
 import { bodyOf, buildServices, httpEvent, ISSUER, lambdaContext, TOKEN_AUDIENCE } from './fixtures.js';
+import { vaultOver } from '../../../lambdas/core/tokens/public-keys.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -23,7 +24,7 @@ describe('createDiscoveryHandler', () => {
   beforeEach(async () => {
     const [current, pending] = await Promise.all([generateSigningKey(), generateSigningKey()]);
     keys = { current, published: [pending, current] };
-    vault = { getSigningKeys: vi.fn(async () => keys) };
+    vault = vaultOver(vi.fn(async () => keys));
     clock = new TestClock();
     services = buildServices({ jwks: { keys: [] }, clock });
     handler = createDiscoveryHandler({ ...services, vault });

@@ -1,13 +1,21 @@
-import { GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKey, parseSigningKey } from '../../../lambdas/core/tokens/generate-key.js';
+import { parsePublicKeySet } from '../../../lambdas/core/tokens/public-keys.js';
 import { createSigningKeyInitHandler } from '../../../lambdas/handlers/signing-key-init.js';
 import { AWS_TEST_CLIENT_CONFIG } from '../fixtures.js';
 
 const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-signing-key-AbCdEf';
+const PUBLIC_SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-signing-public-keys-AbCdEf';
 const SEED_TOKEN = 'gatehouse-initial-signing-key-version-0001';
 const PLACEHOLDER = 'Qx7#generated-placeholder-from-cloudformation';
 const sm = mockClient(SecretsManagerClient);
@@ -61,6 +69,27 @@ describe('createSigningKeyInitHandler', () => {
 
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it.each(['Create', 'Update'] as const)('mirrors the public halves of the held key into the public-key secret on %s', async (type) => {
+    const held = await generateSigningKey();
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' }).resolves({ SecretString: JSON.stringify(held) });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({ SecretString: JSON.stringify(held) });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPENDING' }).rejects(
+      new ResourceNotFoundException({ message: 'no such stage', $metadata: {} }),
+    );
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPREVIOUS' }).rejects(
+      new ResourceNotFoundException({ message: 'no such stage', $metadata: {} }),
+    );
+    sm.on(PutSecretValueCommand).resolves({});
+    const event = cfnEvent(type);
+
+    await handler()({ ...event, ResourceProperties: { ...event.ResourceProperties, PublicSecretId: PUBLIC_SECRET_ID } });
+
+    const puts = sm.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => p.SecretId)).toEqual([PUBLIC_SECRET_ID]);
+    expect(puts[0]!.SecretString).not.toMatch(/privateJwk|"d"/);
+    expect(parsePublicKeySet(puts[0]!.SecretString!)).toEqual({ current: { kid: held.kid, publicJwk: held.publicJwk }, published: [] });
   });
 
   it('sends nothing on Delete', async () => {

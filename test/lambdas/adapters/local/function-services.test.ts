@@ -17,7 +17,7 @@ function sharedServices(): { services: Services; calls: string[] } {
   const stores = Object.fromEntries(STORES.map(([store, names]) => [store, Object.fromEntries(names.map((name) => [name, async () => calls.push(name)]))]));
   const services = {
     ...stores,
-    vault: { port: 'vault' },
+    vault: { port: 'vault', getPublicKeys: async () => 'public halves', getSigningKeys: async () => 'private keys' },
     workflow: { port: 'workflow' },
     mailer: { port: 'mailer' },
     clientSecrets: { port: 'clientSecrets' },
@@ -35,7 +35,11 @@ describe('functionServices (local mode gives each handler what its function has 
       if (!hasPort(spec, port)) expect(own[port], `${name} ${port}`).toBeUndefined();
       // Lifecycle notices go through the notice workflow; only mail:send reaches the mailer directly.
       else if (port === 'mailer') expect(own[port], name).toBe(spec.capabilities.includes('notice:send') ? notices : services.mailer);
-      else expect(own[port], `${name} ${port}`).toBe(services[port]);
+      // A function that only verifies sees the public halves and never the private key set.
+      else if (port === 'vault' && !spec.capabilities.includes('signing-key:read')) {
+        await expect(own[port]!['getPublicKeys']!(), name).resolves.toBe('public halves');
+        await expect(own[port]!['getSigningKeys']!(), name).rejects.toThrow(/holds no private signing key/);
+      } else expect(own[port], `${name} ${port}`).toBe(services[port]);
     }
     const given = STORES.flatMap(([store]) => Object.keys(own[store] ?? {}));
     expect(given.sort(), name).toEqual([...(spec.registry ?? [])].sort());

@@ -12,6 +12,7 @@ import { CLIENT_ID, HOUR_MS, NOW, recordingLog } from '../../fixtures.js';
 import { ISSUER, TOKEN_AUDIENCE } from '../../handlers/fixtures.js';
 import { coreServices, type CoreServices } from '../oauth/fixtures.js';
 import { ALICE, DEADLINE, REVIEW_ID } from './fixtures.js';
+import { vaultOver } from '../../../../lambdas/core/tokens/public-keys.js';
 
 const CLAIMS: ReviewLinkClaims = { reviewId: REVIEW_ID, reviewer: ALICE, linkId: 'link-alice' };
 const NOW_S = Math.floor(NOW.getTime() / 1000);
@@ -157,7 +158,10 @@ describe('verifyReviewLink', () => {
 
   it('does not blame the link when the signing keys cannot be read', async () => {
     const token = await sign();
-    const broken = new SigningKeyCache({ getSigningKeys: () => Promise.reject(new Error('Secrets Manager unavailable')) }, services.clock);
+    const broken = new SigningKeyCache(
+      vaultOver(() => Promise.reject(new Error('Secrets Manager unavailable'))),
+      services.clock,
+    );
 
     const error = await verifyReviewLink(broken, ISSUER, token, REVIEW_ID, NOW).catch((e: unknown) => e);
 
@@ -198,6 +202,7 @@ describe('review links across a signing-key rotation', () => {
     const link = await signReviewLink(signingKeysFor(services), ISSUER, CLAIMS, DEADLINE, NOW);
     await rotateSigningKeyFully(randomUUID(), {
       secret: services.vault.secret,
+      publicKeys: services.vault.publicKeys,
       now: services.clock.now(),
       publishDelayMs: PUBLISH_DELAY_MS,
       previousOverlapMs: previousOverlapMs(services.policy),

@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FilePublicKeyStore } from '../../../../lambdas/adapters/local/file-public-keys.js';
 import { FileStagedSecret } from '../../../../lambdas/adapters/local/file-staged-secret.js';
 import type { SigningKey } from '../../../../lambdas/core/ports.js';
 import { RotationError } from '../../../../lambdas/core/rotation/errors.js';
 import { ROTATION_STEPS, rotateSigningKey, type RotationContext, type RotationStep } from '../../../../lambdas/core/rotation/signing-key-rotation.js';
 import { generateSigningKey, parseSigningKey } from '../../../../lambdas/core/tokens/generate-key.js';
+import { parsePublicKeySet } from '../../../../lambdas/core/tokens/public-keys.js';
 import { StagedSecretVault } from '../../../../lambdas/core/tokens/staged-vault.js';
 import { NOW, recordingLog } from '../../fixtures.js';
 
@@ -18,15 +20,40 @@ beforeAll(async () => {
   seed = await generateSigningKey();
 });
 
-async function seeded(): Promise<{ secret: FileStagedSecret; ctx: RotationContext }> {
+async function seeded(): Promise<{ secret: FileStagedSecret; publicKeys: FilePublicKeyStore; ctx: RotationContext }> {
   const secret = new FileStagedSecret();
+  const publicKeys = new FilePublicKeyStore();
   await secret.seedCurrent(SEED_ID, JSON.stringify(seed));
-  return { secret, ctx: { secret, now: NOW, publishDelayMs: PUBLISH_DELAY_MS, previousOverlapMs: 3_900_000, log: recordingLog() } };
+  return { secret, publicKeys, ctx: { secret, publicKeys, now: NOW, publishDelayMs: PUBLISH_DELAY_MS, previousOverlapMs: 3_900_000, log: recordingLog() } };
 }
 
 const holding = async (secret: FileStagedSecret, stage: string) => (await secret.versions()).filter((v) => v.stages.includes(stage)).map((v) => v.versionId);
 
 describe('rotateSigningKey', () => {
+  it('mirrors the public halves to the public store: the pending key from createSecret, the promoted set at finishSecret', async () => {
+    const { publicKeys, ctx } = await seeded();
+    const published = async () => {
+      const text = await publicKeys.read();
+      expect(text).not.toMatch(/"d"|privateJwk/);
+      return parsePublicKeySet(text ?? '');
+    };
+
+    await rotateSigningKey('createSecret', TOKEN, ctx);
+    await publicKeys.write('stale');
+    await rotateSigningKey('setSecret', TOKEN, ctx);
+    const beforeFinish = await published();
+    expect(beforeFinish.current.kid).toBe(seed.kid);
+    expect(beforeFinish.published).toHaveLength(1);
+    const pendingKid = beforeFinish.published[0]?.kid;
+
+    await rotateSigningKey('testSecret', TOKEN, ctx);
+    await rotateSigningKey('finishSecret', TOKEN, ctx);
+    const after = await published();
+    expect(after.current.kid).toBe(pendingKid);
+    expect(after.previous?.kid).toBe(seed.kid);
+    expect(after.published.map((k) => k.kid)).toEqual([seed.kid]);
+  });
+
   it('keeps the secret consistent under any order and repetition of steps, and ends rotated once run in order', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom<RotationStep>(...ROTATION_STEPS), { maxLength: 10 }), async (steps) => {

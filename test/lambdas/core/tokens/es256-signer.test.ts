@@ -8,6 +8,7 @@ import { generateSigningKey } from '../../../../lambdas/core/tokens/generate-key
 import { mintAccessToken, type AccessTokenClaims } from '../../../../lambdas/core/tokens/mint.js';
 import { SigningKeyCache } from '../../../../lambdas/core/tokens/signing-keys.js';
 import { NOW, TestClock } from '../../fixtures.js';
+import { vaultOver } from '../../../../lambdas/core/tokens/public-keys.js';
 
 let signing: SigningKey;
 let cache: SigningKeyCache;
@@ -15,7 +16,10 @@ let jwks: ReturnType<typeof createLocalJWKSet>;
 
 beforeAll(async () => {
   signing = await generateSigningKey();
-  cache = new SigningKeyCache({ getSigningKeys: async () => ({ current: signing, published: [] }) }, new TestClock());
+  cache = new SigningKeyCache(
+    vaultOver(async () => ({ current: signing, published: [] })),
+    new TestClock(),
+  );
   jwks = createLocalJWKSet(await cache.jwks());
 });
 

@@ -7,6 +7,7 @@ import { rotateSigningKey, rotateSigningKeyFully, type RotationContext } from '.
 import { generateSigningKey } from '../../../../lambdas/core/tokens/generate-key.js';
 import { SIGNING_ALG, SigningKeyCache, signingKeysFor } from '../../../../lambdas/core/tokens/signing-keys.js';
 import { HOUR_MS, recordingLog, TestClock } from '../../fixtures.js';
+import { vaultOver } from '../../../../lambdas/core/tokens/public-keys.js';
 
 let a: SigningKey;
 let b: SigningKey;
@@ -18,7 +19,7 @@ beforeAll(async () => {
 
 function vaultOf(...sets: SigningKeySet[]) {
   const queue = [...sets];
-  return { getSigningKeys: vi.fn(async () => (queue.length > 1 ? queue.shift()! : queue[0]!)) };
+  return vaultOver(vi.fn(async () => (queue.length > 1 ? queue.shift()! : queue[0]!)));
 }
 
 describe('SigningKeyCache', () => {
@@ -88,6 +89,7 @@ async function seededVault(clock: TestClock) {
   const seed = (await vault.getSigningKeys()).current;
   const ctx = (): RotationContext => ({
     secret: vault.secret,
+    publicKeys: vault.publicKeys,
     now: clock.now(),
     publishDelayMs: PUBLISH_DELAY_MS,
     previousOverlapMs: OVERLAP_MS,
@@ -237,7 +239,7 @@ describe('signingKeysFor', () => {
   });
 
   it('reuses a vault read for the given maximum age', async () => {
-    const vault = { getSigningKeys: vi.fn(async (): Promise<SigningKeySet> => ({ current: a, published: [] })) };
+    const vault = vaultOver(vi.fn(async (): Promise<SigningKeySet> => ({ current: a, published: [] })));
     const clock = new TestClock();
     const cache = signingKeysFor({ vault, clock, policy: policyWithTtls(3600) }, 30_000);
 
