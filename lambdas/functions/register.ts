@@ -1,5 +1,6 @@
 import { createConsumer, getConsumer, updateConsumer, getIdempotency } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { registrationQuotaFromEnv } from '../adapters/aws/dynamo-registration-quota.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -12,4 +13,5 @@ export const handler = createRegisterHandler(
     workflow: sfnWorkflowFromEnv,
     clientSecrets: clientSecretsFromEnv,
   }),
+  { registrationQuota: registrationQuotaFromEnv() },
 );

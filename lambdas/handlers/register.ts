@@ -1,5 +1,6 @@
 import { RegistrationError } from '../core/registration/errors.js';
 import { ClientMetadataSchema } from '../core/registration/metadata.js';
+import type { RegistrationQuota } from '../core/registration/quota.js';
 import { register } from '../core/registration/register.js';
 import type { Services } from '../core/services.js';
 import { header, jsonObjectBody } from './http/event.js';
@@ -7,8 +8,14 @@ import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
+/** Ports the register handler needs beyond Services. */
+export interface RegisterPorts {
+  /** Counts anonymous registrations per caller address; without it (unit tests of other behaviour) nothing is counted. */
+  readonly registrationQuota?: RegistrationQuota;
+}
+
 /** POST /register — RFC 7591 registration, decided by policy. */
-export function createRegisterHandler(services: Services): HttpLambda {
+export function createRegisterHandler(services: Services, ports: RegisterPorts = {}): HttpLambda {
   return httpHandler(
     services,
     async (event) => {
@@ -23,7 +30,11 @@ export function createRegisterHandler(services: Services): HttpLambda {
           field ? { field } : {},
         );
       }
-      const result = await register(services, { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key') });
+      const result = await register(
+        services,
+        { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key'), sourceIp: event.requestContext?.identity?.sourceIp },
+        ports.registrationQuota,
+      );
       const location = result.body['registration_client_uri'];
       return json(result.statusCode, result.body, {
         ...(typeof location === 'string' ? { location } : {}),

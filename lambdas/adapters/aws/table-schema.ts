@@ -10,6 +10,7 @@
  * - change request  `CONSUMER#<client_id>` / `REQUEST#<request_id>`: an exception or reinstatement under review or in force
  * - system audit    `SYSTEM#<stream>` / `AUDIT#<seq, 10 digits>`: events not about one consumer (signing-key rotations)
  * - policy rollout  `SYSTEM#policy-rollout` / `STATE`: how far sweeps got re-evaluating consumers for the deployed policy
+ * - quota counter   `QUOTA#register#<UTC day>#<sha256(caller)>` / `QUOTA` (TTL): anonymous registrations of one caller that day
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`
  * (`ATTENTION` / `<attentionAt ISO>#<client_id>`), so a sweep queries `gsi1sk <= now` and reads only what is due.
  */
@@ -33,6 +34,7 @@ export const keys = {
   request: (clientId: string, requestId: string) => ({ pk: `CONSUMER#${clientId}`, sk: `REQUEST#${requestId}` }),
   requestPrefix: 'REQUEST#',
   policyRollout: { pk: 'SYSTEM#policy-rollout', sk: 'STATE' },
+  registrationQuota: (window: string, subject: string) => ({ pk: `QUOTA#register#${window}#${subject}`, sk: 'QUOTA' }),
   attention: (attentionAt: string, clientId: string) => ({ gsi1pk: 'ATTENTION', gsi1sk: `${attentionAt}#${clientId}` }),
   attentionPartition: 'ATTENTION',
   systemAudit: (stream: string, seq: number) => ({ pk: `SYSTEM#${stream}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),

@@ -21,6 +21,7 @@ import { createReviewTaskHandler } from '../../handlers/review-task.js';
 import { createSweepHandler } from '../../handlers/sweep.js';
 import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
+import { dynamoRegistrationQuota } from '../aws/dynamo-registration-quota.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
@@ -362,8 +363,9 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   }
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, registry);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
+  const ports = { registrationQuota: dynamoRegistrationQuota({ name: tableName, db: dynamo.documentClient }) };
   http.setHandlers(
-    Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name))])) as Record<HttpHandlerName, HttpLambda>,
+    Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name), ports)])) as Record<HttpHandlerName, HttpLambda>,
   );
 
   return {

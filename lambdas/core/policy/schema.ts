@@ -70,6 +70,14 @@ export const PolicyDocumentSchema = z
        */
       maxLifetimeSeconds: z.number().int().min(30).max(3600),
     }),
+    /** Limits on self-service registration. */
+    registrationQuotas: z.strictObject({
+      /**
+       * Registrations without a software statement accepted per caller address (an IPv6 /64) and UTC day. Each one costs
+       * the bank a stored secret and emails to addresses nobody has verified.
+       */
+      anonymousPerIpPerDay: z.number().int().min(1).max(100_000),
+    }),
     /** How the lifecycle sweep treats consumers. */
     lifecycle: z.strictObject({
       /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */

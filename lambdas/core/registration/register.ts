@@ -17,6 +17,7 @@ import { registrationResponse } from './response.js';
 import { bankDomains, inDomains } from '../review/addresses.js';
 import { eligibleReviewers } from '../review/review.js';
 import type { Tier } from '../policy/schema.js';
+import { chargeAnonymousRegistration, type RegistrationQuota } from './quota.js';
 import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
@@ -24,6 +25,8 @@ export interface RegisterInput {
   readonly metadata: ClientMetadata;
   readonly rawBody: string;
   readonly idempotencyKey: string | undefined;
+  /** The caller's address (API Gateway's `requestContext.identity.sourceIp`), which anonymous registrations are counted by. */
+  readonly sourceIp?: string | undefined;
 }
 
 export interface RegisterResult {
@@ -36,8 +39,11 @@ export interface RegisterResult {
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
 
-/** Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse. */
-export async function register(services: Services, input: RegisterInput): Promise<RegisterResult> {
+/**
+ * Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse.
+ * A registration without a software statement is counted against `quota` (the policy's per-address daily limit).
+ */
+export async function register(services: Services, input: RegisterInput, quota?: RegistrationQuota): Promise<RegisterResult> {
   const { registry, clock, policy, config } = services;
   const now = clock.now();
 
@@ -100,6 +106,12 @@ export async function register(services: Services, input: RegisterInput): Promis
   }
 
   checkSeparationOfDuties(services, tier, m.contacts, decision);
+
+  // Counted only once nothing else refuses the request: what the quota bounds is what a registration costs the bank (a
+  // stored secret, emails to unverified addresses). A statement signed by the bank is not anonymous.
+  if (statement === undefined && quota !== undefined) {
+    await chargeAnonymousRegistration(quota, policy.document.registrationQuotas.anonymousPerIpPerDay, input.sourceIp, now);
+  }
 
   const clientId = `gh_${randomBytes(12).toString('base64url')}`;
   const registrationToken = randomToken();

@@ -117,6 +117,15 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       ['403', jsonBody('access_denied: the policy refuses the request; `reasons` say why.', 'RegistrationDenied')],
       ['409', problemBody('A concurrent change; nothing was registered. Retry.')],
       ['422', registrationError('idempotency_key_reused: the key was used with a different request.')],
+      [
+        '429',
+        {
+          ...registrationError(
+            'registration_quota_exceeded: this address used up its registrations without a software statement for the day (policy `registrationQuotas.anonymousPerIpPerDay`); nothing was registered.',
+          ),
+          headers: RETRY_AFTER,
+        },
+      ],
       dependencyDown,
     ),
   },
