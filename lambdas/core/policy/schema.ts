@@ -78,6 +78,11 @@ export const PolicyDocumentSchema = z
        */
       anonymousPerIpPerDay: z.number().int().min(1).max(100_000),
     }),
+    /** What software statements (RFC 7591 section 2.3, the commercial side's signed sign-off) must be. */
+    softwareStatements: z.strictObject({
+      /** Longest span from `iat` to `exp`; a statement without `exp` is refused. */
+      maxLifetimeDays: z.number().int().min(1).max(400),
+    }),
     /** How the lifecycle sweep treats consumers. */
     lifecycle: z.strictObject({
       /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */

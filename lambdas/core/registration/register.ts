@@ -63,7 +63,7 @@ export async function register(services: Services, input: RegisterInput, quota?:
   const m = input.metadata;
   let statement: SoftwareStatement | undefined;
   if (m.software_statement !== undefined) {
-    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now);
+    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now, policy.document.softwareStatements.maxLifetimeDays);
     if (m.tier !== undefined && m.tier !== statement.tier) {
       throw new RegistrationError('unapproved_software_statement', `The software statement is for the ${statement.tier} tier, not ${m.tier}.`, {
         field: 'tier',
