@@ -1,6 +1,7 @@
 import { createConsumer, getConsumer, updateConsumer, getIdempotency } from '../adapters/aws/dynamo-operations.js';
 import { dynamoRegistryFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { registrationQuotaFromEnv } from '../adapters/aws/dynamo-registration-quota.js';
+import { softwareConsumersFromEnv } from '../adapters/aws/dynamo-software-consumers.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -13,5 +14,5 @@ export const handler = createRegisterHandler(
     workflow: sfnWorkflowFromEnv,
     clientSecrets: clientSecretsFromEnv,
   }),
-  { registrationQuota: registrationQuotaFromEnv() },
+  { registrationQuota: registrationQuotaFromEnv(), softwareConsumers: softwareConsumersFromEnv() },
 );

@@ -2,6 +2,7 @@ import { RegistrationError } from '../core/registration/errors.js';
 import { ClientMetadataSchema } from '../core/registration/metadata.js';
 import type { RegistrationQuota } from '../core/registration/quota.js';
 import { register } from '../core/registration/register.js';
+import type { SoftwareConsumers } from '../core/registration/software-consumers.js';
 import type { Services } from '../core/services.js';
 import { header, jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -12,6 +13,8 @@ import { json } from './http/respond.js';
 export interface RegisterPorts {
   /** Counts anonymous registrations per caller address; without it (unit tests of other behaviour) nothing is counted. */
   readonly registrationQuota?: RegistrationQuota;
+  /** Counts live consumers per software_id; without it (unit tests of other behaviour) no limit is applied. */
+  readonly softwareConsumers?: SoftwareConsumers;
 }
 
 /** POST /register — RFC 7591 registration, decided by policy. */
@@ -33,7 +36,7 @@ export function createRegisterHandler(services: Services, ports: RegisterPorts =
       const result = await register(
         services,
         { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key'), sourceIp: event.requestContext?.identity?.sourceIp },
-        ports.registrationQuota,
+        { quota: ports.registrationQuota, softwareConsumers: ports.softwareConsumers },
       );
       const location = result.body['registration_client_uri'];
       return json(result.statusCode, result.body, {

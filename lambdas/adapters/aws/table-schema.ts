@@ -13,12 +13,17 @@
  * - quota counter   `QUOTA#register#<UTC day>#<sha256(caller)>` / `QUOTA` (TTL): anonymous registrations of one caller that day
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`
  * (`ATTENTION` / `<attentionAt ISO>#<client_id>`), so a sweep queries `gsi1sk <= now` and reads only what is due.
+ * The `software` index is sparse too: only consumers whose software_id a verified software statement vouched for carry
+ * `statementSoftwareId`; it projects `status`, so registration counts the live consumers of one software_id with one Query.
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
   sortKey: 'sk',
   timeToLiveAttribute: 'ttl',
-  indexes: [{ name: 'attention', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' }],
+  indexes: [
+    { name: 'attention', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
+    { name: 'software', partitionKey: 'statementSoftwareId', sortKey: 'clientId', projection: 'INCLUDE', nonKeyAttributes: ['status'] },
+  ],
 } as const;
 
 export type TableSchema = typeof TABLE_SCHEMA;

@@ -22,6 +22,7 @@ import { createSweepHandler } from '../../handlers/sweep.js';
 import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { dynamoRegistrationQuota } from '../aws/dynamo-registration-quota.js';
+import { dynamoSoftwareConsumers } from '../aws/dynamo-software-consumers.js';
 import { DynamoRegistry } from '../aws/dynamo-registry.js';
 import { consoleLog } from './console-log.js';
 import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
@@ -363,7 +364,8 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   }
   const resumed = await resumePendingReviews(dynamo.documentClient, tableName, workflow, registry);
   if (resumed > 0) log.info('resumed review workflows after restart', { count: resumed });
-  const ports = { registrationQuota: dynamoRegistrationQuota({ name: tableName, db: dynamo.documentClient }) };
+  const table = { name: tableName, db: dynamo.documentClient };
+  const ports = { registrationQuota: dynamoRegistrationQuota(table), softwareConsumers: dynamoSoftwareConsumers(table) };
   http.setHandlers(
     Object.fromEntries(HTTP_HANDLERS.map((name) => [name, HTTP_HANDLER_FACTORIES[name](servicesOf(name), ports)])) as Record<HttpHandlerName, HttpLambda>,
   );

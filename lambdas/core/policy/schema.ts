@@ -82,6 +82,11 @@ export const PolicyDocumentSchema = z
     softwareStatements: z.strictObject({
       /** Longest span from `iat` to `exp`; a statement without `exp` is refused. */
       maxLifetimeDays: z.number().int().min(1).max(400),
+      /**
+       * Most live (pending, active or suspended) consumers one software_id may have, counting those whose statement
+       * vouched for it; without it, no limit.
+       */
+      maxConsumersPerSoftwareId: z.number().int().min(1).max(10_000).optional(),
     }),
     /** How the lifecycle sweep treats consumers. */
     lifecycle: z.strictObject({

@@ -18,6 +18,7 @@ import { bankDomains, inDomains } from '../review/addresses.js';
 import { eligibleReviewers } from '../review/review.js';
 import type { Tier } from '../policy/schema.js';
 import { chargeAnonymousRegistration, type RegistrationQuota } from './quota.js';
+import { checkSoftwareIdLimit, type SoftwareConsumers } from './software-consumers.js';
 import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
@@ -41,9 +42,14 @@ const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
 
 /**
  * Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse.
- * A registration without a software statement is counted against `quota` (the policy's per-address daily limit).
+ * A registration without a software statement is counted against `quota` (the policy's per-address daily limit); one with
+ * a statement against the policy's limit of live consumers per software_id, through `softwareConsumers`.
  */
-export async function register(services: Services, input: RegisterInput, quota?: RegistrationQuota): Promise<RegisterResult> {
+export async function register(
+  services: Services,
+  input: RegisterInput,
+  ports: { readonly quota?: RegistrationQuota | undefined; readonly softwareConsumers?: SoftwareConsumers | undefined } = {},
+): Promise<RegisterResult> {
   const { registry, clock, policy, config } = services;
   const now = clock.now();
 
@@ -109,8 +115,12 @@ export async function register(services: Services, input: RegisterInput, quota?:
 
   // Counted only once nothing else refuses the request: what the quota bounds is what a registration costs the bank (a
   // stored secret, emails to unverified addresses). A statement signed by the bank is not anonymous.
-  if (statement === undefined && quota !== undefined) {
-    await chargeAnonymousRegistration(quota, policy.document.registrationQuotas.anonymousPerIpPerDay, input.sourceIp, now);
+  if (statement === undefined && ports.quota !== undefined) {
+    await chargeAnonymousRegistration(ports.quota, policy.document.registrationQuotas.anonymousPerIpPerDay, input.sourceIp, now);
+  }
+  const perSoftwareId = policy.document.softwareStatements.maxConsumersPerSoftwareId;
+  if (statement !== undefined && perSoftwareId !== undefined && ports.softwareConsumers !== undefined) {
+    await checkSoftwareIdLimit(ports.softwareConsumers, statement, perSoftwareId);
   }
 
   const clientId = `gh_${randomBytes(12).toString('base64url')}`;
@@ -137,6 +147,7 @@ export async function register(services: Services, input: RegisterInput, quota?:
     policyVersion: decision.policyVersion,
     decisionReasons: decision.reasons,
     softwareId: statement?.softwareId ?? m.software_id,
+    statementSoftwareId: statement?.softwareId,
     organisation: statement?.orgName,
     jwks: m.jwks,
     secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),
