@@ -70,6 +70,18 @@ export const PolicyDocumentSchema = z
        */
       maxLifetimeSeconds: z.number().int().min(30).max(3600),
     }),
+    /** DPoP (RFC 9449) at the token endpoint. */
+    dpop: z
+      .strictObject({
+        /**
+         * Require a server nonce in every DPoP proof (RFC 9449 section 8): a proof then cannot be made ahead of time. The
+         * client gets `use_dpop_nonce` with a `DPoP-Nonce` header and retries; each token response carries the next one.
+         */
+        serverNonce: z.boolean(),
+        /** How long a nonce window lasts; a nonce is accepted in its window and the next. */
+        nonceLifetimeSeconds: z.number().int().min(30).max(3600),
+      })
+      .optional(),
     /** Limits on self-service registration. */
     registrationQuotas: z.strictObject({
       /**

@@ -198,6 +198,7 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {};
     if (error.status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
+    if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce;
     return json(error.status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
