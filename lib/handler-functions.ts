@@ -157,6 +157,7 @@ export interface HandlerFunctionsProps {
  * nothing more: `table:read` and `table:write` → table name + the DynamoDB actions of the registry operations it lists (or,
  * without a list, grantReadData and grantWriteData),
  * `table:append-system-audit` → table name + Query/PutItem on the signing-key audit partition only,
+ * `table:count-software-consumers` → Query on the table's `software` index only,
  * `signing-key:read|write` → secret id + the signing key's grantRead|grantWrite, `signing-key:read-public` → the
  * public-key secret's id + grantReadPublic (GetSecretValue on that secret, kms:Decrypt bound to its ARN), `workflow:start` → state machine ARN +
  * grantStartExecution (wired by {@link HandlerFunctions.allowWorkflowStart}, because the workflow needs the review-task
@@ -235,6 +236,7 @@ export class HandlerFunctions extends Construct {
         read: has(spec, 'table:read'),
         write: has(spec, 'table:write'),
         appendSystemAudit: has(spec, 'table:append-system-audit'),
+        countSoftwareConsumers: has(spec, 'table:count-software-consumers'),
         operations: spec.registry,
       });
       if (has(spec, 'signing-key:read')) props.signingKey.grantRead(fn.function);

@@ -28,9 +28,10 @@ export const SYSTEM_AUDIT_ACTIONS: readonly string[] = accessOf(['appendSystemAu
 const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] as const;
 
 /** Schema projection names to CDK projection types. */
-const PROJECTIONS: Readonly<Record<'ALL' | 'KEYS_ONLY', dynamodb.ProjectionType>> = {
+const PROJECTIONS: Readonly<Record<'ALL' | 'KEYS_ONLY' | 'INCLUDE', dynamodb.ProjectionType>> = {
   ALL: dynamodb.ProjectionType.ALL,
   KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+  INCLUDE: dynamodb.ProjectionType.INCLUDE,
 };
 
 export interface RegistryTableProps {
@@ -125,6 +126,7 @@ export class RegistryTable extends Construct {
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
         projectionType: PROJECTIONS[index.projection],
+        ...('nonKeyAttributes' in index ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
       });
     }
 
@@ -196,6 +198,7 @@ export function grantTableAccess(
     readonly read: boolean;
     readonly write: boolean;
     readonly appendSystemAudit?: boolean;
+    readonly countSoftwareConsumers?: boolean;
     readonly operations?: readonly RegistryOperationName[] | undefined;
   },
 ): void {
@@ -207,6 +210,12 @@ export function grantTableAccess(
   }
   // CDK's full read and write grants already cover the audit stream; a list of operations need not.
   if (access.appendSystemAudit && (access.operations !== undefined || !(access.read && access.write))) grantSystemAuditAppend(fn, table);
+  if (access.countSoftwareConsumers) {
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_SCHEMA.indexes[1].name}`] }),
+    );
+    table.encryptionKey?.grant(fn.function, ...TABLE_KEY_READ_ACTIONS);
+  }
 }
 
 /** The actions of `operations`, refused where the function's table capabilities do not cover them. */

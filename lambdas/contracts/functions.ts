@@ -10,6 +10,11 @@ export type Capability =
    * items whose partition key is `SYSTEM#signing-key` (dynamodb:LeadingKeys), with the table key for those calls.
    */
   | 'table:append-system-audit'
+  /**
+   * dynamodb:Query on the registry table's `software` index only (software_id, client id and status are all it holds),
+   * to count the live consumers of one software_id at registration.
+   */
+  | 'table:count-software-consumers'
   /** The private signing keys (GetSecretValue on the signing-key secret, the key via Secrets Manager): functions that sign. */
   | 'signing-key:read'
   /**
@@ -109,7 +114,9 @@ const SPECS = {
   // Registrations are rare (POST /register is throttled to a few per second); 10 absorbs a burst of slow policy checks.
   register: {
     entry: 'lambdas/functions/register.ts',
-    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:create'],
+    // The anonymous registration quota (lambdas/adapters/aws/dynamo-registration-quota.ts) is one conditional UpdateItem
+    // on the table, an action updateConsumer already needs.
+    capabilities: ['table:read', 'table:write', 'table:count-software-consumers', 'workflow:start', 'client-secrets:create'],
     registry: ['createConsumer', 'getConsumer', 'updateConsumer', 'getIdempotency'],
     memorySize: 512,
     timeoutSeconds: 10,

@@ -1,4 +1,6 @@
 import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
+import { registrationQuotaFromEnv } from '../adapters/aws/dynamo-registration-quota.js';
+import { softwareConsumersFromEnv } from '../adapters/aws/dynamo-software-consumers.js';
 import { awsServices } from '../adapters/aws/services.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
@@ -7,4 +9,5 @@ import { createRegisterHandler } from '../handlers/register.js';
 /** Lambda entry point: the shared handler over the AWS adapters. */
 export const handler = createRegisterHandler(
   awsServices('register', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv }),
+  { registrationQuota: registrationQuotaFromEnv(), softwareConsumers: softwareConsumersFromEnv() },
 );

@@ -4,15 +4,18 @@ import { createAdminHandler } from './admin.js';
 import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
 import { createIntrospectionHandler } from './introspection.js';
-import { createRegisterHandler } from './register.js';
+import { createRegisterHandler, type RegisterPorts } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
 import { createRevocationHandler } from './revocation.js';
 import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
 
+/** Ports some handlers take besides Services. */
+export type HandlerPorts = RegisterPorts;
+
 /** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
-export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>) => HttpLambda } = {
+export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>, ports: HandlerPorts) => HttpLambda } = {
   register: createRegisterHandler,
   'registration-read': createRegistrationReadHandler,
   token: createTokenHandler,

@@ -1,15 +1,26 @@
 import { RegistrationError } from '../core/registration/errors.js';
 import { ClientMetadataSchema } from '../core/registration/metadata.js';
+import type { RegistrationQuota } from '../core/registration/quota.js';
 import { register } from '../core/registration/register.js';
 import type { Needs } from '../core/services.js';
+import type { SoftwareConsumers } from '../core/registration/software-consumers.js';
 import { header, jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
+/** Ports the register handler needs beyond Services. */
+export interface RegisterPorts {
+  /** Counts anonymous registrations per caller address; without it (unit tests of other behaviour) nothing is counted. */
+  readonly registrationQuota?: RegistrationQuota;
+  /** Counts live consumers per software_id; without it (unit tests of other behaviour) no limit is applied. */
+  readonly softwareConsumers?: SoftwareConsumers;
+}
+
 /** POST /register — RFC 7591 registration, decided by policy. */
 export function createRegisterHandler(
   services: Needs<'createConsumer' | 'getConsumer' | 'updateConsumer' | 'getIdempotency', 'clientSecrets' | 'workflow'>,
+  ports: RegisterPorts = {},
 ): HttpLambda {
   return httpHandler(
     services,
@@ -25,7 +36,11 @@ export function createRegisterHandler(
           field ? { field } : {},
         );
       }
-      const result = await register(services, { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key') });
+      const result = await register(
+        services,
+        { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key'), sourceIp: event.requestContext?.identity?.sourceIp },
+        { quota: ports.registrationQuota, softwareConsumers: ports.softwareConsumers },
+      );
       const location = result.body['registration_client_uri'];
       return json(result.statusCode, result.body, {
         ...(typeof location === 'string' ? { location } : {}),

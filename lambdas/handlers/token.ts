@@ -16,7 +16,8 @@ export function createTokenHandler(services: Needs<'getConsumer' | 'claimOnce' |
       try {
         const form = oauthForm(event, services.config.maxBodyBytes);
         const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
-        return json(200, response);
+        // RFC 9449 section 8.2: each response hands out the nonce for the next proof.
+        return json(200, response, deps.dpopNonces ? { 'dpop-nonce': await deps.dpopNonces.issue(services.clock.now()) } : {});
       } catch (error) {
         // Counted here, where a refusal is still an OAuth error code (the response is written in the one place errors become HTTP).
         if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });

@@ -76,6 +76,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
     if (has('table:read')) [...TABLE_READ, ...TABLE_KEY_READ].forEach((a) => actions.add(a));
     if (has('table:write')) [...TABLE_WRITE, ...TABLE_KEY_WRITE].forEach((a) => actions.add(a));
   }
+  if (has('table:count-software-consumers')) ['dynamodb:Query', ...TABLE_KEY_READ].forEach((a) => actions.add(a));
   if (has('signing-key:read')) SECRET_READ.forEach((a) => actions.add(a));
   if (has('signing-key:read-public')) PUBLIC_KEYS_READ.forEach((a) => actions.add(a));
   if (has('workflow:start') || has('notice:send')) actions.add('states:StartExecution');
@@ -262,6 +263,7 @@ describe('HandlerFunctions', () => {
         JSON.stringify({ Ref: logicalId(stack.reviewWorkflow.stateMachine) }),
         JSON.stringify({ Ref: logicalId(stack.noticeWorkflow.stateMachine) }),
         JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/attention']] }),
+        ...(has('table:count-software-consumers') ? [JSON.stringify({ 'Fn::Join': ['', [arnOf(stack.registry.table), '/index/software']] })] : []),
         JSON.stringify(sesIdentityArn('bank.example')),
         JSON.stringify(stack.resolve(stack.clientSecrets.secretArnPattern)),
         JSON.stringify(arnOf(stack.handlers.functions['client-secret-rotation'])),

@@ -12,14 +12,20 @@
  * - policy rollout  `SYSTEM#policy-rollout` / `STATE`: how far sweeps got re-evaluating consumers for the deployed policy
  * - revocation      `REVOCATIONS` / `TOKEN#<jti>` or `CONSUMER#<client_id>` (TTL): what resource servers must refuse, one
  *                   small partition read whole by the function that publishes the revocation document
+ * - quota counter   `QUOTA#register#<UTC day>#<sha256(caller)>` / `QUOTA` (TTL): anonymous registrations of one caller that day
  * The `attention` index is sparse: only consumers that need a future look (dormancy, expiry) carry `gsi1pk`/`gsi1sk`
  * (`ATTENTION` / `<attentionAt ISO>#<client_id>`), so a sweep queries `gsi1sk <= now` and reads only what is due.
+ * The `software` index is sparse too: only consumers whose software_id a verified software statement vouched for carry
+ * `statementSoftwareId`; it projects `status`, so registration counts the live consumers of one software_id with one Query.
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
   sortKey: 'sk',
   timeToLiveAttribute: 'ttl',
-  indexes: [{ name: 'attention', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' }],
+  indexes: [
+    { name: 'attention', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
+    { name: 'software', partitionKey: 'statementSoftwareId', sortKey: 'clientId', projection: 'INCLUDE', nonKeyAttributes: ['status'] },
+  ],
 } as const;
 
 export type TableSchema = typeof TABLE_SCHEMA;
@@ -40,6 +46,7 @@ export const keys = {
   revocationsPartition: 'REVOCATIONS',
   revokedTokenPrefix: 'TOKEN#',
   revokedConsumerPrefix: 'CONSUMER#',
+  registrationQuota: (window: string, subject: string) => ({ pk: `QUOTA#register#${window}#${subject}`, sk: 'QUOTA' }),
   attention: (attentionAt: string, clientId: string) => ({ gsi1pk: 'ATTENTION', gsi1sk: `${attentionAt}#${clientId}` }),
   attentionPartition: 'ATTENTION',
   systemAudit: (stream: string, seq: number) => ({ pk: `SYSTEM#${stream}`, sk: `AUDIT#${String(seq).padStart(10, '0')}` }),

@@ -22,6 +22,8 @@ import { createSweepHandler } from '../../handlers/sweep.js';
 import type { SweepResult } from '../../core/lifecycle/sweep.js';
 import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { dynamoStores, type DynamoStores } from '../aws/dynamo-registry.js';
+import { dynamoRegistrationQuota } from '../aws/dynamo-registration-quota.js';
+import { dynamoSoftwareConsumers } from '../aws/dynamo-software-consumers.js';
 import { consoleLog } from './console-log.js';
 import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
@@ -274,7 +276,10 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
   const servicesOf = <N extends FunctionName>(name: N) => functionServices(name, services, notices);
-  const httpHandlerOf = <N extends HttpHandlerName>(name: N): HttpLambda => HTTP_HANDLER_FACTORIES[name](servicesOf(name));
+  // Ports a handler takes besides its services (the register function's quota counter and software_id index).
+  const table = { name: tableName, db: dynamo.documentClient };
+  const ports = { registrationQuota: dynamoRegistrationQuota(table), softwareConsumers: dynamoSoftwareConsumers(table) };
+  const httpHandlerOf = <N extends HttpHandlerName>(name: N): HttpLambda => HTTP_HANDLER_FACTORIES[name](servicesOf(name), ports);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.
   const counted = async (kind: RotationKind, rotate: () => Promise<void>): Promise<void> => {

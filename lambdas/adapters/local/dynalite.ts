@@ -1,7 +1,18 @@
 import { create as createDomain } from 'node:domain';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+  waitUntilTableNotExists,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { TABLE_SCHEMA } from '../aws/table-schema.js';
@@ -64,6 +75,21 @@ export async function startDynalite(options: {
 }
 
 async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  if (!(await defineTable(client, tableName))) await addMissingIndexes(client, tableName);
+  // dynalite turns a new table ACTIVE on the next tick; the waiter's default 20 s back-off would otherwise stall start-up
+  // whenever its first look comes a moment too early.
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.timeToLiveAttribute, Enabled: true } }),
+    );
+  } catch {
+    // dynalite does not implement TTL; expired items are ignored by readers instead.
+  }
+}
+
+/** Creates the table from the schema; false when it exists already (a persisted data dir). */
+async function defineTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
   const s = TABLE_SCHEMA;
   const attributes = new Set<string>([s.partitionKey, s.sortKey, ...s.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
   try {
@@ -82,20 +108,14 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
             { AttributeName: i.partitionKey, KeyType: 'HASH' },
             { AttributeName: i.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: i.projection },
+          Projection: { ProjectionType: i.projection, ...('nonKeyAttributes' in i ? { NonKeyAttributes: [...i.nonKeyAttributes] } : {}) },
         })),
       }),
     );
+    return true;
   } catch (error) {
     if ((error as Error).name !== 'ResourceInUseException') throw error; // persisted data dir: the table is already there
-  }
-  // dynalite turns a new table ACTIVE on the next tick; the waiter's default 20 s back-off would otherwise stall start-up
-  // whenever its first look comes a moment too early.
-  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
-  try {
-    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: s.timeToLiveAttribute, Enabled: true } }));
-  } catch {
-    // dynalite does not implement TTL; expired items are ignored by readers instead.
+    return false;
   }
 }
 
@@ -122,4 +142,26 @@ function containStorageErrors(server: import('node:http').Server): void {
       for (const handler of handlers) handler(req, res);
     });
   });
+}
+
+/**
+ * A table persisted by an older version lacks the indexes added since. DynamoDB adds an index to a live table (the stack
+ * does); dynalite cannot, so the table is rebuilt with its items: read, dropped, created from the schema, written back.
+ */
+async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+  const table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  const present = new Set((table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  if (TABLE_SCHEMA.indexes.every((i) => present.has(i.name))) return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  await waitUntilTableNotExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+  if (!(await defineTable(client, tableName))) throw new Error(`Could not rebuild the local table ${tableName} with its new indexes.`);
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+  for (const item of items) await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
 }

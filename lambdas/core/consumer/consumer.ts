@@ -33,6 +33,11 @@ export interface Consumer {
   readonly policyVersion: string;
   readonly decisionReasons: readonly Reason[];
   readonly softwareId?: string | undefined;
+  /**
+   * The software_id when a verified software statement vouched for it (any client may claim a `software_id` in its
+   * metadata; only this one is counted against the policy's limit per software_id).
+   */
+  readonly statementSoftwareId?: string | undefined;
   /** The organisation (`org_name`) the verified software statement names: unlike `clientName`, vouched for by the bank. */
   readonly organisation?: string | undefined;
   readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;

@@ -6,7 +6,7 @@ import { verifyClientAssertion } from './client-assertion.js';
 import { presentedCredentials } from './client-auth.js';
 import { plausibleClientId } from './client-id.js';
 import type { ConsumerCache } from './consumer-cache.js';
-import { OAuthError } from './errors.js';
+import { CLIENT_AUTHENTICATION_FAILED, OAuthError } from './errors.js';
 
 /**
  * Which of a consumer's secrets the presented one is: the current one, the one being rotated in (accepted from the moment
@@ -53,16 +53,21 @@ export async function authenticateClient(
   const refuse = (description: string) => new OAuthError('invalid_client', description, { challenge });
   const now = services.clock.now();
 
+  // Until the caller proves it holds the client's credential, every refusal reads the same as for an unknown id; the
+  // reason goes to the log only.
+  const unproven = (reason: string) => {
+    services.log.info('client authentication failed', { clientId: presented.clientId.slice(0, 200), method: presented.method, reason });
+    return refuse(CLIENT_AUTHENTICATION_FAILED);
+  };
   const consumer = plausibleClientId(presented.clientId) ? await consumers.get(presented.clientId) : undefined;
-  if (!consumer) throw refuse('Client authentication failed.');
+  if (!consumer) throw unproven('unknown client');
   if (consumer.authMethod !== presented.method) {
     // Checked before the credential, so a secret never authenticates a key-bound client. The answer does not say
     // which method is registered: that would tell an unauthenticated caller the client exists.
-    services.log.info('client used another auth method', { clientId: consumer.clientId, registered: consumer.authMethod, used: presented.method });
-    throw refuse('Client authentication failed.');
+    throw unproven(`registered for ${consumer.authMethod}`);
   }
   if (presented.method === 'private_key_jwt') {
-    if (!consumer.jwks) throw refuse('This client has no registered keys.');
+    if (!consumer.jwks) throw unproven('no registered keys');
     const issuer = services.config.issuer;
     try {
       await verifyClientAssertion(presented.assertion, {
@@ -74,11 +79,12 @@ export async function authenticateClient(
         maxLifetimeSeconds: services.policy.document.clientAssertions.maxLifetimeSeconds,
       });
     } catch (error) {
-      throw error instanceof OAuthError ? error.withChallenge(challenge) : error;
+      if (!(error instanceof OAuthError)) throw error;
+      throw error.beforeProof ? unproven(error.message) : error.withChallenge(challenge);
     }
   } else {
     const matched = matchingSecret(consumer, presented.secret, now);
-    if (matched === undefined) throw refuse('Client authentication failed.');
+    if (matched === undefined) throw unproven('wrong secret');
     // Operators can see who still uses a rotated-out secret before its grace window ends.
     if (matched === 'previous')
       services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });

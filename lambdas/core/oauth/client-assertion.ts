@@ -54,10 +54,10 @@ export async function verifyClientAssertion(
   try {
     header = decodeProtectedHeader(assertion);
   } catch (cause) {
-    throw new OAuthError('invalid_client', 'The client assertion is not a JWT.', { cause });
+    throw new OAuthError('invalid_client', 'The client assertion is not a JWT.', { cause, beforeProof: true });
   }
   if (!ASYMMETRIC_ALGS.includes(header.alg as (typeof ASYMMETRIC_ALGS)[number])) {
-    throw new OAuthError('invalid_client', `Client assertions must be signed with ${ASYMMETRIC_ALGS.join(', ')}.`);
+    throw new OAuthError('invalid_client', `Client assertions must be signed with ${ASYMMETRIC_ALGS.join(', ')}.`, { beforeProof: true });
   }
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
@@ -71,7 +71,9 @@ export async function verifyClientAssertion(
       requiredClaims: ['exp', 'jti'],
     }));
   } catch (cause) {
-    throw new OAuthError('invalid_client', `The client assertion was refused: ${assertionProblem(cause)}.`, { cause });
+    // jose checks the claims only once the signature verifies: a claim problem is told to the key's holder alone.
+    const beforeProof = !(cause instanceof joseErrors.JWTExpired || cause instanceof joseErrors.JWTClaimValidationFailed);
+    throw new OAuthError('invalid_client', `The client assertion was refused: ${assertionProblem(cause)}.`, { cause, beforeProof });
   }
   const nowS = Math.floor(expected.now.getTime() / 1000);
   const exp = payload.exp!;

@@ -63,6 +63,7 @@ export async function clientCredentials(
       url: `${services.config.issuer}${ENDPOINT_PATHS.token}`,
       now,
       claimOnce: (marker, exp, at) => services.markers.claimOnce(marker, exp, at),
+      nonces: deps.dpopNonces,
     });
   } else if (requirements.senderConstraint === 'dpop') {
     throw new OAuthError('invalid_dpop_proof', "This client's tokens must be sender-constrained: send a DPoP proof.");

@@ -19,8 +19,10 @@ export function forgetConsumerEverywhere(clientId: string): void {
 
 /**
  * A per-instance, short-lived cache of consumer records for the token path: at most one registry read per client per `ttlMs`.
- * The price is that a suspension or revocation made by another instance reaches a warm one at most `ttlMs` later
- * (documented in the README).
+ * The price is that a suspension or revocation reaches a warm instance at most `ttlMs` later (documented in the README).
+ * Ids that name no client are remembered too, for as long, so an unknown id is answered as fast as a known one and a
+ * caller cannot tell which ids exist by timing; they live in their own bounded map so a flood of made-up ids never
+ * evicts real clients.
  */
 export class ConsumerCache {
   readonly #consumers: Pick<ConsumerStore, 'getConsumer'>;
@@ -28,6 +30,7 @@ export class ConsumerCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, { at: number; consumer: Consumer }>();
+  readonly #unknown = new Map<string, number>();
   readonly #inFlight = new Map<string, Promise<Consumer | undefined>>();
 
   constructor(consumers: Pick<ConsumerStore, 'getConsumer'>, clock: Clock, ttlMs: number, maxEntries = 10_000) {
@@ -42,6 +45,8 @@ export class ConsumerCache {
     const now = this.#clock.now().getTime();
     const hit = this.#entries.get(clientId);
     if (hit && now - hit.at < this.#ttlMs) return hit.consumer;
+    const missedAt = this.#unknown.get(clientId);
+    if (missedAt !== undefined && now - missedAt < this.#ttlMs) return undefined;
     // Requests that arrive while the record is being read share that one read.
     const pending = this.#inFlight.get(clientId);
     if (pending) return pending;
@@ -57,10 +62,10 @@ export class ConsumerCache {
   async #load(clientId: string, now: number): Promise<Consumer | undefined> {
     const consumer = await this.#consumers.getConsumer(clientId);
     this.#entries.delete(clientId);
-    // Unknown ids are not cached: they would let anyone fill memory with garbage.
-    if (consumer && this.#ttlMs > 0) {
-      if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(clientId, { at: now, consumer });
+    this.#unknown.delete(clientId);
+    if (this.#ttlMs > 0) {
+      if (consumer) remember(this.#entries, this.#maxEntries, clientId, { at: now, consumer });
+      else remember(this.#unknown, this.#maxEntries, clientId, now);
     }
     return consumer;
   }
@@ -68,5 +73,12 @@ export class ConsumerCache {
   /** Forgets a client, e.g. after this instance changed it. */
   forget(clientId: string): void {
     this.#entries.delete(clientId);
+    this.#unknown.delete(clientId);
   }
+}
+
+/** Adds an entry, dropping the oldest one first when the map is full. */
+function remember<V>(map: Map<string, V>, maxEntries: number, key: string, value: V): void {
+  if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }

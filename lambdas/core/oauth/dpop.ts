@@ -2,6 +2,7 @@ import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, ty
 import { sha256B64u } from '../util/hash.js';
 import { hasPrivateMembers } from '../util/jwk.js';
 import { ASYMMETRIC_ALGS } from './client-assertion.js';
+import type { DpopNonces } from './dpop-nonce.js';
 import { OAuthError } from './errors.js';
 
 /** How far a proof's `iat` may be from now. */
@@ -18,6 +19,8 @@ export interface DpopCheck {
   readonly accessToken?: string | undefined;
   /** When the token is bound, the proof must be signed by that key. */
   readonly expectedJkt?: string | undefined;
+  /** When the server requires nonces (RFC 9449 section 8): the proof's `nonce` must be one it accepts. */
+  readonly nonces?: DpopNonces | undefined;
 }
 
 /** Normalises an HTTP URI for `htu` comparison: scheme and host lower-case, no query or fragment, default port dropped. */
@@ -73,6 +76,11 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
   // RFC 9449 section 4.2: jti is a string; String() would let 1 and "1" or any object share one replay key.
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) throw refuse('jti is not acceptable');
+  // Checked before the jti is spent, so the retry RFC 9449 section 8 asks for costs the client nothing but a new proof.
+  if (check.nonces && !(await check.nonces.accepts(payload['nonce'], check.now))) {
+    const dpopNonce = await check.nonces.issue(check.now);
+    throw new OAuthError('use_dpop_nonce', 'The DPoP proof must carry the nonce in the DPoP-Nonce header (RFC 9449 section 8).', { dpopNonce });
+  }
   if (!(await check.claimOnce(`dpop:${jkt}:${jti}`, payload.iat! + IAT_WINDOW_S * 2, check.now))) throw refuse('its jti was already used');
   return jkt;
 }

@@ -8,6 +8,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_token'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'unsupported_token_type';
 
 const STATUS: Record<OAuthErrorCode, number> = {
@@ -19,6 +20,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   invalid_token: 401,
   invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   unsupported_token_type: 400,
 };
 
@@ -36,6 +38,12 @@ const STATUS: Record<OAuthErrorCode, number> = {
  */
 export type Challenge = 'Basic' | 'private_key_jwt' | 'client_secret_post' | 'client' | 'Bearer' | 'bearer_absent';
 
+/**
+ * The one description for every client that has not proven it holds its credential, whether its id exists or not, so
+ * the answer cannot tell a caller which client ids exist.
+ */
+export const CLIENT_AUTHENTICATION_FAILED = 'Client authentication failed.';
+
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';
@@ -43,17 +51,26 @@ export class OAuthError extends Error {
   readonly status: number;
   /** The challenge sent in WWW-Authenticate on 401 (see Challenge). */
   readonly challenge: Challenge | undefined;
+  /**
+   * Raised before the caller proved it holds the client's key: a client endpoint answers it with
+   * CLIENT_AUTHENTICATION_FAILED, as for an unknown id, and keeps the message for its log.
+   */
+  readonly beforeProof: boolean;
+  /** A DPoP nonce to send in the `DPoP-Nonce` header (RFC 9449 section 8), with `use_dpop_nonce`. */
+  readonly dpopNonce: string | undefined;
 
   /** `challenge` defaults to `Bearer` for invalid_token and to `client` (every method) for invalid_client. */
-  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: Challenge }) {
+  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: Challenge; beforeProof?: boolean; dpopNonce?: string }) {
     super(description, options);
     this.code = code;
     this.status = STATUS[code];
     this.challenge = options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'client' : undefined);
+    this.beforeProof = options?.beforeProof ?? false;
+    this.dpopNonce = options?.dpopNonce;
   }
 
   /** The same refusal answered with another challenge (the method the client used is known only once it is parsed). */
   withChallenge(challenge: Challenge): OAuthError {
-    return new OAuthError(this.code, this.message, { cause: this.cause, challenge });
+    return new OAuthError(this.code, this.message, { cause: this.cause, challenge, beforeProof: this.beforeProof });
   }
 }

@@ -70,6 +70,36 @@ export const PolicyDocumentSchema = z
        */
       maxLifetimeSeconds: z.number().int().min(30).max(3600),
     }),
+    /** DPoP (RFC 9449) at the token endpoint. */
+    dpop: z
+      .strictObject({
+        /**
+         * Require a server nonce in every DPoP proof (RFC 9449 section 8): a proof then cannot be made ahead of time. The
+         * client gets `use_dpop_nonce` with a `DPoP-Nonce` header and retries; each token response carries the next one.
+         */
+        serverNonce: z.boolean(),
+        /** How long a nonce window lasts; a nonce is accepted in its window and the next. */
+        nonceLifetimeSeconds: z.number().int().min(30).max(3600),
+      })
+      .optional(),
+    /** Limits on self-service registration. */
+    registrationQuotas: z.strictObject({
+      /**
+       * Registrations without a software statement accepted per caller address (an IPv6 /64) and UTC day. Each one costs
+       * the bank a stored secret and emails to addresses nobody has verified.
+       */
+      anonymousPerIpPerDay: z.number().int().min(1).max(100_000),
+    }),
+    /** What software statements (RFC 7591 section 2.3, the commercial side's signed sign-off) must be. */
+    softwareStatements: z.strictObject({
+      /** Longest span from `iat` to `exp`; a statement without `exp` is refused. */
+      maxLifetimeDays: z.number().int().min(1).max(400),
+      /**
+       * Most live (pending, active or suspended) consumers one software_id may have, counting those whose statement
+       * vouched for it; without it, no limit.
+       */
+      maxConsumersPerSoftwareId: z.number().int().min(1).max(10_000).optional(),
+    }),
     /** How the lifecycle sweep treats consumers. */
     lifecycle: z.strictObject({
       /** Days before a dormancy suspension or a grant's end that the consumer's contacts are warned (0: no warning). */

@@ -29,3 +29,24 @@ export class RegistrationDeniedError extends Error {
     this.decision = decision;
   }
 }
+
+/**
+ * The caller used up the anonymous registration quota of its address for the day; rendered as 429 with Retry-After.
+ * The code is Gatehouse's own: RFC 7591 has none for a quota, and RFC 6749's `temporarily_unavailable` (which Gatehouse
+ * answers when a dependency is down) says the server is unwell, not that this caller must wait.
+ */
+export class RegistrationQuotaError extends Error {
+  override readonly name = 'RegistrationQuotaError';
+  readonly code = 'registration_quota_exceeded' as const;
+  readonly limit: number;
+  /** Seconds until the quota's window ends. */
+  readonly retryAfterSeconds: number;
+
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(
+      `At most ${limit} registrations without a software statement are accepted per address and day; try again after the day ends (UTC), or register with a software statement.`,
+    );
+    this.limit = limit;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

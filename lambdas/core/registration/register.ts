@@ -17,6 +17,8 @@ import { registrationResponse } from './response.js';
 import { bankDomains, inDomains } from '../review/addresses.js';
 import { eligibleReviewers } from '../review/review.js';
 import type { Tier } from '../policy/schema.js';
+import { chargeAnonymousRegistration, type RegistrationQuota } from './quota.js';
+import { checkSoftwareIdLimit, type SoftwareConsumers } from './software-consumers.js';
 import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
@@ -24,6 +26,8 @@ export interface RegisterInput {
   readonly metadata: ClientMetadata;
   readonly rawBody: string;
   readonly idempotencyKey: string | undefined;
+  /** The caller's address (API Gateway's `requestContext.identity.sourceIp`), which anonymous registrations are counted by. */
+  readonly sourceIp?: string | undefined;
 }
 
 export interface RegisterResult {
@@ -36,10 +40,15 @@ export interface RegisterResult {
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
 
-/** Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse. */
+/**
+ * Registers an API consumer: verify, evaluate policy, then create it active (201) or pending review (202), or refuse.
+ * A registration without a software statement is counted against `quota` (the policy's per-address daily limit); one with
+ * a statement against the policy's limit of live consumers per software_id, through `softwareConsumers`.
+ */
 export async function register(
   services: Needs<'createConsumer' | 'getConsumer' | 'updateConsumer' | 'getIdempotency', 'clientSecrets' | 'workflow'>,
   input: RegisterInput,
+  ports: { readonly quota?: RegistrationQuota | undefined; readonly softwareConsumers?: SoftwareConsumers | undefined } = {},
 ): Promise<RegisterResult> {
   const { consumers, markers, clock, policy, config } = services;
   const now = clock.now();
@@ -60,7 +69,7 @@ export async function register(
   const m = input.metadata;
   let statement: SoftwareStatement | undefined;
   if (m.software_statement !== undefined) {
-    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now);
+    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now, policy.document.softwareStatements.maxLifetimeDays);
     if (m.tier !== undefined && m.tier !== statement.tier) {
       throw new RegistrationError('unapproved_software_statement', `The software statement is for the ${statement.tier} tier, not ${m.tier}.`, {
         field: 'tier',
@@ -104,6 +113,16 @@ export async function register(
 
   checkSeparationOfDuties(services, tier, m.contacts, decision);
 
+  // Counted only once nothing else refuses the request: what the quota bounds is what a registration costs the bank (a
+  // stored secret, emails to unverified addresses). A statement signed by the bank is not anonymous.
+  if (statement === undefined && ports.quota !== undefined) {
+    await chargeAnonymousRegistration(ports.quota, policy.document.registrationQuotas.anonymousPerIpPerDay, input.sourceIp, now);
+  }
+  const perSoftwareId = policy.document.softwareStatements.maxConsumersPerSoftwareId;
+  if (statement !== undefined && perSoftwareId !== undefined && ports.softwareConsumers !== undefined) {
+    await checkSoftwareIdLimit(ports.softwareConsumers, statement, perSoftwareId);
+  }
+
   const clientId = `gh_${randomBytes(12).toString('base64url')}`;
   const registrationToken = randomToken();
   const usesSecret = m.token_endpoint_auth_method !== 'private_key_jwt';
@@ -128,6 +147,7 @@ export async function register(
     policyVersion: decision.policyVersion,
     decisionReasons: decision.reasons,
     softwareId: statement?.softwareId ?? m.software_id,
+    statementSoftwareId: statement?.softwareId,
     organisation: statement?.orgName,
     jwks: m.jwks,
     secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),

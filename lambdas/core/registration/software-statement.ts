@@ -14,22 +14,29 @@ export interface SoftwareStatement {
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
-const MAX_AGE = '400d';
+const SKEW_S = 60;
 
 /**
- * Verifies a software statement (RFC 7591 §2.3): a JWT the bank's commercial side signs once terms are agreed.
+ * Verifies a software statement (RFC 7591 §2.3): a JWT the bank's commercial side signs once terms are agreed. It must
+ * carry `iat` and `exp` at most `maxLifetimeDays` apart (the policy's `softwareStatements.maxLifetimeDays`): a statement
+ * that never expires, or expires in a year, is a bearer credential for registering clients long after the agreement.
  * Throws RegistrationError `invalid_software_statement` (bad token) or `unapproved_software_statement` (valid, but not for this).
  */
-export async function verifySoftwareStatement(jwt: string, config: GatehouseConfig['softwareStatement'], now: Date): Promise<SoftwareStatement> {
-  let payload: Record<string, unknown>;
+export async function verifySoftwareStatement(
+  jwt: string,
+  config: GatehouseConfig['softwareStatement'],
+  now: Date,
+  maxLifetimeDays: number,
+): Promise<SoftwareStatement> {
+  let payload: Record<string, unknown> & { iat?: number; exp?: number };
   try {
     ({ payload } = await jwtVerify(jwt, createLocalJWKSet(config.jwks), {
       issuer: config.issuer,
       algorithms: ALGORITHMS,
       currentDate: now,
-      maxTokenAge: MAX_AGE,
-      requiredClaims: ['iat', 'software_id', 'tier'],
-      clockTolerance: 60,
+      maxTokenAge: `${maxLifetimeDays}d`,
+      requiredClaims: ['iat', 'exp', 'software_id', 'tier'],
+      clockTolerance: SKEW_S,
     }));
   } catch (cause) {
     const why =
@@ -44,6 +51,16 @@ export async function verifySoftwareStatement(jwt: string, config: GatehouseConf
       cause,
       field: 'software_statement',
     });
+  }
+  // jose has checked both are numbers and that iat is not too old; the span is what bounds a statement's use.
+  const lifetimeS = payload.exp! - payload.iat!;
+  const nowS = Math.floor(now.getTime() / 1000);
+  if (lifetimeS > maxLifetimeDays * 86_400 || payload.iat! > nowS + SKEW_S) {
+    throw new RegistrationError(
+      'invalid_software_statement',
+      `The software statement was refused: it may live at most ${maxLifetimeDays} days from iat to exp, and may not be issued in the future.`,
+      { field: 'software_statement' },
+    );
   }
   const tier = TierSchema.safeParse(payload['tier']);
   if (!tier.success) {

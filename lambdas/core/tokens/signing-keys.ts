@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock, PublicSigningKey, PublicSigningKeySet, SigningKeySet, Vault } from '../ports.js';
 import { longestAccessTokenTtlSeconds } from './lifetime.js';
@@ -76,6 +77,23 @@ export class SigningKeyCache {
     publish(set.current);
     for (const k of set.published) if (!(previousRetired && k.kid === set.previous?.kid)) publish(k);
     return { keys };
+  }
+
+  /**
+   * Keys for MACs only this server can make (such as DPoP nonces), derived from the private signing keys: the current
+   * key's first, then the pending and previous ones', so every instance derives the same keys whichever one it loaded.
+   */
+  async macKeys(label: string): Promise<Uint8Array[]> {
+    const set = await this.#private.get(this.#clock.now().getTime(), this.#maxAgeMs);
+    const seen = new Set<string>();
+    const out: Uint8Array[] = [];
+    for (const k of [set.current, set.pending, set.previous, ...set.published]) {
+      if (k === undefined || seen.has(k.kid)) continue;
+      seen.add(k.kid);
+      const d = (k.privateJwk as JWK).d;
+      if (typeof d === 'string') out.push(createHmac('sha256', Buffer.from(d, 'base64url')).update(label).digest());
+    }
+    return out;
   }
 }
 

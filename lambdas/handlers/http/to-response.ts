@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../../core/errors.js';
 import { OAuthError, type Challenge } from '../../core/oauth/errors.js';
-import { RegistrationDeniedError, RegistrationError } from '../../core/registration/errors.js';
+import { RegistrationDeniedError, RegistrationError, RegistrationQuotaError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
 import { RequestError } from '../../core/requests/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
@@ -198,11 +198,19 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {};
     if (error.status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
+    if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce;
     return json(error.status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
     const status = error.code === 'idempotency_key_reused' ? 422 : 400;
     return json(status, { error: error.code, error_description: asciiDescription(error.message), ...(error.field ? { field: error.field } : {}) });
+  }
+  if (error instanceof RegistrationQuotaError) {
+    return json(
+      429,
+      { error: error.code, error_description: asciiDescription(error.message), limit: error.limit },
+      { 'retry-after': String(error.retryAfterSeconds) },
+    );
   }
   if (error instanceof RegistrationDeniedError) {
     // RFC 7591 registers no code for a policy refusal (its codes are about malformed metadata and statements);

@@ -85,6 +85,10 @@ const reviewErrors = [
   ['503', htmlPage('Try again in a moment.', RETRY_AFTER)],
 ] as const;
 
+/** RFC 9449 section 8: present when the policy requires DPoP server nonces. */
+const DPOP_NONCE = {
+  'DPoP-Nonce': { description: 'The nonce the next DPoP proof must carry (RFC 9449 §8), when the policy requires server nonces.', schema: { type: 'string' } },
+} as const;
 const LOCATION = { Location: { description: 'The registration_client_uri.', schema: { type: 'string', format: 'uri' } } } as const;
 const registrationError = (description: string) => ({ description, content: { [MEDIA.json]: { schema: ref('RegistrationError') } } });
 
@@ -117,6 +121,15 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       ['403', jsonBody('access_denied: the policy refuses the request; `reasons` say why.', 'RegistrationDenied')],
       ['409', problemBody('A concurrent change; nothing was registered. Retry.')],
       ['422', registrationError('idempotency_key_reused: the key was used with a different request.')],
+      [
+        '429',
+        {
+          ...registrationError(
+            'registration_quota_exceeded: this address used up its registrations without a software statement for the day (policy `registrationQuotas.anonymousPerIpPerDay`); nothing was registered.',
+          ),
+          headers: RETRY_AFTER,
+        },
+      ],
       dependencyDown,
     ),
   },
@@ -147,11 +160,12 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
     ],
     body: { mediaType: MEDIA.form, name: 'TokenRequest' },
     responses: responses(
-      ['200', jsonBody('An RFC 9068 access token.', 'TokenResponse')],
+      ['200', jsonBody('An RFC 9068 access token.', 'TokenResponse', DPOP_NONCE)],
       [
         '400',
         oauthError(
-          'invalid_request, unsupported_grant_type, invalid_scope, invalid_dpop_proof, unauthorized_client or invalid_grant (RFC 6749 §5.2, RFC 9449).',
+          'invalid_request, unsupported_grant_type, invalid_scope, invalid_dpop_proof, use_dpop_nonce, unauthorized_client or invalid_grant (RFC 6749 §5.2, RFC 9449).',
+          DPOP_NONCE,
         ),
       ],
       oauthClientFailed,

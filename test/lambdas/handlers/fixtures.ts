@@ -234,7 +234,11 @@ export function mockedRegistry(): DynamoStores {
 /** The bank's commercial side: signs software statements with a key the test config trusts. */
 export interface StatementSigner {
   readonly jwks: { keys: JWK[] };
-  sign(claims: Record<string, unknown>, options?: { issuer?: string; issuedAt?: Date; expiresAt?: Date; key?: CryptoKey; kid?: string }): Promise<string>;
+  /** `expiresAt: null` signs a statement without `exp`. */
+  sign(
+    claims: Record<string, unknown>,
+    options?: { issuer?: string; issuedAt?: Date; expiresAt?: Date | null; key?: CryptoKey; kid?: string },
+  ): Promise<string>;
 }
 
 export async function statementSigner(): Promise<StatementSigner> {
@@ -244,12 +248,12 @@ export async function statementSigner(): Promise<StatementSigner> {
     jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
     sign: (claims, options = {}) => {
       const iat = options.issuedAt ?? NOW;
-      return new SignJWT(claims)
+      const jwt = new SignJWT(claims)
         .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: options.kid ?? kid })
         .setIssuer(options.issuer ?? STATEMENT_ISSUER)
-        .setIssuedAt(Math.floor(iat.getTime() / 1000))
-        .setExpirationTime(Math.floor((options.expiresAt ?? new Date(iat.getTime() + 30 * DAY_MS)).getTime() / 1000))
-        .sign(options.key ?? privateKey);
+        .setIssuedAt(Math.floor(iat.getTime() / 1000));
+      if (options.expiresAt !== null) jwt.setExpirationTime(Math.floor((options.expiresAt ?? new Date(iat.getTime() + 30 * DAY_MS)).getTime() / 1000));
+      return jwt.sign(options.key ?? privateKey);
     },
   };
 }

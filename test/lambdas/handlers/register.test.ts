@@ -527,6 +527,24 @@ describe('createRegisterHandler', () => {
       expect(bodyOf(response)['error_description']).toContain('expired');
     });
 
+    it('answers 400 invalid_software_statement for a statement without exp', async () => {
+      const endless = await signer.sign({ software_id: 'treasury-sync', tier: 'partner' }, { expiresAt: null });
+
+      const response = await post(await reviewRequest({ software_statement: endless }));
+
+      await refused(response, 'invalid_software_statement', 'software_statement');
+      expect(bodyOf(response)['error_description']).toContain('"exp"');
+    });
+
+    it('answers 400 invalid_software_statement for a statement living longer than the policy allows', async () => {
+      const yearLong = await signer.sign({ software_id: 'treasury-sync', tier: 'partner' }, { expiresAt: new Date(NOW.getTime() + 30 * DAY_MS + 1000) });
+
+      const response = await post(await reviewRequest({ software_statement: yearLong }));
+
+      await refused(response, 'invalid_software_statement', 'software_statement');
+      expect(bodyOf(response)['error_description']).toContain('at most 30 days');
+    });
+
     it('answers 400 invalid_software_statement for another issuer', async () => {
       const foreign = await signer.sign({ software_id: 'treasury-sync', tier: 'partner' }, { issuer: 'https://someone-else.test' });
 

@@ -7,7 +7,18 @@ import { sha256B64u } from '../../../../lambdas/core/util/hash.js';
 import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../../fixtures.js';
 import { ISSUER } from '../../handlers/fixtures.js';
 import { policyWith } from '../policy/fixtures.js';
-import { clientKey, coreServices, JWT_BEARER, keyBoundConsumer, NOW_S, signAssertion, type ClientKey, type CoreServices } from './fixtures.js';
+import {
+  assertionClaims,
+  clientKey,
+  coreServices,
+  JWT_BEARER,
+  keyBoundConsumer,
+  NOW_S,
+  signAssertion,
+  unsignedJwt,
+  type ClientKey,
+  type CoreServices,
+} from './fixtures.js';
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
@@ -102,7 +113,7 @@ describe('authenticateClient', () => {
 
       const error = await refused(withAssertion());
 
-      expect(error).toMatchObject({ code: 'invalid_client', message: 'This client has no registered keys.' });
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
       expect(services.registry.markers.size).toBe(0);
     });
 
@@ -115,6 +126,30 @@ describe('authenticateClient', () => {
 
       expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
       expect(services.registry.markers.size).toBe(1);
+    });
+
+    it.each([
+      ['signed by a key the client did not register', async () => signAssertion(await clientKey('ES256', key.kid))],
+      ['under a kid the client did not register', async () => signAssertion(await clientKey('ES256', 'other-kid'))],
+      ['with an algorithm Gatehouse refuses', async () => unsignedJwt(assertionClaims())],
+    ])('answers an assertion %s exactly as one from an unknown client', async (_name, make) => {
+      const assertion = await make();
+      const unknownId = 'gh_nobody00000000000';
+      const forUnknown = await refused(
+        authenticate({ client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(key, { iss: unknownId, sub: unknownId }) }),
+      );
+
+      const forKnown = await refused(authenticate({ client_assertion_type: JWT_BEARER, client_assertion: assertion }));
+
+      expect(forKnown).toMatchObject({ code: forUnknown.code, status: forUnknown.status, challenge: forUnknown.challenge, message: forUnknown.message });
+      expect(forKnown.message).toBe('Client authentication failed.');
+      expect(services.registry.markers.size).toBe(0);
+    });
+
+    it('tells a claim problem only to the holder of the key', async () => {
+      const error = await refused(withAssertion({ aud: 'https://elsewhere.example' }));
+
+      expect(error.message).toBe('The client assertion was refused: claim "aud" is not acceptable.');
     });
 
     it('refuses an assertion for an unknown client without claiming its jti', async () => {

@@ -39,14 +39,44 @@ describe('ConsumerCache', () => {
     expect(getConsumer).toHaveBeenCalledTimes(2);
   });
 
-  it('does not cache unknown ids', async () => {
+  it('remembers an unknown id for the TTL, so made-up ids cost at most one registry read each per TTL', async () => {
     const { registry, getConsumer } = registryOf([]);
-    const cache = new ConsumerCache(registry, new TestClock(), 5_000);
+    const clock = new TestClock();
+    const cache = new ConsumerCache(registry, clock, 5_000);
 
+    for (let i = 0; i < 50; i++) expect(await cache.get('gh_unknown')).toBeUndefined();
+    clock.advance(4_999);
     await cache.get('gh_unknown');
-    await cache.get('gh_unknown');
+    expect(getConsumer).toHaveBeenCalledTimes(1);
 
+    clock.advance(1);
+    await cache.get('gh_unknown');
     expect(getConsumer).toHaveBeenCalledTimes(2);
+  });
+
+  it('finds a client created after its id was looked up once the TTL has passed', async () => {
+    const { registry, byId } = registryOf([]);
+    const clock = new TestClock();
+    const cache = new ConsumerCache(registry, clock, 5_000);
+
+    expect(await cache.get(CLIENT_ID)).toBeUndefined();
+    byId.set(CLIENT_ID, consumerFixture());
+    clock.advance(5_000);
+
+    expect((await cache.get(CLIENT_ID))?.clientId).toBe(CLIENT_ID);
+  });
+
+  it('keeps real clients when flooded with unknown ids', async () => {
+    const { registry, getConsumer } = registryOf([consumerFixture()]);
+    const cache = new ConsumerCache(registry, new TestClock(), 60_000, 2);
+
+    await cache.get(CLIENT_ID);
+    for (let i = 0; i < 10; i++) await cache.get(`gh_made_up_${i}`);
+    getConsumer.mockClear();
+    await cache.get(CLIENT_ID);
+    await cache.get('gh_made_up_9');
+
+    expect(getConsumer).not.toHaveBeenCalled();
   });
 
   it('caches nothing with a TTL of 0', async () => {
