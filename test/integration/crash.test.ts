@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +21,30 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The default policy with a registration quota no crash run reaches: every registration here comes from one address,
+ * and what is under test is atomicity, not the quota.
+ */
+const POLICY_FILE = (() => {
+  const policy = JSON.parse(readFileSync('policy/policy.json', 'utf8')) as { registrationQuotas?: { anonymousPerIpPerDay: number } };
+  policy.registrationQuotas = { anonymousPerIpPerDay: 100_000 };
+  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-crash-policy-')), 'policy.json');
+  writeFileSync(file, JSON.stringify(policy));
+  return file;
+})();
+
 /** Starts `tsx bin/local.ts` (what `npm start` runs) on `dataDir` and resolves once it serves. */
 function startLocal(dataDir: string, port: number, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
-      env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_CLIENT_SECRET_ROTATION: 'off', ...env },
+      env: {
+        ...process.env,
+        GATEHOUSE_DATA_DIR: dataDir,
+        PORT: String(port),
+        GATEHOUSE_CLIENT_SECRET_ROTATION: 'off',
+        GATEHOUSE_POLICY_FILE: POLICY_FILE,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));

@@ -40,7 +40,10 @@ export async function clientCredentials(
   const now = services.clock.now();
 
   if (grantType !== 'client_credentials') {
-    throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported, not ${grantType}.`);
+    // The value is echoed only when it is short and made of the characters RFC 6749 section 5.2 allows in a description
+    // (printable ASCII but the double quote and backslash); anything else would come back mangled.
+    const shown = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(grantType) ? ` not ${grantType}` : ' not the grant_type sent';
+    throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported,${shown}.`);
   }
 
   const requested = form.get('scope');

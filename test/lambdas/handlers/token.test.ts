@@ -229,7 +229,16 @@ describe('createTokenHandler', () => {
       const response = await withBasic('grant_type=authorization_code&code=abc');
 
       expectOAuthError(response, 400, 'unsupported_grant_type');
+      expect(JSON.parse(response.body).error_description).toBe('Only client_credentials is supported, not authorization_code.');
       expectNothingWritten();
+    });
+
+    it('does not echo a grant_type with control characters or other text, which would come back mangled', async () => {
+      for (const value of ['%09%0A', 'caf%C3%A9', 'x'.repeat(65)]) {
+        const response = await withBasic(`grant_type=${value}`);
+        expectOAuthError(response, 400, 'unsupported_grant_type');
+        expect(JSON.parse(response.body).error_description).toBe('Only client_credentials is supported, not the grant_type sent.');
+      }
     });
 
     it('answers 400 invalid_request without grant_type', async () => {
