@@ -86,6 +86,8 @@ export interface LocalOptions {
   readonly noticeRetryIntervalMs?: number;
   /** Replaces the review workflow's retry intervals (milliseconds), so a test can watch its retries without waiting. */
   readonly reviewRetryIntervalMs?: number;
+  /** How long an HTTP request may run before it is answered as a timed-out function. @default 10 s */
+  readonly requestTimeoutMs?: number;
   /** Runs after the k-th item of each table transaction is written (where a crash test kills the process). */
   readonly afterTransactionItem?: (k: number) => void | Promise<void>;
 }
@@ -207,7 +209,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     }
   }
   const adminToken = options.adminToken ?? localAdminToken(dataDir);
-  const http = await startHttpServer({ port: options.port ?? 3000, adminToken }).catch(async (error: unknown) => {
+  const http = await startHttpServer({ port: options.port ?? 3000, adminToken, requestTimeoutMs: options.requestTimeoutMs }).catch(async (error: unknown) => {
     await dynamo.close();
     throw error;
   });

@@ -38,6 +38,8 @@ export async function startHttpServer(options: {
   readonly host?: string;
   /** Bearer token that stands in for IAM (SigV4) on `iam` routes. */
   readonly adminToken: string;
+  /** How long a request may run before it is answered 503 as a Lambda function's time-out would be. @default 10 s */
+  readonly requestTimeoutMs?: number | undefined;
 }): Promise<LocalHttpServer> {
   let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
   let closing = false;
@@ -51,7 +53,7 @@ export async function startHttpServer(options: {
     }
     underWay.add(res);
     res.on('close', () => underWay.delete(res));
-    void dispatch(req, res, handlers, options.adminToken).catch(() => {
+    void dispatch(req, res, handlers, options.adminToken, options.requestTimeoutMs ?? 10_000).catch(() => {
       if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
     });
   });
@@ -93,6 +95,7 @@ async function dispatch(
   res: ServerResponse,
   handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined,
   adminToken: string,
+  timeoutMs: number,
 ): Promise<void> {
   if (!handlers) {
     discard(req);
@@ -189,7 +192,12 @@ async function dispatch(
       identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', ...(admin ? { userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' } : {}) },
     },
   } as unknown as APIGatewayProxyEvent;
-  const context = { awsRequestId: requestId, functionName: `gatehouse-${match.route.handler}`, getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+  const deadline = Date.now() + timeoutMs;
+  const context = {
+    awsRequestId: requestId,
+    functionName: `gatehouse-${match.route.handler}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  } as unknown as Context;
   send(res, await handlers[match.route.handler](event, context));
 }
 
