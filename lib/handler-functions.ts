@@ -90,7 +90,7 @@ export interface ClientSecretsAccess {
 }
 
 /** The capabilities that touch client secrets; a function with any of them is told the prefix and the key. */
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
+export const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
   'client-secrets:create',
   'client-secrets:read',
   'client-secrets:manage',

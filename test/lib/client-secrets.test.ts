@@ -16,11 +16,12 @@ import {
   ClientSecrets,
   type ClientSecretsProps,
 } from '../../lib/client-secrets.js';
-import { FUNCTIONS, type Capability } from '../../lambdas/contracts/functions.js';
+import { FUNCTIONS } from '../../lambdas/contracts/functions.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import type { HandlerFunctionName } from '../../lib/handler-functions.js';
 import { resourceWildcardFinding } from '../../lib/nag.js';
 import { ROUTES } from '../../lambdas/contracts/routes.js';
+import { CLIENT_SECRET_CAPABILITIES } from '../../lib/handler-functions.js';
 import { arnOf, logicalId, statementsOfRole, synthGatehouse, testApp, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -31,13 +32,6 @@ const prefixArn = (prefix: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${prefix}*`]],
 });
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
-  'client-secrets:create',
-  'client-secrets:read',
-  'client-secrets:manage',
-  'client-secrets:delete',
-  'client-secrets:rotate',
-];
 const names = Object.keys(FUNCTIONS) as HandlerFunctionName[];
 
 /** The logical ids of the roles a key policy statement names. */

@@ -20,7 +20,13 @@ import { BASE_ENVIRONMENT } from '../../lib/gatehouse-function.js';
 import type { GatehouseStack } from '../../lib/gatehouse-stack.js';
 import { accessOf, READ_ACTIONS } from '../../lambdas/adapters/aws/registry-access.js';
 import { FUNCTIONS, type Capability, type FunctionSpec } from '../../lambdas/contracts/functions.js';
-import { HandlerFunctions, type ClientSecretsAccess, type HandlerFunctionName, type HandlerFunctionsProps } from '../../lib/handler-functions.js';
+import {
+  HandlerFunctions,
+  type ClientSecretsAccess,
+  type HandlerFunctionName,
+  type HandlerFunctionsProps,
+  CLIENT_SECRET_CAPABILITIES,
+} from '../../lib/handler-functions.js';
 import { actionsOfRole, arnOf, defaultConfig, logicalId, statementsOfRole, synthGatehouse, type Statement } from './stack-fixture.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -89,14 +95,6 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
   if (has('client-secrets:rotate')) CLIENT_SECRET_ROTATE_ACTIONS.forEach((a) => actions.add(a));
   return [...actions].sort();
 }
-
-const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
-  'client-secrets:create',
-  'client-secrets:read',
-  'client-secrets:manage',
-  'client-secrets:delete',
-  'client-secrets:rotate',
-];
 
 /** HandlerFunctions in a bare stack, with stand-ins for everything but the functions. */
 function bareHandlerFunctions(
