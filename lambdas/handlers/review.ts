@@ -11,7 +11,7 @@ import type { BaseServices, Needs } from '../core/services.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
-import { permanentServiceCause } from './http/to-response.js';
+import { permanentServiceCause, reviewErrorStatus } from './http/to-response.js';
 
 const CSRF_COOKIE = 'gh_csrf';
 
@@ -79,7 +79,7 @@ function errorPage(error: unknown, services: BaseServices, event: APIGatewayProx
       });
     }
     return html(
-      error.status,
+      reviewErrorStatus(error),
       page(
         'Review not available',
         `<p class="refusal">${escapeHtml(error.message)}</p><p class="next"><strong>What to do next:</strong> ${escapeHtml(error.next)}</p>`,

@@ -1,3 +1,5 @@
+import { GatehouseError } from '../errors.js';
+
 /** RFC 6749 §5.2 token endpoint error codes (and RFC 6750 for bearer-protected endpoints). */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -10,19 +12,6 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'unsupported_token_type';
-
-const STATUS: Record<OAuthErrorCode, number> = {
-  invalid_request: 400,
-  invalid_client: 401,
-  invalid_grant: 400,
-  unauthorized_client: 400,
-  unsupported_grant_type: 400,
-  invalid_scope: 400,
-  invalid_token: 401,
-  invalid_dpop_proof: 400,
-  use_dpop_nonce: 400,
-  unsupported_token_type: 400,
-};
 
 /**
  * The WWW-Authenticate challenge a 401 answers with (RFC 9110 section 11.6.1: every 401 carries one), matching how the
@@ -45,10 +34,8 @@ export type Challenge = 'Basic' | 'private_key_jwt' | 'client_secret_post' | 'cl
 export const CLIENT_AUTHENTICATION_FAILED = 'Client authentication failed.';
 
 /** An OAuth protocol error; rendered as `{ error, error_description }` with the status RFC 6749 gives. */
-export class OAuthError extends Error {
+export class OAuthError extends GatehouseError<OAuthErrorCode> {
   override readonly name = 'OAuthError';
-  readonly code: OAuthErrorCode;
-  readonly status: number;
   /** The challenge sent in WWW-Authenticate on 401 (see Challenge). */
   readonly challenge: Challenge | undefined;
   /**
@@ -61,9 +48,7 @@ export class OAuthError extends Error {
 
   /** `challenge` defaults to `Bearer` for invalid_token and to `client` (every method) for invalid_client. */
   constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: Challenge; beforeProof?: boolean; dpopNonce?: string }) {
-    super(description, options);
-    this.code = code;
-    this.status = STATUS[code];
+    super(code, description, options);
     this.challenge = options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'client' : undefined);
     this.beforeProof = options?.beforeProof ?? false;
     this.dpopNonce = options?.dpopNonce;

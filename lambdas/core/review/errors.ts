@@ -1,15 +1,7 @@
+import { GatehouseError } from '../errors.js';
+
 export type ReviewErrorCode =
   'link_invalid' | 'link_expired' | 'already_decided' | 'not_eligible' | 'csrf_failed' | 'comment_required' | 'no_eligible_reviewer';
-
-const STATUS: Record<ReviewErrorCode, number> = {
-  link_invalid: 403,
-  link_expired: 410,
-  already_decided: 409,
-  not_eligible: 403,
-  csrf_failed: 403,
-  comment_required: 400,
-  no_eligible_reviewer: 409,
-};
 
 /** What a reviewer can do about each refusal, unless the refusal knows better. */
 const NEXT: Record<ReviewErrorCode, string> = {
@@ -24,17 +16,13 @@ const NEXT: Record<ReviewErrorCode, string> = {
 };
 
 /** A refused review action; rendered as an HTML page for people (the review routes), never a 5xx. */
-export class ReviewError extends Error {
+export class ReviewError extends GatehouseError<ReviewErrorCode> {
   override readonly name = 'ReviewError';
-  readonly code: ReviewErrorCode;
-  readonly status: number;
   /** What the person should do now, in one or two sentences. */
   readonly next: string;
 
   constructor(code: ReviewErrorCode, message: string, options?: { cause?: unknown; next?: string }) {
-    super(message, options);
-    this.code = code;
-    this.status = STATUS[code];
+    super(code, message, options);
     this.next = options?.next ?? NEXT[code];
   }
 }

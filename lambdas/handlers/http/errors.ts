@@ -1,16 +1,6 @@
 export type HttpErrorCode =
   'payload_too_large' | 'unsupported_media_type' | 'malformed_body' | 'invalid_request' | 'unauthorized' | 'not_found' | 'method_not_allowed';
 
-const STATUS: Record<HttpErrorCode, number> = {
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  malformed_body: 400,
-  invalid_request: 400,
-  unauthorized: 401,
-  not_found: 404,
-  method_not_allowed: 405,
-};
-
 /**
  * A transport-level refusal at the edge, before any protocol is involved; rendered as RFC 9457 problem JSON, or as
  * RFC 7591 error JSON on registration routes.
@@ -18,14 +8,12 @@ const STATUS: Record<HttpErrorCode, number> = {
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   readonly code: HttpErrorCode;
-  readonly status: number;
   /** The WWW-Authenticate challenge of an `unauthorized` refusal (RFC 9110 section 11.6.1). @default Bearer */
   readonly challenge: string | undefined;
 
   constructor(code: HttpErrorCode, message: string, options?: { cause?: unknown; challenge?: string }) {
     super(message, options);
     this.code = code;
-    this.status = STATUS[code];
     this.challenge = options?.challenge;
   }
 }

@@ -1,13 +1,66 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../../core/errors.js';
-import { OAuthError, type Challenge } from '../../core/oauth/errors.js';
+import { OAuthError, type Challenge, type OAuthErrorCode } from '../../core/oauth/errors.js';
 import { RegistrationDeniedError, RegistrationError, RegistrationQuotaError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
-import { RequestError } from '../../core/requests/errors.js';
+import { RequestError, type RequestErrorCode } from '../../core/requests/errors.js';
+import type { ReviewError, ReviewErrorCode } from '../../core/review/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
 import { HttpError, type HttpErrorCode } from './errors.js';
 import { json, problem } from './respond.js';
+
+/** RFC 6749 section 5.2 and RFC 6750 section 3.1: a client or token that failed authentication is 401, the rest 400. */
+const OAUTH_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_token: 401,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  unsupported_token_type: 400,
+};
+
+const EDGE_STATUS: Readonly<Record<HttpErrorCode, number>> = {
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  malformed_body: 400,
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+};
+
+/** Change requests refused before anything was stored: bad input 400, forbidden 403, the consumer's state 409. */
+const REQUEST_STATUS: Readonly<Record<RequestErrorCode, number>> = {
+  invalid_exception: 400,
+  exception_not_needed: 409,
+  exception_not_allowed: 403,
+  consumer_not_eligible: 409,
+  out_of_policy: 409,
+  request_pending: 409,
+  operator_unknown: 403,
+  too_few_reviewers: 409,
+};
+
+/** Review pages: a link that is not (or no longer) the reviewer's to use is 403, gone with the review period 410. */
+const REVIEW_STATUS: Readonly<Record<ReviewErrorCode, number>> = {
+  link_invalid: 403,
+  link_expired: 410,
+  already_decided: 409,
+  not_eligible: 403,
+  csrf_failed: 403,
+  comment_required: 400,
+  no_eligible_reviewer: 409,
+};
+
+/** The status of a refused review action, for the review page that renders it as HTML. */
+export function reviewErrorStatus(error: ReviewError): number {
+  return REVIEW_STATUS[error.code];
+}
 
 /**
  * Error names and Node.js error codes of a dependency that is throttling, overloaded, timing out or unreachable: the AWS
@@ -166,11 +219,11 @@ const REGISTRATION_CODES: Readonly<Record<HttpErrorCode, 'invalid_client_metadat
 export function httpErrorResponse(error: HttpError, format: ResponseFormat = {}, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (format.protocol === 'registration') {
     const code = REGISTRATION_CODES[error.code];
-    const challenge: Record<string, string> = error.status === 401 ? { 'www-authenticate': challengeHeader('Bearer', code) } : {};
-    return json(error.status, { error: code, error_description: asciiDescription(error.message) }, { ...headers, ...challenge });
+    const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': challengeHeader('Bearer', code) } : {};
+    return json(EDGE_STATUS[error.code], { error: code, error_description: asciiDescription(error.message) }, { ...headers, ...challenge });
   }
-  const challenge: Record<string, string> = error.status === 401 ? { 'www-authenticate': error.challenge ?? `Bearer ${REALM}` } : {};
-  return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message, { ...headers, ...challenge });
+  const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': error.challenge ?? `Bearer ${REALM}` } : {};
+  return problem(EDGE_STATUS[error.code], error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message, { ...headers, ...challenge });
 }
 
 /** What a caller is told when a change may or may not have been made: the truth, and how to retry safely. */
@@ -196,10 +249,11 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return unavailable(OUTCOME_UNKNOWN, 5, format);
   }
   if (error instanceof OAuthError) {
+    const status = OAUTH_STATUS[error.code];
     const headers: Record<string, string> = {};
-    if (error.status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
+    if (status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
     if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce;
-    return json(error.status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
+    return json(status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
     const status = error.code === 'idempotency_key_reused' ? 422 : 400;
@@ -241,7 +295,7 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return problem(404, 'not-found', 'Not found', error.message);
   }
   if (error instanceof RequestError) {
-    return problem(error.status, error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
+    return problem(REQUEST_STATUS[error.code], error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message);
   }
   if (error instanceof RotationError) {
     // Only local mode rotates inside a request (Secrets Manager runs the steps on its own); nothing changed either way.

@@ -351,7 +351,7 @@ describe('createReviewTaskHandler', () => {
       const error = await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ReviewError);
-      expect(error).toMatchObject({ code: 'no_eligible_reviewer', status: 409 });
+      expect(error).toMatchObject({ code: 'no_eligible_reviewer' });
       expect(writes()).toHaveLength(0);
       expect(mailer.sent).toHaveLength(0);
     });

