@@ -1,35 +1,15 @@
-import type { Route } from '../lambdas/contracts/routes.js';
+import type { Route, ThrottleLimits } from '../lambdas/contracts/routes.js';
 
-/** API Gateway throttling of one method: steady requests per second, and the burst (token bucket size) above it. */
-export interface ThrottleLimits {
-  readonly rateLimit: number;
-  readonly burstLimit: number;
-}
+export type { ThrottleLimits };
 
 /**
- * Method throttling by route selector: `METHOD /path` (one route), `/prefix/*` (every route under the prefix, any
- * method) or `METHOD /prefix/*`. Paths use the route table's `{param}` syntax. A route takes the limits of the most
- * specific selector matching it (an exact path before a prefix, a longer prefix before a shorter one, a selector naming
- * the method before one that does not); a route no selector matches keeps the stage-wide limits.
+ * Operators' overrides of the route table's method throttling (Route.throttle), by route selector: an operationId
+ * (`issueToken`, one route), `METHOD /path` (one route), `/prefix/*` (every route under the prefix, any method) or
+ * `METHOD /prefix/*`. Paths use the route table's `{param}` syntax. A route takes the limits of the most specific selector
+ * matching it (an operationId or exact path before a prefix, a longer prefix before a shorter one, a selector naming the
+ * method before one that does not), else its own throttle; a route with neither keeps the stage-wide limits.
  */
 export type RouteThrottling = Readonly<Record<string, ThrottleLimits>>;
-
-/**
- * The defaults, per API Gateway stage (all clients together; WAF adds a per-IP limit in front):
- * - the token endpoint is the hot path (clients fetch a token per expiry), so it gets more than the stage default: 1,000 req/s, the rate the load test (bench/load.bench.ts) holds with zero errors;
- * - registration is rare and costly (policy evaluation, a review workflow, a secret), and reads of a registration are an
- *   operator's or a client's occasional check; reviewer pages and decisions are clicked by people. These routes are
- *   anonymous, so WAF limits each IP (DEFAULT_ROUTE_RATE_LIMITS) and these limits for everyone together sit above one
- *   IP's WAF allowance ({@link checkAboveOneIp}): one caller spending its whole allowance cannot shut others out;
- * - the admin API is for operators and their scripts.
- */
-export const DEFAULT_ROUTE_THROTTLING: RouteThrottling = {
-  'POST /oauth2/token': { rateLimit: 1000, burstLimit: 2000 },
-  'POST /register': { rateLimit: 10, burstLimit: 200 },
-  'GET /register/{client_id}': { rateLimit: 10, burstLimit: 200 },
-  '/reviews/*': { rateLimit: 20, burstLimit: 600 },
-  '/admin/*': { rateLimit: 5, burstLimit: 10 },
-};
 
 /** API Gateway's regional account quota: no method can be allowed more. */
 export const MAX_RATE_LIMIT = 10_000;
@@ -37,28 +17,34 @@ export const MAX_BURST_LIMIT = 5_000;
 
 interface Selector {
   readonly key: string;
+  readonly operationId?: string;
   readonly method?: string;
   readonly path: string;
   readonly prefix: boolean;
 }
 
+const OPERATION_ID = /^[A-Za-z][A-Za-z0-9]*$/;
+
 const SELECTOR = /^(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) )?(\/\S*)$/;
 
 function parseSelector(key: string): Selector {
+  if (OPERATION_ID.test(key)) return { key, operationId: key, path: '', prefix: false };
   const match = SELECTOR.exec(key);
-  if (!match) throw new Error(`API throttling: "${key}" is not a route selector (METHOD /path, /prefix/* or METHOD /prefix/*)`);
+  if (!match) throw new Error(`API throttling: "${key}" is not a route selector (an operationId, METHOD /path, /prefix/* or METHOD /prefix/*)`);
   const [, method, path] = match as unknown as [string, string | undefined, string];
   const prefix = path.endsWith('/*');
   return { key, ...(method ? { method } : {}), path: prefix ? path.slice(0, -1) : path, prefix };
 }
 
 function matches(selector: Selector, route: Route): boolean {
+  if (selector.operationId !== undefined) return selector.operationId === route.operationId;
   if (selector.method !== undefined && selector.method !== route.method) return false;
   return selector.prefix ? route.path.startsWith(selector.path) : route.path === selector.path;
 }
 
-/** Higher is more specific: exact path, then prefix length, then a named method. */
+/** Higher is more specific: an operationId, an exact path, then prefix length, then a named method. */
 function specificity(selector: Selector): number {
+  if (selector.operationId !== undefined) return 2_000_000;
   return (selector.prefix ? 0 : 1_000_000) + selector.path.length * 2 + (selector.method ? 1 : 0);
 }
 
@@ -72,20 +58,21 @@ function checkLimits(key: string, limits: ThrottleLimits): void {
 }
 
 /**
- * The method limits of each route some selector matches, keyed `METHOD path` as in the route table. Throws on a
- * malformed selector, limits API Gateway would refuse, or a selector that matches no route (a typo would otherwise
- * silently leave a route at the stage-wide limits).
+ * The method limits of each route, keyed `METHOD path`: the most specific override matching it, else the route's own
+ * throttle. Throws on a malformed selector, limits API Gateway would refuse, or a selector that matches no route (a typo
+ * would otherwise silently leave a route at its default).
  */
-export function routeThrottles(routes: readonly Route[], throttling: RouteThrottling): Map<string, ThrottleLimits> {
-  const selectors = Object.keys(throttling).map(parseSelector);
+export function routeThrottles(routes: readonly Route[], overrides: RouteThrottling = {}): Map<string, ThrottleLimits> {
+  const selectors = Object.keys(overrides).map(parseSelector);
   for (const selector of selectors) {
-    checkLimits(selector.key, throttling[selector.key]!);
+    checkLimits(selector.key, overrides[selector.key]!);
     if (!routes.some((route) => matches(selector, route))) throw new Error(`API throttling: "${selector.key}" matches no route`);
   }
   const result = new Map<string, ThrottleLimits>();
   for (const route of routes) {
     const best = selectors.filter((s) => matches(s, route)).sort((a, b) => specificity(b) - specificity(a))[0];
-    if (best) result.set(`${route.method} ${route.path}`, throttling[best.key]!);
+    const limits = best ? overrides[best.key]! : route.throttle;
+    if (limits) result.set(`${route.method} ${route.path}`, limits);
   }
   return result;
 }

@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiFirewall, type RateLimitedRoute, type WafBodyLimitKiB } from './api-firewall.js';
-import { DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
+import { routeThrottles, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
 import { encryptedLogGroup } from './log-encryption-key.js';
 import { ROUTES, type HttpHandlerName, type Route } from '../lambdas/contracts/routes.js';
 
@@ -81,7 +81,7 @@ export interface GatehouseApiProps {
   readonly cloudWatchRole?: boolean;
   /**
    * Method-level throttling by route selector, on top of the stage-wide limits (see {@link RouteThrottling}).
-   * @default DEFAULT_ROUTE_THROTTLING with the default routes; none with custom routes
+   * @default each route's own throttle (Route.throttle)
    */
   readonly routeThrottling?: RouteThrottling;
   /**
@@ -154,8 +154,7 @@ export class GatehouseApi extends Construct {
 
     const cloudWatchRole = props.cloudWatchRole ?? true;
     const routes = props.routes ?? ROUTES;
-    // The default selectors are written for the default route table; a custom table brings its own or none.
-    this.routeThrottles = routeThrottles(routes, props.routeThrottling ?? (props.routes ? {} : DEFAULT_ROUTE_THROTTLING));
+    this.routeThrottles = routeThrottles(routes, props.routeThrottling);
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
       description: 'Gatehouse: governed onboarding and credentials for API consumers',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },

@@ -9,7 +9,7 @@ import { hasPrivateMembers } from '../lambdas/core/util/jwk.js';
 import type { GatehouseStackProps } from './gatehouse-stack.js';
 import { LOG_RETENTION_DAYS, retentionFromDays } from './log-encryption-key.js';
 import { DEFAULT_ROUTE_RATE_LIMITS, HANDLER_BODY_LIMIT_KIB, ROUTE_MATCHES, WAF_BODY_LIMITS_KIB, type WafBodyLimitKiB } from './api-firewall.js';
-import { checkAboveOneIp, DEFAULT_ROUTE_THROTTLING, routeThrottles, type RouteThrottling } from './api-throttling.js';
+import { checkAboveOneIp, routeThrottles, type RouteThrottling } from './api-throttling.js';
 import { FUNCTIONS } from '../lambdas/contracts/functions.js';
 import { domainOf, identityCovers } from './mail-sender.js';
 import { SWEEP_INTERVAL_MINUTES } from './lifecycle-sweep.js';
@@ -134,7 +134,7 @@ export const AppContextSchema = z
     tokenReservedConcurrency: optional(z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int().min(1).max(1000)).default(
       FUNCTIONS.token.reservedConcurrency ?? 100,
     ),
-    /** Method throttling by route selector (`POST /oauth2/token`, `/admin/*`), merged over DEFAULT_ROUTE_THROTTLING. */
+    /** Overrides of the route table's method throttling, by route selector (`issueToken`, `POST /oauth2/token`, `/admin/*`). */
     apiRouteThrottling: optional(
       z.preprocess(
         parseJsonString,
@@ -308,15 +308,14 @@ function parseJsonString(value: unknown): unknown {
   }
 }
 
-/** The route throttling of the context merged over the defaults, checked against the route table. */
-function loadRouteThrottling(overrides: RouteThrottling | undefined): RouteThrottling {
-  const merged = { ...DEFAULT_ROUTE_THROTTLING, ...overrides };
+/** The context's throttling overrides, checked against the route table. */
+function loadRouteThrottling(overrides: RouteThrottling = {}): RouteThrottling {
   try {
-    routeThrottles(ROUTES, merged);
+    routeThrottles(ROUTES, overrides);
   } catch (cause) {
     throw new AppConfigError('The apiRouteThrottling context value is invalid', [(cause as Error).message], { cause });
   }
-  return merged;
+  return overrides;
 }
 
 /**

@@ -133,7 +133,7 @@ export interface GatehouseStackProps extends StackProps {
   readonly tokenReservedConcurrency?: number;
   /**
    * Method-level API throttling by route selector, on top of the stage-wide limits.
-   * @default DEFAULT_ROUTE_THROTTLING
+   * @default each route's own throttle (Route.throttle in the route table)
    */
   readonly apiRouteThrottling?: RouteThrottling;
   /**

@@ -6,7 +6,7 @@ export { LifecycleSweep, type LifecycleSweepProps } from './lifecycle-sweep.js';
 export type { ClientSecretsAccess } from './handler-functions.js';
 export { GatehouseApi, type GatehouseApiProps, STAGE_NAME } from './api.js';
 export { ApiFirewall, type ApiFirewallProps, type WafBodyLimitKiB } from './api-firewall.js';
-export { DEFAULT_ROUTE_THROTTLING, type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
+export { type RouteThrottling, type ThrottleLimits } from './api-throttling.js';
 export { AlarmTopic, type AlarmTopicProps } from './alarm-topic.js';
 export { OperationalAlarms, type OperationalAlarmsProps } from './operational-alarms.js';
 export { ApplicationAlarms, type ApplicationAlarmsProps } from './application-alarms.js';

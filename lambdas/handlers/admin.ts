@@ -21,6 +21,7 @@ import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
 import { requestReinstatement } from '../core/requests/request-reinstatement.js';
 import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from './admin-schemas.js';
+import { routeOf } from '../contracts/routes.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -50,20 +51,6 @@ function parse<T>(schema: z.ZodMiniType<T>, value: unknown): T {
   return result.data;
 }
 
-/** The operation of each admin route (`METHOD resource`), as counted in `AdminActions`. */
-export const ADMIN_ROUTE_ACTIONS: Readonly<Record<string, AdminAction>> = {
-  'GET /admin/consumers': 'list_consumers',
-  'GET /admin/consumers/{client_id}': 'show_consumer',
-  'POST /admin/consumers/{client_id}/reinstate': 'request_reinstatement',
-  'POST /admin/exceptions': 'request_exception',
-  'GET /admin/exceptions': 'list_exceptions',
-  'GET /admin/consumers/{client_id}/evidence': 'evidence',
-  'POST /admin/consumers/{client_id}/suspend': 'suspend',
-  'POST /admin/consumers/{client_id}/terminate': 'terminate',
-  'POST /admin/consumers/{client_id}/rotate-secret': 'rotate_secret',
-  'POST /admin/policy/evaluate': 'evaluate_policy',
-};
-
 /** The admin API (IAM-authorised routes under /admin); every change is audited under the calling operator, every call that succeeds counted by operation. */
 export function createAdminHandler(
   services: Needs<
@@ -76,19 +63,20 @@ export function createAdminHandler(
     return jsonObjectBody(event, services.config.maxBodyBytes).value;
   };
   return httpHandler(services, async (event) => {
-    const response = await route(event);
-    const action = ADMIN_ROUTE_ACTIONS[`${event.httpMethod} ${event.resource}`];
-    if (action) services.metrics.record('AdminActions', { action });
+    const action = routeOf(event.httpMethod, event.resource)?.adminAction;
+    if (!action) throw new HttpError('not_found', `No admin route ${event.httpMethod} ${event.resource}.`);
+    const response = await run(action, event);
+    services.metrics.record('AdminActions', { action });
     return response;
   });
 
-  async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  async function run(action: AdminAction, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const operator = operatorOf(event, services.config.operators);
     const clientId = event.pathParameters?.['client_id'] ?? '';
     // An id no registration could have issued names nobody (and would exceed the table's key size).
     if (event.pathParameters?.['client_id'] !== undefined && !plausibleClientId(clientId)) throw new ServiceError('not_found', 'No such consumer.');
-    switch (`${event.httpMethod} ${event.resource}`) {
-      case 'GET /admin/consumers': {
+    switch (action) {
+      case 'list_consumers': {
         const q = parse(ListConsumersQuery, event.queryStringParameters ?? {});
         const page = await listConsumers(
           services,
@@ -97,7 +85,7 @@ export function createAdminHandler(
         );
         return json(200, { consumers: page.consumers.map(consumerView), ...(page.next ? { next_cursor: page.next } : {}) });
       }
-      case 'GET /admin/consumers/{client_id}': {
+      case 'show_consumer': {
         const { consumer, events, chain } = await consumerWithAudit(services, clientId);
         const requests = await services.requests.listRequests(clientId);
         return json(200, {
@@ -106,11 +94,11 @@ export function createAdminHandler(
           audit: { chain_verified: chain.ok, ...(chain.brokenAt ? { broken_at: chain.brokenAt } : {}), events },
         });
       }
-      case 'POST /admin/consumers/{client_id}/reinstate': {
+      case 'request_reinstatement': {
         const { reason } = parse(ReasonBody, body(event));
         return json(202, { request: requestView(await requestReinstatement(services, operator, clientId, reason)) });
       }
-      case 'POST /admin/exceptions': {
+      case 'request_exception': {
         const e = parse(ExceptionBody, body(event));
         const grant = parse(ExceptionGrantSchema, { rule: e.rule, value: e.value });
         const request = await requestException(services, operator, {
@@ -121,22 +109,22 @@ export function createAdminHandler(
         });
         return json(202, { exception: requestView(request) });
       }
-      case 'GET /admin/exceptions': {
+      case 'list_exceptions': {
         const q = parse(ListExceptionsQuery, event.queryStringParameters ?? {});
         const page = await listExceptions(services, { clientId: q.client_id, status: q.status }, { limit: q.limit, next: q.cursor });
         return json(200, { exceptions: page.exceptions.map(requestView), ...(page.next ? { next_cursor: page.next } : {}) });
       }
-      case 'GET /admin/consumers/{client_id}/evidence':
+      case 'evidence':
         return json(200, await consumerEvidence(services, clientId));
-      case 'POST /admin/consumers/{client_id}/suspend': {
+      case 'suspend': {
         const { reason } = parse(ReasonBody, body(event));
         return json(200, { consumer: consumerView(await suspendConsumer(services, clientId, operator, reason)) });
       }
-      case 'POST /admin/consumers/{client_id}/terminate': {
+      case 'terminate': {
         const { reason } = parse(ReasonBody, body(event));
         return json(200, { consumer: consumerView(await terminateConsumer(services, clientId, operator, reason)) });
       }
-      case 'POST /admin/consumers/{client_id}/rotate-secret': {
+      case 'rotate_secret': {
         const { reason, compromised } = parse(RotateSecretBody, body(event));
         const { registrationToken } = await requestSecretRotation(services, clientId, operator, reason, { compromised: compromised === true });
         return json(202, {
@@ -148,7 +136,7 @@ export function createAdminHandler(
           ...(registrationToken ? { compromised: true, registration_access_token: registrationToken } : {}),
         });
       }
-      case 'POST /admin/policy/evaluate': {
+      case 'evaluate_policy': {
         const r = parse(EvaluateBody, body(event));
         const decision = evaluate(
           services.policy,
@@ -166,8 +154,6 @@ export function createAdminHandler(
         );
         return json(200, { dry_run: true, ...decision });
       }
-      default:
-        throw new HttpError('not_found', `No admin route ${event.httpMethod} ${event.resource}.`);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { ASYMMETRIC_ALGS } from '../core/oauth/client-assertion.js';
-import { REVOCATION_LIST_METADATA, REVOCATION_LIST_PATH } from '../core/revocation/document.js';
+import { routePath, routeUrl } from '../contracts/routes.js';
+import { REVOCATION_LIST_METADATA } from '../core/revocation/document.js';
 import type { BaseServices, Needs } from '../core/services.js';
 import { SIGNING_ALG, signingKeysFor } from '../core/tokens/signing-keys.js';
 import { HttpError } from './http/errors.js';
@@ -13,15 +14,15 @@ export function serverMetadata(services: BaseServices): Record<string, unknown> 
   const issuer = services.config.issuer;
   return {
     issuer,
-    token_endpoint: `${issuer}/oauth2/token`,
-    jwks_uri: `${issuer}/.well-known/jwks.json`,
-    registration_endpoint: `${issuer}/register`,
+    token_endpoint: routeUrl(issuer, 'issueToken'),
+    jwks_uri: routeUrl(issuer, 'getJwks'),
+    registration_endpoint: routeUrl(issuer, 'registerClient'),
     grant_types_supported: ['client_credentials'],
     // No response_types_supported: RFC 8414 erratum 7793 reads it as REQUIRED only when a grant type using the
     // authorization endpoint is supported (none is here), and section 3.2 says claims with zero elements MUST be omitted.
     // So neither [] (omitted by 3.2) nor ["none"] (a response type of the authorization endpoint this server lacks).
-    introspection_endpoint: `${issuer}/oauth2/introspect`,
-    revocation_endpoint: `${issuer}/oauth2/revoke`,
+    introspection_endpoint: routeUrl(issuer, 'introspectToken'),
+    revocation_endpoint: routeUrl(issuer, 'revokeToken'),
     token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     introspection_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
@@ -36,7 +37,7 @@ export function serverMetadata(services: BaseServices): Record<string, unknown> 
     gatehouse_access_token_audience: services.config.tokenAudience,
     gatehouse_policy_version: services.policy.version,
     // The signed revocation list resource servers refuse tokens by (revoked ids, consumers whose access ended).
-    [REVOCATION_LIST_METADATA]: `${issuer}${REVOCATION_LIST_PATH}`,
+    [REVOCATION_LIST_METADATA]: routeUrl(issuer, 'getRevocationList'),
   };
 }
 
@@ -55,7 +56,7 @@ export function createDiscoveryHandler(services: Needs<never, 'vault'>): HttpLam
   const keys = signingKeysFor(services, 60_000);
   const openApi = servedOpenApiDocument(services);
   return httpHandler(services, async (event) => {
-    if (event.resource === '/.well-known/jwks.json') return publicJson(await keys.jwks(), 300);
+    if (event.resource === routePath('getJwks')) return publicJson(await keys.jwks(), 300);
     if (event.resource === '/.well-known/oauth-authorization-server') return publicJson(serverMetadata(services), 3600);
     if (event.resource === '/openapi.json') return publicJson(openApi, 3600);
     throw new HttpError('not_found', `No such document: ${event.path}`);

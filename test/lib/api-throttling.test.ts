@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTE_RATE_LIMITS, ROUTE_MATCHES } from '../../lib/api-firewall.js';
-import { checkAboveOneIp, DEFAULT_ROUTE_THROTTLING, routeThrottles } from '../../lib/api-throttling.js';
+import { checkAboveOneIp, routeThrottles } from '../../lib/api-throttling.js';
 import { ROUTES, type Route } from '../../lambdas/contracts/routes.js';
 
-const route = (method: Route['method'], path: string): Route => ({ method, path, handler: 'discovery', description: 'test', auth: 'public' });
+const route = (method: Route['method'], path: string, throttle?: Route['throttle']): Route => ({
+  method,
+  path,
+  handler: 'discovery',
+  operationId: `${method.toLowerCase()}${path.replaceAll(/\W/g, '')}`,
+  description: 'test',
+  auth: 'public',
+  ...(throttle ? { throttle } : {}),
+});
 
 describe('routeThrottles', () => {
-  it('applies the defaults to the route table: token above the stage, registration and reviews above one IP, admin below the stage', () => {
-    const limits = routeThrottles(ROUTES, DEFAULT_ROUTE_THROTTLING);
+  it("applies the route table's own limits: token above the stage, registration and reviews above one IP, admin below the stage", () => {
+    const limits = routeThrottles(ROUTES);
     expect(limits.get('POST /oauth2/token')).toEqual({ rateLimit: 1000, burstLimit: 2000 });
     expect(limits.get('POST /register')).toEqual({ rateLimit: 10, burstLimit: 200 });
     expect(limits.get('GET /register/{client_id}')).toEqual({ rateLimit: 10, burstLimit: 200 });
@@ -38,14 +46,26 @@ describe('routeThrottles', () => {
     });
   });
 
+  it("lets an override by operationId or selector win over a route's own limits, and leaves the others at theirs", () => {
+    const routes = [route('POST', '/t', { rateLimit: 9, burstLimit: 9 }), route('GET', '/u', { rateLimit: 8, burstLimit: 8 }), route('GET', '/v')];
+    const limits = routeThrottles(routes, { postt: { rateLimit: 1, burstLimit: 1 }, 'GET /v': { rateLimit: 2, burstLimit: 2 } });
+    expect(Object.fromEntries(limits)).toEqual({
+      'POST /t': { rateLimit: 1, burstLimit: 1 },
+      'GET /u': { rateLimit: 8, burstLimit: 8 },
+      'GET /v': { rateLimit: 2, burstLimit: 2 },
+    });
+  });
+
   it('does not let a prefix match the path it names without the slash (/register/* is not /register)', () => {
     const limits = routeThrottles(ROUTES, { '/register/*': { rateLimit: 1, burstLimit: 2 } });
-    expect([...limits.keys()]).toEqual(['GET /register/{client_id}']);
+    expect(limits.get('GET /register/{client_id}')).toEqual({ rateLimit: 1, burstLimit: 2 });
+    expect(limits.get('POST /register')).toEqual({ rateLimit: 10, burstLimit: 200 });
   });
 
   it.each([
     ['a malformed selector', { 'oauth2/token': { rateLimit: 1, burstLimit: 1 } }, /"oauth2\/token" is not a route selector/],
     ['an unknown method', { 'FETCH /register': { rateLimit: 1, burstLimit: 1 } }, /"FETCH \/register" is not a route selector/],
+    ['an operationId no route has', { issueTokens: { rateLimit: 1, burstLimit: 1 } }, /"issueTokens" matches no route/],
     ['a selector that matches no route', { 'POST /oauth2/tokens': { rateLimit: 1, burstLimit: 1 } }, /"POST \/oauth2\/tokens" matches no route/],
     ['a method the path is not served with', { 'GET /oauth2/token': { rateLimit: 1, burstLimit: 1 } }, /"GET \/oauth2\/token" matches no route/],
     ['a zero rate', { '/admin/*': { rateLimit: 0, burstLimit: 1 } }, /"\/admin\/\*" rateLimit must be above 0 and at most 10000, got 0/],
@@ -64,11 +84,11 @@ describe('checkAboveOneIp', () => {
   };
 
   it('passes the defaults: no anonymous registration or review route can be exhausted by one IP within its WAF allowance', () => {
-    expect(checkAboveOneIp(ROUTES, routeThrottles(ROUTES, DEFAULT_ROUTE_THROTTLING), stage, groups)).toEqual([]);
+    expect(checkAboveOneIp(ROUTES, routeThrottles(ROUTES), stage, groups)).toEqual([]);
   });
 
   it("names every route whose burst or rate is below one IP's allowance, including one left at the stage limits", () => {
-    const throttles = routeThrottles(ROUTES, { ...DEFAULT_ROUTE_THROTTLING, 'POST /register': { rateLimit: 2, burstLimit: 5 } });
+    const throttles = routeThrottles(ROUTES, { 'POST /register': { rateLimit: 2, burstLimit: 5 } });
     throttles.delete('GET /reviews/{review_id}');
     const problems = checkAboveOneIp(ROUTES, throttles, { rateLimit: 50, burstLimit: 100 }, groups);
     expect(problems.map((p) => p.split(' (')[0])).toEqual(['POST /register', 'GET /reviews/{review_id}']);

@@ -296,7 +296,15 @@ describe('GatehouseApi', () => {
 });
 
 describe('GatehouseApi over a custom route table', () => {
-  const route = (r: Partial<Route>): Route => ({ method: 'GET', path: '/x', handler: 'discovery', description: 'test', auth: 'public', ...r });
+  const route = (r: Partial<Route>): Route => ({
+    method: 'GET',
+    path: '/x',
+    handler: 'discovery',
+    operationId: `${r.method ?? 'GET'}${r.path ?? '/x'}`.replaceAll(/\W/g, ''),
+    description: 'test',
+    auth: 'public',
+    ...r,
+  });
 
   it("follows each route's auth, not its path: an iam route elsewhere gets AWS_IAM, a public one NONE", () => {
     const { stack } = apiAlone([route({ path: '/ops/report', auth: 'iam' }), route({ path: '/open' })]);
@@ -341,7 +349,10 @@ describe('GatehouseApi with overrides', () => {
         Match.objectLike({ HttpMethod: 'POST', ResourcePath: '/~1oauth2~1revoke', ThrottlingRateLimit: 300, ThrottlingBurstLimit: 600 }),
       ]),
     });
-    expect(stack.api.routeThrottles.size).toBe(3);
+    // The override wins over the token route's own limits; routes it does not match keep theirs.
+    expect(stack.api.routeThrottles.get('POST /oauth2/token')).toEqual({ rateLimit: 300, burstLimit: 600 });
+    expect(stack.api.routeThrottles.get('POST /register')).toEqual({ rateLimit: 10, burstLimit: 200 });
+    expect(stack.api.routeThrottles.has('GET /.well-known/jwks.json')).toBe(false);
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       AssociationConfig: { RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_16' } } },
       Rules: Match.arrayWith([

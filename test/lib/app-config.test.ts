@@ -8,7 +8,6 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../lambdas/core/policy/errors.js';
 import { AppConfigError, EXAMPLE_SOFTWARE_STATEMENT_JWKS, loadAppConfig, loadJwksFile, PLACEHOLDER_REVIEWERS } from '../../lib/app-config.js';
-import { DEFAULT_ROUTE_THROTTLING } from '../../lib/api-throttling.js';
 import { PROJECT_ROOT } from '../../lib/gatehouse-function.js';
 import { cdkJsonContext } from './stack-fixture.js';
 
@@ -51,7 +50,7 @@ describe('loadAppConfig', () => {
       sweepInterval: Duration.minutes(60),
       reservedConcurrency: false,
       tokenReservedConcurrency: 100,
-      apiRouteThrottling: DEFAULT_ROUTE_THROTTLING,
+      apiRouteThrottling: {},
       apiMaxBodyKiB: 64,
       apiRequestsPerIpPer5Minutes: 3000,
       apiRouteRequestsPerIpPer5Minutes: { oauth2: 300_000, register: 100, reviews: 300 },
@@ -62,10 +61,10 @@ describe('loadAppConfig', () => {
     expect(config.softwareStatementJwks.keys).toHaveLength(1);
   });
 
-  it('merges route throttling from the command line over the defaults, and reads the hardening settings', () => {
+  it('reads route throttling overrides from the command line (by selector or operationId), and the hardening settings', () => {
     const config = loadAppConfig(
       context({
-        apiRouteThrottling: '{"POST /oauth2/token":{"rateLimit":400,"burstLimit":800},"POST /oauth2/introspect":{"rateLimit":200,"burstLimit":400}}',
+        apiRouteThrottling: '{"POST /oauth2/token":{"rateLimit":400,"burstLimit":800},"introspectToken":{"rateLimit":200,"burstLimit":400}}',
         apiMaxBodyKiB: '32',
         apiRequestsPerIpPer5Minutes: '1000',
         apiRouteRequestsPerIpPer5Minutes: '{"register":50}',
@@ -77,9 +76,8 @@ describe('loadAppConfig', () => {
       PROJECT_ROOT,
     );
     expect(config.apiRouteThrottling).toEqual({
-      ...DEFAULT_ROUTE_THROTTLING,
       'POST /oauth2/token': { rateLimit: 400, burstLimit: 800 },
-      'POST /oauth2/introspect': { rateLimit: 200, burstLimit: 400 },
+      introspectToken: { rateLimit: 200, burstLimit: 400 },
     });
     expect(config).toMatchObject({
       apiMaxBodyKiB: 32,

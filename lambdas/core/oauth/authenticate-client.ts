@@ -1,3 +1,4 @@
+import { routePath } from '../../contracts/routes.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { mayObtainTokens } from '../consumer/lifecycle.js';
 import type { Needs } from '../services.js';
@@ -30,9 +31,9 @@ const SINGLE_VALUED = ['grant_type', 'scope', 'client_id', 'client_secret', 'cli
 export type ClientEndpoint = 'token' | 'introspect' | 'revoke';
 
 export const ENDPOINT_PATHS: Readonly<Record<ClientEndpoint, string>> = {
-  token: '/oauth2/token',
-  introspect: '/oauth2/introspect',
-  revoke: '/oauth2/revoke',
+  token: routePath('issueToken'),
+  introspect: routePath('introspectToken'),
+  revoke: routePath('revokeToken'),
 };
 
 /**

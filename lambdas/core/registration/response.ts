@@ -1,3 +1,4 @@
+import { routeUrl } from '../../contracts/routes.js';
 import type { Consumer } from '../consumer/consumer.js';
 
 const epoch = (iso: string | undefined): number => (iso === undefined ? 0 : Math.floor(Date.parse(iso) / 1000));
@@ -21,7 +22,7 @@ export function registrationResponse(
   }
   if (issued.registrationToken !== undefined) body['registration_access_token'] = issued.registrationToken;
   Object.assign(body, {
-    registration_client_uri: `${issuer}/register/${encodeURIComponent(consumer.clientId)}`,
+    registration_client_uri: routeUrl(issuer, 'readRegistration', { client_id: consumer.clientId }),
     client_name: consumer.clientName,
     grant_types: ['client_credentials'],
     token_endpoint_auth_method: consumer.authMethod,

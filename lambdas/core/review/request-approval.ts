@@ -1,3 +1,4 @@
+import { routeUrl } from '../../contracts/routes.js';
 import { randomUUID } from 'node:crypto';
 import { chainEvent, type Actor } from '../audit/event.js';
 import { ServiceError } from '../errors.js';
@@ -196,7 +197,7 @@ export async function requestApproval(
   let lastFailure: unknown;
   for (const { email, linkId } of review.reviewers) {
     const token = await signReviewLink(keys, services.config.issuer, { reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
-    const link = `${services.config.issuer}/reviews/${reviewId}?t=${encodeURIComponent(token)}`;
+    const link = `${routeUrl(services.config.issuer, 'openReview', { review_id: reviewId })}?t=${encodeURIComponent(token)}`;
     try {
       await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
       sent++;

@@ -1,3 +1,4 @@
+import { routeUrl } from '../../contracts/routes.js';
 import type { Actor } from '../audit/event.js';
 import { applyTransition, transition } from '../consumer/transition.js';
 import type { ReviewKind, ReviewOutcome } from '../metrics.js';
@@ -109,7 +110,7 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
       return { status: (await to('failed', 'consumer.review_failed', { error: failure(step.error) }, 'The review could not be completed.')).consumer.status };
     case 'notify': {
       const consumer = await services.consumers.getConsumer(step.clientId);
-      const email = consumer && outcomeEmail(consumer, `${services.config.issuer}/register/${encodeURIComponent(consumer.clientId)}`);
+      const email = consumer && outcomeEmail(consumer, routeUrl(services.config.issuer, 'readRegistration', { client_id: consumer.clientId }));
       if (email && email.to.length > 0) await sendOutcome(services, email, { clientId: step.clientId });
       return { status: consumer?.status ?? 'unknown' };
     }

@@ -1,3 +1,4 @@
+import { routePath } from '../../contracts/routes.js';
 import { SignJWT, type CryptoKey } from 'jose';
 import { SIGNING_ALG } from '../tokens/signing-keys.js';
 import type { Revocations } from './revocation-list.js';
@@ -6,7 +7,7 @@ import type { Revocations } from './revocation-list.js';
 export const REVOCATION_LIST_TYP = 'revocation-list+jwt';
 
 /** Where the document is served under the issuer. */
-export const REVOCATION_LIST_PATH = '/oauth2/revocations';
+export const REVOCATION_LIST_PATH = routePath('getRevocationList');
 
 /** The RFC 8414 metadata member (Gatehouse's own) that names the document's URL. */
 export const REVOCATION_LIST_METADATA = 'gatehouse_revocation_list_uri';

@@ -1,3 +1,4 @@
+import { routeUrl } from '../../contracts/routes.js';
 import type { Actor } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { transition } from '../consumer/transition.js';
@@ -184,7 +185,7 @@ async function completeInRegistry(token: string, secret: StagedSecret, services:
 
 /** The notice to a consumer's contacts: where to fetch the new secret, and until when the old one works. Never the secret. */
 export function rotationNotice(consumer: Consumer, issuer: string, previousValidUntil: string, compromised = false): Email {
-  const uri = `${issuer}/register/${encodeURIComponent(consumer.clientId)}`;
+  const uri = routeUrl(issuer, 'readRegistration', { client_id: consumer.clientId });
   if (compromised) {
     return {
       to: consumer.contacts,

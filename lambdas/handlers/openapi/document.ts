@@ -14,7 +14,7 @@ import {
   type Responses,
 } from './components.js';
 import { queryParameters, requestJsonSchema, type JsonSchema } from './json-schema.js';
-import { CHECKED_SCHEMAS, OPERATIONS, PATH_PARAMETERS, routeKey, type OperationSpec, type Tag } from './operations.js';
+import { CHECKED_SCHEMAS, OPERATIONS, PATH_PARAMETERS, type OperationSpec, type Tag } from './operations.js';
 
 /** An OpenAPI Server Object. */
 export interface ServerSpec {
@@ -81,20 +81,16 @@ export function pathParameterNames(path: string): string[] {
  */
 export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
   const routes = options.routes ?? ROUTES;
-  const operations = options.operations ?? OPERATIONS;
+  const operations: Readonly<Record<string, OperationSpec>> = options.operations ?? OPERATIONS;
   checkCoverage(routes, operations);
 
   const generated: Record<string, JsonSchema> = {};
   for (const [name, { description, zod }] of Object.entries(CHECKED_SCHEMAS)) generated[name] = { description, ...requestJsonSchema(zod, name) };
   const paths: Record<string, Record<string, OpenApiOperation>> = {};
   for (const route of routes) {
-    const spec = operations[routeKey(route)]!;
+    const spec = operations[route.operationId]!;
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, spec, generated);
   }
-
-  const ids = Object.values(paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
-  if (repeated.length > 0) throw new Error(`OpenAPI: operationIds must be unique; repeated: ${[...new Set(repeated)].join(', ')}`);
 
   return {
     openapi: '3.1.0',
@@ -106,15 +102,20 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
   };
 }
 
+const routeKey = (route: Route): string => `${route.method} ${route.path}`;
+
 function checkCoverage(routes: readonly Route[], operations: Readonly<Record<string, OperationSpec>>): void {
   const keys = routes.map(routeKey);
   const duplicated = keys.filter((k, i) => keys.indexOf(k) !== i);
   if (duplicated.length > 0) throw new Error(`OpenAPI: routes listed twice in ROUTES: ${duplicated.join(', ')}`);
-  const missing = keys.filter((k) => operations[k] === undefined);
+  const ids = routes.map((r) => r.operationId);
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (repeated.length > 0) throw new Error(`OpenAPI: operationIds must be unique; repeated: ${[...new Set(repeated)].join(', ')}`);
+  const missing = routes.filter((r) => operations[r.operationId] === undefined).map((r) => r.operationId);
   if (missing.length > 0) {
     throw new Error(`OpenAPI: no operation metadata for ${missing.join(', ')}; add an entry per route to OPERATIONS in lambdas/handlers/openapi/operations.ts`);
   }
-  const stale = Object.keys(operations).filter((k) => !keys.includes(k as (typeof keys)[number]));
+  const stale = Object.keys(operations).filter((k) => !ids.includes(k));
   if (stale.length > 0) {
     throw new Error(
       `OpenAPI: operation metadata for ${stale.join(', ')}, which ROUTES does not have; remove it from OPERATIONS in lambdas/handlers/openapi/operations.ts`,
@@ -178,7 +179,7 @@ function operation(route: Route, spec: OperationSpec, generated: Record<string, 
   const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
 
   return {
-    operationId: spec.operationId,
+    operationId: route.operationId,
     summary: route.description,
     ...(spec.description ? { description: spec.description } : {}),
     tags: [spec.tag],

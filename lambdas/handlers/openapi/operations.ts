@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import type { Route } from '../../contracts/routes.js';
+import type { OperationId } from '../../contracts/routes.js';
 import { ExceptionGrantSchema } from '../../core/exceptions/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../core/idempotency/seal.js';
 import { ClientMetadataSchema } from '../../core/registration/metadata.js';
@@ -19,11 +19,6 @@ import {
   type Responses,
 } from './components.js';
 
-/** `METHOD /path`, as in ROUTES. */
-export type RouteKey = `${Route['method']} ${string}`;
-
-export const routeKey = (route: Pick<Route, 'method' | 'path'>): RouteKey => `${route.method} ${route.path}`;
-
 export type Tag = 'Registration' | 'OAuth' | 'Reviews' | 'Discovery' | 'Admin';
 
 /**
@@ -39,7 +34,6 @@ export interface BodySpec {
 
 /** What the route table does not say about a route: how to call it and what comes back. */
 export interface OperationSpec {
-  readonly operationId: string;
   readonly tag: Tag;
   readonly description?: string;
   /**
@@ -94,13 +88,9 @@ const registrationError = (description: string) => ({ description, content: { [M
 
 const reasonBody: BodySpec = { mediaType: MEDIA.json, name: 'ReasonBody', zod: ReasonBody };
 
-/**
- * Every route's operation, keyed like ROUTES. The document generator refuses a route without an entry here and an entry
- * without a route, so the table and the document cannot drift apart.
- */
-export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
-  'POST /register': {
-    operationId: 'registerClient',
+/** Every route's operation, by the route's operationId; the compiler refuses a route without an entry. */
+export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
+  registerClient: {
     tag: 'Registration',
     description:
       'Registers an API consumer. The access policy decides: low risk is approved at once (201, with credentials); higher risk waits for human review (202, credentials follow on approval); a breach of policy is refused (403, with reasons). Unknown metadata members are ignored (RFC 7591 §2).',
@@ -133,8 +123,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /register/{client_id}': {
-    operationId: 'readRegistration',
+  readRegistration: {
     tag: 'Registration',
     description:
       'RFC 7592 read: the registration and its status, with the registration_access_token presented (RFC 7592 §3; not rotated); a client_secret appears when the client holds one (how a rotated secret is picked up).',
@@ -145,8 +134,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /oauth2/token': {
-    operationId: 'issueToken',
+  issueToken: {
     tag: 'OAuth',
     security: [{ clientSecretBasic: [] }, {}],
     parameters: [
@@ -172,8 +160,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /oauth2/introspect': {
-    operationId: 'introspectToken',
+  introspectToken: {
     tag: 'OAuth',
     security: [{ clientSecretBasic: [] }, {}],
     body: { mediaType: MEDIA.form, name: 'IntrospectionRequest' },
@@ -184,8 +171,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /oauth2/revoke': {
-    operationId: 'revokeToken',
+  revokeToken: {
     tag: 'OAuth',
     security: [{ clientSecretBasic: [] }, {}],
     body: { mediaType: MEDIA.form, name: 'RevocationRequest' },
@@ -202,8 +188,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /reviews/{review_id}': {
-    operationId: 'openReview',
+  openReview: {
     tag: 'Reviews',
     description: 'The page a reviewer opens from the emailed link. Opening it changes nothing; it sets the CSRF cookie the decision form needs.',
     parameters: [{ name: 't', in: 'query', required: true, description: 'The signed, single-use review link token.', schema: { type: 'string' } }],
@@ -217,24 +202,21 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       ...reviewErrors,
     ),
   },
-  'POST /reviews/{review_id}': {
-    operationId: 'decideReview',
+  decideReview: {
     tag: 'Reviews',
     description: 'Posted by the review page: approve, or deny with a reason. The Origin (when sent) must be the issuer’s.',
     parameters: [{ name: 'gh_csrf', in: 'cookie', required: true, description: 'The CSRF cookie set by the review page.', schema: { type: 'string' } }],
     body: { mediaType: MEDIA.form, name: 'ReviewDecision' },
     responses: responses(['200', htmlPage('The decision is recorded.')], ['400', htmlPage('A denial needs a reason.')], ...reviewErrors),
   },
-  'GET /.well-known/jwks.json': {
-    operationId: 'getJwks',
+  getJwks: {
     tag: 'Discovery',
     responses: responses(
       ['200', jsonBody('The published signing keys (current and next), public parts only.', 'JsonWebKeySet', CACHE_CONTROL)],
       dependencyDown,
     ),
   },
-  'GET /oauth2/revocations': {
-    operationId: 'getRevocationList',
+  getRevocationList: {
     tag: 'Discovery',
     description:
       'A JWT signed with the access-token key (`typ: revocation-list+jwt`, verify it with the JWKS) listing what resource servers must refuse although signature and `exp` hold: `revoked_tokens` (`jti`, `exp`) and `revoked_clients` (`client_id`, `status`, `since`: refuse the client’s tokens with `iat` at or before it). Valid for 10 minutes (`exp`); fetch it again at least every 30 seconds.',
@@ -250,18 +232,15 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /.well-known/oauth-authorization-server': {
-    operationId: 'getAuthorizationServerMetadata',
+  getAuthorizationServerMetadata: {
     tag: 'Discovery',
     responses: responses(['200', jsonBody('RFC 8414 metadata for this issuer.', 'AuthorizationServerMetadata', CACHE_CONTROL)]),
   },
-  'GET /openapi.json': {
-    operationId: 'getOpenApiDocument',
+  getOpenApiDocument: {
     tag: 'Discovery',
     responses: responses(['200', jsonBody('This document, with this deployment as the first server.', 'OpenApiDocument', CACHE_CONTROL)]),
   },
-  'GET /admin/consumers': {
-    operationId: 'listConsumers',
+  listConsumers: {
     tag: 'Admin',
     query: { name: 'ListConsumersQuery', zod: ListConsumersQuery },
     responses: responses(
@@ -270,8 +249,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /admin/consumers/{client_id}': {
-    operationId: 'getConsumer',
+  getConsumer: {
     tag: 'Admin',
     responses: responses(
       ['200', jsonBody('The consumer, its change requests and its audit trail, the hash chain verified.', 'ConsumerWithAudit')],
@@ -279,8 +257,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /admin/consumers/{client_id}/suspend': {
-    operationId: 'suspendConsumer',
+  suspendConsumer: {
     tag: 'Admin',
     body: reasonBody,
     responses: responses(
@@ -291,14 +268,12 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /admin/consumers/{client_id}/terminate': {
-    operationId: 'terminateConsumer',
+  terminateConsumer: {
     tag: 'Admin',
     body: reasonBody,
     responses: responses(['200', jsonBody('Revoked for good.', 'ConsumerResult')], invalidRequest, notFound, conflict, dependencyDown),
   },
-  'POST /admin/consumers/{client_id}/rotate-secret': {
-    operationId: 'rotateConsumerSecret',
+  rotateConsumerSecret: {
     tag: 'Admin',
     body: { mediaType: MEDIA.json, name: 'RotateSecretBody', zod: RotateSecretBody },
     responses: responses(
@@ -315,13 +290,11 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /admin/consumers/{client_id}/evidence': {
-    operationId: 'getConsumerEvidence',
+  getConsumerEvidence: {
     tag: 'Admin',
     responses: responses(['200', jsonBody('Evidence for auditors.', 'Evidence')], notFound, dependencyDown),
   },
-  'POST /admin/consumers/{client_id}/reinstate': {
-    operationId: 'requestReinstatement',
+  requestReinstatement: {
     tag: 'Admin',
     body: reasonBody,
     responses: responses(
@@ -337,8 +310,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /admin/exceptions': {
-    operationId: 'requestException',
+  requestException: {
     tag: 'Admin',
     description: 'The rule and value must also be one of the pairs ExceptionGrant allows (each rule has its own values); anything else is a 400.',
     body: { mediaType: MEDIA.json, name: 'ExceptionBody', zod: ExceptionBody },
@@ -351,8 +323,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'GET /admin/exceptions': {
-    operationId: 'listExceptions',
+  listExceptions: {
     tag: 'Admin',
     query: { name: 'ListExceptionsQuery', zod: ListExceptionsQuery },
     responses: responses(
@@ -361,8 +332,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, OperationSpec>> = {
       dependencyDown,
     ),
   },
-  'POST /admin/policy/evaluate': {
-    operationId: 'evaluatePolicy',
+  evaluatePolicy: {
     tag: 'Admin',
     body: { mediaType: MEDIA.json, name: 'EvaluateBody', zod: EvaluateBody },
     responses: responses(['200', jsonBody('The decision the deployed policy would make.', 'PolicyDecision')], invalidRequest),

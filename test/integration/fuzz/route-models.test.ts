@@ -14,6 +14,8 @@ describe('fuzz route models', () => {
   });
 
   it('refuses loudly to fuzz a route without a model', () => {
-    expect(() => modelFor({ method: 'GET', path: '/nowhere', handler: 'admin', description: '', auth: 'iam' })).toThrow(/No fuzz model for GET \/nowhere/);
+    expect(() => modelFor({ method: 'GET', path: '/nowhere', handler: 'admin', operationId: 'nowhere', description: '', auth: 'iam' })).toThrow(
+      /No fuzz model for GET \/nowhere/,
+    );
   });
 });

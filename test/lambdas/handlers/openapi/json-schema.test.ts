@@ -1,3 +1,4 @@
+import { routeNamed, type OperationId } from '../../../../lambdas/contracts/routes.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
@@ -32,15 +33,15 @@ const bodies = operations.flatMap(([where, op]) => (op.body?.zod ? [{ where, nam
 
 describe('request schemas in the OpenAPI document', () => {
   it('are the schemas the handlers parse with', () => {
-    expect(OPERATIONS['POST /register'].body?.zod).toBe(ClientMetadataSchema);
-    expect(OPERATIONS['POST /admin/consumers/{client_id}/rotate-secret'].body?.zod).toBe(adminSchemas.RotateSecretBody);
-    for (const action of ['suspend', 'terminate', 'reinstate']) {
-      expect(OPERATIONS[`POST /admin/consumers/{client_id}/${action}`].body?.zod, action).toBe(adminSchemas.ReasonBody);
+    expect(OPERATIONS.registerClient.body?.zod).toBe(ClientMetadataSchema);
+    expect(OPERATIONS.rotateConsumerSecret.body?.zod).toBe(adminSchemas.RotateSecretBody);
+    for (const id of ['suspendConsumer', 'terminateConsumer', 'requestReinstatement'] as const) {
+      expect(OPERATIONS[id].body?.zod, id).toBe(adminSchemas.ReasonBody);
     }
-    expect(OPERATIONS['POST /admin/policy/evaluate'].body?.zod).toBe(adminSchemas.EvaluateBody);
-    expect(OPERATIONS['POST /admin/exceptions'].body?.zod).toBe(adminSchemas.ExceptionBody);
-    expect(OPERATIONS['GET /admin/consumers'].query?.zod).toBe(adminSchemas.ListConsumersQuery);
-    expect(OPERATIONS['GET /admin/exceptions'].query?.zod).toBe(adminSchemas.ListExceptionsQuery);
+    expect(OPERATIONS.evaluatePolicy.body?.zod).toBe(adminSchemas.EvaluateBody);
+    expect(OPERATIONS.requestException.body?.zod).toBe(adminSchemas.ExceptionBody);
+    expect(OPERATIONS.listConsumers.query?.zod).toBe(adminSchemas.ListConsumersQuery);
+    expect(OPERATIONS.listExceptions.query?.zod).toBe(adminSchemas.ListExceptionsQuery);
   });
 
   it('document every schema admin-schemas.ts exports, so a new admin request schema cannot go undocumented', () => {
@@ -194,8 +195,8 @@ describe('query parameters', () => {
   const queries = operations.flatMap(([where, op]) => (op.query ? [{ where, ...op.query }] : []));
 
   it.each(queries)('$where: one parameter per member of $name, required as the schema says', ({ where, zod, name }) => {
-    const [method, path] = where.split(' ') as ['GET' | 'POST', string];
-    const declared = (doc.paths[path]![method === 'GET' ? 'get' : 'post']!.parameters ?? []).filter((p) => p.in === 'query');
+    const route = routeNamed(where as OperationId);
+    const declared = (doc.paths[route.path]![route.method === 'GET' ? 'get' : 'post']!.parameters ?? []).filter((p) => p.in === 'query');
     expect(declared).toEqual(queryParameters(zod, name));
     const shape = (zod as z.ZodObject).shape;
     expect(declared.map((p) => p.name).sort()).toEqual(Object.keys(shape).sort());
