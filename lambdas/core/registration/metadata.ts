@@ -33,7 +33,7 @@ const Email = z.email().check(z.maxLength(254), NO_CONTROL);
  * RFC 7591 client metadata for the client-credentials grant, plus Gatehouse's governance fields.
  * Unknown members are ignored, as RFC 7591 §2 requires.
  */
-const ClientMetadataFields = z.object({
+export const ClientMetadataSchema = z.object({
   client_name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200), NO_CONTROL),
   tier: z.optional(TierSchema),
   scope: z
@@ -63,11 +63,5 @@ const ClientMetadataFields = z.object({
   client_uri: z.optional(z.url().check(z.maxLength(2000))),
   dpop_bound_access_tokens: z.optional(z.boolean()),
 });
-
-/** The metadata with the rules across members. */
-export const ClientMetadataSchema = ClientMetadataFields.check(
-  // RFC 7591 section 2: "The jwks_uri and jwks parameters MUST NOT both be present in the same request or response."
-  z.refine((m) => m.jwks === undefined || m.jwks_uri === undefined, { message: 'give jwks or jwks_uri, not both (RFC 7591 section 2)', path: ['jwks_uri'] }),
-);
 
 export type ClientMetadata = z.infer<typeof ClientMetadataSchema>;
