@@ -66,6 +66,8 @@ describe('jwks_uri over HTTP against local mode', () => {
     expect(reg.json).not.toHaveProperty('client_secret');
     // Registration fetched once to check the URL serves public keys.
     expect(keyHost.hits('/a/jwks')).toBe(1);
+    const requested = (await plane.services.consumers.listAudit(String(reg.json['client_id']))).find((e) => e.type === 'consumer.requested');
+    expect(requested?.data).toMatchObject({ jwksUri: keyHost.url('/a/jwks') });
 
     const clientId = String(reg.json['client_id']);
     const read = await fetch(String(reg.json['registration_client_uri']), {
@@ -182,6 +184,21 @@ describe('jwks_uri over HTTP against local mode', () => {
   });
 
   describe('software statement naming software_jwks_endpoint', () => {
+    it('refuses a statement whose software_jwks_endpoint is not an https URL', async () => {
+      const statement = await plane.softwareStatements.sign({
+        software_id: 'app-http',
+        tier: 'public',
+        software_jwks_endpoint: 'http://directory.example/jwks',
+      });
+      const reg = await postJson(`${plane.url}/register`, publicRequest({ token_endpoint_auth_method: 'private_key_jwt', software_statement: statement }));
+      expect(reg.status).toBe(400);
+      expect(reg.json).toEqual({
+        error: 'invalid_software_statement',
+        error_description: "The software statement's software_jwks_endpoint must be an https URL (not http).",
+        field: 'software_statement',
+      });
+    });
+
     it('takes the keys from the endpoint the statement names, and refuses another jwks_uri or inline keys', async () => {
       const k1 = await signingKey('k1');
       keyHost.route('/directory/app-1/jwks', { keys: [k1.jwk] });

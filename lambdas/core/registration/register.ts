@@ -172,7 +172,7 @@ export async function register(
   };
 
   const actor: Actor = { kind: 'consumer', id: clientId };
-  const events = auditTrail(clientId, iso, actor, decision, statement, active);
+  const events = auditTrail(clientId, iso, actor, decision, statement, active, jwksUri);
   const head = events[events.length - 1]!;
   const withActivation = active ? { ...base, activatedAt: iso } : base;
   const consumer: Consumer = {
@@ -262,13 +262,26 @@ async function storeClientSecret(services: Needs<never, 'clientSecrets'>, consum
   }
 }
 
-function auditTrail(clientId: string, at: string, actor: Actor, decision: Decision, statement: SoftwareStatement | undefined, active: boolean): AuditEvent[] {
+function auditTrail(
+  clientId: string,
+  at: string,
+  actor: Actor,
+  decision: Decision,
+  statement: SoftwareStatement | undefined,
+  active: boolean,
+  jwksUri: string | undefined,
+): AuditEvent[] {
   const events: AuditEvent[] = [];
   const push = (type: AuditEvent['type'], who: Actor, data: Record<string, unknown>) => {
     const prev = events.at(-1);
     events.push(chainEvent({ seq: prev?.seq ?? 0, head: prev?.hash ?? GENESIS_HASH }, { clientId, type, at, actor: who, data }));
   };
-  push('consumer.requested', actor, { softwareId: statement?.softwareId, softwareStatementVerified: statement !== undefined });
+  // Where the client's keys live is evidence too: whoever controls that URL can authenticate as the client.
+  push('consumer.requested', actor, {
+    softwareId: statement?.softwareId,
+    softwareStatementVerified: statement !== undefined,
+    ...(jwksUri !== undefined ? { jwksUri } : {}),
+  });
   push('consumer.evaluated', SYSTEM, {
     outcome: decision.outcome,
     risk: decision.risk,
