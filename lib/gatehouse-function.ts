@@ -86,7 +86,7 @@ const NO_DLQ_REASON: Readonly<Record<Exclude<FunctionSpec['invokedBy'], 'schedul
 
 /** Why Gatehouse functions run outside a VPC (cdk-nag NIST.800.53.R5-LambdaInsideVPC, PCI.DSS.321-LambdaInsideVPC). */
 export const OUTSIDE_VPC_REASON =
-  'Gatehouse functions reach only AWS service APIs (DynamoDB, Secrets Manager, KMS, SES, Step Functions, X-Ray, CloudWatch Logs) over TLS with SigV4-signed, IAM-scoped calls, and no resource in a VPC (no database, cache or private endpoint); attaching a VPC would add NAT or seven interface endpoints and ENI cold starts without adding a control: network reach is not what authorises any of those calls, the function roles are.';
+  "Gatehouse functions reach AWS service APIs (DynamoDB, Secrets Manager, KMS, SES, Step Functions, X-Ray, CloudWatch Logs) over TLS with SigV4-signed, IAM-scoped calls, and no resource in a VPC (no database, cache or private endpoint); attaching a VPC would add NAT or seven interface endpoints and ENI cold starts without adding a control: network reach is not what authorises any of those calls, the function roles are. Besides those, the register, token, introspection and revocation functions fetch partners' published key sets (jwks_uri), which must be on the public internet: the fetcher refuses private, loopback, link-local and metadata addresses after resolving the name, so a VPC would not narrow what they reach.";
 
 /** The Lambda runtime of every Gatehouse function; the bundles' esbuild target follows it. */
 export const GATEHOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;

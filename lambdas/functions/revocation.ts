@@ -1,7 +1,10 @@
 import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { publicKeysVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { awsServices } from '../adapters/aws/services.js';
+import { httpsKeySets } from '../adapters/net/https-key-sets.js';
 import { createRevocationHandler } from '../handlers/revocation.js';
 
 /** Lambda entry point: the shared handler over the AWS adapters. */
-export const handler = createRevocationHandler(awsServices('revocation', { stores: dynamoStoresFromEnv, vault: publicKeysVaultFromEnv }));
+export const handler = createRevocationHandler(awsServices('revocation', { stores: dynamoStoresFromEnv, vault: publicKeysVaultFromEnv }), {
+  remoteKeySets: httpsKeySets(),
+});

@@ -3,6 +3,7 @@ import type { FunctionServices } from '../contracts/functions.js';
 import { createAdminHandler } from './admin.js';
 import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
+import type { OAuthPorts } from '../core/oauth/deps.js';
 import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler, type RegisterPorts } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
@@ -12,7 +13,7 @@ import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
 
 /** Ports some handlers take besides Services. */
-export type HandlerPorts = RegisterPorts;
+export type HandlerPorts = RegisterPorts & OAuthPorts;
 
 /** Every HTTP handler by the name the route table uses; local mode builds them all, Lambda one each. */
 export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>, ports: HandlerPorts) => HttpLambda } = {

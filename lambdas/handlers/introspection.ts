@@ -1,4 +1,4 @@
-import { createOAuthDeps } from '../core/oauth/deps.js';
+import { createOAuthDeps, type OAuthPorts } from '../core/oauth/deps.js';
 import { introspect } from '../core/oauth/introspect.js';
 import type { Needs } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
@@ -7,8 +7,8 @@ import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/introspect — RFC 7662, for resource servers holding `tokens:introspect`. */
-export function createIntrospectionHandler(services: Needs<'getConsumer' | 'hasMarker' | 'claimOnce', 'vault'>): HttpLambda {
-  const deps = createOAuthDeps(services);
+export function createIntrospectionHandler(services: Needs<'getConsumer' | 'hasMarker' | 'claimOnce', 'vault'>, ports: OAuthPorts = {}): HttpLambda {
+  const deps = createOAuthDeps(services, ports);
   return httpHandler(
     services,
     async (event) => {

@@ -2,6 +2,7 @@ import { RegistrationError } from '../core/registration/errors.js';
 import { ClientMetadataSchema } from '../core/registration/metadata.js';
 import type { RegistrationQuota } from '../core/registration/quota.js';
 import { register } from '../core/registration/register.js';
+import type { RemoteKeySets } from '../core/ports/remote-key-sets.js';
 import type { Needs } from '../core/services.js';
 import type { SoftwareConsumers } from '../core/registration/software-consumers.js';
 import { header, jsonObjectBody } from './http/event.js';
@@ -15,6 +16,8 @@ export interface RegisterPorts {
   readonly registrationQuota?: RegistrationQuota;
   /** Counts live consumers per software_id; without it (unit tests of other behaviour) no limit is applied. */
   readonly softwareConsumers?: SoftwareConsumers;
+  /** Fetches a registered `jwks_uri` to check it; without it, registrations with one are refused. */
+  readonly remoteKeySets?: RemoteKeySets;
 }
 
 /** POST /register — RFC 7591 registration, decided by policy. */
@@ -39,7 +42,7 @@ export function createRegisterHandler(
       const result = await register(
         services,
         { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key'), sourceIp: event.requestContext?.identity?.sourceIp },
-        { quota: ports.registrationQuota, softwareConsumers: ports.softwareConsumers },
+        { quota: ports.registrationQuota, softwareConsumers: ports.softwareConsumers, keySets: ports.remoteKeySets },
       );
       const location = result.body['registration_client_uri'];
       return json(result.statusCode, result.body, {

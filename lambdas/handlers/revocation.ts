@@ -1,4 +1,4 @@
-import { createOAuthDeps } from '../core/oauth/deps.js';
+import { createOAuthDeps, type OAuthPorts } from '../core/oauth/deps.js';
 import { revoke } from '../core/oauth/introspect.js';
 import type { Needs } from '../core/services.js';
 import { header, oauthForm } from './http/event.js';
@@ -7,8 +7,8 @@ import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/revoke — RFC 7009: a client revokes its own access token. */
-export function createRevocationHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordTokenRevocation', 'vault'>): HttpLambda {
-  const deps = createOAuthDeps(services);
+export function createRevocationHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordTokenRevocation', 'vault'>, ports: OAuthPorts = {}): HttpLambda {
+  const deps = createOAuthDeps(services, ports);
   return httpHandler(
     services,
     async (event) => {

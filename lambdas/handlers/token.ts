@@ -1,5 +1,5 @@
 import { clientCredentials } from '../core/oauth/client-credentials.js';
-import { createOAuthDeps } from '../core/oauth/deps.js';
+import { createOAuthDeps, type OAuthPorts } from '../core/oauth/deps.js';
 import { OAuthError } from '../core/oauth/errors.js';
 import type { Needs } from '../core/services.js';
 import { header, headerValues, oauthForm } from './http/event.js';
@@ -8,8 +8,8 @@ import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** POST /oauth2/token — the client credentials grant (RFC 6749 §4.4), DPoP-bound where asked or required. */
-export function createTokenHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordScopes' | 'recordUse', 'vault'>): HttpLambda {
-  const deps = createOAuthDeps(services);
+export function createTokenHandler(services: Needs<'getConsumer' | 'claimOnce' | 'recordScopes' | 'recordUse', 'vault'>, ports: OAuthPorts = {}): HttpLambda {
+  const deps = createOAuthDeps(services, ports);
   return httpHandler(
     services,
     async (event) => {

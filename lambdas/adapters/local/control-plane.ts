@@ -24,6 +24,7 @@ import type { ChangeRequest } from '../../core/requests/change-request.js';
 import { dynamoStores, type DynamoStores } from '../aws/dynamo-registry.js';
 import { dynamoRegistrationQuota } from '../aws/dynamo-registration-quota.js';
 import { dynamoSoftwareConsumers } from '../aws/dynamo-software-consumers.js';
+import { httpsKeySets } from '../net/https-key-sets.js';
 import { consoleLog } from './console-log.js';
 import { checkDataDirectory, checkSigningKeyFile } from './data-dir.js';
 import { startDynalite } from './dynalite.js';
@@ -88,6 +89,12 @@ export interface LocalOptions {
   readonly reviewRetryIntervalMs?: number;
   /** How long an HTTP request may run before it is answered as a timed-out function. @default 10 s */
   readonly requestTimeoutMs?: number;
+  /**
+   * Tests only: `jwks_uri` fetches may reach these host names on loopback (only there), trusting `trustedCa` instead of
+   * the public roots, so a test can serve a client's key set from its own HTTPS server. Everything else stays refused;
+   * `npm start` and the Lambda entries never set it. @default none: loopback is refused like any private address
+   */
+  readonly jwksFetchTestOnly?: { readonly loopbackHosts: readonly string[]; readonly trustedCa: string };
   /** Runs after the k-th item of each table transaction is written (where a crash test kills the process). */
   readonly afterTransactionItem?: (k: number) => void | Promise<void>;
 }
@@ -278,9 +285,13 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
   };
   // Each handler gets what its function has in AWS (the ports of its capabilities, the registry operations its role may send).
   const servicesOf = <N extends FunctionName>(name: N) => functionServices(name, services, notices);
-  // Ports a handler takes besides its services (the register function's quota counter and software_id index).
+  // Ports a handler takes besides its services (the register function's quota counter and software_id index, the key-set fetcher).
   const table = { name: tableName, db: dynamo.documentClient };
-  const ports = { registrationQuota: dynamoRegistrationQuota(table), softwareConsumers: dynamoSoftwareConsumers(table) };
+  const ports = {
+    registrationQuota: dynamoRegistrationQuota(table),
+    softwareConsumers: dynamoSoftwareConsumers(table),
+    remoteKeySets: httpsKeySets(options.jwksFetchTestOnly ? { testOnly: options.jwksFetchTestOnly } : {}),
+  };
   const httpHandlerOf = <N extends HttpHandlerName>(name: N): HttpLambda => HTTP_HANDLER_FACTORIES[name](servicesOf(name), ports);
   reviewTask = createReviewTaskHandler(servicesOf('review-task'));
   // Rotations run their four steps in process here (Secrets Manager invokes a function per step in AWS): counted the same way.

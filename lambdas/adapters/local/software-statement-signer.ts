@@ -6,7 +6,10 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type JSONWebKeySet, typ
 export interface SoftwareStatementSigner {
   readonly issuer: string;
   readonly jwks: JSONWebKeySet;
-  sign(claims: { software_id: string; tier: string; org_name?: string; scope?: string }, lifetimeSeconds?: number): Promise<string>;
+  sign(
+    claims: { software_id: string; tier: string; org_name?: string; scope?: string; software_jwks_endpoint?: string },
+    lifetimeSeconds?: number,
+  ): Promise<string>;
 }
 
 const ISSUER = 'bank-commercial-local';

@@ -41,6 +41,8 @@ export interface Consumer {
   /** The organisation (`org_name`) the verified software statement names: unlike `clientName`, vouched for by the bank. */
   readonly organisation?: string | undefined;
   readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
+  /** Where the client publishes its keys instead (private_key_jwt), fetched and cached by the OAuth endpoints; never with `jwks`. */
+  readonly jwksUri?: string | undefined;
   /** base64url SHA-256 of the client secret; the secret itself is never stored. */
   readonly secretHash?: string | undefined;
   readonly secretExpiresAt?: string | undefined;

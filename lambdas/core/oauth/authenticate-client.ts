@@ -1,9 +1,11 @@
 import { routePath } from '../../contracts/routes.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { mayObtainTokens } from '../consumer/lifecycle.js';
+import { RemoteKeySetError } from '../remote-jwks/errors.js';
+import type { RemoteKeySetCache } from '../remote-jwks/cache.js';
 import type { Needs } from '../services.js';
 import { secretMatchesHash } from '../util/hash.js';
-import { verifyClientAssertion } from './client-assertion.js';
+import { assertionKeyId, verifyClientAssertion } from './client-assertion.js';
 import { presentedCredentials } from './client-auth.js';
 import { plausibleClientId } from './client-id.js';
 import type { ConsumerCache } from './consumer-cache.js';
@@ -44,6 +46,7 @@ export async function authenticateClient(
   services: Needs<'claimOnce'>,
   consumers: ConsumerCache,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams; readonly endpoint: ClientEndpoint },
+  remoteKeys?: RemoteKeySetCache,
 ): Promise<Consumer> {
   for (const name of SINGLE_VALUED) {
     if (request.form.getAll(name).length > 1) throw new OAuthError('invalid_request', `Parameter ${name} is repeated.`);
@@ -68,12 +71,12 @@ export async function authenticateClient(
     throw unproven(`registered for ${consumer.authMethod}`);
   }
   if (presented.method === 'private_key_jwt') {
-    if (!consumer.jwks) throw unproven('no registered keys');
+    const keys = await registeredKeys(services, consumer, presented.assertion, remoteKeys, unproven);
     const issuer = services.config.issuer;
     try {
       await verifyClientAssertion(presented.assertion, {
         clientId: consumer.clientId,
-        jwks: { keys: consumer.jwks.keys.map((k) => ({ ...k })) },
+        jwks: { keys: keys.map((k) => ({ ...k })) },
         audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
         now,
         markers: services.markers,
@@ -96,4 +99,32 @@ export async function authenticateClient(
     throw refuse('This client secret has expired.');
   }
   return consumer;
+}
+
+/**
+ * The keys a private_key_jwt client's assertion is checked against: those registered inline, or those its `jwks_uri`
+ * publishes (cached; refetched for a `kid` not yet seen). A key set that cannot be had is refused like a wrong key, with
+ * the reason in the log, and warned about: the partner's endpoint is down or broken, which its owners need to hear.
+ */
+async function registeredKeys(
+  services: Needs<'claimOnce'>,
+  consumer: Consumer,
+  assertion: string,
+  remoteKeys: RemoteKeySetCache | undefined,
+  unproven: (reason: string) => OAuthError,
+): Promise<ReadonlyArray<Readonly<Record<string, unknown>>>> {
+  if (consumer.jwksUri === undefined) {
+    if (!consumer.jwks) throw unproven('no registered keys');
+    return consumer.jwks.keys;
+  }
+  if (remoteKeys === undefined) throw unproven('keys at jwks_uri, which this endpoint cannot fetch');
+  try {
+    const { set, fetched } = await remoteKeys.keysFor(consumer.clientId, consumer.jwksUri, assertionKeyId(assertion));
+    if (fetched === 'unknown_kid') services.log.info('client key set refetched for an unknown kid', { clientId: consumer.clientId });
+    return set.keys;
+  } catch (error) {
+    if (!(error instanceof RemoteKeySetError)) throw error;
+    services.log.warn('client key set unavailable', { clientId: consumer.clientId, reason: error.code, detail: error.message });
+    throw unproven(`jwks_uri: ${error.message}`);
+  }
 }

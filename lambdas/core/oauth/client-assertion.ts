@@ -34,6 +34,16 @@ export function assertedClientId(assertion: string): string {
   throw new OAuthError('invalid_client', 'The client assertion has no issuer.');
 }
 
+/** The `kid` an assertion's header names, if it is a JWT that names one (what to look for in a published key set). */
+export function assertionKeyId(assertion: string): string | undefined {
+  try {
+    const { kid } = decodeProtectedHeader(assertion);
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Verifies an RFC 7523 client assertion (private_key_jwt): signature by a registered key, `iss` = `sub` = client id,
  * `aud` = the issuer or the token endpoint, an `exp` at most `maxLifetimeSeconds` away, `iat`/`nbf` within the skew, and a

@@ -36,7 +36,7 @@ export async function clientCredentials(
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
 
-  const consumer = await authenticateClient(services, deps.consumers, { authorization: request.authorization, form, endpoint: 'token' });
+  const consumer = await authenticateClient(services, deps.consumers, { authorization: request.authorization, form, endpoint: 'token' }, deps.remoteKeys);
   const now = services.clock.now();
 
   if (grantType !== 'client_credentials') {

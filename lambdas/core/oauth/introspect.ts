@@ -34,7 +34,7 @@ export async function introspect(
   deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<Record<string, unknown>> {
-  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'introspect' });
+  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'introspect' }, deps.remoteKeys);
   if (!caller.scopes.includes(INTROSPECT_SCOPE)) {
     throw new OAuthError('unauthorized_client', `Introspection needs the ${INTROSPECT_SCOPE} scope.`);
   }
@@ -76,7 +76,7 @@ export async function revoke(
   deps: OAuthDeps,
   request: { readonly authorization: string | undefined; readonly form: URLSearchParams },
 ): Promise<void> {
-  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'revoke' });
+  const caller = await authenticateClient(services, deps.consumers, { ...request, endpoint: 'revoke' }, deps.remoteKeys);
   const token = request.form.get('token');
   if (!token) throw new OAuthError('invalid_request', 'token is required.');
   // token_type_hint only guides the search (RFC 7009 §2.1); Gatehouse issues access tokens only, so it is ignored.

@@ -69,6 +69,11 @@ export const PolicyDocumentSchema = z
        * client libraries that cannot sign shorter ones.
        */
       maxLifetimeSeconds: z.number().int().min(30).max(3600),
+      /**
+       * How long a key set fetched from a client's `jwks_uri` is trusted before it is fetched again, in seconds: a key the
+       * client withdraws stops working within it. At most 20 minutes (UAE Open Finance's bound). @default 600
+       */
+      jwksUriMaxAgeSeconds: z.number().int().min(60).max(1200).optional(),
     }),
     /** DPoP (RFC 9449) at the token endpoint. */
     dpop: z

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import '../util/zod-messages.js';
 import { AuthMethodSchema, TierSchema } from '../policy/level-schemas.js';
 import { hasPrivateMembers } from '../util/jwk.js';
+import { jwksUriProblem } from '../remote-jwks/url.js';
 
 // zod/mini: the register and admin functions validate with these schemas, and the chainable API would add about 70 KB to
 // each bundle (lambdas/core/util/zod-messages.ts). Checks run in the order given, as the chained calls did.
@@ -12,7 +13,7 @@ import { hasPrivateMembers } from '../util/jwk.js';
  */
 const JwkMemberValue = z.union([z.string().check(z.maxLength(8192)), z.boolean(), z.array(z.string().check(z.maxLength(8192))).check(z.maxLength(10))]);
 
-const PublicJwkSchema = z
+export const PublicJwkSchema = z
   .catchall(z.object({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) }), JwkMemberValue)
   .check(z.refine((jwk) => !hasPrivateMembers(jwk), 'must be a public key (no private members)'));
 
@@ -47,7 +48,15 @@ export const ClientMetadataSchema = z.object({
   response_types: z.optional(z.array(z.string()).check(z.maxLength(0, 'response_types are not used by the client_credentials grant'))),
   redirect_uris: z.optional(z.array(z.string()).check(z.maxLength(0, 'redirect_uris are not used by the client_credentials grant'))),
   jwks: z.optional(z.object({ keys: z.array(PublicJwkSchema).check(z.minLength(1), z.maxLength(10)) })),
-  jwks_uri: z.optional(z.string()).check(z.refine((v) => v === undefined, 'jwks_uri is not supported yet: register the public keys inline as jwks')),
+  /** Where a private_key_jwt client publishes its public keys; the fetcher checks the address it resolves to at each fetch. */
+  jwks_uri: z.optional(
+    z.string().check(
+      z.superRefine((v, ctx) => {
+        const problem = jwksUriProblem(v);
+        if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: v });
+      }),
+    ),
+  ),
   software_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200), NO_CONTROL)),
   software_version: z.optional(z.string().check(z.minLength(1), z.maxLength(100), NO_CONTROL)),
   software_statement: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),

@@ -20,6 +20,8 @@ import type { Tier } from '../policy/schema.js';
 import { chargeAnonymousRegistration, type RegistrationQuota } from './quota.js';
 import { checkSoftwareIdLimit, type SoftwareConsumers } from './software-consumers.js';
 import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
+import type { RemoteKeySets } from '../ports/remote-key-sets.js';
+import { checkPublishedKeys, keySetLocation } from './key-source.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
 export interface RegisterInput {
@@ -48,7 +50,12 @@ const SYSTEM: Actor = { kind: 'system', id: 'gatehouse' };
 export async function register(
   services: Needs<'createConsumer' | 'getConsumer' | 'updateConsumer' | 'getIdempotency', 'clientSecrets' | 'workflow'>,
   input: RegisterInput,
-  ports: { readonly quota?: RegistrationQuota | undefined; readonly softwareConsumers?: SoftwareConsumers | undefined } = {},
+  ports: {
+    readonly quota?: RegistrationQuota | undefined;
+    readonly softwareConsumers?: SoftwareConsumers | undefined;
+    /** Fetches a `jwks_uri` to check it; without it, registrations with one are refused. */
+    readonly keySets?: RemoteKeySets | undefined;
+  } = {},
 ): Promise<RegisterResult> {
   const { consumers, markers, clock, policy, config } = services;
   const now = clock.now();
@@ -85,8 +92,11 @@ export async function register(
   if (tier === undefined) {
     throw new RegistrationError('invalid_client_metadata', 'tier is required (public, partner or internal).', { field: 'tier' });
   }
-  if (m.token_endpoint_auth_method === 'private_key_jwt' && !m.jwks) {
-    throw new RegistrationError('invalid_client_metadata', 'private_key_jwt needs the public keys in jwks.', { field: 'jwks' });
+  const jwksUri = keySetLocation(m, statement);
+  if (m.token_endpoint_auth_method === 'private_key_jwt' && !m.jwks && jwksUri === undefined) {
+    throw new RegistrationError('invalid_client_metadata', 'private_key_jwt needs the public keys, inline in jwks or published at jwks_uri.', {
+      field: 'jwks',
+    });
   }
 
   const scopes = [...new Set(m.scope.split(' '))];
@@ -118,6 +128,8 @@ export async function register(
   if (statement === undefined && ports.quota !== undefined) {
     await chargeAnonymousRegistration(ports.quota, policy.document.registrationQuotas.anonymousPerIpPerDay, input.sourceIp, now);
   }
+  // After the quota: the fetch is a request to a URL the caller chose, made on its behalf, and counted as such.
+  if (jwksUri !== undefined) await checkPublishedKeys(ports.keySets, jwksUri, m.jwks_uri === undefined);
   const perSoftwareId = policy.document.softwareStatements.maxConsumersPerSoftwareId;
   if (statement !== undefined && perSoftwareId !== undefined && ports.softwareConsumers !== undefined) {
     await checkSoftwareIdLimit(ports.softwareConsumers, statement, perSoftwareId);
@@ -150,6 +162,7 @@ export async function register(
     statementSoftwareId: statement?.softwareId,
     organisation: statement?.orgName,
     jwks: m.jwks,
+    jwksUri,
     secretHash: clientSecret === undefined ? undefined : sha256B64u(clientSecret),
     // The hard end of any secret of this consumer; rotation replaces the secret well before it (policy period).
     secretExpiresAt: clientSecret === undefined ? undefined : new Date(m.expires_at!).toISOString(),
@@ -159,7 +172,7 @@ export async function register(
   };
 
   const actor: Actor = { kind: 'consumer', id: clientId };
-  const events = auditTrail(clientId, iso, actor, decision, statement, active);
+  const events = auditTrail(clientId, iso, actor, decision, statement, active, jwksUri);
   const head = events[events.length - 1]!;
   const withActivation = active ? { ...base, activatedAt: iso } : base;
   const consumer: Consumer = {
@@ -249,13 +262,26 @@ async function storeClientSecret(services: Needs<never, 'clientSecrets'>, consum
   }
 }
 
-function auditTrail(clientId: string, at: string, actor: Actor, decision: Decision, statement: SoftwareStatement | undefined, active: boolean): AuditEvent[] {
+function auditTrail(
+  clientId: string,
+  at: string,
+  actor: Actor,
+  decision: Decision,
+  statement: SoftwareStatement | undefined,
+  active: boolean,
+  jwksUri: string | undefined,
+): AuditEvent[] {
   const events: AuditEvent[] = [];
   const push = (type: AuditEvent['type'], who: Actor, data: Record<string, unknown>) => {
     const prev = events.at(-1);
     events.push(chainEvent({ seq: prev?.seq ?? 0, head: prev?.hash ?? GENESIS_HASH }, { clientId, type, at, actor: who, data }));
   };
-  push('consumer.requested', actor, { softwareId: statement?.softwareId, softwareStatementVerified: statement !== undefined });
+  // Where the client's keys live is evidence too: whoever controls that URL can authenticate as the client.
+  push('consumer.requested', actor, {
+    softwareId: statement?.softwareId,
+    softwareStatementVerified: statement !== undefined,
+    ...(jwksUri !== undefined ? { jwksUri } : {}),
+  });
   push('consumer.evaluated', SYSTEM, {
     outcome: decision.outcome,
     risk: decision.risk,

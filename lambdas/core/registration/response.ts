@@ -44,5 +44,6 @@ export function registrationResponse(
   if (consumer.outcomeReason !== undefined) body['outcome_reason'] = consumer.outcomeReason;
   if (consumer.softwareId !== undefined) body['software_id'] = consumer.softwareId;
   if (consumer.jwks !== undefined) body['jwks'] = consumer.jwks;
+  if (consumer.jwksUri !== undefined) body['jwks_uri'] = consumer.jwksUri;
   return body;
 }

@@ -2,6 +2,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { GatehouseConfig } from '../config.js';
 import { TierSchema } from '../policy/level-schemas.js';
 import type { Tier } from '../policy/levels.js';
+import { jwksUriProblem } from '../remote-jwks/url.js';
 import { RegistrationError } from './errors.js';
 
 /** What a verified software statement vouches for. */
@@ -11,6 +12,11 @@ export interface SoftwareStatement {
   readonly orgName: string | undefined;
   /** Scopes the commercial agreement covers; the request may not go beyond them. */
   readonly scopes: readonly string[] | undefined;
+  /**
+   * Where the software's keys are published (`software_jwks_endpoint`, UK OB DCR): a private_key_jwt client registered
+   * with this statement authenticates with the keys published there (its `jwks_uri`), not with keys of its own choosing.
+   */
+  readonly jwksEndpoint: string | undefined;
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
@@ -70,11 +76,17 @@ export async function verifySoftwareStatement(
   if (scope !== undefined && typeof scope !== 'string') {
     throw new RegistrationError('invalid_software_statement', 'The software statement scope must be a string.', { field: 'software_statement' });
   }
+  const jwksEndpoint = payload['software_jwks_endpoint'];
+  if (jwksEndpoint !== undefined && (typeof jwksEndpoint !== 'string' || jwksUriProblem(jwksEndpoint) !== undefined)) {
+    const why = typeof jwksEndpoint === 'string' ? jwksUriProblem(jwksEndpoint)! : 'must be a string';
+    throw new RegistrationError('invalid_software_statement', `The software statement's software_jwks_endpoint ${why}.`, { field: 'software_statement' });
+  }
   const orgName = payload['org_name'];
   return {
     softwareId: String(payload['software_id']),
     tier: tier.data,
     orgName: typeof orgName === 'string' ? orgName : undefined,
     scopes: scope === undefined ? undefined : scope.split(' ').filter(Boolean),
+    jwksEndpoint,
   };
 }

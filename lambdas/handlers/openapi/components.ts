@@ -127,6 +127,7 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       outcome_reason: string,
       software_id: string,
       jwks: ref('JsonWebKeySet'),
+      jwks_uri: { type: 'string', format: 'uri', description: 'Where the client publishes its public keys (private_key_jwt); never with jwks.' },
     },
     required: ['client_id', 'client_id_issued_at', 'registration_client_uri', 'client_name', 'scope', 'status', 'risk', 'policy_version'],
   },

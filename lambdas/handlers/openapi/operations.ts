@@ -93,7 +93,7 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
   registerClient: {
     tag: 'Registration',
     description:
-      'Registers an API consumer. The access policy decides: low risk is approved at once (201, with credentials); higher risk waits for human review (202, credentials follow on approval); a breach of policy is refused (403, with reasons). Unknown metadata members are ignored (RFC 7591 §2).',
+      'Registers an API consumer. The access policy decides: low risk is approved at once (201, with credentials); higher risk waits for human review (202, credentials follow on approval); a breach of policy is refused (403, with reasons). Unknown metadata members are ignored (RFC 7591 §2). A private_key_jwt client gives its public keys inline (jwks) or the https URL where it publishes them (jwks_uri, never both): the URL is fetched once here and must serve a JWK Set of public keys from a public address, without redirects, within 3 s and 64 KiB, or the request is refused with invalid_client_metadata naming the rule broken.',
     parameters: [
       {
         name: 'Idempotency-Key',

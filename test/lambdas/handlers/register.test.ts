@@ -485,7 +485,7 @@ describe('createRegisterHandler', () => {
       ['the auth method is unknown', () => publicRegistration({ token_endpoint_auth_method: 'none' }), 'token_endpoint_auth_method'],
       ['private_key_jwt comes without jwks', () => publicRegistration({ token_endpoint_auth_method: 'private_key_jwt' }), 'jwks'],
       ['jwks holds a private key', () => publicRegistration({ jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] } }), 'jwks.keys.0'],
-      ['jwks_uri is given', () => publicRegistration({ jwks_uri: 'https://partner.example/jwks' }), 'jwks_uri'],
+      ['jwks_uri is given to a secret-based client', () => publicRegistration({ jwks_uri: 'https://partner.example/jwks' }), 'jwks_uri'],
     ])('answers 400 invalid_client_metadata and writes nothing when %s', async (_name, request, field) => {
       const response = await post(request());
 

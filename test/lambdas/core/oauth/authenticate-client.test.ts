@@ -3,6 +3,8 @@ import type { Consumer } from '../../../../lambdas/core/consumer/consumer.js';
 import { authenticateClient, ENDPOINT_PATHS, type ClientEndpoint } from '../../../../lambdas/core/oauth/authenticate-client.js';
 import { ConsumerCache } from '../../../../lambdas/core/oauth/consumer-cache.js';
 import { OAuthError } from '../../../../lambdas/core/oauth/errors.js';
+import { RemoteKeySetCache } from '../../../../lambdas/core/remote-jwks/cache.js';
+import { RemoteKeySetError } from '../../../../lambdas/core/remote-jwks/errors.js';
 import { sha256B64u } from '../../../../lambdas/core/util/hash.js';
 import { CLIENT_ID, CLIENT_SECRET, consumerFixture, DAY_MS, NOW } from '../../fixtures.js';
 import { ISSUER } from '../../handlers/fixtures.js';
@@ -115,6 +117,51 @@ describe('authenticateClient', () => {
 
       expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
       expect(services.registry.markers.size).toBe(0);
+    });
+
+    describe('with keys at jwks_uri', () => {
+      const JWKS_URI = 'https://keys.partner.example/jwks';
+      const remote = (answer: () => Promise<unknown>) => new RemoteKeySetCache({ fetchJson: answer }, services.clock, 600);
+      beforeEach(() => seed(keyBoundConsumer([], { jwks: undefined, jwksUri: JWKS_URI })));
+
+      it('verifies the assertion with the keys the URI publishes', async () => {
+        const keys = remote(() => Promise.resolve({ keys: [key.registered] }));
+        const form = new URLSearchParams({ client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(key) });
+
+        await expect(authenticateClient(services, consumers, { authorization: undefined, form, endpoint: 'token' }, keys)).resolves.toMatchObject({
+          clientId: CLIENT_ID,
+        });
+      });
+
+      it('answers a key set that cannot be fetched like a wrong key, logging the reason', async () => {
+        const keys = remote(() => Promise.reject(new RemoteKeySetError('timeout', 'jwks_uri did not answer completely within 3000 ms')));
+        const form = new URLSearchParams({ client_assertion_type: JWT_BEARER, client_assertion: await signAssertion(key) });
+
+        const error = await refused(authenticateClient(services, consumers, { authorization: undefined, form, endpoint: 'token' }, keys));
+
+        expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.', challenge: 'private_key_jwt' });
+        expect(services.log.info).toHaveBeenCalledWith('client authentication failed', {
+          clientId: CLIENT_ID,
+          method: 'private_key_jwt',
+          reason: 'jwks_uri: jwks_uri did not answer completely within 3000 ms',
+        });
+        expect(services.log.warn).toHaveBeenCalledWith('client key set unavailable', {
+          clientId: CLIENT_ID,
+          reason: 'timeout',
+          detail: 'jwks_uri did not answer completely within 3000 ms',
+        });
+        expect(services.registry.markers.size).toBe(0);
+      });
+
+      it('refuses, with the reason logged, where no fetcher is configured', async () => {
+        const error = await refused(withAssertion());
+
+        expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+        expect(services.log.info).toHaveBeenCalledWith(
+          'client authentication failed',
+          expect.objectContaining({ reason: 'keys at jwks_uri, which this endpoint cannot fetch' }),
+        );
+      });
     });
 
     it('refuses a replayed assertion', async () => {

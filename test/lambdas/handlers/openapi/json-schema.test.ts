@@ -69,7 +69,7 @@ describe('request schemas in the OpenAPI document', () => {
 
 /**
  * Where the handler is stricter than the document, by case label: zod refinements and `trim()` before a length check
- * have no JSON Schema form, so the document accepts these and the handler refuses them (jwks_uri is refused outright,
+ * have no JSON Schema form, so the document accepts these and the handler refuses them (a jwks_uri that is not an https URL,
  * a JWK with private members too, a blank client_name is empty once trimmed). The reverse (the document refusing what
  * the handler accepts) is never allowed.
  */
