@@ -2,6 +2,7 @@ import type { OAuthErrorCode } from './oauth/errors.js';
 import type { PolicyErrorCode } from './policy/errors.js';
 import type { RegistrationErrorCode } from './registration/errors.js';
 import type { RegistryErrorCode } from './registry/errors.js';
+import type { RemoteKeySetErrorCode } from './remote-jwks/errors.js';
 import type { RequestErrorCode } from './requests/errors.js';
 import type { ReviewErrorCode } from './review/errors.js';
 import type { RotationErrorCode } from './rotation/errors.js';
@@ -35,6 +36,7 @@ export type GatehouseErrorCode =
   | RotationErrorCode
   | RegistryErrorCode
   | RequestErrorCode
+  | RemoteKeySetErrorCode
   | 'mail_unavailable';
 
 /** A service-level failure; `retryAfterSeconds` becomes a Retry-After header on 503. */

@@ -1,3 +1,5 @@
+import { GatehouseError } from '../errors.js';
+
 /** Why a client's published key set could not be used. */
 export type RemoteKeySetErrorCode =
   /** The URL is not an https URL the fetcher may call (scheme, credentials, fragment, length). */
@@ -16,12 +18,6 @@ export type RemoteKeySetErrorCode =
   | 'not_a_key_set';
 
 /** A client's key set could not be fetched or was not acceptable; the message says which rule it broke, for the partner. */
-export class RemoteKeySetError extends Error {
+export class RemoteKeySetError extends GatehouseError<RemoteKeySetErrorCode> {
   override readonly name = 'RemoteKeySetError';
-  readonly code: RemoteKeySetErrorCode;
-
-  constructor(code: RemoteKeySetErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
