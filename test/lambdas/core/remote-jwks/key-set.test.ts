@@ -41,10 +41,16 @@ describe('parseRemoteKeySet', () => {
     ['an array', [EC], 'the document is not a usable JSON Web Key Set: expected a JSON object with "keys"'],
     ['keys that are not a list', { keys: EC }, 'the document is not a usable JSON Web Key Set: "keys" is not an array'],
     ['no signing key', { keys: [] }, 'the document is not a usable JSON Web Key Set: it holds no signing key'],
+    ['an unknown key type', { keys: [{ kty: 'XYZ' }] }, 'the document is not a usable JSON Web Key Set: keys[0]: kty must be EC, RSA or OKP'],
     [
-      'an unknown key type',
-      { keys: [{ kty: 'XYZ' }] },
-      'the document is not a usable JSON Web Key Set: keys[0]: Invalid option: expected one of "EC"|"RSA"|"OKP"',
+      'a kid that is not a string',
+      { keys: [{ ...EC, kid: 7 }] },
+      'the document is not a usable JSON Web Key Set: keys[0]: kid must be a string of 1 to 200 characters',
+    ],
+    [
+      'a member that is an object',
+      { keys: [{ ...EC, x5c: { nested: true } }] },
+      'the document is not a usable JSON Web Key Set: keys[0]: member "x5c" is not a string, boolean or short list of strings',
     ],
     ['too many keys', { keys: Array.from({ length: 51 }, () => EC) }, 'the document is not a usable JSON Web Key Set: it holds 51 keys, more than 50'],
   ])('refuses %s', (_what, body, message) => {
