@@ -28,6 +28,14 @@ export function defaultConfig(): Omit<GatehouseStackProps, 'env'> {
  * no esbuild runs: the suite stays fast and does not depend on the handler modules.
  */
 export function synthGatehouse(overrides: Partial<GatehouseStackProps> = {}): { app: App; stack: GatehouseStack; template: Template } {
+  // The default stack is synthesized once per worker (test files share modules, see vitest.config.ts) and only read.
+  if (Object.keys(overrides).length === 0) return (defaultStack ??= synthesize({}));
+  return synthesize(overrides);
+}
+
+let defaultStack: { app: App; stack: GatehouseStack; template: Template } | undefined;
+
+function synthesize(overrides: Partial<GatehouseStackProps>): { app: App; stack: GatehouseStack; template: Template } {
   const app = testApp();
   const stack = new GatehouseStack(app, 'Gatehouse', { ...defaultConfig(), ...overrides });
   return { app, stack, template: Template.fromStack(stack) };
