@@ -5,6 +5,7 @@
 export const HTTP_HANDLERS = [
   'register',
   'registration-read',
+  'registration-manage',
   'token',
   'introspection',
   'revocation',
@@ -16,7 +17,7 @@ export const HTTP_HANDLERS = [
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
 export interface Route {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly handler: HttpHandlerName;
   readonly description: string;
@@ -30,6 +31,20 @@ export interface Route {
 export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/register', handler: 'register', description: 'RFC 7591 dynamic client registration, governed by policy', auth: 'public' },
   { method: 'GET', path: '/register/{client_id}', handler: 'registration-read', description: 'RFC 7592 read of a registration and its status', auth: 'public' },
+  {
+    method: 'PUT',
+    path: '/register/{client_id}',
+    handler: 'registration-manage',
+    description: 'RFC 7592 update of a registration: narrowing changes apply at once, others go through the policy and review',
+    auth: 'public',
+  },
+  {
+    method: 'DELETE',
+    path: '/register/{client_id}',
+    handler: 'registration-manage',
+    description: 'RFC 7592 delete: the consumer is revoked at once',
+    auth: 'public',
+  },
   { method: 'POST', path: '/oauth2/token', handler: 'token', description: 'RFC 6749 client credentials grant, RFC 9068 JWT access tokens', auth: 'public' },
   { method: 'POST', path: '/oauth2/introspect', handler: 'introspection', description: 'RFC 7662 token introspection for resource servers', auth: 'public' },
   { method: 'POST', path: '/oauth2/revoke', handler: 'revocation', description: 'RFC 7009 revocation of a client’s own access token', auth: 'public' },

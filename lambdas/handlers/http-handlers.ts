@@ -5,6 +5,7 @@ import { createDiscoveryHandler } from './discovery.js';
 import type { HttpLambda } from './http/http-handler.js';
 import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler, type RegisterPorts } from './register.js';
+import { createRegistrationManageHandler } from './registration-manage.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
 import { createRevocationHandler } from './revocation.js';
@@ -18,6 +19,7 @@ export type HandlerPorts = RegisterPorts;
 export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>, ports: HandlerPorts) => HttpLambda } = {
   register: createRegisterHandler,
   'registration-read': createRegistrationReadHandler,
+  'registration-manage': createRegistrationManageHandler,
   token: createTokenHandler,
   introspection: createIntrospectionHandler,
   revocation: createRevocationHandler,

@@ -41,6 +41,12 @@ export interface Consumer {
   /** The organisation (`org_name`) the verified software statement names: unlike `clientName`, vouched for by the bank. */
   readonly organisation?: string | undefined;
   readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
+  /** Keys an RFC 7592 update removed, still accepted for client authentication until their `until` (the rollover grace). */
+  readonly retiredKeys?: readonly RetiredKey[] | undefined;
+  /** RFC 7592 updates applied so far: a change request proposing an update applies only to the revision it was made against. */
+  readonly registrationRevision?: number | undefined;
+  /** The latest RFC 7592 update that needed review; the registration read shows its status. */
+  readonly updateRequestId?: string | undefined;
   /** base64url SHA-256 of the client secret; the secret itself is never stored. */
   readonly secretHash?: string | undefined;
   readonly secretExpiresAt?: string | undefined;
@@ -93,6 +99,12 @@ export interface Consumer {
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;
+}
+
+/** A public key removed from a consumer's jwks, accepted until `until`. */
+export interface RetiredKey {
+  readonly key: PublicJwk;
+  readonly until: string;
 }
 
 /** An exception in force on a consumer (the request that granted it holds the justification and approvals). */

@@ -69,6 +69,11 @@ export const PolicyDocumentSchema = z
        * client libraries that cannot sign shorter ones.
        */
       maxLifetimeSeconds: z.number().int().min(30).max(3600),
+      /**
+       * Hours a key removed by an RFC 7592 update stays accepted, so a partner can deploy the new key before the old one
+       * stops working (0: removed keys stop at once). @default 24
+       */
+      keyRolloverGraceHours: z.number().int().min(0).max(720).optional(),
     }),
     /** DPoP (RFC 9449) at the token endpoint. */
     dpop: z

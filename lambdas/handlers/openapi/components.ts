@@ -127,8 +127,21 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       outcome_reason: string,
       software_id: string,
       jwks: ref('JsonWebKeySet'),
+      update_request: ref('UpdateRequest'),
     },
     required: ['client_id', 'client_id_issued_at', 'registration_client_uri', 'client_name', 'scope', 'status', 'risk', 'policy_version'],
+  },
+  UpdateRequest: {
+    type: 'object',
+    description:
+      'The latest RFC 7592 update that needed human review: on the 202 answer to the update, and on later reads until another update needs review. The registration changes only once it is approved.',
+    properties: {
+      request_id: string,
+      status: { type: 'string', enum: ['pending_review', 'approved', 'denied', 'expired', 'failed'] },
+      changes: stringArray,
+      outcome_reason: string,
+    },
+    required: ['request_id', 'status', 'changes'],
   },
   TokenRequest: {
     type: 'object',
