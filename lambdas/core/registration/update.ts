@@ -86,6 +86,14 @@ export async function updateRegistration(
   if (m.tier !== undefined && m.tier !== consumer.tier) {
     throw new RegistrationError('invalid_client_metadata', `tier cannot change (it is ${consumer.tier}); register again for another tier.`, { field: 'tier' });
   }
+  if (AUTH_METHOD_STRENGTH[m.token_endpoint_auth_method] !== AUTH_METHOD_STRENGTH[consumer.authMethod]) {
+    // A secret is issued, stored and rotated only at registration; moving to or from keys is a new registration.
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method cannot change from ${consumer.authMethod} to ${m.token_endpoint_auth_method}; register again to authenticate differently.`,
+      { field: 'token_endpoint_auth_method' },
+    );
+  }
   const metadata: ClientMetadata = { ...m, tier: consumer.tier };
   const verified = await verifyMetadata(services, metadata, now);
   const draft = draftOf(consumer, metadata, verified.statement?.softwareId, now);
@@ -159,14 +167,6 @@ function draftOf(consumer: Consumer, m: ClientMetadata, statementSoftwareId: str
     });
   }
   const method = m.token_endpoint_auth_method;
-  if (AUTH_METHOD_STRENGTH[method] !== AUTH_METHOD_STRENGTH[consumer.authMethod]) {
-    // A secret is issued, stored and rotated only at registration; moving to or from keys is a new registration.
-    throw new RegistrationError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method cannot change from ${consumer.authMethod} to ${method}; register again to authenticate differently.`,
-      { field: 'token_endpoint_auth_method' },
-    );
-  }
   if (method === 'private_key_jwt' && !(m.jwks?.keys ?? []).some(isSigningKey)) {
     throw new RegistrationError('invalid_client_metadata', 'jwks must keep at least one key usable for signing client assertions.', { field: 'jwks' });
   }
