@@ -20,8 +20,7 @@ export function createRegistrationManageHandler(
         await deleteRegistration(services, clientId, bearer);
         return noContent();
       }
-      const { value } = jsonObjectBody(event, services.config.maxBodyBytes);
-      const result = await updateRegistration(services, clientId, bearer, value);
+      const result = await updateRegistration(services, clientId, bearer, () => jsonObjectBody(event, services.config.maxBodyBytes).value);
       return json(result.statusCode, result.body);
     },
     { protocol: HANDLER_PROTOCOLS['registration-manage'] },

@@ -48,10 +48,12 @@ export async function updateRegistration(
   services: UpdateServices,
   clientId: string,
   bearer: string | undefined,
-  body: Readonly<Record<string, unknown>>,
+  readBody: () => Readonly<Record<string, unknown>>,
 ): Promise<UpdateResult> {
   const consumer = await authorizeRegistration(services, clientId, bearer);
-  // Validated only for the owner, and exactly as a registration's metadata is.
+  // The body is read only for the owner (a caller without the token learns nothing from it), and validated exactly as a
+  // registration's metadata is.
+  const body = readBody();
   const m = parseClientMetadata(body);
   const input = { clientId: body['client_id'], clientSecret: body['client_secret'] };
   if (input.clientId !== clientId) {
