@@ -134,17 +134,6 @@ const SPECS = {
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
-  // RFC 7592 update and delete: an update that needs review starts its workflow; a changed contact list and a delete
-  // notify the contacts (notice:send); a delete schedules the client secret's deletion (client-secrets:delete).
-  'registration-manage': {
-    entry: 'lambdas/functions/registration-manage.ts',
-    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:delete', 'notice:send'],
-    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
-    memorySize: 256,
-    timeoutSeconds: 10,
-    reservedConcurrency: 10,
-    invokedBy: 'api',
-  },
   // The hot path; GatehouseStackProps.tokenReservedConcurrency (context tokenReservedConcurrency) overrides it.
   token: {
     entry: 'lambdas/functions/token.ts',
@@ -226,6 +215,17 @@ const SPECS = {
     entry: 'lambdas/functions/admin.ts',
     capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'notice:send'],
     registry: ['getConsumer', 'updateConsumer', 'listAudit', 'listConsumers', 'getRequest', 'listRequests', 'listAllRequests'],
+    memorySize: 256,
+    timeoutSeconds: 10,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
+  },
+  // RFC 7592 update and delete: an update that needs review starts its workflow; a changed contact list and a delete
+  // notify the contacts (notice:send); a delete schedules the client secret's deletion (client-secrets:delete).
+  'registration-manage': {
+    entry: 'lambdas/functions/registration-manage.ts',
+    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:delete', 'notice:send'],
+    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 10,
     reservedConcurrency: 10,

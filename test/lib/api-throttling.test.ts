@@ -40,7 +40,7 @@ describe('routeThrottles', () => {
 
   it('does not let a prefix match the path it names without the slash (/register/* is not /register)', () => {
     const limits = routeThrottles(ROUTES, { '/register/*': { rateLimit: 1, burstLimit: 2 } });
-    expect([...limits.keys()]).toEqual(['GET /register/{client_id}']);
+    expect([...limits.keys()]).toEqual(['GET /register/{client_id}', 'PUT /register/{client_id}', 'DELETE /register/{client_id}']);
   });
 
   it.each([
