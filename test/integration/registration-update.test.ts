@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { readOutbox } from './outbox.js';
 import { postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
-import { approveByEmail } from './review-flow.js';
+import { approveByEmail, awaitReviewEmail } from './review-flow.js';
 
 const START = Date.now();
 let offset = 0;
@@ -181,6 +181,11 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
     expect(second.status).toBe(409);
     expect(second.json).toMatchObject({ error: 'update_conflict' });
 
+    // The reviewer sees what the update changes and the registration it would make.
+    const mail = await awaitReviewEmail(plane, 'alice.reviewer@bank.example', clientId, 1);
+    expect(mail.subject).toContain('registration update');
+    expect(mail.text).toContain('Update the registration (asked by the consumer): add scope accounts:read; add data class confidential');
+    expect(mail.text).toContain('accounts:read (medium risk)');
     await approveByEmail(plane, clientId, ['alice.reviewer@bank.example']);
     await expect.poll(async () => (await call('GET', clientId, token)).json['update_request'], { timeout: 5000 }).toMatchObject({ status: 'approved' });
     expect((await call('GET', clientId, token)).json).toMatchObject({
