@@ -2,9 +2,9 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from '
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
-import { readOutbox } from './outbox.js';
+import { readOutbox, reviewLink } from './outbox.js';
 import { postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
-import { approveByEmail, awaitReviewEmail } from './review-flow.js';
+import { approveByEmail, awaitReviewEmail, submitDecision } from './review-flow.js';
 
 const START = Date.now();
 let offset = 0;
@@ -194,6 +194,28 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
       data_classes: ['public', 'confidential'],
     });
     expect((await assertionToken(clientId, privateKey, kid, 'accounts:read')).status).toBe(200);
+  });
+
+  it('leaves the registration as it was when the reviewer denies the update, and the read shows the outcome', async () => {
+    const partner = await registerPartner(plane, { scope: 'reference-data:read', data_classes: ['public'] });
+    const { clientId } = partner;
+    const statement = await plane.softwareStatements.sign({ software_id: String(partner.json['software_id']), tier: 'partner' });
+    const res = await put(clientId, String(partner.json['registration_access_token']), {
+      ...partner.json,
+      scope: 'reference-data:read accounts:read',
+      data_classes: ['public', 'confidential'],
+      software_statement: statement,
+    });
+    expect(res.status).toBe(202);
+    const token = String(res.json['registration_access_token']);
+    const mail = await awaitReviewEmail(plane, 'bob.reviewer@bank.example', clientId, 1);
+    expect((await submitDecision(reviewLink(mail), 'deny', 'Not needed for supplier payments')).status).toBe(200);
+    await expect
+      .poll(async () => (await call('GET', clientId, token)).json['update_request'], { timeout: 5000 })
+      .toMatchObject({ status: 'denied', outcome_reason: 'Not needed for supplier payments' });
+    expect((await call('GET', clientId, token)).json).toMatchObject({ scope: 'reference-data:read', data_classes: ['public'], risk: 'low' });
+    // Once decided, the consumer may send another update.
+    expect((await put(clientId, token, { ...partner.json, client_name: 'SME payments v2' })).status).toBe(200);
   });
 
   it('rolls a private_key_jwt key: the removed key works through the grace window (24 h) and is refused after it', async () => {
