@@ -37,9 +37,9 @@ export function updateConflict(): RegistrationError {
 }
 
 /**
- * RFC 7592 update: the body replaces the registration (section 2.2); registration access token first, then the metadata. A change that narrows access or only changes who
- * and what is on record applies at once; one that extends access or weakens a control goes to the deployed policy as a
- * registration would: `auto` applies at once, `review` opens an update request (202; the consumer keeps its current
+ * RFC 7592 update: the body replaces the registration (section 2.2), once the registration access token is checked. A
+ * change that narrows access or only changes who and what is on record applies at once; one that extends access or
+ * weakens a control goes to the deployed policy as a registration would: `auto` applies at once, `review` opens an update request (202; the consumer keeps its current
  * grant until reviewers approve), `deny` changes nothing. Every accepted update replaces the registration access token,
  * in the same transaction as the change and its audit event; a concurrent update of the same registration loses with
  * `update_conflict`, since the token it presented is gone.
