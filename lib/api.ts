@@ -109,6 +109,8 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
   register:
     'RFC 7591 registration: the request is governed by the policy (software statements for partner and internal tiers, human review above low risk), and nothing is issued before approval',
   'registration-read': 'RFC 7592 read: the handler requires the registration access token issued at registration',
+  'registration-manage':
+    'RFC 7592 update and delete: the handler requires the registration access token; an update that raises risk goes through the policy and human review',
   token: 'RFC 6749 token endpoint: client authentication (client_secret_basic/post for low risk only, private_key_jwt with single-use jti, DPoP for high risk)',
   introspection: 'RFC 7662 introspection: the calling resource server authenticates as a client with the tokens:introspect scope',
   revocation: 'RFC 7009 revocation: the client authenticates as at the token endpoint and may revoke only its own tokens',

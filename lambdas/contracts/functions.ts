@@ -127,7 +127,8 @@ const SPECS = {
     entry: 'lambdas/functions/registration-read.ts',
     // table:write: a read that hands out the client secret replaces the registration access token.
     capabilities: ['table:read', 'table:write', 'client-secrets:read'],
-    registry: ['getConsumer', 'updateConsumer'],
+    // getRequest: the read shows the status of an update under review.
+    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 5,
     reservedConcurrency: 10,
@@ -214,6 +215,17 @@ const SPECS = {
     entry: 'lambdas/functions/admin.ts',
     capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:manage', 'notice:send'],
     registry: ['getConsumer', 'updateConsumer', 'listAudit', 'listConsumers', 'getRequest', 'listRequests', 'listAllRequests'],
+    memorySize: 256,
+    timeoutSeconds: 10,
+    reservedConcurrency: 10,
+    invokedBy: 'api',
+  },
+  // RFC 7592 update and delete: an update that needs review starts its workflow; a changed contact list and a delete
+  // notify the contacts (notice:send); a delete schedules the client secret's deletion (client-secrets:delete).
+  'registration-manage': {
+    entry: 'lambdas/functions/registration-manage.ts',
+    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:delete', 'notice:send'],
+    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 10,
     reservedConcurrency: 10,

@@ -7,6 +7,7 @@ import type { AdminAction } from '../core/metrics.js';
 export const HTTP_HANDLERS = [
   'register',
   'registration-read',
+  'registration-manage',
   'token',
   'introspection',
   'revocation',
@@ -64,6 +65,24 @@ export const ROUTES = [
     throttle: { rateLimit: 10, burstLimit: 200 },
     handler: 'registration-read',
     description: 'RFC 7592 read of a registration and its status',
+    auth: 'public',
+  },
+  {
+    method: 'PUT',
+    path: '/register/{client_id}',
+    operationId: 'updateRegistration',
+    throttle: { rateLimit: 10, burstLimit: 200 },
+    handler: 'registration-manage',
+    description: 'RFC 7592 update of a registration: narrowing changes apply at once, others go through the policy and review',
+    auth: 'public',
+  },
+  {
+    method: 'DELETE',
+    path: '/register/{client_id}',
+    operationId: 'deleteRegistration',
+    throttle: { rateLimit: 10, burstLimit: 200 },
+    handler: 'registration-manage',
+    description: 'RFC 7592 delete: the consumer is revoked at once',
     auth: 'public',
   },
   {

@@ -6,6 +6,7 @@ import type { HttpLambda } from './http/http-handler.js';
 import type { OAuthPorts } from '../core/oauth/deps.js';
 import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler, type RegisterPorts } from './register.js';
+import { createRegistrationManageHandler } from './registration-manage.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
 import { createRevocationHandler } from './revocation.js';
@@ -19,6 +20,7 @@ export type HandlerPorts = RegisterPorts & OAuthPorts;
 export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (services: FunctionServices<N>, ports: HandlerPorts) => HttpLambda } = {
   register: createRegisterHandler,
   'registration-read': createRegistrationReadHandler,
+  'registration-manage': createRegistrationManageHandler,
   token: createTokenHandler,
   introspection: createIntrospectionHandler,
   revocation: createRevocationHandler,

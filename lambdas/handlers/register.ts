@@ -1,5 +1,4 @@
-import { RegistrationError } from '../core/registration/errors.js';
-import { ClientMetadataSchema } from '../core/registration/metadata.js';
+import { parseClientMetadata } from '../core/registration/metadata.js';
 import type { RegistrationQuota } from '../core/registration/quota.js';
 import { register } from '../core/registration/register.js';
 import type { RemoteKeySets } from '../core/ports/remote-key-sets.js';
@@ -29,19 +28,14 @@ export function createRegisterHandler(
     services,
     async (event) => {
       const { value, text } = jsonObjectBody(event, services.config.maxBodyBytes);
-      const parsed = ClientMetadataSchema.safeParse(value);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.map(String).join('.');
-        throw new RegistrationError(
-          issue.path[0] === 'software_statement' ? 'invalid_software_statement' : 'invalid_client_metadata',
-          `${field || 'body'}: ${issue.message}`,
-          field ? { field } : {},
-        );
-      }
       const result = await register(
         services,
-        { metadata: parsed.data, rawBody: text, idempotencyKey: header(event, 'idempotency-key'), sourceIp: event.requestContext?.identity?.sourceIp },
+        {
+          metadata: parseClientMetadata(value),
+          rawBody: text,
+          idempotencyKey: header(event, 'idempotency-key'),
+          sourceIp: event.requestContext?.identity?.sourceIp,
+        },
         { quota: ports.registrationQuota, softwareConsumers: ports.softwareConsumers, keySets: ports.remoteKeySets },
       );
       const location = result.body['registration_client_uri'];

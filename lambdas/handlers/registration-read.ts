@@ -6,7 +6,7 @@ import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
 
 /** GET /register/{client_id} — RFC 7592 read with the registration access token. */
-export function createRegistrationReadHandler(services: Needs<'getConsumer' | 'updateConsumer', 'clientSecrets'>): HttpLambda {
+export function createRegistrationReadHandler(services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'clientSecrets'>): HttpLambda {
   return httpHandler(
     services,
     async (event) => {

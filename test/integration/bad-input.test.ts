@@ -111,8 +111,8 @@ describe('local mode over HTTP: bad input', () => {
 
   it.each([
     ['GET /register', 'GET', '/register', 405],
-    ['PUT /register/{client_id}', 'PUT', '/register/gh_nobody', 405],
-    ['DELETE /register/{client_id}', 'DELETE', '/register/gh_nobody', 405],
+    ['PATCH /register/{client_id}', 'PATCH', '/register/gh_nobody', 405],
+    ['POST /register/{client_id}', 'POST', '/register/gh_nobody', 405],
     ['a path under /register that no route has', 'GET', '/register/a/b', 404],
   ])('answers %s with RFC 7591 JSON, not problem JSON', async (_name, method, path, status) => {
     const res = await raw(path, { method });

@@ -104,6 +104,34 @@ describe('jwks_uri over HTTP against local mode', () => {
     expect(keyHost.hits('/b/jwks')).toBe(4);
   });
 
+  it('moves the keys to another jwks_uri by an RFC 7592 update, fetching the new URI once and refusing one that serves no usable keys', async () => {
+    const [k1, k2] = await Promise.all([signingKey('k1'), signingKey('k2')]);
+    keyHost.route('/d/jwks', { keys: [k1.jwk] });
+    keyHost.route('/e/jwks', { keys: [k2.jwk] });
+    keyHost.route('/f/jwks', { keys: [{ ...k2.jwk, d: 'private' }] });
+    const body = publicRequest({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: keyHost.url('/d/jwks') });
+    const reg = await postJson(`${plane.url}/register`, body);
+    expect(reg.status).toBe(201);
+    const clientId = String(reg.json['client_id']);
+    const put = (token: unknown, uri: string) =>
+      fetch(String(reg.json['registration_client_uri']), {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${String(token)}` },
+        body: JSON.stringify({ ...body, client_id: clientId, jwks_uri: uri }),
+      });
+
+    const refused = await put(reg.json['registration_access_token'], keyHost.url('/f/jwks'));
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client_metadata' });
+    expect((await plane.services.consumers.getConsumer(clientId))?.jwksUri).toBe(keyHost.url('/d/jwks'));
+
+    const moved = await put(reg.json['registration_access_token'], keyHost.url('/e/jwks'));
+    expect(moved.status).toBe(200);
+    expect(await moved.json()).toMatchObject({ jwks_uri: keyHost.url('/e/jwks') });
+    expect(keyHost.hits('/e/jwks')).toBe(1);
+    expect(await tokenStatus(clientId, k2)).toBe(200);
+  });
+
   it('answers invalid_client when the key set cannot be fetched any more, the same answer as a wrong key', async () => {
     const k1 = await signingKey('k1');
     keyHost.route('/c/jwks', { keys: [k1.jwk] });

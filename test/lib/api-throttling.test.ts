@@ -27,7 +27,9 @@ describe('routeThrottles', () => {
     const slow = [...admin, ...reviews];
     // Introspection, revocation and discovery keep the stage-wide limits.
     expect([...limits.keys()].filter((k) => k.includes('/oauth2/') || k.includes('/.well-known/'))).toEqual(['POST /oauth2/token']);
-    expect(limits.size).toBe(slow.length + 3);
+    const registration = ROUTES.filter((r) => r.path.startsWith('/register'));
+    for (const r of registration) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 10, burstLimit: 200 });
+    expect(limits.size).toBe(slow.length + registration.length + 1);
   });
 
   it('picks the most specific selector: exact path, then the longer prefix, then the one naming the method', () => {

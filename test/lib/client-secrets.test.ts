@@ -295,6 +295,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       'Gatehouse/Handlers/Admin/Role',
       'Gatehouse/Handlers/ClientSecretRotation/Role',
       'Gatehouse/Handlers/Register/Role',
+      'Gatehouse/Handlers/RegistrationManage/Role',
       'Gatehouse/Handlers/RegistrationRead/Role',
       'Gatehouse/Handlers/Sweep/Role',
     ]);

@@ -331,11 +331,11 @@ describe('HandlerFunctions', () => {
     expect(senders).toEqual(['review-task']);
   });
 
-  it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, lifecycle notices', () => {
+  it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, registration updates and deletes, lifecycle notices', () => {
     const notice = { Ref: logicalId(stack.noticeWorkflow.stateMachine) };
     const starters = names.filter((n) => JSON.stringify(statementsOfRole(template, roleId(n))).includes(JSON.stringify(notice)));
     expect(starters).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('notice:send')));
-    expect(starters).toEqual(['client-secret-rotation', 'admin', 'sweep']);
+    expect(starters).toEqual(['client-secret-rotation', 'admin', 'registration-manage', 'sweep']);
     for (const name of starters) {
       const grants = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => JSON.stringify(st.Resource).includes(JSON.stringify(notice)));
       expect(
@@ -504,6 +504,7 @@ describe('HandlerFunctions', () => {
         'read RegistrationRead/Function',
         'manage Admin/Function -> ClientSecretRotation/Function',
         'delete Sweep/Function',
+        'delete RegistrationManage/Function',
         'rotate ClientSecretRotation/Function',
         'use ClientSecretRotation/Function',
       ].sort(),

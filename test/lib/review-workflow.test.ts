@@ -113,7 +113,9 @@ describe('ReviewWorkflow', () => {
     const expected = (Object.keys(FUNCTIONS) as HandlerFunctionName[])
       .filter((n) => FUNCTIONS[n].capabilities.includes('workflow:start'))
       .map((n) => logicalId(stack.handlers.constructsByName[n].role));
-    expect(expected).toEqual(['register', 'admin', 'sweep'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)));
+    expect(expected).toEqual(
+      ['register', 'admin', 'registration-manage', 'sweep'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)),
+    );
     expect(starters.sort()).toEqual(expected.sort());
   });
 

@@ -18,6 +18,7 @@ export const AUDIT_EVENT_TYPES = [
   'consumer.reevaluated',
   'consumer.out_of_policy',
   'consumer.reinstated',
+  'consumer.updated',
   'request.created',
   'request.review_started',
   'request.review_requested',

@@ -43,6 +43,12 @@ export interface Consumer {
   readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
   /** Where the client publishes its keys instead (private_key_jwt), fetched and cached by the OAuth endpoints; never with `jwks`. */
   readonly jwksUri?: string | undefined;
+  /** Keys an RFC 7592 update removed, still accepted for client authentication until their `until` (the rollover grace). */
+  readonly retiredKeys?: readonly RetiredKey[] | undefined;
+  /** RFC 7592 updates applied so far: a change request proposing an update applies only to the revision it was made against. */
+  readonly registrationRevision?: number | undefined;
+  /** The latest RFC 7592 update that needed review; the registration read shows its status. */
+  readonly updateRequestId?: string | undefined;
   /** base64url SHA-256 of the client secret; the secret itself is never stored. */
   readonly secretHash?: string | undefined;
   readonly secretExpiresAt?: string | undefined;
@@ -95,6 +101,12 @@ export interface Consumer {
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;
+}
+
+/** A public key removed from a consumer's jwks, accepted until `until`. */
+export interface RetiredKey {
+  readonly key: PublicJwk;
+  readonly until: string;
 }
 
 /** An exception in force on a consumer (the request that granted it holds the justification and approvals). */

@@ -1,6 +1,6 @@
 import type { Actor } from '../audit/event.js';
 import { unusedScopes, type Consumer } from '../consumer/consumer.js';
-import { applyTransition } from '../consumer/transition.js';
+import { applyTransition, type TransitionRequest } from '../consumer/transition.js';
 import { reassess } from '../policy/reassess.js';
 import type { AttentionIndex, PolicyRolloutStore } from '../ports.js';
 import { awaitsWorkflow, settleStalledRequests } from '../requests/open-request.js';
@@ -248,13 +248,14 @@ const scopeUsage = (consumer: Consumer) => ({ used: consumer.usedScopes ?? [], u
 export async function revoke(
   services: RevokeServices,
   consumer: Consumer,
-  reason: 'grant_expired' | 'terminated' | 'out_of_policy',
+  reason: 'grant_expired' | 'terminated' | 'out_of_policy' | 'deregistered',
   detail: string,
   actor: Actor = SWEEPER,
+  extra: Pick<TransitionRequest, 'set' | 'unless'> = {},
 ): Promise<boolean> {
   const { consumer: after, applied } = await applyTransition(
     services,
-    { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail, scopeUsage: scopeUsage(consumer) } },
+    { clientId: consumer.clientId, to: 'revoked', event: 'consumer.revoked', actor, data: { reason, detail, scopeUsage: scopeUsage(consumer) }, ...extra },
     consumer,
   );
   if (!applied) return false;

@@ -10,6 +10,7 @@ import { presentedCredentials } from './client-auth.js';
 import { plausibleClientId } from './client-id.js';
 import type { ConsumerCache } from './consumer-cache.js';
 import { CLIENT_AUTHENTICATION_FAILED, OAuthError } from './errors.js';
+import { acceptedKeys } from '../consumer/keys.js';
 
 /**
  * Which of a consumer's secrets the presented one is: the current one, the one being rotated in (accepted from the moment
@@ -76,7 +77,8 @@ export async function authenticateClient(
     try {
       await verifyClientAssertion(presented.assertion, {
         clientId: consumer.clientId,
-        jwks: { keys: keys.map((k) => ({ ...k })) },
+        // Keys removed by an update stay accepted through their rollover grace.
+        jwks: { keys: [...keys, ...acceptedKeys({ retiredKeys: consumer.retiredKeys }, now)].map((k) => ({ ...k })) },
         audiences: [issuer, `${issuer}${ENDPOINT_PATHS[request.endpoint]}`],
         now,
         markers: services.markers,

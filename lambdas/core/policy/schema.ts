@@ -74,6 +74,11 @@ export const PolicyDocumentSchema = z
        * client withdraws stops working within it. At most 20 minutes (UAE Open Finance's bound). @default 600
        */
       jwksUriMaxAgeSeconds: z.number().int().min(60).max(1200).optional(),
+      /**
+       * Hours a key removed by an RFC 7592 update stays accepted, so a partner can deploy the new key before the old one
+       * stops working (0: removed keys stop at once). @default 24
+       */
+      keyRolloverGraceHours: z.number().int().min(0).max(720).optional(),
     }),
     /** DPoP (RFC 9449) at the token endpoint. */
     dpop: z

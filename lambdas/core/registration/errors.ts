@@ -3,7 +3,13 @@ import type { Decision } from '../policy/evaluate.js';
 
 /** RFC 7591 §3.2.2 error codes, plus the idempotency conflicts of the Idempotency-Key header draft. */
 export type RegistrationErrorCode =
-  'invalid_client_metadata' | 'invalid_software_statement' | 'unapproved_software_statement' | 'idempotency_key_reused' | 'idempotency_key_invalid';
+  | 'invalid_client_metadata'
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_invalid'
+  /** Gatehouse's own: an RFC 7592 update or delete that cannot apply to the registration as it is now (a concurrent change won). */
+  | 'update_conflict';
 
 /** Bad registration input; rendered as RFC 7591 `{ error, error_description }`. */
 export class RegistrationError extends GatehouseError<RegistrationErrorCode> {

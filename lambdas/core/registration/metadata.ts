@@ -3,6 +3,7 @@ import '../util/zod-messages.js';
 import { AuthMethodSchema, TierSchema } from '../policy/level-schemas.js';
 import { hasPrivateMembers } from '../util/jwk.js';
 import { jwksUriProblem } from '../remote-jwks/url.js';
+import { RegistrationError } from './errors.js';
 
 // zod/mini: the register and admin functions validate with these schemas, and the chainable API would add about 70 KB to
 // each bundle (lambdas/core/util/zod-messages.ts). Checks run in the order given, as the chained calls did.
@@ -65,3 +66,16 @@ export const ClientMetadataSchema = z.object({
 });
 
 export type ClientMetadata = z.infer<typeof ClientMetadataSchema>;
+
+/** Client metadata from a request body (RFC 7591 registration and RFC 7592 update), or the RFC 7591 error for the first problem. */
+export function parseClientMetadata(value: unknown): ClientMetadata {
+  const parsed = ClientMetadataSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.map(String).join('.');
+  throw new RegistrationError(
+    issue.path[0] === 'software_statement' ? 'invalid_software_statement' : 'invalid_client_metadata',
+    `${field || 'body'}: ${issue.message}`,
+    field ? { field } : {},
+  );
+}

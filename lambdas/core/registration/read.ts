@@ -1,12 +1,12 @@
 import type { Consumer } from '../consumer/consumer.js';
 import { mayObtainTokens } from '../consumer/lifecycle.js';
 import { ServiceError } from '../errors.js';
-import { plausibleClientId } from '../oauth/client-id.js';
-import { OAuthError } from '../oauth/errors.js';
 import { STAGES, type ClientSecretValue } from '../ports.js';
 import { parseClientSecretValue } from '../rotation/client-secret-rotation.js';
 import type { Needs } from '../services.js';
 import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
+import type { ChangeRequest } from '../requests/change-request.js';
+import { authorizeRegistration, refusedRegistrationToken } from './access-token.js';
 import { applyTransition } from '../consumer/transition.js';
 import { registrationResponse } from './response.js';
 
@@ -16,20 +16,16 @@ import { registrationResponse } from './response.js';
  * leaked registration response can read once at most, and the owner's next read then fails, which shows the leak.
  */
 export async function readRegistration(
-  services: Needs<'getConsumer' | 'updateConsumer', 'clientSecrets'>,
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'clientSecrets'>,
   clientId: string,
   bearer: string | undefined,
 ): Promise<Record<string, unknown>> {
-  if (!bearer) throw new OAuthError('invalid_token', 'The registration access token is required (Authorization: Bearer).', { challenge: 'bearer_absent' });
-  const consumer = plausibleClientId(clientId) ? await services.consumers.getConsumer(clientId) : undefined;
-  // Unknown client, wrong token and a token past the grant look the same (RFC 7592 section 2), so client ids cannot be probed.
-  const refused = new OAuthError('invalid_token', 'The registration access token is not valid for this client.');
-  if (!consumer || !secretMatchesHash(bearer, consumer.registrationTokenHash)) throw refused;
-  if (Date.parse(consumer.expiresAt) <= services.clock.now().getTime()) throw refused;
+  const consumer = await authorizeRegistration(services, clientId, bearer);
+  const updateRequest = await updateRequestStatus(services, consumer);
   const clientSecret = await deliverableSecret(services, consumer);
   if (clientSecret === undefined) {
     // Nothing secret in the answer: the token presented (checked against its stored hash) is echoed, as RFC 7592 asks.
-    return registrationResponse(consumer, services.config.issuer, { registrationToken: bearer });
+    return { ...registrationResponse(consumer, services.config.issuer, { registrationToken: bearer! }), ...updateRequest };
   }
   const registrationToken = randomToken();
   const { consumer: updated, applied } = await applyTransition(
@@ -46,8 +42,26 @@ export async function readRegistration(
     },
     consumer,
   );
-  if (!applied) throw refused;
-  return registrationResponse(updated, services.config.issuer, { clientSecret, registrationToken });
+  if (!applied) throw refusedRegistrationToken();
+  return { ...registrationResponse(updated, services.config.issuer, { clientSecret, registrationToken }), ...updateRequest };
+}
+
+/** The latest RFC 7592 update that needed review, as the read shows it (`update_request`), so the client can follow it. */
+export async function updateRequestStatus(services: Needs<'getRequest'>, consumer: Consumer): Promise<Record<string, unknown>> {
+  if (consumer.updateRequestId === undefined) return {};
+  const request = await services.requests.getRequest(consumer.clientId, consumer.updateRequestId);
+  if (!request) return {};
+  return { update_request: updateRequestBody(request) };
+}
+
+/** An update request as RFC 7592 responses show it. */
+export function updateRequestBody(request: ChangeRequest): Record<string, unknown> {
+  return {
+    request_id: request.requestId,
+    status: request.status,
+    changes: request.changes ?? [],
+    ...(request.outcomeReason !== undefined ? { outcome_reason: request.outcomeReason } : {}),
+  };
 }
 
 /**

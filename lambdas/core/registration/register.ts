@@ -5,7 +5,8 @@ import type { Consumer } from '../consumer/consumer.js';
 import { ServiceError } from '../errors.js';
 import { idempotencyKeyHash, IDEMPOTENCY_KEY_PATTERN, openResponse, sealResponse } from '../idempotency/seal.js';
 import { attentionAt } from '../lifecycle/attention.js';
-import { evaluate, type Decision } from '../policy/evaluate.js';
+import type { Decision } from '../policy/evaluate.js';
+import { decideAccess, verifyMetadata } from './assess.js';
 import type { IdempotencyRecord } from '../ports.js';
 import { RegistryError } from '../registry/errors.js';
 import type { BaseServices, Needs } from '../services.js';
@@ -19,9 +20,9 @@ import { eligibleReviewers } from '../review/review.js';
 import type { Tier } from '../policy/schema.js';
 import { chargeAnonymousRegistration, type RegistrationQuota } from './quota.js';
 import { checkSoftwareIdLimit, type SoftwareConsumers } from './software-consumers.js';
-import { verifySoftwareStatement, type SoftwareStatement } from './software-statement.js';
+import type { SoftwareStatement } from './software-statement.js';
 import type { RemoteKeySets } from '../ports/remote-key-sets.js';
-import { checkPublishedKeys, keySetLocation } from './key-source.js';
+import { checkPublishedKeys } from './key-source.js';
 
 /** What the edge hands over: validated metadata, the raw body (for idempotency fingerprints) and the key, if any. */
 export interface RegisterInput {
@@ -74,46 +75,9 @@ export async function register(
   }
 
   const m = input.metadata;
-  let statement: SoftwareStatement | undefined;
-  if (m.software_statement !== undefined) {
-    statement = await verifySoftwareStatement(m.software_statement, config.softwareStatement, now, policy.document.softwareStatements.maxLifetimeDays);
-    if (m.tier !== undefined && m.tier !== statement.tier) {
-      throw new RegistrationError('unapproved_software_statement', `The software statement is for the ${statement.tier} tier, not ${m.tier}.`, {
-        field: 'tier',
-      });
-    }
-    if (m.software_id !== undefined && m.software_id !== statement.softwareId) {
-      throw new RegistrationError('unapproved_software_statement', 'software_id differs from the one in the software statement.', {
-        field: 'software_id',
-      });
-    }
-  }
-  const tier = statement?.tier ?? m.tier;
-  if (tier === undefined) {
-    throw new RegistrationError('invalid_client_metadata', 'tier is required (public, partner or internal).', { field: 'tier' });
-  }
-  const jwksUri = keySetLocation(m, statement);
-  if (m.token_endpoint_auth_method === 'private_key_jwt' && !m.jwks && jwksUri === undefined) {
-    throw new RegistrationError('invalid_client_metadata', 'private_key_jwt needs the public keys, inline in jwks or published at jwks_uri.', {
-      field: 'jwks',
-    });
-  }
-
-  const scopes = [...new Set(m.scope.split(' '))];
-  const decision = evaluate(
-    policy,
-    {
-      tier,
-      scopes,
-      dataClasses: m.data_classes,
-      purpose: m.purpose,
-      expiresAt: m.expires_at === undefined ? undefined : new Date(m.expires_at),
-      authMethod: m.token_endpoint_auth_method,
-      contacts: m.contacts,
-      softwareStatement: statement ? { scopes: statement.scopes } : undefined,
-    },
-    now,
-  );
+  const verified = await verifyMetadata(services, m, now);
+  const { tier, statement, scopes, jwksUri } = verified;
+  const decision = decideAccess(services, m, verified, now);
   if (decision.outcome === 'deny') {
     // A denial is not a consumer: nothing is stored, the decision is logged for the security team.
     services.log.warn('registration denied', { tier, scopes, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) });
@@ -318,7 +282,7 @@ function replay(stored: IdempotencyRecord, idem: { key: string; requestHash: str
  * A partner or the public never names the bank's own people as contacts: contacts are excluded from reviewing, so naming
  * reviewers would let a requester choose who reviews. Any tier's contacts must leave enough reviewers for the approvals.
  */
-function checkSeparationOfDuties(services: BaseServices, tier: Tier, contacts: readonly string[], decision: Decision): void {
+export function checkSeparationOfDuties(services: BaseServices, tier: Tier, contacts: readonly string[], decision: Decision): void {
   const { reviewers, operators } = services.config;
   const domains = bankDomains(reviewers, operators);
   if (tier !== 'internal') {

@@ -1,5 +1,8 @@
 import type { Actor } from '../audit/event.js';
-import type { ActiveException } from '../consumer/consumer.js';
+import type { ActiveException, Consumer } from '../consumer/consumer.js';
+import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
+import { noticeContactsChange, registrationSet } from '../registration/apply-update.js';
+import type { Services } from '../services.js';
 import { ServiceError } from '../errors.js';
 import { reassess } from '../policy/reassess.js';
 import type { ChangeRequest } from './change-request.js';
@@ -13,7 +16,11 @@ const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
  * the deployed policy's requirements. Idempotent for Step Functions retries; a consumer that changed so the request no
  * longer applies (revoked, no longer suspended, out of policy again) is a conflict, which the workflow records as failed.
  */
-export async function applyApprovedRequest(services: RequestServices, clientId: string, requestId: string): Promise<ChangeRequest> {
+export async function applyApprovedRequest(
+  services: RequestServices & Partial<Pick<Services, 'mailer'>>,
+  clientId: string,
+  requestId: string,
+): Promise<ChangeRequest> {
   const request = await services.requests.getRequest(clientId, requestId);
   if (!request) throw new ServiceError('not_found', `No request ${requestId} for ${clientId}.`);
   if (request.status !== 'pending_review') return request;
@@ -22,7 +29,54 @@ export async function applyApprovedRequest(services: RequestServices, clientId: 
   }
   const approvers = request.approvals.map((a) => a.reviewer);
   const now = services.clock.now();
-  return request.type === 'exception' ? grantException(services, request, approvers, now) : reinstate(services, request, approvers, now);
+  switch (request.type) {
+    case 'exception':
+      return grantException(services, request, approvers, now);
+    case 'reinstatement':
+      return reinstate(services, request, approvers, now);
+    case 'update':
+      return applyUpdate(services, request, approvers, now);
+  }
+}
+
+/**
+ * An approved RFC 7592 update: the registration proposed (with the policy's decision on it) replaces the consumer's, as
+ * long as no other update was applied since it was proposed and the consumer still has access; otherwise a conflict.
+ * Its contacts are told if the contact list changed (when this function can send mail).
+ */
+async function applyUpdate(
+  services: RequestServices & Partial<Pick<Services, 'mailer'>>,
+  request: ChangeRequest,
+  approvers: string[],
+  now: Date,
+): Promise<ChangeRequest> {
+  const proposed = request.proposed!;
+  let before: Consumer | undefined;
+  const { risk, requirements, policyVersion, decisionReasons, ...draft } = proposed;
+  const result = await updateRequest(
+    services,
+    request.clientId,
+    request.requestId,
+    'consumer.updated',
+    WORKFLOW,
+    { path: 'review', changes: request.changes ?? [], approvers, policyVersion },
+    (r, consumer) => {
+      if (r.status !== 'pending_review') return undefined;
+      if (consumer.status !== 'active' && consumer.status !== 'suspended')
+        throw new ServiceError('conflict', `${consumer.clientId} is ${consumer.status}; the update cannot apply.`);
+      if ((consumer.registrationRevision ?? 0) !== r.baseRevision)
+        throw new ServiceError('conflict', `The registration of ${consumer.clientId} changed since the update ${r.requestId} was proposed.`);
+      before = consumer;
+      return { status: 'approved', openReviewId: undefined };
+    },
+    (r, consumer) => ({
+      ...registrationSet(consumer, draft, { risk, requirements, policyVersion, decisionReasons }, now, services.policy),
+      approvals: r.approvals,
+    }),
+  );
+  forgetConsumerEverywhere(request.clientId);
+  if (before !== undefined && services.mailer !== undefined) await noticeContactsChange({ ...services, mailer: services.mailer }, before, draft.contacts);
+  return result;
 }
 
 async function grantException(services: RequestServices, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {

@@ -1,9 +1,11 @@
 import type { ExceptionGrant } from '../exceptions/rules.js';
-import type { RiskLevel } from '../policy/schema.js';
+import type { Reason } from '../policy/reasons.js';
+import type { AuthMethod, RiskLevel, RiskRequirements } from '../policy/schema.js';
+import type { PublicJwk } from '../consumer/consumer.js';
 import type { Approval } from '../review/review.js';
 
-/** What an operator may ask reviewers to allow for an existing consumer. */
-export const REQUEST_KINDS = ['exception', 'reinstatement'] as const;
+/** What an operator (exception, reinstatement) or the consumer itself (update, RFC 7592) may ask reviewers to allow. */
+export const REQUEST_KINDS = ['exception', 'reinstatement', 'update'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -35,6 +37,12 @@ export interface ChangeRequest {
   readonly grant?: ExceptionGrant | undefined;
   /** Exceptions: when it ends, whatever happens. */
   readonly expiresAt?: string | undefined;
+  /** Updates: the registration proposed, and the policy's decision on it, applied as it stands once approved. */
+  readonly proposed?: ProposedRegistration | undefined;
+  /** Updates: the consumer's registrationRevision the proposal was made against; another update since makes it stale. */
+  readonly baseRevision?: number | undefined;
+  /** Updates: what the proposal changes, in words (`add scope accounts:read`). */
+  readonly changes?: readonly string[] | undefined;
   /** The consumer's risk when asked; it sets the reviewer group. */
   readonly risk: RiskLevel;
   readonly approvalsRequired: number;
@@ -50,6 +58,26 @@ export interface ChangeRequest {
   readonly version: number;
 }
 
+/** The registration an RFC 7592 update asks for, with the policy's decision on it. */
+export interface ProposedRegistration {
+  readonly clientName: string;
+  readonly scopes: readonly string[];
+  readonly purpose: string;
+  readonly dataClasses: readonly string[];
+  readonly contacts: readonly string[];
+  readonly expiresAt: string;
+  readonly authMethod: AuthMethod;
+  readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
+  /** Where the keys are published instead of `jwks`. */
+  readonly jwksUri?: string | undefined;
+  readonly softwareId?: string | undefined;
+  readonly dpopBoundAccessTokens?: true | undefined;
+  readonly risk: RiskLevel;
+  readonly requirements: RiskRequirements;
+  readonly policyVersion: string;
+  readonly decisionReasons: readonly Reason[];
+}
+
 /** A request written with a consumer change: created, or updated while in one of the expected statuses and versions. */
 export type RequestWrite =
   | { readonly create: ChangeRequest }
@@ -62,6 +90,7 @@ export type RequestWrite =
 /** The reviewers' task for a request, in words (emails, review page). */
 export function describeRequest(request: ChangeRequest, formatDate: (iso: string) => string = (iso) => iso): string {
   if (request.type === 'reinstatement') return 'Reinstate the suspended consumer';
+  if (request.type === 'update') return `Update the registration (asked by the consumer): ${(request.changes ?? []).join('; ') || 'no change listed'}`;
   const g = request.grant!;
   const what: Record<ExceptionGrant['rule'], string> = {
     auth_method: `keep authenticating with ${String(g.value)} where the policy requires a stronger method`,

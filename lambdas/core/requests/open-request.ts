@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditEventType } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
-import { applyTransition, transition } from '../consumer/transition.js';
+import { applyTransition, transition, type TransitionRequest } from '../consumer/transition.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
 import { STALLED_REVIEW_MS } from '../lifecycle/attention.js';
@@ -12,16 +12,18 @@ import { bankDomains } from '../review/addresses.js';
 import { eligibleReviewers } from '../review/review.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { RiskLevel, RiskRequirements } from '../policy/schema.js';
-import type { ChangeRequest, RequestKind } from './change-request.js';
+import type { ChangeRequest, ProposedRegistration, RequestKind } from './change-request.js';
 
 /** What changing a request (with its consumer's audit event) reads and writes. */
 export type RequestServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest'>;
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
-/** Request ids say what they are and are unguessable: `exc-…` for exceptions, `rei-…` for reinstatements. */
+const ID_PREFIX: Readonly<Record<RequestKind, string>> = { exception: 'exc', reinstatement: 'rei', update: 'upd' };
+
+/** Request ids say what they are and are unguessable: `exc-…` for exceptions, `rei-…` for reinstatements, `upd-…` for updates. */
 export function newRequestId(type: RequestKind): string {
-  return `${type === 'exception' ? 'exc' : 'rei'}-${randomBytes(12).toString('hex')}`;
+  return `${ID_PREFIX[type]}-${randomBytes(12).toString('hex')}`;
 }
 
 /** What an operator asks for, with the policy's requirements for the consumer's risk today. */
@@ -32,6 +34,19 @@ export interface RequestDraft {
   readonly requirements: RiskRequirements;
   readonly grant?: ExceptionGrant | undefined;
   readonly expiresAt?: string | undefined;
+  readonly proposed?: ProposedRegistration | undefined;
+  readonly baseRevision?: number | undefined;
+  readonly changes?: readonly string[] | undefined;
+}
+
+/** How a request the consumer opens itself (an RFC 7592 update) is recorded, in place of an operator's. */
+export interface RequestOpening {
+  readonly actor: Actor;
+  /** More fields of the consumer written in the same transaction (a new registration access token), given the request's id. */
+  readonly set: (requestId: string) => TransitionRequest['set'];
+  /** The consumer changed since it was read in a way that voids the request: nothing is written and `lost()` is thrown. */
+  readonly unless: (consumer: Consumer) => boolean;
+  readonly lost: () => Error;
 }
 
 /**
@@ -45,6 +60,7 @@ export async function openRequest(
   operator: Operator,
   draft: RequestDraft,
   data: Readonly<Record<string, unknown>>,
+  opening?: RequestOpening,
 ): Promise<ChangeRequest> {
   // Separation of duties compares people: a principal nobody is mapped to could be any reviewer, so it asks for nothing.
   if (operator.person === undefined) {
@@ -86,8 +102,8 @@ export async function openRequest(
     updatedAt: at,
     version: 1,
   };
-  const actor: Actor = operatorActor(operator);
-  await applyTransition(
+  const actor: Actor = opening?.actor ?? operatorActor(operator);
+  const { applied } = await applyTransition(
     services,
     {
       clientId: consumer.clientId,
@@ -96,11 +112,13 @@ export async function openRequest(
       actor,
       data: { requestId: request.requestId, type: request.type, ...data },
       // Arms the sweep's check that this request gets its workflow (an older pending check keeps its earlier time).
-      set: { requestCheckAt: consumer.requestCheckAt ?? at },
+      set: { ...opening?.set(request.requestId), requestCheckAt: consumer.requestCheckAt ?? at },
       request: { create: request },
+      ...(opening ? { unless: opening.unless } : {}),
     },
     consumer,
   );
+  if (!applied) throw opening!.lost();
   let execution: string;
   try {
     execution = await services.workflow.startReview({

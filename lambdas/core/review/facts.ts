@@ -127,14 +127,24 @@ function approvalFacts(approvals: readonly Approval[], round: number, required: 
   }));
 }
 
+/**
+ * An update is reviewed as what it would make the consumer: the proposed scopes, data classes, end, contacts, risk and
+ * controls (the request's own fact lists what changes).
+ */
+function asProposed(consumer: Consumer, request: ChangeRequest | undefined): Consumer {
+  if (request?.type !== 'update' || request.proposed === undefined) return consumer;
+  return { ...consumer, ...request.proposed };
+}
+
 /** The facts of a request a reviewer needs, in sections; times read relative to `now`. */
 export function reviewFacts(
-  consumer: Consumer,
+  subject: Consumer,
   policy: LoadedPolicy,
   round: { readonly round: number; readonly approvalsRequired: number },
   now: Date,
   request?: ChangeRequest,
 ): ReviewFacts {
+  const consumer = asProposed(subject, request);
   const doc = policy.document;
   const scopes = consumer.scopes.map((s) => {
     const def = doc.scopes[s];

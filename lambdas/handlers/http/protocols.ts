@@ -8,6 +8,7 @@ import type { Protocol } from './to-response.js';
 export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   register: 'registration',
   'registration-read': 'registration',
+  'registration-manage': 'registration',
   token: 'oauth',
   introspection: 'oauth',
   revocation: 'oauth',

@@ -7,6 +7,11 @@ const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
+/** A response without a body (204), with the headers every response carries. */
+export function noContent(): APIGatewayProxyResult {
+  return { statusCode: 204, headers: { ...BASE_HEADERS }, body: '' };
+}
+
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   return { statusCode, headers: { ...BASE_HEADERS, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }

@@ -256,7 +256,7 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     return json(status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {
-    const status = error.code === 'idempotency_key_reused' ? 422 : 400;
+    const status = error.code === 'idempotency_key_reused' ? 422 : error.code === 'update_conflict' ? 409 : 400;
     return json(status, { error: error.code, error_description: asciiDescription(error.message), ...(error.field ? { field: error.field } : {}) });
   }
   if (error instanceof RegistrationQuotaError) {

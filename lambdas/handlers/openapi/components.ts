@@ -128,8 +128,21 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       software_id: string,
       jwks: ref('JsonWebKeySet'),
       jwks_uri: { type: 'string', format: 'uri', description: 'Where the client publishes its public keys (private_key_jwt); never with jwks.' },
+      update_request: ref('UpdateRequest'),
     },
     required: ['client_id', 'client_id_issued_at', 'registration_client_uri', 'client_name', 'scope', 'status', 'risk', 'policy_version'],
+  },
+  UpdateRequest: {
+    type: 'object',
+    description:
+      'The latest RFC 7592 update that needed human review: on the 202 answer to the update, and on later reads until another update needs review. The registration changes only once it is approved.',
+    properties: {
+      request_id: string,
+      status: { type: 'string', enum: ['pending_review', 'approved', 'denied', 'expired', 'failed'] },
+      changes: stringArray,
+      outcome_reason: string,
+    },
+    required: ['request_id', 'status', 'changes'],
   },
   TokenRequest: {
     type: 'object',

@@ -134,6 +134,44 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
       dependencyDown,
     ),
   },
+  updateRegistration: {
+    tag: 'Registration',
+    description:
+      'RFC 7592 update: the body replaces the registration (send everything the read returned, with client_id; client_secret may be left out, and must be the issued one if sent; tier cannot change). Changes that narrow access (fewer scopes or data classes, an earlier end) or only change the record (name, contacts, keys) apply at once (200). Changes that extend access or weaken a control (another scope or data class, a later end, a new purpose) are decided by the policy as a registration is: approved at once (200), sent to human review (202 with `update_request`; the current grant stays in force until approval), or refused (403). Keys removed from jwks stay accepted for the policy grace window (clientAssertions.keyRolloverGraceHours, default 24 h). A changed contact list is notified to the new and the previous contacts. Every accepted update replaces the registration_access_token; the answer carries the new one.',
+    security: [{ registrationAccessToken: [] }],
+    body: { mediaType: MEDIA.json, name: 'ClientMetadata', zod: ClientMetadataSchema },
+    responses: responses(
+      ['200', jsonBody('Applied: the updated client information with a new registration_access_token.', 'ClientInformation')],
+      ['202', jsonBody('Sent to human review: the current client information, a new registration_access_token and `update_request`.', 'ClientInformation')],
+      ['400', registrationError('invalid_client_metadata, invalid_software_statement or unapproved_software_statement (RFC 7591); nothing was changed.')],
+      ['401', oauthError('invalid_token: missing, or not valid for this client (unknown and deleted clients look the same).', WWW_AUTHENTICATE)],
+      ['403', jsonBody('access_denied: the policy refuses the update; `reasons` say why. Nothing was changed.', 'RegistrationDenied')],
+      [
+        '409',
+        registrationError(
+          'update_conflict: another update, read or delete changed the registration while this one ran, an update is already under review, or the registration is not active or suspended; nothing was changed.',
+        ),
+      ],
+      dependencyDown,
+    ),
+  },
+  deleteRegistration: {
+    tag: 'Registration',
+    description:
+      'RFC 7592 delete: the consumer is revoked at once (no new tokens; tokens already issued are reported inactive and listed on /oauth2/revocations), its client secret is scheduled for deletion and its contacts are told. The registration access token ends with it, so a repeated delete gets 401 (RFC 7592 §2.3).',
+    security: [{ registrationAccessToken: [] }],
+    responses: responses(
+      ['204', { description: 'Deleted: the consumer is revoked.' }],
+      ['401', oauthError('invalid_token: missing, or not valid for this client (unknown and already deleted clients look the same).', WWW_AUTHENTICATE)],
+      [
+        '409',
+        registrationError(
+          'update_conflict: the registration has no access to end (pending review, denied, expired) or changed meanwhile; nothing was changed.',
+        ),
+      ],
+      dependencyDown,
+    ),
+  },
   issueToken: {
     tag: 'OAuth',
     security: [{ clientSecretBasic: [] }, {}],

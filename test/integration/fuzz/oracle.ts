@@ -13,6 +13,7 @@ export type Protocol = 'rfc7591' | 'rfc7592' | 'oauth' | 'html' | 'problem';
 export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
   register: 'rfc7591',
   'registration-read': 'rfc7592',
+  'registration-manage': 'rfc7592',
   token: 'oauth',
   introspection: 'oauth',
   revocation: 'oauth',
@@ -29,6 +30,7 @@ const RFC7591_ERRORS = [
   'unapproved_software_statement',
   'idempotency_key_reused',
   'idempotency_key_invalid',
+  'update_conflict',
   'access_denied',
 ];
 /** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 9449 §7 error codes. */

@@ -585,6 +585,22 @@ function realIds(fx: Fixture): fc.Arbitrary<string> {
   return fc.constantFrom(fx.basic.clientId, fx.keyBound.clientId, fx.introspector.clientId, ...(fx.review ? [fx.review.clientId] : []));
 }
 
+/** An Authorization header that never opens a registration: a mangled token, another credential, junk or none. */
+function staleRegistrationBearer(fx: Fixture): fc.Arbitrary<Record<string, string>> {
+  const clients = [fx.basic, fx.keyBound, fx.introspector];
+  return fc
+    .option(
+      fc.oneof(
+        fc.constantFrom(...clients).map((c) => `Bearer ${c.registrationToken.slice(1)}`),
+        fc.constant(`Bearer ${fx.tokens.basic}`),
+        fc.constant(`Basic ${b64(`${fx.basic.clientId}:${fx.basic.secret}`)}`),
+        junkAuthorization,
+      ),
+      { nil: undefined },
+    )
+    .map((a): Record<string, string> => (a === undefined ? {} : { authorization: a }));
+}
+
 function clientIdParam(fx: Fixture, includeReal: boolean, segment: fc.Arbitrary<string> = pathSegment): fc.Arbitrary<Record<string, string>> {
   return (includeReal ? fc.oneof(realIds(fx).map(encodeURIComponent), segment) : segment).map((id) => ({ client_id: id }));
 }
@@ -688,6 +704,21 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
         headers: fc.tuple(junkHeaders, fc.option(bearer, { nil: undefined })).map(([j, a]) => ({ ...j, ...(a !== undefined ? { authorization: a } : {}) })),
       });
     },
+  },
+  // Update and delete change the registration when they succeed: the fuzzed requests never hold a valid token.
+  'PUT /register/{client_id}': {
+    mayAccept: false,
+    requests: (fx) =>
+      jsonRequest(jsonBody(fc.constant(validRegistration()), registrationBreakers), { params: clientIdParam(fx, true), headers: staleRegistrationBearer(fx) }),
+  },
+  'DELETE /register/{client_id}': {
+    mayAccept: false,
+    requests: (fx) =>
+      fc.record({
+        params: clientIdParam(fx, true),
+        query: fc.oneof(fc.constant(''), junkQuery),
+        headers: fc.tuple(junkHeaders, staleRegistrationBearer(fx)).map(([j, a]) => ({ ...j, ...a })),
+      }),
   },
   'POST /oauth2/token': { mayAccept: true, requests: (fx) => oauthRequests(fx, 'token') },
   'POST /oauth2/introspect': { mayAccept: true, requests: (fx) => oauthRequests(fx, 'introspect') },

@@ -1,0 +1,235 @@
+import type { Actor } from '../audit/event.js';
+import type { Consumer, ConsumerStatus } from '../consumer/consumer.js';
+import { isSigningKey } from '../consumer/keys.js';
+import { applyTransition } from '../consumer/transition.js';
+import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
+import { AUTH_METHOD_STRENGTH } from '../policy/levels.js';
+import { openRequest } from '../requests/open-request.js';
+import type { Needs } from '../services.js';
+import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
+import { authorizeRegistration } from './access-token.js';
+import { noticeContactsChange, registrationSet, type UpdateDecision } from './apply-update.js';
+import { decideAccess, verifyMetadata, type VerifiedMetadata } from './assess.js';
+import { checkPublishedKeys } from './key-source.js';
+import type { RemoteKeySets } from '../ports/remote-key-sets.js';
+import { classifyUpdate, type RegistrationDraft } from './classify.js';
+import { RegistrationDeniedError, RegistrationError } from './errors.js';
+import { parseClientMetadata, type ClientMetadata } from './metadata.js';
+import { updateRequestBody } from './read.js';
+import { checkSeparationOfDuties } from './register.js';
+import { registrationResponse } from './response.js';
+
+/** What an RFC 7592 update touches: the consumer and its requests, the review workflow, and the contacts' mail. */
+export type UpdateServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'workflow' | 'mailer'>;
+
+export interface UpdateResult {
+  /** 200: applied; 202: an update request awaits review, the registration is unchanged until it is approved. */
+  readonly statusCode: 200 | 202;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+const UPDATABLE: readonly ConsumerStatus[] = ['active', 'suspended'];
+
+/** The answer of an update that lost to a concurrent change of the same registration. */
+export function updateConflict(): RegistrationError {
+  return new RegistrationError(
+    'update_conflict',
+    'The registration changed while this request ran (another update, read or delete replaced the registration access token); nothing was changed.',
+  );
+}
+
+/**
+ * RFC 7592 update: the body replaces the registration (section 2.2), once the registration access token is checked. A
+ * change that narrows access or only changes who and what is on record applies at once; one that extends access or
+ * weakens a control goes to the deployed policy as a registration would: `auto` applies at once, `review` opens an update request (202; the consumer keeps its current
+ * grant until reviewers approve), `deny` changes nothing. Every accepted update replaces the registration access token,
+ * in the same transaction as the change and its audit event; a concurrent update of the same registration loses with
+ * `update_conflict`, since the token it presented is gone.
+ */
+export async function updateRegistration(
+  services: UpdateServices,
+  clientId: string,
+  bearer: string | undefined,
+  readBody: () => Readonly<Record<string, unknown>>,
+  keySets?: RemoteKeySets,
+): Promise<UpdateResult> {
+  const consumer = await authorizeRegistration(services, clientId, bearer);
+  // The body is read only for the owner (a caller without the token learns nothing from it), and validated exactly as a
+  // registration's metadata is.
+  const body = readBody();
+  const m = parseClientMetadata(body);
+  const input = { clientId: body['client_id'], clientSecret: body['client_secret'] };
+  if (input.clientId !== clientId) {
+    throw new RegistrationError('invalid_client_metadata', 'client_id must be the client identifier of this registration (RFC 7592 section 2.2).', {
+      field: 'client_id',
+    });
+  }
+  if (input.clientSecret !== undefined) {
+    // RFC 7592 section 2.2: a client_secret sent must be the one issued; a client never chooses its own.
+    const matches = typeof input.clientSecret === 'string' && consumer.secretHash !== undefined && secretMatchesHash(input.clientSecret, consumer.secretHash);
+    if (!matches) {
+      throw new RegistrationError(
+        'invalid_client_metadata',
+        'client_secret must be the secret issued to this client, or left out; a client cannot set its own.',
+        {
+          field: 'client_secret',
+        },
+      );
+    }
+  }
+  if (!UPDATABLE.includes(consumer.status)) {
+    const when = consumer.status === 'pending_review' ? ' until its review ends' : '';
+    throw new RegistrationError('update_conflict', `A ${consumer.status.replace('_', ' ')} registration cannot be updated${when}.`);
+  }
+  if (consumer.updateRequestId !== undefined) {
+    const pending = await services.requests.getRequest(clientId, consumer.updateRequestId);
+    if (pending?.status === 'pending_review') {
+      throw new RegistrationError('update_conflict', `An update of this registration is under review (${pending.requestId}); send another once it is decided.`);
+    }
+  }
+  const now = services.clock.now();
+  if (m.tier !== undefined && m.tier !== consumer.tier) {
+    throw new RegistrationError('invalid_client_metadata', `tier cannot change (it is ${consumer.tier}); register again for another tier.`, { field: 'tier' });
+  }
+  if (AUTH_METHOD_STRENGTH[m.token_endpoint_auth_method] !== AUTH_METHOD_STRENGTH[consumer.authMethod]) {
+    // A secret is issued, stored and rotated only at registration; moving to or from keys is a new registration.
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method cannot change from ${consumer.authMethod} to ${m.token_endpoint_auth_method}; register again to authenticate differently.`,
+      { field: 'token_endpoint_auth_method' },
+    );
+  }
+  const metadata: ClientMetadata = { ...m, tier: consumer.tier };
+  const verified = await verifyMetadata(services, metadata, now);
+  const draft = draftOf(consumer, metadata, verified, now);
+  // A new key location is fetched once, as at registration, so an update cannot point the client at keys nobody serves.
+  if (draft.jwksUri !== undefined && draft.jwksUri !== consumer.jwksUri) await checkPublishedKeys(keySets, draft.jwksUri, metadata.jwks_uri === undefined);
+
+  const changes = classifyUpdate(consumer, draft);
+  const texts = changes.map((c) => c.text);
+  const actor: Actor = { kind: 'consumer', id: clientId };
+  if (!changes.some((c) => c.raises)) {
+    checkSeparationOfDuties(services, consumer.tier, draft.contacts, {
+      outcome: 'auto',
+      risk: consumer.risk,
+      requirements: consumer.requirements,
+      reasons: [],
+      policyVersion: consumer.policyVersion,
+    });
+    return applyUpdate(services, consumer, draft, undefined, texts, 'narrows', actor);
+  }
+
+  const decision = decideAccess(services, metadata, verified, now);
+  if (decision.outcome === 'deny') {
+    services.log.warn('registration update denied', { clientId, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) });
+    throw new RegistrationDeniedError(decision);
+  }
+  checkSeparationOfDuties(services, consumer.tier, draft.contacts, decision);
+  const decided: UpdateDecision = {
+    risk: decision.risk,
+    requirements: decision.requirements,
+    policyVersion: decision.policyVersion,
+    decisionReasons: decision.reasons,
+  };
+  if (decision.outcome === 'auto') return applyUpdate(services, consumer, draft, decided, texts, 'policy_auto', actor);
+
+  const registrationToken = randomToken();
+  const request = await openRequest(
+    services,
+    consumer,
+    // The consumer asks for itself: its contacts are already kept from reviewing it, and this id matches no reviewer.
+    { id: `consumer:${clientId}`, person: `consumer:${clientId}` },
+    {
+      type: 'update',
+      justification: `Update of the registration, asked by the consumer through RFC 7592: ${texts.join('; ')}.`,
+      risk: decision.risk,
+      requirements: decision.requirements,
+      proposed: { ...draft, ...decided },
+      baseRevision: consumer.registrationRevision ?? 0,
+      changes: texts,
+    },
+    { changes: texts, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) },
+    {
+      actor,
+      set: (requestId) => ({ registrationTokenHash: sha256B64u(registrationToken), updateRequestId: requestId }),
+      unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
+      lost: updateConflict,
+    },
+  );
+  const current = registrationResponse(consumer, services.config.issuer, { registrationToken });
+  return { statusCode: 202, body: { ...current, update_request: updateRequestBody(request) } };
+}
+
+/** The registration the metadata describes, refused where an update may not go. */
+function draftOf(consumer: Consumer, m: ClientMetadata, verified: VerifiedMetadata, now: Date): RegistrationDraft {
+  const statementSoftwareId = verified.statement?.softwareId;
+  if (m.expires_at === undefined) {
+    throw new RegistrationError('invalid_client_metadata', 'expires_at is required: an update replaces the whole registration (RFC 7592 section 2.2).', {
+      field: 'expires_at',
+    });
+  }
+  const expiresAt = new Date(m.expires_at);
+  if (expiresAt.getTime() <= now.getTime()) {
+    throw new RegistrationError('invalid_client_metadata', 'expires_at must be in the future; to end access now, delete the registration.', {
+      field: 'expires_at',
+    });
+  }
+  const method = m.token_endpoint_auth_method;
+  if (method === 'private_key_jwt' && verified.jwksUri === undefined && !(m.jwks?.keys ?? []).some(isSigningKey)) {
+    throw new RegistrationError('invalid_client_metadata', 'jwks must keep at least one key usable for signing client assertions.', { field: 'jwks' });
+  }
+  const softwareId = statementSoftwareId ?? m.software_id ?? consumer.statementSoftwareId;
+  if (consumer.statementSoftwareId !== undefined && softwareId !== consumer.statementSoftwareId) {
+    throw new RegistrationError(
+      'unapproved_software_statement',
+      `software_id is ${consumer.statementSoftwareId}, vouched for by a software statement; it cannot change.`,
+      {
+        field: 'software_id',
+      },
+    );
+  }
+  return {
+    clientName: m.client_name,
+    scopes: [...new Set(m.scope.split(' '))],
+    purpose: m.purpose.trim(),
+    dataClasses: m.data_classes,
+    contacts: m.contacts,
+    expiresAt: expiresAt.toISOString(),
+    authMethod: method,
+    jwks: m.jwks,
+    jwksUri: verified.jwksUri,
+    softwareId,
+    dpopBoundAccessTokens: m.dpop_bound_access_tokens === true ? true : undefined,
+  };
+}
+
+async function applyUpdate(
+  services: UpdateServices,
+  consumer: Consumer,
+  draft: RegistrationDraft,
+  decision: UpdateDecision | undefined,
+  changes: readonly string[],
+  path: 'narrows' | 'policy_auto',
+  actor: Actor,
+): Promise<UpdateResult> {
+  const registrationToken = randomToken();
+  const now = services.clock.now();
+  const { consumer: updated, applied } = await applyTransition(
+    services,
+    {
+      clientId: consumer.clientId,
+      to: undefined,
+      event: 'consumer.updated',
+      actor,
+      data: { path, changes, ...(decision ? { policyVersion: decision.policyVersion, risk: decision.risk } : {}) },
+      set: { ...registrationSet(consumer, draft, decision, now, services.policy), registrationTokenHash: sha256B64u(registrationToken) },
+      unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
+    },
+    consumer,
+  );
+  if (!applied) throw updateConflict();
+  // Narrowed scopes or keys bite this process's token endpoints at once; other instances' caches are short.
+  forgetConsumerEverywhere(consumer.clientId);
+  await noticeContactsChange(services, consumer, draft.contacts);
+  return { statusCode: 200, body: registrationResponse(updated, services.config.issuer, { registrationToken }) };
+}
