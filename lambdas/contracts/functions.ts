@@ -222,9 +222,10 @@ const SPECS = {
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
   // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
+  // signing-key:read: it signs the attestation links sent when a consumer's recertification falls due.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start', 'signing-key:read'],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,

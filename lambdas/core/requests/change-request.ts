@@ -3,7 +3,7 @@ import type { RiskLevel } from '../policy/schema.js';
 import type { Approval } from '../review/review.js';
 
 /** What an operator may ask reviewers to allow for an existing consumer. */
-export const REQUEST_KINDS = ['exception', 'reinstatement'] as const;
+export const REQUEST_KINDS = ['exception', 'reinstatement', 'recertification'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -62,6 +62,7 @@ export type RequestWrite =
 /** The reviewers' task for a request, in words (emails, review page). */
 export function describeRequest(request: ChangeRequest, formatDate: (iso: string) => string = (iso) => iso): string {
   if (request.type === 'reinstatement') return 'Reinstate the suspended consumer';
+  if (request.type === 'recertification') return `Confirm the owner's periodic attestation that this access is still needed (${request.justification})`;
   const g = request.grant!;
   const what: Record<ExceptionGrant['rule'], string> = {
     auth_method: `keep authenticating with ${String(g.value)} where the policy requires a stronger method`,

@@ -21,7 +21,17 @@ const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
 /** Request ids say what they are and are unguessable: `exc-…` for exceptions, `rei-…` for reinstatements. */
 export function newRequestId(type: RequestKind): string {
-  return `${type === 'exception' ? 'exc' : 'rei'}-${randomBytes(12).toString('hex')}`;
+  return `${{ exception: 'exc', reinstatement: 'rei', recertification: 'rec' }[type]}-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * What a request opened by someone other than an operator adds (a consumer owner's attestation): who it is audited under,
+ * consumer fields written in the same transaction, and a condition under which nothing is requested.
+ */
+export interface OpenRequestExtra {
+  readonly actor?: Actor | undefined;
+  readonly set?: ((request: ChangeRequest) => Parameters<typeof transition>[1]['set']) | undefined;
+  readonly unless?: ((consumer: Consumer) => boolean) | undefined;
 }
 
 /** What an operator asks for, with the policy's requirements for the consumer's risk today. */
@@ -45,6 +55,7 @@ export async function openRequest(
   operator: Operator,
   draft: RequestDraft,
   data: Readonly<Record<string, unknown>>,
+  extra: OpenRequestExtra = {},
 ): Promise<ChangeRequest> {
   // Separation of duties compares people: a principal nobody is mapped to could be any reviewer, so it asks for nothing.
   if (operator.person === undefined) {
@@ -86,8 +97,8 @@ export async function openRequest(
     updatedAt: at,
     version: 1,
   };
-  const actor: Actor = operatorActor(operator);
-  await applyTransition(
+  const actor: Actor = extra.actor ?? operatorActor(operator);
+  const { applied } = await applyTransition(
     services,
     {
       clientId: consumer.clientId,
@@ -96,11 +107,13 @@ export async function openRequest(
       actor,
       data: { requestId: request.requestId, type: request.type, ...data },
       // Arms the sweep's check that this request gets its workflow (an older pending check keeps its earlier time).
-      set: { requestCheckAt: consumer.requestCheckAt ?? at },
+      set: { ...extra.set?.(request), requestCheckAt: consumer.requestCheckAt ?? at },
       request: { create: request },
+      ...(extra.unless ? { unless: extra.unless } : {}),
     },
     consumer,
   );
+  if (!applied) throw new ServiceError('conflict', `${consumer.clientId} changed; nothing was requested.`);
   let execution: string;
   try {
     execution = await services.workflow.startReview({
