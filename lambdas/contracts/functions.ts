@@ -190,6 +190,17 @@ const SPECS = {
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
+  // The attestation pages: verifies links (public keys only), records the owner's answer, opens the reviewed request of a
+  // high-risk attestation (workflow:start), and a deregistration deletes the secret and tells the contacts.
+  recertification: {
+    entry: 'lambdas/functions/recertification.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read-public', 'workflow:start', 'client-secrets:delete', 'notice:send'],
+    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
+    memorySize: 256,
+    timeoutSeconds: 10,
+    reservedConcurrency: 5,
+    invokedBy: 'api',
+  },
   'review-task': {
     entry: 'lambdas/functions/review-task.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],

@@ -11,6 +11,7 @@ export const HTTP_HANDLERS = [
   'revocation-list',
   'discovery',
   'review',
+  'recertification',
   'admin',
 ] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
@@ -48,6 +49,20 @@ export const ROUTES: readonly Route[] = [
     auth: 'public',
   },
   { method: 'POST', path: '/reviews/{review_id}', handler: 'review', description: 'A reviewer’s decision: approve or deny with a reason', auth: 'public' },
+  {
+    method: 'GET',
+    path: '/recertifications/{client_id}',
+    handler: 'recertification',
+    description: 'A consumer owner’s periodic access review: what it holds and used (signed, single-use attestation link; changes nothing)',
+    auth: 'public',
+  },
+  {
+    method: 'POST',
+    path: '/recertifications/{client_id}',
+    handler: 'recertification',
+    description: 'A consumer owner’s attestation: confirm (optionally dropping scopes) or deregister',
+    auth: 'public',
+  },
   { method: 'GET', path: '/.well-known/jwks.json', handler: 'discovery', description: 'Public keys that verify access tokens', auth: 'public' },
   {
     method: 'GET',
@@ -118,6 +133,13 @@ export const ROUTES: readonly Route[] = [
     path: '/admin/exceptions',
     handler: 'admin',
     description: 'Operators: list exceptions (pending, active, expired), by consumer or status',
+    auth: 'iam',
+  },
+  {
+    method: 'GET',
+    path: '/admin/recertifications',
+    handler: 'admin',
+    description: 'Operators: consumers whose periodic recertification is due, awaiting a reviewer, or overdue',
     auth: 'iam',
   },
   {

@@ -8,5 +8,11 @@ import { createSweepHandler } from '../handlers/sweep.js';
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
 export const handler = createSweepHandler(
-  awsServices('sweep', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv, vault: secretsVaultFromEnv }),
+  awsServices('sweep', {
+    stores: dynamoStoresFromEnv,
+    workflow: sfnWorkflowFromEnv,
+    clientSecrets: clientSecretsFromEnv,
+    mailer: noticeMailerFromEnv,
+    vault: secretsVaultFromEnv,
+  }),
 );

@@ -20,7 +20,16 @@ import { listExceptions, requestView } from '../core/admin/requests.js';
 import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
 import { requestReinstatement } from '../core/requests/request-reinstatement.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from './admin-schemas.js';
+import {
+  EvaluateBody,
+  ExceptionBody,
+  ListConsumersQuery,
+  ListExceptionsQuery,
+  ListRecertificationsQuery,
+  ReasonBody,
+  RotateSecretBody,
+} from './admin-schemas.js';
+import { listRecertifications } from '../core/recertification/listing.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
@@ -62,6 +71,7 @@ export const ADMIN_ROUTE_ACTIONS: Readonly<Record<string, AdminAction>> = {
   'POST /admin/consumers/{client_id}/terminate': 'terminate',
   'POST /admin/consumers/{client_id}/rotate-secret': 'rotate_secret',
   'POST /admin/policy/evaluate': 'evaluate_policy',
+  'GET /admin/recertifications': 'list_recertifications',
 };
 
 /** The admin API (IAM-authorised routes under /admin); every change is audited under the calling operator, every call that succeeds counted by operation. */
@@ -147,6 +157,11 @@ export function createAdminHandler(
           // Shown once, for the operator to hand to the consumer's owner over a channel the leak did not reach.
           ...(registrationToken ? { compromised: true, registration_access_token: registrationToken } : {}),
         });
+      }
+      case 'GET /admin/recertifications': {
+        const q = parse(ListRecertificationsQuery, event.queryStringParameters ?? {});
+        const page = await listRecertifications(services, q.within_days, { limit: q.limit, next: q.cursor });
+        return json(200, { recertifications: page.entries, ...(page.next ? { next_cursor: page.next } : {}) });
       }
       case 'POST /admin/policy/evaluate': {
         const r = parse(EvaluateBody, body(event));

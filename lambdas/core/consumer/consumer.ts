@@ -115,6 +115,8 @@ export interface Recertification {
   /** The attestation links sent for this due date, one per contact (`linkId` is the link's `jti`); each works once. */
   readonly links?: readonly { readonly email: string; readonly linkId: string }[] | undefined;
   readonly linksSentAt?: string | undefined;
+  /** When the sweep suspended the consumer because nobody attested in time (reason `recertification_overdue`). */
+  readonly overdueSuspendedAt?: string | undefined;
   /** A high-risk attestation waiting for a bank reviewer's confirmation (its change request); suspension waits until `until`. */
   readonly pending?: (Attestation & { readonly requestId: string; readonly until: string }) | undefined;
   readonly last?: (Attestation & { readonly confirmedBy?: readonly string[] | undefined; readonly requestId?: string | undefined }) | undefined;

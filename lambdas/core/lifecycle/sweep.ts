@@ -70,7 +70,18 @@ type Outcome = 'revoked' | 'suspended' | 'warned' | 'recertificationsDue' | 'rea
  * audited transition, so two sweeps at once change each consumer once and send each email once.
  */
 export async function sweep(services: SweepServices, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
-  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, recertificationsDue: 0, exceptionsEnded: 0, reviewsResumed: 0, requestsFailed: 0, rearmed: 0, failed: 0 };
+  const counts = {
+    read: 0,
+    revoked: 0,
+    suspended: 0,
+    warned: 0,
+    recertificationsDue: 0,
+    exceptionsEnded: 0,
+    reviewsResumed: 0,
+    requestsFailed: 0,
+    rearmed: 0,
+    failed: 0,
+  };
   const margin = options.stopMarginMs ?? 10_000;
   const timeLeft = () => !options.remainingMs || options.remainingMs() >= margin;
   const now = services.clock.now();

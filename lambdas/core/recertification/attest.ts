@@ -78,7 +78,8 @@ export async function attest(
   const at = now.toISOString();
   if (input.choice.action === 'deregister') {
     const detail = `Deregistered by ${link.contact} at its periodic access review.`;
-    if (!(await deregister(services, consumer, actor, detail))) throw closedLinkError((await services.consumers.getConsumer(consumer.clientId)) ?? consumer, link);
+    if (!(await deregister(services, consumer, actor, detail)))
+      throw closedLinkError((await services.consumers.getConsumer(consumer.clientId)) ?? consumer, link);
     return { consumer: (await services.consumers.getConsumer(consumer.clientId)) ?? consumer, outcome: 'deregistered', scopesRemoved: [] };
   }
   const scopesRemoved = [...new Set(input.choice.dropScopes)];

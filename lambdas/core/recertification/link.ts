@@ -53,7 +53,10 @@ export async function verifyAttestationLink(keys: SigningKeyCache, issuer: strin
     jwks = createLocalJWKSet(await keys.jwks());
   } catch (cause) {
     // A vault outage is not a bad link.
-    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', { cause, retryAfterSeconds: 10 });
+    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', {
+      cause,
+      retryAfterSeconds: 10,
+    });
   }
   try {
     const { payload } = await jwtVerify(token, jwks, {

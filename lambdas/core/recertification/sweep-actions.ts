@@ -43,7 +43,13 @@ export async function sendAttestationLinks(
   const unused = unusedScopes(consumer);
   for (const link of links) {
     try {
-      const token = await signAttestationLink(keys, services.config.issuer, { clientId: consumer.clientId, contact: link.email, linkId: link.linkId }, suspendAt, now);
+      const token = await signAttestationLink(
+        keys,
+        services.config.issuer,
+        { clientId: consumer.clientId, contact: link.email, linkId: link.linkId },
+        suspendAt,
+        now,
+      );
       const url = `${services.config.issuer}/recertifications/${encodeURIComponent(consumer.clientId)}?t=${encodeURIComponent(token)}`;
       await services.mailer.send({
         to: [link.email],
@@ -77,6 +83,7 @@ export async function suspendOverdue(services: Needs<'getConsumer' | 'updateCons
       event: 'consumer.suspended',
       actor: SWEEPER,
       data: { reason: 'recertification_overdue', detail, dueAt: due, scopeUsage: { used: consumer.usedScopes ?? [], unused: unusedScopes(consumer) } },
+      set: { recertification: { ...consumer.recertification, dueAt: due, overdueSuspendedAt: services.clock.now().toISOString() } },
     },
     consumer,
   );

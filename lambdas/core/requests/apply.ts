@@ -65,7 +65,8 @@ async function confirmRecertification(services: RequestServices, request: Change
     (r) => (r.status === 'pending_review' ? { status: 'approved', openReviewId: undefined } : undefined),
     (_r, consumer) => {
       const pending = consumer.recertification?.pending;
-      if (!pending || pending.requestId !== request.requestId) throw new ServiceError('conflict', `${consumer.clientId} has no attestation waiting for ${request.requestId}.`);
+      if (!pending || pending.requestId !== request.requestId)
+        throw new ServiceError('conflict', `${consumer.clientId} has no attestation waiting for ${request.requestId}.`);
       const { requestId, until: _until, ...attestation } = pending;
       const dueAt = nextRecertificationDueAt(now, consumer.risk, services.policy.document.lifecycle) ?? consumer.recertification!.dueAt;
       return { recertification: { dueAt, last: { ...attestation, requestId, confirmedBy: approvers } } };

@@ -13,6 +13,7 @@ export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   revocation: 'oauth',
   'revocation-list': 'problem',
   review: 'problem',
+  recertification: 'problem',
   discovery: 'problem',
   admin: 'problem',
 };

@@ -4,6 +4,7 @@ import { OAuthError, type Challenge } from '../../core/oauth/errors.js';
 import { RegistrationDeniedError, RegistrationError, RegistrationQuotaError } from '../../core/registration/errors.js';
 import { RegistryError } from '../../core/registry/errors.js';
 import { RequestError } from '../../core/requests/errors.js';
+import type { RecertificationError, RecertificationErrorCode } from '../../core/recertification/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
 import { HttpError, type HttpErrorCode } from './errors.js';
@@ -266,4 +267,18 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
   }
   log.error('unhandled error', { error: (error as Error)?.name, message: (error as Error)?.message });
   return problem(500, 'internal', 'Internal error', 'Something went wrong on our side; nothing was changed.');
+}
+
+const RECERTIFICATION_STATUS: Record<RecertificationErrorCode, number> = {
+  link_invalid: 403,
+  link_expired: 410,
+  already_attested: 409,
+  csrf_failed: 403,
+  invalid_choice: 400,
+  not_active: 409,
+};
+
+/** The status of an attestation page that refuses (rendered as HTML by the recertification handler). */
+export function recertificationErrorStatus(error: RecertificationError): number {
+  return RECERTIFICATION_STATUS[error.code];
 }
