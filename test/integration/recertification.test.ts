@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
@@ -16,6 +18,7 @@ import { postJson, publicRequest, startTestPlane } from './local-mode.js';
  * suspended once the grace period ends. The policy is the shipped one with a 30-day low-risk period, so a low-risk
  * consumer falls due before its grant ends, and with tokens:introspect open to the public tier, so it holds two scopes.
  */
+const run = promisify(execFile);
 const DAY = 86_400_000;
 const START = Date.now();
 let offset = 0;
@@ -235,5 +238,20 @@ describe('local mode: periodic recertification, clock-driven', () => {
     // Its link ended with the grace period.
     const link = attestationLink((await mailsTo('owner-b@fintech.example')).find((m) => m.subject.includes('confirm its access'))!);
     expect((await openPage(link)).status).toBe(410);
+  });
+
+  it('lists what is due and overdue through the operator CLI’s real entry point', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/cli.ts', 'recertification', '--within', '30'], {
+      env: { ...process.env, GATEHOUSE_URL: plane.url, GATEHOUSE_ADMIN_TOKEN: plane.adminToken },
+    });
+    const rows = stdout.split('\n');
+    expect(rows[0]).toMatch(/^clientId\s+clientName\s+risk\s+state\s+dueAt\s+suspendAt\s+lastAttested\s+scopesRemoved$/);
+    const suspended = rows.find((r) => r.startsWith(ignored.clientId));
+    expect(suspended).toMatch(/\ssuspended\s/);
+    expect(suspended).toMatch(/\snever$/);
+    const upcoming = rows.find((r) => r.startsWith(attested.clientId));
+    expect(upcoming).toMatch(/\supcoming\s/);
+    expect(upcoming).toContain('by owner-a@fintech.example');
+    expect(upcoming).toMatch(/tokens:introspect$/);
   });
 });
