@@ -15,6 +15,8 @@ const USAGE = `usage: npm run gatehouse -- <command>
                                          ask reviewers for a time-boxed exception (rules: auth_method,
                                          sender_constraint, dormancy_days, access_token_ttl_seconds)
   evaluate <request.json>                dry-run the deployed policy (nothing is stored)
+  recertification [--within DAYS]       periodic access reviews due, awaiting a reviewer, overdue (and upcoming
+                                         within DAYS, default 30), with the last attestation
 
 Against local mode (npm start) the CLI uses the admin token; with GATEHOUSE_URL=https://<api> it signs with IAM SigV4
 using the standard AWS credential chain.`;
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       value: { type: 'string' },
       until: { type: 'string' },
       justification: { type: 'string' },
+      within: { type: 'string' },
     },
   });
   const [command, arg] = positionals;
@@ -103,6 +106,29 @@ async function main(): Promise<void> {
         cursor = page['next_cursor'] as string | undefined;
       } while (cursor);
       out(table(rows, ['request_id', 'client_id', 'status', 'rule', 'value', 'expires_at', 'requested_by']));
+      return;
+    }
+    case 'recertification': {
+      const query = new URLSearchParams({ limit: '500', within_days: values.within ?? '30' });
+      const rows: Array<Record<string, unknown>> = [];
+      let cursor: string | undefined;
+      do {
+        if (cursor) query.set('cursor', cursor);
+        const page = await adminCall('GET', `/admin/recertifications?${query.toString()}`);
+        rows.push(...(page['recertifications'] as Array<Record<string, unknown>>));
+        cursor = page['next_cursor'] as string | undefined;
+      } while (cursor);
+      const last = (r: Record<string, unknown>) => r['last'] as { at: string; attestedBy: string; scopesRemoved: string[] } | undefined;
+      out(
+        table(
+          rows.map((r) => ({
+            ...r,
+            lastAttested: last(r) ? `${last(r)!.at} by ${last(r)!.attestedBy}` : 'never',
+            scopesRemoved: last(r)?.scopesRemoved.join(' ') ?? '',
+          })),
+          ['clientId', 'clientName', 'risk', 'state', 'dueAt', 'suspendAt', 'lastAttested', 'scopesRemoved'],
+        ),
+      );
       return;
     }
     case 'request-exception': {

@@ -118,6 +118,8 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
     'the revocation list is public so that every resource server can refuse revoked tokens; it names only token ids and client ids, and is signed',
   discovery: 'JWKS and RFC 8414 metadata are public by standard so that stock clients and resource servers can verify tokens',
   review: 'reviewer pages and decisions require a signed, single-use review link bound to one reviewer and expiring with the review SLA',
+  recertification:
+    'attestation pages and answers require a signed, single-use attestation link bound to one consumer contact and expiring when the consumer would be suspended',
   admin: undefined,
 };
 

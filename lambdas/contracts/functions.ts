@@ -191,6 +191,17 @@ const SPECS = {
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
+  // The attestation pages: verifies links (public keys only), records the owner's answer, opens the reviewed request of a
+  // high-risk attestation (workflow:start), and a deregistration deletes the secret and tells the contacts.
+  recertification: {
+    entry: 'lambdas/functions/recertification.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read-public', 'workflow:start', 'client-secrets:delete', 'notice:send'],
+    registry: ['getConsumer', 'updateConsumer', 'getRequest'],
+    memorySize: 256,
+    timeoutSeconds: 10,
+    reservedConcurrency: 5,
+    invokedBy: 'api',
+  },
   'review-task': {
     entry: 'lambdas/functions/review-task.ts',
     capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],
@@ -234,9 +245,10 @@ const SPECS = {
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
   // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
+  // signing-key:read: it signs the attestation links sent when a consumer's recertification falls due.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start', 'signing-key:read'],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,

@@ -14,6 +14,7 @@ export const HTTP_HANDLERS = [
   'revocation-list',
   'discovery',
   'review',
+  'recertification',
   'admin',
 ] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
@@ -138,6 +139,24 @@ export const ROUTES = [
   },
   {
     method: 'GET',
+    path: '/recertifications/{client_id}',
+    operationId: 'openAttestation',
+    throttle: { rateLimit: 20, burstLimit: 600 },
+    handler: 'recertification',
+    description: 'A consumer owner’s periodic access review: what it holds and used (signed, single-use attestation link; changes nothing)',
+    auth: 'public',
+  },
+  {
+    method: 'POST',
+    path: '/recertifications/{client_id}',
+    operationId: 'attest',
+    throttle: { rateLimit: 20, burstLimit: 600 },
+    handler: 'recertification',
+    description: 'A consumer owner’s attestation: confirm (optionally dropping scopes) or deregister',
+    auth: 'public',
+  },
+  {
+    method: 'GET',
     path: '/.well-known/jwks.json',
     operationId: 'getJwks',
     handler: 'discovery',
@@ -248,6 +267,16 @@ export const ROUTES = [
     throttle: { rateLimit: 5, burstLimit: 10 },
     handler: 'admin',
     description: 'Operators: list exceptions (pending, active, expired), by consumer or status',
+    auth: 'iam',
+  },
+  {
+    method: 'GET',
+    path: '/admin/recertifications',
+    operationId: 'listRecertifications',
+    adminAction: 'list_recertifications',
+    throttle: { rateLimit: 5, burstLimit: 10 },
+    handler: 'admin',
+    description: 'Operators: consumers whose periodic recertification is due, awaiting a reviewer, or overdue',
     auth: 'iam',
   },
   {

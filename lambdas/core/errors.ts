@@ -1,6 +1,7 @@
 import type { OAuthErrorCode } from './oauth/errors.js';
 import type { PolicyErrorCode } from './policy/errors.js';
 import type { RegistrationErrorCode } from './registration/errors.js';
+import type { RecertificationErrorCode } from './recertification/errors.js';
 import type { RegistryErrorCode } from './registry/errors.js';
 import type { RemoteKeySetErrorCode } from './remote-jwks/errors.js';
 import type { RequestErrorCode } from './requests/errors.js';
@@ -37,6 +38,7 @@ export type GatehouseErrorCode =
   | RegistryErrorCode
   | RequestErrorCode
   | RemoteKeySetErrorCode
+  | RecertificationErrorCode
   | 'mail_unavailable';
 
 /** A service-level failure; `retryAfterSeconds` becomes a Retry-After header on 503. */

@@ -1,5 +1,6 @@
 import { dynamoStoresFromEnv } from '../adapters/aws/dynamo-registry.js';
 import { awsServices } from '../adapters/aws/services.js';
+import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
@@ -7,5 +8,11 @@ import { createSweepHandler } from '../handlers/sweep.js';
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
 export const handler = createSweepHandler(
-  awsServices('sweep', { stores: dynamoStoresFromEnv, workflow: sfnWorkflowFromEnv, clientSecrets: clientSecretsFromEnv, mailer: noticeMailerFromEnv }),
+  awsServices('sweep', {
+    stores: dynamoStoresFromEnv,
+    workflow: sfnWorkflowFromEnv,
+    clientSecrets: clientSecretsFromEnv,
+    mailer: noticeMailerFromEnv,
+    vault: secretsVaultFromEnv,
+  }),
 );

@@ -50,6 +50,13 @@ export const ExceptionBody = z.strictObject({
   expires_at: isoDateTime,
 });
 
+/** Query of `GET /admin/recertifications`: what falls due within `within_days` (besides what is due or overdue now). */
+export const ListRecertificationsQuery = z.object({
+  within_days: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(365)), 30),
+  limit: pageSize,
+  cursor: z.optional(z.string().check(z.maxLength(2000))),
+});
+
 /** Query of `GET /admin/exceptions`. */
 export const ListExceptionsQuery = z.object({
   client_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),

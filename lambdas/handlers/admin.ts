@@ -20,7 +20,16 @@ import { listExceptions, requestView } from '../core/admin/requests.js';
 import { ExceptionGrantSchema } from '../core/exceptions/rules.js';
 import { requestException } from '../core/requests/request-exception.js';
 import { requestReinstatement } from '../core/requests/request-reinstatement.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from './admin-schemas.js';
+import {
+  EvaluateBody,
+  ExceptionBody,
+  ListConsumersQuery,
+  ListExceptionsQuery,
+  ListRecertificationsQuery,
+  ReasonBody,
+  RotateSecretBody,
+} from './admin-schemas.js';
+import { listRecertifications } from '../core/recertification/listing.js';
 import { routeOf } from '../contracts/routes.js';
 import { HttpError } from './http/errors.js';
 import { jsonObjectBody } from './http/event.js';
@@ -135,6 +144,11 @@ export function createAdminHandler(
           // Shown once, for the operator to hand to the consumer's owner over a channel the leak did not reach.
           ...(registrationToken ? { compromised: true, registration_access_token: registrationToken } : {}),
         });
+      }
+      case 'list_recertifications': {
+        const q = parse(ListRecertificationsQuery, event.queryStringParameters ?? {});
+        const page = await listRecertifications(services, q.within_days, { limit: q.limit, next: q.cursor });
+        return json(200, { recertifications: page.entries, ...(page.next ? { next_cursor: page.next } : {}) });
       }
       case 'evaluate_policy': {
         const r = parse(EvaluateBody, body(event));

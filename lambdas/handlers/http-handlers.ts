@@ -9,6 +9,7 @@ import { createRegisterHandler, type RegisterPorts } from './register.js';
 import { createRegistrationManageHandler } from './registration-manage.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
+import { createRecertificationHandler } from './recertification.js';
 import { createRevocationHandler } from './revocation.js';
 import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
@@ -26,6 +27,7 @@ export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (service
   revocation: createRevocationHandler,
   'revocation-list': createRevocationListHandler,
   review: createReviewHandler,
+  recertification: createRecertificationHandler,
   discovery: createDiscoveryHandler,
   admin: createAdminHandler,
 };

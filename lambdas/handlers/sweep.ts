@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { sweep, type SweepResult, type SweepServices } from '../core/lifecycle/sweep.js';
 import type { BaseServices, Uses } from '../core/services.js';
+import { attestationLinkKeysFor } from '../core/recertification/link.js';
 
 /** The run's counts as metrics (zeros included, so every run shows on the dashboard and a silent schedule stands out). */
 function recordSweep(services: BaseServices, result: SweepResult): void {
@@ -26,10 +27,12 @@ function recordSweep(services: BaseServices, result: SweepResult): void {
 export function createSweepHandler(
   services: SweepServices & Uses<'listDue' | 'rearm' | 'getPolicyRollout' | 'savePolicyRollout'>,
 ): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SweepResult> {
+  const attestationKeys = attestationLinkKeysFor(services);
   return async (_event, context) => {
     try {
       const result = await sweep(services, services.attention, {
         rollout: services.rollouts,
+        attestationKeys,
         ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
       });
       recordSweep(services, result);

@@ -20,7 +20,7 @@ describe('routeThrottles', () => {
     expect(limits.get('POST /register')).toEqual({ rateLimit: 10, burstLimit: 200 });
     expect(limits.get('GET /register/{client_id}')).toEqual({ rateLimit: 10, burstLimit: 200 });
     const admin = ROUTES.filter((r) => r.path.startsWith('/admin/'));
-    const reviews = ROUTES.filter((r) => r.path.startsWith('/reviews/'));
+    const reviews = ROUTES.filter((r) => r.path.startsWith('/reviews/') || r.path.startsWith('/recertifications/'));
     expect(admin.length).toBeGreaterThan(5);
     for (const r of admin) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 5, burstLimit: 10 });
     for (const r of reviews) expect(limits.get(`${r.method} ${r.path}`), r.path).toEqual({ rateLimit: 20, burstLimit: 600 });

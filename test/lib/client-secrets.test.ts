@@ -181,7 +181,8 @@ describe('ClientSecrets in the Gatehouse stack', () => {
 
   it('lets the sweep function only schedule the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
     expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
-    expect(secretStatements('sweep')).toEqual([
+    // Besides the signing key it signs attestation links with, only DeleteSecret on client secrets.
+    expect(secretStatements('sweep').filter((s) => JSON.stringify(s.Resource) !== JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }))).toEqual([
       { Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('gatehouse/Gatehouse/clients/') },
     ]);
     expect(CLIENT_SECRET_DELETE_ACTIONS).toEqual(['secretsmanager:DeleteSecret']);
@@ -294,6 +295,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(acknowledgedOn).toEqual([
       'Gatehouse/Handlers/Admin/Role',
       'Gatehouse/Handlers/ClientSecretRotation/Role',
+      'Gatehouse/Handlers/Recertification/Role',
       'Gatehouse/Handlers/Register/Role',
       'Gatehouse/Handlers/RegistrationManage/Role',
       'Gatehouse/Handlers/RegistrationRead/Role',

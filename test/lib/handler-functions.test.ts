@@ -335,7 +335,7 @@ describe('HandlerFunctions', () => {
     const notice = { Ref: logicalId(stack.noticeWorkflow.stateMachine) };
     const starters = names.filter((n) => JSON.stringify(statementsOfRole(template, roleId(n))).includes(JSON.stringify(notice)));
     expect(starters).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('notice:send')));
-    expect(starters).toEqual(['client-secret-rotation', 'admin', 'registration-manage', 'sweep']);
+    expect(starters).toEqual(['recertification', 'client-secret-rotation', 'admin', 'registration-manage', 'sweep']);
     for (const name of starters) {
       const grants = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => JSON.stringify(st.Resource).includes(JSON.stringify(notice)));
       expect(
@@ -446,7 +446,7 @@ describe('HandlerFunctions', () => {
 
   it('refuses a notice:send function without the notice workflow, and a function that would send both ways', () => {
     expect(bareHandlerFunctions('NoNotices', { noticeWorkflow: undefined })).toThrow(
-      /client-secret-rotation has the notice:send capability but no notice workflow was given/,
+      /recertification has the notice:send capability but no notice workflow was given/,
     );
     const both = bareHandlerFunctions('BothWays', {
       functions: { ...FUNCTIONS, admin: { ...FUNCTIONS.admin, capabilities: [...FUNCTIONS.admin.capabilities, 'mail:send'] } },
@@ -505,6 +505,7 @@ describe('HandlerFunctions', () => {
         'manage Admin/Function -> ClientSecretRotation/Function',
         'delete Sweep/Function',
         'delete RegistrationManage/Function',
+        'delete Recertification/Function',
         'rotate ClientSecretRotation/Function',
         'use ClientSecretRotation/Function',
       ].sort(),
@@ -514,13 +515,14 @@ describe('HandlerFunctions', () => {
 
   it('gives the functions that only verify no grant on the private signing-key secret, only on the public keys', () => {
     const verifiers = names.filter((n) => FUNCTIONS[n].capabilities.includes('signing-key:read-public'));
-    expect(verifiers.sort()).toEqual(['discovery', 'introspection', 'review', 'revocation']);
+    expect(verifiers.sort()).toEqual(['discovery', 'introspection', 'recertification', 'review', 'revocation']);
     const privateSecret = JSON.stringify({ Ref: logicalId(stack.signingKey.secret) });
     for (const name of verifiers) {
       expect(FUNCTIONS[name].capabilities).not.toContain('signing-key:read');
       const statements = statementsOfRole(template, roleId(name)) as Statement[];
       expect(statements.filter((s) => JSON.stringify(s.Resource).includes(privateSecret))).toEqual([]);
-      expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))).toEqual([
+      // (The attestation pages also delete a deregistered consumer's client secret: not a read.)
+      expect(statements.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))).toEqual([
         expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalId(stack.signingKey.publicSecret) } }),
       ]);
       expect(

@@ -93,7 +93,14 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
   });
 
   it('lets the sweep delete client secrets but neither rotate them nor invoke the rotation function', () => {
-    const actions = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role)).flatMap((s) => [s.Action].flat());
+    const statements = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role));
+    // It reads the signing key, and nothing else, to sign attestation links.
+    const signingKey = JSON.stringify({ Ref: logicalId(stack.signingKey.secret) });
+    expect(statements.filter((s) => JSON.stringify(s.Resource) === signingKey).flatMap((s) => [s.Action].flat())).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    const actions = statements.filter((s) => JSON.stringify(s.Resource) !== signingKey).flatMap((s) => [s.Action].flat());
     expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:DeleteSecret']);
     expect(actions).not.toContain('lambda:InvokeFunction');
   });

@@ -4,6 +4,7 @@ import type { Needs } from '../services.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import { consumerWithAudit } from './consumers.js';
 import { requestView } from './requests.js';
+import { recertificationDueAt, recertificationSuspendAt } from '../recertification/due.js';
 
 /** One control a consumer's record gives evidence for, with the audit events that show it. */
 export interface ControlEvidence {
@@ -48,6 +49,7 @@ export async function consumerEvidence(services: Needs<'getConsumer' | 'listAudi
     exceptions: exceptions.map(requestView),
     ...(consumer.outOfPolicy ? { out_of_policy: consumer.outOfPolicy } : {}),
     scope_usage: { used: consumer.usedScopes ?? [], granted_unused: unused },
+    recertification: recertificationEvidence(consumer, services.policy.document.lifecycle),
     controls,
     events,
   };
@@ -126,7 +128,57 @@ function mapControls(
         'exception.granted',
         'exception.ended',
         'consumer.reinstated',
+        'consumer.recertified',
+        'consumer.recertification_confirmed',
       ),
     },
+    {
+      framework: 'NIST CSF 2.0',
+      id: 'PR.AA-05 (recertification)',
+      title: 'Access is reviewed periodically by its owner (PCI DSS 4.0 7.2.5.1)',
+      status: consumer.status === 'active' && overdue(consumer, now) ? 'attention' : 'met',
+      finding: attestationFinding(consumer),
+      events: seqs(events, 'consumer.recertification_due', 'consumer.recertified', 'consumer.recertification_confirmed'),
+    },
   ];
+}
+
+const overdue = (consumer: Consumer, now: Date): boolean => {
+  const due = consumer.recertification?.dueAt;
+  return due !== undefined && Date.parse(due) <= now.getTime() && consumer.recertification?.pending === undefined;
+};
+
+function attestationFinding(consumer: Consumer): string {
+  const r = consumer.recertification;
+  const last = r?.last
+    ? `Last attested ${r.last.at} by ${r.last.attestedBy}${r.last.scopesRemoved.length > 0 ? `, removing ${r.last.scopesRemoved.join(', ')}` : ''}${
+        r.last.confirmedBy ? `, confirmed by ${r.last.confirmedBy.join(', ')}` : ''
+      }.`
+    : 'Not attested yet.';
+  return `${last}${r ? ` Next attestation due ${r.dueAt}.` : ''}${r?.pending ? ` Attestation by ${r.pending.attestedBy} awaits a bank reviewer (${r.pending.requestId}).` : ''}`;
+}
+
+/** The recertification part of the evidence: when it is due, and the last attestation (who, when, scopes removed). */
+function recertificationEvidence(consumer: Consumer, settings: Parameters<typeof recertificationDueAt>[1]): Record<string, unknown> {
+  const due = recertificationDueAt(consumer, settings);
+  const suspendAt = recertificationSuspendAt(consumer, settings);
+  const r = consumer.recertification;
+  return {
+    ...(due !== undefined ? { due_at: new Date(due).toISOString() } : {}),
+    ...(suspendAt !== undefined ? { suspend_at: new Date(suspendAt).toISOString() } : {}),
+    ...(r?.linksSentAt ? { links_sent_at: r.linksSentAt } : {}),
+    last_attestation: r?.last
+      ? {
+          at: r.last.at,
+          attested_by: r.last.attestedBy,
+          scopes_removed: r.last.scopesRemoved,
+          ...(r.last.confirmedBy ? { confirmed_by: r.last.confirmedBy } : {}),
+          ...(r.last.requestId ? { request_id: r.last.requestId } : {}),
+        }
+      : null,
+    ...(r?.pending
+      ? { awaiting_reviewer: { attested_by: r.pending.attestedBy, at: r.pending.at, request_id: r.pending.requestId, scopes_removed: r.pending.scopesRemoved } }
+      : {}),
+    ...(r?.overdueSuspendedAt ? { suspended_overdue_at: r.overdueSuspendedAt } : {}),
+  };
 }

@@ -98,6 +98,8 @@ export interface Consumer {
   readonly requestCheckAt?: string | undefined;
   /** Set when a new policy version found the consumer out of policy: it is suspended at `suspendAt` unless fixed. */
   readonly outOfPolicy?: OutOfPolicy | undefined;
+  /** Periodic recertification: when the owner must next attest this consumer's access, and the last attestation. */
+  readonly recertification?: Recertification | undefined;
   /** Hash chain head of this consumer's audit trail; every change appends one event. */
   readonly auditSeq: number;
   readonly auditHead: string;
@@ -116,6 +118,32 @@ export type ActiveException = ExceptionGrant & {
   readonly expiresAt: string;
   readonly approvers: readonly string[];
 };
+
+/**
+ * Where a consumer stands in its recertification cycle. Absent on consumers activated before recertification existed:
+ * their due date is computed from their activation (lambdas/core/recertification/due.ts).
+ */
+export interface Recertification {
+  /** The owner attests by here; the consumer is suspended `recertificationGraceDays` later if nobody has. */
+  readonly dueAt: string;
+  /** The attestation links sent for this due date, one per contact (`linkId` is the link's `jti`); each works once. */
+  readonly links?: readonly { readonly email: string; readonly linkId: string }[] | undefined;
+  readonly linksSentAt?: string | undefined;
+  /** When the sweep suspended the consumer because nobody attested in time (reason `recertification_overdue`). */
+  readonly overdueSuspendedAt?: string | undefined;
+  /** A high-risk attestation waiting for a bank reviewer's confirmation (its change request); suspension waits until `until`. */
+  readonly pending?: (Attestation & { readonly requestId: string; readonly until: string }) | undefined;
+  readonly last?: (Attestation & { readonly confirmedBy?: readonly string[] | undefined; readonly requestId?: string | undefined }) | undefined;
+}
+
+/** One attestation by a consumer's owner: who (the contact the link was sent to), when, and the scopes they removed. */
+export interface Attestation {
+  readonly at: string;
+  /** The link it was made with (its `jti`), so a second use of the same link is told apart from a bad link. */
+  readonly linkId: string;
+  readonly attestedBy: string;
+  readonly scopesRemoved: readonly string[];
+}
 
 /** Why a consumer no longer meets the deployed policy, and when the grace period ends. */
 export interface OutOfPolicy {

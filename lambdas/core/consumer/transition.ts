@@ -7,6 +7,7 @@ import type { Needs } from '../services.js';
 import type { Consumer, ConsumerStatus } from './consumer.js';
 import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
+import { nextRecertificationDueAt } from '../recertification/due.js';
 import { ACCESS_ENDING_STATUSES, consumerRevocation } from '../revocation/revocation-list.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
 
@@ -70,7 +71,12 @@ export async function applyTransition(
     );
     const changed = { ...request.set, ...(request.to === undefined ? {} : { status: request.to }), updatedAt: at };
     // Becoming active (approval, reinstatement) restarts the dormancy clock; every change re-arms the sweep's index.
-    if (request.to === 'active') Object.assign(changed, { activatedAt: at });
+    // It also starts a new recertification period (the last attestation is kept as evidence).
+    if (request.to === 'active') {
+      const dueAt = nextRecertificationDueAt(new Date(at), changed.risk ?? consumer.risk, services.policy.document.lifecycle);
+      const last = consumer.recertification?.last;
+      Object.assign(changed, { activatedAt: at, ...(dueAt ? { recertification: { dueAt, ...(last ? { last } : {}) } } : {}) });
+    }
     const set = { ...changed, attentionAt: attentionAt({ ...consumer, ...changed }, services.policy.document.lifecycle) };
     // Tokens already issued stay valid by signature until they expire: resource servers learn of the end from the list.
     const endsAccess = request.to !== undefined && ACCESS_ENDING_STATUSES.includes(request.to);

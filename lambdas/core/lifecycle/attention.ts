@@ -1,4 +1,5 @@
 import type { Consumer } from '../consumer/consumer.js';
+import { linksSent, recertificationDueAt, recertificationSuspendAt, type RecertificationSettings } from '../recertification/due.js';
 
 const DAY_MS = 86_400_000;
 
@@ -7,9 +8,10 @@ const DAY_MS = 86_400_000;
  * ends (re-evaluate), the grace period after a policy change ends (re-evaluate, suspend if still out of policy), or a
  * request waiting for review has no review workflow (`stalled`: registration could neither start one nor record the
  * failure), which the sweep starts; or a change request may be waiting for a review workflow that never started
- * (`requests`: the sweep closes such requests as failed).
+ * (`requests`: the sweep closes such requests as failed); or the owner's periodic attestation is due (`recertification`:
+ * the sweep sends the attestation links) or overdue (`recertification_overdue`: the sweep suspends the consumer).
  */
-export type DueKind = 'expiry' | 'dormancy' | 'exception' | 'drift' | 'stalled' | 'requests';
+export type DueKind = 'expiry' | 'dormancy' | 'exception' | 'drift' | 'stalled' | 'requests' | 'recertification' | 'recertification_overdue';
 
 /** How long a new request may wait for its review workflow to be recorded before a sweep starts it. */
 export const STALLED_REVIEW_MS = 10 * 60_000;
@@ -27,7 +29,7 @@ export interface Deadline {
 }
 
 /** Lifecycle settings of the policy that the sweep applies. */
-export interface LifecycleSettings {
+export interface LifecycleSettings extends RecertificationSettings {
   /** Days before a suspension or revocation that the contacts are warned. */
   readonly warningDays: number;
 }
@@ -71,6 +73,14 @@ export function deadlines(consumer: Consumer, settings: LifecycleSettings): Dead
   if (consumer.status === 'active') {
     const cutoff = dormancyCutoff(consumer);
     list.push({ kind: 'dormancy', at: cutoff, warnAt: cutoff - ahead, warningKey: `dormancy:${iso(cutoff)}` });
+    const due = recertificationDueAt(consumer, settings);
+    const suspendAt = recertificationSuspendAt(consumer, settings);
+    if (due !== undefined && suspendAt !== undefined) {
+      if (!linksSent(consumer)) list.push({ kind: 'recertification', at: due, warnAt: undefined, warningKey: `recertification-links:${iso(due)}` });
+      // The reminder comes after the links: half-way through the grace period at the earliest.
+      const warnAt = Math.max(suspendAt - ahead, due + (suspendAt - due) / 2);
+      list.push({ kind: 'recertification_overdue', at: suspendAt, warnAt, warningKey: `recertification:${iso(due)}` });
+    }
     if (consumer.outOfPolicy) {
       const at = Date.parse(consumer.outOfPolicy.suspendAt);
       list.push({ kind: 'drift', at, warnAt: undefined, warningKey: `drift:${consumer.outOfPolicy.policyVersion}` });

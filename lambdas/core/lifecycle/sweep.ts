@@ -8,12 +8,18 @@ import type { Needs } from '../services.js';
 import { attentionAt, deadlines, type Deadline } from './attention.js';
 import { reevaluate, rolloutPolicy, type RolloutResult } from './drift.js';
 import { notify, reasonLines } from './notify.js';
+import { attestationLinkKeysFor } from '../recertification/link.js';
+import { sendAttestationLinks, suspendOverdue } from '../recertification/sweep-actions.js';
+import type { SigningKeyCache } from '../tokens/signing-keys.js';
 
 /** What revoking a consumer touches: its record, its exception, its client secret and its contacts. */
 export type RevokeServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'clientSecrets' | 'mailer'>;
 
 /** What a sweep touches besides the attention index and the rollout record (given apart). */
-export type SweepServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests' | 'listConsumers', 'clientSecrets' | 'mailer' | 'workflow'>;
+export type SweepServices = Needs<
+  'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests' | 'listConsumers',
+  'clientSecrets' | 'mailer' | 'workflow' | 'vault'
+>;
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
 
@@ -26,6 +32,8 @@ export interface SweepOptions {
   readonly stopMarginMs?: number;
   /** Where the policy rollout keeps its place; without it, consumers are not re-evaluated after a policy change. */
   readonly rollout?: PolicyRolloutStore | undefined;
+  /** The keys that sign attestation links (created once per process); without them, one cache per run. */
+  readonly attestationKeys?: SigningKeyCache | undefined;
 }
 
 export interface SweepResult {
@@ -34,6 +42,8 @@ export interface SweepResult {
   readonly revoked: number;
   readonly suspended: number;
   readonly warned: number;
+  /** Consumers whose recertification fell due: their contacts were sent attestation links. */
+  readonly recertificationsDue: number;
   /** Exceptions that ended (the consumer was re-evaluated; a suspension it caused counts in `suspended` too). */
   readonly exceptionsEnded: number;
   /** Requests whose review workflow had not been started (a double failure at registration) and now is. */
@@ -50,7 +60,7 @@ export interface SweepResult {
   readonly complete: boolean;
 }
 
-type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
+type Outcome = 'revoked' | 'suspended' | 'warned' | 'recertificationsDue' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
 
 /**
  * One lifecycle sweep: reads only consumers whose attention time has come, and for each one revokes a grant that has
@@ -60,10 +70,22 @@ type Outcome = 'revoked' | 'suspended' | 'warned' | 'rearmed' | 'exceptionsEnded
  * audited transition, so two sweeps at once change each consumer once and send each email once.
  */
 export async function sweep(services: SweepServices, index: AttentionIndex, options: SweepOptions = {}): Promise<SweepResult> {
-  const counts = { read: 0, revoked: 0, suspended: 0, warned: 0, exceptionsEnded: 0, reviewsResumed: 0, requestsFailed: 0, rearmed: 0, failed: 0 };
+  const counts = {
+    read: 0,
+    revoked: 0,
+    suspended: 0,
+    warned: 0,
+    recertificationsDue: 0,
+    exceptionsEnded: 0,
+    reviewsResumed: 0,
+    requestsFailed: 0,
+    rearmed: 0,
+    failed: 0,
+  };
   const margin = options.stopMarginMs ?? 10_000;
   const timeLeft = () => !options.remainingMs || options.remainingMs() >= margin;
   const now = services.clock.now();
+  const keys = options.attestationKeys ?? attestationLinkKeysFor(services);
   let next: string | undefined;
   do {
     if (!timeLeft()) return { ...counts, complete: false };
@@ -72,7 +94,7 @@ export async function sweep(services: SweepServices, index: AttentionIndex, opti
     for (const consumer of page.consumers) {
       if (!timeLeft()) return { ...counts, complete: false };
       try {
-        const outcome = await handleDue(services, index, consumer, now);
+        const outcome = await handleDue(services, index, consumer, now, keys);
         if (outcome === 'exceptionSuspended') {
           counts.exceptionsEnded++;
           counts.suspended++;
@@ -98,7 +120,7 @@ export async function sweep(services: SweepServices, index: AttentionIndex, opti
 }
 
 /** What one due consumer needed: an outcome, or (the request check) how many change requests it closed. */
-async function handleDue(services: SweepServices, index: AttentionIndex, consumer: Consumer, now: Date): Promise<Outcome | number> {
+async function handleDue(services: SweepServices, index: AttentionIndex, consumer: Consumer, now: Date, keys: SigningKeyCache): Promise<Outcome | number> {
   const lifecycle = services.policy.document.lifecycle;
   const t = now.getTime();
   const due = deadlines(consumer, lifecycle).sort((a, b) => a.at - b.at);
@@ -119,6 +141,9 @@ async function handleDue(services: SweepServices, index: AttentionIndex, consume
     const since = consumer.lastUsedAt ?? consumer.activatedAt ?? consumer.createdAt;
     return (await suspendDormant(services, consumer, since)) ? 'suspended' : 'rearmed';
   }
+  // The links go out before any suspension for the same due date, so an owner always had a link to answer.
+  if (reached('recertification')) return (await sendAttestationLinks(services, keys, consumer)) ? 'recertificationsDue' : 'rearmed';
+  if (reached('recertification_overdue')) return (await suspendOverdue(services, consumer)) ? 'suspended' : 'rearmed';
   // After the lifecycle actions, so a request check never delays a revocation or suspension that is due as well.
   if (reached('requests')) return checkRequests(services, index, consumer);
   const warn = due.find((d) => d.warnAt !== undefined && d.warnAt <= t && !consumer.warningsSent?.includes(d.warningKey));
@@ -332,6 +357,8 @@ async function warnContacts(services: Needs<'getConsumer' | 'updateConsumer', 'm
     drift: `it does not meet the access policy and will be suspended on ${at}.`,
     stalled: `its request is waiting for review.`,
     requests: `a change request for it is waiting for review.`,
+    recertification: `its periodic access review is due; its contacts were sent attestation links.`,
+    recertification_overdue: `nobody has yet confirmed that its access is still needed, and it will be suspended on ${at}. Use the attestation link emailed to you when the review fell due; if you cannot find it, ask the bank's API security team.`,
   }[deadline.kind];
   await notify(services, consumer, {
     subject: `[Gatehouse] ${consumer.clientName}: action needed before ${at.slice(0, 10)}`,

@@ -42,6 +42,9 @@ export const RiskRequirementsSchema = z.strictObject({
 });
 export type RiskRequirements = z.infer<typeof RiskRequirementsSchema>;
 
+// At least a week, so the grace period and the reminders fit; at most three years, the longest grant.
+const recertificationPeriod = z.number().int().min(7).max(1_095);
+
 export const TierDefinitionSchema = z.strictObject({
   description: z.string().min(1),
   maxRisk: RiskLevelSchema,
@@ -119,6 +122,15 @@ export const PolicyDocumentSchema = z
        * so its owners can adapt or ask for an exception.
        */
       driftGraceDays: z.number().int().min(0).max(90),
+      /**
+       * Days between attestations of a consumer's access by its owner, per risk (periodic recertification, PCI DSS 4.0
+       * 7.2.5.1, NIST CSF PR.AA-05): when due, its contacts get a signed, single-use attestation link.
+       */
+      recertificationDays: z
+        .strictObject({ low: recertificationPeriod, medium: recertificationPeriod, high: recertificationPeriod })
+        .default({ low: 365, medium: 180, high: 90 }),
+      /** Days after the due date that an unattested consumer keeps working before it is suspended (`recertification_overdue`). */
+      recertificationGraceDays: z.number().int().min(0).max(90).default(14),
     }),
   })
   .superRefine((doc, ctx) => {
@@ -154,6 +166,19 @@ export const PolicyDocumentSchema = z
         ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: sender constraint must not be dropped` });
       const weakest = (r: RiskRequirements) => Math.min(...r.authMethods.map((m) => AUTH_METHOD_STRENGTH[m]));
       if (weakest(hi) < weakest(lo)) ctx.addIssue({ code: 'custom', path: ['risks'], message: `${label}: allowed client authentication must not get weaker` });
+    }
+    const recert = doc.lifecycle.recertificationDays;
+    if (recert.medium > recert.low || recert.high > recert.medium) {
+      ctx.addIssue({ code: 'custom', path: ['lifecycle', 'recertificationDays'], message: 'higher risk must not be recertified less often' });
+    }
+    for (const risk of RISK_LEVELS) {
+      if (doc.lifecycle.recertificationGraceDays >= recert[risk]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lifecycle', 'recertificationGraceDays'],
+          message: `the grace period must be shorter than the ${risk}-risk recertification period`,
+        });
+      }
     }
     for (const risk of RISK_LEVELS) {
       const r = doc.risks[risk];

@@ -151,7 +151,7 @@ export async function updateRegistration(
     { changes: texts, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) },
     {
       actor,
-      set: (requestId) => ({ registrationTokenHash: sha256B64u(registrationToken), updateRequestId: requestId }),
+      set: (request) => ({ registrationTokenHash: sha256B64u(registrationToken), updateRequestId: request.requestId }),
       unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
       lost: updateConflict,
     },

@@ -7,6 +7,7 @@ import { ServiceError } from '../errors.js';
 import { reassess } from '../policy/reassess.js';
 import type { ChangeRequest } from './change-request.js';
 import { updateRequest, type RequestServices } from './open-request.js';
+import { nextRecertificationDueAt } from '../recertification/due.js';
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
@@ -36,6 +37,8 @@ export async function applyApprovedRequest(
       return reinstate(services, request, approvers, now);
     case 'update':
       return applyUpdate(services, request, approvers, now);
+    case 'recertification':
+      return confirmRecertification(services, request, approvers, now);
   }
 }
 
@@ -101,6 +104,27 @@ async function grantException(services: RequestServices, request: ChangeRequest,
       const exceptions = [...(consumer.exceptions ?? []).filter((e) => e.exceptionId !== request.requestId), exception];
       const resolved = consumer.outOfPolicy !== undefined && reassess(services.policy, { ...consumer, exceptions }, now).inPolicy;
       return { exceptions, ...(resolved && consumer.status === 'active' ? { outOfPolicy: undefined } : {}) };
+    },
+  );
+}
+
+/** A bank reviewer confirmed a high-risk attestation: it becomes the last attestation and the next period starts now. */
+async function confirmRecertification(services: RequestServices, request: ChangeRequest, approvers: string[], now: Date): Promise<ChangeRequest> {
+  return updateRequest(
+    services,
+    request.clientId,
+    request.requestId,
+    'consumer.recertification_confirmed',
+    WORKFLOW,
+    { approvers },
+    (r) => (r.status === 'pending_review' ? { status: 'approved', openReviewId: undefined } : undefined),
+    (_r, consumer) => {
+      const pending = consumer.recertification?.pending;
+      if (!pending || pending.requestId !== request.requestId)
+        throw new ServiceError('conflict', `${consumer.clientId} has no attestation waiting for ${request.requestId}.`);
+      const { requestId, until: _until, ...attestation } = pending;
+      const dueAt = nextRecertificationDueAt(now, consumer.risk, services.policy.document.lifecycle) ?? consumer.recertification!.dueAt;
+      return { recertification: { dueAt, last: { ...attestation, requestId, confirmedBy: approvers } } };
     },
   );
 }

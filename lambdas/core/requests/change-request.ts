@@ -4,8 +4,8 @@ import type { AuthMethod, RiskLevel, RiskRequirements } from '../policy/schema.j
 import type { PublicJwk } from '../consumer/consumer.js';
 import type { Approval } from '../review/review.js';
 
-/** What an operator (exception, reinstatement) or the consumer itself (update, RFC 7592) may ask reviewers to allow. */
-export const REQUEST_KINDS = ['exception', 'reinstatement', 'update'] as const;
+/** What an operator (exception, reinstatement), the consumer itself (update, RFC 7592) or its owner (recertification) may ask reviewers to allow. */
+export const REQUEST_KINDS = ['exception', 'reinstatement', 'update', 'recertification'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -91,6 +91,7 @@ export type RequestWrite =
 export function describeRequest(request: ChangeRequest, formatDate: (iso: string) => string = (iso) => iso): string {
   if (request.type === 'reinstatement') return 'Reinstate the suspended consumer';
   if (request.type === 'update') return `Update the registration (asked by the consumer): ${(request.changes ?? []).join('; ') || 'no change listed'}`;
+  if (request.type === 'recertification') return `Confirm the owner's periodic attestation that this access is still needed (${request.justification})`;
   const g = request.grant!;
   const what: Record<ExceptionGrant['rule'], string> = {
     auth_method: `keep authenticating with ${String(g.value)} where the policy requires a stronger method`,

@@ -19,9 +19,9 @@ export type RequestServices = Needs<'getConsumer' | 'updateConsumer' | 'getReque
 
 const WORKFLOW: Actor = { kind: 'system', id: 'review-workflow' };
 
-const ID_PREFIX: Readonly<Record<RequestKind, string>> = { exception: 'exc', reinstatement: 'rei', update: 'upd' };
+const ID_PREFIX: Readonly<Record<RequestKind, string>> = { exception: 'exc', reinstatement: 'rei', update: 'upd', recertification: 'rec' };
 
-/** Request ids say what they are and are unguessable: `exc-…` for exceptions, `rei-…` for reinstatements, `upd-…` for updates. */
+/** Request ids say what they are and are unguessable: `exc-…` exceptions, `rei-…` reinstatements, `upd-…` updates, `rec-…` recertifications. */
 export function newRequestId(type: RequestKind): string {
   return `${ID_PREFIX[type]}-${randomBytes(12).toString('hex')}`;
 }
@@ -40,13 +40,16 @@ export interface RequestDraft {
 }
 
 /** How a request the consumer opens itself (an RFC 7592 update) is recorded, in place of an operator's. */
+/**
+ * What a request opened by someone other than an operator adds (a consumer's own update, an owner's attestation): who it
+ * is audited under, consumer fields written in the same transaction (given the request), and a condition under which
+ * nothing is requested (then `lost()` is thrown, or a conflict).
+ */
 export interface RequestOpening {
-  readonly actor: Actor;
-  /** More fields of the consumer written in the same transaction (a new registration access token), given the request's id. */
-  readonly set: (requestId: string) => TransitionRequest['set'];
-  /** The consumer changed since it was read in a way that voids the request: nothing is written and `lost()` is thrown. */
-  readonly unless: (consumer: Consumer) => boolean;
-  readonly lost: () => Error;
+  readonly actor?: Actor | undefined;
+  readonly set?: ((request: ChangeRequest) => TransitionRequest['set']) | undefined;
+  readonly unless?: ((consumer: Consumer) => boolean) | undefined;
+  readonly lost?: (() => Error) | undefined;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function openRequest(
   operator: Operator,
   draft: RequestDraft,
   data: Readonly<Record<string, unknown>>,
-  opening?: RequestOpening,
+  opening: RequestOpening = {},
 ): Promise<ChangeRequest> {
   // Separation of duties compares people: a principal nobody is mapped to could be any reviewer, so it asks for nothing.
   if (operator.person === undefined) {
@@ -102,7 +105,7 @@ export async function openRequest(
     updatedAt: at,
     version: 1,
   };
-  const actor: Actor = opening?.actor ?? operatorActor(operator);
+  const actor: Actor = opening.actor ?? operatorActor(operator);
   const { applied } = await applyTransition(
     services,
     {
@@ -112,13 +115,13 @@ export async function openRequest(
       actor,
       data: { requestId: request.requestId, type: request.type, ...data },
       // Arms the sweep's check that this request gets its workflow (an older pending check keeps its earlier time).
-      set: { ...opening?.set(request.requestId), requestCheckAt: consumer.requestCheckAt ?? at },
+      set: { ...opening.set?.(request), requestCheckAt: consumer.requestCheckAt ?? at },
       request: { create: request },
-      ...(opening ? { unless: opening.unless } : {}),
+      ...(opening.unless ? { unless: opening.unless } : {}),
     },
     consumer,
   );
-  if (!applied) throw opening!.lost();
+  if (!applied) throw opening.lost?.() ?? new ServiceError('conflict', `${consumer.clientId} changed; nothing was requested.`);
   let execution: string;
   try {
     execution = await services.workflow.startReview({

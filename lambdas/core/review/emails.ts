@@ -50,7 +50,11 @@ export function reviewerEmail(
 ): Email {
   const facts = reviewFacts(consumer, policy, review, now, request);
   const round = `approval ${review.round} of ${review.approvalsRequired}`;
-  const what = request ? { exception: 'policy exception', reinstatement: 'reinstatement', update: 'registration update' }[request.type] : 'new consumer';
+  const what = request
+    ? ({ exception: 'policy exception', reinstatement: 'reinstatement', update: 'registration update', recertification: 'recertification' } as const)[
+        request.type
+      ]
+    : 'new consumer';
   const subject = `[Gatehouse] Review needed: ${request ? `${what} for ` : ''}${consumer.clientName} (${consumer.tier}, ${consumer.risk} risk) — ${round}`;
   const from = facts.organisation ? ` from ${facts.organisation}` : '';
   const intro = request

@@ -14,6 +14,7 @@ export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   revocation: 'oauth',
   'revocation-list': 'problem',
   review: 'problem',
+  recertification: 'problem',
   discovery: 'problem',
   admin: 'problem',
 };

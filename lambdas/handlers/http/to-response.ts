@@ -5,6 +5,7 @@ import { RegistrationDeniedError, RegistrationError, RegistrationQuotaError } fr
 import { RegistryError } from '../../core/registry/errors.js';
 import { RequestError, type RequestErrorCode } from '../../core/requests/errors.js';
 import type { ReviewError, ReviewErrorCode } from '../../core/review/errors.js';
+import type { RecertificationError, RecertificationErrorCode } from '../../core/recertification/errors.js';
 import { RotationError } from '../../core/rotation/errors.js';
 import type { Log } from '../../core/services.js';
 import { HttpError, type HttpErrorCode } from './errors.js';
@@ -56,6 +57,11 @@ const REVIEW_STATUS: Readonly<Record<ReviewErrorCode, number>> = {
   comment_required: 400,
   no_eligible_reviewer: 409,
 };
+
+/** The status of a change request refused before anything was stored, for pages that render it as HTML. */
+export function requestErrorStatus(error: RequestError): number {
+  return REQUEST_STATUS[error.code];
+}
 
 /** The status of a refused review action, for the review page that renders it as HTML. */
 export function reviewErrorStatus(error: ReviewError): number {
@@ -320,4 +326,18 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
   }
   log.error('unhandled error', { error: (error as Error)?.name, message: (error as Error)?.message });
   return problem(500, 'internal', 'Internal error', 'Something went wrong on our side; nothing was changed.');
+}
+
+const RECERTIFICATION_STATUS: Record<RecertificationErrorCode, number> = {
+  link_invalid: 403,
+  link_expired: 410,
+  already_attested: 409,
+  csrf_failed: 403,
+  invalid_choice: 400,
+  not_active: 409,
+};
+
+/** The status of an attestation page that refuses (rendered as HTML by the recertification handler). */
+export function recertificationErrorStatus(error: RecertificationError): number {
+  return RECERTIFICATION_STATUS[error.code];
 }

@@ -335,6 +335,53 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     properties: { exception: ref('ChangeRequest') },
     required: ['exception'],
   },
+  AttestationAnswer: {
+    type: 'object',
+    description: 'Posted by the attestation page itself: the link token and the CSRF token come from its hidden fields.',
+    properties: {
+      action: { type: 'string', enum: ['confirm', 'deregister'] },
+      drop: { type: 'array', items: { type: 'string' }, description: 'Scopes to drop with a confirmation (repeated field); at least one scope must remain.' },
+      sure: { type: 'string', enum: ['yes'], description: 'Required to deregister.' },
+      t: { type: 'string', description: 'The signed attestation link token.' },
+      csrf: { type: 'string', description: 'Must equal the gh_rcsrf cookie the page set.' },
+    },
+    required: ['action', 't', 'csrf'],
+  },
+  RecertificationPage: {
+    type: 'object',
+    properties: {
+      recertifications: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            clientId: { type: 'string' },
+            clientName: { type: 'string' },
+            risk: { type: 'string', enum: ['low', 'medium', 'high'] },
+            status: { type: 'string' },
+            state: { type: 'string', enum: ['upcoming', 'due', 'awaiting_reviewer', 'overdue', 'suspended'] },
+            dueAt: { type: 'string', format: 'date-time' },
+            suspendAt: { type: 'string', format: 'date-time' },
+            linksSentAt: { type: 'string', format: 'date-time' },
+            contacts: { type: 'array', items: { type: 'string' } },
+            last: {
+              type: 'object',
+              description: 'The last attestation: when, by which contact, the scopes removed, and the bank reviewers who confirmed it (high risk).',
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                attestedBy: { type: 'string' },
+                scopesRemoved: { type: 'array', items: { type: 'string' } },
+                confirmedBy: { type: 'array', items: { type: 'string' } },
+              },
+            },
+          },
+          required: ['clientId', 'clientName', 'risk', 'status', 'state', 'dueAt', 'suspendAt', 'contacts'],
+        },
+      },
+      next_cursor: { type: 'string', description: 'Pass as `cursor` for the next page.' },
+    },
+    required: ['recertifications'],
+  },
   ExceptionPage: {
     type: 'object',
     properties: {

@@ -3,7 +3,15 @@ import type { OperationId } from '../../contracts/routes.js';
 import { ExceptionGrantSchema } from '../../core/exceptions/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../core/idempotency/seal.js';
 import { ClientMetadataSchema } from '../../core/registration/metadata.js';
-import { EvaluateBody, ExceptionBody, ListConsumersQuery, ListExceptionsQuery, ReasonBody, RotateSecretBody } from '../admin-schemas.js';
+import {
+  EvaluateBody,
+  ExceptionBody,
+  ListConsumersQuery,
+  ListExceptionsQuery,
+  ListRecertificationsQuery,
+  ReasonBody,
+  RotateSecretBody,
+} from '../admin-schemas.js';
 import {
   CACHE_CONTROL,
   htmlPage,
@@ -76,6 +84,13 @@ const reviewErrors = [
   ['403', htmlPage('The link is invalid, not for an eligible reviewer, or the decision did not come from the review page.')],
   ['409', htmlPage('The review was already decided.')],
   ['410', htmlPage('The review period has ended.')],
+  ['503', htmlPage('Try again in a moment.', RETRY_AFTER)],
+] as const;
+
+const attestationErrors = [
+  ['403', htmlPage('The link is invalid or the answer did not come from the attestation page.')],
+  ['409', htmlPage('The link was already used, someone already attested, or the consumer is no longer active.')],
+  ['410', htmlPage('The attestation period has ended.')],
   ['503', htmlPage('Try again in a moment.', RETRY_AFTER)],
 ] as const;
 
@@ -247,6 +262,33 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
     body: { mediaType: MEDIA.form, name: 'ReviewDecision' },
     responses: responses(['200', htmlPage('The decision is recorded.')], ['400', htmlPage('A denial needs a reason.')], ...reviewErrors),
   },
+  openAttestation: {
+    tag: 'Reviews',
+    description:
+      'The page a consumer’s contact opens from the emailed attestation link when its periodic recertification falls due: what the consumer holds and what it actually used. Opening it changes nothing; it sets the CSRF cookie the forms need.',
+    parameters: [{ name: 't', in: 'query', required: true, description: 'The signed, single-use attestation link token.', schema: { type: 'string' } }],
+    responses: responses(
+      [
+        '200',
+        htmlPage('The consumer’s grant and usage, with the confirm (drop scopes) and deregister forms.', {
+          'Set-Cookie': { description: 'gh_rcsrf, HttpOnly, SameSite=Strict, scoped to this consumer.', schema: { type: 'string' } },
+        }),
+      ],
+      ...attestationErrors,
+    ),
+  },
+  attest: {
+    tag: 'Reviews',
+    description:
+      'Posted by the attestation page: confirm the access is still needed (optionally dropping scopes, at once), or deregister (revoked at once). High risk: a bank reviewer confirms the attestation before the next period starts. The Origin (when sent) must be the issuer’s.',
+    parameters: [{ name: 'gh_rcsrf', in: 'cookie', required: true, description: 'The CSRF cookie set by the attestation page.', schema: { type: 'string' } }],
+    body: { mediaType: MEDIA.form, name: 'AttestationAnswer' },
+    responses: responses(
+      ['200', htmlPage('The answer is recorded.')],
+      ['400', htmlPage('The choice is invalid (e.g. dropping every scope).')],
+      ...attestationErrors,
+    ),
+  },
   getJwks: {
     tag: 'Discovery',
     responses: responses(
@@ -366,6 +408,18 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
     query: { name: 'ListExceptionsQuery', zod: ListExceptionsQuery },
     responses: responses(
       ['200', jsonBody('A page of exceptions, newest first.', 'ExceptionPage')],
+      ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')],
+      dependencyDown,
+    ),
+  },
+  listRecertifications: {
+    tag: 'Admin',
+    query: { name: 'ListRecertificationsQuery', zod: ListRecertificationsQuery },
+    responses: responses(
+      [
+        '200',
+        jsonBody('A page of consumers whose recertification is upcoming, due, awaiting a reviewer, overdue, or suspended for it.', 'RecertificationPage'),
+      ],
       ['400', problemBody('A query parameter is invalid, or the cursor is not one this API issued.')],
       dependencyDown,
     ),

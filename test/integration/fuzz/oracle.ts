@@ -19,6 +19,7 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
   revocation: 'oauth',
   'revocation-list': 'problem',
   review: 'html',
+  recertification: 'html',
   discovery: 'problem',
   admin: 'problem',
 };

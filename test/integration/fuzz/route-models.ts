@@ -666,6 +666,52 @@ function evaluateBody(): fc.Arbitrary<string> {
   return jsonBody(fc.constant(valid), anyMutation);
 }
 
+// Attestation pages: the fixture has no attestation link, so nothing generated may succeed; a real review link (another
+// typ and audience) and an access token stand in for the signed tokens that must still be refused.
+
+function attestationTokens(fx: Fixture): fc.Arbitrary<string> {
+  return fc.oneof(
+    ...(fx.review ? [{ arbitrary: fc.constant(fx.review.token), weight: 2 }] : []),
+    { arbitrary: fc.constant(fx.tokens.basic), weight: 1 },
+    { arbitrary: nastyString, weight: 2 },
+  );
+}
+
+function attestationGet(fx: Fixture): fc.Arbitrary<RouteRequest> {
+  return fc.record({
+    params: clientIdParam(fx, true),
+    query: fc.oneof(
+      attestationTokens(fx).map((v) => `t=${encode(v)}`),
+      junkQuery,
+    ),
+    headers: junkHeaders,
+  });
+}
+
+function attestationPost(fx: Fixture): fc.Arbitrary<RouteRequest> {
+  const csrf = fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/);
+  return fc
+    .record({
+      params: clientIdParam(fx, true),
+      contentType: fc.oneof(
+        { arbitrary: fc.constant('application/x-www-form-urlencoded'), weight: 4 },
+        { arbitrary: fc.constantFrom('application/json', 'text/plain'), weight: 1 },
+      ),
+      csrf,
+      action: fc.oneof(fc.constantFrom('confirm', 'deregister', ''), nastyString),
+      t: attestationTokens(fx),
+      drop: fc.array(fc.oneof(fc.constantFrom('reference-data:read', 'tokens:introspect'), nastyString), { maxLength: 3 }),
+      sure: fc.option(fc.oneof(fc.constant('yes'), nastyString), { nil: undefined }),
+      headers: junkHeaders,
+    })
+    .map(({ params, contentType, csrf, action, t, drop, sure, headers }) => {
+      const form = new URLSearchParams({ action, t, csrf });
+      for (const d of drop) form.append('drop', d);
+      if (sure !== undefined) form.set('sure', sure);
+      return { params, contentType, headers: { ...headers, cookie: `gh_rcsrf=${csrf}` }, body: form.toString() };
+    });
+}
+
 const getOnly = (build: (fx: Fixture) => { params?: fc.Arbitrary<Record<string, string>>; query?: fc.Arbitrary<string> }) => (fx: Fixture) => {
   const parts = build(fx);
   return fc.record({
@@ -726,6 +772,8 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
   'GET /oauth2/revocations': { mayAccept: true, requests: getOnly(() => ({})) },
   'GET /reviews/{review_id}': { mayAccept: true, requests: reviewGet },
   'POST /reviews/{review_id}': { mayAccept: false, requests: reviewPost },
+  'GET /recertifications/{client_id}': { mayAccept: false, requests: attestationGet },
+  'POST /recertifications/{client_id}': { mayAccept: false, requests: attestationPost },
   'GET /.well-known/jwks.json': { mayAccept: true, requests: getOnly(() => ({})) },
   'GET /.well-known/oauth-authorization-server': { mayAccept: true, requests: getOnly(() => ({})) },
   'GET /openapi.json': { mayAccept: true, requests: getOnly(() => ({})) },
@@ -761,6 +809,16 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     })),
   },
   'POST /admin/policy/evaluate': { mayAccept: true, requests: () => jsonRequest(evaluateBody()) },
+  'GET /admin/recertifications': {
+    mayAccept: true,
+    requests: getOnly(() => ({
+      query: queryOf({
+        within_days: numberish,
+        limit: numberish,
+        cursor: fc.oneof(nastyString, fc.base64String({ maxLength: 200 }), longerThan(2000)),
+      }),
+    })),
+  },
 };
 
 /** The model of `route`; throws (failing the test that asked) when the route has none. */
