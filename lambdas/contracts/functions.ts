@@ -62,6 +62,11 @@ export type Capability =
    */
   | 'client-secrets:delete'
   /**
+   * secretsmanager:ListSecrets, which supports no resource-level permission (resource `*`); the function filters by the
+   * `<prefix>` name and its `gatehouse:client-id` tag, and the listing carries names, dates and tags, never a value.
+   */
+  | 'client-secrets:list'
+  /**
    * The client-secret rotation protocol on `<prefix>*` secrets: DescribeSecret, GetSecretValue, PutSecretValue and
    * UpdateSecretVersionStage, with the key via Secrets Manager. One function holds it; Secrets Manager invokes it.
    */
@@ -220,11 +225,12 @@ const SPECS = {
     invokedBy: 'api',
   },
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
-  // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
+  // It only ever deletes client secrets (of revoked consumers, and orphans whose registration never committed, which
+  // client-secrets:list finds), hence client-secrets:delete and not :manage.
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'client-secrets:list', 'notice:send', 'workflow:start'],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,

@@ -78,6 +78,8 @@ export interface MetricDimensions {
   readonly SweepRequestsFailed: NoDimensions;
   /** Consumers the sweep could not handle (they stay due for the next run). */
   readonly SweepFailed: NoDimensions;
+  /** Client secrets with no consumer (a registration that never committed), scheduled for deletion by the sweep. */
+  readonly SweepOrphanSecretsDeleted: NoDimensions;
   /** Consumers re-evaluated against a newly deployed policy version. */
   readonly PolicyRolloutReevaluated: NoDimensions;
   /** Consumers found out of the newly deployed policy (grace period, then suspension). */
@@ -113,6 +115,7 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
   SweepExceptionsEnded: { unit: 'Count', dimensions: [] },
   SweepRequestsFailed: { unit: 'Count', dimensions: [] },
   SweepFailed: { unit: 'Count', dimensions: [] },
+  SweepOrphanSecretsDeleted: { unit: 'Count', dimensions: [] },
   PolicyRolloutReevaluated: { unit: 'Count', dimensions: [] },
   PolicyRolloutOutOfPolicy: { unit: 'Count', dimensions: [] },
   SecretRotations: { unit: 'Count', dimensions: ['kind', 'outcome'] },
@@ -131,6 +134,7 @@ export const SWEEP_METRICS = [
   'SweepExceptionsEnded',
   'SweepRequestsFailed',
   'SweepFailed',
+  'SweepOrphanSecretsDeleted',
 ] as const satisfies readonly MetricName[];
 
 /**

@@ -12,6 +12,7 @@ import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import {
   CLIENT_SECRET_CREATE_ACTIONS,
   CLIENT_SECRET_DELETE_ACTIONS,
+  CLIENT_SECRET_LIST_ACTIONS,
   CLIENT_SECRET_MANAGE_ACTIONS,
   CLIENT_SECRET_READ_ACTIONS,
   CLIENT_SECRET_ROTATE_ACTIONS,
@@ -92,6 +93,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
   if (has('client-secrets:read')) CLIENT_SECRET_READ_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:manage')) [...CLIENT_SECRET_MANAGE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
   if (has('client-secrets:delete')) CLIENT_SECRET_DELETE_ACTIONS.forEach((a) => actions.add(a));
+  if (has('client-secrets:list')) CLIENT_SECRET_LIST_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:rotate')) CLIENT_SECRET_ROTATE_ACTIONS.forEach((a) => actions.add(a));
   return [...actions].sort();
 }
@@ -110,6 +112,7 @@ function bareHandlerFunctions(
     grantRead: () => undefined,
     grantManage: () => undefined,
     grantDelete: () => undefined,
+    grantList: () => undefined,
     grantRotate: () => undefined,
     useRotationFunction: () => undefined,
   };
@@ -250,7 +253,7 @@ describe('HandlerFunctions', () => {
       expect(actions.filter((a) => a.includes('*') && !a.startsWith('kms:'))).toEqual([]);
     });
 
-    it(`scopes every statement to Gatehouse resources; "*" only for X-Ray${has('workflow:callback') ? ' and task callbacks' : ''}`, () => {
+    it(`scopes every statement to Gatehouse resources; "*" only for X-Ray${has('workflow:callback') ? ' and task callbacks' : ''}${has('client-secrets:list') ? ' and ListSecrets' : ''}`, () => {
       const allowed = [
         JSON.stringify(arnOf(stack.handlers.constructsByName[name].logGroup)),
         JSON.stringify(arnOf(stack.registry.table)),
@@ -287,7 +290,9 @@ describe('HandlerFunctions', () => {
         const targets = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         if (targets.includes('*')) {
           expect(targets).toEqual(['*']);
-          expect(actions).toEqual([...(has('workflow:callback') ? TASK_CALLBACK : []), ...XRAY].sort());
+          expect(actions).toEqual(
+            [...(has('workflow:callback') ? TASK_CALLBACK : []), ...(has('client-secrets:list') ? CLIENT_SECRET_LIST_ACTIONS : []), ...XRAY].sort(),
+          );
           continue;
         }
         for (const target of targets) expect(allowed).toContain(JSON.stringify(target));
@@ -494,6 +499,7 @@ describe('HandlerFunctions', () => {
         grantRead: (grantee) => calls.push(`read ${path(grantee)}`),
         grantManage: (grantee, rotationFunction) => calls.push(`manage ${path(grantee)} -> ${path(rotationFunction)}`),
         grantDelete: (grantee) => calls.push(`delete ${path(grantee)}`),
+        grantList: (grantee) => calls.push(`list ${path(grantee)}`),
         grantRotate: (grantee) => calls.push(`rotate ${path(grantee)}`),
         useRotationFunction: (fn) => calls.push(`use ${path(fn)}`),
       },
@@ -504,6 +510,7 @@ describe('HandlerFunctions', () => {
         'read RegistrationRead/Function',
         'manage Admin/Function -> ClientSecretRotation/Function',
         'delete Sweep/Function',
+        'list Sweep/Function',
         'rotate ClientSecretRotation/Function',
         'use ClientSecretRotation/Function',
       ].sort(),
@@ -546,12 +553,12 @@ describe('HandlerFunctions', () => {
     expect(decrypt[0]!.Condition).toMatchObject({ StringEquals: { 'kms:ViaService': expect.anything() } });
   });
 
-  it('gives admin workflow:start (exception and reinstatement reviews) without creating secrets, review-task no secret access, and the sweep only client-secrets:delete', () => {
+  it('gives admin workflow:start (exception and reinstatement reviews) without creating secrets, review-task no secret access, and the sweep only client-secrets:delete and :list', () => {
     expect(FUNCTIONS.admin.capabilities).toEqual(expect.arrayContaining(['workflow:start', 'client-secrets:manage']));
     expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
     expect(FUNCTIONS['review-task'].capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual([]);
     expect(FUNCTIONS['review-task'].capabilities).not.toContain('workflow:start');
-    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
+    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete', 'client-secrets:list']);
     // Both start review workflows: admin for exceptions and reinstatements, the sweep to restart a stalled registration's.
     for (const name of ['admin', 'sweep'] as const) {
       const starts = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => [st.Action].flat().includes('states:StartExecution'));
