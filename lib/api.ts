@@ -117,6 +117,7 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
   discovery: 'JWKS and RFC 8414 metadata are public by standard so that stock clients and resource servers can verify tokens',
   review: 'reviewer pages and decisions require a signed, single-use review link bound to one reviewer and expiring with the review SLA',
   admin: undefined,
+  'review-links': undefined,
 };
 
 /**

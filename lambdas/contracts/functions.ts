@@ -224,6 +224,17 @@ const SPECS = {
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
+  // An operator's resend of a pending review's links (IAM-authorised routes): it signs links and emails reviewers, as
+  // review-task does, so it is its own function; the admin function holds neither the private signing key nor SES.
+  'review-links': {
+    entry: 'lambdas/functions/review-links.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],
+    registry: ['getConsumer', 'getRequest', 'getReview', 'renewReviewLinks'],
+    memorySize: 256,
+    timeoutSeconds: 15,
+    reservedConcurrency: 2,
+    invokedBy: 'api',
+  },
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
   // It only ever deletes client secrets (of revoked consumers, and orphans whose registration never committed, which
   // client-secrets:list finds), hence client-secrets:delete and not :manage.

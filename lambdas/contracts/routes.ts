@@ -12,6 +12,7 @@ export const HTTP_HANDLERS = [
   'discovery',
   'review',
   'admin',
+  'review-links',
 ] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
@@ -104,6 +105,20 @@ export const ROUTES: readonly Route[] = [
     path: '/admin/consumers/{client_id}/reinstate',
     handler: 'admin',
     description: 'Operators: ask for a suspended consumer to be reinstated; reviewers decide',
+    auth: 'iam',
+  },
+  {
+    method: 'POST',
+    path: '/admin/consumers/{client_id}/review-links',
+    handler: 'review-links',
+    description: 'Operators: send fresh review links to the reviewers of a pending registration’s open round (the earlier links stop working)',
+    auth: 'iam',
+  },
+  {
+    method: 'POST',
+    path: '/admin/consumers/{client_id}/requests/{request_id}/review-links',
+    handler: 'review-links',
+    description: 'Operators: send fresh review links to the reviewers of a pending change request’s open round (the earlier links stop working)',
     auth: 'iam',
   },
   {

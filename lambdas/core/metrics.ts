@@ -44,6 +44,7 @@ export const ADMIN_ACTIONS = [
   'request_exception',
   'list_exceptions',
   'evaluate_policy',
+  'resend_review_links',
 ] as const;
 
 export type RegistrationPath = (typeof REGISTRATION_PATHS)[number];

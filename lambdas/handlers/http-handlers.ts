@@ -7,6 +7,7 @@ import { createIntrospectionHandler } from './introspection.js';
 import { createRegisterHandler, type RegisterPorts } from './register.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
+import { createReviewLinksHandler } from './review-links.js';
 import { createRevocationHandler } from './revocation.js';
 import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
@@ -25,4 +26,5 @@ export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (service
   review: createReviewHandler,
   discovery: createDiscoveryHandler,
   admin: createAdminHandler,
+  'review-links': createReviewLinksHandler,
 };

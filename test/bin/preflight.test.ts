@@ -178,6 +178,6 @@ describe('stackRequirements', () => {
 
     expect(requirements.bootstrap.parameterName).toBe('/cdk-bootstrap/bank42/version');
     expect(requirements.bootstrap.minVersion).toBeGreaterThanOrEqual(6);
-    expect(requirements.reservedConcurrency).toBe(273);
+    expect(requirements.reservedConcurrency).toBe(275);
   });
 });

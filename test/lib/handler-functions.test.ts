@@ -332,8 +332,9 @@ describe('HandlerFunctions', () => {
   it('lets only the functions with mail:send use SES', () => {
     const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
     expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
-    // Review requests (signed links) and review outcomes, within the review workflow's retries.
-    expect(senders).toEqual(['review-task']);
+    // Review requests (signed links) and review outcomes, within the review workflow's retries; an operator's resend of a
+    // round's links.
+    expect(senders).toEqual(['review-task', 'review-links']);
   });
 
   it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, lifecycle notices', () => {

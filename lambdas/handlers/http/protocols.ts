@@ -15,4 +15,5 @@ export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   review: 'problem',
   discovery: 'problem',
   admin: 'problem',
+  'review-links': 'problem',
 };

@@ -20,6 +20,7 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
   review: 'html',
   discovery: 'problem',
   admin: 'problem',
+  'review-links': 'problem',
 };
 
 /** RFC 7591 §3.2.2 codes, the Idempotency-Key conflicts, and the policy's `access_denied`. */
