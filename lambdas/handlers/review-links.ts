@@ -4,6 +4,7 @@ import { resendReviewLinks, type ResendLinksServices } from '../core/review/rese
 import type { Services } from '../core/services.js';
 import { signingKeysFor } from '../core/tokens/signing-keys.js';
 import { operatorOf } from './admin.js';
+import { jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { json } from './http/respond.js';
 
@@ -15,6 +16,8 @@ export function createReviewLinksHandler(services: ResendLinksServices & Pick<Se
   const keys = signingKeysFor(services);
   return httpHandler(services, async (event) => {
     const operator = operatorOf(event, services.config.operators);
+    // No body is needed; one that is sent is held to the same limits and format as every admin route's.
+    if (event.body) jsonObjectBody(event, services.config.maxBodyBytes);
     const clientId = event.pathParameters?.['client_id'] ?? '';
     if (!plausibleClientId(clientId)) throw new ServiceError('not_found', 'No such consumer.');
     const requestId = event.pathParameters?.['request_id'];
