@@ -52,15 +52,19 @@ export function createSweepHandler(
       const remainingMs = context ? () => context.getRemainingTimeInMillis() : undefined;
       const lifecycle = await sweep(services, services.attention, { rollout: services.rollouts, ...(remainingMs ? { remainingMs } : {}) });
       // Only after the lifecycle work, which matters more, and only when it finished within this run.
-      const result: SweepRunResult =
-        ports.clientSecretInventory && lifecycle.complete
-          ? {
-              ...lifecycle,
-              orphanSecrets: await removeOrphanSecrets(services, ports.clientSecretInventory, {
-                ...(remainingMs ? { timeLeft: () => remainingMs() >= ORPHAN_STOP_MARGIN_MS } : {}),
-              }),
-            }
-          : lifecycle;
+      let result: SweepRunResult = lifecycle;
+      if (ports.clientSecretInventory && lifecycle.complete) {
+        try {
+          const orphanSecrets = await removeOrphanSecrets(services, ports.clientSecretInventory, {
+            ...(remainingMs ? { timeLeft: () => remainingMs() >= ORPHAN_STOP_MARGIN_MS } : {}),
+          });
+          result = { ...lifecycle, orphanSecrets };
+        } catch (error) {
+          // The lifecycle work is done and must not be retried for this: the ERROR line raises the function's log alarm,
+          // and the next run lists again.
+          services.log.error('sweep could not list client secrets', { error: (error as Error).name, message: (error as Error).message });
+        }
+      }
       recordSweep(services, result);
       const log =
         result.failed > 0 || !result.complete || (result.orphanSecrets?.failed ?? 0) > 0
