@@ -92,6 +92,12 @@ export async function signedHeaders(
   return signed.headers;
 }
 
+/** The admin route that resends the review links of a pending registration, or of one of its change requests. */
+export function reviewLinksPath(clientId: string, requestId?: string): string {
+  const consumer = `/admin/consumers/${encodeURIComponent(clientId)}`;
+  return requestId === undefined ? `${consumer}/review-links` : `${consumer}/requests/${encodeURIComponent(requestId)}/review-links`;
+}
+
 /** Calls an admin route; a problem response becomes an Error with its detail. */
 export async function adminCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
   const url = adminUrl();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { adminCall } from './admin-client.js';
+import { adminCall, reviewLinksPath } from './admin-client.js';
 
 const USAGE = `usage: npm run gatehouse -- <command>
   consumers [--status S] [--tier T] [--dormant-within DAYS] [--expiring-within DAYS]
@@ -10,6 +10,9 @@ const USAGE = `usage: npm run gatehouse -- <command>
   terminate <client_id> --reason TEXT
   rotate-secret <client_id> --reason TEXT
   reinstate <client_id> --reason TEXT    ask reviewers to reinstate a suspended consumer
+  resend-review-links <client_id> [--request ID]
+                                         fresh links to the reviewers of a pending review's open round
+                                         (the earlier links stop working)
   exceptions [--client ID] [--status S]  exceptions pending, in force and ended
   request-exception <client_id> --rule RULE --value V --until ISO-DATE --justification TEXT
                                          ask reviewers for a time-boxed exception (rules: auth_method,
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
       until: { type: 'string' },
       justification: { type: 'string' },
       within: { type: 'string' },
+      request: { type: 'string' },
     },
   });
   const [command, arg] = positionals;
@@ -144,6 +148,13 @@ async function main(): Promise<void> {
     case 'rotate-secret': {
       if (!values.reason) throw new Error(`${command} needs --reason (every admin change is audited with why)`);
       out(JSON.stringify(await adminCall('POST', `/admin/consumers/${id()}/${command}`, { reason: values.reason }), null, 2));
+      return;
+    }
+    case 'resend-review-links': {
+      if (!arg) throw new Error(USAGE);
+      const resent = await adminCall('POST', reviewLinksPath(arg, values.request));
+      out(`review ${String(resent['review_id'])} round ${String(resent['round'])}: links sent to ${(resent['recipients'] as string[]).join(', ')}`);
+      if (Array.isArray(resent['not_sent'])) out(`not sent (resend again): ${(resent['not_sent'] as string[]).join(', ')}`);
       return;
     }
     case 'evaluate': {

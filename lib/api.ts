@@ -121,6 +121,7 @@ const HANDLER_AUTHENTICATION: Readonly<Record<HttpHandlerName, string | undefine
   recertification:
     'attestation pages and answers require a signed, single-use attestation link bound to one consumer contact and expiring when the consumer would be suspended',
   admin: undefined,
+  'review-links': undefined,
 };
 
 /**

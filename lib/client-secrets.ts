@@ -29,6 +29,9 @@ export const CLIENT_SECRET_MANAGE_ACTIONS = ['secretsmanager:RotateSecret', 'sec
 /** What `client-secrets:delete` may do: schedule an existing client secret's deletion (DeleteSecret with a recovery window). */
 export const CLIENT_SECRET_DELETE_ACTIONS = ['secretsmanager:DeleteSecret'] as const;
 
+/** What `client-secrets:list` may do: list secrets (names, dates, tags; never a value). */
+export const CLIENT_SECRET_LIST_ACTIONS = ['secretsmanager:ListSecrets'] as const;
+
 /** What the rotation protocol calls (lambdas/adapters/aws/secrets-staged-secret.ts). */
 export const CLIENT_SECRET_ROTATE_ACTIONS = [
   'secretsmanager:DescribeSecret',
@@ -232,6 +235,21 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
     iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_ROTATE_ACTIONS], resourceArns: [this.secretArnPattern] });
     this.grantKeyViaSecretsManager(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.acknowledgePrefix(grantee, 'client-secrets:rotate (DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage)');
+  }
+
+  /**
+   * Allows listing secrets: {@link CLIENT_SECRET_LIST_ACTIONS} on `*`, the only resource ListSecrets accepts. The listing
+   * returns metadata only, so no key grant; what the grantee may then do to a secret stays confined to `<prefix>*`.
+   */
+  public grantList(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_LIST_ACTIONS], resourceArns: ['*'] });
+    const principal = grantee.grantPrincipal;
+    if (!Construct.isConstruct(principal)) return;
+    Validations.of(principal).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'client-secrets:list: secretsmanager:ListSecrets supports no resource-level permission (Service Authorization Reference: no resource type, so "*"). It returns names, dates and tags, never a secret value; the sweep filters the listing by this deployment\'s client-secret prefix and tag, and may only delete secrets under that prefix.',
+    });
   }
 
   private boundRotation(): NonNullable<ClientSecrets['rotation']> {

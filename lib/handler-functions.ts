@@ -85,6 +85,8 @@ export interface ClientSecretsAccess {
   grantDelete(grantee: iam.IGrantable): void;
   /** Allows running the rotation protocol on client secrets. */
   grantRotate(grantee: iam.IGrantable): void;
+  /** Allows listing secrets (ListSecrets, which takes no resource), to find client secrets without a consumer. */
+  grantList(grantee: iam.IGrantable): void;
   /** Makes `fn` the function Secrets Manager rotates client secrets with. */
   useRotationFunction(fn: lambda.IFunction): void;
 }
@@ -95,6 +97,7 @@ export const CLIENT_SECRET_CAPABILITIES: readonly Capability[] = [
   'client-secrets:read',
   'client-secrets:manage',
   'client-secrets:delete',
+  'client-secrets:list',
   'client-secrets:rotate',
 ];
 
@@ -165,7 +168,7 @@ export interface HandlerFunctionsProps {
  * {@link allowTaskCallback}), `mail:send` → sender address + the mail sender's grantSend (ses:SendEmail on its identity,
  * from that address only), `notice:send` → the notice state machine's ARN + grantStartExecution on it,
  * `client-secrets:*` → the secret name prefix and key ARN + the client secrets' grantCreate, grantRead, grantManage,
- * grantDelete or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
+ * grantDelete, grantList or grantRotate (see {@link HandlerFunctions.wireClientSecrets}). The deployment settings
  * (issuer, audience, software statement issuer and JWKS, consumer cache, reviewer groups) are public values that every
  * handler's start-up configuration reads, so every handler gets them; the issuer is added by
  * {@link HandlerFunctions.useIssuer} once the API exists.
@@ -299,6 +302,7 @@ export class HandlerFunctions extends Construct {
     }
     for (const name of holding('client-secrets:read')) clientSecrets.grantRead(this.functions[name]);
     for (const name of holding('client-secrets:delete')) clientSecrets.grantDelete(this.functions[name]);
+    for (const name of holding('client-secrets:list')) clientSecrets.grantList(this.functions[name]);
   }
 
   /** Sets the issuer (the API's base URL) on every handler. */

@@ -62,6 +62,11 @@ export type Capability =
    */
   | 'client-secrets:delete'
   /**
+   * secretsmanager:ListSecrets, which supports no resource-level permission (resource `*`); the function filters by the
+   * `<prefix>` name and its `gatehouse:client-id` tag, and the listing carries names, dates and tags, never a value.
+   */
+  | 'client-secrets:list'
+  /**
    * The client-secret rotation protocol on `<prefix>*` secrets: DescribeSecret, GetSecretValue, PutSecretValue and
    * UpdateSecretVersionStage, with the key via Secrets Manager. One function holds it; Secrets Manager invokes it.
    */
@@ -242,13 +247,25 @@ const SPECS = {
     reservedConcurrency: 10,
     invokedBy: 'api',
   },
+  // An operator's resend of a pending review's links (IAM-authorised routes): it signs links and emails reviewers, as
+  // review-task does, so it is its own function; the admin function holds neither the private signing key nor SES.
+  'review-links': {
+    entry: 'lambdas/functions/review-links.ts',
+    capabilities: ['table:read', 'table:write', 'signing-key:read', 'mail:send'],
+    registry: ['getConsumer', 'getRequest', 'getReview', 'renewReviewLinks'],
+    memorySize: 256,
+    timeoutSeconds: 15,
+    reservedConcurrency: 2,
+    invokedBy: 'api',
+  },
   // Reads only due consumers (the sparse `attention` index) and stops itself before the timeout; the next run continues.
-  // It only ever deletes client secrets (of revoked consumers), hence client-secrets:delete and not :manage.
+  // It only ever deletes client secrets (of revoked consumers, and orphans whose registration never committed, which
+  // client-secrets:list finds), hence client-secrets:delete and not :manage.
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
   // signing-key:read: it signs the attestation links sent when a consumer's recertification falls due.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'notice:send', 'workflow:start', 'signing-key:read'],
+    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'client-secrets:list', 'notice:send', 'workflow:start', 'signing-key:read'],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,

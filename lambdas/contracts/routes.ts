@@ -16,6 +16,7 @@ export const HTTP_HANDLERS = [
   'review',
   'recertification',
   'admin',
+  'review-links',
 ] as const;
 export type HttpHandlerName = (typeof HTTP_HANDLERS)[number];
 
@@ -247,6 +248,26 @@ export const ROUTES = [
     throttle: { rateLimit: 5, burstLimit: 10 },
     handler: 'admin',
     description: 'Operators: ask for a suspended consumer to be reinstated; reviewers decide',
+    auth: 'iam',
+  },
+  {
+    method: 'POST',
+    path: '/admin/consumers/{client_id}/review-links',
+    operationId: 'resendReviewLinks',
+    adminAction: 'resend_review_links',
+    throttle: { rateLimit: 5, burstLimit: 10 },
+    handler: 'review-links',
+    description: 'Operators: send fresh review links to the reviewers of a pending registration’s open round (the earlier links stop working)',
+    auth: 'iam',
+  },
+  {
+    method: 'POST',
+    path: '/admin/consumers/{client_id}/requests/{request_id}/review-links',
+    operationId: 'resendRequestReviewLinks',
+    adminAction: 'resend_review_links',
+    throttle: { rateLimit: 5, burstLimit: 10 },
+    handler: 'review-links',
+    description: 'Operators: send fresh review links to the reviewers of a pending change request’s open round (the earlier links stop working)',
     auth: 'iam',
   },
   {

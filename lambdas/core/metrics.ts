@@ -45,6 +45,7 @@ export const ADMIN_ACTIONS = [
   'list_exceptions',
   'evaluate_policy',
   'list_recertifications',
+  'resend_review_links',
 ] as const;
 
 export type RegistrationPath = (typeof REGISTRATION_PATHS)[number];
@@ -79,6 +80,8 @@ export interface MetricDimensions {
   readonly SweepRequestsFailed: NoDimensions;
   /** Consumers the sweep could not handle (they stay due for the next run). */
   readonly SweepFailed: NoDimensions;
+  /** Client secrets with no consumer (a registration that never committed), scheduled for deletion by the sweep. */
+  readonly SweepOrphanSecretsDeleted: NoDimensions;
   /** Consumers re-evaluated against a newly deployed policy version. */
   readonly PolicyRolloutReevaluated: NoDimensions;
   /** Consumers found out of the newly deployed policy (grace period, then suspension). */
@@ -114,6 +117,7 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
   SweepExceptionsEnded: { unit: 'Count', dimensions: [] },
   SweepRequestsFailed: { unit: 'Count', dimensions: [] },
   SweepFailed: { unit: 'Count', dimensions: [] },
+  SweepOrphanSecretsDeleted: { unit: 'Count', dimensions: [] },
   PolicyRolloutReevaluated: { unit: 'Count', dimensions: [] },
   PolicyRolloutOutOfPolicy: { unit: 'Count', dimensions: [] },
   SecretRotations: { unit: 'Count', dimensions: ['kind', 'outcome'] },
@@ -132,6 +136,7 @@ export const SWEEP_METRICS = [
   'SweepExceptionsEnded',
   'SweepRequestsFailed',
   'SweepFailed',
+  'SweepOrphanSecretsDeleted',
 ] as const satisfies readonly MetricName[];
 
 /**

@@ -6,6 +6,7 @@ export type { PolicyRollout, PolicyRolloutStore } from './ports/policy-rollout.j
 export type { RequestStore } from './ports/requests.js';
 export type { ReviewStore } from './ports/reviews.js';
 export type { SystemAuditLog } from './ports/system-audit.js';
+export type { ClientSecretInventory, ClientSecretPage, ListedClientSecret } from './ports/client-secret-inventory.js';
 
 /** Clock port: all time comes from here so the core is deterministic in tests. */
 export interface Clock {

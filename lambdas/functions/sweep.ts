@@ -3,6 +3,7 @@ import { awsServices } from '../adapters/aws/services.js';
 import { secretsVaultFromEnv } from '../adapters/aws/secrets-vault.js';
 import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
+import { clientSecretInventoryFromEnv } from '../adapters/aws/secrets-client-secret-inventory.js';
 import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
 import { createSweepHandler } from '../handlers/sweep.js';
 
@@ -15,4 +16,5 @@ export const handler = createSweepHandler(
     mailer: noticeMailerFromEnv,
     vault: secretsVaultFromEnv,
   }),
+  { clientSecretInventory: clientSecretInventoryFromEnv() },
 );

@@ -150,6 +150,9 @@ export function createAdminHandler(
         const page = await listRecertifications(services, q.within_days, { limit: q.limit, next: q.cursor });
         return json(200, { recertifications: page.entries, ...(page.next ? { next_cursor: page.next } : {}) });
       }
+      case 'resend_review_links':
+        // Served by the review-links function, which holds the signing key and SES that resending needs.
+        throw new HttpError('not_found', `No admin route ${event.httpMethod} ${event.resource}.`);
       case 'evaluate_policy': {
         const r = parse(EvaluateBody, body(event));
         const decision = evaluate(

@@ -10,6 +10,7 @@ import { createRegistrationManageHandler } from './registration-manage.js';
 import { createRegistrationReadHandler } from './registration-read.js';
 import { createReviewHandler } from './review.js';
 import { createRecertificationHandler } from './recertification.js';
+import { createReviewLinksHandler } from './review-links.js';
 import { createRevocationHandler } from './revocation.js';
 import { createRevocationListHandler } from './revocation-list.js';
 import { createTokenHandler } from './token.js';
@@ -30,4 +31,5 @@ export const HTTP_HANDLER_FACTORIES: { readonly [N in HttpHandlerName]: (service
   recertification: createRecertificationHandler,
   discovery: createDiscoveryHandler,
   admin: createAdminHandler,
+  'review-links': createReviewLinksHandler,
 };

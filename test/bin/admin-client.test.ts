@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminAuth, regionOf, signedHeaders } from '../../bin/admin-client.js';
+import { adminAuth, regionOf, reviewLinksPath, signedHeaders } from '../../bin/admin-client.js';
+import { matchPath, ROUTES } from '../../lambdas/contracts/routes.js';
 
 const API = 'https://abc123defg.execute-api.eu-west-2.amazonaws.com/v1';
 const credentials = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' });
@@ -62,5 +63,17 @@ describe('admin client', () => {
     // Changing the query changes the signature: it is covered.
     const other = await signedHeaders('GET', `${API}/admin/consumers?status=revoked&limit=500`, undefined, credentials, NOW);
     expect(other['authorization']).not.toBe(headers['authorization']);
+  });
+});
+
+describe('reviewLinksPath', () => {
+  it('names the resend route of a registration or of one change request, as the route table spells them', () => {
+    const resend = ROUTES.filter((r) => r.handler === 'review-links');
+    const consumerRoute = resend.find((r) => !r.path.includes('{request_id}'))!;
+    const requestRoute = resend.find((r) => r.path.includes('{request_id}'))!;
+
+    expect(matchPath(consumerRoute.path, reviewLinksPath('gh_abc'))).toEqual({ client_id: 'gh_abc' });
+    expect(matchPath(requestRoute.path, reviewLinksPath('gh_abc', 'req/1'))).toEqual({ client_id: 'gh_abc', request_id: 'req/1' });
+    expect(reviewLinksPath('gh_abc', 'req/1')).toBe('/admin/consumers/gh_abc/requests/req%2F1/review-links');
   });
 });

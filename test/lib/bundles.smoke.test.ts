@@ -139,6 +139,8 @@ async function startScriptedAws(signingKey: SigningKey): Promise<{ endpoint: str
           CreatedDate: 1_700_000_000,
         });
       }
+      // The sweep's orphaned-secret clean-up lists the client secrets: none here.
+      if (target === 'secretsmanager.ListSecrets') return answer(req, res, 200, { SecretList: [] });
       if (target === 'AWSStepFunctions.StartExecution') {
         return answer(req, res, 400, { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${String(input['name'])}'` });
       }
@@ -322,7 +324,10 @@ describe('built Lambda bundles: one invocation each', () => {
 
     const { result, output } = await invoke(bundle('sweep'), { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, endpoints);
 
-    expect(result, output).toMatchObject({ reviewsResumed: 1, failed: 0 });
+    expect(result, output).toMatchObject({ reviewsResumed: 1, failed: 0, orphanSecrets: { checked: 0, deleted: 0, complete: true } });
+    expect(aws.calls.filter((c) => c.target === 'secretsmanager.ListSecrets').map((c) => c.input['Filters'])).toEqual([
+      [{ Key: 'name', Values: ['gatehouse/Gatehouse/clients/'] }],
+    ]);
     const starts = aws.calls.filter((c) => c.target === 'AWSStepFunctions.StartExecution');
     expect(starts.map((c) => [c.input['stateMachineArn'], c.input['name']])).toEqual([[DEPLOY_TIME_VALUES[ENV.stateMachineArn], `review-${clientId}`]]);
     const execution = `${DEPLOY_TIME_VALUES[ENV.stateMachineArn]!.replace(':stateMachine:', ':execution:')}:review-${clientId}`;

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import { ENV } from '../../lambdas/adapters/aws/env.js';
 import {
   CLIENT_SECRET_CREATE_ACTIONS,
   CLIENT_SECRET_DELETE_ACTIONS,
+  CLIENT_SECRET_LIST_ACTIONS,
   CLIENT_SECRET_MANAGE_ACTIONS,
   CLIENT_SECRET_READ_ACTIONS,
   CLIENT_SECRET_ROTATE_ACTIONS,
@@ -179,12 +180,16 @@ describe('ClientSecrets in the Gatehouse stack', () => {
     expect(lambdaStatements('review-task')).toEqual([]);
   });
 
-  it('lets the sweep function only schedule the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
-    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
-    // Besides the signing key it signs attestation links with, only DeleteSecret on client secrets.
-    expect(secretStatements('sweep').filter((s) => JSON.stringify(s.Resource) !== JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }))).toEqual([
+  it('lets the sweep function only list secrets and schedule the deletion of <prefix>* secrets: no rotation, no invocation, no key', () => {
+    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete', 'client-secrets:list']);
+    // Besides the signing key it signs attestation links with.
+    const statements = secretStatements('sweep').filter((s) => JSON.stringify(s.Resource) !== JSON.stringify({ Ref: logicalId(stack.signingKey.secret) }));
+    expect(statements.filter((s) => s.Resource !== '*')).toEqual([
       { Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('gatehouse/Gatehouse/clients/') },
     ]);
+    // ListSecrets takes no resource ("*", in the statement CDK merges with X-Ray's); it returns metadata only.
+    const onAnything = statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
+    expect(onAnything.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:ListSecrets']);
     expect(CLIENT_SECRET_DELETE_ACTIONS).toEqual(['secretsmanager:DeleteSecret']);
     expect(lambdaStatements('sweep')).toEqual([]);
     expect(keyStatementsFor('sweep')).toEqual([]);
@@ -352,6 +357,23 @@ describe('ClientSecrets on its own', () => {
       { Effect: 'Allow', Action: 'secretsmanager:DeleteSecret', Resource: prefixArn('bank/api-clients/') },
     ]);
     expect(JSON.stringify(template.toJSON().Resources[logicalId(construct.encryptionKey)].Properties.KeyPolicy)).not.toContain(logicalId(role));
+  });
+
+  it('grantList allows only ListSecrets, on "*" (it takes no resource), with no key, and acknowledges the wildcard with a reason', () => {
+    const { stack, construct, rotation } = clientSecretsAlone({ prefix: 'bank/api-clients/' });
+    construct.useRotationFunction(rotation);
+    const role = new iam.Role(stack, 'Lister', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    construct.grantList(role);
+    const template = Template.fromStack(stack);
+    expect(statementsOfRole(template, logicalId(role))).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' }]);
+    expect(CLIENT_SECRET_LIST_ACTIONS).toEqual(['secretsmanager:ListSecrets']);
+    expect(JSON.stringify(template.toJSON().Resources[logicalId(construct.encryptionKey)].Properties.KeyPolicy)).not.toContain(logicalId(role));
+    const acknowledged = new Map(
+      role.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => [id.replace(/^Annotation::/i, ''), reason] as const)),
+    );
+    expect(acknowledged.get('AwsSolutions-IAM5[Resource::*]')).toMatch(/ListSecrets supports no resource-level permission/);
   });
 
   it.each([

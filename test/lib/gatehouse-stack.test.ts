@@ -68,7 +68,7 @@ describe('GatehouseStack', () => {
     template.hasOutput('ReservedConcurrency', { Value: '0' });
   });
 
-  it('reserves 288 concurrent executions in all when the reservedConcurrency context value is on (the account needs 388 with its 100 unreserved)', () => {
+  it('reserves 290 concurrent executions in all when the reservedConcurrency context value is on (the account needs 390 with its 100 unreserved)', () => {
     const config = loadAppConfig((key) => ({ reservedConcurrency: 'true' })[key], PROJECT_ROOT);
     const reservedApp = testApp();
     const reservedStack = new GatehouseStack(reservedApp, 'Gatehouse', config);
@@ -78,9 +78,9 @@ describe('GatehouseStack', () => {
     );
     expect(reserved.every((r) => typeof r === 'number' && r > 0)).toBe(true);
     const total = reserved.reduce<number>((sum, r) => sum + r!, 0);
-    expect(total).toBe(288);
+    expect(total).toBe(290);
     expect(reservedStack.reservedConcurrency()).toBe(total);
-    reservedTemplate.hasOutput('ReservedConcurrency', { Value: '288' });
+    reservedTemplate.hasOutput('ReservedConcurrency', { Value: '290' });
   });
 
   it("creates a KMS-encrypted, TLS-only alarm topic that only this account's alarms may publish to", () => {

@@ -12,6 +12,7 @@ import { ENV, MAIL_FROM_ENV } from '../../lambdas/adapters/aws/env.js';
 import {
   CLIENT_SECRET_CREATE_ACTIONS,
   CLIENT_SECRET_DELETE_ACTIONS,
+  CLIENT_SECRET_LIST_ACTIONS,
   CLIENT_SECRET_MANAGE_ACTIONS,
   CLIENT_SECRET_READ_ACTIONS,
   CLIENT_SECRET_ROTATE_ACTIONS,
@@ -92,6 +93,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
   if (has('client-secrets:read')) CLIENT_SECRET_READ_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:manage')) [...CLIENT_SECRET_MANAGE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
   if (has('client-secrets:delete')) CLIENT_SECRET_DELETE_ACTIONS.forEach((a) => actions.add(a));
+  if (has('client-secrets:list')) CLIENT_SECRET_LIST_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:rotate')) CLIENT_SECRET_ROTATE_ACTIONS.forEach((a) => actions.add(a));
   return [...actions].sort();
 }
@@ -110,6 +112,7 @@ function bareHandlerFunctions(
     grantRead: () => undefined,
     grantManage: () => undefined,
     grantDelete: () => undefined,
+    grantList: () => undefined,
     grantRotate: () => undefined,
     useRotationFunction: () => undefined,
   };
@@ -250,7 +253,7 @@ describe('HandlerFunctions', () => {
       expect(actions.filter((a) => a.includes('*') && !a.startsWith('kms:'))).toEqual([]);
     });
 
-    it(`scopes every statement to Gatehouse resources; "*" only for X-Ray${has('workflow:callback') ? ' and task callbacks' : ''}`, () => {
+    it(`scopes every statement to Gatehouse resources; "*" only for X-Ray${has('workflow:callback') ? ' and task callbacks' : ''}${has('client-secrets:list') ? ' and ListSecrets' : ''}`, () => {
       const allowed = [
         JSON.stringify(arnOf(stack.handlers.constructsByName[name].logGroup)),
         JSON.stringify(arnOf(stack.registry.table)),
@@ -287,7 +290,9 @@ describe('HandlerFunctions', () => {
         const targets = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         if (targets.includes('*')) {
           expect(targets).toEqual(['*']);
-          expect(actions).toEqual([...(has('workflow:callback') ? TASK_CALLBACK : []), ...XRAY].sort());
+          expect(actions).toEqual(
+            [...(has('workflow:callback') ? TASK_CALLBACK : []), ...(has('client-secrets:list') ? CLIENT_SECRET_LIST_ACTIONS : []), ...XRAY].sort(),
+          );
           continue;
         }
         for (const target of targets) expect(allowed).toContain(JSON.stringify(target));
@@ -327,8 +332,9 @@ describe('HandlerFunctions', () => {
   it('lets only the functions with mail:send use SES', () => {
     const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
     expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
-    // Review requests (signed links) and review outcomes, within the review workflow's retries.
-    expect(senders).toEqual(['review-task']);
+    // Review requests (signed links) and review outcomes, within the review workflow's retries; an operator's resend of a
+    // round's links.
+    expect(senders).toEqual(['review-task', 'review-links']);
   });
 
   it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, registration updates and deletes, lifecycle notices', () => {
@@ -494,6 +500,7 @@ describe('HandlerFunctions', () => {
         grantRead: (grantee) => calls.push(`read ${path(grantee)}`),
         grantManage: (grantee, rotationFunction) => calls.push(`manage ${path(grantee)} -> ${path(rotationFunction)}`),
         grantDelete: (grantee) => calls.push(`delete ${path(grantee)}`),
+        grantList: (grantee) => calls.push(`list ${path(grantee)}`),
         grantRotate: (grantee) => calls.push(`rotate ${path(grantee)}`),
         useRotationFunction: (fn) => calls.push(`use ${path(fn)}`),
       },
@@ -506,6 +513,7 @@ describe('HandlerFunctions', () => {
         'delete Sweep/Function',
         'delete RegistrationManage/Function',
         'delete Recertification/Function',
+        'list Sweep/Function',
         'rotate ClientSecretRotation/Function',
         'use ClientSecretRotation/Function',
       ].sort(),
@@ -549,12 +557,12 @@ describe('HandlerFunctions', () => {
     expect(decrypt[0]!.Condition).toMatchObject({ StringEquals: { 'kms:ViaService': expect.anything() } });
   });
 
-  it('gives admin workflow:start (exception and reinstatement reviews) without creating secrets, review-task no secret access, and the sweep only client-secrets:delete', () => {
+  it('gives admin workflow:start (exception and reinstatement reviews) without creating secrets, review-task no secret access, and the sweep only client-secrets:delete and :list', () => {
     expect(FUNCTIONS.admin.capabilities).toEqual(expect.arrayContaining(['workflow:start', 'client-secrets:manage']));
     expect(FUNCTIONS.admin.capabilities).not.toContain('client-secrets:create');
     expect(FUNCTIONS['review-task'].capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual([]);
     expect(FUNCTIONS['review-task'].capabilities).not.toContain('workflow:start');
-    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete']);
+    expect(FUNCTIONS.sweep.capabilities.filter((c) => c.startsWith('client-secrets:'))).toEqual(['client-secrets:delete', 'client-secrets:list']);
     // Both start review workflows: admin for exceptions and reinstatements, the sweep to restart a stalled registration's.
     for (const name of ['admin', 'sweep'] as const) {
       const starts = (statementsOfRole(template, roleId(name)) as Statement[]).filter((st) => [st.Action].flat().includes('states:StartExecution'));

@@ -92,7 +92,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
     expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(stack.lifecycleSweep.encryptionKey) });
   });
 
-  it('lets the sweep delete client secrets but neither rotate them nor invoke the rotation function', () => {
+  it('lets the sweep list secrets (to find orphans) and delete client secrets, but neither rotate them nor invoke the rotation function', () => {
     const statements = statementsOfRole(template, logicalId(stack.handlers.constructsByName.sweep.role));
     // It reads the signing key, and nothing else, to sign attestation links.
     const signingKey = JSON.stringify({ Ref: logicalId(stack.signingKey.secret) });
@@ -101,7 +101,7 @@ describe('LifecycleSweep in the Gatehouse stack', () => {
       'secretsmanager:GetSecretValue',
     ]);
     const actions = statements.filter((s) => JSON.stringify(s.Resource) !== signingKey).flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:DeleteSecret']);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual(['secretsmanager:DeleteSecret', 'secretsmanager:ListSecrets']);
     expect(actions).not.toContain('lambda:InvokeFunction');
   });
 

@@ -38,6 +38,7 @@ export const REGISTRY_OPERATION_ACCESS: Readonly<Record<RegistryOperationName, O
   createReview: { table: ['PutItem', 'UpdateItem'] },
   getReview: { table: ['GetItem'] },
   decideReview: { table: ['UpdateItem', 'PutItem'] },
+  renewReviewLinks: { table: ['UpdateItem', 'PutItem'] },
   markReviewDelivered: { table: ['UpdateItem'] },
   getRequest: { table: ['GetItem'] },
   listRequests: { table: ['Query'] },

@@ -30,6 +30,7 @@ export const AUDIT_EVENT_TYPES = [
   'request.denied',
   'request.expired',
   'request.failed',
+  'review.links_resent',
   'exception.granted',
   'exception.ended',
   'credentials.issued',

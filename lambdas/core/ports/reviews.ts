@@ -17,6 +17,16 @@ export interface ReviewStore {
    * RegistryError `condition_failed` (item `review`) when the review is no longer open.
    */
   decideReview(reviewId: string, decision: Pick<Review, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>, change: ConsumerChange): Promise<void>;
+  /**
+   * Replaces the links of an open review (new `linkId`s for the same reviewers, so the old links stop verifying) with the
+   * consumer's change and audit event, in one transaction; RegistryError `condition_failed` (item `review`) when the
+   * review is no longer open or its links changed since `previous` was read.
+   */
+  renewReviewLinks(
+    reviewId: string,
+    links: { readonly previous: Review['reviewers']; readonly reviewers: Review['reviewers'] },
+    change: ConsumerChange,
+  ): Promise<void>;
   /** Marks a decided review as delivered to the workflow. */
   markReviewDelivered(reviewId: string, at: Date): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { signReviewLink } from './link-token.js';
 import { MailUnavailable, mailFailure } from './mail-unavailable.js';
 import type { RiskLevel } from '../policy/schema.js';
 import type { ChangeRequest } from '../requests/change-request.js';
+import type { Consumer } from '../consumer/consumer.js';
 import { bankDomains } from './addresses.js';
 import { eligibleReviewers, type Approval, type Review } from './review.js';
 
@@ -169,6 +170,39 @@ export function reviewDeadline(input: Pick<ApprovalTask, 'startedAt'>, reviewSla
 }
 
 /**
+ * Signs each reviewer of a round their own link (bound to their `linkId`, expiring at the round's deadline) and emails it.
+ * A failed send is logged with the round's ids and does not stop the others; the caller decides what none sent means.
+ */
+export async function emailReviewLinks(
+  services: Needs<never, 'mailer'>,
+  keys: SigningKeyCache,
+  subject: { readonly review: Review; readonly consumer: Consumer; readonly request?: ChangeRequest | undefined },
+  now: Date,
+): Promise<{ readonly sent: string[]; readonly lastFailure?: unknown }> {
+  const { review, consumer, request } = subject;
+  const sent: string[] = [];
+  let lastFailure: unknown;
+  for (const { email, linkId } of review.reviewers) {
+    const token = await signReviewLink(keys, services.config.issuer, { reviewId: review.reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
+    const link = `${routeUrl(services.config.issuer, 'openReview', { review_id: review.reviewId })}?t=${encodeURIComponent(token)}`;
+    try {
+      await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
+      sent.push(email);
+    } catch (error) {
+      lastFailure = error;
+      services.log.error('reviewer email not sent', {
+        clientId: review.clientId,
+        requestId: review.requestId,
+        reviewId: review.reviewId,
+        round: review.round,
+        ...mailFailure(error),
+      });
+    }
+  }
+  return { sent, ...(sent.length < review.reviewers.length ? { lastFailure } : {}) };
+}
+
+/**
  * Opens one review round for the workflow's parked task: picks the eligible reviewers (never a requester's contact,
  * never someone who already approved), stores the round with its task token, and emails each reviewer their own link.
  * Idempotent per task token: a retried task finds its round and sends the emails again.
@@ -193,29 +227,11 @@ export async function requestApproval(
   }
   const consumer = (await services.consumers.getConsumer(review.clientId))!;
   const request = review.requestId ? await services.requests.getRequest(review.clientId, review.requestId) : undefined;
-  let sent = 0;
-  let lastFailure: unknown;
-  for (const { email, linkId } of review.reviewers) {
-    const token = await signReviewLink(keys, services.config.issuer, { reviewId, reviewer: email, linkId }, new Date(review.deadline), now);
-    const link = `${routeUrl(services.config.issuer, 'openReview', { review_id: reviewId })}?t=${encodeURIComponent(token)}`;
-    try {
-      await services.mailer.send(reviewerEmail(consumer, review, email, link, services.policy, now, request));
-      sent++;
-    } catch (error) {
-      lastFailure = error;
-      services.log.error('reviewer email not sent', {
-        clientId: review.clientId,
-        requestId: review.requestId,
-        reviewId,
-        round: review.round,
-        ...mailFailure(error),
-      });
-    }
-  }
+  const { sent, lastFailure } = await emailReviewLinks(services, keys, { review, consumer, request }, now);
   // With no link delivered nobody can decide: the workflow retries this step (a new round, fresh links) until mail works.
   // With one delivered the round goes on; the log lines name the round whose other links did not go out.
-  if (sent === 0)
+  if (sent.length === 0)
     throw new MailUnavailable(`No reviewer email could be sent for review ${reviewId}: ${mailFailure(lastFailure).message}`, { cause: lastFailure });
-  services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length, emailed: sent });
+  services.log.info('review requested', { clientId: review.clientId, reviewId, round: review.round, reviewers: review.reviewers.length, emailed: sent.length });
   return review;
 }

@@ -17,4 +17,5 @@ export const HANDLER_PROTOCOLS: Readonly<Record<HttpHandlerName, Protocol>> = {
   recertification: 'problem',
   discovery: 'problem',
   admin: 'problem',
+  'review-links': 'problem',
 };

@@ -289,6 +289,22 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     },
     required: ['client_id', 'rotation', 'requested_by'],
   },
+  ReviewLinksResent: {
+    type: 'object',
+    description: 'Fresh single-use links went to the open round’s reviewers; the earlier links of that round no longer work.',
+    properties: {
+      client_id: string,
+      request_id: string,
+      review_id: string,
+      round: integer,
+      deadline: string,
+      recipients: { type: 'array', items: string },
+      not_sent: { type: 'array', items: string, description: 'Recipients whose email could not be sent; resend again.' },
+      resent_by: string,
+      resent_by_person: string,
+    },
+    required: ['client_id', 'review_id', 'round', 'deadline', 'recipients', 'resent_by'],
+  },
   PolicyDecision: {
     type: 'object',
     description: 'What the deployed policy would decide; nothing is stored.',

@@ -72,6 +72,7 @@ export const CHECKED_SCHEMAS: Readonly<Record<string, { readonly description: st
 export const PATH_PARAMETERS: Readonly<Record<string, string>> = {
   client_id: 'The client identifier issued at registration.',
   review_id: 'The review, as named in the reviewer’s signed link.',
+  request_id: 'A change request of the consumer (an exception or a reinstatement), as the admin API lists it.',
 };
 
 const dependencyDown = ['503', problemBody('A dependency is unavailable; nothing was changed. Retry after the given delay.', RETRY_AFTER)] as const;
@@ -373,6 +374,24 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
   getConsumerEvidence: {
     tag: 'Admin',
     responses: responses(['200', jsonBody('Evidence for auditors.', 'Evidence')], notFound, dependencyDown),
+  },
+  resendReviewLinks: {
+    tag: 'Admin',
+    responses: responses(
+      ['200', jsonBody('Fresh links sent to the reviewers of the open round; the earlier links stop working.', 'ReviewLinksResent')],
+      notFound,
+      ['409', problemBody('The consumer is not pending review, no round is open right now, or its review period ended; nothing was changed.')],
+      dependencyDown,
+    ),
+  },
+  resendRequestReviewLinks: {
+    tag: 'Admin',
+    responses: responses(
+      ['200', jsonBody('Fresh links sent to the reviewers of the open round; the earlier links stop working.', 'ReviewLinksResent')],
+      ['404', problemBody('No such consumer or request.')],
+      ['409', problemBody('The request is not pending review, no round is open right now, or its review period ended; nothing was changed.')],
+      dependencyDown,
+    ),
   },
   requestReinstatement: {
     tag: 'Admin',

@@ -22,6 +22,7 @@ export const PROTOCOL: Readonly<Record<HttpHandlerName, Protocol>> = {
   recertification: 'html',
   discovery: 'problem',
   admin: 'problem',
+  'review-links': 'problem',
 };
 
 /** RFC 7591 §3.2.2 codes, the Idempotency-Key conflicts, and the policy's `access_denied`. */

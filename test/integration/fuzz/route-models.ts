@@ -616,6 +616,19 @@ function reasonRoute(fx: Fixture): fc.Arbitrary<RouteRequest> {
   );
 }
 
+/**
+ * The resend of review links takes no body: unknown consumers, and unknown requests of real ones (a real pending review
+ * would renew its links and send mail, which the table-unchanged oracle rightly refuses).
+ */
+function reviewLinksRoute(withRequest: boolean): (fx: Fixture) => fc.Arbitrary<RouteRequest> {
+  return (fx) =>
+    jsonRequest(jsonBody(fc.constant<Body>({}), identity), {
+      params: withRequest
+        ? fc.tuple(clientIdParam(fx, true), pathSegment).map(([params, requestId]) => ({ ...params, request_id: requestId }))
+        : clientIdParam(fx, false),
+    });
+}
+
 const EXCEPTION_RULES = ['auth_method', 'sender_constraint', 'dormancy_days', 'access_token_ttl_seconds'];
 
 const exceptionBreakers: fc.Arbitrary<Mutation> = fc.oneof(
@@ -796,6 +809,8 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
   'POST /admin/consumers/{client_id}/terminate': { mayAccept: false, requests: reasonRoute },
   'POST /admin/consumers/{client_id}/rotate-secret': { mayAccept: false, requests: reasonRoute },
   'POST /admin/consumers/{client_id}/reinstate': { mayAccept: false, requests: reasonRoute },
+  'POST /admin/consumers/{client_id}/review-links': { mayAccept: false, requests: reviewLinksRoute(false) },
+  'POST /admin/consumers/{client_id}/requests/{request_id}/review-links': { mayAccept: false, requests: reviewLinksRoute(true) },
   'POST /admin/exceptions': { mayAccept: false, requests: exceptionsPost },
   'GET /admin/exceptions': {
     mayAccept: true,

@@ -61,6 +61,35 @@ describe('createSweepHandler', () => {
     });
   });
 
+  it('after the lifecycle work, schedules the deletion of an old client secret whose consumer does not exist, and counts it', async () => {
+    const services = buildServices({ jwks: { keys: [] } });
+    const remove = vi.spyOn(services.clientSecrets, 'remove');
+    vi.spyOn(services.consumers, 'getConsumer').mockResolvedValue(undefined);
+    const clientSecretInventory = {
+      listClientSecrets: vi.fn(async () => ({ secrets: [{ clientId: 'gh_neverCommitted', createdAt: new Date(NOW.getTime() - DAY_MS) }] })),
+    };
+
+    const result = await createSweepHandler(withIndex(services, index({ rolloutVersion: services.policy.version })), { clientSecretInventory })({});
+
+    expect(result.orphanSecrets).toEqual({ checked: 1, deleted: 1, failed: 0, complete: true });
+    expect(remove).toHaveBeenCalledWith('gh_neverCommitted');
+    expect(services.metrics.snapshot().find((m) => m.name === 'SweepOrphanSecretsDeleted')).toMatchObject({ sum: 1 });
+  });
+
+  it('logs a client-secret listing that fails and still completes the run, whose lifecycle work is done', async () => {
+    const services = buildServices({ jwks: { keys: [] } });
+    const error = vi.spyOn(services.log, 'error');
+    const clientSecretInventory = {
+      listClientSecrets: vi.fn(async () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))),
+    };
+
+    const result = await createSweepHandler(withIndex(services, index({ rolloutVersion: services.policy.version })), { clientSecretInventory })({});
+
+    expect(result).toMatchObject({ complete: true });
+    expect(result.orphanSecrets).toBeUndefined();
+    expect(error).toHaveBeenCalledWith('sweep could not list client secrets', expect.objectContaining({ error: 'AccessDeniedException' }));
+  });
+
   it('publishes what it recorded when the run fails, and records no counts for the failed run', async () => {
     const services = buildServices({ jwks: { keys: [] } });
     const flush = vi.spyOn(services.metrics, 'flush');

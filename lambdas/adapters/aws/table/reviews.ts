@@ -58,6 +58,32 @@ async function decideReview(
   await transact(t, [update, ...consumerChangeItems(t, change)], ['review', ...changeRoles(change)]);
 }
 
+async function renewReviewLinks(
+  t: RegistryTable,
+  reviewId: string,
+  links: { readonly previous: Review['reviewers']; readonly reviewers: Review['reviewers'] },
+  change: ConsumerChange,
+): Promise<void> {
+  // Each earlier link id, element by element: the links are replaced only if nobody replaced them since they were read.
+  const previous = links.previous.map((r, i) => [`reviewers[${i}].linkId = :link${i}`, [`:link${i}`, r.linkId]] as const);
+  const update: TransactItem = {
+    Update: {
+      TableName: t.name,
+      Key: keys.review(reviewId),
+      UpdateExpression: 'SET reviewers = :reviewers',
+      ConditionExpression: ['attribute_exists(pk)', '#status = :open', 'size(reviewers) = :count', ...previous.map(([condition]) => condition)].join(' AND '),
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':reviewers': links.reviewers,
+        ':open': 'open',
+        ':count': links.previous.length,
+        ...Object.fromEntries(previous.map(([, value]) => value)),
+      },
+    },
+  };
+  await transact(t, [update, ...consumerChangeItems(t, change)], ['review', ...changeRoles(change)]);
+}
+
 async function markReviewDelivered(t: RegistryTable, reviewId: string, at: Date): Promise<void> {
   await send(() =>
     t.db.send(
@@ -82,6 +108,7 @@ export function dynamoReviews(t: RegistryTable): ReviewStore {
     createReview: createReview.bind(undefined, t),
     getReview: getReview.bind(undefined, t),
     decideReview: decideReview.bind(undefined, t),
+    renewReviewLinks: renewReviewLinks.bind(undefined, t),
     markReviewDelivered: markReviewDelivered.bind(undefined, t),
   };
 }

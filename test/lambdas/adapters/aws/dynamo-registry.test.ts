@@ -108,6 +108,12 @@ describe('dynamoStores', () => {
         getReview: (r) => r.reviews.getReview(REVIEW_ID),
         decideReview: (r) =>
           r.reviews.decideReview(REVIEW_ID, { status: 'approved', decidedBy: ALICE, decidedAt: NOW.toISOString() }, { ...change(), request: updateRequest }),
+        renewReviewLinks: (r) =>
+          r.reviews.renewReviewLinks(
+            REVIEW_ID,
+            { previous: [{ email: ALICE, linkId: 'old' }], reviewers: [{ email: ALICE, linkId: 'new' }] },
+            { ...change(), request: updateRequest },
+          ),
         markReviewDelivered: (r) => r.reviews.markReviewDelivered(REVIEW_ID, NOW),
         getRequest: (r) => r.requests.getRequest(CLIENT_ID, 'req-1'),
         listRequests: (r) => r.requests.listRequests(CLIENT_ID),

@@ -32,6 +32,7 @@ const SAMPLES: { readonly [N in MetricName]: MetricDimensions[N] } = {
   SweepExceptionsEnded: {},
   SweepRequestsFailed: {},
   SweepFailed: {},
+  SweepOrphanSecretsDeleted: {},
   PolicyRolloutReevaluated: {},
   PolicyRolloutOutOfPolicy: {},
   SecretRotations: { kind: 'signing_key', outcome: 'failure' },
