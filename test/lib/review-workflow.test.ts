@@ -114,7 +114,9 @@ describe('ReviewWorkflow', () => {
       .filter((n) => FUNCTIONS[n].capabilities.includes('workflow:start'))
       .map((n) => logicalId(stack.handlers.constructsByName[n].role));
     expect(expected).toEqual(
-      ['register', 'recertification', 'admin', 'registration-manage', 'sweep'].map((n) => logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role)),
+      ['register', 'recertification', 'admin', 'registration-manage', 'sweep'].map((n) =>
+        logicalId(stack.handlers.constructsByName[n as HandlerFunctionName].role),
+      ),
     );
     expect(starters.sort()).toEqual(expected.sort());
   });
