@@ -1,8 +1,7 @@
-import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
-import { ServiceError } from '../errors.js';
+import { signLink, verifyLink, type LinkPurpose } from '../links/signed-link.js';
 import type { Clock, Vault } from '../ports.js';
 import { linkKeyOverlapMs } from '../review/link-token.js';
-import { previousOverlapMs, SIGNING_ALG, SigningKeyCache } from '../tokens/signing-keys.js';
+import { previousOverlapMs, SigningKeyCache } from '../tokens/signing-keys.js';
 import { formatDateTime } from '../review/format.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { RecertificationError } from './errors.js';
@@ -11,7 +10,7 @@ import { RecertificationError } from './errors.js';
  * Its own `typ` and audience, so an attestation link never passes for a review link (`gatehouse-review+jwt`, audience
  * `/reviews`) or an access token, nor the reverse.
  */
-const LINK_TYP = 'gatehouse-recertification+jwt';
+const ATTESTATION_LINK: LinkPurpose = { typ: 'gatehouse-recertification+jwt', audiencePath: '/recertifications', binding: 'cid' };
 const DAY_MS = 86_400_000;
 
 export interface AttestationLinkClaims {
@@ -34,48 +33,22 @@ export function attestationLinkKeysFor(services: { readonly vault: Vault; readon
 
 /** Signs one contact's attestation link for one consumer, expiring when the consumer would be suspended. */
 export async function signAttestationLink(keys: SigningKeyCache, issuer: string, claims: AttestationLinkClaims, expiresAt: Date, now: Date): Promise<string> {
-  const key = await keys.current();
-  return new SignJWT({ cid: claims.clientId })
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: LINK_TYP, kid: key.kid })
-    .setIssuer(issuer)
-    .setAudience(`${issuer}/recertifications`)
-    .setSubject(claims.contact)
-    .setJti(claims.linkId)
-    .setIssuedAt(Math.floor(now.getTime() / 1000))
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key.key);
+  return signLink(keys, issuer, ATTESTATION_LINK, { bound: claims.clientId, subject: claims.contact, linkId: claims.linkId }, expiresAt, now);
 }
 
 /** Verifies an attestation link for the consumer in the URL; throws RecertificationError `link_expired` or `link_invalid`. */
 export async function verifyAttestationLink(keys: SigningKeyCache, issuer: string, token: string, clientId: string, now: Date): Promise<AttestationLinkClaims> {
-  let jwks: ReturnType<typeof createLocalJWKSet>;
-  try {
-    jwks = createLocalJWKSet(await keys.jwks());
-  } catch (cause) {
-    // A vault outage is not a bad link.
-    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', {
-      cause,
-      retryAfterSeconds: 10,
-    });
-  }
-  try {
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer,
-      audience: `${issuer}/recertifications`,
-      typ: LINK_TYP,
-      algorithms: [SIGNING_ALG],
-      currentDate: now,
-      requiredClaims: ['sub', 'jti', 'exp', 'cid'],
-    });
-    if (payload['cid'] !== clientId) throw new RecertificationError('link_invalid', 'This link is for another consumer.');
-    return { clientId, contact: String(payload.sub), linkId: String(payload.jti) };
-  } catch (cause) {
-    if (cause instanceof RecertificationError) throw cause;
-    if ((cause as { code?: string }).code === 'ERR_JWT_EXPIRED') {
-      const exp = (cause as { payload?: { exp?: unknown } }).payload?.exp;
-      const when = typeof exp === 'number' ? ` on ${formatDateTime(new Date(exp * 1000).toISOString())}` : '';
-      throw new RecertificationError('link_expired', `This attestation link expired${when}.`, { cause });
+  const claims = await verifyLink(keys, issuer, ATTESTATION_LINK, token, clientId, now, (refusal) => {
+    switch (refusal.reason) {
+      case 'expired': {
+        const when = refusal.expiredAt ? ` on ${formatDateTime(refusal.expiredAt.toISOString())}` : '';
+        return new RecertificationError('link_expired', `This attestation link expired${when}.`, { cause: refusal.cause });
+      }
+      case 'other_binding':
+        return new RecertificationError('link_invalid', 'This link is for another consumer.');
+      case 'invalid':
+        return new RecertificationError('link_invalid', 'This attestation link is not valid.', { cause: refusal.cause });
     }
-    throw new RecertificationError('link_invalid', 'This attestation link is not valid.', { cause });
-  }
+  });
+  return { clientId, contact: claims.subject, linkId: claims.linkId };
 }

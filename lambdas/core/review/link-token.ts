@@ -1,12 +1,11 @@
-import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import type { Clock, Vault } from '../ports.js';
-import { previousOverlapMs, SIGNING_ALG, SigningKeyCache } from '../tokens/signing-keys.js';
-import { ServiceError } from '../errors.js';
+import { signLink, verifyLink, type LinkPurpose } from '../links/signed-link.js';
+import { previousOverlapMs, SigningKeyCache } from '../tokens/signing-keys.js';
 import { ReviewError } from './errors.js';
 import { formatDateTime } from './format.js';
 
-/** Its own `typ`, so a review link can never pass for an access token or the reverse. */
-const LINK_TYP = 'gatehouse-review+jwt';
+/** Its own `typ` and audience, so a review link can never pass for an access token or an attestation link, nor the reverse. */
+const REVIEW_LINK: LinkPurpose = { typ: 'gatehouse-review+jwt', audiencePath: '/reviews', binding: 'rid' };
 
 /** The policy shape the link keys read: each risk's access-token lifetime and review SLA. */
 interface LinkKeyPolicy {
@@ -40,16 +39,7 @@ export interface ReviewLinkClaims {
 
 /** Signs a reviewer's link token with the vault's signing key: bound to one reviewer and one review, expiring with the SLA. */
 export async function signReviewLink(keys: SigningKeyCache, issuer: string, claims: ReviewLinkClaims, expiresAt: Date, now: Date): Promise<string> {
-  const key = await keys.current();
-  return new SignJWT({ rid: claims.reviewId })
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: LINK_TYP, kid: key.kid })
-    .setIssuer(issuer)
-    .setAudience(`${issuer}/reviews`)
-    .setSubject(claims.reviewer)
-    .setJti(claims.linkId)
-    .setIssuedAt(Math.floor(now.getTime() / 1000))
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key.key);
+  return signLink(keys, issuer, REVIEW_LINK, { bound: claims.reviewId, subject: claims.reviewer, linkId: claims.linkId }, expiresAt, now);
 }
 
 /**
@@ -57,35 +47,18 @@ export async function signReviewLink(keys: SigningKeyCache, issuer: string, clai
  * or `link_invalid`.
  */
 export async function verifyReviewLink(keys: SigningKeyCache, issuer: string, token: string, reviewId: string, now: Date): Promise<ReviewLinkClaims> {
-  // Read outside the try: a vault outage is not a bad link (it surfaces as 503, not 403).
-  let jwks: ReturnType<typeof createLocalJWKSet>;
-  try {
-    jwks = createLocalJWKSet(await keys.jwks());
-  } catch (cause) {
-    throw new ServiceError('dependency_unavailable', 'The signing keys cannot be read right now; try the link again shortly.', {
-      cause,
-      retryAfterSeconds: 10,
-    });
-  }
-  try {
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer,
-      audience: `${issuer}/reviews`,
-      typ: LINK_TYP,
-      algorithms: [SIGNING_ALG],
-      currentDate: now,
-      requiredClaims: ['sub', 'jti', 'exp', 'rid'],
-    });
-    if (payload['rid'] !== reviewId) throw new ReviewError('link_invalid', 'This link is for another review.');
-    return { reviewId, reviewer: String(payload.sub), linkId: String(payload.jti) };
-  } catch (cause) {
-    if (cause instanceof ReviewError) throw cause;
-    if ((cause as { code?: string }).code === 'ERR_JWT_EXPIRED') {
-      // The link expires with its round's deadline, so its `exp` says when the review period ended.
-      const exp = (cause as { payload?: { exp?: unknown } }).payload?.exp;
-      const when = typeof exp === 'number' ? ` on ${formatDateTime(new Date(exp * 1000).toISOString())}` : '';
-      throw new ReviewError('link_expired', `This review link expired${when}, when the review period ended.`, { cause });
+  const claims = await verifyLink(keys, issuer, REVIEW_LINK, token, reviewId, now, (refusal) => {
+    switch (refusal.reason) {
+      case 'expired': {
+        // The link expires with its round's deadline, so its `exp` says when the review period ended.
+        const when = refusal.expiredAt ? ` on ${formatDateTime(refusal.expiredAt.toISOString())}` : '';
+        return new ReviewError('link_expired', `This review link expired${when}, when the review period ended.`, { cause: refusal.cause });
+      }
+      case 'other_binding':
+        return new ReviewError('link_invalid', 'This link is for another review.');
+      case 'invalid':
+        return new ReviewError('link_invalid', 'This review link is not valid.', { cause: refusal.cause });
     }
-    throw new ReviewError('link_invalid', 'This review link is not valid.', { cause });
-  }
+  });
+  return { reviewId, reviewer: claims.subject, linkId: claims.linkId };
 }
