@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../core/errors.js';
 import { attest, openAttestation, type AttestationChoice, type AttestationView, type AttestServices } from '../core/recertification/attest.js';
@@ -11,41 +10,10 @@ import type { BaseServices, Services } from '../core/services.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { cookie, linkPage, sameSecret } from './http/link-page.js';
 import { permanentServiceCause, recertificationErrorStatus, requestErrorStatus } from './http/to-response.js';
 
 const CSRF_COOKIE = 'gh_rcsrf';
-
-/** The same hardened HTML response as the review pages (the link token is in the URL: no Referer path, no framing). */
-function html(statusCode: number, body: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return {
-    statusCode,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'referrer-policy': 'strict-origin',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-      'x-frame-options': 'DENY',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    },
-    body,
-  };
-}
-
-function cookie(event: APIGatewayProxyEvent, name: string): string | undefined {
-  for (const part of (header(event, 'cookie') ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
-}
-
-function sameSecret(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b) return false;
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 function attestationPage(view: AttestationView, services: BaseServices, token: string, csrf: string): string {
   const { consumer, link, unused } = view;
@@ -89,7 +57,7 @@ function errorPage(error: unknown, services: BaseServices, event: APIGatewayProx
     if (event.httpMethod === 'POST') {
       services.log.warn('attestation refused', { clientId: event.pathParameters?.['client_id'], code: error.code, origin: header(event, 'origin') ?? null });
     }
-    return html(
+    return linkPage(
       recertificationErrorStatus(error),
       page(
         'Access review not available',
@@ -98,10 +66,10 @@ function errorPage(error: unknown, services: BaseServices, event: APIGatewayProx
     );
   }
   if (error instanceof RequestError) {
-    return html(requestErrorStatus(error), page('Access review not recorded', `<p class="refusal">${escapeHtml(error.message)}</p>`));
+    return linkPage(requestErrorStatus(error), page('Access review not recorded', `<p class="refusal">${escapeHtml(error.message)}</p>`));
   }
   if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
-    return html(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
+    return linkPage(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
   }
   throw error;
 }
@@ -128,7 +96,7 @@ export function createRecertificationHandler(services: AttestServices & Pick<Ser
         if (!token) throw new RecertificationError('link_invalid', 'This attestation link is incomplete.');
         const view = await openAttestation(services, keys, clientId, token);
         const csrf = randomToken(24);
-        return html(200, attestationPage(view, services, token, csrf), {
+        return linkPage(200, attestationPage(view, services, token, csrf), {
           'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookiePath}; Max-Age=3600${secure ? '; Secure' : ''}`,
         });
       }
@@ -147,9 +115,13 @@ export function createRecertificationHandler(services: AttestServices & Pick<Ser
       else throw new RecertificationError('invalid_choice', 'Choose to confirm, or tick “I understand” and deregister.');
       const { consumer, outcome, scopesRemoved } = await attest(services, keys, { clientId, token: form.get('t') ?? '', choice });
       const dropped = scopesRemoved.length > 0 ? ` Dropped: ${scopesRemoved.join(', ')}.` : '';
-      return html(200, page('Answer recorded', `<p><strong>${escapeHtml(consumer.clientName)}</strong>: ${escapeHtml(OUTCOME_TEXT[outcome] + dropped)}</p>`), {
-        'set-cookie': `${CSRF_COOKIE}=; ${cookiePath}; Max-Age=0${secure ? '; Secure' : ''}`,
-      });
+      return linkPage(
+        200,
+        page('Answer recorded', `<p><strong>${escapeHtml(consumer.clientName)}</strong>: ${escapeHtml(OUTCOME_TEXT[outcome] + dropped)}</p>`),
+        {
+          'set-cookie': `${CSRF_COOKIE}=; ${cookiePath}; Max-Age=0${secure ? '; Secure' : ''}`,
+        },
+      );
     } catch (error) {
       return errorPage(error, services, event);
     }

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../core/errors.js';
 import { closedRoundError, decideReview, openReview, periodEndedError, type ReviewView } from '../core/review/decide.js';
@@ -11,42 +10,10 @@ import type { BaseServices, Needs } from '../core/services.js';
 import { randomToken } from '../core/util/hash.js';
 import { bodyText, header, mediaType } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
+import { cookie, linkPage, sameSecret } from './http/link-page.js';
 import { permanentServiceCause, reviewErrorStatus } from './http/to-response.js';
 
 const CSRF_COOKIE = 'gh_csrf';
-
-function html(statusCode: number, body: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return {
-    statusCode,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      // The link token is in the URL: `strict-origin` sends at most the origin as Referer, never the path and token, and
-      // (unlike `no-referrer`, under which browsers send `Origin: null`) keeps the real Origin on the page's own form POST.
-      'referrer-policy': 'strict-origin',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-      'x-frame-options': 'DENY',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    },
-    body,
-  };
-}
-
-function cookie(event: APIGatewayProxyEvent, name: string): string | undefined {
-  for (const part of (header(event, 'cookie') ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
-}
-
-function sameSecret(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b) return false;
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 function reviewPage(view: ReviewView, services: BaseServices, token: string, csrf: string): string {
   const { review, consumer, request, link } = view;
@@ -78,7 +45,7 @@ function errorPage(error: unknown, services: BaseServices, event: APIGatewayProx
         origin: header(event, 'origin') ?? null,
       });
     }
-    return html(
+    return linkPage(
       reviewErrorStatus(error),
       page(
         'Review not available',
@@ -88,7 +55,7 @@ function errorPage(error: unknown, services: BaseServices, event: APIGatewayProx
   }
   // A dependency that refused the call for good (permanentServiceCause) falls through to the 500 every handler gives.
   if (error instanceof ServiceError && error.code === 'dependency_unavailable' && !permanentServiceCause(error)) {
-    return html(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
+    return linkPage(503, page('Try again in a moment', `<p>${escapeHtml(error.message)}</p>`), { 'retry-after': String(error.retryAfterSeconds ?? 10) });
   }
   throw error;
 }
@@ -113,7 +80,7 @@ export function createReviewHandler(
         if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw periodEndedError(view.review);
         const csrf = randomToken(24);
         const cookieAttrs = `Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=3600${secure ? '; Secure' : ''}`;
-        return html(200, reviewPage(view, services, token, csrf), { 'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookieAttrs}` });
+        return linkPage(200, reviewPage(view, services, token, csrf), { 'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookieAttrs}` });
       }
 
       if (mediaType(event) !== 'application/x-www-form-urlencoded') throw new ReviewError('csrf_failed', 'Submit the decision from the review page.');
@@ -143,7 +110,7 @@ export function createReviewHandler(
             : review.requestId
               ? 'That was the last approval needed; the change is being applied.'
               : 'That was the last approval needed; the consumer is being activated.';
-      return html(
+      return linkPage(
         200,
         page(
           'Decision recorded',
