@@ -277,7 +277,7 @@ export class GatehouseStack extends Stack {
       functions: { ...this.handlers.constructsByName, 'signing-key-rotation': this.signingKey.rotationFunction },
       // Their errors raise the rotation and sweep alarms already.
       errorsAlarmedElsewhere: ['client-secret-rotation', 'sweep', 'signing-key-rotation'],
-      mailSenders: handlerNames.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')),
+      mailSenders: handlerNames.filter((n) => FUNCTIONS[n].capabilities.some((c) => c === 'mail:send' || c === 'link-mail:send')),
       table: this.registry.table,
       tableIndexes: TABLE_SCHEMA.indexes.map((index) => index.name),
       stateMachine: this.reviewWorkflow.stateMachine,

@@ -209,8 +209,8 @@ export class HandlerFunctions extends Construct {
       if (has(spec, 'table:read') || has(spec, 'table:write') || has(spec, 'table:append-system-audit')) environment[ENV.tableName] = props.table.tableName;
       if (has(spec, 'signing-key:read') || has(spec, 'signing-key:write')) environment[ENV.signingKeySecretId] = props.signingKey.secret.secretArn;
       if (has(spec, 'signing-key:read-public')) environment[ENV.publicKeysSecretId] = props.signingKey.publicSecret.secretArn;
-      if (has(spec, 'mail:send')) {
-        if (!props.mail) throw new Error(`HandlerFunctions: ${name} has the mail:send capability but no mail sender was given`);
+      if (has(spec, 'mail:send') || has(spec, 'link-mail:send')) {
+        if (!props.mail) throw new Error(`HandlerFunctions: ${name} has a mail:send capability but no mail sender was given`);
         environment[MAIL_FROM_ENV] = props.mail.from;
       }
       if (has(spec, 'notice:send')) {
@@ -246,7 +246,7 @@ export class HandlerFunctions extends Construct {
       if (has(spec, 'signing-key:read-public')) props.signingKey.grantReadPublic(fn.function);
       if (has(spec, 'signing-key:write')) props.signingKey.grantWrite(fn.function);
       if (has(spec, 'workflow:callback')) allowTaskCallback(fn);
-      if (has(spec, 'mail:send')) props.mail?.grantSend(fn.function);
+      if (has(spec, 'mail:send') || has(spec, 'link-mail:send')) props.mail?.grantSend(fn.function);
       if (has(spec, 'notice:send')) props.noticeWorkflow?.grantStartExecution(fn.function);
       built[name] = fn;
     }

@@ -37,6 +37,11 @@ export type Capability =
    */
   | 'mail:send'
   /**
+   * Emails that carry a signed link (attestation links) sent straight through SES, like `mail:send`, by a function
+   * whose other mail goes through the notice workflow: a link must never sit in a workflow's execution history.
+   */
+  | 'link-mail:send'
+  /**
    * Lifecycle notices to a consumer's contacts: states:StartExecution on the consumer-notice state machine (and its ARN in
    * the environment), which sends the plain-text notice through SES and retries it (statemachines/consumer-notice.asl.json).
    * The function holds no SES permission and carries no SES client.
@@ -262,10 +267,20 @@ const SPECS = {
   // It only ever deletes client secrets (of revoked consumers, and orphans whose registration never committed, which
   // client-secrets:list finds), hence client-secrets:delete and not :manage.
   // workflow:start: the sweep restarts the review workflow of a request registration could neither start nor close.
-  // signing-key:read: it signs the attestation links sent when a consumer's recertification falls due.
+  // signing-key:read: it signs the attestation links sent when a consumer's recertification falls due, and sends them
+  // straight through SES (link-mail:send), never through the notice workflow, whose execution history would hold them.
   sweep: {
     entry: 'lambdas/functions/sweep.ts',
-    capabilities: ['table:read', 'table:write', 'client-secrets:delete', 'client-secrets:list', 'notice:send', 'workflow:start', 'signing-key:read'],
+    capabilities: [
+      'table:read',
+      'table:write',
+      'client-secrets:delete',
+      'client-secrets:list',
+      'notice:send',
+      'link-mail:send',
+      'workflow:start',
+      'signing-key:read',
+    ],
     registry: ['getConsumer', 'updateConsumer', 'listConsumers', 'getRequest', 'listRequests', 'listDue', 'rearm', 'getPolicyRollout', 'savePolicyRollout'],
     memorySize: 512,
     timeoutSeconds: 300,
@@ -320,6 +335,7 @@ export const PORT_CAPABILITIES = {
   vault: ['signing-key:read', 'signing-key:read-public'],
   workflow: ['workflow:start', 'workflow:callback'],
   mailer: ['mail:send', 'notice:send'],
+  linkMailer: ['link-mail:send'],
   clientSecrets: ['client-secrets:create', 'client-secrets:read', 'client-secrets:manage', 'client-secrets:delete', 'client-secrets:rotate'],
 } as const satisfies Readonly<Record<string, readonly Capability[]>>;
 

@@ -45,6 +45,8 @@ export interface Services extends TableStores {
   readonly clientSecrets: ClientSecretStore;
   readonly workflow: Workflow;
   readonly mailer: Mailer;
+  /** Sends emails that carry a signed link straight to the mail service, never through a workflow that records them. */
+  readonly linkMailer: Mailer;
   readonly clock: Clock;
   readonly policy: LoadedPolicy;
   readonly config: GatehouseConfig;
@@ -57,7 +59,7 @@ export interface Services extends TableStores {
 export type BaseServices = Pick<Services, 'clock' | 'policy' | 'config' | 'log' | 'metrics'>;
 
 /** The ports a function holds only with a capability for them (lambdas/contracts/functions.ts PORT_CAPABILITIES). */
-export type CapabilityPort = 'vault' | 'clientSecrets' | 'workflow' | 'mailer';
+export type CapabilityPort = 'vault' | 'clientSecrets' | 'workflow' | 'mailer' | 'linkMailer';
 
 /** What a use case needs: the base services, the table operations `Op` and the capability ports `P`. */
 export type Needs<Op extends StoreOperation = never, P extends CapabilityPort = never> = BaseServices & Pick<Services, P> & Uses<Op>;

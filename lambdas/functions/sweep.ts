@@ -5,6 +5,7 @@ import { sfnWorkflowFromEnv } from '../adapters/aws/sfn-workflow.js';
 import { clientSecretsFromEnv } from '../adapters/aws/secrets-client-secrets.js';
 import { clientSecretInventoryFromEnv } from '../adapters/aws/secrets-client-secret-inventory.js';
 import { noticeMailerFromEnv } from '../adapters/aws/sfn-notice-mailer.js';
+import { sesMailerFromEnv } from '../adapters/aws/ses-mailer.js';
 import { createSweepHandler } from '../handlers/sweep.js';
 
 /** Lambda entry point of the lifecycle sweep (EventBridge schedule). */
@@ -14,6 +15,7 @@ export const handler = createSweepHandler(
     workflow: sfnWorkflowFromEnv,
     clientSecrets: clientSecretsFromEnv,
     mailer: noticeMailerFromEnv,
+    linkMailer: sesMailerFromEnv,
     vault: secretsVaultFromEnv,
   }),
   { clientSecretInventory: clientSecretInventoryFromEnv() },

@@ -136,8 +136,10 @@ describe('GatehouseStack', () => {
     }
   });
 
-  it('watches the logs of exactly the mail:send functions for SES failures', () => {
-    const senders = (Object.keys(FUNCTIONS) as HandlerFunctionName[]).filter((n) => FUNCTIONS[n].capabilities.includes('mail:send'));
+  it('watches the logs of exactly the functions that send through SES for SES failures', () => {
+    const senders = (Object.keys(FUNCTIONS) as HandlerFunctionName[]).filter((n) =>
+      FUNCTIONS[n].capabilities.some((c) => c === 'mail:send' || c === 'link-mail:send'),
+    );
     const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).filter((f) => JSON.stringify(f.Properties).includes('MailFailures'));
     expect(filters.map((f) => f.Properties.LogGroupName)).toEqual(senders.map((n) => ({ Ref: logicalId(stack.handlers.constructsByName[n].logGroup) })));
   });

@@ -88,7 +88,7 @@ function expectedActions(spec: Pick<FunctionSpec, 'capabilities' | 'registry'>, 
   if (has('signing-key:read-public')) PUBLIC_KEYS_READ.forEach((a) => actions.add(a));
   if (has('workflow:start') || has('notice:send')) actions.add('states:StartExecution');
   if (has('workflow:callback')) TASK_CALLBACK.forEach((a) => actions.add(a));
-  if (has('mail:send')) actions.add('ses:SendEmail');
+  if (has('mail:send') || has('link-mail:send')) actions.add('ses:SendEmail');
   if (has('client-secrets:create')) [...CLIENT_SECRET_CREATE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
   if (has('client-secrets:read')) CLIENT_SECRET_READ_ACTIONS.forEach((a) => actions.add(a));
   if (has('client-secrets:manage')) [...CLIENT_SECRET_MANAGE_ACTIONS, 'lambda:InvokeFunction'].forEach((a) => actions.add(a));
@@ -185,8 +185,8 @@ describe('HandlerFunctions', () => {
       expect(JSON.parse(env(name)[ENV.reviewers] as string)).toEqual(config.reviewers);
     });
 
-    it(`has the sender address only with mail:send (${has('mail:send') ? 'has' : 'none'})`, () => {
-      if (has('mail:send')) expect(env(name)[MAIL_FROM_ENV]).toBe(defaultConfig().mailFrom);
+    it(`has the sender address only with mail:send or link-mail:send (${has('mail:send') || has('link-mail:send') ? 'has' : 'none'})`, () => {
+      if (has('mail:send') || has('link-mail:send')) expect(env(name)[MAIL_FROM_ENV]).toBe(defaultConfig().mailFrom);
       else expect(env(name)).not.toHaveProperty(MAIL_FROM_ENV);
     });
 
@@ -329,12 +329,12 @@ describe('HandlerFunctions', () => {
     ]);
   });
 
-  it('lets only the functions with mail:send use SES', () => {
+  it('lets only the functions with mail:send or link-mail:send use SES', () => {
     const senders = names.filter((n) => actionsOfRole(template, roleId(n)).some((a) => a.startsWith('ses:')));
-    expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.includes('mail:send')));
+    expect(senders).toEqual(names.filter((n) => FUNCTIONS[n].capabilities.some((c) => c === 'mail:send' || c === 'link-mail:send')));
     // Review requests (signed links) and review outcomes, within the review workflow's retries; an operator's resend of a
-    // round's links.
-    expect(senders).toEqual(['review-task', 'review-links']);
+    // round's links; the sweep's attestation links (its other mail goes through the notice workflow).
+    expect(senders).toEqual(['review-task', 'review-links', 'sweep']);
   });
 
   it('lets the notifying functions start notice executions, and only those: rotation notices, admin changes, registration updates and deletes, lifecycle notices', () => {
@@ -447,7 +447,7 @@ describe('HandlerFunctions', () => {
   });
 
   it('refuses a mail:send function without a mail sender', () => {
-    expect(bareHandlerFunctions('NoMail', { mail: undefined })).toThrow(/review-task has the mail:send capability but no mail sender was given/);
+    expect(bareHandlerFunctions('NoMail', { mail: undefined })).toThrow(/review-task has a mail:send capability but no mail sender was given/);
   });
 
   it('refuses a notice:send function without the notice workflow, and a function that would send both ways', () => {

@@ -268,6 +268,7 @@ export async function startLocalControlPlane(options: LocalOptions = {}): Promis
     clientSecrets,
     workflow,
     mailer,
+    linkMailer: mailer,
     clock,
     policy,
     config,

@@ -20,6 +20,7 @@ export function functionServices<N extends FunctionName>(name: N, services: Serv
     ...(hasPort(spec, 'vault') ? { vault: spec.capabilities.includes('signing-key:read') ? services.vault : publicOnly(services.vault) } : {}),
     ...(hasPort(spec, 'workflow') ? { workflow: services.workflow } : {}),
     ...(hasPort(spec, 'mailer') ? { mailer: spec.capabilities.includes('notice:send') ? notices : services.mailer } : {}),
+    ...(hasPort(spec, 'linkMailer') ? { linkMailer: services.mailer } : {}),
     ...(hasPort(spec, 'clientSecrets') ? { clientSecrets: services.clientSecrets } : {}),
     ...storesFor(spec.registry ?? [], services),
   } as FunctionServices<N>;

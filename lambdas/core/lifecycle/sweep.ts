@@ -18,7 +18,7 @@ export type RevokeServices = Needs<'getConsumer' | 'updateConsumer' | 'getReques
 /** What a sweep touches besides the attention index and the rollout record (given apart). */
 export type SweepServices = Needs<
   'getConsumer' | 'updateConsumer' | 'getRequest' | 'listRequests' | 'listConsumers',
-  'clientSecrets' | 'mailer' | 'workflow' | 'vault'
+  'clientSecrets' | 'mailer' | 'linkMailer' | 'workflow' | 'vault'
 >;
 
 const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };

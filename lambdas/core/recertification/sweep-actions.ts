@@ -16,7 +16,7 @@ const SWEEPER: Actor = { kind: 'system', id: 'lifecycle-sweep' };
  * none. The link expires when the consumer would be suspended.
  */
 export async function sendAttestationLinks(
-  services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>,
+  services: Needs<'getConsumer' | 'updateConsumer', 'linkMailer'>,
   keys: SigningKeyCache,
   consumer: Consumer,
 ): Promise<boolean> {
@@ -51,7 +51,7 @@ export async function sendAttestationLinks(
         now,
       );
       const url = `${services.config.issuer}/recertifications/${encodeURIComponent(consumer.clientId)}?t=${encodeURIComponent(token)}`;
-      await services.mailer.send({
+      await services.linkMailer.send({
         to: [link.email],
         subject: `[Gatehouse] ${consumer.clientName}: confirm its access by ${suspendAt.toISOString().slice(0, 10)}`,
         text: [

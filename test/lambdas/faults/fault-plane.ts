@@ -276,6 +276,7 @@ export async function faultPlane(options: { readonly jwks?: { keys: JWK[] } } = 
     }),
     workflow: new SfnWorkflow({ stateMachineArn: STATE_MACHINE_ARN, client: sfnClient }),
     mailer: new SesMailer({ from: MAIL_FROM, client: sesClient }),
+    linkMailer: new SesMailer({ from: MAIL_FROM, client: sesClient }),
     clock: new TestClock(),
     policy: defaultPolicy,
     config: testConfig(options.jwks ?? { keys: [] }),

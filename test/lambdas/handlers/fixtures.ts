@@ -309,6 +309,7 @@ export function buildServices(options: {
     clientSecrets: options.clientSecrets ?? new FileClientSecrets(),
     workflow: options.workflow ?? fakeWorkflow(),
     mailer: options.mailer ?? nullMailer,
+    linkMailer: options.mailer ?? nullMailer,
     clock: options.clock ?? new TestClock(),
     policy: defaultPolicy,
     config: { ...testConfig(options.jwks), ...options.config },

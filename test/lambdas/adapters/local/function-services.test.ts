@@ -35,6 +35,8 @@ describe('functionServices (local mode gives each handler what its function has 
       if (!hasPort(spec, port)) expect(own[port], `${name} ${port}`).toBeUndefined();
       // Lifecycle notices go through the notice workflow; only mail:send reaches the mailer directly.
       else if (port === 'mailer') expect(own[port], name).toBe(spec.capabilities.includes('notice:send') ? notices : services.mailer);
+      // Emails with signed links go straight to the mailer, never through the notice workflow.
+      else if (port === 'linkMailer') expect(own[port], name).toBe(services.mailer);
       // A function that only verifies sees the public halves and never the private key set.
       else if (port === 'vault' && !spec.capabilities.includes('signing-key:read')) {
         await expect(own[port]!['getPublicKeys']!(), name).resolves.toBe('public halves');

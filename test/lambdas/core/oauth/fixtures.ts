@@ -184,6 +184,7 @@ export function coreServices(options: { registry?: MemoryRegistry; clock?: TestC
     clientSecrets: new FileClientSecrets(),
     workflow: fakeWorkflow(),
     mailer: nullMailer,
+    linkMailer: nullMailer,
     clock: options.clock ?? new TestClock(),
     policy: defaultPolicy,
     config: testConfig({ keys: [] }),
