@@ -1,7 +1,6 @@
 import type { ExceptionGrant } from '../exceptions/rules.js';
-import type { Reason } from '../policy/reasons.js';
-import type { AuthMethod, RiskLevel, RiskRequirements } from '../policy/schema.js';
-import type { PublicJwk } from '../consumer/consumer.js';
+import type { RiskLevel } from '../policy/schema.js';
+import type { Consumer } from '../consumer/consumer.js';
 import type { Approval } from '../review/review.js';
 
 /** What an operator (exception, reinstatement), the consumer itself (update, RFC 7592) or its owner (recertification) may ask reviewers to allow. */
@@ -58,25 +57,25 @@ export interface ChangeRequest {
   readonly version: number;
 }
 
-/** The registration an RFC 7592 update asks for, with the policy's decision on it. */
-export interface ProposedRegistration {
-  readonly clientName: string;
-  readonly scopes: readonly string[];
-  readonly purpose: string;
-  readonly dataClasses: readonly string[];
-  readonly contacts: readonly string[];
-  readonly expiresAt: string;
-  readonly authMethod: AuthMethod;
-  readonly jwks?: { readonly keys: readonly PublicJwk[] } | undefined;
-  /** Where the keys are published instead of `jwks`. */
-  readonly jwksUri?: string | undefined;
-  readonly softwareId?: string | undefined;
-  readonly dpopBoundAccessTokens?: true | undefined;
-  readonly risk: RiskLevel;
-  readonly requirements: RiskRequirements;
-  readonly policyVersion: string;
-  readonly decisionReasons: readonly Reason[];
-}
+/** The registration an RFC 7592 update asks for, with the policy's decision on it: the consumer fields an update replaces. */
+export type ProposedRegistration = Pick<
+  Consumer,
+  | 'clientName'
+  | 'scopes'
+  | 'purpose'
+  | 'dataClasses'
+  | 'contacts'
+  | 'expiresAt'
+  | 'authMethod'
+  | 'jwks'
+  | 'jwksUri'
+  | 'softwareId'
+  | 'dpopBoundAccessTokens'
+  | 'risk'
+  | 'requirements'
+  | 'policyVersion'
+  | 'decisionReasons'
+>;
 
 /** A request written with a consumer change: created, or updated while in one of the expected statuses and versions. */
 export type RequestWrite =
