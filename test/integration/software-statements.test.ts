@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { exportJWK, generateKeyPair } from 'jose';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -113,6 +113,8 @@ describe('local table from an older version', () => {
         ],
       }),
     );
+    // CreateTable answers while the table is still CREATING (dynalite activates it on a timer): wait until it is ACTIVE.
+    await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { TableName: 'gatehouse' });
     await client.send(new PutItemCommand({ TableName: 'gatehouse', Item: { pk: { S: 'MARKER#kept' }, sk: { S: 'MARKER' }, ttl: { N: '9999999999' } } }));
     client.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
