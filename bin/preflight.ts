@@ -221,7 +221,8 @@ async function concurrencyCheck(lambda: LambdaClient, reserved: number): Promise
  * and, when reservation is on, the concurrency it reserves. The same construct tree `cdk deploy` builds decides both.
  */
 export function stackRequirements(context: Record<string, unknown>): { bootstrap: BootstrapRequirement; reservedConcurrency?: number } {
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-stack-trace': true } });
+  // Only the template's bootstrap rule and the reserved concurrency are read: CDK's CloudFormation validation is for `cdk synth`.
+  const app = new App({ builtinCloudFormationValidation: false, context: { ...context, 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-stack-trace': true } });
   const stackName = loadStackName((key) => app.node.tryGetContext(key));
   const config = loadAppConfig((key) => app.node.tryGetContext(key));
   const stack = new GatehouseStack(app, stackName, config);
