@@ -2,11 +2,11 @@ import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import type { Email, Mailer } from '../../core/ports.js';
 import type { Log } from '../../core/services.js';
 import { noticeInput } from '../aws/sfn-notice-mailer.js';
-import { substitutedDefinition } from './local-workflow.js';
+import { substitutedDefinition, validatedStateMachine } from './local-workflow.js';
 
 /** The SES v2 SendEmail parameters the notice definition builds (only the fields it sets). */
 interface SendEmailParameters {
@@ -53,7 +53,7 @@ export class LocalNoticeWorkflow implements Mailer {
     this.#dir = options.dir;
     if (this.#dir !== undefined) mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
     const definition = substitutedDefinition<{ States: Record<string, { Type: string; Resource?: string }> }>(options.definitionFile, options.substitutions);
-    this.#machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    this.#machine = validatedStateMachine(definition);
     this.#log = options.log;
     const sendEmail = async (input: unknown): Promise<unknown> => {
       const parameters = input as SendEmailParameters;

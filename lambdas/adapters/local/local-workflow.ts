@@ -19,6 +19,22 @@ type Definition = { States: Record<string, StateDef> };
 
 const TOKEN_PLACEHOLDER = '__gatehouse_local_task_token__';
 
+/**
+ * Definitions (as JSON text) this process has already validated. Validating compiles the ASL JSON schema, about 0.3 s of
+ * CPU each time; a definition that passed once passes again, so a restart in the same process (tests, a drain and start)
+ * skips it. A changed file is different text and is validated again.
+ */
+const validatedDefinitions = new Set<string>();
+
+/** A state machine for an ASL definition, which fails fast (paths and ARNs included) the first time it sees a bad one. */
+export function validatedStateMachine(definition: object): StateMachine {
+  const text = JSON.stringify(definition);
+  if (validatedDefinitions.has(text)) return new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  validatedDefinitions.add(text);
+  return machine;
+}
+
 /** An ASL file with its `${Name}` placeholders replaced, as CloudFormation's definition substitutions replace them. */
 export function substitutedDefinition<T>(file: string, substitutions: Readonly<Record<string, string>>): T {
   let text = readFileSync(file, 'utf8');
@@ -69,7 +85,7 @@ export class LocalWorkflow implements Workflow {
     this.#clock = options.clock ?? { now: () => new Date() };
     const definition = substitutedDefinition<Definition>(options.definitionFile, options.substitutions);
     this.#definition = definition;
-    new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } }); // fail fast on a bad file
+    validatedStateMachine(definition); // fail fast on a bad file
     this.#log = options.log;
     this.#overrides = {};
     for (const [stateName, state] of Object.entries(definition.States)) {
