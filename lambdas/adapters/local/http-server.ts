@@ -191,7 +191,9 @@ async function dispatch(
       httpMethod: req.method ?? 'GET',
       path: url.pathname,
       resourcePath: match.route.path,
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', ...(admin ? { userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' } : {}) },
+      identity: admin
+        ? { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' }
+        : { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
     },
   } as unknown as APIGatewayProxyEvent;
   const deadline = Date.now() + timeoutMs;
@@ -320,7 +322,12 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
 
 function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
-  const headers: Record<string, string | number> = { ...(result.headers as Record<string, string>), 'content-length': body.length };
-  res.writeHead(result.statusCode, headers);
+  // Node's flat [name, value, …] form: the handler's headers and the length, without copying them into another object.
+  const headers: Array<string | number | boolean> = [];
+  for (const name in result.headers) {
+    if (name !== 'content-length' && Object.hasOwn(result.headers, name)) headers.push(name, result.headers[name]!);
+  }
+  headers.push('content-length', body.length);
+  res.writeHead(result.statusCode, headers as string[]);
   res.end(body);
 }
