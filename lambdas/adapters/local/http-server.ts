@@ -321,13 +321,14 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyResult): void {
-  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
+  // A text body stays a string: Node then writes the head and the body as one string, in one write.
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   // Node's flat [name, value, …] form: the handler's headers and the length, without copying them into another object.
   const headers: Array<string | number | boolean> = [];
   for (const name in result.headers) {
     if (name !== 'content-length' && Object.hasOwn(result.headers, name)) headers.push(name, result.headers[name]!);
   }
-  headers.push('content-length', body.length);
+  headers.push('content-length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
   res.writeHead(result.statusCode, headers as string[]);
   res.end(body);
 }
