@@ -3,7 +3,7 @@ import type { Route } from '../../contracts/routes.js';
 /** A route whose path matched a request's, with its decoded `{param}`s. */
 export interface RouteMatch<R extends Route> {
   readonly route: R;
-  readonly params: Record<string, string>;
+  readonly params: Readonly<Record<string, string>>;
 }
 
 interface CompiledRoute<R extends Route> {
@@ -18,7 +18,7 @@ interface CompiledRoute<R extends Route> {
  * decode matches nothing). The table is split into segments once, and a request is compared only with the routes of its
  * segment count, so a request splits its path once instead of once per route.
  */
-export function routeMatcher<R extends Route>(routes: readonly R[]): (pathname: string) => Array<RouteMatch<R>> {
+export function routeMatcher<R extends Route>(routes: readonly R[]): (pathname: string) => ReadonlyArray<RouteMatch<R>> {
   const bySegmentCount = new Map<number, Array<CompiledRoute<R>>>();
   for (const route of routes) {
     const segments = route.path.split('/').map((s) => (s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s }));
@@ -26,7 +26,7 @@ export function routeMatcher<R extends Route>(routes: readonly R[]): (pathname: 
     if (group) group.push({ route, segments });
     else bySegmentCount.set(segments.length, [{ route, segments }]);
   }
-  return (pathname) => {
+  const match = (pathname: string): Array<RouteMatch<R>> => {
     const got = pathname.split('/');
     const matches: Array<RouteMatch<R>> = [];
     for (const { route, segments } of bySegmentCount.get(got.length) ?? []) {
@@ -35,6 +35,16 @@ export function routeMatcher<R extends Route>(routes: readonly R[]): (pathname: 
     }
     return matches;
   };
+  // A route's own literal path (such as /oauth2/token) always gets the same answer; it is worked out once, and kept when
+  // no parameter was decoded, so nothing shared could be changed by a request.
+  const literal = new Map<string, ReadonlyArray<RouteMatch<R>>>();
+  for (const route of routes) {
+    if (route.path.includes('{')) continue;
+    const matches = match(route.path);
+    if (matches.every((m) => Object.keys(m.params).length === 0))
+      literal.set(route.path, Object.freeze(matches.map((m) => Object.freeze({ route: m.route, params: Object.freeze(m.params) }))));
+  }
+  return (pathname) => literal.get(pathname) ?? match(pathname);
 }
 
 function matchSegments(segments: CompiledRoute<Route>['segments'], got: readonly string[]): Record<string, string> | undefined {

@@ -33,6 +33,13 @@ describe('routeMatcher', () => {
     expect(match('/nowhere')).toEqual([]);
   });
 
+  it("answers a route's own path as matchPath does, the same every time", () => {
+    for (const { path: p } of ROUTES) {
+      expect(match(p)).toEqual(naive(p));
+      expect(match(p)).toEqual(match(p));
+    }
+  });
+
   it('matches exactly the routes matchPath matches, in table order, with the same parameters', () => {
     fc.assert(
       fc.property(path, (p) => {
