@@ -17,7 +17,7 @@ export function createTokenHandler(services: Needs<'getConsumer' | 'claimOnce' |
         const form = oauthForm(event, services.config.maxBodyBytes);
         const response = await clientCredentials(services, deps, { authorization: header(event, 'authorization'), form, dpop: headerValues(event, 'dpop') });
         // RFC 9449 section 8.2: each response hands out the nonce for the next proof.
-        return json(200, response, deps.dpopNonces ? { 'dpop-nonce': await deps.dpopNonces.issue(services.clock.now()) } : {});
+        return json(200, response, deps.dpopNonces ? { 'dpop-nonce': await deps.dpopNonces.issue(services.clock.now()) } : undefined);
       } catch (error) {
         // Counted here, where a refusal is still an OAuth error code (the response is written in the one place errors become HTTP).
         if (error instanceof OAuthError) services.metrics.record('TokenRequestsRefused', { error: error.code });

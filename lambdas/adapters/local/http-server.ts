@@ -3,12 +3,13 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { matchPath, ROUTES, type HttpHandlerName } from '../../contracts/routes.js';
+import { ROUTES, type HttpHandlerName } from '../../contracts/routes.js';
 import { HttpError } from '../../handlers/http/errors.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { HANDLER_PROTOCOLS } from '../../handlers/http/protocols.js';
 import { problem } from '../../handlers/http/respond.js';
 import { httpErrorResponse, type ResponseFormat } from '../../handlers/http/to-response.js';
+import { requestTarget, routeMatcher } from './route-table.js';
 
 /** Like API Gateway's own cap, but far lower: the handlers refuse much less already. */
 export const MAX_READ_BYTES = 1024 * 1024;
@@ -16,6 +17,8 @@ export const MAX_READ_BYTES = 1024 * 1024;
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** After an early answer the rest of an upload is read and dropped, up to this much; then the connection is cut. */
 const MAX_DISCARD_BYTES = 8 * MAX_READ_BYTES;
+/** The routes whose path matches a request's, in table order. */
+const matchRoutes = routeMatcher(ROUTES);
 
 export interface LocalHttpServer {
   readonly server: Server;
@@ -44,6 +47,10 @@ export async function startHttpServer(options: {
   let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
   let closing = false;
   const underWay = new Set<ServerResponse>();
+  // One listener for every response, rather than a closure per request.
+  function settled(this: ServerResponse): void {
+    underWay.delete(this);
+  }
   // Node answers a missing Host and an unknown Expect itself, with an empty body; here they become problem JSON too.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
     if (closing) {
@@ -52,7 +59,7 @@ export async function startHttpServer(options: {
       return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }));
     }
     underWay.add(res);
-    res.on('close', () => underWay.delete(res));
+    res.once('close', settled);
     void dispatch(req, res, handlers, options.adminToken, options.requestTimeoutMs ?? 10_000).catch(() => {
       if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
     });
@@ -106,12 +113,12 @@ async function dispatch(
     discard(req);
     return send(res, problem(400, 'malformed-request', 'Bad request', 'An HTTP/1.1 request needs a Host header.'));
   }
-  const url = requestUrl(req.url ?? '/');
+  const url = requestTarget(req.url ?? '/');
   if (!url) {
     discard(req);
     return send(res, problem(400, 'malformed-request', 'Bad request', 'The request target is neither a path nor an absolute URL.'));
   }
-  const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, url.pathname) })).filter((c) => c.params !== undefined);
+  const candidates = matchRoutes(url.pathname);
   if (candidates.length === 0) {
     discard(req);
     return send(res, httpErrorResponse(new HttpError('not_found', `No route for ${url.pathname}.`), familyFormat(url.pathname)));
@@ -161,23 +168,18 @@ async function dispatch(
     );
   }
 
-  // Collected in Maps: a header or query parameter named `constructor` or `__proto__` is data, not a property lookup.
-  const headerMap = new Map<string, string[]>();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) append(headerMap, req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const { headers, multiValueHeaders } = headerMaps(req.rawHeaders);
+  // Collected in a Map: a query parameter named `constructor` or `__proto__` is data, not a property lookup.
   const queryMap = new Map<string, string[]>();
-  for (const [k, v] of url.searchParams) append(queryMap, k, v);
-  const headers = Object.fromEntries([...headerMap].map(([k, vs]) => [k, vs.join(',')]));
-  const multiValueHeaders = Object.fromEntries(headerMap);
-  const query = Object.fromEntries([...queryMap].map(([k, vs]) => [k, vs.at(-1)!]));
-  const multiQuery = Object.fromEntries(queryMap);
+  if (url.searchParams) for (const [k, v] of url.searchParams) append(queryMap, k, v);
   const requestId = randomUUID();
   const event = {
     httpMethod: req.method ?? 'GET',
     path: url.pathname,
     resource: match.route.path,
-    pathParameters: Object.keys(match.params!).length ? match.params! : null,
-    queryStringParameters: queryMap.size ? query : null,
-    multiValueQueryStringParameters: queryMap.size ? multiQuery : null,
+    pathParameters: Object.keys(match.params).length ? match.params : null,
+    queryStringParameters: queryMap.size ? Object.fromEntries([...queryMap].map(([k, vs]) => [k, vs.at(-1)!])) : null,
+    multiValueQueryStringParameters: queryMap.size ? Object.fromEntries(queryMap) : null,
     headers,
     multiValueHeaders,
     body: body.length ? body.toString('utf8') : null,
@@ -189,7 +191,9 @@ async function dispatch(
       httpMethod: req.method ?? 'GET',
       path: url.pathname,
       resourcePath: match.route.path,
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', ...(admin ? { userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' } : {}) },
+      identity: admin
+        ? { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userArn: LOCAL_ADMIN_ARN, caller: 'gatehouse-local-admin' }
+        : { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
     },
   } as unknown as APIGatewayProxyEvent;
   const deadline = Date.now() + timeoutMs;
@@ -211,6 +215,36 @@ function familyFormat(pathname: string): ResponseFormat {
   return protocols.size === 1 ? { protocol: [...protocols][0]! } : {};
 }
 
+/**
+ * API Gateway's `headers` (repeated names joined with commas) and `multiValueHeaders`, from Node's raw header list. Built
+ * as plain objects directly; a header named `__proto__` (which assignment would treat as the prototype) sends the list
+ * through Maps and `Object.fromEntries`, which make every name an own property.
+ */
+export function headerMaps(raw: readonly string[]): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name === '__proto__') return headerMapsOfAnyName(raw);
+    const values = Object.hasOwn(multiValueHeaders, name) ? multiValueHeaders[name] : undefined;
+    if (values) {
+      values.push(value);
+      headers[name] = `${headers[name]!},${value}`;
+    } else {
+      multiValueHeaders[name] = [value];
+      headers[name] = value;
+    }
+  }
+  return { headers, multiValueHeaders };
+}
+
+function headerMapsOfAnyName(raw: readonly string[]): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  const map = new Map<string, string[]>();
+  for (let i = 0; i < raw.length; i += 2) append(map, raw[i]!, raw[i + 1]!);
+  return { headers: Object.fromEntries([...map].map(([k, vs]) => [k, vs.join(',')])), multiValueHeaders: Object.fromEntries(map) };
+}
+
 function append(map: Map<string, string[]>, key: string, value: string): void {
   const values = map.get(key);
   if (values) values.push(value);
@@ -222,17 +256,6 @@ function presentsToken(authorization: string | undefined, token: string): boolea
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(token).digest();
   return presented.length > 0 && timingSafeEqual(a, b);
-}
-
-/**
- * The request target as a URL on this server. Origin-form is resolved against a fixed origin (so `//host/path` is a path,
- * not another host); absolute-form (RFC 9112 §3.2.2) is accepted; anything else is undefined.
- */
-function requestUrl(target: string): URL | undefined {
-  const text = target.startsWith('/') ? `http://localhost${target}` : target;
-  if (!URL.canParse(text)) return undefined;
-  const url = new URL(text);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
 }
 
 /** Reads the body up to the cap; undefined (at once, without waiting for the rest) when it is larger. */
@@ -254,7 +277,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     };
     const onEnd = () => {
       stop();
-      resolve(Buffer.concat(chunks));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     };
     const onError = (error: Error) => {
       stop();
@@ -298,8 +321,14 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyResult): void {
-  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
-  const headers: Record<string, string | number> = { ...(result.headers as Record<string, string>), 'content-length': body.length };
-  res.writeHead(result.statusCode, headers);
+  // A text body stays a string: Node then writes the head and the body as one string, in one write.
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  // Node's flat [name, value, …] form: the handler's headers and the length, without copying them into another object.
+  const headers: Array<string | number | boolean> = [];
+  for (const name in result.headers) {
+    if (name !== 'content-length' && Object.hasOwn(result.headers, name)) headers.push(name, result.headers[name]!);
+  }
+  headers.push('content-length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
+  res.writeHead(result.statusCode, headers as string[]);
   res.end(body);
 }

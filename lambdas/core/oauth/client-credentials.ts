@@ -83,7 +83,7 @@ export async function clientCredentials(
     ttlSeconds: ttl,
     now,
     extra: { tier: consumer.tier, risk: consumer.risk },
-    ...(jkt ? { jkt } : {}),
+    jkt,
   });
 
   // Bookkeeping, rarely a write: a scope's first use (scope right-sizing), and liveness for dormancy at most hourly. Both

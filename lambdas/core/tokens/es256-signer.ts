@@ -11,7 +11,8 @@ const b64u = (text: string): string => Buffer.from(text, 'utf8').toString('base6
  */
 export class Es256Signer {
   readonly kid: string;
-  readonly #key: KeyObject;
+  /** JWS carries ECDSA signatures as R || S (RFC 7518 §3.4), not DER. */
+  readonly #signKey: { readonly key: KeyObject; readonly dsaEncoding: 'ieee-p1363' };
   readonly #headers = new Map<string, string>();
 
   constructor(kid: string, key: CryptoKey | KeyObject) {
@@ -21,7 +22,7 @@ export class Es256Signer {
       throw new TypeError('An ES256 signer needs a private P-256 key.');
     }
     this.kid = kid;
-    this.#key = keyObject;
+    this.#signKey = { key: keyObject, dsaEncoding: 'ieee-p1363' };
   }
 
   /** The compact JWS of `payload` (serialized with JSON.stringify) under the header `{ alg: 'ES256', typ, kid }`. */
@@ -32,9 +33,8 @@ export class Es256Signer {
       this.#headers.set(typ, header);
     }
     const signingInput = `${header}.${b64u(JSON.stringify(payload))}`;
-    // JWS carries ECDSA signatures as R || S (RFC 7518 §3.4), not DER.
     return new Promise((resolve, reject) => {
-      sign('sha256', Buffer.from(signingInput, 'utf8'), { key: this.#key, dsaEncoding: 'ieee-p1363' }, (error, signature) => {
+      sign('sha256', Buffer.from(signingInput, 'utf8'), this.#signKey, (error, signature) => {
         if (error) reject(error);
         else resolve(`${signingInput}.${signature.toString('base64url')}`);
       });

@@ -12,7 +12,7 @@ export interface AccessTokenClaims {
   /** Extra claims that describe the consumer to resource servers (tier, risk). */
   readonly extra?: Readonly<Record<string, string>>;
   /** Thumbprint of the DPoP key the token is bound to (RFC 9449 `cnf.jkt`). */
-  readonly jkt?: string;
+  readonly jkt?: string | undefined;
 }
 
 export interface MintedToken {
@@ -46,18 +46,33 @@ export async function mintAccessToken(key: { readonly kid: string; readonly key:
   // JSON would write a non-finite time as null: a token that never expires to some verifiers.
   if (!Number.isFinite(exp)) throw new TypeError('An access token needs a finite issue time and lifetime.');
   const jti = randomUUID();
-  // Extra claims come first, so none of them can override a registered claim.
-  const payload = {
-    ...claims.extra,
-    client_id: claims.clientId,
-    scope: claims.scopes.join(' '),
-    ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}),
-    iss: claims.issuer,
-    sub: claims.clientId,
-    aud: claims.audience,
-    iat,
-    exp,
-    jti,
-  };
-  return { token: await signerFor(key).sign(ACCESS_TOKEN_TYP, payload), jti, expiresAt: exp };
+  return { token: await signerFor(key).sign(ACCESS_TOKEN_TYP, accessTokenPayload(claims, iat, exp, jti)), jti, expiresAt: exp };
+}
+
+/**
+ * The token's claims: the extra ones first, so none of them can override a registered claim (one that names a registered
+ * claim keeps its place and takes the registered value, as with object spread). Built by assignment onto an empty object:
+ * an object literal that spreads the extra claims and then lists more properties builds the object property by property
+ * in the runtime, a cost paid on every token.
+ */
+function accessTokenPayload(claims: AccessTokenClaims, iat: number, exp: number, jti: string): Record<string, unknown> {
+  const payload: Record<string, unknown> = {};
+  const extra = claims.extra;
+  if (extra !== undefined) {
+    for (const name of Object.keys(extra)) {
+      // Defined, not assigned: assigning `__proto__` would set the prototype instead of adding a claim.
+      if (name === '__proto__') Object.defineProperty(payload, name, { value: extra[name], enumerable: true, writable: true, configurable: true });
+      else payload[name] = extra[name];
+    }
+  }
+  payload['client_id'] = claims.clientId;
+  payload['scope'] = claims.scopes.join(' ');
+  if (claims.jkt) payload['cnf'] = { jkt: claims.jkt };
+  payload['iss'] = claims.issuer;
+  payload['sub'] = claims.clientId;
+  payload['aud'] = claims.audience;
+  payload['iat'] = iat;
+  payload['exp'] = exp;
+  payload['jti'] = jti;
+  return payload;
 }

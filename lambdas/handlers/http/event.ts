@@ -4,9 +4,15 @@ import { HttpError } from './errors.js';
 
 /** A header's value, case-insensitively (API Gateway keeps the client's casing). */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const headers = event.headers;
+  if (!headers) return undefined;
   const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === lower && value !== undefined) return value;
+  // Lower-casing keeps the length of any name that becomes one of the ASCII names looked up here, so a key of another
+  // length cannot match and is not lower-cased.
+  for (const key in headers) {
+    if (key.length !== lower.length || !Object.hasOwn(headers, key)) continue;
+    const value = headers[key];
+    if (value !== undefined && key.toLowerCase() === lower) return value;
   }
   return undefined;
 }
@@ -15,8 +21,13 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
 export function headerValues(event: APIGatewayProxyEvent, name: string): string[] {
   const lower = name.toLowerCase();
   const values: string[] = [];
-  for (const [key, list] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (key.toLowerCase() === lower && list) values.push(...list);
+  const multi = event.multiValueHeaders;
+  if (multi) {
+    for (const key in multi) {
+      if (key.length !== lower.length || !Object.hasOwn(multi, key)) continue;
+      const list = multi[key];
+      if (list && key.toLowerCase() === lower) values.push(...list);
+    }
   }
   if (values.length > 0) return values;
   const single = header(event, name);

@@ -109,9 +109,13 @@ describe('mintAccessToken on node:crypto', () => {
       scopes: fc.array(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 20 }), { maxLength: 6 }),
       ttlSeconds: fc.integer({ min: 1, max: 86_400 }),
       now: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
-      // Extra claims are the consumer's descriptors; `nbf` would be read as a registered claim by any verifier.
+      // Extra claims are the consumer's descriptors; `nbf` would be read as a registered claim by any verifier. Names of
+      // registered claims (and `__proto__`) are mixed in to show they never override the registered values.
       extra: fc.dictionary(
-        text.filter((k) => k !== 'nbf'),
+        fc.oneof(
+          text.filter((k) => k !== 'nbf'),
+          fc.constantFrom('iss', 'sub', 'client_id', 'cnf', 'jti', '__proto__'),
+        ),
         text,
         { maxKeys: 4 },
       ),
@@ -139,6 +143,20 @@ describe('mintAccessToken on node:crypto', () => {
           exp: iat + given.ttlSeconds,
           jti: minted.jti,
         });
+        // Byte for byte the JSON of the claims spread into one object (as the token was built before), member order included.
+        const spread = {
+          ...given.extra,
+          client_id: given.clientId,
+          scope: given.scopes.join(' '),
+          ...(jkt ? { cnf: { jkt } } : {}),
+          iss: given.issuer,
+          sub: given.clientId,
+          aud: given.audience,
+          iat,
+          exp: iat + given.ttlSeconds,
+          jti: minted.jti,
+        };
+        expect(Buffer.from(minted.token.split('.')[1]!, 'base64url').toString('utf8')).toBe(JSON.stringify(spread));
       }),
       { numRuns: 200 },
     );

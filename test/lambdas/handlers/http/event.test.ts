@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
-import { bodyText, header, jsonObjectBody, mediaType } from '../../../../lambdas/handlers/http/event.js';
+import { bodyText, header, headerValues, jsonObjectBody, mediaType } from '../../../../lambdas/handlers/http/event.js';
 import { httpEvent } from '../fixtures.js';
 
 const post = (body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false) =>
@@ -12,6 +12,28 @@ describe('header', () => {
 
     expect(header(event, 'idempotency-key')).toBe('k');
     expect(header(event, 'authorization')).toBeUndefined();
+  });
+
+  it('tells apart names of the same length and finds the first match in the order given', () => {
+    const event = post(null, { 'content-types': 'no', 'Content-Typf': 'no', 'CONTENT-TYPE': 'first', 'content-type': 'second' });
+
+    expect(header(event, 'Content-Type')).toBe('first');
+    expect(header(event, 'content-typ')).toBeUndefined();
+  });
+});
+
+describe('headerValues', () => {
+  it('collects every value of a name sent under several casings, in order', () => {
+    const event = { ...post(null), multiValueHeaders: { DPoP: ['a'], Accept: ['x'], dpop: ['b', 'c'] } };
+
+    expect(headerValues(event, 'dpop')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('splits a comma-joined single header when there are no multi-value headers', () => {
+    const event = { ...post(null, { DPOP: ' a , b,,' }), multiValueHeaders: {} };
+
+    expect(headerValues(event, 'dpop')).toEqual(['a', 'b']);
+    expect(headerValues(event, 'authorization')).toEqual([]);
   });
 });
 
