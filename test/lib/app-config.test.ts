@@ -317,11 +317,22 @@ describe('loadJwksFile', () => {
 });
 
 describe('gatehouse app (bin/gatehouse.ts)', () => {
-  /** Runs the app the way the CDK CLI does: context in CDK_CONTEXT_JSON, output directory in CDK_OUTDIR. */
+  /**
+   * Runs the app the way the CDK CLI does: context in CDK_CONTEXT_JSON, output directory in CDK_OUTDIR. CDK's built-in
+   * CloudFormation validation is left out (CDK_VALIDATION=false): it only prints warnings, costs about 9 s of CPU per
+   * process, and CI lints the same synthesized template with AWS's cfn-lint (`npm run lint:cfn`).
+   */
   const runApp = (ctx: Record<string, unknown>, outdir: string) =>
     run(process.execPath, ['--import', 'tsx', 'bin/gatehouse.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(ctx), CDK_OUTDIR: outdir, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify(ctx),
+        CDK_OUTDIR: outdir,
+        CDK_VALIDATION: 'false',
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+      },
     });
 
   it('exits non-zero with the policy error when the policy file is broken', async () => {
@@ -367,8 +378,6 @@ describe('gatehouse app (bin/gatehouse.ts)', () => {
     const { stderr } = await runApp({ skipBundling: 'true', demo: 'true' }, outdir);
     expect(stderr).toContain('skipBundling=true');
     expect(stderr).toContain('gatehouse: demo=true, deploying with placeholders:');
-    // CDK's own CloudFormation validation runs in the real app (test apps leave it off) and finds nothing to report.
-    expect(stderr).not.toContain('Template validation found issues');
     const template = JSON.parse(readFileSync(join(outdir, 'Gatehouse.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThan(0);
   });
