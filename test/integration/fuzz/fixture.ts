@@ -37,6 +37,25 @@ export interface Fixture {
   readonly secrets: readonly string[];
   /** The table once the set-up has settled: every fuzz run must leave it exactly so. */
   readonly baseline: unknown[];
+  /**
+   * How many write commands (put, update, delete, batch or transaction) the plane has sent to its table so far. Local
+   * mode has one DynamoDB client, which every store of every function uses: while this does not move, the table cannot
+   * have changed, and a run need not scan it.
+   */
+  readonly writesSent: () => number;
+}
+
+/** Counts the write commands sent through the local table's client (its document client shares the middleware stack). */
+function countWrites(plane: LocalControlPlane): () => number {
+  let writes = 0;
+  plane.documentClient.middlewareStack.add(
+    (next, context) => (args) => {
+      if (/^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(context.commandName ?? '')) writes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'fuzzWriteCounter' },
+  );
+  return () => writes;
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -179,6 +198,7 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
     await mailed(() => requests().length >= reviewers);
   }
   const baseline = await tableSnapshot(plane);
+  const writesSent = countWrites(plane);
 
   const secrets = [
     plane.adminToken,
@@ -191,7 +211,7 @@ export async function startFixture(options: { readonly withReview?: boolean } = 
     tokens.introspector,
     ...(review ? [review.token] : []),
   ];
-  return { plane, basic, keyBound, introspector, tokens, refusedAssertions, refusedDpopProofs, review, secrets, baseline };
+  return { plane, basic, keyBound, introspector, tokens, refusedAssertions, refusedDpopProofs, review, secrets, baseline, writesSent };
 }
 
 export async function stopFixture(fixture: Fixture | undefined): Promise<void> {
