@@ -131,19 +131,8 @@ describe('mintAccessToken on node:crypto', () => {
         const { payload, protectedHeader } = await jwtVerify(minted.token, jwks, { algorithms: ['ES256'], currentDate: given.now });
         expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: signing.kid });
         const iat = Math.floor(given.now.getTime() / 1000);
-        expect(payload).toEqual({
-          ...given.extra,
-          client_id: given.clientId,
-          scope: given.scopes.join(' '),
-          ...(jkt ? { cnf: { jkt } } : {}),
-          iss: given.issuer,
-          sub: given.clientId,
-          aud: given.audience,
-          iat,
-          exp: iat + given.ttlSeconds,
-          jti: minted.jti,
-        });
-        // Byte for byte the JSON of the claims spread into one object (as the token was built before), member order included.
+        // The claims spread into one object (as the token was built before): equal as claims, and byte for byte as JSON,
+        // member order included.
         const spread = {
           ...given.extra,
           client_id: given.clientId,
@@ -156,6 +145,7 @@ describe('mintAccessToken on node:crypto', () => {
           exp: iat + given.ttlSeconds,
           jti: minted.jti,
         };
+        expect(payload).toEqual(spread);
         expect(Buffer.from(minted.token.split('.')[1]!, 'base64url').toString('utf8')).toBe(JSON.stringify(spread));
       }),
       { numRuns: 200 },
