@@ -5,7 +5,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ROTATION_KINDS, ROTATION_OUTCOMES, SWEEP_METRICS } from '../lambdas/core/metrics.js';
+import { RECERTIFICATION_OUTCOMES, REGISTRATION_UPDATE_OUTCOMES, ROTATION_KINDS, ROTATION_OUTCOMES, SWEEP_METRICS } from '../lambdas/core/metrics.js';
 import { dimensionLabel, gatehouseMetric, gatehouseMetricSearch, metricSearch } from './gatehouse-metrics.js';
 
 export interface GatehouseDashboardProps {
@@ -54,9 +54,10 @@ const HEIGHT = 6;
 /**
  * The Gatehouse dashboard, one per stack: tokens issued and refused (by tier, risk and OAuth error, and the refusal rate),
  * the token route at API Gateway (4xx, 5xx, p99 latency) and its function (errors, throttles, p99 duration), onboarding
- * and review (decisions by path, reviewer decisions, review latency by kind and outcome), the lifecycle sweep and policy
- * rollout counts, secret rotations, admin actions, DynamoDB throttles and failed review executions. Custom metrics with
- * dimensions are drawn with SEARCH, one line per dimension value that has data.
+ * and review (decisions by path, reviewer decisions, review latency by kind and outcome), RFC 7592 updates by outcome and
+ * deletes, recertifications due and their outcomes, the lifecycle sweep and policy rollout counts, secret rotations, admin
+ * actions, DynamoDB throttles and failed review executions. Custom metrics with open-ended dimensions are drawn with
+ * SEARCH, one line per dimension value that has data.
  */
 export class GatehouseDashboard extends Construct {
   /** The dashboard. */
@@ -131,6 +132,29 @@ export class GatehouseDashboard extends Construct {
         leftYAxis: { min: 0, label: 'hours (max)', showUnits: false },
         rightYAxis: { min: 0, label: 'reviews ended', showUnits: false },
       }),
+    );
+
+    // One line per outcome the vocabulary names, so each keeps its label and colour whether or not it has data yet.
+    const hourly = { statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) };
+    this.dashboard.addWidgets(
+      graph(
+        'Registration updates (RFC 7592), by outcome, and deletes',
+        [
+          ...REGISTRATION_UPDATE_OUTCOMES.map((outcome) =>
+            gatehouseMetric(this, 'RegistrationUpdates', { outcome }, { ...hourly, label: `update ${outcome}` }),
+          ),
+          gatehouseMetric(this, 'RegistrationsDeleted', {}, { ...hourly, label: 'deleted' }),
+        ],
+        { period: Duration.hours(1), width: 1.5 * WIDTH },
+      ),
+      graph(
+        'Recertification: consumers due, and outcomes',
+        [
+          gatehouseMetric(this, 'RecertificationsDue', {}, { ...hourly, label: 'fell due (links sent)' }),
+          ...RECERTIFICATION_OUTCOMES.map((outcome) => gatehouseMetric(this, 'RecertificationOutcomes', { outcome }, { ...hourly, label: outcome })),
+        ],
+        { period: Duration.hours(1), width: 1.5 * WIDTH },
+      ),
     );
 
     const machine = props.stateMachine;

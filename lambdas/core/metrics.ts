@@ -30,6 +30,16 @@ export const REVIEW_KINDS = ['onboarding', ...REQUEST_KINDS] as const;
 export const REVIEW_OUTCOMES = ['approved', 'denied', 'expired'] as const;
 /** One reviewer's decision on one round. */
 export const REVIEW_DECISIONS = ['approve', 'deny'] as const;
+/**
+ * How an RFC 7592 update ended: applied at once (it narrowed access, or policy approved it by itself), sent to review
+ * (202), denied by policy (403), or refused as `update_conflict` (409: the registration's state or a concurrent change).
+ */
+export const REGISTRATION_UPDATE_OUTCOMES = ['applied', 'review', 'denied', 'conflict'] as const;
+/**
+ * How a periodic recertification ended: an owner confirmed the access as it was or dropped scopes, confirmed a high-risk
+ * consumer that bank reviewers must now confirm, or deregistered it; or nobody attested and the sweep suspended it.
+ */
+export const RECERTIFICATION_OUTCOMES = ['confirmed', 'scopes_dropped', 'review', 'deregistered', 'suspended_overdue'] as const;
 export const ROTATION_KINDS = ['client_secret', 'signing_key'] as const;
 export const ROTATION_OUTCOMES = ['success', 'failure'] as const;
 /** The admin API's operations, one per route. */
@@ -52,6 +62,8 @@ export type RegistrationPath = (typeof REGISTRATION_PATHS)[number];
 export type ReviewKind = (typeof REVIEW_KINDS)[number];
 export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+export type RegistrationUpdateOutcome = (typeof REGISTRATION_UPDATE_OUTCOMES)[number];
+export type RecertificationOutcome = (typeof RECERTIFICATION_OUTCOMES)[number];
 export type RotationKind = (typeof ROTATION_KINDS)[number];
 export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
@@ -67,6 +79,14 @@ export interface MetricDimensions {
   readonly TokenRequestsRefused: { readonly error: OAuthErrorCode };
   /** Registrations decided by policy: created active, sent to review, or denied. */
   readonly RegistrationDecisions: { readonly path: RegistrationPath; readonly tier: Tier };
+  /** RFC 7592 updates by the consumer (`PUT /register/{client_id}`) that got past the registration access token and validation. */
+  readonly RegistrationUpdates: { readonly outcome: RegistrationUpdateOutcome };
+  /** Registrations the consumer deleted itself (RFC 7592 `DELETE /register/{client_id}`): each one revoked. */
+  readonly RegistrationsDeleted: NoDimensions;
+  /** Consumers whose recertification fell due: the sweep sent their contacts attestation links. */
+  readonly RecertificationsDue: NoDimensions;
+  /** Recertifications answered from an attestation link, and those the sweep ended by suspending the consumer. */
+  readonly RecertificationOutcomes: { readonly outcome: RecertificationOutcome };
   /** Reviewers' decisions on review rounds. */
   readonly ReviewsDecided: { readonly decision: ReviewDecision };
   /** Seconds from a request (registration or change request) to its review outcome. */
@@ -108,6 +128,10 @@ export const METRIC_DEFINITIONS: { readonly [N in MetricName]: MetricDefinition<
   TokensIssued: { unit: 'Count', dimensions: ['tier', 'risk'] },
   TokenRequestsRefused: { unit: 'Count', dimensions: ['error'] },
   RegistrationDecisions: { unit: 'Count', dimensions: ['path', 'tier'] },
+  RegistrationUpdates: { unit: 'Count', dimensions: ['outcome'] },
+  RegistrationsDeleted: { unit: 'Count', dimensions: [] },
+  RecertificationsDue: { unit: 'Count', dimensions: [] },
+  RecertificationOutcomes: { unit: 'Count', dimensions: ['outcome'] },
   ReviewsDecided: { unit: 'Count', dimensions: ['decision'] },
   ReviewLatency: { unit: 'Seconds', dimensions: ['kind', 'outcome'] },
   SweepReads: { unit: 'Count', dimensions: [] },

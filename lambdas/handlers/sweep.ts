@@ -30,6 +30,8 @@ function recordSweep(services: BaseServices, result: SweepRunResult): void {
   metrics.record('SweepExceptionsEnded', {}, result.exceptionsEnded);
   metrics.record('SweepRequestsFailed', {}, result.requestsFailed);
   metrics.record('SweepFailed', {}, result.failed);
+  metrics.record('RecertificationsDue', {}, result.recertificationsDue);
+  metrics.record('RecertificationOutcomes', { outcome: 'suspended_overdue' }, result.recertificationsOverdue);
   // Failures to check or remove a secret are ERROR log lines, which the function's log alarm counts.
   if (result.orphanSecrets) metrics.record('SweepOrphanSecretsDeleted', {}, result.orphanSecrets.deleted);
   if (result.rollout) {

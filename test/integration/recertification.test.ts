@@ -131,6 +131,7 @@ describe('local mode: periodic recertification, clock-driven', () => {
     offset = 31 * DAY;
     expect((await plane.sweep()).recertificationsDue).toBe(2);
     await plane.sweep(); // a second run sends nothing more
+    expect(plane.metrics.total('RecertificationsDue')).toBe(2);
     const mails = (await mailsTo('owner-a@fintech.example')).filter((m) => m.subject.includes('confirm its access'));
     expect(mails).toHaveLength(1);
     link = attestationLink(mails[0]!);
@@ -154,6 +155,8 @@ describe('local mode: periodic recertification, clock-driven', () => {
     const result = await answer(link, { action: 'confirm', drop: 'tokens:introspect' });
     expect(result.status, result.html).toBe(200);
     expect(result.html).toContain('Dropped: tokens:introspect');
+    expect(plane.metrics.total('RecertificationOutcomes', { outcome: 'scopes_dropped' })).toBe(1);
+    expect(plane.metrics.total('RecertificationOutcomes')).toBe(1);
 
     expect((await token(attested, 'tokens:introspect')).json).toMatchObject({ error: 'invalid_scope' });
     expect((await token(attested, 'reference-data:read')).status).toBe(200);
@@ -187,6 +190,7 @@ describe('local mode: periodic recertification, clock-driven', () => {
     const post = await answer(link, { action: 'confirm' }, { ...again, fields: { t: new URL(link).searchParams.get('t')!, csrf: 'x' }, cookie: 'gh_rcsrf=x' });
     expect(post.status).toBe(409);
     expect((await plane.services.consumers.getConsumer(attested.clientId))!.auditSeq).toBe(seq);
+    expect(plane.metrics.total('RecertificationOutcomes')).toBe(1);
   });
 
   it('tells review links and attestation links apart', async () => {
@@ -227,6 +231,8 @@ describe('local mode: periodic recertification, clock-driven', () => {
     offset = 44 * DAY + 60_000;
     const result = await plane.sweep();
     expect(result.suspended).toBe(1); // the attested consumer is not due again
+    expect(result.recertificationsOverdue).toBe(1);
+    expect(plane.metrics.total('RecertificationOutcomes', { outcome: 'suspended_overdue' })).toBe(1);
     expect((await token(ignored, 'reference-data:read')).status).toBe(401);
     expect((await token(attested, 'reference-data:read')).status).toBe(200);
     const audit = await plane.services.consumers.listAudit(ignored.clientId);

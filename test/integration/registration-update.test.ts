@@ -78,15 +78,33 @@ async function signingKey(kid: string): Promise<{ privateKey: CryptoKey; jwk: Re
   return { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256', use: 'sig' } };
 }
 
+/** RFC 7592 updates counted so far, by outcome (`RegistrationUpdates`), and deletes (`RegistrationsDeleted`). */
+const counted = () => ({
+  applied: plane.metrics.total('RegistrationUpdates', { outcome: 'applied' }),
+  review: plane.metrics.total('RegistrationUpdates', { outcome: 'review' }),
+  denied: plane.metrics.total('RegistrationUpdates', { outcome: 'denied' }),
+  conflict: plane.metrics.total('RegistrationUpdates', { outcome: 'conflict' }),
+  deleted: plane.metrics.total('RegistrationsDeleted'),
+});
+
+/** What was counted since `before`, by outcome. */
+const countedSince = (before: ReturnType<typeof counted>) => {
+  const now = counted();
+  return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
+};
+const NONE = { applied: 0, review: 0, denied: 0, conflict: 0, deleted: 0 };
+
 const mailsTo = (address: string, subject: string) => readOutbox(plane.outboxDir).filter((m) => m.to.includes(address) && m.subject.includes(subject));
 
 describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
   it('applies a narrowing update at once: new name, earlier end, new contacts; the token rotates and both contact lists are told', async () => {
     const { clientId, token, json } = await registerPublic({ contacts: ['old-owner@fintech.example'] });
+    const before = counted();
     const end = new Date(clock.now().getTime() + 30 * DAY).toISOString();
     // The read response sent back with changes, as RFC 7592 section 2.2 expects (server-only members are ignored).
     const res = await put(clientId, token, { ...json, client_name: 'FX widget v2', expires_at: end, contacts: ['new-owner@fintech.example'] });
     expect(res.status).toBe(200);
+    expect(countedSince(before)).toEqual({ ...NONE, applied: 1 });
     expect(res.json).toMatchObject({
       client_id: clientId,
       client_name: 'FX widget v2',
@@ -137,8 +155,10 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
   it('applies an update the policy approves by itself (a later end within the low-risk maximum) at once', async () => {
     const { clientId, token, json } = await registerPublic();
     const end = new Date(clock.now().getTime() + 200 * DAY).toISOString();
+    const before = counted();
     const res = await put(clientId, token, { ...json, expires_at: end });
     expect(res.status).toBe(200);
+    expect(countedSince(before)).toEqual({ ...NONE, applied: 1 });
     expect(res.json).toMatchObject({ expires_at: end, risk: 'low' });
     const audit = await plane.services.consumers.listAudit(clientId);
     expect(audit.at(-1)).toMatchObject({ type: 'consumer.updated', data: { path: 'policy_auto', changes: [`extend access until ${end}`] } });
@@ -147,8 +167,10 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
   it('refuses an update the policy denies with its reasons, and changes nothing (not even the token)', async () => {
     const { clientId, token, json } = await registerPublic();
     const before = await tableSnapshot(plane);
+    const countedBefore = counted();
     const res = await put(clientId, token, { ...json, scope: 'reference-data:read accounts:read', data_classes: ['public', 'confidential'] });
     expect(res.status).toBe(403);
+    expect(countedSince(countedBefore)).toEqual({ ...NONE, denied: 1 });
     expect(res.json).toMatchObject({ error: 'access_denied' });
     expect((res.json['reasons'] as Array<{ code: string }>).map((r) => r.code)).toContain('scope_not_allowed_for_tier');
     expect(await tableSnapshot(plane)).toEqual(before);
@@ -160,6 +182,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
     expect(partner.status).toBe(201);
     const { clientId, privateKey, kid } = partner;
     const statement = await plane.softwareStatements.sign({ software_id: String(partner.json['software_id']), tier: 'partner' });
+    const before = counted();
     const res = await put(clientId, String(partner.json['registration_access_token']), {
       ...partner.json,
       scope: 'reference-data:read accounts:read',
@@ -167,6 +190,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
       software_statement: statement,
     });
     expect(res.status).toBe(202);
+    expect(countedSince(before)).toEqual({ ...NONE, review: 1 });
     expect(res.json).toMatchObject({ scope: 'reference-data:read', update_request: { status: 'pending_review' } });
     const token = String(res.json['registration_access_token']);
     expect(token).not.toBe(partner.json['registration_access_token']);
@@ -180,6 +204,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
     const second = await put(clientId, token, { ...partner.json, client_name: 'Other name' });
     expect(second.status).toBe(409);
     expect(second.json).toMatchObject({ error: 'update_conflict' });
+    expect(countedSince(before)).toEqual({ ...NONE, review: 1, conflict: 1 });
 
     // The reviewer sees what the update changes and the registration it would make.
     const mail = await awaitReviewEmail(plane, 'alice.reviewer@bank.example', clientId, 1);
@@ -250,10 +275,12 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
 
   it('resolves concurrent updates of one registration to one outcome: one 200, the others update_conflict', async () => {
     const { clientId, token, json } = await registerPublic();
+    const before = counted();
     const answers = await Promise.all(['A', 'B', 'C'].map((n) => put(clientId, token, { ...json, client_name: `Name ${n}` })));
     const ok = answers.filter((a) => a.status === 200);
     expect(ok).toHaveLength(1);
     for (const a of answers.filter((x) => x.status !== 200)) expect(a).toMatchObject({ status: 409, json: { error: 'update_conflict' } });
+    expect(countedSince(before)).toEqual({ ...NONE, applied: 1, conflict: 2 });
     const current = await call('GET', clientId, String(ok[0]!.json['registration_access_token']));
     expect(current.json['client_name']).toBe(ok[0]!.json['client_name']);
     expect((await plane.services.consumers.listAudit(clientId)).filter((e) => e.type === 'consumer.updated')).toHaveLength(1);
@@ -262,6 +289,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
   it('answers bad updates with RFC 7591 errors (RFC 6750 401 without a valid token) and changes nothing', async () => {
     const { clientId, token, json } = await registerPublic();
     const before = await tableSnapshot(plane);
+    const countedBefore = counted();
     const cases: Array<[unknown, string | undefined, number, string, string?]> = [
       [json, undefined, 401, 'invalid_token'],
       [json, 'not-the-token', 401, 'invalid_token'],
@@ -284,6 +312,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
       if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
     }
     expect(await tableSnapshot(plane)).toEqual(before);
+    expect(countedSince(countedBefore)).toEqual(NONE);
   });
 });
 
@@ -309,8 +338,10 @@ describe('DELETE /register/{client_id} (RFC 7592 delete) over HTTP', () => {
     const access = (await (await secretToken(clientId, secret)).json()) as { access_token: string };
     expect((await oidc.tokenIntrospection(rsConfig, access.access_token)).active).toBe(true);
 
+    const before = counted();
     const res = await call('DELETE', clientId, token);
     expect(res.status).toBe(204);
+    expect(countedSince(before)).toEqual({ ...NONE, deleted: 1 });
     const refused = await secretToken(clientId, secret);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
@@ -328,11 +359,13 @@ describe('DELETE /register/{client_id} (RFC 7592 delete) over HTTP', () => {
     expect(again.json).toMatchObject({ error: 'invalid_token' });
     expect((await call('GET', clientId, token)).status).toBe(401);
     expect((await put(clientId, token, json)).status).toBe(401);
+    expect(countedSince(before)).toEqual({ ...NONE, deleted: 1 });
   });
 
   it('refuses a delete without a valid registration access token and changes nothing', async () => {
     const { clientId } = await registerPublic();
     const before = await tableSnapshot(plane);
+    const countedBefore = counted();
     for (const bearer of [undefined, 'wrong']) {
       const res = await call('DELETE', clientId, bearer);
       expect(res.status).toBe(401);
@@ -340,5 +373,6 @@ describe('DELETE /register/{client_id} (RFC 7592 delete) over HTTP', () => {
     }
     expect((await call('DELETE', 'gh_nobody_here', 'wrong')).status).toBe(401);
     expect(await tableSnapshot(plane)).toEqual(before);
+    expect(countedSince(countedBefore)).toEqual(NONE);
   });
 });

@@ -6,7 +6,14 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_DEFINITIONS, METRIC_NAMES, METRICS_SERVICE, stackMetricsNamespace } from '../../lambdas/core/metrics.js';
+import {
+  METRIC_DEFINITIONS,
+  METRIC_NAMES,
+  METRICS_SERVICE,
+  RECERTIFICATION_OUTCOMES,
+  REGISTRATION_UPDATE_OUTCOMES,
+  stackMetricsNamespace,
+} from '../../lambdas/core/metrics.js';
 import { GatehouseDashboard, type GatehouseDashboardProps } from '../../lib/dashboard.js';
 import { testApp } from './stack-fixture.js';
 
@@ -101,6 +108,31 @@ describe('GatehouseDashboard', () => {
     }
     expect(byTitle(widgets, 'Secret rotations, by kind and outcome').properties.metrics).toHaveLength(4);
     expect(byTitle(widgets, 'Lifecycle sweep, per run').properties.period).toBe(3600);
+  });
+
+  it('shows RFC 7592 updates by each outcome with deletes, and recertifications due with each outcome, hourly', () => {
+    /** A graph's lines as `name outcome` (or the name alone), each with its label. */
+    const lines = (title: string) =>
+      (byTitle(widgets, title).properties.metrics ?? []).map((line) => {
+        const at = line.indexOf('outcome');
+        return [`${String(line[1])}${at > 0 ? ` ${String(line[at + 1])}` : ''}`, (line.at(-1) as { label: string }).label];
+      });
+    const registration = 'Registration updates (RFC 7592), by outcome, and deletes';
+    expect(lines(registration)).toEqual([
+      ...REGISTRATION_UPDATE_OUTCOMES.map((outcome) => [`RegistrationUpdates ${outcome}`, `update ${outcome}`]),
+      ['RegistrationsDeleted', 'deleted'],
+    ]);
+    expect(REGISTRATION_UPDATE_OUTCOMES).toEqual(['applied', 'review', 'denied', 'conflict']);
+    const recertification = 'Recertification: consumers due, and outcomes';
+    expect(lines(recertification)).toEqual([
+      ['RecertificationsDue', 'fell due (links sent)'],
+      ...RECERTIFICATION_OUTCOMES.map((outcome) => [`RecertificationOutcomes ${outcome}`, outcome]),
+    ]);
+    expect(RECERTIFICATION_OUTCOMES).toEqual(['confirmed', 'scopes_dropped', 'review', 'deregistered', 'suspended_overdue']);
+    for (const title of [registration, recertification]) {
+      expect(byTitle(widgets, title).properties.period, title).toBe(3600);
+      for (const line of byTitle(widgets, title).properties.metrics!) expect(line[0]).toBe(namespace);
+    }
   });
 
   it('shows the token route at API Gateway (4xx, 5xx, p99 latency) and its function (errors, throttles, p99 duration)', () => {

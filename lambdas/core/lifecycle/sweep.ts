@@ -44,6 +44,8 @@ export interface SweepResult {
   readonly warned: number;
   /** Consumers whose recertification fell due: their contacts were sent attestation links. */
   readonly recertificationsDue: number;
+  /** Consumers suspended because nobody attested their recertification in time (counted in `suspended` too). */
+  readonly recertificationsOverdue: number;
   /** Exceptions that ended (the consumer was re-evaluated; a suspension it caused counts in `suspended` too). */
   readonly exceptionsEnded: number;
   /** Requests whose review workflow had not been started (a double failure at registration) and now is. */
@@ -60,7 +62,17 @@ export interface SweepResult {
   readonly complete: boolean;
 }
 
-type Outcome = 'revoked' | 'suspended' | 'warned' | 'recertificationsDue' | 'rearmed' | 'exceptionsEnded' | 'exceptionSuspended' | 'reviewsResumed' | 'none';
+type Outcome =
+  | 'revoked'
+  | 'suspended'
+  | 'warned'
+  | 'recertificationsDue'
+  | 'recertificationSuspended'
+  | 'rearmed'
+  | 'exceptionsEnded'
+  | 'exceptionSuspended'
+  | 'reviewsResumed'
+  | 'none';
 
 /**
  * One lifecycle sweep: reads only consumers whose attention time has come, and for each one revokes a grant that has
@@ -76,6 +88,7 @@ export async function sweep(services: SweepServices, index: AttentionIndex, opti
     suspended: 0,
     warned: 0,
     recertificationsDue: 0,
+    recertificationsOverdue: 0,
     exceptionsEnded: 0,
     reviewsResumed: 0,
     requestsFailed: 0,
@@ -97,6 +110,9 @@ export async function sweep(services: SweepServices, index: AttentionIndex, opti
         const outcome = await handleDue(services, index, consumer, now, keys);
         if (outcome === 'exceptionSuspended') {
           counts.exceptionsEnded++;
+          counts.suspended++;
+        } else if (outcome === 'recertificationSuspended') {
+          counts.recertificationsOverdue++;
           counts.suspended++;
         } else if (typeof outcome === 'number') {
           // The request check: requests it closed, or a consumer that needed nothing yet.
@@ -143,7 +159,7 @@ async function handleDue(services: SweepServices, index: AttentionIndex, consume
   }
   // The links go out before any suspension for the same due date, so an owner always had a link to answer.
   if (reached('recertification')) return (await sendAttestationLinks(services, keys, consumer)) ? 'recertificationsDue' : 'rearmed';
-  if (reached('recertification_overdue')) return (await suspendOverdue(services, consumer)) ? 'suspended' : 'rearmed';
+  if (reached('recertification_overdue')) return (await suspendOverdue(services, consumer)) ? 'recertificationSuspended' : 'rearmed';
   // After the lifecycle actions, so a request check never delays a revocation or suspension that is due as well.
   if (reached('requests')) return checkRequests(services, index, consumer);
   const warn = due.find((d) => d.warnAt !== undefined && d.warnAt <= t && !consumer.warningsSent?.includes(d.warningKey));

@@ -80,6 +80,7 @@ export async function attest(
     const detail = `Deregistered by ${link.contact} at its periodic access review.`;
     if (!(await deregister(services, consumer, actor, detail)))
       throw closedLinkError((await services.consumers.getConsumer(consumer.clientId)) ?? consumer, link);
+    services.metrics.record('RecertificationOutcomes', { outcome: 'deregistered' });
     return { consumer: (await services.consumers.getConsumer(consumer.clientId)) ?? consumer, outcome: 'deregistered', scopesRemoved: [] };
   }
   const scopesRemoved = [...new Set(input.choice.dropScopes)];
@@ -120,6 +121,7 @@ export async function attest(
         ? closedLinkError((await services.consumers.getConsumer(consumer.clientId)) ?? consumer, link)
         : error;
     });
+    services.metrics.record('RecertificationOutcomes', { outcome: 'review' });
     return { consumer: (await services.consumers.getConsumer(consumer.clientId)) ?? consumer, outcome: 'awaiting_confirmation', scopesRemoved };
   }
   const dueAt = nextRecertificationDueAt(now, consumer.risk, services.policy.document.lifecycle)!;
@@ -137,6 +139,7 @@ export async function attest(
     consumer,
   );
   if (!applied) throw closedLinkError(after, link);
+  services.metrics.record('RecertificationOutcomes', { outcome: scopesRemoved.length > 0 ? 'scopes_dropped' : 'confirmed' });
   return { consumer: after, outcome: 'confirmed', scopesRemoved };
 }
 

@@ -28,4 +28,5 @@ export async function deleteRegistration(services: RevokeServices, clientId: str
     },
   );
   if (!revoked) throw updateConflict();
+  services.metrics.record('RegistrationsDeleted', {});
 }

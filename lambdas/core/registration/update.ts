@@ -2,6 +2,7 @@ import type { Actor } from '../audit/event.js';
 import type { Consumer, ConsumerStatus } from '../consumer/consumer.js';
 import { isSigningKey } from '../consumer/keys.js';
 import { applyTransition } from '../consumer/transition.js';
+import type { RegistrationUpdateOutcome } from '../metrics.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
 import { AUTH_METHOD_STRENGTH } from '../policy/levels.js';
 import { openRequest } from '../requests/open-request.js';
@@ -52,6 +53,31 @@ export async function updateRegistration(
   bearer: string | undefined,
   readBody: () => Readonly<Record<string, unknown>>,
   keySets?: RemoteKeySets,
+): Promise<UpdateResult> {
+  try {
+    const result = await update(services, clientId, bearer, readBody, keySets);
+    services.metrics.record('RegistrationUpdates', { outcome: result.statusCode === 200 ? 'applied' : 'review' });
+    return result;
+  } catch (error) {
+    const outcome = refusalOutcome(error);
+    if (outcome !== undefined) services.metrics.record('RegistrationUpdates', { outcome });
+    throw error;
+  }
+}
+
+/** The outcome a refused update counts as; none for a caller without the token or a malformed body, which updated nothing to count. */
+function refusalOutcome(error: unknown): RegistrationUpdateOutcome | undefined {
+  if (error instanceof RegistrationDeniedError) return 'denied';
+  if (error instanceof RegistrationError && error.code === 'update_conflict') return 'conflict';
+  return undefined;
+}
+
+async function update(
+  services: UpdateServices,
+  clientId: string,
+  bearer: string | undefined,
+  readBody: () => Readonly<Record<string, unknown>>,
+  keySets: RemoteKeySets | undefined,
 ): Promise<UpdateResult> {
   const consumer = await authorizeRegistration(services, clientId, bearer);
   // The body is read only for the owner (a caller without the token learns nothing from it), and validated exactly as a

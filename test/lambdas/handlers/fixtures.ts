@@ -204,6 +204,12 @@ function holds(expr: string | undefined, existing: Item | undefined, names: Reco
     const statuses = update[1]!.split(', ').map((v) => values[v]);
     return existing !== undefined && existing[names['#auditSeq']!] === values[':expectSeq'] && statuses.includes(existing[names['#status']!]);
   }
+  // A change request written with its consumer's transition (consumer-change.ts): its version and status as read.
+  const request = /^attribute_exists\(pk\) AND #version = :expectVersion AND #status IN \(([^)]+)\)$/.exec(expr);
+  if (request) {
+    const statuses = request[1]!.split(', ').map((v) => values[v]);
+    return existing !== undefined && existing[names['#version']!] === values[':expectVersion'] && statuses.includes(existing[names['#status']!]);
+  }
   throw new Error(`FakeTable: unsupported condition ${expr}`);
 }
 

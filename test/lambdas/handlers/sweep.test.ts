@@ -56,9 +56,35 @@ describe('createSweepHandler', () => {
       SweepExceptionsEnded: [{}, result.exceptionsEnded, 1],
       SweepRequestsFailed: [{}, result.requestsFailed, 1],
       SweepFailed: [{}, 0, 1],
+      RecertificationsDue: [{}, 0, 1],
+      RecertificationOutcomes: [{ outcome: 'suspended_overdue' }, 0, 1],
       PolicyRolloutReevaluated: [{}, 0, 1],
       PolicyRolloutOutOfPolicy: [{}, 0, 1],
     });
+  });
+
+  it('counts consumers whose recertification fell due and those suspended because nobody attested in time', async () => {
+    const table = new FakeTable(ddb);
+    const linksSentAt = new Date(NOW.getTime() - 15 * DAY_MS).toISOString();
+    const due = consumerFixture({ clientId: 'gh_recertificationDue', recertification: { dueAt: new Date(NOW.getTime() - DAY_MS).toISOString() } });
+    const overdue = consumerFixture({
+      clientId: 'gh_recertificationLate',
+      recertification: { dueAt: linksSentAt, linksSentAt, links: [{ email: 'api-owner@partner.example', linkId: 'l1' }] },
+    });
+    for (const consumer of [due, overdue]) {
+      table.putConsumer(consumer);
+      table.putAudit(auditTrailFor(consumer.clientId, NOW.toISOString()));
+    }
+    const services = buildServices({ jwks: { keys: [] } });
+
+    const result = await createSweepHandler(withIndex(services, index({ due: [due, overdue], rolloutVersion: services.policy.version })))({});
+
+    expect(result).toMatchObject({ recertificationsDue: 1, recertificationsOverdue: 1, suspended: 1, failed: 0 });
+    expect(table.consumerItem(overdue.clientId)).toMatchObject({ status: 'suspended' });
+    expect(services.metrics.total('RecertificationsDue')).toBe(1);
+    expect(services.metrics.total('RecertificationOutcomes', { outcome: 'suspended_overdue' })).toBe(1);
+    expect(services.metrics.total('RecertificationOutcomes')).toBe(1);
+    expect(services.metrics.total('SweepSuspended')).toBe(1);
   });
 
   it('after the lifecycle work, schedules the deletion of an old client secret whose consumer does not exist, and counts it', async () => {
