@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceError } from '../core/errors.js';
-import { closedRoundError, decideReview, openReview, periodEndedError, type ReviewView } from '../core/review/decide.js';
+import { closedRoundError, decideReview, endedRequestError, openReview, periodEndedError, type ReviewView } from '../core/review/decide.js';
 import { ReviewError } from '../core/review/errors.js';
 import { reviewLinkKeysFor } from '../core/review/link-token.js';
 import { reviewFacts } from '../core/review/facts.js';
@@ -78,6 +78,8 @@ export function createReviewHandler(
         const view = await openReview(services, keys, reviewId, token);
         if (view.review.status !== 'open') throw closedRoundError(view.review, view.link.reviewer);
         if (Date.parse(view.review.deadline) <= services.clock.now().getTime()) throw periodEndedError(view.review);
+        const ended = endedRequestError(view);
+        if (ended) throw ended;
         const csrf = randomToken(24);
         const cookieAttrs = `Path=${basePath}/reviews/${encodeURIComponent(reviewId)}; HttpOnly; SameSite=Strict; Max-Age=3600${secure ? '; Secure' : ''}`;
         return linkPage(200, reviewPage(view, services, token, csrf), { 'set-cookie': `${CSRF_COOKIE}=${csrf}; ${cookieAttrs}` });

@@ -67,7 +67,12 @@ function mapControls(
     inForce.length === 0
       ? ' No exception to the policy is in force.'
       : ` Exceptions in force, each reviewed and time-boxed: ${inForce.map((e) => `${e.grant!.rule} until ${e.expiresAt} (${e.approvals.map((a) => a.reviewer).join(', ')})`).join('; ')}.`;
-  const final = consumer.status === 'revoked' || consumer.status === 'denied' || consumer.status === 'expired' || consumer.status === 'failed';
+  const final =
+    consumer.status === 'revoked' ||
+    consumer.status === 'denied' ||
+    consumer.status === 'expired' ||
+    consumer.status === 'failed' ||
+    consumer.status === 'withdrawn';
   const pastExpiry = Date.parse(consumer.expiresAt) <= now.getTime();
   const secret = consumer.authMethod !== 'private_key_jwt';
   const rotated = seqs(events, 'credentials.rotated');

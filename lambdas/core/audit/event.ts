@@ -12,6 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   'consumer.review_failed',
   'consumer.denied',
   'consumer.expired',
+  'consumer.withdrawn',
   'consumer.suspended',
   'consumer.revoked',
   'consumer.warned',

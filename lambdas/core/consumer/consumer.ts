@@ -3,7 +3,7 @@ import type { Approval } from '../review/review.js';
 import type { ExceptionGrant } from '../exceptions/rules.js';
 import type { AuthMethod, RiskLevel, RiskRequirements, Tier } from '../policy/schema.js';
 
-export const CONSUMER_STATUSES = ['pending_review', 'active', 'denied', 'expired', 'failed', 'suspended', 'revoked'] as const;
+export const CONSUMER_STATUSES = ['pending_review', 'active', 'denied', 'expired', 'failed', 'withdrawn', 'suspended', 'revoked'] as const;
 export type ConsumerStatus = (typeof CONSUMER_STATUSES)[number];
 
 /** A public JSON Web Key as registered by a consumer (RFC 7517); private members are refused at the boundary. */

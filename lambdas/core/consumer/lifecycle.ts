@@ -2,12 +2,13 @@ import type { ConsumerStatus } from './consumer.js';
 
 /** Allowed status transitions; anything else is a bug or a race and is refused. */
 const TRANSITIONS: Readonly<Record<ConsumerStatus, readonly ConsumerStatus[]>> = {
-  pending_review: ['active', 'denied', 'expired', 'failed'],
+  pending_review: ['active', 'denied', 'expired', 'failed', 'withdrawn'],
   active: ['suspended', 'revoked'],
   suspended: ['active', 'revoked'],
   denied: [],
   expired: [],
   failed: [],
+  withdrawn: [],
   revoked: [],
 };
 

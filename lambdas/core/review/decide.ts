@@ -55,6 +55,19 @@ const STATUS_WORDS: Record<string, string> = {
   failed: 'closed after a technical failure',
 };
 
+/**
+ * The refusal for a link whose request ended while its round was still open (its requester withdrew it), or undefined
+ * while the request is still waiting for review.
+ */
+export function endedRequestError(view: Pick<ReviewView, 'consumer' | 'request'>): ReviewError | undefined {
+  const current = view.request ? view.request.status : view.consumer.status;
+  if (current === 'pending_review') return undefined;
+  if (current === 'withdrawn') {
+    return new ReviewError('already_decided', 'This request has ended: its requester withdrew it before the review was complete.');
+  }
+  return new ReviewError('already_decided', `This request is already ${STATUS_WORDS[current] ?? current}.`);
+}
+
 /** The error name the workflow catches to end a request as denied (statemachines/onboarding.asl.json). */
 export const DENIED_ERROR = 'Gatehouse.Denied';
 
@@ -104,10 +117,8 @@ export async function decideReview(
   }
   if (Date.parse(review.deadline) <= now.getTime()) throw periodEndedError(review);
   const approvals = (request ? request.approvals : consumer.approvals) ?? [];
-  if (request ? request.status !== 'pending_review' : consumer.status !== 'pending_review') {
-    const current = request ? request.status : consumer.status;
-    throw new ReviewError('already_decided', `This request is already ${STATUS_WORDS[current] ?? current}.`);
-  }
+  const ended = endedRequestError({ consumer, request });
+  if (ended) throw ended;
   const excluded = request ? [...consumer.contacts, request.requestedBy] : consumer.contacts;
   if (!mayReview(link.reviewer, excluded, approvals, bankDomains(services.config.reviewers, services.config.operators))) {
     throw new ReviewError('not_eligible', 'You cannot review this request: you are one of its contacts or its requester, or already approved it.');

@@ -87,6 +87,8 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
       actor: SYSTEM,
       data,
       set: { openReviewId: undefined, ...(reason ? { outcomeReason: reason } : {}) },
+      // A registration its requester withdrew (RFC 7592 delete) stays withdrawn: the review's outcome no longer applies.
+      unless: (consumer) => consumer.status === 'withdrawn',
     });
   const outcome = async (reviewOutcome: ReviewOutcome, change: ReturnType<typeof to>): Promise<{ status: string }> => {
     const { consumer, applied } = await change;

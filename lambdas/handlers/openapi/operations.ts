@@ -174,15 +174,15 @@ export const OPERATIONS: Readonly<Record<OperationId, OperationSpec>> = {
   deleteRegistration: {
     tag: 'Registration',
     description:
-      'RFC 7592 delete: the consumer is revoked at once (no new tokens; tokens already issued are reported inactive and listed on /oauth2/revocations), its client secret is scheduled for deletion and its contacts are told. The registration access token ends with it, so a repeated delete gets 401 (RFC 7592 §2.3).',
+      "RFC 7592 delete: the consumer is revoked at once (no new tokens; tokens already issued are reported inactive and listed on /oauth2/revocations), its client secret is scheduled for deletion and its contacts are told. A registration still under review is withdrawn instead: its status becomes `withdrawn`, its review ends (reviewers' links say so) and its contacts are told. The registration access token ends with it, so a repeated delete gets 401 (RFC 7592 §2.3).",
     security: [{ registrationAccessToken: [] }],
     responses: responses(
-      ['204', { description: 'Deleted: the consumer is revoked.' }],
+      ['204', { description: 'Deleted: the consumer is revoked, or withdrawn if it was still under review.' }],
       ['401', oauthError('invalid_token: missing, or not valid for this client (unknown and already deleted clients look the same).', WWW_AUTHENTICATE)],
       [
         '409',
         registrationError(
-          'update_conflict: the registration has no access to end (pending review, denied, expired) or changed meanwhile; nothing was changed.',
+          'update_conflict: the registration has no access to end (denied, expired, failed, withdrawn, revoked) or changed meanwhile (its review ended); nothing was changed.',
         ),
       ],
       dependencyDown,

@@ -521,6 +521,32 @@ describe('createReviewTaskHandler', () => {
     });
   });
 
+  describe('a registration its requester withdrew', () => {
+    it.each<[string, Record<string, unknown>]>([
+      ['activate', { action: 'activate' }],
+      ['deny', { action: 'deny', cause: JSON.stringify({ reviewer: ALICE, comment: 'No contract on file' }) }],
+      ['expire', { action: 'expire' }],
+      ['fail', { action: 'fail', error: 'boom' }],
+    ])('stays withdrawn when the workflow would %s it, writing nothing and recording no latency', async (_, step) => {
+      setUp({ status: 'withdrawn', approvals: [{ reviewer: ALICE, round: 1, at: NOW.toISOString() }] });
+
+      await expect(run({ clientId: CLIENT_ID, ...step } as never)).resolves.toEqual({ status: 'withdrawn' });
+
+      expect(writes()).toHaveLength(0);
+      expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'withdrawn' });
+      expect(services.metrics.snapshot()).toEqual([]);
+    });
+
+    it('sends no outcome email: its contacts were told when it was withdrawn', async () => {
+      setUp({ status: 'withdrawn', outcomeReason: 'The requester withdrew the request before its review ended.' });
+
+      await expect(run({ action: 'notify', clientId: CLIENT_ID })).resolves.toEqual({ status: 'withdrawn' });
+
+      expect(mailer.sent).toHaveLength(0);
+      expect(writes()).toHaveLength(0);
+    });
+  });
+
   describe('notify', () => {
     it.each<[ConsumerStatus, string | undefined, string]>([
       ['active', undefined, 'was approved'],

@@ -252,6 +252,16 @@ describe('createReviewHandler', () => {
       expectNothingWrittenOrSent();
     });
 
+    it('answers a link to a request its requester withdrew with 409 saying the request has ended, changing nothing', async () => {
+      setUp({ consumer: { status: 'withdrawn', openReviewId: undefined } });
+
+      const response = await get(await link());
+
+      expectRefusal(response, 409, 'This request has ended: its requester withdrew it before the review was complete.');
+      expect(response.body).toContain('Nothing more is needed from you.');
+      expectNothingWrittenOrSent();
+    });
+
     it('answers a reviewer who opens their own used link with 409 saying when they used it', async () => {
       setUp({ review: { status: 'denied', decidedBy: ALICE, decidedAt: new Date(NOW.getTime() + 4 * 60_000).toISOString(), comment: 'No contract' } });
 
@@ -451,6 +461,23 @@ describe('createReviewHandler', () => {
 
       expectRefusal(response, 409, `Another reviewer, ${ALICE}, already approved this request on 25 November 2026 at 10:00 UTC (approval 1 of 2).`);
       expectNothingWrittenOrSent();
+    });
+
+    it('refuses a decision on a page opened before its requester withdrew the request with 409, writing and sending nothing', async () => {
+      setUp();
+      const page = await openPage();
+      table.patchConsumer(CLIENT_ID, { status: 'withdrawn', openReviewId: undefined });
+      ddb.resetHistory();
+
+      const response = await post(new URLSearchParams({ decision: 'approve', comment: '', t: page.t, csrf: page.csrf }).toString(), {
+        'content-type': FORM,
+        origin: ISSUER,
+        cookie: page.cookie,
+      });
+
+      expectRefusal(response, 409, 'This request has ended: its requester withdrew it before the review was complete.');
+      expectNothingWrittenOrSent();
+      expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'withdrawn' });
     });
 
     it('accepts a post without an Origin header only when the CSRF cookie matches', async () => {

@@ -8,6 +8,7 @@ const ALLOWED: ReadonlyArray<readonly [ConsumerStatus, ConsumerStatus]> = [
   ['pending_review', 'denied'],
   ['pending_review', 'expired'],
   ['pending_review', 'failed'],
+  ['pending_review', 'withdrawn'],
   ['active', 'suspended'],
   ['active', 'revoked'],
   ['suspended', 'active'],
@@ -26,7 +27,7 @@ describe('canTransition', () => {
     expect(canTransition(from, to)).toBe(false);
   });
 
-  it.each(['denied', 'expired', 'failed', 'revoked'] as const)('treats %s as terminal', (status) => {
+  it.each(['denied', 'expired', 'failed', 'withdrawn', 'revoked'] as const)('treats %s as terminal', (status) => {
     expect(CONSUMER_STATUSES.filter((to) => canTransition(status, to))).toEqual([]);
   });
 

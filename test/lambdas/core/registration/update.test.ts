@@ -120,10 +120,10 @@ describe('deleteRegistration metrics', () => {
     expect(services.metrics.total('RegistrationsDeleted')).toBe(1);
   });
 
-  it('counts nothing for a delete without the registration access token, or of a registration still in review', async () => {
+  it('counts nothing for a delete without the registration access token, or of a registration whose review ended', async () => {
     seed(consumerFixture());
     await expect(deleteRegistration(services, CLIENT_ID, 'not-the-token')).rejects.toMatchObject({ code: 'invalid_token' });
-    seed(consumerFixture({ status: 'pending_review' }));
+    seed(consumerFixture({ status: 'denied' }));
     await expect(deleteRegistration(services, CLIENT_ID, REGISTRATION_TOKEN)).rejects.toMatchObject({ code: 'update_conflict' });
 
     expect(services.metrics.snapshot()).toEqual([]);
