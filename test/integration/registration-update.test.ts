@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
-import { approveByEmail, awaitReviewEmail, submitDecision } from './review-flow.js';
+import { approveByEmail, awaitReviewEmail, openReviewPage, submitDecision } from './review-flow.js';
 
 const START = Date.now();
 let offset = 0;
@@ -359,6 +359,55 @@ describe('DELETE /register/{client_id} (RFC 7592 delete) over HTTP', () => {
     expect(again.json).toMatchObject({ error: 'invalid_token' });
     expect((await call('GET', clientId, token)).status).toBe(401);
     expect((await put(clientId, token, json)).status).toBe(401);
+    expect(countedSince(before)).toEqual({ ...NONE, deleted: 1 });
+  });
+
+  it("withdraws a registration under review (204): reviewers' links say the request ended, it cannot be approved, contacts are told", async () => {
+    const reviewer = 'alice.reviewer@bank.example';
+    const partner = await registerPartner(plane, { scope: 'accounts:read', data_classes: ['confidential'], contacts: ['wrong-request@fintech.example'] });
+    expect(partner.status).toBe(202);
+    const { clientId, privateKey, kid } = partner;
+    const token = String(partner.json['registration_access_token']);
+    const mail = await awaitReviewEmail(plane, reviewer, clientId, 1);
+    // The reviewer opened the page before the withdrawal, so they hold its form and CSRF cookie.
+    const opened = await openReviewPage(reviewLink(mail));
+    expect(opened.status).toBe(200);
+
+    const before = counted();
+    const res = await call('DELETE', clientId, token);
+    expect(res.status).toBe(204);
+    expect(countedSince(before)).toEqual({ ...NONE, deleted: 1 });
+
+    // The reviewer's emailed link now says the request ended, and an approval from it activates nothing.
+    const page = await openReviewPage(reviewLink(mail));
+    expect(page.status).toBe(409);
+    expect(page.html).toContain('This request has ended: its requester withdrew it before the review was complete.');
+    const tableBefore = await tableSnapshot(plane);
+    const url = new URL(reviewLink(mail));
+    const approve = await fetch(`${url.origin}${url.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: opened.cookie ?? '', origin: url.origin },
+      body: new URLSearchParams({ decision: 'approve', comment: 'Looks right', t: opened.fields['t'] ?? '', csrf: opened.fields['csrf'] ?? '' }),
+    });
+    expect(approve.status).toBe(409);
+    expect(await approve.text()).toContain('its requester withdrew it');
+    expect(await tableSnapshot(plane)).toEqual(tableBefore);
+    expect((await assertionToken(clientId, privateKey, kid, 'accounts:read')).status).toBe(401);
+
+    // The operator sees a withdrawn consumer whose audit chain verifies, ending with the consumer's own withdrawal.
+    const shown = await fetch(`${plane.url}/admin/consumers/${clientId}`, { headers: { authorization: `Bearer ${plane.adminToken}` } });
+    expect(shown.status).toBe(200);
+    const view = (await shown.json()) as { consumer: { status: string }; audit: { chain_verified: boolean; events: Array<Record<string, unknown>> } };
+    expect(view.consumer.status).toBe('withdrawn');
+    expect(view.audit.chain_verified).toBe(true);
+    expect(view.audit.events.at(-1)).toMatchObject({ type: 'consumer.withdrawn', actor: { kind: 'consumer', id: clientId } });
+    await expect.poll(() => mailsTo('wrong-request@fintech.example', 'Request withdrawn').length, { timeout: 5000 }).toBe(1);
+    expect(mailsTo('wrong-request@fintech.example', 'Request withdrawn')[0]!.text).toContain('withdrawn by its requester');
+
+    // The registration is gone for its token: a second delete gets 401 and counts nothing.
+    const again = await call('DELETE', clientId, token);
+    expect(again.status).toBe(401);
+    expect(again.json).toMatchObject({ error: 'invalid_token' });
     expect(countedSince(before)).toEqual({ ...NONE, deleted: 1 });
   });
 

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
+import { recordingLog } from '../lambdas/fixtures.js';
 import { registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
 import { readOutbox, reviewLink } from './outbox.js';
 import { awaitReviewEmail, openReviewPage, reviewEmails, submitDecision } from './review-flow.js';
@@ -177,8 +178,41 @@ describe('local mode over HTTP: review SLA', () => {
     await expect.poll(async () => (await read())['status'], { timeout: 8000, interval: 250 }).toBe('expired');
     await expect.poll(() => readOutbox(fast.outboxDir).some((m) => m.subject.includes('is expired')), { timeout: 5000 }).toBe(true);
 
-    // A link used after the SLA reaches a workflow that has moved on.
+    // A link opened after the SLA says the request has ended, and offers no decision.
     const mail = readOutbox(fast.outboxDir).find((m) => m.subject.includes('Review needed'))!;
-    expect((await submitDecision(reviewLink(mail), 'approve')).status).toBeGreaterThanOrEqual(409);
+    const page = await openReviewPage(reviewLink(mail));
+    expect(page.status).toBe(409);
+    expect(page.html).toContain('This request is already expired.');
+    expect(page.fields).toEqual({});
+  });
+});
+
+describe('local mode over HTTP: a review whose request is withdrawn', () => {
+  const log = recordingLog();
+  let fast: LocalControlPlane;
+  beforeAll(async () => {
+    fast = await startTestPlane({ reviewers: { default: [ALICE, BOB] }, reviewTimeoutSeconds: 2, reviewRetryIntervalMs: 50, log });
+  });
+  afterAll(async () => {
+    await fast?.close();
+  });
+
+  it('ends the workflow cleanly when its task times out: the consumer stays withdrawn and nobody is told it expired', async () => {
+    const reg = await registerPartner(fast, { scope: 'accounts:read', data_classes: ['confidential'], contacts: ['ops@fintech.example'] });
+    expect(reg.status).toBe(202);
+    await awaitReviewEmail(fast, ALICE, reg.clientId, 1);
+    const deleted = await fetch(String(reg.json['registration_client_uri']), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
+    });
+    expect(deleted.status).toBe(204);
+
+    await expect.poll(() => log.info.mock.calls.some(([m]) => m === 'review workflow ended'), { timeout: 10_000, interval: 100 }).toBe(true);
+    expect(log.error.mock.calls.map(([m]) => m)).not.toContain('review workflow failed');
+    expect(await fast.services.consumers.getConsumer(reg.clientId)).toMatchObject({ status: 'withdrawn' });
+    expect((await fast.services.consumers.listAudit(reg.clientId)).at(-1)).toMatchObject({ type: 'consumer.withdrawn' });
+    const toContacts = readOutbox(fast.outboxDir).filter((m) => m.to.includes('ops@fintech.example'));
+    expect(toContacts.map((m) => m.subject)).toEqual([expect.stringContaining('Request withdrawn')]);
+    expect(fast.metrics.total('ReviewLatency')).toBe(0);
   });
 });
