@@ -2,7 +2,7 @@ import { deleteRegistration } from '../core/registration/delete.js';
 import { updateRegistration } from '../core/registration/update.js';
 import type { RemoteKeySets } from '../core/ports/remote-key-sets.js';
 import type { Needs } from '../core/services.js';
-import { header, jsonObjectBody } from './http/event.js';
+import { bearerToken, header, jsonObjectBody } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json, noContent } from './http/respond.js';
@@ -15,8 +15,7 @@ export function createRegistrationManageHandler(
   return httpHandler(
     services,
     async (event) => {
-      const authorization = header(event, 'authorization');
-      const bearer = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
+      const bearer = bearerToken(header(event, 'authorization'));
       const clientId = event.pathParameters?.['client_id'] ?? '';
       if (event.httpMethod === 'DELETE') {
         await deleteRegistration(services, clientId, bearer);

@@ -1,6 +1,6 @@
 import { readRegistration } from '../core/registration/read.js';
 import type { Needs } from '../core/services.js';
-import { header } from './http/event.js';
+import { bearerToken, header } from './http/event.js';
 import { httpHandler, type HttpLambda } from './http/http-handler.js';
 import { HANDLER_PROTOCOLS } from './http/protocols.js';
 import { json } from './http/respond.js';
@@ -10,8 +10,7 @@ export function createRegistrationReadHandler(services: Needs<'getConsumer' | 'u
   return httpHandler(
     services,
     async (event) => {
-      const authorization = header(event, 'authorization');
-      const bearer = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
+      const bearer = bearerToken(header(event, 'authorization'));
       const clientId = event.pathParameters?.['client_id'] ?? '';
       return json(200, await readRegistration(services, clientId, bearer));
     },

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ROUTES, type HttpHandlerName } from '../../contracts/routes.js';
+import { bearerToken } from '../../handlers/http/event.js';
 import { HttpError } from '../../handlers/http/errors.js';
 import type { HttpLambda } from '../../handlers/http/http-handler.js';
 import { HANDLER_PROTOCOLS } from '../../handlers/http/protocols.js';
@@ -252,7 +253,7 @@ function append(map: Map<string, string[]>, key: string, value: string): void {
 }
 
 function presentsToken(authorization: string | undefined, token: string): boolean {
-  const presented = authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : '';
+  const presented = bearerToken(authorization) ?? '';
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(token).digest();
   return presented.length > 0 && timingSafeEqual(a, b);

@@ -2,6 +2,11 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { OAuthError } from '../../core/oauth/errors.js';
 import { HttpError } from './errors.js';
 
+/** The token of an `Authorization: Bearer <token>` value (RFC 6750 section 2.1, scheme case-insensitive), if that is what it is. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
+}
+
 /** A header's value, case-insensitively (API Gateway keeps the client's casing). */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   const headers = event.headers;

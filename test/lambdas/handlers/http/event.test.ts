@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../../lambdas/handlers/http/errors.js';
-import { bodyText, header, headerValues, jsonObjectBody, mediaType } from '../../../../lambdas/handlers/http/event.js';
+import { bearerToken, bodyText, header, headerValues, jsonObjectBody, mediaType } from '../../../../lambdas/handlers/http/event.js';
 import { httpEvent } from '../fixtures.js';
 
 const post = (body: string | null, headers: Record<string, string> = {}, isBase64Encoded = false) =>
@@ -73,5 +73,16 @@ describe('jsonObjectBody', () => {
     ['malformed_body', post('"string"', { 'content-type': 'application/json' })],
   ])('refuses with %s', (code, event) => {
     expect(() => jsonObjectBody(event, 50)).toThrow(expect.objectContaining({ name: 'HttpError', code }));
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes the token of a Bearer value, whatever the scheme case, and nothing else', () => {
+    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(bearerToken('bearer  abc ')).toBe('abc');
+    expect(bearerToken('BEARER abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken('Bearerabc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
   });
 });
