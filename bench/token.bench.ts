@@ -18,6 +18,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { consoleLog } from '../lambdas/adapters/local/console-log.js';
 import { startLocalControlPlane, type LocalControlPlane } from '../lambdas/adapters/local/control-plane.js';
@@ -119,6 +120,8 @@ interface Figures {
   durationSeconds: number;
   /** CPU time of this process's main thread (where both servers run) per successful token; undefined off Linux or inline. */
   cpuMicrosPerToken: number | undefined;
+  /** Main-thread garbage-collection pauses during the measured rounds: how many per second, their sum per second, the longest. */
+  gc: { pausesPerSecond: number; pausedMsPerSecond: number; longestMs: number };
   statusCodes: Record<string, number>;
 }
 
@@ -196,6 +199,26 @@ interface Round {
   readonly result: AutocannonResult;
   /** Main-thread CPU during the round, or undefined where it cannot be read. */
   readonly cpuMs: number | undefined;
+  /** Garbage-collection pauses of the main thread (where both servers run) during the round, in ms. */
+  readonly gcPausesMs: readonly number[];
+}
+
+/**
+ * Records the main thread's garbage-collection pauses until the returned function is called. A young collection stops
+ * every request under way, so long or frequent ones show directly in the p99 (docs/performance.md, "Token latency").
+ */
+function recordGcPauses(): () => number[] {
+  const pauses: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    // Entries still queued for the observer are delivered here rather than lost.
+    for (const entry of observer.takeRecords()) pauses.push(entry.duration);
+    observer.disconnect();
+    return pauses;
+  };
 }
 
 /**
@@ -228,7 +251,20 @@ function figures(server: string, rounds: readonly Round[]): Figures {
     maxMs: worst((r) => r.latency.max),
     durationSeconds: duration,
     cpuMicrosPerToken: cpuMs !== undefined && ok2xx > 0 ? (cpuMs * 1000) / ok2xx : undefined,
+    gc: gcFigures(
+      rounds.flatMap((round) => round.gcPausesMs),
+      duration,
+    ),
     statusCodes,
+  };
+}
+
+function gcFigures(pausesMs: readonly number[], seconds: number): Figures['gc'] {
+  const perSecond = (n: number) => (seconds > 0 ? n / seconds : 0);
+  return {
+    pausesPerSecond: perSecond(pausesMs.length),
+    pausedMsPerSecond: perSecond(pausesMs.reduce((total, ms) => total + ms, 0)),
+    longestMs: pausesMs.reduce((longest, ms) => Math.max(longest, ms), 0),
   };
 }
 
@@ -236,7 +272,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 function table(rows: readonly Figures[]): void {
-  const head = ['server', 'tokens/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', '2xx total', 'server CPU µs/token'];
+  const head = ['server', 'tokens/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', '2xx total', 'server CPU µs/token', 'GC pauses/s', 'GC ms/s', 'longest GC ms'];
   const body = rows.map((f) => [
     f.server,
     fmt(f.tokensPerSecond, 0),
@@ -246,6 +282,9 @@ function table(rows: readonly Figures[]): void {
     String(f.non2xx),
     String(f.ok2xx),
     f.cpuMicrosPerToken === undefined ? 'n/a' : fmt(f.cpuMicrosPerToken, 0),
+    fmt(f.gc.pausesPerSecond, 1),
+    fmt(f.gc.pausedMsPerSecond, 1),
+    fmt(f.gc.longestMs, 1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
@@ -468,9 +507,11 @@ async function main(): Promise<number> {
     const roundSeconds = seconds / roundCount;
     const measure = async (target: Target): Promise<Round> => {
       const cpu0 = workers > 0 ? mainThreadCpuMs() : undefined;
+      const gcPauses = recordGcPauses();
       const result = await load(autocannon, target, roundSeconds, connections, workers);
+      const gcPausesMs = gcPauses();
       const cpu1 = cpu0 === undefined ? undefined : mainThreadCpuMs();
-      return { result, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined };
+      return { result, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined, gcPausesMs };
     };
     const targets = [gatehouse.target, ...(reference ? [reference.target] : [])];
     const inQuiet = <T>(target: Target, fn: () => Promise<T>) => (target.name === 'gatehouse' ? fn() : quietly(notices, fn));

@@ -40,6 +40,7 @@ describe('local mode graceful stop', () => {
     const registering = postJson(`${url}/register`, body, { 'idempotency-key': 'drain-test-key-0001' });
     await holding;
 
+    const stopStarted = Date.now();
     const stopping = plane.close();
     const refused = await fetch(`${url}/.well-known/jwks.json`).then(
       (r) => r.status,
@@ -48,10 +49,14 @@ describe('local mode graceful stop', () => {
     release();
     const answer = await registering;
     await stopping;
+    const stopMs = Date.now() - stopStarted;
     plane = undefined;
 
     expect(refused).toBe('refused');
     expect(answer.status).toBe(201);
+    // The answer under way closed its keep-alive connection, so the stop did not wait for the 10 s grace to cut it.
+    expect(answer.headers.get('connection')).toBe('close');
+    expect(stopMs).toBeLessThan(5000);
     plane = await startTestPlane({ dataDir });
     const clientId = String(answer.json['client_id']);
     const evidence = await adminGet(plane, `/admin/consumers/${clientId}`);

@@ -45,30 +45,21 @@ export async function startHttpServer(options: {
   /** How long a request may run before it is answered 503 as a Lambda function's time-out would be. @default 10 s */
   readonly requestTimeoutMs?: number | undefined;
 }): Promise<LocalHttpServer> {
-  let handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
-  let closing = false;
-  const underWay = new Set<ServerResponse>();
-  // One listener for every response, rather than a closure per request.
-  function settled(this: ServerResponse): void {
-    underWay.delete(this);
-  }
+  const state: ServerState = { handlers: undefined, closing: false, adminToken: options.adminToken, timeoutMs: options.requestTimeoutMs ?? 10_000 };
   // Node answers a missing Host and an unknown Expect itself, with an empty body; here they become problem JSON too.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
-    if (closing) {
+    if (state.closing) {
       discard(req);
-      res.setHeader('connection', 'close');
-      return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }));
+      return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }), state);
     }
-    underWay.add(res);
-    res.once('close', settled);
-    void dispatch(req, res, handlers, options.adminToken, options.requestTimeoutMs ?? 10_000).catch(() => {
-      if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'));
+    void dispatch(req, res, state).catch(() => {
+      if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'), state);
     });
   });
   server.on('clientError', refuseUnparsable);
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     discard(req);
-    send(res, problem(417, 'expectation-failed', 'Expectation failed', 'Only "Expect: 100-continue" is supported.'));
+    send(res, problem(417, 'expectation-failed', 'Expectation failed', 'Only "Expect: 100-continue" is supported.'), state);
   });
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
@@ -81,13 +72,13 @@ export async function startHttpServer(options: {
     server,
     url: `http://${host}:${port}`,
     setHandlers: (h) => {
-      handlers = h;
+      state.handlers = h;
     },
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        closing = true;
-        // Answers under way close their connection once sent, so the server can close without cutting any of them.
-        for (const res of underWay) if (!res.headersSent) res.setHeader('connection', 'close');
+        // From now on every answer, including those of requests under way, closes its connection once sent (see send),
+        // so the server can close without cutting any of them.
+        state.closing = true;
         const cut = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
           clearTimeout(cut);
@@ -98,31 +89,38 @@ export async function startHttpServer(options: {
   };
 }
 
-async function dispatch(
-  req: IncomingMessage,
-  res: ServerResponse,
-  handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined,
-  adminToken: string,
-  timeoutMs: number,
-): Promise<void> {
+/**
+ * One server's settings and whether it is stopping. No per-response bookkeeping: a set of the responses under way, held
+ * by this long-lived (old-generation) object, made the garbage collector keep every response alive through a young
+ * collection (docs/performance.md, "Token latency").
+ */
+interface ServerState {
+  handlers: Readonly<Record<HttpHandlerName, HttpLambda>> | undefined;
+  closing: boolean;
+  readonly adminToken: string;
+  readonly timeoutMs: number;
+}
+
+async function dispatch(req: IncomingMessage, res: ServerResponse, state: ServerState): Promise<void> {
+  const { handlers, adminToken, timeoutMs } = state;
   if (!handlers) {
     discard(req);
-    return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }));
+    return send(res, problem(503, 'starting', 'Starting', 'Gatehouse is still starting.', { 'retry-after': '1' }), state);
   }
   if (req.httpVersion === '1.1' && req.headers.host === undefined) {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
     discard(req);
-    return send(res, problem(400, 'malformed-request', 'Bad request', 'An HTTP/1.1 request needs a Host header.'));
+    return send(res, problem(400, 'malformed-request', 'Bad request', 'An HTTP/1.1 request needs a Host header.'), state);
   }
   const url = requestTarget(req.url ?? '/');
   if (!url) {
     discard(req);
-    return send(res, problem(400, 'malformed-request', 'Bad request', 'The request target is neither a path nor an absolute URL.'));
+    return send(res, problem(400, 'malformed-request', 'Bad request', 'The request target is neither a path nor an absolute URL.'), state);
   }
   const candidates = matchRoutes(url.pathname);
   if (candidates.length === 0) {
     discard(req);
-    return send(res, httpErrorResponse(new HttpError('not_found', `No route for ${url.pathname}.`), familyFormat(url.pathname)));
+    return send(res, httpErrorResponse(new HttpError('not_found', `No route for ${url.pathname}.`), familyFormat(url.pathname)), state);
   }
   const match = candidates.find((c) => c.route.method === req.method);
   if (!match) {
@@ -135,6 +133,7 @@ async function dispatch(
         { protocol: HANDLER_PROTOCOLS[candidates[0]!.route.handler] },
         { allow },
       ),
+      state,
     );
   }
   // API Gateway refuses an unsigned call to an IAM route before any Lambda runs; locally the admin token plays SigV4.
@@ -152,6 +151,7 @@ async function dispatch(
           'www-authenticate': 'Bearer realm="gatehouse-admin"',
         },
       ),
+      state,
     );
   }
   // Refused as early as the size is known: from Content-Length before reading, or as soon as a chunked body passes the cap.
@@ -166,6 +166,7 @@ async function dispatch(
       httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), {
         protocol: HANDLER_PROTOCOLS[match.route.handler],
       }),
+      state,
     );
   }
 
@@ -203,7 +204,7 @@ async function dispatch(
     functionName: `gatehouse-${match.route.handler}`,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   } as unknown as Context;
-  send(res, await handlers[match.route.handler](event, context));
+  send(res, await handlers[match.route.handler](event, context), state);
 }
 
 /**
@@ -321,7 +322,7 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
   socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? title}\r\n${head}\r\n`, 'latin1'), body]));
 }
 
-function send(res: ServerResponse, result: APIGatewayProxyResult): void {
+function send(res: ServerResponse, result: APIGatewayProxyResult, state: ServerState): void {
   // A text body stays a string: Node then writes the head and the body as one string, in one write.
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   // Node's flat [name, value, …] form: the handler's headers and the length, without copying them into another object.
@@ -330,6 +331,7 @@ function send(res: ServerResponse, result: APIGatewayProxyResult): void {
     if (name !== 'content-length' && Object.hasOwn(result.headers, name)) headers.push(name, result.headers[name]!);
   }
   headers.push('content-length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
+  if (state.closing) headers.push('connection', 'close');
   res.writeHead(result.statusCode, headers as string[]);
   res.end(body);
 }
