@@ -1,6 +1,8 @@
 import './polyfills.js';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock, ReviewRequest, Workflow } from '../../core/ports.js';
 import { reviewExecutionName } from '../../core/review/execution-name.js';
@@ -20,18 +22,95 @@ type Definition = { States: Record<string, StateDef> };
 const TOKEN_PLACEHOLDER = '__gatehouse_local_task_token__';
 
 /**
- * Definitions (as JSON text) this process has already validated. Validating compiles the ASL JSON schema, about 0.3 s of
- * CPU each time; a definition that passed once passes again, so a restart in the same process (tests, a drain and start)
- * skips it. A changed file is different text and is validated again.
+ * Definitions (as JSON text) this process has already validated. Validating compiles the ASL JSON schema: about 0.3 s of
+ * CPU in a warm process and about 1 s at start-up, a third of `npm start`'s. A definition that passed once passes again,
+ * so a restart in the same process (tests, a drain and start) skips it, and so does a later process that finds it in the
+ * validation record. A changed file is different text and is validated again.
  */
 const validatedDefinitions = new Set<string>();
 
-/** A state machine for an ASL definition, which fails fast (paths and ARNs included) the first time it sees a bad one. */
-export function validatedStateMachine(definition: object): StateMachine {
+/** Definitions validated by earlier processes, by digest: see fileValidationRecord. */
+export interface ValidationRecord {
+  has(digest: string): boolean;
+  add(digest: string): void;
+}
+
+const VALIDATOR_PACKAGE = 'aws-local-stepfunctions';
+const VALIDATION_OPTIONS = { checkArn: true, checkPaths: true } as const;
+/** Past this many digests the record starts again from empty: a few definitions change now and then. */
+const MAX_RECORDED = 500;
+
+/** The validator's version and options, so a record made by another version or other options is not trusted. */
+const VALIDATION_SALT = (() => {
+  const main = createRequire(import.meta.url).resolve(VALIDATOR_PACKAGE);
+  const root = main.slice(0, main.lastIndexOf(`node_modules/${VALIDATOR_PACKAGE}/`) + `node_modules/${VALIDATOR_PACKAGE}`.length);
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return `${VALIDATOR_PACKAGE}@${version} ${JSON.stringify(VALIDATION_OPTIONS)}\n`;
+})();
+
+/** The digest under which a definition is recorded as validated. */
+export function validationDigest(definitionText: string): string {
+  return createHash('sha256').update(VALIDATION_SALT).update(definitionText).digest('hex');
+}
+
+/**
+ * A record of validated definitions kept in `file` (one hex digest a line, appended), read once. It is a cache: a record
+ * that cannot be read or written is an empty one, and the definition is validated as if it had never been seen.
+ */
+export function fileValidationRecord(file: string): ValidationRecord {
+  let digests: Set<string> | undefined;
+  const load = (): Set<string> => {
+    if (digests) return digests;
+    try {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      digests = new Set(lines.filter((line) => /^[0-9a-f]{64}$/.test(line)));
+      if (digests.size > MAX_RECORDED) {
+        digests = new Set();
+        writeFileSync(file, '');
+      }
+    } catch {
+      digests = new Set();
+    }
+    return digests;
+  };
+  return {
+    has: (digest) => load().has(digest),
+    add: (digest) => {
+      load().add(digest);
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        // One short line with O_APPEND: processes recording at once each add their own line whole.
+        appendFileSync(file, `${digest}\n`);
+      } catch {
+        // A read-only install still works; it only validates at every start.
+      }
+    },
+  };
+}
+
+let defaultRecord: ValidationRecord | undefined;
+/** node_modules/.cache/gatehouse/asl-validated, next to the project's other tool caches. */
+function projectValidationRecord(): ValidationRecord {
+  const main = createRequire(import.meta.url).resolve(VALIDATOR_PACKAGE);
+  const nodeModules = main.slice(0, main.lastIndexOf(`node_modules/${VALIDATOR_PACKAGE}/`) + 'node_modules'.length);
+  return (defaultRecord ??= fileValidationRecord(join(nodeModules, '.cache', 'gatehouse', 'asl-validated')));
+}
+
+/**
+ * A state machine for an ASL definition, which fails fast (paths and ARNs included) the first time it sees a bad one.
+ * A bad definition is never recorded, so it is refused every time.
+ */
+export function validatedStateMachine(definition: object, record: ValidationRecord = projectValidationRecord()): StateMachine {
   const text = JSON.stringify(definition);
   if (validatedDefinitions.has(text)) return new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const digest = validationDigest(text);
+  if (record.has(digest)) {
+    validatedDefinitions.add(text);
+    return new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+  }
+  const machine = new StateMachine(definition as never, { validationOptions: VALIDATION_OPTIONS });
   validatedDefinitions.add(text);
+  record.add(digest);
   return machine;
 }
 
