@@ -214,6 +214,25 @@ describe('RFC 7592 update of token_endpoint_auth_method over HTTP', () => {
     expect(await postToken(clientId, secret)).toBe(200);
   });
 
+  it('resolves concurrent moves to a secret to one: the secret store and the registry agree on the one secret issued', async () => {
+    const key = await signingKey('k1');
+    const { clientId, token, json } = await register('race@fintech.example', { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] } });
+    const { jwks: _jwks, ...withoutKeys } = json;
+
+    const answers = await Promise.all([1, 2, 3].map(() => call('PUT', clientId, token, { ...withoutKeys, token_endpoint_auth_method: 'client_secret_basic' })));
+
+    const won = answers.filter((a) => a.status === 200);
+    expect(won).toHaveLength(1);
+    // A loser found the winner's secret already stored (503, nothing changed) or the token already replaced (409).
+    for (const lost of answers.filter((a) => a.status !== 200)) {
+      if (lost.status === 503) expect(lost.json['detail']).toMatch(/nothing was changed/);
+      else expect(lost).toMatchObject({ status: 409, json: { error: 'update_conflict' } });
+    }
+    const secret = String(won[0]!.json['client_secret']);
+    expect(JSON.parse(String(await storedSecret(clientId)))).toEqual({ clientId, clientSecret: secret });
+    expect(await basicToken(clientId, secret)).toBe(200);
+  });
+
   it('switches between client_secret_basic and client_secret_post at once, with the same secret', async () => {
     const contact = 'basic-post@fintech.example';
     const { clientId, token, json } = await register(contact);
