@@ -242,10 +242,11 @@ const SPECS = {
     invokedBy: 'api',
   },
   // RFC 7592 update and delete: an update that needs review starts its workflow; a changed contact list and a delete
-  // notify the contacts (notice:send); a delete schedules the client secret's deletion (client-secrets:delete).
+  // notify the contacts (notice:send); a delete, and a move from a secret to keys, schedule the client secret's deletion
+  // (client-secrets:delete); a move from keys to a secret issues one, as registration does (client-secrets:create).
   'registration-manage': {
     entry: 'lambdas/functions/registration-manage.ts',
-    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:delete', 'notice:send'],
+    capabilities: ['table:read', 'table:write', 'workflow:start', 'client-secrets:create', 'client-secrets:delete', 'notice:send'],
     registry: ['getConsumer', 'updateConsumer', 'getRequest'],
     memorySize: 256,
     timeoutSeconds: 10,

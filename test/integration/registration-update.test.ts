@@ -297,7 +297,7 @@ describe('PUT /register/{client_id} (RFC 7592 update) over HTTP', () => {
       [{ ...json, client_id: undefined }, token, 400, 'invalid_client_metadata', 'client_id'],
       [{ ...json, client_secret: 'chosen-by-me' }, token, 400, 'invalid_client_metadata', 'client_secret'],
       [{ ...json, tier: 'partner' }, token, 400, 'invalid_client_metadata', 'tier'],
-      [{ ...json, token_endpoint_auth_method: 'private_key_jwt' }, token, 400, 'invalid_client_metadata', 'token_endpoint_auth_method'],
+      [{ ...json, token_endpoint_auth_method: 'private_key_jwt' }, token, 400, 'invalid_client_metadata', 'jwks'],
       [{ ...json, expires_at: undefined }, token, 400, 'invalid_client_metadata', 'expires_at'],
       [{ ...json, expires_at: new Date(clock.now().getTime() - DAY).toISOString() }, token, 400, 'invalid_client_metadata', 'expires_at'],
       [{ ...json, scope: 'bad"scope' }, token, 400, 'invalid_client_metadata', 'scope'],

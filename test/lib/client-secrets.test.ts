@@ -232,7 +232,7 @@ describe('ClientSecrets in the Gatehouse stack', () => {
       keyStatementsFor(name)
         .flatMap((s) => [s.Action].flat())
         .sort();
-    const creators = ['register'] as const;
+    const creators = ['register', 'registration-manage'] as const;
     for (const name of [...creators, 'client-secret-rotation'] as const) expect(actionsOf(name), name).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(actionsOf('registration-read')).toEqual(['kms:Decrypt']);
     const principals = new Set(granted.flatMap(principalRoles));

@@ -275,6 +275,10 @@ describe('HandlerFunctions', () => {
         const actions = [statement.Action].flat().sort();
         // The only condition is the sender address on the SES grant (asserted in full below).
         if (actions.includes('ses:SendEmail')) expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': expect.any(String) } });
+        // A function with client-secrets:create and :delete has two DeleteSecret grants: the create grant's roll-back of
+        // an issue (conditioned, asserted in full with ClientSecrets) and the delete grant's, with a recovery window.
+        else if (has('client-secrets:create') && has('client-secrets:delete') && JSON.stringify(actions) === JSON.stringify([...CLIENT_SECRET_DELETE_ACTIONS]))
+          expect([undefined, 'Null']).toContain(Object.keys(statement.Condition ?? {})[0]);
         // client-secrets:create and :read narrow their <prefix>* grants by condition (asserted in full with ClientSecrets).
         else if (actions.every((a) => a.startsWith('secretsmanager:')) && (has('client-secrets:create') || has('client-secrets:read')))
           expect(statement.Condition).toBeDefined();
@@ -473,12 +477,13 @@ describe('HandlerFunctions', () => {
         'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] },
       },
     });
-    expect(withoutRotation).toThrow(/register has client-secrets:create but no function has client-secrets:rotate/);
+    expect(withoutRotation).toThrow(/register, registration-manage has client-secrets:create but no function has client-secrets:rotate/);
     const withoutCreate = (capabilities: readonly Capability[]) => capabilities.filter((c) => c !== 'client-secrets:create');
     const manageWithoutRotation = bareHandlerFunctions('ManageWithoutRotation', {
       functions: {
         ...FUNCTIONS,
         register: { ...FUNCTIONS.register, capabilities: withoutCreate(FUNCTIONS.register.capabilities) },
+        'registration-manage': { ...FUNCTIONS['registration-manage'], capabilities: withoutCreate(FUNCTIONS['registration-manage'].capabilities) },
         'client-secret-rotation': { ...FUNCTIONS['client-secret-rotation'], capabilities: ['table:read', 'table:write', 'mail:send'] },
       },
     });
@@ -508,6 +513,7 @@ describe('HandlerFunctions', () => {
     expect(calls.sort()).toEqual(
       [
         'create Register/Function -> ClientSecretRotation/Function',
+        'create RegistrationManage/Function -> ClientSecretRotation/Function',
         'read RegistrationRead/Function',
         'manage Admin/Function -> ClientSecretRotation/Function',
         'delete Sweep/Function',

@@ -66,13 +66,16 @@ export async function authenticateClient(
   };
   const consumer = plausibleClientId(presented.clientId) ? await consumers.get(presented.clientId) : undefined;
   if (!consumer) throw unproven('unknown client');
-  if (consumer.authMethod !== presented.method) {
+  // After an update moved the client between a secret and keys, the credential it used before is accepted through its
+  // grace window, and only that one: a key-bound client's retired secret, or a secret-bound client's retired keys.
+  const retired = consumer.authMethod !== presented.method && (consumer.authMethod === 'private_key_jwt') !== (presented.method === 'private_key_jwt');
+  if (consumer.authMethod !== presented.method && !retired) {
     // Checked before the credential, so a secret never authenticates a key-bound client. The answer does not say
     // which method is registered: that would tell an unauthenticated caller the client exists.
     throw unproven(`registered for ${consumer.authMethod}`);
   }
   if (presented.method === 'private_key_jwt') {
-    const keys = await registeredKeys(services, consumer, presented.assertion, remoteKeys, unproven);
+    const keys = retired ? [] : await registeredKeys(services, consumer, presented.assertion, remoteKeys, unproven);
     const issuer = services.config.issuer;
     try {
       await verifyClientAssertion(presented.assertion, {
@@ -90,11 +93,13 @@ export async function authenticateClient(
     }
   } else {
     const matched = matchingSecret(consumer, presented.secret, now);
-    if (matched === undefined) throw unproven('wrong secret');
+    if (matched === undefined || (retired && matched !== 'previous')) throw unproven(retired ? `registered for ${consumer.authMethod}` : 'wrong secret');
     // Operators can see who still uses a rotated-out secret before its grace window ends.
     if (matched === 'previous')
       services.log.info('client authenticated with its previous secret', { clientId: consumer.clientId, validUntil: consumer.previousSecretExpiresAt });
   }
+  if (retired)
+    services.log.info('client authenticated with a credential retired by a change of method', { clientId: consumer.clientId, method: presented.method });
   if (!mayObtainTokens(consumer.status)) throw refuse(`This client is ${consumer.status.replace('_', ' ')}.`);
   if (Date.parse(consumer.expiresAt) <= now.getTime()) throw refuse("This client's grant has expired.");
   if (consumer.secretExpiresAt !== undefined && Date.parse(consumer.secretExpiresAt) <= now.getTime()) {

@@ -214,12 +214,18 @@ export async function register(
   return { statusCode: 202, body, replayed: false };
 }
 
-async function storeClientSecret(services: Needs<never, 'clientSecrets'>, consumer: Consumer, clientSecret: string): Promise<void> {
+/** Stores a new client secret, rotated on its risk's schedule; a store that fails refuses the whole request (503), which changed nothing. */
+export async function storeClientSecret(
+  services: Needs<never, 'clientSecrets'>,
+  consumer: Pick<Consumer, 'clientId' | 'risk'>,
+  clientSecret: string,
+  unchanged = 'nothing was registered',
+): Promise<void> {
   try {
     await services.clientSecrets.create({ clientId: consumer.clientId, clientSecret }, services.policy.document.risks[consumer.risk].secretRotationDays);
   } catch (cause) {
     services.log.error('client secret not stored', { clientId: consumer.clientId, error: (cause as Error).name });
-    throw new ServiceError('dependency_unavailable', 'The client secret could not be stored; nothing was registered. Try again shortly.', {
+    throw new ServiceError('dependency_unavailable', `The client secret could not be stored; ${unchanged}. Try again shortly.`, {
       cause,
       retryAfterSeconds: 30,
     });

@@ -4,12 +4,13 @@ import { isSigningKey } from '../consumer/keys.js';
 import { applyTransition } from '../consumer/transition.js';
 import type { RegistrationUpdateOutcome } from '../metrics.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
-import { AUTH_METHOD_STRENGTH } from '../policy/levels.js';
+import { RegistryError } from '../registry/errors.js';
 import { openRequest } from '../requests/open-request.js';
 import type { Needs } from '../services.js';
 import { randomToken, secretMatchesHash, sha256B64u } from '../util/hash.js';
 import { authorizeRegistration } from './access-token.js';
 import { noticeContactsChange, registrationSet, type UpdateDecision } from './apply-update.js';
+import { authMethodRefusals, credentialSwitch, issueSecretSet, noticeAuthMethodChange, retireSecretSet, type CredentialSwitch } from './auth-switch.js';
 import { decideAccess, verifyMetadata, type VerifiedMetadata } from './assess.js';
 import { checkPublishedKeys } from './key-source.js';
 import type { RemoteKeySets } from '../ports/remote-key-sets.js';
@@ -17,11 +18,11 @@ import { classifyUpdate, type RegistrationDraft } from './classify.js';
 import { RegistrationDeniedError, RegistrationError } from './errors.js';
 import { parseClientMetadata, type ClientMetadata } from './metadata.js';
 import { updateRequestBody } from './read.js';
-import { checkSeparationOfDuties } from './register.js';
+import { checkSeparationOfDuties, storeClientSecret } from './register.js';
 import { registrationResponse } from './response.js';
 
 /** What an RFC 7592 update touches: the consumer and its requests, the review workflow, and the contacts' mail. */
-export type UpdateServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'workflow' | 'mailer'>;
+export type UpdateServices = Needs<'getConsumer' | 'updateConsumer' | 'getRequest', 'workflow' | 'mailer' | 'clientSecrets'>;
 
 export interface UpdateResult {
   /** 200: applied; 202: an update request awaits review, the registration is unchanged until it is approved. */
@@ -117,16 +118,10 @@ async function update(
   if (m.tier !== undefined && m.tier !== consumer.tier) {
     throw new RegistrationError('invalid_client_metadata', `tier cannot change (it is ${consumer.tier}); register again for another tier.`, { field: 'tier' });
   }
-  if (AUTH_METHOD_STRENGTH[m.token_endpoint_auth_method] !== AUTH_METHOD_STRENGTH[consumer.authMethod]) {
-    // A secret is issued, stored and rotated only at registration; moving to or from keys is a new registration.
-    throw new RegistrationError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method cannot change from ${consumer.authMethod} to ${m.token_endpoint_auth_method}; register again to authenticate differently.`,
-      { field: 'token_endpoint_auth_method' },
-    );
-  }
+  const credential = credentialSwitch(consumer.authMethod, m.token_endpoint_auth_method);
   const metadata: ClientMetadata = { ...m, tier: consumer.tier };
   const verified = await verifyMetadata(services, metadata, now);
+  checkCredentialSwitch(consumer, metadata, credential);
   const draft = draftOf(consumer, metadata, verified, now);
   // A new key location is fetched once, as at registration, so an update cannot point the client at keys nobody serves.
   if (draft.jwksUri !== undefined && draft.jwksUri !== consumer.jwksUri) await checkPublishedKeys(keySets, draft.jwksUri, metadata.jwks_uri === undefined);
@@ -135,6 +130,15 @@ async function update(
   const texts = changes.map((c) => c.text);
   const actor: Actor = { kind: 'consumer', id: clientId };
   if (!changes.some((c) => c.raises)) {
+    if (credential !== 'none') {
+      // A stronger or equal method needs no review, but it must still be one the tier and the consumer's risk allow.
+      const decision = decideAccess(services, metadata, verified, now);
+      const refused = authMethodRefusals(decision);
+      if (refused.length > 0) {
+        services.log.warn('registration update denied', { clientId, policyVersion: decision.policyVersion, reasons: refused.map((r) => r.code) });
+        throw new RegistrationDeniedError({ ...decision, reasons: refused });
+      }
+    }
     checkSeparationOfDuties(services, consumer.tier, draft.contacts, {
       outcome: 'auto',
       risk: consumer.risk,
@@ -142,13 +146,27 @@ async function update(
       reasons: [],
       policyVersion: consumer.policyVersion,
     });
-    return applyUpdate(services, consumer, draft, undefined, texts, 'narrows', actor);
+    return applyUpdate(services, consumer, draft, undefined, texts, 'narrows', actor, credential);
   }
 
   const decision = decideAccess(services, metadata, verified, now);
   if (decision.outcome === 'deny') {
     services.log.warn('registration update denied', { clientId, policyVersion: decision.policyVersion, reasons: decision.reasons.map((r) => r.code) });
     throw new RegistrationDeniedError(decision);
+  }
+  if (decision.outcome === 'review' && (credential === 'to_key' || credential === 'to_secret')) {
+    // The credential moves when the update applies, and its new secret is handed over in that answer: a review's
+    // approval happens later, in a function that holds no client secret, and its answer reaches nobody.
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      credential === 'to_secret'
+        ? `token_endpoint_auth_method: under policy ${decision.policyVersion} a move to ${m.token_endpoint_auth_method} at ${decision.risk} risk needs a review, and a client secret is issued only by a change applied at once; keep private_key_jwt, or ask the bank's API team.`
+        : `token_endpoint_auth_method: a move to private_key_jwt applies at once, and the other changes of this update need a review (${changes
+            .filter((c) => c.raises)
+            .map((c) => c.text)
+            .join('; ')}); send the move to private_key_jwt in an update of its own first.`,
+      { field: 'token_endpoint_auth_method' },
+    );
   }
   checkSeparationOfDuties(services, consumer.tier, draft.contacts, decision);
   const decided: UpdateDecision = {
@@ -157,7 +175,7 @@ async function update(
     policyVersion: decision.policyVersion,
     decisionReasons: decision.reasons,
   };
-  if (decision.outcome === 'auto') return applyUpdate(services, consumer, draft, decided, texts, 'policy_auto', actor);
+  if (decision.outcome === 'auto') return applyUpdate(services, consumer, draft, decided, texts, 'policy_auto', actor, credential);
 
   const registrationToken = randomToken();
   const request = await openRequest(
@@ -229,6 +247,20 @@ function draftOf(consumer: Consumer, m: ClientMetadata, verified: VerifiedMetada
   };
 }
 
+/** Refuses what a credential switch cannot carry, before anything is fetched or stored. */
+function checkCredentialSwitch(consumer: Consumer, m: ClientMetadata, credential: CredentialSwitch): void {
+  if (credential === 'to_secret' && m.jwks !== undefined) {
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `jwks: leave the keys out when moving to ${m.token_endpoint_auth_method}; the keys registered now stay accepted through the key rollover grace.`,
+      { field: 'jwks' },
+    );
+  }
+  if (credential === 'to_key' && consumer.pendingSecretHash !== undefined) {
+    throw new RegistrationError('update_conflict', 'A rotation of the client secret is under way; send the update again in a minute.');
+  }
+}
+
 async function applyUpdate(
   services: UpdateServices,
   consumer: Consumer,
@@ -237,25 +269,84 @@ async function applyUpdate(
   changes: readonly string[],
   path: 'narrows' | 'policy_auto',
   actor: Actor,
+  credential: CredentialSwitch,
 ): Promise<UpdateResult> {
   const registrationToken = randomToken();
   const now = services.clock.now();
-  const { consumer: updated, applied } = await applyTransition(
-    services,
-    {
-      clientId: consumer.clientId,
-      to: undefined,
-      event: 'consumer.updated',
-      actor,
-      data: { path, changes, ...(decision ? { policyVersion: decision.policyVersion, risk: decision.risk } : {}) },
-      set: { ...registrationSet(consumer, draft, decision, now, services.policy), registrationTokenHash: sha256B64u(registrationToken) },
-      unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
-    },
-    consumer,
-  );
-  if (!applied) throw updateConflict();
+  const { set: credentialSet, clientSecret, oldCredentialUntil } = await switchCredential(services, consumer, draft, decision, credential, now);
+  const methodChange =
+    credential === 'none'
+      ? {}
+      : { authMethod: { from: consumer.authMethod, to: draft.authMethod }, ...(oldCredentialUntil !== undefined ? { oldCredentialUntil } : {}) };
+  let outcome: { consumer: Consumer; applied: boolean };
+  try {
+    outcome = await applyTransition(
+      services,
+      {
+        clientId: consumer.clientId,
+        to: undefined,
+        event: 'consumer.updated',
+        actor,
+        data: { path, changes, ...(decision ? { policyVersion: decision.policyVersion, risk: decision.risk } : {}), ...methodChange },
+        set: {
+          ...registrationSet(consumer, draft, decision, now, services.policy),
+          ...credentialSet,
+          registrationTokenHash: sha256B64u(registrationToken),
+        },
+        unless: (current) => current.registrationTokenHash !== consumer.registrationTokenHash,
+      },
+      consumer,
+    );
+  } catch (error) {
+    // A write that may have applied keeps its secret (the consumer may hold it); one that surely did not leaves none behind.
+    if (clientSecret !== undefined && !(error instanceof RegistryError && error.outcomeUnknown)) await discardSecret(services, consumer.clientId);
+    throw error;
+  }
+  const { consumer: updated, applied } = outcome;
+  if (!applied) {
+    if (clientSecret !== undefined) await discardSecret(services, consumer.clientId);
+    throw updateConflict();
+  }
   // Narrowed scopes or keys bite this process's token endpoints at once; other instances' caches are short.
   forgetConsumerEverywhere(consumer.clientId);
+  if (credential === 'to_key') {
+    // The registry keeps the retired secret's hash for its grace; the stored value is no longer delivered nor rotated.
+    await services.clientSecrets
+      .remove(consumer.clientId)
+      .catch((error: unknown) => services.log.error('client secret not scheduled for deletion', { clientId: consumer.clientId, error: (error as Error).name }));
+  }
   await noticeContactsChange(services, consumer, draft.contacts);
-  return { statusCode: 200, body: registrationResponse(updated, services.config.issuer, { registrationToken }) };
+  if (credential !== 'none') await noticeAuthMethodChange(services, updated, consumer.authMethod, draft.authMethod, oldCredentialUntil);
+  return { statusCode: 200, body: registrationResponse(updated, services.config.issuer, { registrationToken, clientSecret }) };
+}
+
+/**
+ * The credential side of an update: a move to keys retires the secret for its grace window; a move to a secret stores a
+ * new one first, as registration does, so the registry never names a secret the store lacks.
+ */
+async function switchCredential(
+  services: UpdateServices,
+  consumer: Consumer,
+  draft: RegistrationDraft,
+  decision: UpdateDecision | undefined,
+  credential: CredentialSwitch,
+  now: Date,
+): Promise<{ set: Record<string, unknown>; clientSecret?: string; oldCredentialUntil?: string | undefined }> {
+  if (credential === 'to_key') {
+    const set = retireSecretSet(consumer, services.policy, now);
+    return { set, oldCredentialUntil: set.previousSecretExpiresAt };
+  }
+  if (credential !== 'to_secret') return { set: {} };
+  const clientSecret = randomToken();
+  const risk = decision?.risk ?? consumer.risk;
+  await storeClientSecret(services, { clientId: consumer.clientId, risk }, clientSecret, 'nothing was changed');
+  const set = issueSecretSet(consumer, sha256B64u(clientSecret), draft.expiresAt, services.policy, now);
+  const until = set.retiredKeys?.reduce<string | undefined>((latest, r) => (latest === undefined || r.until > latest ? r.until : latest), undefined);
+  return { set, clientSecret, oldCredentialUntil: until };
+}
+
+async function discardSecret(services: UpdateServices, clientId: string): Promise<void> {
+  await services.clientSecrets
+    .remove(clientId)
+    .catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
 }

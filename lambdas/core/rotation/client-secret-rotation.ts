@@ -81,6 +81,13 @@ export async function rotateClientSecret(step: RotationStep, token: string, secr
       if (!ROTATABLE.has(consumer.status)) {
         throw new RotationError('consumer_not_rotatable', `Consumer ${consumer.clientId} is ${consumer.status}; its secret is due for deletion, not rotation.`);
       }
+      if (consumer.secretHash === undefined) {
+        // A consumer moved to private_key_jwt: a secret rotated in would be a credential it no longer has a use for.
+        throw new RotationError(
+          'consumer_not_rotatable',
+          `Consumer ${consumer.clientId} authenticates with ${consumer.authMethod}; its secret is due for deletion.`,
+        );
+      }
       const now = services.clock.now();
       if (consumer.previousSecretExpiresAt !== undefined && Date.parse(consumer.previousSecretExpiresAt) > now.getTime()) {
         throw new RotationError(

@@ -367,6 +367,53 @@ describe('authenticateClient', () => {
     });
   });
 
+  describe('credentials retired by a change of method (RFC 7592 update)', () => {
+    const UNTIL = new Date(NOW.getTime() + DAY_MS);
+
+    it('accepts the secret a move to private_key_jwt retired, by either secret method, until its grace ends', async () => {
+      seed(keyBoundConsumer([key], { previousSecretHash: sha256B64u(CLIENT_SECRET), previousSecretExpiresAt: UNTIL.toISOString() }));
+
+      await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).resolves.toMatchObject({ clientId: CLIENT_ID });
+      await expect(authenticate({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })).resolves.toMatchObject({ clientId: CLIENT_ID });
+      expect(services.log.info).toHaveBeenCalledWith('client authenticated with a credential retired by a change of method', {
+        clientId: CLIENT_ID,
+        method: 'client_secret_basic',
+      });
+
+      services.clock.advance(DAY_MS);
+      const error = await refused(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET)));
+      expect(error).toMatchObject({ code: 'invalid_client', challenge: 'Basic', message: 'Client authentication failed.' });
+      await expect(withAssertion({ iat: NOW_S + DAY_MS / 1000, exp: NOW_S + DAY_MS / 1000 + 60 })).resolves.toMatchObject({ clientId: CLIENT_ID });
+    });
+
+    it('accepts no other secret for a key-bound client, not even one recorded as current', async () => {
+      seed(keyBoundConsumer([key], { secretHash: sha256B64u(CLIENT_SECRET) }));
+
+      const error = await refused(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET)));
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+
+    it('accepts an assertion signed with a key a move to a secret retired, until the key rollover grace ends', async () => {
+      seed(consumerFixture({ retiredKeys: [{ key: key.registered, until: UNTIL.toISOString() }] }));
+
+      await expect(withAssertion()).resolves.toMatchObject({ clientId: CLIENT_ID });
+      await expect(authenticate({}, basic(CLIENT_ID, CLIENT_SECRET))).resolves.toMatchObject({ clientId: CLIENT_ID });
+
+      services.clock.advance(DAY_MS);
+      const error = await refused(withAssertion({ iat: NOW_S + DAY_MS / 1000, exp: NOW_S + DAY_MS / 1000 + 60 }));
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+
+    it('accepts no assertion for a secret-bound client from keys it still lists but does not authenticate with', async () => {
+      seed(consumerFixture({ jwks: { keys: [key.registered] } }));
+
+      const error = await refused(withAssertion());
+
+      expect(error).toMatchObject({ code: 'invalid_client', message: 'Client authentication failed.' });
+    });
+  });
+
   describe('request shape', () => {
     it.each(['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'token', 'token_type_hint'])(
       'refuses a repeated %s as invalid_request before reading the registry',

@@ -211,6 +211,13 @@ describe('rotateClientSecret over a local staged secret', () => {
     await expect(accepted(rotated)).resolves.toBe(true);
   });
 
+  it('creates no new secret for a consumer that moved to private_key_jwt (its secret is due for deletion)', async () => {
+    seed({ authMethod: 'private_key_jwt', secretHash: undefined, secretExpiresAt: undefined });
+
+    await expect(rotateClientSecret('createSecret', TOKEN, secret, services)).rejects.toMatchObject({ code: 'consumer_not_rotatable' });
+    await expect(secret.read({ versionId: TOKEN })).resolves.toBeUndefined();
+  });
+
   it('accepts the new secret from setSecret on, before the store makes it current', async () => {
     await rotateClientSecret('createSecret', TOKEN, secret, services);
     const pending = await valueAt({ versionId: TOKEN });
