@@ -26,7 +26,7 @@ export const CLIENT_SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as c
  */
 export const CLIENT_SECRET_MANAGE_ACTIONS = ['secretsmanager:RotateSecret', 'secretsmanager:DeleteSecret'] as const;
 
-/** What `client-secrets:delete` may do: schedule an existing client secret's deletion (DeleteSecret with a recovery window). */
+/** What `client-secrets:delete` may do: delete an existing client secret (DeleteSecret, with a recovery window or at once). */
 export const CLIENT_SECRET_DELETE_ACTIONS = ['secretsmanager:DeleteSecret'] as const;
 
 /** What `client-secrets:list` may do: list secrets (names, dates, tags; never a value). */
@@ -219,12 +219,12 @@ export class ClientSecrets extends Construct implements ClientSecretsAccess {
   }
 
   /**
-   * Allows scheduling client secrets' deletion: {@link CLIENT_SECRET_DELETE_ACTIONS} on `<prefix>*` only. DeleteSecret
+   * Allows deleting client secrets: {@link CLIENT_SECRET_DELETE_ACTIONS} on `<prefix>*` only. DeleteSecret
    * neither reads nor writes a value and invokes nothing, so the grantee gets no key and no lambda:InvokeFunction.
    */
   public grantDelete(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: [...CLIENT_SECRET_DELETE_ACTIONS], resourceArns: [this.secretArnPattern] });
-    this.acknowledgePrefix(grantee, 'client-secrets:delete (DeleteSecret with a recovery window)');
+    this.acknowledgePrefix(grantee, 'client-secrets:delete (DeleteSecret, with a recovery window or at once)');
   }
 
   /**

@@ -62,8 +62,9 @@ export type Capability =
    */
   | 'client-secrets:manage'
   /**
-   * Schedules existing client secrets for deletion: secretsmanager:DeleteSecret (with a recovery window) on `<prefix>*`
-   * secrets and nothing else (no rotation, no value, no key).
+   * Deletes existing client secrets: secretsmanager:DeleteSecret on `<prefix>*` secrets (with a recovery window, or at once
+   * for a secret no one needs any more: one a move to keys retired, or one whose update never committed) and nothing else
+   * (no rotation, no value, no key).
    */
   | 'client-secrets:delete'
   /**

@@ -71,6 +71,13 @@ export interface ClientSecretStore {
   /** Removes a consumer's secret (Secrets Manager: deletion after the recovery window); absent is not an error. */
   remove(clientId: string): Promise<void>;
   /**
+   * Deletes a secret nobody needs at once, with no recovery window: one whose registration or update never committed,
+   * or one a move to key authentication retired (the registry keeps its hash for the grace). Secrets Manager keeps the
+   * name of a secret in its recovery window, so only this lets the same consumer be given a secret again within it.
+   * Absent is not an error.
+   */
+  discard(clientId: string): Promise<void>;
+  /**
    * Rotates a consumer's secret now, off schedule (an operator's call, e.g. after a suspected leak). Secrets Manager runs
    * the rotation function asynchronously; local mode runs the four steps before returning.
    */

@@ -1,4 +1,4 @@
-import { CreateSecretCommand, DeleteSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, RotateSecretCommand, SecretsManagerClient, type DeleteSecretCommandInput } from '@aws-sdk/client-secrets-manager';
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { ENV } from './env.js';
@@ -71,8 +71,16 @@ export class SecretsManagerClientSecrets implements ClientSecretStore {
   }
 
   async remove(clientId: string): Promise<void> {
+    await this.#delete({ SecretId: this.secretName(clientId), RecoveryWindowInDays: this.#options.recoveryWindowDays ?? 7 });
+  }
+
+  async discard(clientId: string): Promise<void> {
+    await this.#delete({ SecretId: this.secretName(clientId), ForceDeleteWithoutRecovery: true });
+  }
+
+  async #delete(input: DeleteSecretCommandInput): Promise<void> {
     try {
-      await this.#client.send(new DeleteSecretCommand({ SecretId: this.secretName(clientId), RecoveryWindowInDays: this.#options.recoveryWindowDays ?? 7 }));
+      await this.#client.send(new DeleteSecretCommand(input));
     } catch (error) {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }

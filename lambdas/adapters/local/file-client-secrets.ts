@@ -47,6 +47,11 @@ export class FileClientSecrets implements ClientSecretStore {
     return secret;
   }
 
+  /** Local mode keeps no recovery window: a removed secret is gone at once, as a discarded one is. */
+  async discard(clientId: string): Promise<void> {
+    await this.remove(clientId);
+  }
+
   async remove(clientId: string): Promise<void> {
     checkId(clientId);
     if (this.#dir !== undefined) rmSync(join(this.#dir, `${clientId}.json`), { force: true });

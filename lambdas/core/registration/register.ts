@@ -159,7 +159,7 @@ export async function register(
     const mayExist = error instanceof RegistryError && error.outcomeUnknown;
     if (clientSecret !== undefined && !mayExist) {
       await services.clientSecrets
-        .remove(clientId)
+        .discard(clientId)
         .catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
     }
     // A concurrent request with the same key won the race: answer with its response.

@@ -311,9 +311,10 @@ async function applyUpdate(
   forgetConsumerEverywhere(consumer.clientId);
   if (credential === 'to_key') {
     // The registry keeps the retired secret's hash for its grace; the stored value is no longer delivered nor rotated.
+    // Deleted at once, not after a recovery window, so a later move back to a secret can store one under the same name.
     await services.clientSecrets
-      .remove(consumer.clientId)
-      .catch((error: unknown) => services.log.error('client secret not scheduled for deletion', { clientId: consumer.clientId, error: (error as Error).name }));
+      .discard(consumer.clientId)
+      .catch((error: unknown) => services.log.error('retired client secret not deleted', { clientId: consumer.clientId, error: (error as Error).name }));
   }
   await noticeContactsChange(services, consumer, draft.contacts);
   if (credential !== 'none') await noticeAuthMethodChange(services, updated, consumer.authMethod, draft.authMethod, oldCredentialUntil);
@@ -347,6 +348,6 @@ async function switchCredential(
 
 async function discardSecret(services: UpdateServices, clientId: string): Promise<void> {
   await services.clientSecrets
-    .remove(clientId)
+    .discard(clientId)
     .catch((e: unknown) => services.log.error('could not remove an unused client secret', { clientId, error: (e as Error).name }));
 }

@@ -181,12 +181,16 @@ export class FaultyTable {
 
 /**
  * The client-secret store behind SecretsManagerClientSecrets: CreateSecret stores a value under its name, RotateSecret
- * accepts the rotation configuration, DeleteSecret removes it, GetSecretValue reads AWSCURRENT.
+ * accepts the rotation configuration, GetSecretValue reads AWSCURRENT. DeleteSecret behaves as Secrets Manager's: with a
+ * recovery window the secret is scheduled for deletion and its name stays taken (CreateSecret and GetSecretValue on it
+ * fail with InvalidRequestException); with ForceDeleteWithoutRecovery it is gone and the name is free.
  */
 export class FakeClientSecretStore {
   readonly client = new SecretsManagerClient(AWS_TEST_CLIENT_CONFIG);
   readonly stub = mockClient(this.client);
   readonly secrets = new Map<string, string>();
+  /** Names of secrets scheduled for deletion (in their recovery window). */
+  readonly scheduled = new Set<string>();
 
   constructor() {
     this.reset();
@@ -195,17 +199,25 @@ export class FakeClientSecretStore {
   /** Restores the working behaviour of every command (after a test made one fail). */
   reset(): void {
     this.stub.reset();
+    const scheduledForDeletion = (message: string) =>
+      new SecretsManagerServiceException({ name: 'InvalidRequestException', $fault: 'client', message, $metadata: {} });
     this.stub.on(CreateSecretCommand).callsFake((input: CreateSecretCommandInput) => {
+      if (this.scheduled.has(input.Name!))
+        throw scheduledForDeletion("You can't create this secret because a secret with this name is already scheduled for deletion.");
       if (this.secrets.has(input.Name!)) throw new ResourceExistsException({ message: 'The secret already exists.', $metadata: {} });
       this.secrets.set(input.Name!, input.SecretString!);
       return { ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${input.Name}-AbCdEf`, Name: input.Name };
     });
     this.stub.on(RotateSecretCommand).resolves({});
     this.stub.on(DeleteSecretCommand).callsFake((input: DeleteSecretCommandInput) => {
-      this.secrets.delete(input.SecretId!);
+      const name = input.SecretId!;
+      if (input.ForceDeleteWithoutRecovery) this.scheduled.delete(name);
+      else if (this.secrets.has(name)) this.scheduled.add(name);
+      this.secrets.delete(name);
       return {};
     });
     this.stub.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
+      if (this.scheduled.has(input.SecretId!)) throw scheduledForDeletion("You can't perform this operation on the secret because it was marked for deletion.");
       const value = this.secrets.get(input.SecretId!);
       if (value === undefined)
         throw new SecretsManagerServiceException({ name: 'ResourceNotFoundException', $fault: 'client', message: 'not found', $metadata: {} });
@@ -214,7 +226,7 @@ export class FakeClientSecretStore {
   }
 
   snapshot(): string {
-    return JSON.stringify([...this.secrets].sort(([a], [b]) => a.localeCompare(b)));
+    return JSON.stringify([[...this.secrets].sort(([a], [b]) => a.localeCompare(b)), [...this.scheduled].sort()]);
   }
 }
 

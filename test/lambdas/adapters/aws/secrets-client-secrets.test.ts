@@ -155,4 +155,24 @@ describe('SecretsManagerClientSecrets', () => {
       await expect(store().remove(CLIENT_ID)).rejects.toBe(thrown);
     });
   });
+
+  describe('discard', () => {
+    it('deletes at once, with no recovery window, whatever window removal uses (the name is free again at once)', async () => {
+      sm.on(DeleteSecretCommand).resolves({ ARN: SECRET_ARN });
+
+      await store({ recoveryWindowDays: 30 }).discard(CLIENT_ID);
+
+      expect(sm.calls()).toHaveLength(1);
+      expect(sm.commandCalls(DeleteSecretCommand)[0]!.args[0].input).toEqual({ SecretId: NAME, ForceDeleteWithoutRecovery: true });
+    });
+
+    it('treats a secret that does not exist as discarded, and rethrows anything else', async () => {
+      sm.on(DeleteSecretCommand).rejectsOnce(sdkError(ResourceNotFoundException, "Secrets Manager can't find the specified secret."));
+      await expect(store().discard(CLIENT_ID)).resolves.toBeUndefined();
+
+      const denied = named('AccessDeniedException');
+      sm.on(DeleteSecretCommand).rejects(denied);
+      await expect(store().discard(CLIENT_ID)).rejects.toBe(denied);
+    });
+  });
 });
