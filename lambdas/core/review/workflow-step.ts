@@ -5,7 +5,8 @@ import type { RecertificationOutcome, ReviewKind, ReviewOutcome } from '../metri
 import type { Email, Mailer } from '../ports.js';
 import { applyApprovedRequest } from '../requests/apply.js';
 import type { ChangeRequest } from '../requests/change-request.js';
-import { closeRequest } from '../requests/open-request.js';
+import { closeRequest, endRequestOfEndedConsumer } from '../requests/open-request.js';
+import { hasEnded } from '../consumer/lifecycle.js';
 import { denyRecertification, endRecertificationUndecided } from '../recertification/review-outcome.js';
 import type { BaseServices, Needs } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
@@ -42,6 +43,7 @@ const RECERTIFICATION_REVIEW_OUTCOMES: Partial<Record<ChangeRequest['status'], R
   approved: 'review_confirmed',
   denied: 'review_denied',
   expired: 'review_expired',
+  failed: 'review_failed',
 };
 const EXPIRED = 'No decision was made within the review period.';
 
@@ -95,8 +97,9 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
       actor: SYSTEM,
       data,
       set: { openReviewId: undefined, ...(reason ? { outcomeReason: reason } : {}) },
-      // A registration its requester withdrew (RFC 7592 delete) stays withdrawn: the review's outcome no longer applies.
-      unless: (consumer) => consumer.status === 'withdrawn',
+      // A registration that ended meanwhile (its requester withdrew it: RFC 7592 delete) stays as it is: the review's
+      // outcome no longer applies, and the step has nothing to do.
+      unless: (consumer) => hasEnded(consumer.status),
     });
   const outcome = async (reviewOutcome: ReviewOutcome, change: ReturnType<typeof to>): Promise<{ status: string }> => {
     const { consumer, applied } = await change;
@@ -130,13 +133,19 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
 /** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
 async function requestStep(services: ReviewStepServices, step: OutcomeStep & { readonly requestId: string }): Promise<{ status: string }> {
   const { clientId, requestId } = step;
+  if (step.action !== 'notify') {
+    // A consumer whose registration ended (revoked) while its request was reviewed: the request ends with nothing applied.
+    const ended = await endRequestOfEndedConsumer(services, clientId, requestId);
+    if (ended) return { status: ended.status };
+  }
   const before = step.action === 'notify' ? undefined : await services.requests.getRequest(clientId, requestId);
   const recertification = before?.type === 'recertification';
   const outcome = async (reviewOutcome: ReviewOutcome | undefined, apply: () => Promise<ChangeRequest>): Promise<{ status: string }> => {
     const after = await apply();
     if (before?.status === 'pending_review' && after.status !== 'pending_review') {
       if (reviewOutcome) recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
-      if (recertification) services.metrics.record('RecertificationOutcomes', { outcome: RECERTIFICATION_REVIEW_OUTCOMES[after.status] ?? 'review_failed' });
+      const counted = recertification ? RECERTIFICATION_REVIEW_OUTCOMES[after.status] : undefined;
+      if (counted) services.metrics.record('RecertificationOutcomes', { outcome: counted });
     }
     return { status: after.status };
   };

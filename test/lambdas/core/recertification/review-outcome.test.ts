@@ -192,3 +192,44 @@ describe('the review workflow ending a high-risk recertification', () => {
     expect(mailer.sent[0]!.text).toContain('new attestation link');
   });
 });
+
+describe('the review workflow on a request whose consumer was revoked during its review', () => {
+  it.each(['activate', 'deny', 'expire'] as const)('closes the request as ended on %s, applying and counting nothing', async (action) => {
+    seed(
+      { status: 'revoked' },
+      {
+        approvals: [
+          { reviewer: ALICE, round: 1, at: NOW.toISOString() },
+          { reviewer: 'bob.reviewer@bank.example', round: 2, at: NOW.toISOString() },
+        ],
+      },
+    );
+
+    await expect(run({ action, clientId: CLIENT_ID, requestId: REQUEST_ID, ...(action === 'deny' ? { cause: 'no' } : {}) })).resolves.toEqual({
+      status: 'ended',
+    });
+
+    expect(await request()).toMatchObject({ status: 'ended', outcomeReason: expect.stringContaining('ended (revoked)') });
+    expect(newEvents().map((e) => e.type)).toEqual(['request.ended']);
+    expect((await stored()).status).toBe('revoked');
+    expect(services.metrics.total('RecertificationOutcomes')).toBe(0);
+    expect(services.metrics.total('ReviewLatency')).toBe(0);
+
+    // A retried step finds the request ended and writes nothing more; the requester is not mailed about it.
+    await run({ action, clientId: CLIENT_ID, requestId: REQUEST_ID });
+    await run({ action: 'notify', clientId: CLIENT_ID, requestId: REQUEST_ID });
+    expect(newEvents()).toHaveLength(1);
+    expect(mailer.sent).toHaveLength(0);
+  });
+
+  it('asks for no further approval: the request ends and the workflow with it (Gatehouse.RequestEnded)', async () => {
+    seed({ status: 'revoked' });
+
+    await expect(run({ action: 'request_approval', clientId: CLIENT_ID, requestId: REQUEST_ID, taskToken: 'task-token' })).rejects.toMatchObject({
+      name: 'Gatehouse.RequestEnded',
+    });
+
+    expect(await request()).toMatchObject({ status: 'ended' });
+    expect(mailer.sent).toHaveLength(0);
+  });
+});
