@@ -39,7 +39,8 @@ export type GatehouseErrorCode =
   | RequestErrorCode
   | RemoteKeySetErrorCode
   | RecertificationErrorCode
-  | 'mail_unavailable';
+  | 'mail_unavailable'
+  | 'request_ended';
 
 /** A service-level failure; `retryAfterSeconds` becomes a Retry-After header on 503. */
 export class ServiceError extends GatehouseError<ServiceErrorCode> {

@@ -37,9 +37,21 @@ export const REVIEW_DECISIONS = ['approve', 'deny'] as const;
 export const REGISTRATION_UPDATE_OUTCOMES = ['applied', 'review', 'denied', 'conflict'] as const;
 /**
  * How a periodic recertification ended: an owner confirmed the access as it was or dropped scopes, confirmed a high-risk
- * consumer that bank reviewers must now confirm, or deregistered it; or nobody attested and the sweep suspended it.
+ * consumer that bank reviewers must now confirm, or deregistered it; or nobody attested and the sweep suspended it. Then
+ * how bank reviewers ended a high-risk attestation's review: confirmed, denied (the consumer is suspended), expired or
+ * failed (the owner gets a new window and new links).
  */
-export const RECERTIFICATION_OUTCOMES = ['confirmed', 'scopes_dropped', 'review', 'deregistered', 'suspended_overdue'] as const;
+export const RECERTIFICATION_OUTCOMES = [
+  'confirmed',
+  'scopes_dropped',
+  'review',
+  'deregistered',
+  'suspended_overdue',
+  'review_confirmed',
+  'review_denied',
+  'review_expired',
+  'review_failed',
+] as const;
 export const ROTATION_KINDS = ['client_secret', 'signing_key'] as const;
 export const ROTATION_OUTCOMES = ['success', 'failure'] as const;
 /** The admin API's operations, one per route. */
@@ -85,7 +97,7 @@ export interface MetricDimensions {
   readonly RegistrationsDeleted: NoDimensions;
   /** Consumers whose recertification fell due: the sweep sent their contacts attestation links. */
   readonly RecertificationsDue: NoDimensions;
-  /** Recertifications answered from an attestation link, and those the sweep ended by suspending the consumer. */
+  /** Recertifications answered from an attestation link, ended by bank reviewers (high risk), or by the sweep suspending the consumer. */
   readonly RecertificationOutcomes: { readonly outcome: RecertificationOutcome };
   /** Reviewers' decisions on review rounds. */
   readonly ReviewsDecided: { readonly decision: ReviewDecision };

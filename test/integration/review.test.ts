@@ -216,3 +216,61 @@ describe('local mode over HTTP: a review whose request is withdrawn', () => {
     expect(fast.metrics.total('ReviewLatency')).toBe(0);
   });
 });
+
+describe('local mode over HTTP: an approval recorded just before its request is withdrawn', () => {
+  const log = recordingLog();
+  let racy: LocalControlPlane;
+  beforeAll(async () => {
+    racy = await startTestPlane({ reviewers: { default: [ALICE, BOB] }, reviewRetryIntervalMs: 50, log });
+  });
+  afterAll(async () => {
+    await racy?.close();
+  });
+
+  /** Posts a decision from a page opened earlier (its CSRF cookie and fields), as a reviewer resubmitting the form does. */
+  async function post(link: string, page: Awaited<ReturnType<typeof openReviewPage>>): Promise<number> {
+    const url = new URL(link);
+    const res = await fetch(`${url.origin}${url.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: page.cookie ?? '', origin: url.origin },
+      body: new URLSearchParams({ decision: 'approve', comment: 'Contract checked', t: page.fields['t'] ?? '', csrf: page.fields['csrf'] ?? '' }),
+    });
+    await res.text();
+    return res.status;
+  }
+
+  it('ends the workflow as succeeded when the approval arrives: no second round, no failure, the registration stays withdrawn', async () => {
+    // High risk: two approvals, so the first one sends the workflow on to ask for another.
+    const reg = await registerPartner(racy, { scope: 'payments:initiate', data_classes: ['payment'], contacts: ['ops@fintech.example'] });
+    expect(reg.status).toBe(202);
+    const link = reviewLink(await awaitReviewEmail(racy, ALICE, reg.clientId, 1));
+    const page = await openReviewPage(link);
+
+    // The approval is recorded but does not reach the workflow yet; meanwhile the requester withdraws the registration.
+    const workflow = racy.workflow as { sendTaskSuccess: typeof racy.workflow.sendTaskSuccess };
+    workflow.sendTaskSuccess = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+    expect(await post(link, page)).toBe(503);
+    Reflect.deleteProperty(workflow, 'sendTaskSuccess');
+    const deleted = await fetch(String(reg.json['registration_client_uri']), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${String(reg.json['registration_access_token'])}` },
+    });
+    expect(deleted.status).toBe(204);
+
+    // The reviewer sends the recorded decision again, and now it arrives.
+    expect(await post(link, page)).toBe(200);
+    await expect.poll(() => log.info.mock.calls.some(([m]) => m === 'review workflow ended'), { timeout: 10_000, interval: 100 }).toBe(true);
+    expect(log.error.mock.calls.map(([m]) => m)).not.toContain('review workflow failed');
+    expect(reviewEmails(racy, reg.clientId, 2)).toHaveLength(0);
+    expect(await racy.services.consumers.getConsumer(reg.clientId)).toMatchObject({ status: 'withdrawn' });
+    const audit = await racy.services.consumers.listAudit(reg.clientId);
+    expect(audit.slice(-2).map((e) => e.type)).toEqual(['consumer.review_approved', 'consumer.withdrawn']);
+    expect(
+      readOutbox(racy.outboxDir)
+        .filter((m) => m.to.includes('ops@fintech.example'))
+        .map((m) => m.subject),
+    ).toEqual([expect.stringContaining('Request withdrawn')]);
+  });
+});

@@ -128,7 +128,17 @@ describe('GatehouseDashboard', () => {
       ['RecertificationsDue', 'fell due (links sent)'],
       ...RECERTIFICATION_OUTCOMES.map((outcome) => [`RecertificationOutcomes ${outcome}`, outcome]),
     ]);
-    expect(RECERTIFICATION_OUTCOMES).toEqual(['confirmed', 'scopes_dropped', 'review', 'deregistered', 'suspended_overdue']);
+    expect(RECERTIFICATION_OUTCOMES).toEqual([
+      'confirmed',
+      'scopes_dropped',
+      'review',
+      'deregistered',
+      'suspended_overdue',
+      'review_confirmed',
+      'review_denied',
+      'review_expired',
+      'review_failed',
+    ]);
     for (const title of [registration, recertification]) {
       expect(byTitle(widgets, title).properties.period, title).toBe(3600);
       for (const line of byTitle(widgets, title).properties.metrics!) expect(line[0]).toBe(namespace);

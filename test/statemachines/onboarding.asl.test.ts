@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import '../../lambdas/adapters/local/polyfills.js';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { RequestEnded } from '../../lambdas/core/review/request-ended.js';
 
 const require = createRequire(import.meta.url);
 const validate = require('asl-validator') as typeof import('asl-validator');
@@ -62,7 +63,7 @@ describe('statemachines/onboarding.asl.json', () => {
   });
 
   /** Runs the machine with AwaitApproval answering `decisions` in turn and CountApprovals answering `counted`. */
-  async function runReview(counted: Record<string, unknown>, decisions: ReadonlyArray<Record<string, unknown>>) {
+  async function runReview(counted: Record<string, unknown>, decisions: ReadonlyArray<Record<string, unknown> | Error>) {
     const payloads: Array<Record<string, unknown>> = [];
     const steps: string[] = [];
     const input = { clientId: 'gh_1', requestId: null, approvals: 2, reviewSlaSeconds: 72 * 3600 };
@@ -95,7 +96,9 @@ describe('statemachines/onboarding.asl.json', () => {
           AwaitApproval: async (input: { Payload: Record<string, unknown> }) => {
             steps.push('AwaitApproval');
             payloads.push(input.Payload);
-            return decisions[payloads.length - 2];
+            const decision = decisions[payloads.length - 2];
+            if (decision instanceof Error) throw decision;
+            return decision;
           },
         } as never,
       },
@@ -126,6 +129,16 @@ describe('statemachines/onboarding.asl.json', () => {
     const { steps, payloads } = await runReview({ approvalsGranted: 2, remainingSeconds: 70 }, []);
     expect(steps).toEqual(['CountApprovals', 'Activate', 'NotifyRequester']);
     expect(payloads).toHaveLength(1);
+  });
+
+  it('ends as succeeded, opening no round and recording no failure, when the request ended before its next round (Gatehouse.RequestEnded)', async () => {
+    const { steps, output } = await runReview({ approvalsGranted: 0, remainingSeconds: 5000 }, [
+      { approvalsGranted: 1, reviewId: 'r1', remainingSeconds: 1234 },
+      new RequestEnded('Consumer gh_1 is withdrawn: nothing is left to review.'),
+    ]);
+    expect(steps).toEqual(['CountApprovals', 'AwaitApproval', 'AwaitApproval']);
+    expect(output['error']).toMatchObject({ Error: 'Gatehouse.RequestEnded' });
+    expect(definition.States['RequestEnded']).toMatchObject({ Type: 'Succeed' });
   });
 
   it('retries an email that cannot be sent for about a day, with waits growing to an hour, in every step that sends one', () => {

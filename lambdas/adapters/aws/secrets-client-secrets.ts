@@ -1,4 +1,10 @@
-import { CreateSecretCommand, DeleteSecretCommand, RotateSecretCommand, SecretsManagerClient, type DeleteSecretCommandInput } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  type DeleteSecretCommandInput,
+} from '@aws-sdk/client-secrets-manager';
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { ENV } from './env.js';

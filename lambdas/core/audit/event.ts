@@ -31,6 +31,7 @@ export const AUDIT_EVENT_TYPES = [
   'request.denied',
   'request.expired',
   'request.failed',
+  'request.ended',
   'review.links_resent',
   'exception.granted',
   'exception.ended',

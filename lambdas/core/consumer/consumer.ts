@@ -134,6 +134,13 @@ export interface Recertification {
   /** A high-risk attestation waiting for a bank reviewer's confirmation (its change request); suspension waits until `until`. */
   readonly pending?: (Attestation & { readonly requestId: string; readonly until: string }) | undefined;
   readonly last?: (Attestation & { readonly confirmedBy?: readonly string[] | undefined; readonly requestId?: string | undefined }) | undefined;
+  /**
+   * Set when bank reviewers let a high-risk attestation's review end undecided (expired or failed): the owner gets new
+   * links and may attest again until `until`; `count` such reopenings for this due date (bounded).
+   */
+  readonly reopened?: { readonly count: number; readonly at: string; readonly until: string; readonly requestId: string } | undefined;
+  /** When the consumer was suspended because bank reviewers denied its high-risk attestation (reason `recertification_denied`). */
+  readonly deniedSuspendedAt?: string | undefined;
 }
 
 /** One attestation by a consumer's owner: who (the contact the link was sent to), when, and the scopes they removed. */

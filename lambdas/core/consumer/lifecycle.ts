@@ -12,6 +12,11 @@ const TRANSITIONS: Readonly<Record<ConsumerStatus, readonly ConsumerStatus[]>> =
   revoked: [],
 };
 
+/** Whether a consumer's registration has ended for good (withdrawn, denied, expired, failed, revoked): nothing moves it again. */
+export function hasEnded(status: ConsumerStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
 /** Statuses a consumer may be created in. */
 export const INITIAL_STATUSES: readonly ConsumerStatus[] = ['active', 'pending_review'];
 

@@ -77,9 +77,13 @@ export function deadlines(consumer: Consumer, settings: LifecycleSettings): Dead
     const suspendAt = recertificationSuspendAt(consumer, settings);
     if (due !== undefined && suspendAt !== undefined) {
       if (!linksSent(consumer)) list.push({ kind: 'recertification', at: due, warnAt: undefined, warningKey: `recertification-links:${iso(due)}` });
-      // The reminder comes after the links: half-way through the grace period at the earliest.
-      const warnAt = Math.max(suspendAt - ahead, due + (suspendAt - due) / 2);
-      list.push({ kind: 'recertification_overdue', at: suspendAt, warnAt, warningKey: `recertification:${iso(due)}` });
+      // The reminder comes after the links: half-way through the grace period at the earliest. A window reopened after
+      // an undecided review gets its own reminder, half-way through it.
+      const reopened = consumer.recertification?.reopened;
+      const from = reopened ? Date.parse(reopened.at) : due;
+      const warnAt = Math.max(suspendAt - ahead, from + (suspendAt - from) / 2);
+      const warningKey = `recertification:${iso(due)}${reopened ? `:${reopened.count}` : ''}`;
+      list.push({ kind: 'recertification_overdue', at: suspendAt, warnAt, warningKey });
     }
     if (consumer.outOfPolicy) {
       const at = Date.parse(consumer.outOfPolicy.suspendAt);

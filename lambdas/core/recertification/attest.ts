@@ -111,6 +111,8 @@ export async function attest(
             dueAt: view.dueAt,
             linksSentAt: consumer.recertification?.linksSentAt ?? at,
             ...lastOf(consumer),
+            // A window reopened after an undecided review still counts towards the bound on reopenings.
+            ...(consumer.recertification?.reopened ? { reopened: consumer.recertification.reopened } : {}),
             pending: { ...attestation, requestId: request.requestId, until },
           },
         }),

@@ -29,8 +29,18 @@ export function recertificationDueAt(
 }
 
 /**
- * When an unattested consumer is suspended (`recertification_overdue`): the grace period after its due date, or, while a
- * high-risk attestation waits for a bank reviewer, not before that review's deadline.
+ * Time left after a pending review's deadline for the workflow to record its outcome (which clears `pending`) before
+ * the sweep may suspend for being overdue: Step Functions runs the outcome step at the deadline, retried for minutes.
+ */
+export const REVIEW_OUTCOME_MARGIN_MS = DAY_MS;
+
+/** How often, for one due date, a review that bank reviewers let run out gives the owner a new window to attest in. */
+export const MAX_REOPENINGS = 2;
+
+/**
+ * When an unattested consumer is suspended (`recertification_overdue`): the grace period after its due date; while a
+ * high-risk attestation waits for bank reviewers, not before that review's deadline (and the margin its outcome step
+ * needs); after such a review ended undecided, not before the new window it gave the owner.
  */
 export function recertificationSuspendAt(
   consumer: Pick<Consumer, 'recertification' | 'activatedAt' | 'createdAt' | 'risk'>,
@@ -39,8 +49,24 @@ export function recertificationSuspendAt(
   const due = recertificationDueAt(consumer, settings);
   if (due === undefined) return undefined;
   const graceEnd = due + (settings.recertificationGraceDays ?? 0) * DAY_MS;
-  const pending = consumer.recertification?.pending;
-  return pending ? Math.max(graceEnd, Date.parse(pending.until)) : graceEnd;
+  const { pending, reopened } = consumer.recertification ?? {};
+  return Math.max(graceEnd, pending ? Date.parse(pending.until) + REVIEW_OUTCOME_MARGIN_MS : graceEnd, reopened ? Date.parse(reopened.until) : graceEnd);
+}
+
+/**
+ * The window a review that ended undecided at `at` gives the owner to attest again: the grace period (at least a day)
+ * from then. Undefined once MAX_REOPENINGS windows were given for this due date: the consumer is then suspended as overdue.
+ */
+export function reopenedWindow(
+  consumer: Pick<Consumer, 'recertification'>,
+  settings: RecertificationSettings,
+  at: Date,
+  requestId: string,
+): NonNullable<NonNullable<Consumer['recertification']>['reopened']> | undefined {
+  const count = (consumer.recertification?.reopened?.count ?? 0) + 1;
+  if (count > MAX_REOPENINGS) return undefined;
+  const until = new Date(at.getTime() + Math.max(1, settings.recertificationGraceDays ?? 0) * DAY_MS).toISOString();
+  return { count, at: at.toISOString(), until, requestId };
 }
 
 /** Whether the attestation links for the consumer's current due date have gone out. */

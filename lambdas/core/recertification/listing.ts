@@ -7,7 +7,8 @@ const DAY_MS = 86_400_000;
 /**
  * Where a consumer stands: `upcoming` (due within the window asked for), `due` (links sent, not yet attested),
  * `awaiting_reviewer` (a high-risk attestation waits for a bank reviewer), `overdue` (past its suspension time; the next
- * sweep suspends it), `suspended` (suspended for being overdue, and not reinstated).
+ * sweep suspends it), `suspended` (suspended for being overdue or because reviewers denied its attestation, and not
+ * reinstated).
  */
 export type RecertificationState = 'upcoming' | 'due' | 'awaiting_reviewer' | 'overdue' | 'suspended';
 
@@ -38,7 +39,7 @@ export function recertificationEntry(
   let state: RecertificationState;
   if (consumer.status === 'suspended') {
     // A consumer suspended for another reason is not a recertification matter.
-    if (r?.overdueSuspendedAt === undefined) return undefined;
+    if (r?.overdueSuspendedAt === undefined && r?.deniedSuspendedAt === undefined) return undefined;
     state = 'suspended';
   } else if (consumer.status !== 'active') return undefined;
   else if (r?.pending) state = 'awaiting_reviewer';

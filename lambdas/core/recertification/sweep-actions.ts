@@ -41,6 +41,7 @@ export async function sendAttestationLinks(
   if (!applied) return false;
   const suspendAt = new Date(recertificationSuspendAt(after, lifecycle)!);
   const unused = unusedScopes(consumer);
+  const reopened = after.recertification?.reopened !== undefined;
   for (const link of links) {
     try {
       const token = await signAttestationLink(
@@ -55,7 +56,9 @@ export async function sendAttestationLinks(
         to: [link.email],
         subject: `[Gatehouse] ${consumer.clientName}: confirm its access by ${suspendAt.toISOString().slice(0, 10)}`,
         text: [
-          `${consumer.clientName} (${consumer.clientId}) is due for its periodic access review.`,
+          reopened
+            ? `Bank reviewers did not decide on the last attestation of ${consumer.clientName} (${consumer.clientId}) in time, so it is not confirmed yet. This is not held against it: attest again with this new link.`
+            : `${consumer.clientName} (${consumer.clientId}) is due for its periodic access review.`,
           `It holds: ${consumer.scopes.join(', ')}.${unused.length > 0 ? ` Never used: ${unused.join(', ')}.` : ''}`,
           `Open this link (it works once, for you only) to confirm the access is still needed, drop scopes it does not use, or deregister it:`,
           url,
@@ -74,7 +77,12 @@ export async function sendAttestationLinks(
 export async function suspendOverdue(services: Needs<'getConsumer' | 'updateConsumer', 'mailer'>, consumer: Consumer): Promise<boolean> {
   const lifecycle = services.policy.document.lifecycle;
   const due = new Date(recertificationDueAt(consumer, lifecycle)!).toISOString();
-  const detail = `Its periodic access review was due on ${due} and nobody attested it within the grace period.`;
+  const reviewsRanOut = consumer.recertification?.reopened?.count ?? 0;
+  const detail =
+    reviewsRanOut > 0
+      ? `Its periodic access review was due on ${due}; its owner attested, but bank reviewers confirmed no attestation in time (${reviewsRanOut} new window(s) to attest were given).`
+      : `Its periodic access review was due on ${due} and nobody attested it within the grace period.`;
+  const now = services.clock.now();
   const { applied } = await applyTransition(
     services,
     {
@@ -83,7 +91,9 @@ export async function suspendOverdue(services: Needs<'getConsumer' | 'updateCons
       event: 'consumer.suspended',
       actor: SWEEPER,
       data: { reason: 'recertification_overdue', detail, dueAt: due, scopeUsage: { used: consumer.usedScopes ?? [], unused: unusedScopes(consumer) } },
-      set: { recertification: { ...consumer.recertification, dueAt: due, overdueSuspendedAt: services.clock.now().toISOString() } },
+      set: { recertification: { ...consumer.recertification, dueAt: due, overdueSuspendedAt: now.toISOString() } },
+      // Re-checked on the consumer as written: an attestation recorded meanwhile (or a reopened window) defers it.
+      unless: (c) => c.status !== 'active' || (recertificationSuspendAt(c, lifecycle) ?? Infinity) > now.getTime(),
     },
     consumer,
   );

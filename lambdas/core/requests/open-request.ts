@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditEventType } from '../audit/event.js';
 import type { Consumer } from '../consumer/consumer.js';
+import { hasEnded } from '../consumer/lifecycle.js';
 import { applyTransition, transition, type TransitionRequest } from '../consumer/transition.js';
 import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
@@ -156,7 +157,7 @@ export async function updateRequest(
   requestId: string,
   event: AuditEventType,
   actor: Actor,
-  data: Readonly<Record<string, unknown>>,
+  data: Readonly<Record<string, unknown>> | ((request: ChangeRequest, consumer: Consumer) => Readonly<Record<string, unknown>>),
   change: (request: ChangeRequest, consumer: Consumer) => Partial<Omit<ChangeRequest, 'requestId' | 'clientId' | 'type' | 'version'>> | undefined,
   consumerSet?: (request: ChangeRequest, consumer: Consumer) => Parameters<typeof transition>[1]['set'],
   to?: Consumer['status'],
@@ -177,7 +178,7 @@ export async function updateRequest(
           to,
           event,
           actor,
-          data: { requestId, type: request.type, ...data },
+          data: { requestId, type: request.type, ...(typeof data === 'function' ? data(request, consumer) : data) },
           ...(consumerSet ? { set: consumerSet(request, consumer) } : {}),
           request: { requestId, expect: { statuses: [request.status], version: request.version }, set: { ...set, updatedAt: at } },
         },
@@ -190,19 +191,34 @@ export async function updateRequest(
   }
 }
 
-/** Ends a request without approval (denied, review expired, failed); a request already ended is left as it is. */
+/**
+ * Ends a request without approval (denied, review expired, failed, or `ended`: its consumer's registration ended first); a
+ * request already ended is left as it is.
+ */
 export async function closeRequest(
   services: RequestServices,
   clientId: string,
   requestId: string,
-  status: 'denied' | 'expired' | 'failed',
-  event: 'request.denied' | 'request.expired' | 'request.failed',
+  status: 'denied' | 'expired' | 'failed' | 'ended',
+  event: 'request.denied' | 'request.expired' | 'request.failed' | 'request.ended',
   actor: Actor,
   reason: string,
 ): Promise<ChangeRequest> {
   return updateRequest(services, clientId, requestId, event, actor, { reason }, (r) =>
     r.status === 'pending_review' ? { status, outcomeReason: reason, openReviewId: undefined } : undefined,
   );
+}
+
+/**
+ * Closes a pending request as `ended` when its consumer's registration has ended meanwhile (revoked, withdrawn): the
+ * review has nothing left to apply, and recording it as denied, expired or failed would say something that did not
+ * happen. Returns the request when the consumer has ended (closed now, or already closed), undefined while it stands.
+ */
+export async function endRequestOfEndedConsumer(services: RequestServices, clientId: string, requestId: string): Promise<ChangeRequest | undefined> {
+  const consumer = await services.consumers.getConsumer(clientId);
+  if (!consumer || !hasEnded(consumer.status)) return undefined;
+  const reason = `The consumer's registration ended (${consumer.status}) before the review did; nothing was applied.`;
+  return closeRequest(services, clientId, requestId, 'ended', 'request.ended', WORKFLOW, reason);
 }
 
 const NEVER_STARTED = 'The review workflow never started.';

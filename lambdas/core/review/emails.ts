@@ -109,11 +109,31 @@ export function requestOutcomeEmail(consumer: Consumer, request: ChangeRequest):
     expired: 'expired: no decision was made within the review period.',
     failed: 'could not be completed because of a technical problem; nothing changed.',
   };
-  const text = outcome[request.status];
+  const text = (request.type === 'recertification' ? recertificationOutcome(consumer, request) : undefined) ?? outcome[request.status];
   if (!text || consumer.contacts.length === 0) return undefined;
   return {
     to: consumer.contacts,
     subject: `[Gatehouse] ${consumer.clientName}: ${request.type} ${request.status === 'active' ? 'approved' : request.status}`,
     text: `For ${consumer.clientName} (${consumer.clientId}), the request "${what}" (${request.requestId}) ${text}`,
   };
+}
+
+/** What the end of a high-risk attestation's review means for the consumer, when it is more than the request's status. */
+function recertificationOutcome(consumer: Consumer, request: ChangeRequest): string | undefined {
+  const r = consumer.recertification;
+  if (request.status === 'approved') return `was confirmed by the bank's reviewers: the next periodic access review is due on ${formatDate(r?.dueAt ?? '')}.`;
+  if (request.status === 'denied') {
+    const reason = request.outcomeReason ? ` Reason: ${request.outcomeReason}` : '';
+    const suspended =
+      consumer.status === 'suspended' && r?.deniedSuspendedAt !== undefined
+        ? ` Access of ${consumer.clientName} is suspended (recertification_denied): no new tokens are issued. Reinstatement needs a review: ask the bank's API security team.`
+        : '';
+    return `was declined by the bank's reviewers.${reason}${suspended}`;
+  }
+  if (request.status !== 'expired' && request.status !== 'failed') return undefined;
+  const why = request.status === 'expired' ? "the bank's reviewers made no decision within the review period" : 'its review could not be completed';
+  if (r?.reopened?.requestId === request.requestId) {
+    return `ended undecided: ${why}. This is not held against ${consumer.clientName}: each contact gets a new attestation link shortly; attest again by ${formatDate(r.reopened.until)} to keep access.`;
+  }
+  return `ended undecided: ${why}. Ask the bank's API security team about it; without a confirmed attestation, access is suspended as overdue.`;
 }

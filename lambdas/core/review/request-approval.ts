@@ -10,6 +10,8 @@ import { reviewerEmail } from './emails.js';
 import { ReviewError } from './errors.js';
 import { signReviewLink } from './link-token.js';
 import { MailUnavailable, mailFailure } from './mail-unavailable.js';
+import { RequestEnded } from './request-ended.js';
+import { endRequestOfEndedConsumer } from '../requests/open-request.js';
 import type { RiskLevel } from '../policy/schema.js';
 import type { ChangeRequest } from '../requests/change-request.js';
 import type { Consumer } from '../consumer/consumer.js';
@@ -36,7 +38,7 @@ async function openRound(services: Needs<'getConsumer' | 'getRequest' | 'createR
   if (input.requestId) {
     request = await services.requests.getRequest(input.clientId, input.requestId);
     if (!request) throw new ServiceError('not_found', `No request ${input.requestId}`);
-    if (request.status !== 'pending_review') throw new ServiceError('conflict', `Request ${input.requestId} is ${request.status}, not pending review`);
+    if (request.status !== 'pending_review') throw new RequestEnded(`Request ${input.requestId} is ${request.status}: nothing is left to review.`);
     subject = {
       risk: request.risk,
       contacts: consumer.contacts,
@@ -45,7 +47,7 @@ async function openRound(services: Needs<'getConsumer' | 'getRequest' | 'createR
       reviewSlaHours: request.reviewSlaHours,
     };
   } else {
-    if (consumer.status !== 'pending_review') throw new ServiceError('conflict', `Consumer ${input.clientId} is ${consumer.status}, not pending review`);
+    if (consumer.status !== 'pending_review') throw new RequestEnded(`Consumer ${input.clientId} is ${consumer.status}: nothing is left to review.`);
     const r = consumer.requirements;
     subject = {
       risk: consumer.risk,
@@ -202,16 +204,31 @@ export async function emailReviewLinks(
   return { sent, ...(sent.length < review.reviewers.length ? { lastFailure } : {}) };
 }
 
+/** Why the request a task asks an approval for has nothing left to review, or undefined while it is pending review. */
+async function endedSubject(services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest'>, input: ApprovalTask): Promise<string | undefined> {
+  if (input.requestId) {
+    const request =
+      (await endRequestOfEndedConsumer(services, input.clientId, input.requestId)) ?? (await services.requests.getRequest(input.clientId, input.requestId));
+    return request && request.status !== 'pending_review' ? `Request ${input.requestId} is ${request.status}: nothing is left to review.` : undefined;
+  }
+  const consumer = await services.consumers.getConsumer(input.clientId);
+  return consumer && consumer.status !== 'pending_review' ? `Consumer ${input.clientId} is ${consumer.status}: nothing is left to review.` : undefined;
+}
+
 /**
  * Opens one review round for the workflow's parked task: picks the eligible reviewers (never a requester's contact,
  * never someone who already approved), stores the round with its task token, and emails each reviewer their own link.
  * Idempotent per task token: a retried task finds its round and sends the emails again.
  */
 export async function requestApproval(
-  services: Needs<'getConsumer' | 'getRequest' | 'createReview' | 'getReview', 'mailer'>,
+  services: Needs<'getConsumer' | 'updateConsumer' | 'getRequest' | 'createReview' | 'getReview', 'mailer'>,
   keys: SigningKeyCache,
   input: ApprovalTask,
 ): Promise<Review> {
+  // An approval recorded just before the request ended (withdrawn, its consumer revoked) still resumes the workflow: it
+  // then ends here, with no round opened and no email sent (not even by a retried task), rather than failing after retries.
+  const ended = await endedSubject(services, input);
+  if (ended) throw new RequestEnded(ended);
   const now = services.clock.now();
   const reviewId = sha256Hex(`review:${input.taskToken}`).slice(0, 32);
   let review = await services.reviews.getReview(reviewId);

@@ -1,11 +1,13 @@
 import { routeUrl } from '../../contracts/routes.js';
 import type { Actor } from '../audit/event.js';
 import { applyTransition, transition } from '../consumer/transition.js';
-import type { ReviewKind, ReviewOutcome } from '../metrics.js';
+import type { RecertificationOutcome, ReviewKind, ReviewOutcome } from '../metrics.js';
 import type { Email, Mailer } from '../ports.js';
 import { applyApprovedRequest } from '../requests/apply.js';
 import type { ChangeRequest } from '../requests/change-request.js';
-import { closeRequest } from '../requests/open-request.js';
+import { closeRequest, endRequestOfEndedConsumer } from '../requests/open-request.js';
+import { hasEnded } from '../consumer/lifecycle.js';
+import { denyRecertification, endRecertificationUndecided } from '../recertification/review-outcome.js';
 import type { BaseServices, Needs } from '../services.js';
 import type { SigningKeyCache } from '../tokens/signing-keys.js';
 import { outcomeEmail, requestOutcomeEmail } from './emails.js';
@@ -35,6 +37,14 @@ export type ReviewStep = Ids &
 export type ReviewStepResult = { readonly status: string } | ({ readonly status: string } & ApprovalProgress);
 
 const SYSTEM: Actor = { kind: 'system', id: 'review-workflow' };
+
+/** How the end of a recertification request's review is counted (a review that failed for a technical reason: `review_failed`). */
+const RECERTIFICATION_REVIEW_OUTCOMES: Partial<Record<ChangeRequest['status'], RecertificationOutcome>> = {
+  approved: 'review_confirmed',
+  denied: 'review_denied',
+  expired: 'review_expired',
+  failed: 'review_failed',
+};
 const EXPIRED = 'No decision was made within the review period.';
 
 /** The reviewer's comment from the SendTaskFailure cause (`{ reviewer, comment }`), or the raw cause. */
@@ -87,8 +97,9 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
       actor: SYSTEM,
       data,
       set: { openReviewId: undefined, ...(reason ? { outcomeReason: reason } : {}) },
-      // A registration its requester withdrew (RFC 7592 delete) stays withdrawn: the review's outcome no longer applies.
-      unless: (consumer) => consumer.status === 'withdrawn',
+      // A registration that ended meanwhile (its requester withdrew it: RFC 7592 delete) stays as it is: the review's
+      // outcome no longer applies, and the step has nothing to do.
+      unless: (consumer) => hasEnded(consumer.status),
     });
   const outcome = async (reviewOutcome: ReviewOutcome, change: ReturnType<typeof to>): Promise<{ status: string }> => {
     const { consumer, applied } = await change;
@@ -122,10 +133,20 @@ async function onboardingStep(services: ReviewStepServices, step: OutcomeStep): 
 /** One step of the review of a change request (exception, reinstatement): the same steps, applied to the request. */
 async function requestStep(services: ReviewStepServices, step: OutcomeStep & { readonly requestId: string }): Promise<{ status: string }> {
   const { clientId, requestId } = step;
-  const outcome = async (reviewOutcome: ReviewOutcome, apply: () => Promise<ChangeRequest>): Promise<{ status: string }> => {
-    const before = await services.requests.getRequest(clientId, requestId);
+  if (step.action !== 'notify') {
+    // A consumer whose registration ended (revoked) while its request was reviewed: the request ends with nothing applied.
+    const ended = await endRequestOfEndedConsumer(services, clientId, requestId);
+    if (ended) return { status: ended.status };
+  }
+  const before = step.action === 'notify' ? undefined : await services.requests.getRequest(clientId, requestId);
+  const recertification = before?.type === 'recertification';
+  const outcome = async (reviewOutcome: ReviewOutcome | undefined, apply: () => Promise<ChangeRequest>): Promise<{ status: string }> => {
     const after = await apply();
-    if (before?.status === 'pending_review' && after.status !== 'pending_review') recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
+    if (before?.status === 'pending_review' && after.status !== 'pending_review') {
+      if (reviewOutcome) recordReviewLatency(services, before.type, reviewOutcome, before.createdAt);
+      const counted = recertification ? RECERTIFICATION_REVIEW_OUTCOMES[after.status] : undefined;
+      if (counted) services.metrics.record('RecertificationOutcomes', { outcome: counted });
+    }
     return { status: after.status };
   };
   switch (step.action) {
@@ -133,12 +154,19 @@ async function requestStep(services: ReviewStepServices, step: OutcomeStep & { r
       return outcome('approved', () => applyApprovedRequest(services, clientId, requestId));
     case 'deny': {
       const comment = denialComment(step.cause);
+      if (recertification) return outcome('denied', () => denyRecertification(services, clientId, requestId, comment));
       return outcome('denied', () => closeRequest(services, clientId, requestId, 'denied', 'request.denied', SYSTEM, comment));
     }
     case 'expire':
+      if (recertification)
+        return outcome('expired', () =>
+          endRecertificationUndecided(services, clientId, requestId, { status: 'expired', event: 'request.expired', reason: EXPIRED }),
+        );
       return outcome('expired', () => closeRequest(services, clientId, requestId, 'expired', 'request.expired', SYSTEM, EXPIRED));
     case 'fail': {
       const reason = `The review could not be completed: ${failure(step.error)}`;
+      if (recertification)
+        return outcome(undefined, () => endRecertificationUndecided(services, clientId, requestId, { status: 'failed', event: 'request.failed', reason }));
       return { status: (await closeRequest(services, clientId, requestId, 'failed', 'request.failed', SYSTEM, reason)).status };
     }
     case 'notify': {

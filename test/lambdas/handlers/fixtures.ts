@@ -23,6 +23,7 @@ import type { GatehouseConfig } from '../../../lambdas/core/config.js';
 import type { Consumer } from '../../../lambdas/core/consumer/consumer.js';
 import type { ClientSecretStore, Email, Mailer, Workflow } from '../../../lambdas/core/ports.js';
 import type { Review } from '../../../lambdas/core/review/review.js';
+import type { ChangeRequest } from '../../../lambdas/core/requests/change-request.js';
 import type { Services } from '../../../lambdas/core/services.js';
 import { AWS_TEST_CLIENT_CONFIG, DAY_MS, defaultPolicy, NOW, recordingLog, TestClock, type RecordingLog } from '../fixtures.js';
 import { FileClientSecrets } from '../../../lambdas/adapters/local/file-client-secrets.js';
@@ -94,6 +95,12 @@ export class FakeTable {
       keyOf({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER' }),
       roundTrip({ pk: `CONSUMER#${consumer.clientId}`, sk: 'CONSUMER', kind: 'consumer', ...consumer }),
     );
+  }
+
+  /** Seeds a change request as opening it would have stored it. */
+  putRequest(request: ChangeRequest): void {
+    const key = { pk: `CONSUMER#${request.clientId}`, sk: `REQUEST#${request.requestId}` };
+    this.#items.set(keyOf(key), roundTrip({ ...key, kind: 'request', ...request }));
   }
 
   /** Changes a stored consumer in place, as an operator action (suspension, revocation) would. */

@@ -6,8 +6,8 @@ import { consoleLog } from '../../../lambdas/adapters/local/console-log.js';
 import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit/event.js';
 import type { ReviewerGroups } from '../../../lambdas/core/config.js';
 import type { Consumer, ConsumerStatus } from '../../../lambdas/core/consumer/consumer.js';
-import { ServiceError } from '../../../lambdas/core/errors.js';
 import { ReviewError } from '../../../lambdas/core/review/errors.js';
+import { RequestEnded } from '../../../lambdas/core/review/request-ended.js';
 import { verifyReviewLink } from '../../../lambdas/core/review/link-token.js';
 import type { Review } from '../../../lambdas/core/review/review.js';
 import { SigningKeyCache } from '../../../lambdas/core/tokens/signing-keys.js';
@@ -356,15 +356,32 @@ describe('createReviewTaskHandler', () => {
       expect(mailer.sent).toHaveLength(0);
     });
 
-    it('refuses a consumer that is no longer pending review, writing and sending nothing', async () => {
-      setUp({ status: 'denied' });
+    it.each<ConsumerStatus>(['denied', 'withdrawn', 'active'])(
+      'ends the workflow (Gatehouse.RequestEnded) for a consumer %s before its next round, writing and sending nothing',
+      async (status) => {
+        setUp({ status });
 
-      const error = await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN }).catch((e: unknown) => e);
+        const error = await run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN }).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(ServiceError);
-      expect(error).toMatchObject({ code: 'conflict' });
+        expect(error).toBeInstanceOf(RequestEnded);
+        expect(error).toMatchObject({ name: 'Gatehouse.RequestEnded', code: 'request_ended' });
+        expect(writes()).toHaveLength(0);
+        expect(mailer.sent).toHaveLength(0);
+      },
+    );
+
+    it('opens no round for an approval that arrives after the requester withdrew a high-risk request, even on a retried task', async () => {
+      // ALICE's approval of round 1 was recorded; the withdrawal came before the workflow asked for the second one.
+      setUp({ status: 'withdrawn', approvals: [{ reviewer: ALICE, round: 1, at: NOW.toISOString() }], openReviewId: undefined });
+
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await expect(run({ action: 'request_approval', clientId: CLIENT_ID, taskToken: TASK_TOKEN })).rejects.toMatchObject({ name: 'Gatehouse.RequestEnded' });
+      }
+
+      expect(storedReview()).toBeUndefined();
       expect(writes()).toHaveLength(0);
       expect(mailer.sent).toHaveLength(0);
+      expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'withdrawn' });
     });
   });
 
@@ -507,15 +524,13 @@ describe('createReviewTaskHandler', () => {
       expect(services.metrics.snapshot()).toEqual([]);
     });
 
-    it('refuses to activate a denied consumer, writing nothing', async () => {
+    it('has nothing to do activating a consumer whose registration ended (denied), writing nothing', async () => {
       setUp();
       await run({ action: 'deny', clientId: CLIENT_ID, cause: 'no' });
       ddb.resetHistory();
 
-      const error = await run({ action: 'activate', clientId: CLIENT_ID }).catch((e: unknown) => e);
+      await expect(run({ action: 'activate', clientId: CLIENT_ID })).resolves.toEqual({ status: 'denied' });
 
-      expect(error).toBeInstanceOf(ServiceError);
-      expect(error).toMatchObject({ code: 'conflict' });
       expect(writes()).toHaveLength(0);
       expect(table.consumerItem(CLIENT_ID)).toMatchObject({ status: 'denied' });
     });

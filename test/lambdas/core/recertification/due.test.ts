@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { deadlines, attentionAt } from '../../../../lambdas/core/lifecycle/attention.js';
 import { PolicyError } from '../../../../lambdas/core/policy/errors.js';
 import { loadPolicy } from '../../../../lambdas/core/policy/load.js';
-import { nextRecertificationDueAt, recertificationDueAt, recertificationSuspendAt } from '../../../../lambdas/core/recertification/due.js';
+import {
+  MAX_REOPENINGS,
+  nextRecertificationDueAt,
+  recertificationDueAt,
+  recertificationSuspendAt,
+  reopenedWindow,
+  REVIEW_OUTCOME_MARGIN_MS,
+} from '../../../../lambdas/core/recertification/due.js';
 import { consumerFixture } from '../../fixtures.js';
 import { defaultDocument, defaultPolicy } from '../policy/fixtures.js';
 
@@ -52,7 +59,47 @@ describe('recertification due dates', () => {
     const pending = consumerFixture({
       recertification: { dueAt, pending: { at: dueAt, linkId: 'l', attestedBy: 'a@x.example', scopesRemoved: [], requestId: 'rec-1', until } },
     });
-    expect(recertificationSuspendAt(pending, settings)).toBe(Date.parse(until));
+    // The workflow records the review's outcome at its deadline: the sweep leaves it that margin before suspending.
+    expect(recertificationSuspendAt(pending, settings)).toBe(Date.parse(until) + REVIEW_OUTCOME_MARGIN_MS);
+  });
+
+  it('does not suspend before the window a review that ended undecided reopened', () => {
+    const dueAt = '2026-03-01T00:00:00.000Z';
+    const until = '2026-04-10T00:00:00.000Z';
+    const reopened = consumerFixture({ recertification: { dueAt, reopened: { count: 1, at: '2026-03-27T00:00:00.000Z', until, requestId: 'rec-1' } } });
+    expect(recertificationSuspendAt(reopened, settings)).toBe(Date.parse(until));
+  });
+
+  it('reopens a window of the grace period from the review’s end, at most MAX_REOPENINGS times per due date', () => {
+    const at = new Date('2026-03-27T00:00:00.000Z');
+    const first = reopenedWindow(consumerFixture({ recertification: { dueAt: '2026-03-01T00:00:00.000Z' } }), settings, at, 'rec-1');
+    expect(first).toEqual({ count: 1, at: at.toISOString(), until: new Date(at.getTime() + 14 * DAY).toISOString(), requestId: 'rec-1' });
+    const last = consumerFixture({ recertification: { dueAt: '2026-03-01T00:00:00.000Z', reopened: { ...first!, count: MAX_REOPENINGS } } });
+    expect(reopenedWindow(last, settings, at, 'rec-3')).toBeUndefined();
+    // Without a grace period the owner still gets a day to attest again.
+    expect(
+      reopenedWindow(consumerFixture({ recertification: { dueAt: '2026-03-01T00:00:00.000Z' } }), { ...settings, recertificationGraceDays: 0 }, at, 'rec-1')
+        ?.until,
+    ).toBe(new Date(at.getTime() + DAY).toISOString());
+  });
+
+  it('asks the sweep for new links after a reopening, and reminds half-way through the new window under its own key', () => {
+    const dueAt = '2026-03-01T00:00:00.000Z';
+    const reopened = { count: 1, at: '2026-03-27T00:00:00.000Z', until: '2026-04-10T00:00:00.000Z', requestId: 'rec-1' };
+    const consumer = consumerFixture({
+      status: 'active',
+      recertification: { dueAt, reopened },
+      expiresAt: '2027-12-01T00:00:00.000Z',
+      lastUsedAt: '2026-03-27T00:00:00.000Z',
+      warningsSent: [`recertification:${dueAt}`],
+    });
+    const list = deadlines(consumer, settings);
+    expect(list.find((d) => d.kind === 'recertification')).toMatchObject({ at: Date.parse(dueAt) });
+    expect(list.find((d) => d.kind === 'recertification_overdue')).toMatchObject({
+      at: Date.parse(reopened.until),
+      warnAt: Date.parse(reopened.at) + 7 * DAY,
+      warningKey: `recertification:${dueAt}:1`,
+    });
   });
 
   it('starts the next period from the attestation, by the consumer’s risk', () => {
