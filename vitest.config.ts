@@ -30,5 +30,7 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
     projects: Object.entries(layers).map(([name, include]) => ({ extends: true, test: { name, include } })),
+    // Transformed modules are kept on disk (node_modules/.experimental-vitest-cache) between runs, keyed by content.
+    experimental: { fsModuleCache: true },
   },
 });

@@ -33,10 +33,10 @@ const POLICY_FILE = (() => {
   return file;
 })();
 
-/** Starts `tsx bin/local.ts` (what `npm start` runs) on `dataDir` and resolves once it serves. */
+/** Starts `node bin/start.mjs` (what `npm start` runs) on `dataDir` and resolves once it serves. */
 function startLocal(dataDir: string, port: number, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
+    const child = spawn(process.execPath, ['bin/start.mjs'], {
       env: {
         ...process.env,
         GATEHOUSE_DATA_DIR: dataDir,

@@ -1,0 +1,29 @@
+/**
+ * `npm start`: runs bin/local.ts (the whole control plane on this machine) from one ESM file that esbuild builds from the
+ * project's own sources (bin/local-build.mjs). Loading the ~250 TypeScript modules one by one through tsx's loader hooks
+ * was about half of a start; the build takes a few hundred milliseconds and is reused until a source changes. Without
+ * esbuild (an install without dev dependencies) it runs bin/local.ts through tsx, as before.
+ *
+ * The file is written to node_modules/.cache/gatehouse/, three directories below the project root like bin/local.ts's
+ * modules under lambdas/adapters/local/, so the paths those take relative to their module (the project root, the policy,
+ * the state machines) resolve the same.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureBuilt } from './local-build.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = 'bin/local.ts';
+const esbuild = await import('esbuild').catch(() => undefined);
+if (esbuild) {
+  const outDir = join(root, 'node_modules', '.cache', 'gatehouse');
+  const outFile = join(outDir, 'local.mjs');
+  await ensureBuilt({ esbuild, root, entry, outFile, inputsFile: join(outDir, 'local.inputs.json') });
+  // Stack traces name the TypeScript sources, as they did under tsx.
+  process.setSourceMapsEnabled(true);
+  await import(pathToFileURL(outFile).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(root, entry)).href);
+}
