@@ -7,7 +7,10 @@ import type { Needs } from '../services.js';
  */
 export const ORPHAN_SECRET_MIN_AGE_MS = 60 * 60 * 1000;
 
-/** What the clean-up touches: the consumer lookup and the client secrets (removal schedules deletion after a recovery window). */
+/**
+ * What the clean-up touches: the consumer lookup and the client secrets (an orphan's removal schedules deletion after a
+ * recovery window; a secret retired by a move to keys is discarded at once, as the move itself does).
+ */
 export type OrphanSecretServices = Needs<'getConsumer', 'clientSecrets'>;
 
 export interface OrphanSecretOptions {
@@ -20,7 +23,7 @@ export interface OrphanSecretOptions {
 export interface OrphanSecretResult {
   /** Secrets old enough to be checked against the registry. */
   readonly checked: number;
-  /** Secrets with no consumer, scheduled for deletion. */
+  /** Secrets with no consumer (scheduled for deletion) or whose consumer moved to keys (deleted). */
   readonly deleted: number;
   /** Secrets that could not be checked or removed; the next run retries them. */
   readonly failed: number;
@@ -30,9 +33,12 @@ export interface OrphanSecretResult {
 
 /**
  * Schedules the deletion of client secrets whose consumer does not exist: a registration that failed after storing its
- * secret (its outcome unknown, say) leaves one, which nobody can use and which bills until removed. Secrets younger than
- * the minimum age are never touched, and neither is a secret whose consumer exists in any state (a revoked consumer's
- * secret is removed with the revocation).
+ * secret (its outcome unknown, say) leaves one, which nobody can use and which bills until removed. Also deletes the
+ * secret of a consumer that moved to key authentication when the move could not delete it: the registry keeps only the
+ * retired secret's hash for its grace, so the stored value is never delivered again, and its scheduled rotation would
+ * only fail. Secrets younger than the minimum age are never touched (a move back to a secret stores one before it
+ * commits), and neither is the secret of a consumer that still authenticates with one, in any state (a revoked
+ * consumer's secret is removed with the revocation).
  */
 export async function removeOrphanSecrets(
   services: OrphanSecretServices,
@@ -51,13 +57,22 @@ export async function removeOrphanSecrets(
       if (!timeLeft()) return { ...counts, complete: false };
       counts.checked++;
       try {
-        if (await services.consumers.getConsumer(secret.clientId)) continue;
-        await services.clientSecrets.remove(secret.clientId);
+        const consumer = await services.consumers.getConsumer(secret.clientId);
+        if (consumer && consumer.authMethod !== 'private_key_jwt') continue;
+        if (consumer) {
+          await services.clientSecrets.discard(secret.clientId);
+          services.log.warn('sweep deleted the client secret of a consumer that moved to key authentication', {
+            clientId: secret.clientId,
+            secretCreatedAt: secret.createdAt.toISOString(),
+          });
+        } else {
+          await services.clientSecrets.remove(secret.clientId);
+          services.log.warn('sweep scheduled an orphaned client secret for deletion (no consumer was ever committed for it)', {
+            clientId: secret.clientId,
+            secretCreatedAt: secret.createdAt.toISOString(),
+          });
+        }
         counts.deleted++;
-        services.log.warn('sweep scheduled an orphaned client secret for deletion (no consumer was ever committed for it)', {
-          clientId: secret.clientId,
-          secretCreatedAt: secret.createdAt.toISOString(),
-        });
       } catch (error) {
         counts.failed++;
         services.log.error('sweep could not check or remove a client secret', {

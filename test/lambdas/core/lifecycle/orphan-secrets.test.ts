@@ -5,13 +5,25 @@ import { consumerFixture, HOUR_MS, NOW, recordingLog, TestClock } from '../../fi
 
 const OLD = new Date(NOW.getTime() - 2 * HOUR_MS);
 
-/** Services with the consumers `existing` in the registry and a recording secret store. */
-function services(existing: readonly string[], remove: (clientId: string) => Promise<void> = async () => undefined) {
+/** Services with the consumers `existing` (client_secret_basic) and `keyBound` (private_key_jwt) in the registry and a recording secret store. */
+function services(existing: readonly string[], remove: (clientId: string) => Promise<void> = async () => undefined, keyBound: readonly string[] = []) {
   const log = recordingLog();
-  const getConsumer = vi.fn(async (clientId: string) => (existing.includes(clientId) ? consumerFixture({ clientId }) : undefined));
+  const getConsumer = vi.fn(async (clientId: string) =>
+    existing.includes(clientId)
+      ? consumerFixture({ clientId })
+      : keyBound.includes(clientId)
+        ? consumerFixture({ clientId, authMethod: 'private_key_jwt', secretHash: undefined })
+        : undefined,
+  );
   const removeSecret = vi.fn(remove);
-  const built = { clock: new TestClock(), log, consumers: { getConsumer }, clientSecrets: { remove: removeSecret } } as unknown as OrphanSecretServices;
-  return { services: built, log, getConsumer, removeSecret };
+  const discardSecret = vi.fn(async (_clientId: string) => undefined);
+  const built = {
+    clock: new TestClock(),
+    log,
+    consumers: { getConsumer },
+    clientSecrets: { remove: removeSecret, discard: discardSecret },
+  } as unknown as OrphanSecretServices;
+  return { services: built, log, getConsumer, removeSecret, discardSecret };
 }
 
 /** An inventory serving `pages` in order, the page token being the next page's index. */
@@ -46,13 +58,35 @@ describe('removeOrphanSecrets', () => {
     expect(removeSecret).not.toHaveBeenCalled();
   });
 
-  it('keeps a secret whose consumer exists', async () => {
-    const { services: s, removeSecret } = services(['gh_live']);
+  it('keeps a secret whose consumer exists and authenticates with a secret', async () => {
+    const { services: s, removeSecret, discardSecret } = services(['gh_live']);
 
     const result = await removeOrphanSecrets(s, inventory([[{ clientId: 'gh_live', createdAt: OLD }]]));
 
     expect(result).toMatchObject({ checked: 1, deleted: 0 });
     expect(removeSecret).not.toHaveBeenCalled();
+    expect(discardSecret).not.toHaveBeenCalled();
+  });
+
+  it('deletes at once the old secret of a consumer that moved to key authentication (the move could not delete it)', async () => {
+    const { services: s, log, removeSecret, discardSecret } = services([], undefined, ['gh_moved']);
+
+    const result = await removeOrphanSecrets(s, inventory([[{ clientId: 'gh_moved', createdAt: OLD }]]));
+
+    expect(result).toEqual({ checked: 1, deleted: 1, failed: 0, complete: true });
+    expect(discardSecret).toHaveBeenCalledWith('gh_moved');
+    expect(removeSecret).not.toHaveBeenCalled();
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('moved to key authentication'), expect.objectContaining({ clientId: 'gh_moved' }));
+  });
+
+  it('keeps a young secret of a key-bound consumer: a move back to a secret stores it before it commits', async () => {
+    const { services: s, discardSecret } = services([], undefined, ['gh_moving']);
+    const young = new Date(NOW.getTime() - ORPHAN_SECRET_MIN_AGE_MS + 1000);
+
+    const result = await removeOrphanSecrets(s, inventory([[{ clientId: 'gh_moving', createdAt: young }]]));
+
+    expect(result).toMatchObject({ checked: 0, deleted: 0 });
+    expect(discardSecret).not.toHaveBeenCalled();
   });
 
   it('follows every page of the listing', async () => {
