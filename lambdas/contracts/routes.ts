@@ -339,26 +339,3 @@ export function routeUrl(base: string, operationId: OperationId, params: Readonl
 export function routeOf(method: string, resource: string): Route | undefined {
   return ROUTES.find((r) => r.method === method && r.path === resource);
 }
-
-/** Matches a concrete path against a route path; returns the path parameters or undefined. */
-export function matchPath(routePath: string, actual: string): Record<string, string> | undefined {
-  const want = routePath.split('/');
-  const got = actual.split('/');
-  if (want.length !== got.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!;
-    const g = got[i]!;
-    if (w.startsWith('{') && w.endsWith('}')) {
-      if (g === '') return undefined;
-      try {
-        params[w.slice(1, -1)] = decodeURIComponent(g);
-      } catch {
-        return undefined;
-      }
-    } else if (w !== g) {
-      return undefined;
-    }
-  }
-  return params;
-}

@@ -1,7 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminAuth, regionOf, reviewLinksPath, signedHeaders } from '../../bin/admin-client.js';
-import { matchPath, ROUTES } from '../../lambdas/contracts/routes.js';
+import { ROUTES } from '../../lambdas/contracts/routes.js';
+import { routeMatcher } from '../../lambdas/adapters/local/route-table.js';
 
 const API = 'https://abc123defg.execute-api.eu-west-2.amazonaws.com/v1';
 const credentials = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' });
@@ -72,8 +73,9 @@ describe('reviewLinksPath', () => {
     const consumerRoute = resend.find((r) => !r.path.includes('{request_id}'))!;
     const requestRoute = resend.find((r) => r.path.includes('{request_id}'))!;
 
-    expect(matchPath(consumerRoute.path, reviewLinksPath('gh_abc'))).toEqual({ client_id: 'gh_abc' });
-    expect(matchPath(requestRoute.path, reviewLinksPath('gh_abc', 'req/1'))).toEqual({ client_id: 'gh_abc', request_id: 'req/1' });
+    const matches = (path: string) => routeMatcher(ROUTES)(path).map((m) => [m.route, m.params]);
+    expect(matches(reviewLinksPath('gh_abc'))).toEqual([[consumerRoute, { client_id: 'gh_abc' }]]);
+    expect(matches(reviewLinksPath('gh_abc', 'req/1'))).toEqual([[requestRoute, { client_id: 'gh_abc', request_id: 'req/1' }]]);
     expect(reviewLinksPath('gh_abc', 'req/1')).toBe('/admin/consumers/gh_abc/requests/req%2F1/review-links');
   });
 });

@@ -13,9 +13,9 @@ interface CompiledRoute<R extends Route> {
 }
 
 /**
- * Every route whose path matches `pathname`, in table order, with the same rules as `matchPath` in the route table
- * (literal segments compared as they are, each `{param}` a non-empty segment, percent-decoded; a segment that does not
- * decode matches nothing). The table is split into segments once, and a request is compared only with the routes of its
+ * Every route whose path matches `pathname`, in table order, with API Gateway's rules for a REST resource path (literal
+ * segments compared as they are, each `{param}` a non-empty segment, percent-decoded; a segment that does not decode
+ * matches nothing). The table is split into segments once, and a request is compared only with the routes of its
  * segment count, so a request splits its path once instead of once per route.
  */
 export function routeMatcher<R extends Route>(routes: readonly R[]): (pathname: string) => ReadonlyArray<RouteMatch<R>> {

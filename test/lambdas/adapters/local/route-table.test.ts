@@ -2,9 +2,32 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { requestTarget, routeMatcher } from '../../../../lambdas/adapters/local/route-table.js';
 import { headerMaps } from '../../../../lambdas/adapters/local/http-server.js';
-import { matchPath, ROUTES } from '../../../../lambdas/contracts/routes.js';
+import { ROUTES } from '../../../../lambdas/contracts/routes.js';
 
-/** What local mode did before the table was compiled: every route, matched by `matchPath`, in table order. */
+/** The plain reading of a route path, segment by segment, as an oracle: the parameters, or undefined when it does not match. */
+function matchPath(routePath: string, actual: string): Record<string, string> | undefined {
+  const want = routePath.split('/');
+  const got = actual.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (g === '') return undefined;
+      try {
+        params[w.slice(1, -1)] = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** Every route, matched by the oracle, in table order. */
 const naive = (pathname: string) =>
   ROUTES.map((route) => ({ route, params: matchPath(route.path, pathname) })).filter(
     (c): c is { route: (typeof ROUTES)[number]; params: Record<string, string> } => c.params !== undefined,
