@@ -63,7 +63,8 @@ export interface ClientSecretValue {
 export interface ClientSecretStore {
   /**
    * Stores a consumer's first secret as AWSCURRENT and schedules its rotation every `rotateEveryDays` (Secrets Manager
-   * rotation rules; local mode's schedule reads the policy instead).
+   * rotation rules; local mode's schedule reads the policy instead). ServiceError `conflict` when the consumer already
+   * has a stored secret (another request stored one first); anything else the store raises otherwise.
    */
   create(value: ClientSecretValue, rotateEveryDays: number): Promise<void>;
   /** The consumer's staged secret, for the rotation steps and for delivery to the consumer. */

@@ -5,6 +5,7 @@ import {
   SecretsManagerClient,
   type DeleteSecretCommandInput,
 } from '@aws-sdk/client-secrets-manager';
+import { ServiceError } from '../../core/errors.js';
 import type { ClientSecretStore, ClientSecretValue } from '../../core/ports.js';
 import { SecretsManagerStagedSecret } from './secrets-staged-secret.js';
 import { ENV } from './env.js';
@@ -41,15 +42,21 @@ export class SecretsManagerClientSecrets implements ClientSecretStore {
 
   async create(value: ClientSecretValue, rotateEveryDays: number): Promise<void> {
     const name = this.secretName(value.clientId);
-    await this.#client.send(
-      new CreateSecretCommand({
-        Name: name,
-        Description: `Gatehouse client secret of ${value.clientId}; rotated by Gatehouse, fetched by the consumer with its registration access token.`,
-        KmsKeyId: this.#options.kmsKeyId,
-        SecretString: JSON.stringify(value),
-        Tags: [{ Key: 'gatehouse:client-id', Value: value.clientId }],
-      }),
-    );
+    try {
+      await this.#client.send(
+        new CreateSecretCommand({
+          Name: name,
+          Description: `Gatehouse client secret of ${value.clientId}; rotated by Gatehouse, fetched by the consumer with its registration access token.`,
+          KmsKeyId: this.#options.kmsKeyId,
+          SecretString: JSON.stringify(value),
+          Tags: [{ Key: 'gatehouse:client-id', Value: value.clientId }],
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ResourceExistsException')
+        throw new ServiceError('conflict', `A client secret for ${value.clientId} is already stored.`, { cause: error });
+      throw error;
+    }
     try {
       // Not rotated now: the consumer has just received this secret. Secrets Manager only tests the configuration.
       await this.#client.send(

@@ -1,3 +1,4 @@
+import { ServiceError } from '../../core/errors.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ export class FileClientSecrets implements ClientSecretStore {
 
   async create(value: ClientSecretValue): Promise<void> {
     const seeded = await this.staged(value.clientId).seedCurrent(randomUUID(), JSON.stringify(value));
-    if (!seeded) throw new Error(`A client secret for ${value.clientId} already exists`);
+    if (!seeded) throw new ServiceError('conflict', `A client secret for ${value.clientId} is already stored.`);
   }
 
   staged(clientId: string): FileStagedSecret {

@@ -224,6 +224,8 @@ export async function storeClientSecret(
   try {
     await services.clientSecrets.create({ clientId: consumer.clientId, clientSecret }, services.policy.document.risks[consumer.risk].secretRotationDays);
   } catch (cause) {
+    // Another request stored this consumer's secret first: the caller decides what that means for its own request.
+    if (cause instanceof ServiceError && cause.code === 'conflict') throw cause;
     services.log.error('client secret not stored', { clientId: consumer.clientId, error: (cause as Error).name });
     throw new ServiceError('dependency_unavailable', `The client secret could not be stored; ${unchanged}. Try again shortly.`, {
       cause,

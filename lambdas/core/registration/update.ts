@@ -4,6 +4,7 @@ import { isSigningKey } from '../consumer/keys.js';
 import { applyTransition } from '../consumer/transition.js';
 import type { RegistrationUpdateOutcome } from '../metrics.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
+import { ServiceError } from '../errors.js';
 import { RegistryError } from '../registry/errors.js';
 import { openRequest } from '../requests/open-request.js';
 import type { Needs } from '../services.js';
@@ -340,7 +341,10 @@ async function switchCredential(
   if (credential !== 'to_secret') return { set: {} };
   const clientSecret = randomToken();
   const risk = decision?.risk ?? consumer.risk;
-  await storeClientSecret(services, { clientId: consumer.clientId, risk }, clientSecret, 'nothing was changed');
+  // A concurrent move to a secret stored its own first: this update lost the race, as a stale revision would.
+  await storeClientSecret(services, { clientId: consumer.clientId, risk }, clientSecret, 'nothing was changed').catch((error: unknown) => {
+    throw error instanceof ServiceError && error.code === 'conflict' ? updateConflict() : error;
+  });
   const set = issueSecretSet(consumer, sha256B64u(clientSecret), draft.expiresAt, services.policy, now);
   const until = set.retiredKeys?.reduce<string | undefined>((latest, r) => (latest === undefined || r.until > latest ? r.until : latest), undefined);
   return { set, clientSecret, oldCredentialUntil: until };

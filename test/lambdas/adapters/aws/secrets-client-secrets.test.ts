@@ -1,3 +1,4 @@
+import { ServiceError } from '../../../../lambdas/core/errors.js';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -98,11 +99,24 @@ describe('SecretsManagerClientSecrets', () => {
       expect(sm.commandCalls(DeleteSecretCommand)).toHaveLength(1);
     });
 
-    it('rethrows a CreateSecret failure without turning on rotation or deleting anything', async () => {
+    it('answers a secret already stored under the name with a conflict, without turning on rotation or deleting anything', async () => {
       const exists = sdkError(ResourceExistsException, 'The operation failed because the secret already exists.');
       sm.on(CreateSecretCommand).rejects(exists);
 
-      await expect(store().create({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, 90)).rejects.toBe(exists);
+      const refused = await store()
+        .create({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, 90)
+        .catch((error: unknown) => error);
+
+      expect(refused).toBeInstanceOf(ServiceError);
+      expect(refused).toMatchObject({ code: 'conflict', cause: exists });
+      expect(commandNames()).toEqual(['CreateSecretCommand']);
+    });
+
+    it('rethrows any other CreateSecret failure as it is', async () => {
+      const throttled = named('ThrottlingException');
+      sm.on(CreateSecretCommand).rejects(throttled);
+
+      await expect(store().create({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, 90)).rejects.toBe(throttled);
 
       expect(commandNames()).toEqual(['CreateSecretCommand']);
     });

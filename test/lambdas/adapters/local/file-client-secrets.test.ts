@@ -35,9 +35,10 @@ describe('FileClientSecrets', () => {
       const store = new FileClientSecrets();
       await store.create(value());
 
-      await expect(store.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toThrow(
-        `A client secret for ${CLIENT_ID} already exists`,
-      );
+      await expect(store.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toMatchObject({
+        code: 'conflict',
+        message: `A client secret for ${CLIENT_ID} is already stored.`,
+      });
 
       await expect(current(store)).resolves.toBe(JSON.stringify(value()));
       expect(await store.staged(CLIENT_ID).versions()).toHaveLength(1);
@@ -132,7 +133,7 @@ describe('FileClientSecrets', () => {
 
       expect(other.clientIds()).toEqual([CLIENT_ID]);
       await expect(current(other)).resolves.toBe(JSON.stringify(value()));
-      await expect(other.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toThrow('already exists');
+      await expect(other.create(value(CLIENT_ID, 'another-secret-for-the-same-client-0123'))).rejects.toMatchObject({ code: 'conflict' });
       await expect(current(other)).resolves.toBe(JSON.stringify(value()));
     });
 

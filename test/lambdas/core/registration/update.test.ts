@@ -1,3 +1,4 @@
+import { ServiceError } from '../../../../lambdas/core/errors.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -274,6 +275,19 @@ describe('updateRegistration: a change of token_endpoint_auth_method', () => {
     await expect(update(publicRegistration({ token_endpoint_auth_method: 'client_secret_basic' }))).rejects.toMatchObject({ code: 'dependency_unavailable' });
 
     expect(table.consumerItem(CLIENT_ID)).toEqual(before);
+  });
+
+  it('answers update_conflict, writes nothing and removes nothing when a concurrent move stored its secret first', async () => {
+    seed(keyBound());
+    const before = structuredClone(table.consumerItem(CLIENT_ID));
+    vi.spyOn(services.clientSecrets, 'create').mockRejectedValue(new ServiceError('conflict', 'A client secret for it is already stored.'));
+    const discard = vi.spyOn(services.clientSecrets, 'discard');
+
+    await expect(update(publicRegistration({ token_endpoint_auth_method: 'client_secret_basic' }))).rejects.toMatchObject({ code: 'update_conflict' });
+
+    expect(table.consumerItem(CLIENT_ID)).toEqual(before);
+    // The stored secret is the winner's: this request must not delete it.
+    expect(discard).not.toHaveBeenCalled();
   });
 
   it('removes the new secret again when the registry refuses the update, and keeps it when the outcome is unknown', async () => {
