@@ -11,8 +11,8 @@ import { emailNotice } from '../lambdas/adapters/local/outbox-mailer.js';
  */
 async function main(): Promise<void> {
   const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
-  const port = Number(process.env['PORT'] ?? 3000);
-  const rotationDays = Number(process.env['GATEHOUSE_SIGNING_KEY_ROTATION_DAYS'] ?? 0);
+  const port = wholeNumberEnv('PORT', 3000, 0, 65_535);
+  const rotationDays = wholeNumberEnv('GATEHOUSE_SIGNING_KEY_ROTATION_DAYS', 0, 0, 3650);
   // Crash tests: dies like kill -9 right after writing item k of a table transaction, to prove the next start undoes it.
   const crashAfterItem = Number(process.env['GATEHOUSE_CRASH_AFTER_TX_ITEM'] ?? 0);
   const plane = await startLocalControlPlane({
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     // As in AWS: client secrets rotate on the policy's period (checked hourly) and the lifecycle sweep runs on a schedule.
     ...(process.env['GATEHOUSE_CLIENT_SECRET_ROTATION'] === 'off' ? {} : { clientSecretRotationCheckMs: 3_600_000 }),
     ...(crashAfterItem > 0 ? { afterTransactionItem: (k: number) => void (k === crashAfterItem && process.kill(process.pid, 'SIGKILL')) } : {}),
-    sweepEveryMs: Math.max(Number(process.env['GATEHOUSE_SWEEP_SECONDS'] ?? 300), 5) * 1000,
+    sweepEveryMs: Math.max(wholeNumberEnv('GATEHOUSE_SWEEP_SECONDS', 300, -Infinity, 86_400), 5) * 1000,
     onEmail: (file, email) => process.stdout.write(emailNotice(file, email)),
   });
   // The metrics Lambda publishes to CloudWatch (EMF), counted in memory here: written to a file while it runs, printed at exit.
@@ -99,8 +99,22 @@ Stop with Ctrl-C.
 `);
 }
 
+/** A setting that must be a whole number: `PORT=abc` stops the start with its name, never a NaN timer or a socket error. */
+class SettingError extends Error {}
+
+function wholeNumberEnv(name: string, fallback: number, min: number, max: number): number {
+  const text = process.env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = min === -Infinity ? `at most ${max}` : `from ${min} to ${max}`;
+    throw new SettingError(`${name}=${JSON.stringify(process.env[name])} is not a whole number ${range}; unset it to use ${fallback}.`);
+  }
+  return value;
+}
+
 main().catch((error: unknown) => {
-  if (error instanceof PolicyError || error instanceof DataDirectoryError) process.stderr.write(`\n${error.message}\n\n`);
+  if (error instanceof PolicyError || error instanceof DataDirectoryError || error instanceof SettingError) process.stderr.write(`\n${error.message}\n\n`);
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`\nPort in use: set PORT to another port.\n\n`);
   else process.stderr.write(`\n${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);

@@ -27,6 +27,31 @@ function runLocal(env: Record<string, string>, until: RegExp): Promise<{ output:
 }
 
 describe('npm start', () => {
+  it('stops the server itself when npm is told to stop (SIGTERM to npm, as a supervisor sends it), and exits 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-npm-'));
+    const npm = spawn('npm', ['start', '--silent'], { env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`did not start; output:\n${output}`)), 45_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        const found = /running locally at (\S+)[\s\S]*Stop with Ctrl-C/.exec(output)?.[1];
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      npm.stdout.on('data', onData);
+      npm.stderr.on('data', onData);
+    });
+    npm.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/Metrics since start/);
+    // Nothing is left listening: the server was npm's own process, not an orphan of a shell npm ran it in.
+    await expect(fetch(`${url}/.well-known/jwks.json`)).rejects.toThrow();
+  });
+
   it('starts on a fresh data directory and prints how to try it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
     // SIGTERM goes out as soon as the banner's last line is read, so the handlers must already be in place.
@@ -49,5 +74,16 @@ describe('npm start', () => {
     expect(code).toBe(1);
     expect(output).toContain('The Gatehouse policy document is invalid');
     expect(output).toContain('risks: Invalid input');
+  });
+
+  it('refuses a setting that is not a whole number with one line naming it, before it opens anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-setting-'));
+    const { output, code } = await runLocal({ GATEHOUSE_DATA_DIR: dir, PORT: '0', GATEHOUSE_SWEEP_SECONDS: 'abc' }, /$^/);
+    expect(code).toBe(1);
+    expect(output.trim()).toBe('GATEHOUSE_SWEEP_SECONDS="abc" is not a whole number at most 86400; unset it to use 300.');
+    const port = await runLocal({ GATEHOUSE_DATA_DIR: dir, PORT: '70000' }, /$^/);
+    expect(port.code).toBe(1);
+    expect(port.output).toContain('PORT="70000" is not a whole number from 0 to 65535');
+    expect(port.output).not.toContain('RangeError');
   });
 });
