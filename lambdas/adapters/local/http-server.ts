@@ -44,18 +44,35 @@ export async function startHttpServer(options: {
   readonly adminToken: string;
   /** How long a request may run before it is answered 503 as a Lambda function's time-out would be. @default 10 s */
   readonly requestTimeoutMs?: number | undefined;
+  /**
+   * How long a client may take to send a whole request (headers and body) before it is answered 408 and its connection
+   * closed: a body that stops short of its Content-Length does not hold a connection for Node's default 5 minutes.
+   * @default 30 s, about API Gateway's own limit on an integration
+   */
+  readonly readTimeoutMs?: number | undefined;
 }): Promise<LocalHttpServer> {
   const state: ServerState = { handlers: undefined, closing: false, adminToken: options.adminToken, timeoutMs: options.requestTimeoutMs ?? 10_000 };
+  const readTimeoutMs = options.readTimeoutMs ?? 30_000;
   // Node answers a missing Host and an unknown Expect itself, with an empty body; here they become problem JSON too.
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
-    if (state.closing) {
-      discard(req);
-      return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }), state);
-    }
-    void dispatch(req, res, state).catch(() => {
-      if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'), state);
-    });
-  });
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requireHostHeader: false,
+      requestTimeout: readTimeoutMs,
+      headersTimeout: readTimeoutMs,
+      // How often Node looks for requests past those limits (its default, 30 s, would double the wait).
+      connectionsCheckingInterval: Math.min(1_000, readTimeoutMs),
+    },
+    (req, res) => {
+      if (state.closing) {
+        discard(req);
+        return send(res, problem(503, 'stopping', 'Stopping', 'Gatehouse is stopping; retry shortly.', { 'retry-after': '1' }), state);
+      }
+      void dispatch(req, res, state).catch(() => {
+        if (!res.headersSent) send(res, problem(500, 'internal', 'Internal error', 'The local server failed to handle the request.'), state);
+      });
+    },
+  );
   server.on('clientError', refuseUnparsable);
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     discard(req);
@@ -163,7 +180,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, state: Server
     discard(req);
     return send(
       res,
-      httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes.`), {
+      httpErrorResponse(new HttpError('payload_too_large', `The request body exceeds ${MAX_READ_BYTES} bytes, far more than any route accepts.`), {
         protocol: HANDLER_PROTOCOLS[match.route.handler],
       }),
       state,

@@ -27,7 +27,8 @@ export function loadPolicyFile(path: string): LoadedPolicy {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new PolicyError('policy_unreadable', `Cannot read the policy file ${path}`, [], { cause });
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((cause as NodeJS.ErrnoException).code ?? (cause as Error).message);
+    throw new PolicyError('policy_unreadable', `Cannot read the policy file ${path} (${reason})`, [], { cause });
   }
   let raw: unknown;
   try {

@@ -221,12 +221,32 @@ const REGISTRATION_CODES: Readonly<Record<HttpErrorCode, 'invalid_client_metadat
   method_not_allowed: 'invalid_request',
 };
 
-/** An edge refusal (HttpError) in the route's protocol: RFC 7591 JSON on registration routes, problem JSON elsewhere. */
+/**
+ * RFC 6749 section 5.2 bodies for the edge's own refusals on the token, introspection and revocation endpoints, so an
+ * OAuth client library can read every error they answer: a request that could not be read or went to a wrong method or
+ * path is `invalid_request` (the status says which); missing client credentials are `invalid_client`.
+ */
+const OAUTH_EDGE_CODES: Readonly<Record<HttpErrorCode, 'invalid_request' | 'invalid_client'>> = {
+  payload_too_large: 'invalid_request',
+  unsupported_media_type: 'invalid_request',
+  malformed_body: 'invalid_request',
+  invalid_request: 'invalid_request',
+  unauthorized: 'invalid_client',
+  not_found: 'invalid_request',
+  method_not_allowed: 'invalid_request',
+};
+
+/** An edge refusal (HttpError) in the route's protocol: RFC 7591 JSON on registration routes, RFC 6749 JSON on OAuth ones, problem JSON elsewhere. */
 export function httpErrorResponse(error: HttpError, format: ResponseFormat = {}, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (format.protocol === 'registration') {
     const code = REGISTRATION_CODES[error.code];
     const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': challengeHeader('Bearer', code) } : {};
     return json(EDGE_STATUS[error.code], { error: code, error_description: asciiDescription(error.message) }, { ...headers, ...challenge });
+  }
+  if (format.protocol === 'oauth') {
+    const code = OAUTH_EDGE_CODES[error.code];
+    const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': error.challenge ?? challengeHeader('client', code) } : {};
+    return json(EDGE_STATUS[error.code], { error: code, error_description: oauthDescription(error.message) }, { ...headers, ...challenge });
   }
   const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': error.challenge ?? `Bearer ${REALM}` } : {};
   return problem(EDGE_STATUS[error.code], error.code.replaceAll('_', '-'), error.code.replaceAll('_', ' '), error.message, { ...headers, ...challenge });

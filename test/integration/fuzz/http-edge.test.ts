@@ -151,7 +151,8 @@ describe('local mode size limits', () => {
       },
     );
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.text)).toMatchObject({ status: 413 });
+    // The token endpoint's own format, so an OAuth client can read it (RFC 6749 section 5.2).
+    expect(JSON.parse(res.text)).toMatchObject({ error: 'invalid_request' });
   });
 
   it.each(ALL)('%s refuses an absurd URL or header with 431 problem JSON', async (_key, route) => {

@@ -47,7 +47,7 @@ const OAUTH_ERRORS = [
   'unsupported_token_type',
   'invalid_dpop_proof',
 ];
-/** Refusals of the HTTP layer itself (no route, wrong method, too large): problem JSON outside registration. */
+/** Refusals of the HTTP layer itself (no route, wrong method, too large): problem JSON outside registration and OAuth. */
 const TRANSPORT_STATUSES = [404, 405, 413, 431];
 /** What the server answers before it knows the route (unparsable HTTP, oversized headers): problem JSON on every route. */
 const PRE_ROUTING_STATUSES = [400, 408, 417, 431];
@@ -87,10 +87,15 @@ export function isProblem(res: WireResponse): boolean {
   );
 }
 
-/** An edge refusal (413, 405, 404) in the route's format: RFC 7591 JSON on registration routes, problem JSON elsewhere. */
+/**
+ * An edge refusal (413, 405, 404) in the route's format: RFC 7591 JSON on registration routes, RFC 6749 JSON
+ * (`invalid_request`, never cached) on the OAuth endpoints, problem JSON elsewhere.
+ */
 export function isEdgeRefusal(route: Route, res: WireResponse): boolean {
   const protocol = PROTOCOL[route.handler];
-  return protocol === 'rfc7591' || protocol === 'rfc7592' ? isErrorJson(res, REGISTRATION_TRANSPORT_ERRORS, ASCII_DESCRIPTION) : isProblem(res);
+  if (protocol === 'rfc7591' || protocol === 'rfc7592') return isErrorJson(res, REGISTRATION_TRANSPORT_ERRORS, ASCII_DESCRIPTION);
+  if (protocol === 'oauth') return isErrorJson(res, ['invalid_request'], OAUTH_DESCRIPTION) && res.headers['cache-control'] === 'no-store';
+  return isProblem(res);
 }
 
 /** RFC 6749 §5.2 / RFC 6750 §3: the characters error_description may hold. */
@@ -178,9 +183,12 @@ export function expectProtocolAnswer(
       return;
     }
     case 'oauth': {
-      if (transport) return;
+      // Only what the server refuses before it knows the route is problem JSON; the edge's own refusals (no route under
+      // /oauth2, wrong method, too large) are RFC 6749 errors like the handlers'.
+      if ([408, 417, 431].includes(res.status) && isProblem(res)) return;
       expect(isErrorJson(res, OAUTH_ERRORS, OAUTH_DESCRIPTION), `not an RFC 6749 error: ${what}`).toBe(true);
-      expect([400, 401], what).toContain(res.status);
+      expect([400, 401, 404, 405, 413, 415], what).toContain(res.status);
+      if (res.status >= 404) expect(jsonOf(res)!['error'], what).toBe('invalid_request');
       expect(res.headers['cache-control'], what).toBe('no-store');
       const error = String(jsonOf(res)!['error']);
       if (res.status === 401) expect(['invalid_client', 'invalid_token'], what).toContain(error);

@@ -288,11 +288,12 @@ describe('createTokenHandler', () => {
       expect(ddb.calls()).toHaveLength(0);
     });
 
-    it('answers 413 for a body over maxBodyBytes', async () => {
+    it('answers 413 for a body over maxBodyBytes, as an RFC 6749 error an OAuth client can read', async () => {
       const response = await withBasic(`grant_type=client_credentials&pad=${'x'.repeat(services.config.maxBodyBytes)}`);
 
       expect(response.statusCode).toBe(413);
-      expect(bodyOf(response)).toMatchObject({ type: 'https://gatehouse.dev/problems/payload-too-large', status: 413 });
+      expect(response.headers?.['cache-control']).toBe('no-store');
+      expect(bodyOf(response)).toEqual({ error: 'invalid_request', error_description: `The request body exceeds ${services.config.maxBodyBytes} bytes.` });
       expect(ddb.calls()).toHaveLength(0);
     });
   });

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, type LocalHttpServer } from '../../../../lambdas/adapters/local/http-server.js';
@@ -49,5 +50,34 @@ describe('startHttpServer', () => {
 
     expect(res.headers['content-length']).toBe('4');
     expect([...res.body]).toEqual([0, 1, 2, 255]);
+  });
+});
+
+describe('a request that stops short of its Content-Length', () => {
+  it('is answered 408 problem JSON once the read timeout passes, and its connection closed', async () => {
+    const slow = await startHttpServer({ port: 0, adminToken: 'admin-token', readTimeoutMs: 500 });
+    const handler: HttpLambda = async () => answer;
+    slow.setHandlers(Object.fromEntries(HTTP_HANDLERS.map((name) => [name, handler])) as Record<HttpHandlerName, HttpLambda>);
+    try {
+      const { port } = new URL(slow.url);
+      const started = Date.now();
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            'POST /oauth2/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type',
+          );
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 408 /);
+      expect(raw).toContain('application/problem+json');
+      expect(raw).toContain('"status":408');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await slow.close(100);
+    }
   });
 });
