@@ -265,7 +265,9 @@ describe('loadAppConfig', () => {
   });
 
   it('fails with a PolicyError naming the file when the policy is missing or not JSON', () => {
-    expect(() => loadAppConfig(context({ policyFile: join(dir, 'missing.json') }), PROJECT_ROOT)).toThrow(/Cannot read the policy file .*missing\.json \(no such file\)/);
+    expect(() => loadAppConfig(context({ policyFile: join(dir, 'missing.json') }), PROJECT_ROOT)).toThrow(
+      /Cannot read the policy file .*missing\.json \(no such file\)/,
+    );
     expect(() => loadAppConfig(context({ policyFile: join(dir, 'not-json.json') }), PROJECT_ROOT)).toThrow(/is not valid JSON/);
   });
 
