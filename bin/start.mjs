@@ -18,7 +18,13 @@ const esbuild = await import('esbuild').catch(() => undefined);
 if (esbuild) {
   const outDir = join(root, 'node_modules', '.cache', 'gatehouse');
   const outFile = join(outDir, 'local.mjs');
-  await ensureBuilt({ esbuild, root, entry, outFile, inputsFile: join(outDir, 'local.inputs.json') });
+  try {
+    await ensureBuilt({ esbuild, root, entry, outFile, inputsFile: join(outDir, 'local.inputs.json') });
+  } catch (error) {
+    // esbuild has already printed each error with its file, line and a code frame; its own stack adds nothing.
+    process.stderr.write(`\nnpm start: the local sources did not build (${error.errors?.length ?? 1} error(s) above).\n`);
+    process.exit(1);
+  }
   // Stack traces name the TypeScript sources, as they did under tsx.
   process.setSourceMapsEnabled(true);
   await import(pathToFileURL(outFile).href);
