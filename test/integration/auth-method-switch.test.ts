@@ -1,11 +1,11 @@
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { ClientCredentials } from 'simple-oauth2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { STAGES } from '../../lambdas/core/ports.js';
 import { startJwksServer, type JwksServer } from './jwks-server.js';
-import { postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
+import { assertionTokenRequest, postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
 import { readOutbox } from './outbox.js';
 
 // The plane's clock runs `offset` ahead of real time, so grace windows can be crossed without waiting.
@@ -71,26 +71,7 @@ async function postToken(clientId: string, secret: string): Promise<number> {
 
 /** A token request with a client assertion signed by `key`, its times taken from the plane's clock. */
 async function assertionToken(clientId: string, key: { privateKey: CryptoKey; kid: string }): Promise<number> {
-  const now = Math.floor(clock.now().getTime() / 1000);
-  const assertion = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: key.kid })
-    .setIssuer(clientId)
-    .setSubject(clientId)
-    .setAudience(plane.url)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + 60)
-    .sign(key.privateKey);
-  const res = await fetch(`${plane.url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    }),
-  });
-  return res.status;
+  return (await assertionTokenRequest(plane, clientId, key, { now: clock.now() })).status;
 }
 
 /** openid-client as a partner runs it with private_key_jwt, its clock set to the plane's. */

@@ -1,5 +1,5 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { consoleLog } from '../../lambdas/adapters/local/console-log.js';
 import { startLocalControlPlane, type LocalControlPlane, type LocalOptions } from '../../lambdas/adapters/local/control-plane.js';
 
@@ -62,4 +62,36 @@ export async function registerPartner(
     }),
   );
   return { ...reg, clientId: String(reg.json['client_id']), privateKey: pair.privateKey, kid };
+}
+
+/**
+ * A client_credentials request authenticated with a private_key_jwt assertion (RFC 7523) signed by `key`, its `iat` and
+ * `exp` taken from `now` (a plane's test clock may run ahead of real time).
+ */
+export async function assertionTokenRequest(
+  plane: Pick<LocalControlPlane, 'url'>,
+  clientId: string,
+  key: { readonly privateKey: CryptoKey; readonly kid: string },
+  options: { readonly now?: Date; readonly scope?: string } = {},
+): Promise<Response> {
+  const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(plane.url)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
+    .sign(key.privateKey);
+  return fetch(`${plane.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+      ...(options.scope ? { scope: options.scope } : {}),
+    }),
+  });
 }

@@ -1,9 +1,9 @@
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { readOutbox, reviewLink } from './outbox.js';
-import { postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
+import { assertionTokenRequest, postJson, publicRequest, registerPartner, startTestPlane, tableSnapshot } from './local-mode.js';
 import { approveByEmail, awaitReviewEmail, openReviewPage, submitDecision } from './review-flow.js';
 
 const START = Date.now();
@@ -50,27 +50,8 @@ async function secretToken(clientId: string, secret: string, scope?: string): Pr
 }
 
 /** A token request with a client assertion signed by `key`, its times taken from the control plane's clock. */
-async function assertionToken(clientId: string, key: CryptoKey, kid: string, scope?: string): Promise<Response> {
-  const now = Math.floor(clock.now().getTime() / 1000);
-  const assertion = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid })
-    .setIssuer(clientId)
-    .setSubject(clientId)
-    .setAudience(plane.url)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + 60)
-    .sign(key);
-  return fetch(`${plane.url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-      ...(scope ? { scope } : {}),
-    }),
-  });
+function assertionToken(clientId: string, privateKey: CryptoKey, kid: string, scope?: string): Promise<Response> {
+  return assertionTokenRequest(plane, clientId, { privateKey, kid }, { now: clock.now(), ...(scope ? { scope } : {}) });
 }
 
 async function signingKey(kid: string): Promise<{ privateKey: CryptoKey; jwk: Record<string, unknown> }> {
