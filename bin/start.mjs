@@ -13,6 +13,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureBuilt } from './local-build.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// npm runs this under a shell (`sh -c` on Linux), and a supervisor's SIGTERM to npm ends that shell, not this process,
+// which would go on serving as an orphan. So once the process that started this one is gone (it is then re-parented),
+// it stops as if told to: the same graceful stop as SIGTERM. Where a parent never changes (Windows), nothing happens.
+const parent = process.ppid;
+const orphanWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphanWatch);
+  process.kill(process.pid, 'SIGTERM');
+}, 250);
+orphanWatch.unref();
 const entry = 'bin/local.ts';
 const esbuild = await import('esbuild').catch(() => undefined);
 if (esbuild) {
