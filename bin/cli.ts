@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminCall, reviewLinksPath } from './admin-client.js';
 
@@ -159,7 +160,17 @@ async function main(): Promise<void> {
     }
     case 'evaluate': {
       if (!arg) throw new Error(USAGE);
-      out(JSON.stringify(await adminCall('POST', '/admin/policy/evaluate', JSON.parse(readFileSync(arg, 'utf8'))), null, 2));
+      // `npm run` starts this in the project root; a relative path means the directory the operator typed it in.
+      const file = resolve(process.env['INIT_CWD'] ?? process.cwd(), arg);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new Error(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, {
+          cause: error,
+        });
+      }
+      out(JSON.stringify(await adminCall('POST', '/admin/policy/evaluate', JSON.parse(text)), null, 2));
       return;
     }
     default:

@@ -82,7 +82,7 @@ Gatehouse is running locally at ${u}
   jwks          ${u}/.well-known/jwks.json
   openapi       ${u}/openapi.json
   admin token   ${plane.adminToken}  (Authorization: Bearer … on /admin routes; also in ${dataDir}/admin-token)
-  operator CLI  npm run gatehouse -- consumers   (show, evidence, suspend, terminate, reinstate, rotate-secret, exceptions, request-exception, evaluate)
+  operator CLI  npm run gatehouse -- consumers   (show, evidence, suspend, terminate, reinstate, rotate-secret, exceptions, request-exception, resend-review-links, recertification, evaluate)
 
 Try it (low risk, approved by policy):
   curl -s -X POST ${u}/register -H 'content-type: application/json' -d '{
