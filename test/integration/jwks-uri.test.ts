@@ -1,9 +1,9 @@
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { startJwksServer, type JwksServer } from './jwks-server.js';
-import { postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
+import { assertionTokenRequest, postJson, publicRequest, startTestPlane, tableSnapshot } from './local-mode.js';
 
 let plane: LocalControlPlane;
 let keyHost: JwksServer;
@@ -138,23 +138,7 @@ describe('jwks_uri over HTTP against local mode', () => {
     const clientId = await registerWithUri('/c/jwks');
     keyHost.route('/c/jwks', (_req, res) => res.writeHead(500).end());
     // The token endpoint has never fetched this set: nothing cached, so the failure bites at once.
-    const assertion = await new SignJWT({ jti: crypto.randomUUID() })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer(clientId)
-      .setSubject(clientId)
-      .setAudience(plane.url)
-      .setIssuedAt(new Date(Date.now() + aheadMs))
-      .setExpirationTime(new Date(Date.now() + aheadMs + 60_000))
-      .sign(k1.privateKey);
-    const res = await fetch(`${plane.url}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: assertion,
-      }),
-    });
+    const res = await assertionTokenRequest(plane, clientId, { privateKey: k1.privateKey, kid: 'k1' }, { now: new Date(Date.now() + aheadMs) });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
   });
