@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalControlPlane } from '../../lambdas/adapters/local/control-plane.js';
 import { readOutbox } from './outbox.js';
@@ -109,8 +110,9 @@ describe('local mode: client-secret rotation with a grace window', () => {
 });
 
 describe('local mode: rotation after a reported compromise', () => {
-  it('ends the old secret and the leaked registration access token at once, so the leak cannot fetch the next secret', async () => {
-    const fresh = await startTestPlane({ consumerCacheMs: 0 });
+  it('ends the old secret, the leaked registration access token and the tokens already issued at once; the next secret works', async () => {
+    let ahead = 0;
+    const fresh = await startTestPlane({ consumerCacheMs: 0, clock: { now: () => new Date(Date.now() + ahead) } });
     try {
       const reg = await postJson(`${fresh.url}/register`, publicRequest());
       expect(reg.status).toBe(201);
@@ -123,7 +125,9 @@ describe('local mode: rotation after a reported compromise', () => {
           headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
           body: 'grant_type=client_credentials',
         });
-      expect((await token(leakedSecret)).status).toBe(200);
+      const issued = await token(leakedSecret);
+      expect(issued.status).toBe(200);
+      const leakedAccessToken = String(((await issued.json()) as Record<string, unknown>)['access_token']);
 
       const rotate = await postJson(
         `${fresh.url}/admin/consumers/${clientId}/rotate-secret`,
@@ -151,7 +155,19 @@ describe('local mode: rotation after a reported compromise', () => {
       expect(ownerRead.status).toBe(200);
       const newSecret = String(((await ownerRead.json()) as Record<string, unknown>)['client_secret']);
       expect(newSecret).not.toBe(leakedSecret);
-      expect((await token(newSecret)).status).toBe(200);
+
+      // Resource servers refuse the client's tokens issued through the report's second, the leaked one included...
+      const list = decodeJwt(await (await fetch(`${fresh.url}/oauth2/revocations`)).text()) as { revoked_clients: Array<{ client_id: string; since: number }> };
+      const since = list.revoked_clients.find((c) => c.client_id === clientId)!.since;
+      expect(decodeJwt(leakedAccessToken).iat).toBeLessThanOrEqual(since);
+      // ...so no token is issued until that second has passed, and the next one is not caught by it.
+      const waiting = await token(newSecret);
+      expect(waiting.status).toBe(503);
+      expect(((await waiting.json()) as Record<string, unknown>)['error']).toBe('temporarily_unavailable');
+      ahead += Number(waiting.headers.get('retry-after')) * 1000;
+      const next = await token(newSecret);
+      expect(next.status).toBe(200);
+      expect(decodeJwt(String(((await next.json()) as Record<string, unknown>)['access_token'])).iat).toBeGreaterThan(since);
       expect((await token(leakedSecret)).status).toBe(401);
 
       const audit = await fresh.services.consumers.listAudit(clientId);

@@ -5,6 +5,7 @@ import { dormancyCutoff } from '../lifecycle/attention.js';
 import { notify } from '../lifecycle/notify.js';
 import { revoke, type RevokeServices } from '../lifecycle/sweep.js';
 import { ServiceError } from '../errors.js';
+import { consumerRevocation } from '../revocation/revocation-list.js';
 import { randomToken, sha256B64u } from '../util/hash.js';
 import { operatorActor, type Operator } from './operators.js';
 import type { Needs } from '../services.js';
@@ -58,13 +59,17 @@ export async function requestSecretRotation(
   const actor: Actor = operatorActor(operator);
   if (options.compromised === true) {
     const registrationToken = randomToken();
+    // Tokens issued with the reported secret (by anyone holding it) are refused from now on, here and at resource servers.
+    const revocation = consumerRevocation(clientId, consumer.status, now, services.config, services.policy);
     const updated = await transition(services, {
       clientId,
       to: undefined,
       event: 'credentials.rotation_requested',
       actor,
-      data: { kind: 'client_secret', reason, compromised: true, registrationTokenRotated: true },
+      data: { kind: 'client_secret', reason, compromised: true, registrationTokenRotated: true, tokensRevokedThrough: revocation.since },
+      revocation,
       set: {
+        tokensRevokedThrough: revocation.since,
         secretCompromisedAt: now.toISOString(),
         previousSecretHash: undefined,
         previousSecretExpiresAt: undefined,

@@ -64,6 +64,12 @@ export interface Consumer {
    * accepted, only the one being rotated in; the rotation's end clears it (and keeps no grace window).
    */
   readonly secretCompromisedAt?: string | undefined;
+  /**
+   * Epoch second at or before which this consumer's access tokens are refused (introspection, the revocation document)
+   * although it keeps its access: set by a reported secret compromise, since whoever held the secret may hold tokens too.
+   * The token endpoint issues no token until that second has passed, so no token from the new secret is caught by it.
+   */
+  readonly tokensRevokedThrough?: number | undefined;
   /** base64url SHA-256 of the RFC 7592 registration access token. */
   readonly registrationTokenHash: string;
   readonly createdAt: string;

@@ -8,7 +8,7 @@ import type { Consumer, ConsumerStatus } from './consumer.js';
 import { attentionAt } from '../lifecycle/attention.js';
 import { canTransition } from './lifecycle.js';
 import { nextRecertificationDueAt } from '../recertification/due.js';
-import { ACCESS_ENDING_STATUSES, consumerRevocation } from '../revocation/revocation-list.js';
+import { ACCESS_ENDING_STATUSES, consumerRevocation, type RevokedConsumer } from '../revocation/revocation-list.js';
 import { forgetConsumerEverywhere } from '../oauth/consumer-cache.js';
 
 /** What a lifecycle transition reads and writes. */
@@ -33,6 +33,11 @@ export interface TransitionRequest {
   readonly releaseIdempotency?: string | undefined;
   /** Creates or updates one of the consumer's change requests in the same transaction. */
   readonly request?: RequestWrite | undefined;
+  /**
+   * Lists the consumer on the revocation document in the same transaction although its access goes on (a reported
+   * secret compromise: the tokens issued before it are refused). A status that ends access lists it anyway.
+   */
+  readonly revocation?: RevokedConsumer | undefined;
 }
 
 const ATTEMPTS = 4;
@@ -89,11 +94,15 @@ export async function applyTransition(
           audit,
           ...(request.releaseIdempotency ? { releaseIdempotency: request.releaseIdempotency } : {}),
           ...(request.request ? { request: request.request } : {}),
-          ...(endsAccess ? { revocation: consumerRevocation(consumer.clientId, request.to!, new Date(at), services.config, services.policy) } : {}),
+          ...(endsAccess
+            ? { revocation: consumerRevocation(consumer.clientId, request.to!, new Date(at), services.config, services.policy) }
+            : request.revocation
+              ? { revocation: request.revocation }
+              : {}),
         },
         request.idempotency,
       );
-      if (endsAccess) forgetConsumerEverywhere(consumer.clientId);
+      if (endsAccess || request.revocation) forgetConsumerEverywhere(consumer.clientId);
       return { consumer: { ...consumer, ...set, auditSeq: audit.seq, auditHead: audit.hash }, applied: true };
     } catch (error) {
       // Only a lost race on the consumer record is worth re-reading; any other failed condition is final.

@@ -46,6 +46,17 @@ export async function clientCredentials(
     throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported,${shown}.`);
   }
 
+  // After a reported secret compromise, resource servers refuse this client's tokens issued through a given second:
+  // none is issued until it has passed, so a token from the new secret is never refused with the leaked ones.
+  if (consumer.tokensRevokedThrough !== undefined) {
+    const wait = consumer.tokensRevokedThrough - Math.floor(now.getTime() / 1000) + 1;
+    if (wait > 0) {
+      throw new OAuthError('temporarily_unavailable', `Tokens issued before the reported secret compromise are being revoked; retry in ${wait} s.`, {
+        retryAfterSeconds: wait,
+      });
+    }
+  }
+
   const requested = form.get('scope');
   let scopes: readonly string[] = consumer.scopes;
   if (requested !== null) {

@@ -11,7 +11,9 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
-  | 'unsupported_token_type';
+  | 'unsupported_token_type'
+  /** RFC 6749 §4.1.2.1's code for "try again shortly", answered 503 with Retry-After. */
+  | 'temporarily_unavailable';
 
 /**
  * The WWW-Authenticate challenge a 401 answers with (RFC 9110 section 11.6.1: every 401 carries one), matching how the
@@ -45,13 +47,20 @@ export class OAuthError extends GatehouseError<OAuthErrorCode> {
   readonly beforeProof: boolean;
   /** A DPoP nonce to send in the `DPoP-Nonce` header (RFC 9449 section 8), with `use_dpop_nonce`. */
   readonly dpopNonce: string | undefined;
+  /** Seconds to send in Retry-After, with `temporarily_unavailable`. */
+  readonly retryAfterSeconds: number | undefined;
 
   /** `challenge` defaults to `Bearer` for invalid_token and to `client` (every method) for invalid_client. */
-  constructor(code: OAuthErrorCode, description: string, options?: { cause?: unknown; challenge?: Challenge; beforeProof?: boolean; dpopNonce?: string }) {
+  constructor(
+    code: OAuthErrorCode,
+    description: string,
+    options?: { cause?: unknown; challenge?: Challenge; beforeProof?: boolean; dpopNonce?: string; retryAfterSeconds?: number },
+  ) {
     super(code, description, options);
     this.challenge = options?.challenge ?? (code === 'invalid_token' ? 'Bearer' : code === 'invalid_client' ? 'client' : undefined);
     this.beforeProof = options?.beforeProof ?? false;
     this.dpopNonce = options?.dpopNonce;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   /** The same refusal answered with another challenge (the method the client used is known only once it is parsed). */

@@ -47,6 +47,8 @@ export async function introspect(
   if (await services.markers.hasMarker(`revoked:${String(claims.jti)}`, now)) return { active: false };
   const owner = await services.consumers.getConsumer(String(claims['client_id']));
   if (!owner || owner.status !== 'active' || Date.parse(owner.expiresAt) <= now.getTime()) return { active: false };
+  // Issued before a reported secret compromise (by the owner or by whoever held the secret): refused like the list says.
+  if (owner.tokensRevokedThrough !== undefined && typeof claims.iat === 'number' && claims.iat <= owner.tokensRevokedThrough) return { active: false };
 
   const cnf = claims['cnf'] as { jkt?: string } | undefined;
   return {

@@ -23,6 +23,7 @@ const OAUTH_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
   unsupported_token_type: 400,
+  temporarily_unavailable: 503,
 };
 
 const EDGE_STATUS: Readonly<Record<HttpErrorCode, number>> = {
@@ -279,6 +280,7 @@ export function toHttpResponse(error: unknown, log: Log, format: ResponseFormat 
     const headers: Record<string, string> = {};
     if (status === 401) headers['www-authenticate'] = challengeHeader(error.challenge ?? 'client', error.code);
     if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce;
+    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
     return json(status, { error: error.code, error_description: oauthDescription(error.message) }, headers);
   }
   if (error instanceof RegistrationError) {

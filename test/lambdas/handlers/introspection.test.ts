@@ -124,6 +124,20 @@ describe('createIntrospectionHandler', () => {
     expect(bodyOf(await introspect(token))).toEqual({ active: false });
   });
 
+  it('answers active false for a token issued at or before the second a secret compromise revokes through, and true after it', async () => {
+    const leaked = await issue();
+    table.patchConsumer(CLIENT_ID, { tokensRevokedThrough: NOW_S });
+    expect(bodyOf(await introspect(leaked))).toEqual({ active: false });
+
+    // The token endpoint issues nothing until that second has passed; the next token is described as active.
+    const waiting = await post(tokenEndpoint, '/oauth2/token', 'grant_type=client_credentials', { Authorization: basic(CLIENT_ID, CLIENT_SECRET) });
+    expectOAuthError(waiting, 503, 'temporarily_unavailable');
+    expect(waiting.headers?.['retry-after']).toBe('1');
+    clock.advance(1000);
+    const fresh = await issue();
+    expect(bodyOf(await introspect(fresh))).toMatchObject({ active: true, iat: NOW_S + 1 });
+  });
+
   it('answers active false right after a suspension even when consumers are cached', async () => {
     build(60_000);
     const token = await issue();
