@@ -40,13 +40,14 @@ const VALIDATION_OPTIONS = { checkArn: true, checkPaths: true } as const;
 /** Past this many digests the record starts again from empty: a few definitions change now and then. */
 const MAX_RECORDED = 500;
 
-/** The validator's version and options, so a record made by another version or other options is not trusted. */
-const VALIDATION_SALT = (() => {
+/** The validator's package directory (node_modules/aws-local-stepfunctions), from what Node resolves for it. */
+const VALIDATOR_DIR = (() => {
   const main = createRequire(import.meta.url).resolve(VALIDATOR_PACKAGE);
-  const root = main.slice(0, main.lastIndexOf(`node_modules/${VALIDATOR_PACKAGE}/`) + `node_modules/${VALIDATOR_PACKAGE}`.length);
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  return `${VALIDATOR_PACKAGE}@${version} ${JSON.stringify(VALIDATION_OPTIONS)}\n`;
+  return main.slice(0, main.lastIndexOf(`node_modules/${VALIDATOR_PACKAGE}/`) + `node_modules/${VALIDATOR_PACKAGE}`.length);
 })();
+
+/** The validator's version and options, so a record made by another version or other options is not trusted. */
+const VALIDATION_SALT = `${VALIDATOR_PACKAGE}@${(JSON.parse(readFileSync(join(VALIDATOR_DIR, 'package.json'), 'utf8')) as { version: string }).version} ${JSON.stringify(VALIDATION_OPTIONS)}\n`;
 
 /** The digest under which a definition is recorded as validated. */
 export function validationDigest(definitionText: string): string {
@@ -91,9 +92,7 @@ export function fileValidationRecord(file: string): ValidationRecord {
 let defaultRecord: ValidationRecord | undefined;
 /** node_modules/.cache/gatehouse/asl-validated, next to the project's other tool caches. */
 function projectValidationRecord(): ValidationRecord {
-  const main = createRequire(import.meta.url).resolve(VALIDATOR_PACKAGE);
-  const nodeModules = main.slice(0, main.lastIndexOf(`node_modules/${VALIDATOR_PACKAGE}/`) + 'node_modules'.length);
-  return (defaultRecord ??= fileValidationRecord(join(nodeModules, '.cache', 'gatehouse', 'asl-validated')));
+  return (defaultRecord ??= fileValidationRecord(join(dirname(VALIDATOR_DIR), '.cache', 'gatehouse', 'asl-validated')));
 }
 
 /**
